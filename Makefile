@@ -1,0 +1,96 @@
+# lkvm — a user-space KVM mini-hypervisor.
+#
+#   make deps    install build and test dependencies (Debian 12, as root)
+#   make         build ./lkvm
+#   make check   unit tests + nested-KVM end-to-end tests
+#   make bench   boot-time benchmark against QEMU (not part of check)
+
+CC       ?= gcc
+ARCH     ?= $(shell uname -m)
+PKG_CONFIG ?= pkg-config
+VERSION  := 0.1.0
+
+ifeq ($(ARCH),x86_64)
+ARCH_DIR := x86
+else ifeq ($(ARCH),riscv64)
+ARCH_DIR := riscv
+else
+$(error unsupported architecture '$(ARCH)' (lkvm supports x86_64 and riscv64))
+endif
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -pthread
+CPPFLAGS += -Iinclude -I$(ARCH_DIR)/include -D_GNU_SOURCE -DLKVM_VERSION='"$(VERSION)"'
+LDFLAGS  += -pthread
+
+# --- Libraries: pkg-config where a .pc exists, a header check otherwise. ---
+# $(call need-lib,pkg-config name,header,link flag,debian package)
+define need-lib
+$(if $(shell $(PKG_CONFIG) --exists $(1) 2>/dev/null && echo y),\
+  $(eval CPPFLAGS += $(shell $(PKG_CONFIG) --cflags $(1)))\
+  $(eval LIBS += $(shell $(PKG_CONFIG) --libs $(1))),\
+  $(if $(shell printf '\043include <$(2)>\n' | $(CC) -E - >/dev/null 2>&1 && echo y),\
+    $(eval LIBS += $(3)),\
+    $(eval MISSING += $(4))))
+endef
+
+ifeq ($(filter deps clean distclean help,$(MAKECMDGOALS)),)
+$(call need-lib,libfdt,libfdt.h,-lfdt,libfdt-dev)
+$(call need-lib,libaio,libaio.h,-laio,libaio-dev)
+$(call need-lib,libcap-ng,cap-ng.h,-lcap-ng,libcap-ng-dev)
+ifneq ($(strip $(MISSING)),)
+$(error missing build dependencies: install the Debian packages: $(strip $(MISSING)) (or run 'make deps' as root))
+endif
+endif
+
+CORE_SRCS := vmm/util.c vmm/bus.c vmm/memory.c vmm/term.c vmm/vm.c \
+	     vmm/vcpu.c vmm/cli.c hw/serial8250.c hw/pci.c
+X86_SRCS  := x86/boot.c x86/kvm.c x86/mptable.c x86/i8042.c x86/rtc.c \
+	     x86/pci_conf1.c
+ARCH_SRCS := $(if $(filter x86,$(ARCH_DIR)),$(X86_SRCS))
+
+SRCS := main.c $(CORE_SRCS) $(ARCH_SRCS)
+OBJS := $(SRCS:%.c=build/%.o)
+DEPS := $(OBJS:.o=.d)
+
+all: lkvm
+
+lkvm: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+build/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(DEPS)
+
+# --- Tests ---
+UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(filter-out tests/unit/test.c,$(wildcard tests/unit/test_*.c)))
+UNIT_LIB_OBJS := $(filter-out build/main.o build/vmm/vm.o build/vmm/vcpu.o build/x86/kvm.o,$(OBJS)) \
+	build/tests/unit/stubs.o
+
+build/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -MMD -MP -c -o $@ $<
+
+build/tests/test_%: build/tests/unit/test_%.o $(UNIT_LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+unit: $(UNIT_TESTS) lkvm
+	@tests/unit/run.sh $(UNIT_TESTS)
+
+e2e: lkvm
+	tests/e2e/run.sh --lkvm ./lkvm
+
+check: unit e2e
+
+bench: lkvm
+	tests/bench/boot-time.sh --lkvm ./lkvm
+
+deps:
+	tests/deps.sh
+
+clean:
+	rm -rf build lkvm
+
+.PHONY: all unit e2e check bench deps clean

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_MEMORY_H
+#define LKVM_MEMORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GUEST_MEM_MAX_REGIONS 4
+
+/* One contiguous span of guest-physical RAM backed by host memory. */
+struct mem_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *hva;
+	uint32_t slot;
+};
+
+struct guest_memory {
+	uint8_t *base; /* one host mapping that backs every region */
+	uint64_t mapped_size;
+	unsigned int nr_regions;
+	struct mem_region regions[GUEST_MEM_MAX_REGIONS];
+};
+
+/* Map @size bytes of anonymous host memory (MAP_NORESERVE). */
+int guest_memory_alloc(struct guest_memory *mem, uint64_t size);
+void guest_memory_free(struct guest_memory *mem);
+
+/*
+ * Add a RAM region at @gpa, backed by host memory at @host_offset into the
+ * mapping.  Regions must not overlap in either space.
+ */
+int guest_memory_add_region(struct guest_memory *mem, uint64_t gpa,
+			    uint64_t size, uint64_t host_offset);
+
+/*
+ * Translate [gpa, gpa + len) to a host pointer.  Returns NULL unless the
+ * whole range lies inside a single RAM region: this is the one place that
+ * guards the host from guest-supplied addresses, so it checks for overflow.
+ */
+void *gpa_to_hva(const struct guest_memory *mem, uint64_t gpa, uint64_t len);
+
+bool gpa_is_ram(const struct guest_memory *mem, uint64_t gpa, uint64_t len);
+
+/* Total RAM across regions. */
+uint64_t guest_memory_ram_size(const struct guest_memory *mem);
+
+#endif

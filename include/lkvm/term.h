@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_TERM_H
+#define LKVM_TERM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <termios.h>
+
+/*
+ * The host side of the guest console: stdin feeds the guest's UART, the
+ * UART's output goes to stdout.  When stdin is a terminal it is put in raw
+ * mode (so Ctrl-C reaches the guest) and is always restored on exit; Ctrl-A x
+ * stops the VM, Ctrl-A Ctrl-A sends a literal Ctrl-A.
+ */
+
+/* Deliver one input byte; may block until the device has room. Returns
+ * false when the reader should stop (device shutting down). */
+typedef bool (*term_input_fn)(void *opaque, uint8_t c);
+typedef void (*term_escape_fn)(void *opaque); /* Ctrl-A x */
+
+struct term {
+	int in_fd;
+	int out_fd;
+	bool in_is_tty;
+	bool raw_active;
+	bool reader_started;
+	int wake_fd; /* eventfd: tells the reader thread to exit */
+	pthread_t reader;
+	term_input_fn input;
+	term_escape_fn escape;
+	void *opaque;
+	bool saw_ctrl_a;
+};
+
+void term_init(struct term *t, int in_fd, int out_fd);
+/* Enter raw mode (if a tty) and start reading input.  */
+int term_start(struct term *t, term_input_fn input, term_escape_fn escape,
+	       void *opaque);
+/* Stop the reader and restore the terminal.  Safe to call twice. */
+void term_stop(struct term *t);
+void term_write(struct term *t, const uint8_t *buf, size_t len);
+
+/* Restore the saved terminal mode; async-signal-safe (used by atexit). */
+void term_restore_saved(void);
+
+/* Feed one byte through the escape-sequence filter (exposed for tests). */
+void term_handle_input_byte(struct term *t, uint8_t c, bool *stop);
+
+#endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_UTIL_H
+#define LKVM_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#define KiB (1024ULL)
+#define MiB (1024ULL * KiB)
+#define GiB (1024ULL * MiB)
+
+/* Process-wide logging switch (set by --debug); not per-VM state. */
+extern bool lkvm_debug_enabled;
+
+void pr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pr_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pr_debug_impl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define pr_debug(...)                                                          \
+	do {                                                                   \
+		if (lkvm_debug_enabled)                                        \
+			pr_debug_impl(__VA_ARGS__);                            \
+	} while (0)
+
+/*
+ * Parse a size such as "512", "512M", "2G", "1024K".  A bare number is in
+ * @default_unit bytes (kvmtool reads -m in MiB).  Returns 0 or -1 on syntax
+ * error / overflow / zero.
+ */
+int parse_size(const char *s, uint64_t default_unit, uint64_t *out);
+
+/* Parse a non-negative decimal integer that fits in an unsigned int. */
+int parse_uint(const char *s, unsigned int *out);
+
+/* Read a whole file; returns 0 or -errno. *buf is malloc'ed. */
+int read_whole_file(const char *path, uint8_t **buf, size_t *len);
+
+/* write() all of buf, retrying on EINTR/short writes. */
+int write_all(int fd, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_VM_H
+#define LKVM_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arch/arch.h"
+#include "lkvm/bus.h"
+#include "lkvm/config.h"
+#include "lkvm/memory.h"
+#include "lkvm/term.h"
+
+struct kvm_run;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+	struct arch_vcpu arch;
+};
+
+/* Why the VM stopped; decides lkvm's exit status. */
+enum vm_stop_reason {
+	VM_RUNNING = 0,
+	VM_STOP_POWEROFF,  /* guest asked to power off */
+	VM_STOP_RESET,     /* guest reset: i8042 0xFE, triple fault, PSCI... */
+	VM_STOP_PANIC,     /* guest reported a crash (KVM_SYSTEM_EVENT_CRASH) */
+	VM_STOP_SIGNAL,    /* SIGINT/SIGTERM/SIGHUP or the Ctrl-A x escape */
+	VM_STOP_ERROR,     /* lkvm could not continue: exit status 1 */
+};
+
+/* A teardown step registered by whatever was set up; run in reverse. */
+struct vm_cleanup {
+	struct vm_cleanup *next;
+	void (*fn)(void *opaque);
+	void *opaque;
+};
+
+/* All per-VM state.  Nothing about a VM lives in a global. */
+struct vm {
+	const struct vm_config *cfg;
+	int kvm_fd;
+	int vm_fd;
+	int vcpu_mmap_size;
+	unsigned int max_vcpus;
+
+	struct guest_memory mem;
+	struct bus pio_bus;
+	struct bus mmio_bus;
+
+	unsigned int nr_vcpus;
+	struct vcpu *vcpus;
+
+	uint8_t *kernel_image;
+	size_t kernel_size;
+	uint8_t *initrd_image;
+	size_t initrd_size;
+	char *cmdline;
+
+	struct term term;
+
+	/* Stop protocol: first writer of stop_reason wins; see vm_request_stop. */
+	int stop_reason; /* enum vm_stop_reason, accessed atomically */
+	int stop_eventfd;
+
+	struct vm_cleanup *cleanups;
+	struct arch_vm arch;
+};
+
+/* Run a whole VM described by @cfg; returns lkvm's exit status. */
+int vm_run(const struct vm_config *cfg);
+
+/*
+ * Piece-by-piece construction, used by vm_run() and by tests that want a VM
+ * without a kernel.  vm_init() zeroes @vm and opens /dev/kvm + creates the VM.
+ */
+int vm_init(struct vm *vm, const struct vm_config *cfg);
+int vm_setup_memory(struct vm *vm, uint64_t ram_bytes);
+void vm_destroy(struct vm *vm);
+
+/* Register a teardown step; returns -ENOMEM on failure (after running fn). */
+int vm_add_cleanup(struct vm *vm, void (*fn)(void *), void *opaque);
+
+/* Ask every vCPU to stop; the first reason given is kept. Thread-safe. */
+void vm_request_stop(struct vm *vm, enum vm_stop_reason why);
+bool vm_stopping(const struct vm *vm);
+
+/* Set a guest interrupt line (edge devices pulse it). */
+void vm_irq_line(struct vm *vm, unsigned int irq, int level);
+
+/* Sum of the kernel command line lkvm builds: arch defaults + -p params. */
+char *vm_build_cmdline(const char *arch_defaults, const char *user_params);
+
+#endif

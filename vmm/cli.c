@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `lkvm run` option parsing, kvmtool-compatible: -k/--kernel, -i/--initrd,
+ * -p/--params, -m/--mem, -c/--cpus, --name, --console, --debug, and a bare
+ * trailing argument taken as the kernel.  Long options take "--opt value" or
+ * "--opt=value"; short ones "-m 512" or "-m512".
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "lkvm/config.h"
+#include "lkvm/util.h"
+#include "lkvm/vcpu.h"
+
+enum opt_id {
+	OPT_KERNEL, OPT_INITRD, OPT_PARAMS, OPT_MEM, OPT_CPUS, OPT_NAME,
+	OPT_CONSOLE, OPT_DEBUG, OPT_HELP,
+};
+
+struct opt_desc {
+	enum opt_id id;
+	char short_name; /* 0: long only */
+	const char *long_name;
+	bool has_arg;
+};
+
+static const struct opt_desc run_opts[] = {
+	{ OPT_KERNEL, 'k', "kernel", true },
+	{ OPT_INITRD, 'i', "initrd", true },
+	{ OPT_PARAMS, 'p', "params", true },
+	{ OPT_MEM, 'm', "mem", true },
+	{ OPT_CPUS, 'c', "cpus", true },
+	{ OPT_NAME, 0, "name", true },
+	{ OPT_CONSOLE, 0, "console", true },
+	{ OPT_DEBUG, 0, "debug", false },
+	{ OPT_HELP, 'h', "help", false },
+};
+
+void cli_print_main_usage(FILE *out)
+{
+	fputs("usage: lkvm COMMAND [ARGS]\n"
+	      "\n"
+	      "Commands:\n"
+	      "  run       Start a virtual machine\n"
+	      "  help      Show help for lkvm or for a command (lkvm help run)\n"
+	      "  version   Print lkvm's version\n"
+	      "\n"
+	      "See 'lkvm help COMMAND' for a command's options.\n",
+	      out);
+}
+
+void cli_print_run_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: lkvm run [OPTIONS] [KERNEL]\n"
+		"\n"
+		"Start a virtual machine that boots KERNEL (an x86-64 bzImage).\n"
+		"\n"
+		"Options:\n"
+		"  -k, --kernel PATH    kernel to boot (a bare argument is also the kernel)\n"
+		"  -i, --initrd PATH    initial ramdisk\n"
+		"  -p, --params STR     kernel parameters, appended to lkvm's defaults\n"
+		"  -m, --mem SIZE       guest RAM; a bare number is MiB, or use a K/M/G/T\n"
+		"                       suffix (default: %llu MiB)\n"
+		"  -c, --cpus N         number of vCPUs (default: the host's online CPUs,\n"
+		"                       capped at KVM's recommended maximum; at most %u)\n"
+		"      --name NAME      guest name (default: guest-<pid>)\n"
+		"      --console TYPE   console device: serial (default: serial)\n"
+		"      --debug          log unhandled I/O and other diagnostics\n"
+		"  -h, --help           show this help\n"
+		"\n"
+		"The console is the guest's ttyS0 on lkvm's stdin/stdout. At a terminal,\n"
+		"Ctrl-A x stops the VM.\n"
+		"\n"
+		"Exit status: 0 when the guest powers off, reboots, panics or is stopped\n"
+		"by SIGINT/SIGTERM; 1 on a run-time failure; 2 on a usage error.\n",
+		LKVM_DEFAULT_MEM_MIB, (unsigned int)LKVM_MAX_CPUS);
+}
+
+static int usage_error(FILE *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int usage_error(FILE *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("lkvm: error: ", err);
+	va_start(ap, fmt);
+	vfprintf(err, fmt, ap);
+	va_end(ap);
+	fputc('\n', err);
+	return LKVM_EXIT_USAGE;
+}
+
+static const struct opt_desc *find_long(const char *name, size_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(run_opts); i++)
+		if (strlen(run_opts[i].long_name) == len &&
+		    !strncmp(run_opts[i].long_name, name, len))
+			return &run_opts[i];
+	return NULL;
+}
+
+static const struct opt_desc *find_short(char c)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(run_opts); i++)
+		if (run_opts[i].short_name == c)
+			return &run_opts[i];
+	return NULL;
+}
+
+static bool valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > LKVM_MAX_NAME)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("-_.", *s))
+			return false;
+	return true;
+}
+
+static int apply_opt(const struct opt_desc *o, const char *spelled,
+		     const char *val, struct vm_config *cfg, FILE *err)
+{
+	switch (o->id) {
+	case OPT_KERNEL:
+		if (cfg->kernel_path)
+			return usage_error(err, "kernel given twice ('%s' and '%s')",
+					   cfg->kernel_path, val);
+		if (!*val)
+			return usage_error(err, "%s needs a path", spelled);
+		cfg->kernel_path = val;
+		break;
+	case OPT_INITRD:
+		if (!*val)
+			return usage_error(err, "%s needs a path", spelled);
+		cfg->initrd_path = val;
+		break;
+	case OPT_PARAMS:
+		cfg->params = val;
+		break;
+	case OPT_MEM:
+		if (parse_size(val, MiB, &cfg->mem_bytes))
+			return usage_error(err, "invalid memory size '%s' for %s (examples: 512, 512M, 2G)",
+					   val, spelled);
+		if (cfg->mem_bytes % 4096)
+			return usage_error(err, "memory size '%s' for %s is not a multiple of 4 KiB",
+					   val, spelled);
+		if (cfg->mem_bytes < LKVM_MIN_MEM_BYTES ||
+		    cfg->mem_bytes > LKVM_MAX_MEM_BYTES)
+			return usage_error(err, "memory size '%s' for %s is out of range (4M to 1T)",
+					   val, spelled);
+		cfg->mem_set = true;
+		break;
+	case OPT_CPUS:
+		if (parse_uint(val, &cfg->nr_cpus) || cfg->nr_cpus < 1 ||
+		    cfg->nr_cpus > LKVM_MAX_CPUS)
+			return usage_error(err, "invalid CPU count '%s' for %s (1 to %u)",
+					   val, spelled, (unsigned int)LKVM_MAX_CPUS);
+		cfg->cpus_set = true;
+		break;
+	case OPT_NAME:
+		if (!valid_name(val))
+			return usage_error(err, "invalid guest name '%s' (1-%d of A-Z a-z 0-9 - _ .)",
+					   val, LKVM_MAX_NAME);
+		cfg->name = val;
+		break;
+	case OPT_CONSOLE:
+		if (strcmp(val, "serial"))
+			return usage_error(err, "unsupported console '%s' for %s (supported: serial)",
+					   val, spelled);
+		cfg->console = CONSOLE_SERIAL;
+		break;
+	case OPT_DEBUG:
+		cfg->debug = true;
+		break;
+	case OPT_HELP:
+		cfg->help = true;
+		break;
+	}
+	return 0;
+}
+
+int cli_parse_run(int argc, char **argv, struct vm_config *cfg, FILE *err)
+{
+	int i, ret;
+	bool only_args = false;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mem_bytes = LKVM_DEFAULT_MEM_MIB * MiB;
+	cfg->console = CONSOLE_SERIAL;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const struct opt_desc *o;
+		const char *val = NULL;
+		char spelled[64];
+
+		if (only_args || a[0] != '-' || !a[1]) {
+			/* A bare argument is the kernel, as in kvmtool. */
+			if (cfg->kernel_path)
+				return usage_error(err, "unexpected argument '%s' (kernel already given as '%s')",
+						   a, cfg->kernel_path);
+			cfg->kernel_path = a;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			only_args = true;
+			continue;
+		}
+		if (a[1] == '-') {
+			const char *eq = strchr(a + 2, '=');
+			size_t len = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+			o = find_long(a + 2, len);
+			if (!o)
+				return usage_error(err, "unknown option '%.*s' (see 'lkvm run --help')",
+						   (int)(len + 2), a);
+			snprintf(spelled, sizeof(spelled), "--%s", o->long_name);
+			if (eq) {
+				if (!o->has_arg)
+					return usage_error(err, "option '%s' takes no value", spelled);
+				val = eq + 1;
+			}
+		} else {
+			o = find_short(a[1]);
+			if (!o)
+				return usage_error(err, "unknown option '-%c' (see 'lkvm run --help')",
+						   a[1]);
+			snprintf(spelled, sizeof(spelled), "-%c", a[1]);
+			if (a[2]) {
+				if (!o->has_arg)
+					return usage_error(err, "option '%s' takes no value", spelled);
+				val = a + 2;
+			}
+		}
+		if (o->has_arg && !val) {
+			if (i + 1 >= argc)
+				return usage_error(err, "option '%s' needs a value", spelled);
+			val = argv[++i];
+		}
+		ret = apply_opt(o, spelled, val ? val : "", cfg, err);
+		if (ret)
+			return ret;
+		if (cfg->help)
+			return 0;
+	}
+	if (!cfg->kernel_path)
+		return usage_error(err, "no kernel given (use -k/--kernel PATH; see 'lkvm run --help')");
+	return 0;
+}

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "lkvm/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+bool lkvm_debug_enabled;
+
+static void vlog(const char *prefix, const char *fmt, va_list ap)
+{
+	char line[1024];
+	int n = snprintf(line, sizeof(line), "lkvm: %s", prefix);
+
+	if (n < 0 || (size_t)n >= sizeof(line))
+		n = 0;
+	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	/*
+	 * The terminal may be in raw mode (no output post-processing), so end
+	 * the line with CR LF ourselves.  One write keeps lines from different
+	 * threads from interleaving.
+	 */
+	size_t len = strlen(line);
+	if (len > sizeof(line) - 3)
+		len = sizeof(line) - 3;
+	line[len++] = '\r';
+	line[len++] = '\n';
+	(void)!write(STDERR_FILENO, line, len);
+}
+
+#define DEFINE_LOG(name, prefix)                                               \
+	void name(const char *fmt, ...)                                        \
+	{                                                                      \
+		va_list ap;                                                    \
+		va_start(ap, fmt);                                             \
+		vlog(prefix, fmt, ap);                                         \
+		va_end(ap);                                                    \
+	}
+
+DEFINE_LOG(pr_err, "error: ")
+DEFINE_LOG(pr_warn, "warning: ")
+DEFINE_LOG(pr_info, "")
+DEFINE_LOG(pr_debug_impl, "debug: ")
+
+int parse_uint(const char *s, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > 0xffffffffUL)
+		return -1;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+int parse_size(const char *s, uint64_t default_unit, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t unit = default_unit;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	if (*end) {
+		switch (toupper((unsigned char)*end)) {
+		case 'K': unit = KiB; break;
+		case 'M': unit = MiB; break;
+		case 'G': unit = GiB; break;
+		case 'T': unit = 1024ULL * GiB; break;
+		default: return -1;
+		}
+		end++;
+		/* Accept "512MB" / "512MiB" spellings too. */
+		if (*end == 'i' || *end == 'I')
+			end++;
+		if (*end == 'b' || *end == 'B')
+			end++;
+		if (*end)
+			return -1;
+	}
+	if (v == 0 || v > UINT64_MAX / unit)
+		return -1;
+	*out = v * unit;
+	return 0;
+}
+
+int read_whole_file(const char *path, uint8_t **buf, size_t *len)
+{
+	struct stat st;
+	uint8_t *p;
+	size_t done = 0;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
+		goto out_close;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		goto out_close;
+	}
+	p = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!p) {
+		err = -ENOMEM;
+		goto out_close;
+	}
+	while (done < (size_t)st.st_size) {
+		ssize_t r = read(fd, p + done, (size_t)st.st_size - done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			err = r < 0 ? -errno : -EIO;
+			free(p);
+			goto out_close;
+		}
+		done += (size_t)r;
+	}
+	close(fd);
+	*buf = p;
+	*len = done;
+	return 0;
+out_close:
+	close(fd);
+	return err;
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}

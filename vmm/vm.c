@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The VM lifecycle: open KVM, build the machine in a fixed order, run one
+ * thread per vCPU, and tear everything down in reverse.  The main thread only
+ * waits: for a signal (SIGINT/SIGTERM/SIGHUP) or for a vCPU or device to ask
+ * for the VM to stop.
+ */
+#include "lkvm/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "lkvm/arch-hooks.h"
+#include "lkvm/util.h"
+#include "lkvm/vcpu.h"
+
+#define KVM_DEVICE "/dev/kvm"
+#define KVM_EXPECTED_API 12
+
+int vm_add_cleanup(struct vm *vm, void (*fn)(void *), void *opaque)
+{
+	struct vm_cleanup *c = malloc(sizeof(*c));
+
+	if (!c) {
+		fn(opaque);
+		return -ENOMEM;
+	}
+	c->fn = fn;
+	c->opaque = opaque;
+	c->next = vm->cleanups;
+	vm->cleanups = c;
+	return 0;
+}
+
+void vm_request_stop(struct vm *vm, enum vm_stop_reason why)
+{
+	int expected = VM_RUNNING;
+
+	/* The first reason wins: a reset racing a signal keeps the reset. */
+	if (__atomic_compare_exchange_n(&vm->stop_reason, &expected, (int)why,
+					false, __ATOMIC_SEQ_CST,
+					__ATOMIC_SEQ_CST)) {
+		uint64_t one = 1;
+		if (vm->stop_eventfd >= 0)
+			(void)!write(vm->stop_eventfd, &one, sizeof(one));
+	}
+}
+
+bool vm_stopping(const struct vm *vm)
+{
+	return __atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) != VM_RUNNING;
+}
+
+void vm_irq_line(struct vm *vm, unsigned int irq, int level)
+{
+	struct kvm_irq_level l = { .irq = irq, .level = level };
+
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
+		pr_debug("KVM_IRQ_LINE %u=%d failed: %s", irq, level,
+			 strerror(errno));
+}
+
+char *vm_build_cmdline(const char *arch_defaults, const char *user_params)
+{
+	size_t a = strlen(arch_defaults);
+	size_t u = user_params ? strlen(user_params) : 0;
+	char *s = malloc(a + u + 2);
+
+	if (!s)
+		return NULL;
+	memcpy(s, arch_defaults, a);
+	s[a] = '\0';
+	if (u) {
+		/* After lkvm's defaults, so "-p panic=-1" overrides panic=1. */
+		s[a] = ' ';
+		memcpy(s + a + 1, user_params, u + 1);
+	}
+	return s;
+}
+
+static int kvm_open(struct vm *vm)
+{
+	int api;
+
+	vm->kvm_fd = open(KVM_DEVICE, O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		int e = errno;
+		if (e == ENOENT)
+			pr_err("%s does not exist: load the kvm module (kvm_intel or kvm_amd) or enable virtualization",
+			       KVM_DEVICE);
+		else if (e == EACCES || e == EPERM)
+			pr_err("%s: permission denied (add your user to the 'kvm' group)",
+			       KVM_DEVICE);
+		else
+			pr_err("cannot open %s: %s", KVM_DEVICE, strerror(e));
+		return -e;
+	}
+	api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (api != KVM_EXPECTED_API) {
+		pr_err("KVM API version %d is not supported (lkvm needs %d)", api,
+		       KVM_EXPECTED_API);
+		return -EINVAL;
+	}
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		pr_err("KVM_CREATE_VM failed: %s", strerror(errno));
+		return -errno;
+	}
+	vm->vcpu_mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->vcpu_mmap_size < (int)sizeof(struct kvm_run)) {
+		pr_err("KVM_GET_VCPU_MMAP_SIZE failed");
+		return -EINVAL;
+	}
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0) {
+		pr_err("KVM lacks KVM_CAP_IMMEDIATE_EXIT (Linux 4.11+ needed)");
+		return -ENOTSUP;
+	}
+	int max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (max <= 0)
+		max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	vm->max_vcpus = max > 0 ? (unsigned int)max : 1;
+	return 0;
+}
+
+int vm_init(struct vm *vm, const struct vm_config *cfg)
+{
+	int err;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->kvm_fd = vm->vm_fd = vm->stop_eventfd = -1;
+	term_init(&vm->term, STDIN_FILENO, STDOUT_FILENO);
+	err = bus_init(&vm->pio_bus, "pio");
+	if (err)
+		return err;
+	err = bus_init(&vm->mmio_bus, "mmio");
+	if (err)
+		return err;
+	vm->stop_eventfd = eventfd(0, EFD_CLOEXEC);
+	if (vm->stop_eventfd < 0)
+		return -errno;
+	return kvm_open(vm);
+}
+
+int vm_setup_memory(struct vm *vm, uint64_t ram_bytes)
+{
+	unsigned int i;
+	int err;
+
+	err = guest_memory_alloc(&vm->mem, ram_bytes);
+	if (err) {
+		pr_err("cannot allocate %llu MiB of guest memory: %s",
+		       (unsigned long long)(ram_bytes >> 20), strerror(-err));
+		return err;
+	}
+	err = arch_layout_memory(vm, ram_bytes);
+	if (err) {
+		pr_err("cannot lay out guest memory: %s", strerror(-err));
+		return err;
+	}
+	for (i = 0; i < vm->mem.nr_regions; i++) {
+		const struct mem_region *r = &vm->mem.regions[i];
+		struct kvm_userspace_memory_region kr = {
+			.slot = r->slot,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->hva,
+		};
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0) {
+			pr_err("KVM_SET_USER_MEMORY_REGION (%llu MiB at %#llx) failed: %s",
+			       (unsigned long long)(r->size >> 20),
+			       (unsigned long long)r->gpa, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	struct vm_cleanup *c, *next;
+
+	term_stop(&vm->term);
+	vcpus_destroy(vm);
+	for (c = vm->cleanups; c; c = next) {
+		next = c->next;
+		c->fn(c->opaque);
+		free(c);
+	}
+	vm->cleanups = NULL;
+	guest_memory_free(&vm->mem);
+	if (vm->pio_bus.table)
+		bus_destroy(&vm->pio_bus);
+	if (vm->mmio_bus.table)
+		bus_destroy(&vm->mmio_bus);
+	if (vm->stop_eventfd >= 0)
+		close(vm->stop_eventfd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	free(vm->kernel_image);
+	free(vm->initrd_image);
+	free(vm->cmdline);
+	vm->stop_eventfd = vm->vm_fd = vm->kvm_fd = -1;
+}
+
+static int load_file(const char *what, const char *path, uint8_t **buf,
+		     size_t *len)
+{
+	int err = read_whole_file(path, buf, len);
+
+	if (err) {
+		pr_err("cannot read %s '%s': %s", what, path, strerror(-err));
+		return err;
+	}
+	if (!*len) {
+		pr_err("%s '%s' is empty", what, path);
+		free(*buf);
+		*buf = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static bool console_input(void *opaque, uint8_t c)
+{
+	return arch_console_input(opaque, c) > 0;
+}
+
+static void console_escape(void *opaque)
+{
+	pr_info("Ctrl-A x: stopping the VM");
+	vm_request_stop(opaque, VM_STOP_SIGNAL);
+}
+
+static const char *signame(int sig)
+{
+	switch (sig) {
+	case SIGINT: return "SIGINT";
+	case SIGTERM: return "SIGTERM";
+	case SIGHUP: return "SIGHUP";
+	default: return "signal";
+	}
+}
+
+/* Wait in the main thread until something asks the VM to stop. */
+static void wait_for_stop(struct vm *vm, int sfd)
+{
+	while (!vm_stopping(vm)) {
+		struct pollfd p[2] = {
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = vm->stop_eventfd, .events = POLLIN },
+		};
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_err("poll: %s", strerror(errno));
+			vm_request_stop(vm, VM_STOP_ERROR);
+			break;
+		}
+		if (p[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				pr_info("%s received, stopping the VM",
+					signame((int)si.ssi_signo));
+				vm_request_stop(vm, VM_STOP_SIGNAL);
+			}
+		}
+	}
+}
+
+static int exit_status_for(enum vm_stop_reason why)
+{
+	/* Every guest- or user-initiated stop is a normal end of the VM. */
+	return why == VM_STOP_ERROR ? LKVM_EXIT_FAILURE : LKVM_EXIT_OK;
+}
+
+int vm_run(const struct vm_config *cfg)
+{
+	struct vm vm;
+	sigset_t stop_sigs;
+	int sfd = -1, status = LKVM_EXIT_FAILURE, err;
+	unsigned int nr_cpus;
+
+	lkvm_debug_enabled = cfg->debug;
+	err = vm_init(&vm, cfg);
+	if (err)
+		goto out;
+
+	/* Files first, so a typo is reported before anything heavy happens. */
+	if (load_file("kernel", cfg->kernel_path, &vm.kernel_image,
+		      &vm.kernel_size) ||
+	    arch_check_kernel(&vm))
+		goto out;
+	if (cfg->initrd_path && load_file("initrd", cfg->initrd_path,
+					  &vm.initrd_image, &vm.initrd_size))
+		goto out;
+
+	if (cfg->cpus_set) {
+		nr_cpus = cfg->nr_cpus;
+	} else {
+		long online = sysconf(_SC_NPROCESSORS_ONLN);
+		int rec = ioctl(vm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+		nr_cpus = online > 0 ? (unsigned int)online : 1;
+		if (rec > 0 && nr_cpus > (unsigned int)rec)
+			nr_cpus = (unsigned int)rec;
+	}
+	if (nr_cpus > vm.max_vcpus || nr_cpus > LKVM_MAX_CPUS) {
+		pr_err("-c %u: KVM on this host supports at most %u vCPUs",
+		       nr_cpus, MIN(vm.max_vcpus, (unsigned int)LKVM_MAX_CPUS));
+		status = LKVM_EXIT_USAGE;
+		goto out;
+	}
+	vm.nr_vcpus = nr_cpus;
+
+	vm.cmdline = vm_build_cmdline(arch_default_cmdline(), cfg->params);
+	if (!vm.cmdline)
+		goto out;
+
+	/* The machine, in dependency order; vm_destroy() unwinds all of it. */
+	if (arch_vm_init(&vm) ||
+	    vm_setup_memory(&vm, cfg->mem_bytes) ||
+	    arch_devices_init(&vm) ||
+	    arch_load_kernel(&vm) ||
+	    vcpus_create(&vm))
+		goto out;
+	pr_debug("command line: %s", vm.cmdline);
+
+	/*
+	 * Signals that stop the VM are taken synchronously by the main thread
+	 * through a signalfd; block them before any thread exists so that every
+	 * thread inherits the mask.
+	 */
+	sigemptyset(&stop_sigs);
+	sigaddset(&stop_sigs, SIGINT);
+	sigaddset(&stop_sigs, SIGTERM);
+	sigaddset(&stop_sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
+	sfd = signalfd(-1, &stop_sigs, SFD_CLOEXEC);
+	if (sfd < 0) {
+		pr_err("signalfd: %s", strerror(errno));
+		goto out;
+	}
+
+	err = term_start(&vm.term, console_input, console_escape, &vm);
+	if (err) {
+		pr_err("cannot start the console: %s", strerror(-err));
+		goto out;
+	}
+	if (vcpus_start(&vm))
+		goto out;
+
+	wait_for_stop(&vm, sfd);
+	vcpus_stop(&vm);
+	status = exit_status_for((enum vm_stop_reason)vm.stop_reason);
+out:
+	vm_destroy(&vm);
+	if (sfd >= 0)
+		close(sfd);
+	return status;
+}

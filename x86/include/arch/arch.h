@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_X86_ARCH_H
+#define LKVM_X86_ARCH_H
+
+#include <stdint.h>
+
+#include "arch/devices.h"
+#include "lkvm/pci.h"
+#include "lkvm/serial8250.h"
+
+struct kvm_cpuid2;
+
+/* Where lkvm puts things in low guest memory (all below 1 MiB). */
+#define X86_GDT_ADDR 0x500
+#define X86_ZERO_PAGE_ADDR 0x7000
+#define X86_BOOT_STACK 0x8ff0
+#define X86_PML4_ADDR 0x9000
+#define X86_PDPT_ADDR 0xa000
+#define X86_PD_ADDR 0xb000 /* four page directories: 0xb000..0xefff */
+#define X86_CMDLINE_ADDR 0x20000
+#define X86_CMDLINE_MAX 0x10000
+#define X86_EBDA_ADDR 0x9fc00
+#define X86_BIOS_AREA 0xf0000 /* MP table lives here */
+#define X86_HIGH_MEM 0x100000
+
+/* The 32-bit hole for MMIO (PCI BARs, IOAPIC, LAPIC) is [3 GiB, 4 GiB). */
+#define X86_MMIO_HOLE_START 0xc0000000ULL
+#define X86_4GIB 0x100000000ULL
+
+#define X86_IOAPIC_ADDR 0xfec00000u
+#define X86_LAPIC_ADDR 0xfee00000u
+#define X86_TSS_ADDR 0xfffbd000u
+
+#define X86_UART_IRQ 4
+#define X86_COM1_PORT 0x3f8
+
+/* What lkvm learned from a bzImage header (Documentation/arch/x86/boot.rst). */
+struct bzimage_info {
+	uint16_t version;
+	uint32_t setup_size;   /* real-mode part, including the boot sector */
+	uint32_t header_end;   /* end of the setup header within the image */
+	uint64_t pref_address; /* where the kernel wants to run */
+	uint32_t init_size;    /* memory the kernel needs from its load address */
+	uint32_t initrd_addr_max;
+	uint32_t cmdline_size;
+	uint32_t kernel_alignment;
+	uint8_t relocatable;
+};
+
+struct arch_vm {
+	struct bzimage_info kernel;
+	uint64_t kernel_load_addr;
+	uint64_t initrd_addr;
+	uint64_t lowmem_size;  /* RAM below the hole */
+	uint64_t highmem_size; /* RAM from 4 GiB */
+	struct kvm_cpuid2 *cpuid; /* what KVM supports; per-vCPU copies edit it */
+
+	struct serial8250 uart;
+	struct i8042 kbd;
+	struct cmos_rtc rtc;
+	struct pci_bus pci;
+	struct pci_conf1 conf1;
+	struct pci_device host_bridge;
+};
+
+struct arch_vcpu {
+	int unused;
+};
+
+/* --- Helpers shared by x86 files and the unit tests. --- */
+struct boot_params;
+struct e820_layout {
+	unsigned int nr;
+	struct {
+		uint64_t addr, size;
+		uint32_t type;
+	} entries[8];
+};
+
+#define E820_TYPE_RAM 1
+#define E820_TYPE_RESERVED 2
+
+/* Parse and validate; on failure returns -EINVAL and writes a reason. */
+int bzimage_parse(const uint8_t *img, size_t len, struct bzimage_info *info,
+		  char *why, size_t why_len);
+void x86_build_e820(uint64_t lowmem, uint64_t highmem, struct e820_layout *e);
+/* Fill a zero page for a kernel at @load_addr; @img is the bzImage. */
+void x86_fill_boot_params(struct boot_params *bp, const uint8_t *img,
+			  const struct bzimage_info *info,
+			  const struct e820_layout *e820, uint64_t cmdline_addr,
+			  uint64_t initrd_addr, uint64_t initrd_size);
+/* Choose where the initrd goes: highest page-aligned spot that fits. */
+int x86_place_initrd(uint64_t lowmem, uint64_t kernel_end, uint32_t addr_max,
+		     uint64_t size, uint64_t *addr);
+/* Identity-map the first 4 GiB with 2 MiB pages; @mem is guest RAM at 0. */
+void x86_build_page_tables(uint8_t *mem);
+void x86_build_gdt(uint8_t *mem);
+
+/* MP table: writes at @mem (guest address @gpa); returns bytes used or <0. */
+struct mptable_cpu {
+	uint32_t signature; /* CPUID.1:EAX */
+	uint32_t features;  /* CPUID.1:EDX */
+};
+int mptable_write(uint8_t *mem, size_t room, uint32_t gpa, unsigned int nr_cpus,
+		  const struct mptable_cpu *cpu);
+
+struct vm;
+/* Write the MP table for vm's CPUs into the BIOS area. */
+int x86_write_mptable(struct vm *vm);
+
+#endif
