@@ -12,6 +12,7 @@
 #define STATUS_OBF 0x01   /* output buffer full: data waiting at 0x60 */
 #define STATUS_SYS 0x04   /* system flag: self-test passed */
 #define STATUS_CMD 0x08   /* last write was to the command port */
+#define STATUS_UNLOCKED 0x10 /* keyboard not inhibited by the keylock */
 
 #define CTR_KBD_INT 0x01
 #define CTR_AUX_INT 0x02
@@ -142,7 +143,7 @@ void i8042_cmd_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 	pthread_mutex_lock(&k->lock);
 	if (!is_write) {
 		memset(data, 0, len);
-		data[0] = STATUS_SYS | (k->out_count ? STATUS_OBF : 0) |
+		data[0] = STATUS_SYS | STATUS_UNLOCKED | (k->out_count ? STATUS_OBF : 0) |
 			  (k->pending_cmd ? STATUS_CMD : 0);
 		pthread_mutex_unlock(&k->lock);
 		return;

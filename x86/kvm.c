@@ -17,12 +17,12 @@ static void cpuid_cleanup(void *p);
 const char *arch_default_cmdline(void)
 {
 	/*
-	 * noacpi: lkvm describes the machine with an MP table.  pci=conf1: use
+	 * acpi=off: lkvm describes the machine with an MP table.  pci=conf1: use
 	 * ports 0xCF8/0xCFC without probing BIOS services.  reboot=k: reset via
 	 * the i8042, which lkvm turns into a clean exit.  The i8042 options
 	 * skip probing a mouse and PnP that do not exist.
 	 */
-	return "console=ttyS0 earlyprintk=serial noacpi pci=conf1 reboot=k panic=1 "
+	return "console=ttyS0 earlyprintk=serial acpi=off pci=conf1 reboot=k panic=1 "
 	       "i8042.noaux=1 i8042.nopnp=1 i8042.dumbkbd=1";
 }
 
