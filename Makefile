@@ -2,7 +2,7 @@
 #
 #   make deps    install build and test dependencies (Debian 12, as root)
 #   make         build ./lkvm
-#   make check   unit tests + nested-KVM end-to-end tests
+#   make check   unit, host smoke and nested-KVM end-to-end tests
 #   make bench   boot-time benchmark against QEMU (not part of check)
 
 CC       ?= gcc
@@ -76,13 +76,17 @@ build/tests/unit/%.o: tests/unit/%.c
 build/tests/test_%: build/tests/unit/test_%.o $(UNIT_LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-unit: $(UNIT_TESTS) lkvm
-	@tests/unit/run.sh $(UNIT_TESTS)
+unit: $(UNIT_TESTS)
+	@tests/run-all.sh unit
+
+smoke: lkvm
+	@tests/run-all.sh smoke
 
 e2e: lkvm
-	tests/e2e/run.sh --lkvm ./lkvm
+	@tests/run-all.sh e2e
 
-check: unit e2e
+check: lkvm $(UNIT_TESTS)
+	@tests/run-all.sh unit smoke e2e
 
 bench: lkvm
 	tests/bench/boot-time.sh --lkvm ./lkvm
@@ -93,4 +97,4 @@ deps:
 clean:
 	rm -rf build lkvm
 
-.PHONY: all unit e2e check bench deps clean
+.PHONY: all unit smoke e2e check bench deps clean

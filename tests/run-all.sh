@@ -1,0 +1,41 @@
+#!/bin/bash
+# `make check`: every suite, then one closing line with the totals.
+#   unit   host-only unit tests (no /dev/kvm)
+#   smoke  tiny stand-in guests on the host's /dev/kvm, plus CLI errors
+#   e2e    real Debian kernels under nested KVM inside QEMU (slow; minutes)
+# usage: tests/run-all.sh [--lkvm PATH] [SUITE...]   (default: all three)
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+lkvm=$top/lkvm
+if [ "${1:-}" = --lkvm ]; then lkvm=$2; shift 2; fi
+suites=${*:-unit smoke e2e}
+total_pass=0 total_fail=0 status=0
+
+for s in $suites; do
+	case $s in
+	unit) cmd=("$top/tests/unit/run.sh" "$top"/build/tests/test_*) ;;
+	smoke) cmd=("$top/tests/smoke/run.sh" --lkvm "$lkvm") ;;
+	e2e) cmd=("$top/tests/e2e/run.sh" --lkvm "$lkvm") ;;
+	*) echo "run-all: unknown suite '$s'" >&2; exit 2 ;;
+	esac
+	echo "=== $s"
+	log=$(mktemp)
+	"${cmd[@]}" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	rm -f "$log"
+	if [ -z "$line" ]; then
+		echo "=== $s: no result line (exit $rc)"
+		total_fail=$((total_fail + 1))
+		status=1
+		continue
+	fi
+	p=${line%% passed*}
+	f=${line#*passed, }; f=${f%% failed*}
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+	[ "$rc" = 0 ] && [ "$f" = 0 ] || status=1
+	echo "=== $s: $line (exit $rc)"
+done
+echo "$total_pass passed, $total_fail failed"
+exit $status

@@ -1,0 +1,150 @@
+#!/bin/bash
+# Fast smoke tests on the host's own /dev/kvm: a tiny 64-bit stand-in kernel
+# (tests/smoke/guest.S) drives lkvm's boot path, vCPU loop, port bus, UART,
+# i8042 reset and signal handling in well under a second per case.  Plus the
+# user-error paths that need no guest at all.  Real Linux guests are the
+# nested e2e suite's job (tests/e2e/run.sh).
+#
+# usage: tests/smoke/run.sh [--lkvm PATH]
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+lkvm=$top/lkvm
+[ "${1:-}" = --lkvm ] && lkvm=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+work=$(mktemp -d /tmp/lkvm-smoke.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+pass=0 fail=0
+
+result() { # name status detail
+	if [ "$2" = 0 ]; then
+		echo "SMOKE $1: PASS"; pass=$((pass + 1))
+	else
+		echo "SMOKE $1: FAIL $3"; fail=$((fail + 1))
+		for f in "$work/out" "$work/err"; do
+			[ -s "$f" ] && { echo "--- $(basename "$f"):"; tail -n 15 "$f"; }
+		done
+	fi
+}
+
+# run NAME EXPECTED_RC GREP_STDOUT GREP_STDERR -- lkvm args...
+run_case() {
+	local name=$1 want_rc=$2 want_out=$3 want_err=$4 rc
+	shift 5
+	timeout -k 5 20 "$lkvm" "$@" </dev/null >"$work/out" 2>"$work/err"
+	rc=$?
+	if [ "$rc" != "$want_rc" ]; then
+		result "$name" 1 "exit status $rc, expected $want_rc"
+	elif [ -n "$want_out" ] && ! grep -q -- "$want_out" "$work/out"; then
+		result "$name" 1 "stdout lacks '$want_out'"
+	elif [ -n "$want_err" ] && ! grep -q -- "$want_err" "$work/err"; then
+		result "$name" 1 "stderr lacks '$want_err'"
+	elif [ "$want_rc" != 0 ] && [ "$(wc -l <"$work/err")" != 1 ]; then
+		result "$name" 1 "expected exactly one error line, got $(wc -l <"$work/err")"
+	else
+		result "$name" 0 ""
+	fi
+}
+
+[ -x "$lkvm" ] || { echo "smoke: no lkvm at $lkvm (run make)" >&2; exit 2; }
+# Build the stand-in kernel.
+if ! gcc -c "$top/tests/smoke/guest.S" -o "$work/guest.o" ||
+   ! objcopy -O binary -j .text "$work/guest.o" "$work/smoke.bzImage"; then
+	echo "smoke: cannot assemble tests/smoke/guest.S (needs gcc/binutils)" >&2
+	exit 2
+fi
+img=$work/smoke.bzImage
+head -c 1M /dev/urandom >"$work/initrd.img"
+
+# --- user errors: no KVM needed ---
+run_case not-bzimage 1 "" "is not a bzImage" -- run -k /etc/hostname
+run_case missing-kernel 1 "" "cannot read kernel '/nonexistent'" -- run -k /nonexistent
+run_case missing-initrd 1 "" "cannot read initrd '/nonexistent.img'" -- run -k "$img" -i /nonexistent.img
+run_case bad-mem 2 "" "invalid memory size '0'" -- run -k "$img" -m 0
+run_case bad-cpus 2 "" "invalid CPU count '0'" -- run -k "$img" -c 0
+run_case unknown-option 2 "" "unknown option '--bogus'" -- run --bogus "$img"
+run_case no-kernel 2 "" "no kernel given" -- run -m 128
+
+if [ ! -w /dev/kvm ]; then
+	echo "smoke: /dev/kvm not usable here; guest cases cannot run" >&2
+	echo "$pass passed, $((fail + 1)) failed"
+	exit 1
+fi
+
+# --- guests on the host /dev/kvm ---
+run_case boot-serial-reset 0 "SMOKE-OK" "" -- run -k "$img" -m 64 -c 1 -p smoke=o
+run_case unclaimed-port-reads-ff 0 "PIO-FF" "" -- run -k "$img" -m 64 -c 1 -p smoke=p
+run_case debug-logs-unclaimed-port 0 "PIO-FF" "unhandled port read 0x2f8" -- run -k "$img" -m 64 -c 1 --debug -p smoke=p
+run_case with-initrd-smp 0 "SMOKE-OK" "" -- run -k "$img" -i "$work/initrd.img" -m 64 -c 2 -p smoke=o
+run_case kernel-does-not-fit 1 "" "raise -m" -- run -k "$img" -m 8 -c 1 -p smoke=o
+truncate -s 80M "$work/big.img"
+run_case initrd-does-not-fit 1 "" "does not fit in guest memory" -- run -k "$img" -i "$work/big.img" -m 64 -c 1 -p smoke=o
+long=$(head -c 3000 /dev/zero | tr '\0' x)
+run_case cmdline-too-long 1 "" "command line is" -- run -k "$img" -m 64 -p "$long"
+
+# stdin (a pipe, not a tty) reaches the UART; the guest echoes it back.
+printf 'hello-lkvm-42q' | timeout -k 5 20 "$lkvm" run -k "$img" -m 64 -c 1 -p smoke=e >"$work/out" 2>"$work/err"
+rc=$?
+if [ $rc = 0 ] && grep -q "ECHO-READY" "$work/out" && grep -q "hello-lkvm-42" "$work/out"; then
+	result stdin-pipe-echo 0 ""
+else
+	result stdin-pipe-echo 1 "rc=$rc"
+fi
+
+# SIGTERM stops a running guest cleanly with status 0; so does SIGINT.
+for sig in TERM INT; do
+	timeout -k 5 20 "$lkvm" run -k "$img" -m 64 -c 2 -p smoke=h </dev/null >"$work/out" 2>"$work/err" &
+	pid=$!
+	sleep 0.5
+	kill -$sig $pid
+	wait $pid
+	rc=$?
+	if [ $rc = 0 ] && grep -q "SIG$sig received" "$work/err"; then
+		result sig$(echo $sig | tr A-Z a-z)-stops-vm 0 ""
+	else
+		result sig$(echo $sig | tr A-Z a-z)-stops-vm 1 "rc=$rc"
+	fi
+done
+
+# /dev/kvm missing: one clear line (private mount namespace hides it).
+if command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
+	unshare -m sh -c "mount -t tmpfs none /dev && exec '$lkvm' run -k '$img' -m 64" </dev/null >"$work/out" 2>"$work/err"
+	rc=$?
+	if [ $rc = 1 ] && grep -q "/dev/kvm does not exist" "$work/err" && [ "$(wc -l <"$work/err")" = 1 ]; then
+		result no-dev-kvm 0 ""
+	else
+		result no-dev-kvm 1 "rc=$rc"
+	fi
+	# Something that is not KVM at /dev/kvm: the API check names the problem.
+	unshare -m sh -c "mount --bind /dev/null /dev/kvm && exec '$lkvm' run -k '$img' -m 64" </dev/null >"$work/out" 2>"$work/err"
+	rc=$?
+	if [ $rc = 1 ] && grep -q "KVM API version" "$work/err"; then
+		result not-kvm-device 0 ""
+	else
+		result not-kvm-device 1 "rc=$rc"
+	fi
+fi
+
+# The terminal: raw while the guest runs, restored however lkvm ends.
+if command -v script >/dev/null; then
+	cat >"$work/tty.sh" <<TTY
+stty -g >"$work/before"
+"$lkvm" run -k "$img" -m 64 -p smoke=o >/dev/null 2>&1
+stty -g >"$work/after-reset"
+"$lkvm" run -k "$img" -m 64 -p smoke=h </dev/tty >/dev/null 2>&1 &
+sleep 0.5
+stty -g >"$work/during"
+kill -TERM \$!
+wait
+stty -g >"$work/after-sigterm"
+TTY
+	timeout -k 5 30 script -qec "sh $work/tty.sh" /dev/null >/dev/null 2>&1
+	if [ -s "$work/before" ] && cmp -s "$work/before" "$work/after-reset" &&
+	   cmp -s "$work/before" "$work/after-sigterm" &&
+	   ! cmp -s "$work/before" "$work/during"; then
+		result tty-raw-and-restored 0 ""
+	else
+		result tty-raw-and-restored 1 "before=$(cat "$work/before" 2>/dev/null) during=$(cat "$work/during" 2>/dev/null) after=$(cat "$work/after-sigterm" 2>/dev/null)"
+	fi
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ] && [ "$pass" -gt 0 ]
