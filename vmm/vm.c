@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lkvm/arch-hooks.h"
@@ -139,7 +140,7 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
 
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
-	vm->kvm_fd = vm->vm_fd = vm->stop_eventfd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->stop_eventfd = vm->initrd_fd = -1;
 	term_init(&vm->term, STDIN_FILENO, STDOUT_FILENO);
 	err = bus_init(&vm->pio_bus, "pio");
 	if (err)
@@ -211,9 +212,56 @@ void vm_destroy(struct vm *vm)
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
 	free(vm->kernel_image);
-	free(vm->initrd_image);
+	if (vm->initrd_fd >= 0)
+		close(vm->initrd_fd);
 	free(vm->cmdline);
-	vm->stop_eventfd = vm->vm_fd = vm->kvm_fd = -1;
+	vm->stop_eventfd = vm->vm_fd = vm->kvm_fd = vm->initrd_fd = -1;
+}
+
+static int open_initrd(struct vm *vm, const char *path)
+{
+	struct stat st;
+
+	vm->initrd_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (vm->initrd_fd < 0 || fstat(vm->initrd_fd, &st) < 0) {
+		pr_err("cannot read initrd '%s': %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		pr_err("initrd '%s' is not a regular file", path);
+		return -EINVAL;
+	}
+	if (S_ISBLK(st.st_mode)) {
+		off_t end = lseek(vm->initrd_fd, 0, SEEK_END);
+		st.st_size = end > 0 ? end : 0;
+	}
+	if (st.st_size <= 0) {
+		pr_err("initrd '%s' is empty", path);
+		return -EINVAL;
+	}
+	vm->initrd_size = (uint64_t)st.st_size;
+	return 0;
+}
+
+int vm_read_initrd(struct vm *vm, void *dst)
+{
+	uint8_t *p = dst;
+	uint64_t done = 0;
+
+	while (done < vm->initrd_size) {
+		ssize_t r = pread(vm->initrd_fd, p + done,
+				  MIN(vm->initrd_size - done, 1ULL << 30),
+				  (off_t)done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			pr_err("reading initrd '%s' failed: %s", vm->cfg->initrd_path,
+			       r < 0 ? strerror(errno) : "file shrank");
+			return r < 0 ? -errno : -EIO;
+		}
+		done += (uint64_t)r;
+	}
+	return 0;
 }
 
 static int load_file(const char *what, const char *path, uint8_t **buf,
@@ -304,8 +352,7 @@ int vm_run(const struct vm_config *cfg)
 		      &vm.kernel_size) ||
 	    arch_check_kernel(&vm))
 		goto out;
-	if (cfg->initrd_path && load_file("initrd", cfg->initrd_path,
-					  &vm.initrd_image, &vm.initrd_size))
+	if (cfg->initrd_path && open_initrd(&vm, cfg->initrd_path))
 		goto out;
 
 	if (cfg->cpus_set) {

@@ -92,8 +92,8 @@ void x86_build_e820(uint64_t lowmem, uint64_t highmem, struct e820_layout *e)
 	} while (0)
 	ADD(0, X86_EBDA_ADDR, E820_TYPE_RAM);
 	ADD(X86_EBDA_ADDR, 0xa0000 - X86_EBDA_ADDR, E820_TYPE_RESERVED);
-	/* The legacy BIOS area; the MP table is here. */
-	ADD(X86_BIOS_AREA, X86_HIGH_MEM - X86_BIOS_AREA, E820_TYPE_RESERVED);
+	/* The legacy BIOS area: ACPI tables at 0xE0000, the MP table at 0xF0000. */
+	ADD(X86_ACPI_AREA, X86_HIGH_MEM - X86_ACPI_AREA, E820_TYPE_RESERVED);
 	if (lowmem > X86_HIGH_MEM)
 		ADD(X86_HIGH_MEM, lowmem - X86_HIGH_MEM, E820_TYPE_RAM);
 	if (highmem)
@@ -123,6 +123,9 @@ void x86_fill_boot_params(struct boot_params *bp, const uint8_t *img,
 	bp->hdr.ramdisk_size = (uint32_t)initrd_size;
 	bp->ext_ramdisk_size = (uint32_t)(initrd_size >> 32);
 	bp->hdr.vid_mode = 0xffff; /* "normal" */
+	/* Boot protocol 2.14+: no need for the guest to scan for the RSDP. */
+	if (info->version >= 0x020e)
+		bp->acpi_rsdp_addr = X86_ACPI_AREA;
 	bp->e820_entries = (uint8_t)e820->nr;
 	for (i = 0; i < e820->nr; i++) {
 		bp->e820_table[i].addr = e820->entries[i].addr;
@@ -134,8 +137,11 @@ void x86_fill_boot_params(struct boot_params *bp, const uint8_t *img,
 int x86_place_initrd(uint64_t lowmem, uint64_t kernel_end, uint32_t addr_max,
 		     uint64_t size, uint64_t *addr)
 {
-	/* initrd_addr_max is the highest address the last byte may occupy. */
-	uint64_t top = MIN(lowmem, (uint64_t)addr_max + 1);
+	/*
+	 * initrd_addr_max is the highest address the last byte may occupy;
+	 * protocols before 2.03 left it 0, meaning 0x37ffffff.
+	 */
+	uint64_t top = MIN(lowmem, (uint64_t)(addr_max ? addr_max : 0x37ffffff) + 1);
 	uint64_t a;
 
 	if (size > top)
@@ -228,29 +234,36 @@ int arch_load_kernel(struct vm *vm)
 	       cmdlen + 1);
 
 	a->initrd_addr = 0;
-	if (vm->initrd_image) {
+	if (vm->initrd_fd >= 0) {
 		err = x86_place_initrd(a->lowmem_size, kernel_end,
 				       k->initrd_addr_max, vm->initrd_size,
 				       &a->initrd_addr);
 		if (err) {
-			pr_err("initrd '%s' (%zu MiB) does not fit in guest memory beside the kernel (%llu MiB RAM; raise -m)",
-			       vm->cfg->initrd_path, vm->initrd_size >> 20,
+			pr_err("initrd '%s' (%llu MiB) does not fit in guest memory beside the kernel (%llu MiB RAM; raise -m)",
+			       vm->cfg->initrd_path,
+			       (unsigned long long)(vm->initrd_size >> 20),
 			       (unsigned long long)((a->lowmem_size + a->highmem_size) >> 20));
 			return err;
 		}
-		memcpy(gpa_to_hva(&vm->mem, a->initrd_addr, vm->initrd_size),
-		       vm->initrd_image, vm->initrd_size);
+		err = vm_read_initrd(vm, gpa_to_hva(&vm->mem, a->initrd_addr,
+						    vm->initrd_size));
+		if (err)
+			return err;
 	}
 
 	x86_build_e820(a->lowmem_size, a->highmem_size, &e820);
 	x86_fill_boot_params(gpa_to_hva(&vm->mem, X86_ZERO_PAGE_ADDR,
 					sizeof(struct boot_params)),
 			     vm->kernel_image, k, &e820, X86_CMDLINE_ADDR,
-			     a->initrd_addr, vm->initrd_image ? vm->initrd_size : 0);
+			     a->initrd_addr, vm->initrd_fd >= 0 ? vm->initrd_size : 0);
 	x86_build_page_tables(vm->mem.regions[0].hva);
 	x86_build_gdt(vm->mem.regions[0].hva);
 	err = x86_write_mptable(vm);
 	if (err)
+		return err;
+	err = acpi_write_tables(gpa_to_hva(&vm->mem, X86_ACPI_AREA, 0x10000),
+				0x10000, X86_ACPI_AREA, vm->nr_vcpus);
+	if (err < 0)
 		return err;
 	/* The BIOS data area's EBDA pointer, where Linux expects it. */
 	*(uint16_t *)gpa_to_hva(&vm->mem, 0x40e, 2) = X86_EBDA_ADDR >> 4;

@@ -17,13 +17,15 @@ static void cpuid_cleanup(void *p);
 const char *arch_default_cmdline(void)
 {
 	/*
-	 * acpi=off: lkvm describes the machine with an MP table.  pci=conf1: use
-	 * ports 0xCF8/0xCFC without probing BIOS services.  reboot=k: reset via
-	 * the i8042, which lkvm turns into a clean exit.  The i8042 options
-	 * skip probing a mouse and PnP that do not exist.
+	 * CPUs, IOAPIC and IRQs come from the MP table; ACPI only provides
+	 * power-off (x86/acpi.c), so PCI is probed through conf1 (ports
+	 * 0xCF8/0xCFC; "noacpi": no ACPI IRQ routing) and ISA devices are not
+	 * looked up in ACPI (pnpacpi=off).  reboot=k: reset through the i8042,
+	 * which lkvm turns into a clean exit.  The i8042 options skip probing a
+	 * mouse and PnP that do not exist.
 	 */
-	return "console=ttyS0 earlyprintk=serial acpi=off pci=conf1 reboot=k panic=1 "
-	       "i8042.noaux=1 i8042.nopnp=1 i8042.dumbkbd=1";
+	return "console=ttyS0 earlyprintk=serial pci=conf1,noacpi pnpacpi=off "
+	       "reboot=k panic=1 i8042.noaux=1 i8042.nopnp=1 i8042.dumbkbd=1";
 }
 
 int arch_vm_init(struct vm *vm)
@@ -101,7 +103,14 @@ int arch_console_input(struct vm *vm, unsigned char c)
 	return 1;
 }
 
+static void acpi_poweroff(void *opaque)
+{
+	pr_debug("guest powered off through ACPI S5");
+	vm_request_stop(opaque, VM_STOP_POWEROFF);
+}
+
 static void uart_cleanup(void *p) { serial8250_destroy(p); }
+static void pm_cleanup(void *p) { acpi_pm_destroy(p); }
 static void kbd_cleanup(void *p) { i8042_destroy(p); }
 static void rtc_cleanup(void *p) { cmos_rtc_destroy(p); }
 static void pci_cleanup(void *p) { pci_bus_destroy(p); }
@@ -135,6 +144,9 @@ int arch_devices_init(struct vm *vm)
 	err = pci_conf1_init(&a->conf1, &a->pci);
 	if (err || (err = vm_add_cleanup(vm, conf1_cleanup, &a->conf1)))
 		return err;
+	err = acpi_pm_init(&a->pm, acpi_poweroff, vm);
+	if (err || (err = vm_add_cleanup(vm, pm_cleanup, &a->pm)))
+		return err;
 
 	/* A host bridge at 00:00.0 is what Linux's conf1 sanity check looks for. */
 	pci_device_init(&a->host_bridge, "host-bridge", 0x1b36, 0x0008,
@@ -150,6 +162,7 @@ int arch_devices_init(struct vm *vm)
 		{ CMOS_INDEX_PORT, 2, cmos_rtc_io, &a->rtc, "cmos-rtc" },
 		{ PCI_CONF1_ADDR_PORT, 4, pci_conf1_addr_io, &a->conf1, "pci-addr" },
 		{ PCI_CONF1_DATA_PORT, 4, pci_conf1_data_io, &a->conf1, "pci-data" },
+		{ X86_ACPI_PM_BASE, X86_ACPI_PM_LEN, acpi_pm_io, &a->pm, "acpi-pm1a" },
 	};
 	for (i = 0; i < ARRAY_SIZE(ports); i++) {
 		err = bus_register(&vm->pio_bus, ports[i].port, ports[i].len,

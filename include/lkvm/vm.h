@@ -58,8 +58,8 @@ struct vm {
 
 	uint8_t *kernel_image;
 	size_t kernel_size;
-	uint8_t *initrd_image;
-	size_t initrd_size;
+	int initrd_fd; /* read straight into guest RAM once placed */
+	uint64_t initrd_size;
 	char *cmdline;
 
 	struct term term;
@@ -92,6 +92,9 @@ bool vm_stopping(const struct vm *vm);
 
 /* Set a guest interrupt line (edge devices pulse it). */
 void vm_irq_line(struct vm *vm, unsigned int irq, int level);
+
+/* Read the whole initrd into @dst (already bounds-checked guest RAM). */
+int vm_read_initrd(struct vm *vm, void *dst);
 
 /* Sum of the kernel command line lkvm builds: arch defaults + -p params. */
 char *vm_build_cmdline(const char *arch_defaults, const char *user_params);

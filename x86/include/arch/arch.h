@@ -2,6 +2,8 @@
 #ifndef LKVM_X86_ARCH_H
 #define LKVM_X86_ARCH_H
 
+#include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "arch/devices.h"
@@ -31,6 +33,14 @@ struct kvm_cpuid2;
 #define X86_LAPIC_ADDR 0xfee00000u
 #define X86_TSS_ADDR 0xfffbd000u
 
+/* ACPI tables and the PM1a register block (see x86/acpi.c). */
+#define X86_ACPI_AREA 0xe0000
+#define X86_ACPI_PM_BASE 0x600
+#define X86_ACPI_PM1_CNT 4
+#define X86_ACPI_PM_LEN 6
+#define X86_ACPI_SCI_IRQ 9
+#define X86_ACPI_SLP_TYP_S5 5
+
 #define X86_UART_IRQ 4
 #define X86_COM1_PORT 0x3f8
 
@@ -47,6 +57,23 @@ struct bzimage_info {
 	uint8_t relocatable;
 };
 
+struct acpi_pm {
+	pthread_mutex_t lock;
+	uint16_t sts, en, cnt;
+	void (*poweroff)(void *opaque);
+	void *opaque;
+};
+
+int acpi_pm_init(struct acpi_pm *pm, void (*poweroff)(void *), void *opaque);
+void acpi_pm_destroy(struct acpi_pm *pm);
+/* Bus handler for the 6-byte PM1a block: STS(2) EN(2) CNT(2). */
+void acpi_pm_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
+		bool is_write);
+/* RSDP/XSDT/FADT/FACS/DSDT/MADT at @mem (guest address @gpa); bytes or <0. */
+int acpi_write_tables(uint8_t *mem, size_t room, uint32_t gpa,
+		      unsigned int nr_cpus);
+uint8_t acpi_checksum(const void *p, size_t len);
+
 struct arch_vm {
 	struct bzimage_info kernel;
 	uint64_t kernel_load_addr;
@@ -61,6 +88,7 @@ struct arch_vm {
 	struct pci_bus pci;
 	struct pci_conf1 conf1;
 	struct pci_device host_bridge;
+	struct acpi_pm pm;
 };
 
 struct arch_vcpu {
