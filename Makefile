@@ -76,8 +76,11 @@ build/tests/unit/%.o: tests/unit/%.c
 build/tests/test_%: build/tests/unit/test_%.o $(UNIT_LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# Keep test objects between runs (they are otherwise "intermediate").
+.SECONDARY:
+
 unit: $(UNIT_TESTS)
-	@tests/run-all.sh unit
+	@UNIT_TESTS="$(UNIT_TESTS)" tests/run-all.sh unit
 
 smoke: lkvm
 	@tests/run-all.sh smoke
@@ -86,7 +89,7 @@ e2e: lkvm
 	@tests/run-all.sh e2e
 
 check: lkvm $(UNIT_TESTS)
-	@tests/run-all.sh unit smoke e2e
+	@UNIT_TESTS="$(UNIT_TESTS)" tests/run-all.sh unit smoke e2e
 
 bench: lkvm
 	tests/bench/boot-time.sh --lkvm ./lkvm

@@ -13,7 +13,12 @@ total_pass=0 total_fail=0 status=0
 
 for s in $suites; do
 	case $s in
-	unit) cmd=("$top/tests/unit/run.sh" "$top"/build/tests/test_*) ;;
+	unit)
+		# The Makefile passes the binaries it built (stale ones from deleted
+		# tests must not run); by hand, take what is there.
+		# shellcheck disable=SC2206
+		bins=(${UNIT_TESTS:-$(ls "$top"/build/tests/test_* 2>/dev/null)})
+		cmd=("$top/tests/unit/run.sh" "${bins[@]/#build/$top/build}") ;;
 	smoke) cmd=("$top/tests/smoke/run.sh" --lkvm "$lkvm") ;;
 	e2e) cmd=("$top/tests/e2e/run.sh" --lkvm "$lkvm") ;;
 	*) echo "run-all: unknown suite '$s'" >&2; exit 2 ;;

@@ -7,11 +7,13 @@
  */
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lkvm/config.h"
 #include "lkvm/util.h"
 #include "lkvm/vcpu.h"
+#include "lkvm/vm.h"
 
 enum opt_id {
 	OPT_KERNEL, OPT_INITRD, OPT_PARAMS, OPT_MEM, OPT_CPUS, OPT_NAME,
@@ -253,4 +255,22 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, FILE *err)
 	if (!cfg->kernel_path)
 		return usage_error(err, "no kernel given (use -k/--kernel PATH; see 'lkvm run --help')");
 	return 0;
+}
+
+char *vm_build_cmdline(const char *arch_defaults, const char *user_params)
+{
+	size_t a = strlen(arch_defaults);
+	size_t u = user_params ? strlen(user_params) : 0;
+	char *s = malloc(a + u + 2);
+
+	if (!s)
+		return NULL;
+	memcpy(s, arch_defaults, a);
+	s[a] = '\0';
+	if (u) {
+		/* After lkvm's defaults, so "-p panic=-1" overrides panic=1. */
+		s[a] = ' ';
+		memcpy(s + a + 1, user_params, u + 1);
+	}
+	return s;
 }

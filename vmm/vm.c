@@ -72,24 +72,6 @@ void vm_irq_line(struct vm *vm, unsigned int irq, int level)
 			 strerror(errno));
 }
 
-char *vm_build_cmdline(const char *arch_defaults, const char *user_params)
-{
-	size_t a = strlen(arch_defaults);
-	size_t u = user_params ? strlen(user_params) : 0;
-	char *s = malloc(a + u + 2);
-
-	if (!s)
-		return NULL;
-	memcpy(s, arch_defaults, a);
-	s[a] = '\0';
-	if (u) {
-		/* After lkvm's defaults, so "-p panic=-1" overrides panic=1. */
-		s[a] = ' ';
-		memcpy(s + a + 1, user_params, u + 1);
-	}
-	return s;
-}
-
 static int kvm_open(struct vm *vm)
 {
 	int api;

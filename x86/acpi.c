@@ -235,8 +235,7 @@ int acpi_write_tables(uint8_t *mem, size_t room, uint32_t gpa,
 	facs->version = 2;
 
 	header_init(&fadt->h, "FACP", sizeof(*fadt), 6);
-	fadt->firmware_ctrl = gpa + facs_off;
-	fadt->dsdt = gpa + dsdt_off;
+	/* Only the 64-bit pointers: the spec wants the 32-bit ones 0 then. */
 	fadt->x_firmware_ctrl = gpa + facs_off;
 	fadt->x_dsdt = gpa + dsdt_off;
 	fadt->sci_int = X86_ACPI_SCI_IRQ;

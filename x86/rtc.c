@@ -103,11 +103,14 @@ void cmos_rtc_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 			memset(data, 0xff, len);
 	} else if (is_write) {
 		uint8_t reg = rtc->index;
-		if (reg == RTC_REG_C || reg == RTC_REG_D)
-			; /* read-only */
-		else if (reg > RTC_YEAR && reg != RTC_CENTURY)
-			rtc->ram[reg] = data[0];
-		/* time registers: see the comment at the top */
+		bool is_time = reg <= RTC_YEAR && !(reg & 1); /* 0,2,4,6,7,8,9 */
+
+		if (reg == RTC_DAY_OF_MONTH || reg == RTC_MONTH || reg == RTC_YEAR)
+			is_time = true;
+		/* C and D are read-only; time registers: see the top comment. */
+		if (reg != RTC_REG_C && reg != RTC_REG_D && !is_time &&
+		    reg != RTC_CENTURY)
+			rtc->ram[reg] = data[0]; /* alarms, A, B, NVRAM */
 	} else {
 		memset(data, 0, len);
 		data[0] = rtc_read_reg(rtc, rtc->index);

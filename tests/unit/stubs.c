@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stand-ins for what the unit-test link leaves out (main.o, vmm/vm.o,
+ * vmm/vcpu.o, x86/kvm.o: everything that needs /dev/kvm) but the linked
+ * objects refer to.  They are weak, so if one of these functions moves into
+ * a file the tests do link, the real definition wins instead of clashing.
+ * None of them is expected to run in a unit test; those that can be reached
+ * from linked code do nothing harmful and count their calls.
+ */
+#include <errno.h>
+
+#include "arch/arch.h"
+#include "lkvm/vm.h"
+#include "stubs.h"
+
+unsigned int stub_irq_line_calls;
+unsigned int stub_request_stop_calls;
+unsigned int stub_write_mptable_calls;
+
+/* x86/kvm.o: referenced by arch_load_kernel() in x86/boot.c. */
+__attribute__((weak)) int x86_write_mptable(struct vm *vm)
+{
+	(void)vm;
+	__atomic_add_fetch(&stub_write_mptable_calls, 1, __ATOMIC_SEQ_CST);
+	return -ENOSYS;
+}
+
+/* vmm/vm.o: what device models call back into. */
+__attribute__((weak)) void vm_irq_line(struct vm *vm, unsigned int irq,
+				       int level)
+{
+	(void)vm;
+	(void)irq;
+	(void)level;
+	__atomic_add_fetch(&stub_irq_line_calls, 1, __ATOMIC_SEQ_CST);
+}
+
+__attribute__((weak)) void vm_request_stop(struct vm *vm,
+					   enum vm_stop_reason why)
+{
+	(void)vm;
+	(void)why;
+	__atomic_add_fetch(&stub_request_stop_calls, 1, __ATOMIC_SEQ_CST);
+}
+
+/* vmm/vm.o: referenced by arch_load_kernel() in x86/boot.c. */
+__attribute__((weak)) int vm_read_initrd(struct vm *vm, void *dst)
+{
+	(void)vm;
+	(void)dst;
+	return -ENOSYS;
+}
+
+__attribute__((weak)) bool vm_stopping(const struct vm *vm)
+{
+	(void)vm;
+	return false;
+}
+
+__attribute__((weak)) int vm_add_cleanup(struct vm *vm, void (*fn)(void *),
+					 void *opaque)
+{
+	(void)vm;
+	fn(opaque); /* nothing will run it later */
+	return -ENOSYS;
+}

@@ -1,0 +1,473 @@
+// SPDX-License-Identifier: GPL-2.0
+/* `lkvm run` option parsing (vmm/cli.c) and the number parsers (vmm/util.c). */
+#include <stdarg.h>
+
+#include "lkvm/config.h"
+#include "lkvm/vm.h"
+#include "lkvm/util.h"
+#include "lkvm/vcpu.h"
+#include "test.h"
+
+#define MAX_ARGS 32
+
+static char *args[MAX_ARGS];
+static char errbuf[4096];
+
+/*
+ * cli_parse_run("run", ...NULL) with its error stream captured in errbuf.
+ * The argument strings are literals, so pointers into them stay valid.
+ */
+static int parse(struct vm_config *cfg, ...)
+{
+	va_list ap;
+	int argc = 0, ret;
+	char *a;
+	FILE *err;
+
+	args[argc++] = "run";
+	va_start(ap, cfg);
+	while ((a = va_arg(ap, char *)) != NULL && argc < MAX_ARGS - 1)
+		args[argc++] = a;
+	va_end(ap);
+	args[argc] = NULL;
+
+	memset(errbuf, 0, sizeof(errbuf));
+	err = fmemopen(errbuf, sizeof(errbuf) - 1, "w");
+	if (!err) {
+		perror("fmemopen");
+		exit(1);
+	}
+	memset(cfg, 0xa5, sizeof(*cfg)); /* the parser must reset everything */
+	ret = cli_parse_run(argc, args, cfg, err);
+	fclose(err);
+	return ret;
+}
+
+static unsigned int count_lines(const char *s)
+{
+	unsigned int n = 0;
+
+	for (; *s; s++)
+		if (*s == '\n')
+			n++;
+	return n;
+}
+
+/*
+ * A usage error: status 2, exactly one line on the error stream, starting
+ * "lkvm: error: ", ending in a newline and mentioning @what.
+ */
+#define CHECK_USAGE_ERROR(ret, what)                                           \
+	do {                                                                   \
+		CHECK_EQ((ret), LKVM_EXIT_USAGE);                              \
+		CHECK_EQ(count_lines(errbuf), 1);                              \
+		CHECK(!strncmp(errbuf, "lkvm: error: ", 13));                  \
+		CHECK(strlen(errbuf) > 13 &&                                   \
+		      errbuf[strlen(errbuf) - 1] == '\n');                     \
+		CHECK_CONTAINS(errbuf, (what));                                \
+	} while (0)
+
+/* Success: status 0 and nothing printed. */
+#define CHECK_OK(ret)                                                          \
+	do {                                                                   \
+		CHECK_EQ((ret), 0);                                            \
+		CHECK_STREQ(errbuf, "");                                       \
+	} while (0)
+
+TEST(defaults)
+{
+	struct vm_config c;
+
+	CHECK_OK(parse(&c, "-k", "bzImage", NULL));
+	CHECK_STREQ(c.kernel_path, "bzImage");
+	CHECK_EQ(c.mem_bytes, 512 * MiB);
+	CHECK(!c.mem_set);
+	CHECK(!c.cpus_set);
+	CHECK_EQ(c.nr_cpus, 0);
+	CHECK_EQ(c.console, CONSOLE_SERIAL);
+	CHECK_NULL(c.initrd_path);
+	CHECK_NULL(c.params);
+	CHECK_NULL(c.name);
+	CHECK(!c.debug);
+	CHECK(!c.help);
+}
+
+TEST(kernel_spellings)
+{
+	struct vm_config c;
+
+	CHECK_OK(parse(&c, "--kernel=/boot/a", NULL));
+	CHECK_STREQ(c.kernel_path, "/boot/a");
+	CHECK_OK(parse(&c, "--kernel", "/boot/b", NULL));
+	CHECK_STREQ(c.kernel_path, "/boot/b");
+	CHECK_OK(parse(&c, "-k/boot/c", NULL));
+	CHECK_STREQ(c.kernel_path, "/boot/c");
+	/* A bare argument is the kernel, wherever it appears. */
+	CHECK_OK(parse(&c, "-m", "1G", "bzImage", NULL));
+	CHECK_STREQ(c.kernel_path, "bzImage");
+	CHECK_EQ(c.mem_bytes, 1 * GiB);
+	CHECK_OK(parse(&c, "bzImage", "-c", "2", NULL));
+	CHECK_STREQ(c.kernel_path, "bzImage");
+	CHECK_EQ(c.nr_cpus, 2);
+	/* "-" on its own is an argument, not an option. */
+	CHECK_OK(parse(&c, "-", NULL));
+	CHECK_STREQ(c.kernel_path, "-");
+}
+
+TEST(initrd_and_params)
+{
+	struct vm_config c;
+
+	CHECK_OK(parse(&c, "-i", "initrd.img", "-p", "quiet loglevel=3", "k",
+		       NULL));
+	CHECK_STREQ(c.initrd_path, "initrd.img");
+	CHECK_STREQ(c.params, "quiet loglevel=3");
+	CHECK_OK(parse(&c, "--initrd=ird", "--params=a=b c", "k", NULL));
+	CHECK_STREQ(c.initrd_path, "ird");
+	CHECK_STREQ(c.params, "a=b c");
+	/* -p may be empty, and its value may look like an option. */
+	CHECK_OK(parse(&c, "-p", "", "k", NULL));
+	CHECK_STREQ(c.params, "");
+	CHECK_OK(parse(&c, "-p", "--debug", "k", NULL));
+	CHECK_STREQ(c.params, "--debug");
+	CHECK(!c.debug);
+}
+
+TEST(mem_sizes)
+{
+	struct vm_config c;
+
+	CHECK_OK(parse(&c, "-m512", "k", NULL));
+	CHECK_EQ(c.mem_bytes, 512 * MiB);
+	CHECK(c.mem_set);
+	CHECK_OK(parse(&c, "--mem", "2G", "k", NULL));
+	CHECK_EQ(c.mem_bytes, 2 * GiB);
+	CHECK_OK(parse(&c, "--mem=3g", "k", NULL));
+	CHECK_EQ(c.mem_bytes, 3 * GiB);
+	CHECK_OK(parse(&c, "-m", "8192K", "k", NULL));
+	CHECK_EQ(c.mem_bytes, 8 * MiB);
+	CHECK_OK(parse(&c, "-m", "4096k", "k", NULL)); /* the 4 MiB minimum */
+	CHECK_EQ(c.mem_bytes, 4 * MiB);
+	CHECK_OK(parse(&c, "-m", "4", "k", NULL));
+	CHECK_EQ(c.mem_bytes, 4 * MiB);
+	CHECK_OK(parse(&c, "-m", "1T", "k", NULL)); /* the 1 TiB maximum */
+	CHECK_EQ(c.mem_bytes, 1024 * GiB);
+	CHECK_OK(parse(&c, "-m", "1024G", "k", NULL));
+	CHECK_EQ(c.mem_bytes, 1024 * GiB);
+	CHECK_OK(parse(&c, "-m", "512MB", "k", NULL));
+	CHECK_EQ(c.mem_bytes, 512 * MiB);
+	CHECK_OK(parse(&c, "-m", "512MiB", "k", NULL));
+	CHECK_EQ(c.mem_bytes, 512 * MiB);
+	/* The last -m wins. */
+	CHECK_OK(parse(&c, "-m", "64", "-m", "128", "k", NULL));
+	CHECK_EQ(c.mem_bytes, 128 * MiB);
+}
+
+TEST(mem_errors)
+{
+	struct vm_config c;
+
+	CHECK_USAGE_ERROR(parse(&c, "-m", "0", "k", NULL), "'0'");
+	CHECK_CONTAINS(errbuf, "memory size");
+	CHECK_USAGE_ERROR(parse(&c, "-m", "abc", "k", NULL),
+			  "invalid memory size 'abc' for -m");
+	CHECK_USAGE_ERROR(parse(&c, "-m", "12X", "k", NULL),
+			  "invalid memory size '12X'");
+	CHECK_USAGE_ERROR(parse(&c, "--mem=", "k", NULL),
+			  "invalid memory size '' for --mem");
+	CHECK_USAGE_ERROR(parse(&c, "-m", "-512", "k", NULL),
+			  "invalid memory size '-512'");
+	CHECK_USAGE_ERROR(parse(&c, "-m", " 512", "k", NULL),
+			  "invalid memory size");
+	CHECK_USAGE_ERROR(parse(&c, "-m", "512 ", "k", NULL),
+			  "invalid memory size");
+	CHECK_USAGE_ERROR(parse(&c, "-m", "1.5G", "k", NULL),
+			  "invalid memory size '1.5G'");
+	CHECK_USAGE_ERROR(parse(&c, "-m", "2GG", "k", NULL),
+			  "invalid memory size '2GG'");
+	/* Overflow: of strtoull, and of the unit multiplication. */
+	CHECK_USAGE_ERROR(parse(&c, "-m", "99999999999999999999", "k", NULL),
+			  "invalid memory size '99999999999999999999'");
+	CHECK_USAGE_ERROR(parse(&c, "-m", "17179869184G", "k", NULL),
+			  "invalid memory size");
+	CHECK_USAGE_ERROR(parse(&c, "-m", "18446744073709551615", "k", NULL),
+			  "invalid memory size");
+	/* Not a multiple of 4 KiB (checked before the range). */
+	CHECK_USAGE_ERROR(parse(&c, "-m", "4097K", "k", NULL),
+			  "multiple of 4 KiB");
+	CHECK_USAGE_ERROR(parse(&c, "-m", "1K", "k", NULL), "multiple of 4 KiB");
+	/* Below 4 MiB, above 1 TiB. */
+	CHECK_USAGE_ERROR(parse(&c, "-m", "1024K", "k", NULL), "out of range");
+	CHECK_USAGE_ERROR(parse(&c, "-m", "3", "k", NULL), "out of range");
+	CHECK_USAGE_ERROR(parse(&c, "-m", "1025G", "k", NULL), "out of range");
+	CHECK_USAGE_ERROR(parse(&c, "--mem", "2T", "k", NULL),
+			  "'2T' for --mem is out of range");
+	CHECK_USAGE_ERROR(parse(&c, "-m", "17179869183G", "k", NULL),
+			  "out of range");
+}
+
+TEST(cpus)
+{
+	struct vm_config c;
+
+	CHECK_OK(parse(&c, "-c", "4", "k", NULL));
+	CHECK_EQ(c.nr_cpus, 4);
+	CHECK(c.cpus_set);
+	CHECK_OK(parse(&c, "--cpus=1", "k", NULL));
+	CHECK_EQ(c.nr_cpus, 1);
+	CHECK_OK(parse(&c, "-c254", "k", NULL));
+	CHECK_EQ(c.nr_cpus, LKVM_MAX_CPUS);
+	CHECK_OK(parse(&c, "-c", "007", "k", NULL));
+	CHECK_EQ(c.nr_cpus, 7);
+
+	CHECK_USAGE_ERROR(parse(&c, "-c", "0", "k", NULL),
+			  "invalid CPU count '0' for -c");
+	CHECK_USAGE_ERROR(parse(&c, "-c", "255", "k", NULL),
+			  "invalid CPU count '255'");
+	CHECK_USAGE_ERROR(parse(&c, "-c", "-1", "k", NULL),
+			  "invalid CPU count '-1'");
+	CHECK_USAGE_ERROR(parse(&c, "-c", "2x", "k", NULL),
+			  "invalid CPU count '2x'");
+	CHECK_USAGE_ERROR(parse(&c, "--cpus", "", "k", NULL),
+			  "invalid CPU count '' for --cpus");
+	CHECK_USAGE_ERROR(parse(&c, "-c", "4294967297", "k", NULL),
+			  "invalid CPU count");
+	CHECK_USAGE_ERROR(parse(&c, "-c", "99999999999999999999", "k", NULL),
+			  "invalid CPU count");
+	CHECK_USAGE_ERROR(parse(&c, "-c", "0x4", "k", NULL),
+			  "invalid CPU count '0x4'");
+}
+
+TEST(name_console_debug)
+{
+	struct vm_config c;
+	/* 64 characters: the longest valid name. */
+	static char name64[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345678-_.";
+	static char name65[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345678-_.x";
+
+	CHECK_EQ(strlen(name64), LKVM_MAX_NAME);
+	CHECK_OK(parse(&c, "--name", "web-1_a.b", "--console", "serial",
+		       "--debug", "k", NULL));
+	CHECK_STREQ(c.name, "web-1_a.b");
+	CHECK_EQ(c.console, CONSOLE_SERIAL);
+	CHECK(c.debug);
+	CHECK_OK(parse(&c, "--name=x", "--console=serial", "k", NULL));
+	CHECK_STREQ(c.name, "x");
+	CHECK_OK(parse(&c, "--name", name64, "k", NULL));
+	CHECK_STREQ(c.name, name64);
+
+	CHECK_USAGE_ERROR(parse(&c, "--name", name65, "k", NULL),
+			  "invalid guest name");
+	CHECK_USAGE_ERROR(parse(&c, "--name", "a b", "k", NULL),
+			  "invalid guest name 'a b'");
+	CHECK_USAGE_ERROR(parse(&c, "--name", "a/b", "k", NULL),
+			  "invalid guest name 'a/b'");
+	CHECK_USAGE_ERROR(parse(&c, "--name=", "k", NULL),
+			  "invalid guest name ''");
+	CHECK_USAGE_ERROR(parse(&c, "--console", "virtio", "k", NULL),
+			  "unsupported console 'virtio'");
+	CHECK_USAGE_ERROR(parse(&c, "--console=Serial", "k", NULL),
+			  "unsupported console 'Serial'");
+	CHECK_USAGE_ERROR(parse(&c, "--debug=1", "k", NULL),
+			  "option '--debug' takes no value");
+	CHECK_USAGE_ERROR(parse(&c, "--debug=", "k", NULL),
+			  "'--debug' takes no value");
+	CHECK_USAGE_ERROR(parse(&c, "-hx", NULL), "'-h' takes no value");
+}
+
+TEST(double_dash)
+{
+	struct vm_config c;
+
+	CHECK_OK(parse(&c, "--", "-odd-kernel-name", NULL));
+	CHECK_STREQ(c.kernel_path, "-odd-kernel-name");
+	CHECK_OK(parse(&c, "-m", "1G", "--", "--debug", NULL));
+	CHECK_STREQ(c.kernel_path, "--debug");
+	CHECK(!c.debug);
+	CHECK_EQ(c.mem_bytes, 1 * GiB);
+	/* A second "--" after the first is an ordinary argument. */
+	CHECK_OK(parse(&c, "--", "--", NULL));
+	CHECK_STREQ(c.kernel_path, "--");
+	CHECK_USAGE_ERROR(parse(&c, "-k", "a", "--", "b", NULL),
+			  "unexpected argument 'b'");
+	CHECK_USAGE_ERROR(parse(&c, "--", NULL), "no kernel");
+	/* "--" is not consumed as an option's value... it *is* the value. */
+	CHECK_OK(parse(&c, "-p", "--", "k", NULL));
+	CHECK_STREQ(c.params, "--");
+	CHECK_STREQ(c.kernel_path, "k");
+}
+
+TEST(help)
+{
+	struct vm_config c;
+
+	CHECK_OK(parse(&c, "--help", NULL));
+	CHECK(c.help);
+	CHECK_NULL(c.kernel_path);
+	CHECK_OK(parse(&c, "-h", NULL));
+	CHECK(c.help);
+	/* Stops parsing: what follows is not validated. */
+	CHECK_OK(parse(&c, "-k", "a", "--help", "--bogus", NULL));
+	CHECK(c.help);
+	CHECK_USAGE_ERROR(parse(&c, "--help=yes", NULL),
+			  "option '--help' takes no value");
+}
+
+TEST(unknown_options)
+{
+	struct vm_config c;
+
+	CHECK_USAGE_ERROR(parse(&c, "--bogus", "k", NULL),
+			  "unknown option '--bogus'");
+	CHECK_USAGE_ERROR(parse(&c, "--bogus=3", "k", NULL),
+			  "unknown option '--bogus'");
+	CHECK(!strstr(errbuf, "=3"));
+	CHECK_USAGE_ERROR(parse(&c, "-z", "k", NULL), "unknown option '-z'");
+	CHECK_USAGE_ERROR(parse(&c, "-zfoo", "k", NULL), "unknown option '-z'");
+	/* Prefixes are not abbreviations. */
+	CHECK_USAGE_ERROR(parse(&c, "--kern", "k", NULL),
+			  "unknown option '--kern'");
+	CHECK_USAGE_ERROR(parse(&c, "--kernels", "k", NULL),
+			  "unknown option '--kernels'");
+	CHECK_USAGE_ERROR(parse(&c, "---kernel", "k", NULL),
+			  "unknown option '---kernel'");
+}
+
+TEST(missing_values)
+{
+	struct vm_config c;
+
+	CHECK_USAGE_ERROR(parse(&c, "-k", NULL), "option '-k' needs a value");
+	CHECK_USAGE_ERROR(parse(&c, "k", "--mem", NULL),
+			  "option '--mem' needs a value");
+	CHECK_USAGE_ERROR(parse(&c, "k", "-c", NULL),
+			  "option '-c' needs a value");
+	CHECK_USAGE_ERROR(parse(&c, "k", "--name", NULL),
+			  "option '--name' needs a value");
+	CHECK_USAGE_ERROR(parse(&c, "--kernel=", NULL),
+			  "--kernel needs a path");
+	CHECK_USAGE_ERROR(parse(&c, "-k", "", NULL), "-k needs a path");
+	CHECK_USAGE_ERROR(parse(&c, "-i", "", "k", NULL), "-i needs a path");
+}
+
+TEST(kernel_errors)
+{
+	struct vm_config c;
+
+	CHECK_USAGE_ERROR(parse(&c, NULL), "no kernel given");
+	CHECK_USAGE_ERROR(parse(&c, "-m", "1G", "-c", "2", NULL),
+			  "no kernel given");
+	CHECK_USAGE_ERROR(parse(&c, "-k", "a", "-k", "b", NULL),
+			  "kernel given twice ('a' and 'b')");
+	CHECK_USAGE_ERROR(parse(&c, "a", "--kernel=b", NULL),
+			  "kernel given twice");
+	CHECK_USAGE_ERROR(parse(&c, "-k", "a", "b", NULL),
+			  "unexpected argument 'b' (kernel already given as 'a')");
+	CHECK_USAGE_ERROR(parse(&c, "a", "b", NULL), "unexpected argument 'b'");
+}
+
+TEST(first_error_wins)
+{
+	struct vm_config c;
+
+	/* Only one line even when several things are wrong. */
+	CHECK_USAGE_ERROR(parse(&c, "-c", "0", "-m", "abc", "--bogus", NULL),
+			  "CPU count");
+	CHECK(!strstr(errbuf, "memory"));
+}
+
+TEST(parse_size_edges)
+{
+	uint64_t v = 12345;
+
+	CHECK_EQ(parse_size("1", 1, &v), 0);
+	CHECK_EQ(v, 1);
+	CHECK_EQ(parse_size("7", MiB, &v), 0);
+	CHECK_EQ(v, 7 * MiB);
+	CHECK_EQ(parse_size("7k", MiB, &v), 0);
+	CHECK_EQ(v, 7 * KiB);
+	CHECK_EQ(parse_size("7KiB", MiB, &v), 0);
+	CHECK_EQ(v, 7 * KiB);
+	CHECK_EQ(parse_size("3t", 1, &v), 0);
+	CHECK_EQ(v, 3 * 1024 * GiB);
+	CHECK_EQ(parse_size("18446744073709551615", 1, &v), 0);
+	CHECK_EQ(v, UINT64_MAX);
+	CHECK_EQ(parse_size("16777215T", 1, &v), 0);
+	CHECK_EQ(v, 16777215ULL << 40);
+
+	v = 12345;
+	CHECK_EQ(parse_size("18446744073709551616", 1, &v), -1);
+	CHECK_EQ(parse_size("16777216T", 1, &v), -1); /* 2^64 */
+	CHECK_EQ(parse_size("17592186044416", MiB, &v), -1); /* 2^64 too */
+	CHECK_EQ(parse_size("0", MiB, &v), -1);
+	CHECK_EQ(parse_size("0G", MiB, &v), -1);
+	CHECK_EQ(parse_size("", MiB, &v), -1);
+	CHECK_EQ(parse_size(NULL, MiB, &v), -1);
+	CHECK_EQ(parse_size("G", MiB, &v), -1);
+	CHECK_EQ(parse_size("+1", MiB, &v), -1);
+	CHECK_EQ(parse_size("1iB", MiB, &v), -1);
+	CHECK_EQ(parse_size("1MBi", MiB, &v), -1);
+	CHECK_EQ(parse_size("1M ", MiB, &v), -1);
+	CHECK_EQ(parse_size("1P", MiB, &v), -1);
+	CHECK_EQ(v, 12345); /* untouched on error */
+}
+
+TEST(parse_uint_edges)
+{
+	unsigned int v = 77;
+
+	CHECK_EQ(parse_uint("0", &v), 0);
+	CHECK_EQ(v, 0);
+	CHECK_EQ(parse_uint("4294967295", &v), 0);
+	CHECK_EQ(v, 4294967295u);
+	v = 77;
+	CHECK_EQ(parse_uint("4294967296", &v), -1);
+	CHECK_EQ(parse_uint("18446744073709551615", &v), -1);
+	CHECK_EQ(parse_uint("99999999999999999999", &v), -1);
+	CHECK_EQ(parse_uint("-1", &v), -1);
+	CHECK_EQ(parse_uint("+1", &v), -1);
+	CHECK_EQ(parse_uint(" 1", &v), -1);
+	CHECK_EQ(parse_uint("1 ", &v), -1);
+	CHECK_EQ(parse_uint("", &v), -1);
+	CHECK_EQ(parse_uint(NULL, &v), -1);
+	CHECK_EQ(parse_uint("1e3", &v), -1);
+	CHECK_EQ(v, 77);
+}
+
+TEST(cmdline_build)
+{
+	char *s = vm_build_cmdline("console=ttyS0 panic=1", "panic=-1 foo=bar");
+
+	/* User parameters come last so the kernel lets them override. */
+	CHECK_STREQ(s, "console=ttyS0 panic=1 panic=-1 foo=bar");
+	free(s);
+	s = vm_build_cmdline("console=ttyS0", NULL);
+	CHECK_STREQ(s, "console=ttyS0");
+	free(s);
+	s = vm_build_cmdline("console=ttyS0", "");
+	CHECK_STREQ(s, "console=ttyS0");
+	free(s);
+}
+
+int main(void)
+{
+	RUN(defaults);
+	RUN(kernel_spellings);
+	RUN(initrd_and_params);
+	RUN(mem_sizes);
+	RUN(mem_errors);
+	RUN(cpus);
+	RUN(name_console_debug);
+	RUN(double_dash);
+	RUN(help);
+	RUN(unknown_options);
+	RUN(missing_values);
+	RUN(kernel_errors);
+	RUN(first_error_wins);
+	RUN(parse_size_edges);
+	RUN(parse_uint_edges);
+	RUN(cmdline_build);
+	return test_summary();
+}
