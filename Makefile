@@ -45,7 +45,7 @@ endif
 
 CORE_SRCS := vmm/util.c vmm/bus.c vmm/memory.c vmm/term.c vmm/vm.c \
 	     vmm/vcpu.c vmm/cli.c hw/serial8250.c hw/pci.c
-X86_SRCS  := x86/boot.c x86/kvm.c x86/mptable.c x86/acpi.c x86/i8042.c \
+X86_SRCS  := x86/boot.c x86/pvh.c x86/kvm.c x86/mptable.c x86/acpi.c x86/i8042.c \
 	     x86/rtc.c x86/pci_conf1.c
 ARCH_SRCS := $(if $(filter x86,$(ARCH_DIR)),$(X86_SRCS))
 

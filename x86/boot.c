@@ -179,30 +179,86 @@ void x86_build_gdt(uint8_t *mem)
 	gdt[1] = 0;
 	gdt[2] = 0x00af9b000000ffffULL; /* 64-bit code, DPL 0 */
 	gdt[3] = 0x00cf93000000ffffULL; /* flat data, DPL 0 */
-	gdt[4] = 0x00008b0000000067ULL; /* busy 64-bit TSS at 0 (needed by VMX) */
-	gdt[5] = 0;
+	gdt[4] = 0x00008b0000000067ULL; /* busy TSS at 0 (needed by VMX) */
+	gdt[5] = 0;                     /* (a 64-bit TSS takes two slots) */
+	gdt[6] = 0x00cf9b000000ffffULL; /* 32-bit code, for the PVH entry */
 }
 
 int arch_check_kernel(struct vm *vm)
 {
 	char why[160];
+	int err;
 
-	if (bzimage_parse(vm->kernel_image, vm->kernel_size, &vm->arch.kernel,
-			  why, sizeof(why))) {
+	/* An ELF file is a vmlinux to boot through its PVH entry. */
+	if (vm->kernel_size >= 4 && !memcmp(vm->kernel_image, "\177ELF", 4)) {
+		vm->arch.kind = X86_KERNEL_PVH;
+		err = pvh_parse(vm->kernel_image, vm->kernel_size,
+				&vm->arch.pvh, why, sizeof(why));
+	} else {
+		vm->arch.kind = X86_KERNEL_BZIMAGE;
+		err = bzimage_parse(vm->kernel_image, vm->kernel_size,
+				    &vm->arch.kernel, why, sizeof(why));
+	}
+	if (err) {
 		pr_err("kernel '%s' %s", vm->cfg->kernel_path, why);
 		return -EINVAL;
 	}
 	return 0;
 }
 
+/* Command line, MP table and ACPI tables: the same for both boot paths. */
+static int load_common(struct vm *vm, uint32_t cmdline_limit)
+{
+	size_t cmdlen = strlen(vm->cmdline);
+	int err;
+
+	if (cmdline_limit && cmdlen > cmdline_limit) {
+		pr_err("kernel command line is %zu bytes; the kernel accepts %u",
+		       cmdlen, cmdline_limit);
+		return -E2BIG;
+	}
+	if (cmdlen >= X86_CMDLINE_MAX) {
+		pr_err("kernel command line is too long (%zu bytes)", cmdlen);
+		return -E2BIG;
+	}
+	memcpy(gpa_to_hva(&vm->mem, X86_CMDLINE_ADDR, cmdlen + 1), vm->cmdline,
+	       cmdlen + 1);
+	x86_build_page_tables(vm->mem.regions[0].hva);
+	x86_build_gdt(vm->mem.regions[0].hva);
+	err = x86_write_mptable(vm);
+	if (err)
+		return err;
+	err = acpi_write_tables(gpa_to_hva(&vm->mem, X86_ACPI_AREA, 0x10000),
+				0x10000, X86_ACPI_AREA, vm->nr_vcpus);
+	if (err < 0)
+		return err;
+	/* The BIOS data area's EBDA pointer, where Linux expects it. */
+	*(uint16_t *)gpa_to_hva(&vm->mem, 0x40e, 2) = X86_EBDA_ADDR >> 4;
+	return 0;
+}
+
+static int bzimage_load(struct vm *vm);
+
 int arch_load_kernel(struct vm *vm)
+{
+	int err;
+
+	if (vm->arch.kind == X86_KERNEL_PVH) {
+		/* Linux's COMMAND_LINE_SIZE on x86 is 2048. */
+		err = load_common(vm, 2047);
+		return err ? err : pvh_load(vm);
+	}
+	err = load_common(vm, vm->arch.kernel.cmdline_size);
+	return err ? err : bzimage_load(vm);
+}
+
+static int bzimage_load(struct vm *vm)
 {
 	struct arch_vm *a = &vm->arch;
 	const struct bzimage_info *k = &a->kernel;
 	uint64_t payload = vm->kernel_size - k->setup_size;
 	uint64_t need = MAX((uint64_t)k->init_size, payload);
 	uint64_t load = k->pref_address, kernel_end;
-	size_t cmdlen = strlen(vm->cmdline);
 	struct e820_layout e820;
 	uint8_t *dst;
 	int err;
@@ -220,18 +276,6 @@ int arch_load_kernel(struct vm *vm)
 	memcpy(dst, vm->kernel_image + k->setup_size, payload);
 	a->kernel_load_addr = load;
 	kernel_end = ALIGN_UP(load + need, 4096);
-
-	if (k->cmdline_size && cmdlen > k->cmdline_size) {
-		pr_err("kernel command line is %zu bytes; the kernel accepts %u",
-		       cmdlen, k->cmdline_size);
-		return -E2BIG;
-	}
-	if (cmdlen >= X86_CMDLINE_MAX) {
-		pr_err("kernel command line is too long (%zu bytes)", cmdlen);
-		return -E2BIG;
-	}
-	memcpy(gpa_to_hva(&vm->mem, X86_CMDLINE_ADDR, cmdlen + 1), vm->cmdline,
-	       cmdlen + 1);
 
 	a->initrd_addr = 0;
 	if (vm->initrd_fd >= 0) {
@@ -256,16 +300,5 @@ int arch_load_kernel(struct vm *vm)
 					sizeof(struct boot_params)),
 			     vm->kernel_image, k, &e820, X86_CMDLINE_ADDR,
 			     a->initrd_addr, vm->initrd_fd >= 0 ? vm->initrd_size : 0);
-	x86_build_page_tables(vm->mem.regions[0].hva);
-	x86_build_gdt(vm->mem.regions[0].hva);
-	err = x86_write_mptable(vm);
-	if (err)
-		return err;
-	err = acpi_write_tables(gpa_to_hva(&vm->mem, X86_ACPI_AREA, 0x10000),
-				0x10000, X86_ACPI_AREA, vm->nr_vcpus);
-	if (err < 0)
-		return err;
-	/* The BIOS data area's EBDA pointer, where Linux expects it. */
-	*(uint16_t *)gpa_to_hva(&vm->mem, 0x40e, 2) = X86_EBDA_ADDR >> 4;
 	return 0;
 }

@@ -387,32 +387,48 @@ static int setup_boot_state(struct vcpu *vcpu)
 	struct kvm_regs regs;
 	struct kvm_fpu fpu;
 
+	bool pvh = vm->arch.kind == X86_KERNEL_PVH;
+
 	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
-	flat_segment(&sregs.cs, 0x10, 0xb, true);
-	flat_segment(&sregs.ds, 0x18, 0x3, false);
+	flat_segment(&sregs.cs, pvh ? X86_BOOT_CS32 : X86_BOOT_CS64, 0xb, !pvh);
+	flat_segment(&sregs.ds, X86_BOOT_DS, 0x3, false);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
 	memset(&sregs.tr, 0, sizeof(sregs.tr));
-	sregs.tr.selector = 0x20;
+	sregs.tr.selector = X86_BOOT_TR;
 	sregs.tr.limit = 0x67;
-	sregs.tr.type = 0xb; /* busy 64-bit TSS */
+	sregs.tr.type = 0xb; /* busy TSS */
 	sregs.tr.present = 1;
 	sregs.ldt.unusable = 1;
 	sregs.gdt.base = X86_GDT_ADDR;
-	sregs.gdt.limit = 6 * 8 - 1;
+	sregs.gdt.limit = X86_GDT_ENTRIES * 8 - 1;
 	sregs.idt.base = 0;
 	sregs.idt.limit = 0;
-	sregs.cr0 = 0x80000033; /* PG | NE | ET | MP | PE */
-	sregs.cr3 = X86_PML4_ADDR;
-	sregs.cr4 = 0x20;       /* PAE */
-	sregs.efer = 0x500;     /* LMA | LME */
+	if (pvh) {
+		/* PVH: 32-bit protected mode, paging off (Xen's pvh.pandoc). */
+		sregs.cr0 = 0x11; /* ET | PE */
+		sregs.cr3 = 0;
+		sregs.cr4 = 0;
+		sregs.efer = 0;
+	} else {
+		/* 64-bit boot protocol: long mode on identity page tables. */
+		sregs.cr0 = 0x80000033; /* PG | NE | ET | MP | PE */
+		sregs.cr3 = X86_PML4_ADDR;
+		sregs.cr4 = 0x20;       /* PAE */
+		sregs.efer = 0x500;     /* LMA | LME */
+	}
 	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0)
 		return -errno;
 
 	memset(&regs, 0, sizeof(regs));
 	regs.rflags = 0x2;
-	regs.rip = vm->arch.kernel_load_addr + 0x200; /* startup_64 */
-	regs.rsi = X86_ZERO_PAGE_ADDR;
+	if (pvh) {
+		regs.rip = vm->arch.pvh.entry;
+		regs.rbx = X86_PVH_INFO_ADDR; /* hvm_start_info */
+	} else {
+		regs.rip = vm->arch.kernel_load_addr + 0x200; /* startup_64 */
+		regs.rsi = X86_ZERO_PAGE_ADDR;
+	}
 	regs.rsp = regs.rbp = X86_BOOT_STACK;
 	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
 		return -errno;

@@ -567,8 +567,15 @@ TEST(gdt_descriptors)
 	CHECK(tss & (1ULL << 47));
 	CHECK(!(tss & (1ULL << 44)));
 	CHECK_EQ((tss >> 40) & 0xf, 0xb);
-	/* Six descriptors and nothing after them. */
-	CHECK_EQ(mem[X86_GDT_ADDR + 6 * 8], 0xcc);
+	/* 0x30: 32-bit flat code for the PVH entry (D=1, L=0). */
+	uint64_t cs32 = *(uint64_t *)(mem + X86_GDT_ADDR + X86_BOOT_CS32);
+	CHECK(cs32 & (1ULL << 47));
+	CHECK(cs32 & (1ULL << 43));
+	CHECK(!(cs32 & (1ULL << 53)));
+	CHECK(cs32 & (1ULL << 54));
+	CHECK_EQ((cs32 & 0xffff) | ((cs32 >> 32) & 0xf0000), 0xfffff);
+	/* X86_GDT_ENTRIES descriptors and nothing after them. */
+	CHECK_EQ(mem[X86_GDT_ADDR + X86_GDT_ENTRIES * 8], 0xcc);
 	CHECK_EQ(mem[X86_GDT_ADDR - 1], 0xcc);
 }
 

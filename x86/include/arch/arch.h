@@ -14,6 +14,12 @@ struct kvm_cpuid2;
 
 /* Where lkvm puts things in low guest memory (all below 1 MiB). */
 #define X86_GDT_ADDR 0x500
+#define X86_GDT_ENTRIES 7
+#define X86_BOOT_CS64 0x10
+#define X86_BOOT_DS 0x18
+#define X86_BOOT_TR 0x20
+#define X86_BOOT_CS32 0x30
+#define X86_PVH_INFO_ADDR 0x6000 /* hvm_start_info + memmap + modlist */
 #define X86_ZERO_PAGE_ADDR 0x7000
 #define X86_BOOT_STACK 0x8ff0
 #define X86_PML4_ADDR 0x9000
@@ -57,6 +63,16 @@ struct bzimage_info {
 	uint8_t relocatable;
 };
 
+/* What lkvm learned from a PVH-capable ELF vmlinux. */
+struct pvh_info {
+	uint64_t entry;   /* 32-bit protected-mode entry (XEN_ELFNOTE_PHYS32_ENTRY) */
+	uint64_t low;     /* lowest physical address loaded */
+	uint64_t end;     /* end of the highest segment, bss included */
+	unsigned int nr_load;
+};
+
+enum x86_kernel_kind { X86_KERNEL_BZIMAGE, X86_KERNEL_PVH };
+
 struct acpi_pm {
 	pthread_mutex_t lock;
 	uint16_t sts, en, cnt;
@@ -75,7 +91,9 @@ int acpi_write_tables(uint8_t *mem, size_t room, uint32_t gpa,
 uint8_t acpi_checksum(const void *p, size_t len);
 
 struct arch_vm {
+	enum x86_kernel_kind kind;
 	struct bzimage_info kernel;
+	struct pvh_info pvh;
 	uint64_t kernel_load_addr;
 	uint64_t initrd_addr;
 	uint64_t lowmem_size;  /* RAM below the hole */
@@ -133,6 +151,11 @@ int mptable_write(uint8_t *mem, size_t room, uint32_t gpa, unsigned int nr_cpus,
 		  const struct mptable_cpu *cpu);
 
 struct vm;
+/* PVH: parse (no side effects) and load into guest RAM. */
+int pvh_parse(const uint8_t *img, size_t len, struct pvh_info *info,
+	      char *why, size_t why_len);
+int pvh_load(struct vm *vm);
+
 /* Write the MP table for vm's CPUs into the BIOS area. */
 int x86_write_mptable(struct vm *vm);
 

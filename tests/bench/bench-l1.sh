@@ -1,0 +1,45 @@
+#!/bin/sh
+# Boot-time benchmark, inside L1 (busybox sh) as /payload.sh. Boots the L2
+# kernel with lkvm and with QEMU (-M microvm) alternately, BENCH_RUNS times
+# each, timing every run with bootstamp (spawn -> L2 marker, spawn -> exit).
+# /etc/lkvm-test.conf sets BENCH_RUNS and BENCH_TIMEOUT.
+. /etc/lkvm-test.conf
+BENCH_RUNS=${BENCH_RUNS:-5}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-120}
+K=/l2/bzImage
+I=/l2/initrd.cpio.gz
+MARKER=LKVM-L2-INIT-OK
+mkdir -p /tmp/bench
+
+# stamp LOG CMD...: one timed boot; prints bootstamp's line.
+stamp() {
+	log=$1
+	shift
+	bootstamp -o "$log" "$MARKER" -- timeout -k 5 "$BENCH_TIMEOUT" "$@" </dev/null
+}
+time_lkvm() {
+	stamp "$1" lkvm run -k $K -i $I -m 256 -c 1 -p lkvmtest=marker
+}
+# microvm has no i8042 of its own: -device i8042 lets reboot=k reset the
+# machine, and -no-reboot turns that reset into QEMU's exit.
+time_qemu() {
+	stamp "$1" qemu-system-x86_64 -M microvm -device i8042 -enable-kvm -cpu host -m 256 \
+		-nographic -no-reboot -kernel $K -initrd $I \
+		-append "console=ttyS0 reboot=k panic=-1 lkvmtest=marker"
+}
+
+echo "BENCH-CONFIG runs=$BENCH_RUNS lkvm=$(command -v lkvm) qemu=$(command -v qemu-system-x86_64)"
+i=1
+while [ "$i" -le "$BENCH_RUNS" ]; do
+	for vmm in lkvm qemu; do
+		log=/tmp/bench/$vmm-$i.log
+		r=$(time_$vmm "$log")
+		echo "BENCH $vmm run=$i $r"
+		if ! grep -q "$MARKER" "$log" || [ "${r##*status=}" != 0 ]; then
+			echo "BENCH-FAIL $vmm run=$i: no L2 marker or non-zero status; last console lines:"
+			tail -n 20 "$log" | tr -d '\r' | sed "s/^/  [$vmm-$i] /"
+		fi
+	done
+	i=$((i + 1))
+done
+echo "BENCH-END"

@@ -1,0 +1,128 @@
+#!/bin/bash
+# Boot-time benchmark: lkvm against QEMU -M microvm, both booting the same
+# Debian kernel and busybox initramfs as L2 inside one nested-KVM L1 (QEMU
+# TCG with emulated AMD SVM; see tests/e2e/run.sh). Not part of make check.
+#
+# usage: tests/bench/boot-time.sh [--lkvm PATH] [--vmm-wrapper SCRIPT |
+#                                 --qemu-shim] [--runs N] [--timeout S]
+#
+#   --lkvm PATH          lkvm binary (default: ./lkvm at the top)
+#   --vmm-wrapper SCRIPT put SCRIPT in L1 as "lkvm" instead (e.g. to check
+#                        the benchmark itself); also LKVM_E2E_WRAPPER
+#   --qemu-shim          same as --vmm-wrapper tests/e2e/qemu-shim.sh
+#   --runs N             boots per VMM (default 5), alternating lkvm, qemu
+#   --timeout S          limit for the whole L1 run (default 1200)
+#
+# For each boot it measures, inside L1 and with tests/tools/bootstamp,
+# milliseconds from spawning the VMM to the L2 init's marker and to the
+# VMM's exit. Prints each run, the medians and the ratios lkvm/qemu. Wall
+# times under TCG are slow and noisy: compare only within one run.
+set -eu
+LKVM_PROG=bench
+. "$(dirname "$0")/../e2e/lib.sh"
+
+lkvm_bin=$LKVM_TOP/lkvm
+wrapper=${LKVM_E2E_WRAPPER:-}
+runs=5
+l1_timeout=1200
+
+usage() { sed -n '/^# usage:/,/^#   --timeout/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--lkvm) lkvm_bin=$2; shift 2 ;;
+	--vmm-wrapper) wrapper=$2; shift 2 ;;
+	--qemu-shim) wrapper=$LKVM_TESTS_DIR/e2e/qemu-shim.sh; shift ;;
+	--runs) runs=$2; shift 2 ;;
+	--timeout) l1_timeout=$2; shift 2 ;;
+	-h|--help) usage ;;
+	*) echo "bench: unknown option '$1'" >&2; usage ;;
+	esac
+done
+case "$runs" in ''|*[!0-9]*|0) lkvm_die "--runs needs a positive number" ;; esac
+
+lkvm_check_host_tools
+if [ -n "$wrapper" ]; then
+	[ -f "$wrapper" ] || lkvm_die "VMM wrapper '$wrapper' not found"
+	vmm_desc="wrapper $wrapper"
+else
+	[ -e "$lkvm_bin" ] || lkvm_die "no lkvm binary at $lkvm_bin (build it with 'make', or pass --lkvm PATH)"
+	[ -x "$lkvm_bin" ] || lkvm_die "$lkvm_bin is not executable"
+	vmm_desc=$lkvm_bin
+fi
+lkvm_fetch_kernel
+lkvm_build_l2_initrd
+lkvm_build_bootstamp
+
+mkdir -p "$LKVM_BUILD"
+stage=$LKVM_BUILD/stage-bench.$$
+conf=$LKVM_BUILD/bench-conf.$$
+results=$LKVM_BUILD/bench-results.$$
+trap 'rm -rf "$stage" "$conf" "$results"' EXIT
+printf 'BENCH_RUNS=%s\nBENCH_TIMEOUT=%s\n' "$runs" 120 >"$conf"
+lkvm_stage_l1 "$stage" "$LKVM_TESTS_DIR/bench/bench-l1.sh" "$conf"
+lkvm_stage_qemu "$stage"
+install -m 755 "$BOOTSTAMP" "$stage/usr/bin/bootstamp"
+if [ -n "$wrapper" ]; then
+	install -m 755 "$wrapper" "$stage/usr/bin/lkvm"
+else
+	lkvm_stage_binary "$stage" "$lkvm_bin" /usr/bin/lkvm
+fi
+h=$(cd "$stage" && find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
+l1_image=$LKVM_BUILD/l1-bench-$h.cpio.gz
+if [ ! -f "$l1_image" ]; then
+	lkvm_pack "$stage" "$l1_image" gzip
+	lkvm_prune "$LKVM_BUILD/l1-bench" "$l1_image"
+fi
+rm -rf "$stage"
+
+lkvm_log "lkvm: $vmm_desc; qemu: $(command -v qemu-system-x86_64) -M microvm; $runs runs each"
+lkvm_log "L1 image ${l1_image##*/} ($(du -h "$l1_image" | cut -f1)), kernel $KVER"
+lkvm_new_log bench
+log=$LOG
+: >"$results"
+
+lkvm_boot_l1 "$l1_image" "$l1_timeout" | while IFS= read -r line; do
+	line=${line%$'\r'}
+	printf '%s\n' "$line" >>"$log"
+	case "$line" in
+	BENCH*|E2E-*)
+		printf '%s\n' "$line"
+		printf '%s\n' "$line" >>"$results"
+		;;
+	"  ["*)
+		printf '%s\n' "$line"
+		;;
+	esac
+done
+
+# median of the numbers on stdin (lower middle for an even count)
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+field() { sed -n "s/^BENCH $1 run=[0-9]* .*$2=\([-0-9]*\).*/\1/p" "$results"; }
+
+ok=1
+if ! grep -q '^BENCH-END' "$results"; then
+	echo "bench: L1 did not finish ($(sed -n 's/^E2E-HOST-QEMU-EXIT /QEMU status /p' "$results")); last lines of its console:"
+	tail -n 30 "$log" | sed 's/^/  [L1] /'
+	ok=0
+fi
+grep -q '^BENCH-FAIL' "$results" && ok=0
+
+echo
+echo "boot time inside one L1 (ms from spawn; $runs runs each; console: $log)"
+printf '%-6s %5s %10s %10s %7s\n' vmm run marker_ms exit_ms status
+sed -n 's/^BENCH \(lkvm\|qemu\) run=\([0-9]*\) marker_ms=\([-0-9]*\) exit_ms=\([-0-9]*\) status=\([0-9]*\)$/\1 \2 \3 \4 \5/p' "$results" |
+	while read -r v r m e s; do printf '%-6s %5s %10s %10s %7s\n' "$v" "$r" "$m" "$e" "$s"; done
+for v in lkvm qemu; do
+	n=$(field "$v" marker_ms | wc -l)
+	[ "$n" = "$runs" ] || { echo "bench: only $n of $runs $v runs reported"; ok=0; }
+	field "$v" marker_ms | grep -qx -- -1 && { echo "bench: $v never showed the L2 marker in some run"; ok=0; }
+done
+lm=$(field lkvm marker_ms | median) le=$(field lkvm exit_ms | median)
+qm=$(field qemu marker_ms | median) qe=$(field qemu exit_ms | median)
+printf 'median lkvm: marker_ms=%s exit_ms=%s\n' "${lm:-?}" "${le:-?}"
+printf 'median qemu: marker_ms=%s exit_ms=%s\n' "${qm:-?}" "${qe:-?}"
+if [ -n "$lm" ] && [ -n "$qm" ] && [ "$qm" -gt 0 ] && [ "$qe" -gt 0 ]; then
+	awk -v a="$lm" -v b="$qm" -v c="$le" -v d="$qe" \
+		'BEGIN { printf "ratio lkvm/qemu: marker %.2f, exit %.2f\n", a / b, c / d }'
+fi
+[ "$ok" = 1 ] || { echo "bench: FAILED (see above)"; exit 1; }

@@ -1,0 +1,340 @@
+# Shared helpers for lkvm's end-to-end tests and boot benchmark.
+# Sourced (not executed) by tests/e2e/*.sh and tests/bench/*.sh; bash.
+#
+# Everything downloaded or built goes to the cache directory
+#   ${XDG_CACHE_HOME:-$HOME/.cache}/lkvm-tests
+# never into the source tree.
+#
+# Layout of the cache:
+#   linux-image-<ver>-amd64-unsigned_*.deb    the guest kernel package
+#   kernel-<ver>-amd64/                       dpkg -x of it (.unpacked stamp)
+#   build/                                    initramfs images, bootstamp,
+#                                             named by content hash
+
+# shellcheck shell=bash
+
+LKVM_TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LKVM_TOP=$(cd "$LKVM_TESTS_DIR/.." && pwd)
+LKVM_CACHE=${LKVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lkvm-tests}
+LKVM_BUILD=$LKVM_CACHE/build
+# Bump to invalidate every cached image when the packing logic changes.
+LKVM_IMAGE_FORMAT=3
+
+lkvm_log() { printf '%s: %s\n' "${LKVM_PROG:-lkvm-tests}" "$*" >&2; }
+lkvm_die() { printf '%s: error: %s\n' "${LKVM_PROG:-lkvm-tests}" "$*" >&2; exit 2; }
+
+# Monotonic-ish wall clock in milliseconds (for the reports only).
+lkvm_now_ms() { date +%s%3N; }
+
+# lkvm_need CMD PACKAGE: fail clearly when a host command is missing.
+lkvm_need() {
+	command -v "$1" >/dev/null 2>&1 ||
+		lkvm_die "'$1' not found; install the Debian package '$2' (apt-get install $2)"
+}
+
+lkvm_need_file() {
+	[ -e "$1" ] || lkvm_die "'$1' not found; install the Debian package '$2' (apt-get install $2)"
+}
+
+# Host tools every harness needs.
+lkvm_check_host_tools() {
+	lkvm_need qemu-system-x86_64 qemu-system-x86
+	lkvm_need_file /bin/busybox busybox-static
+	lkvm_need cpio cpio
+	lkvm_need gzip gzip
+	lkvm_need strings binutils
+	lkvm_need ldd libc-bin
+	lkvm_need dpkg dpkg
+	lkvm_need sha256sum coreutils
+	lkvm_need timeout coreutils
+	# busybox must be the static build: it runs in initramfs images
+	# without any shared library.
+	if ldd /bin/busybox >/dev/null 2>&1; then
+		lkvm_die "/bin/busybox is dynamically linked; install 'busybox-static' (apt-get install busybox-static)"
+	fi
+}
+
+# lkvm_hash TAG FILE...: one sha256 over TAG and the names and contents of
+# the files (16 hex digits).
+lkvm_hash() {
+	local f tag=$1
+	shift
+	{
+		printf 'format %s %s\n' "$LKVM_IMAGE_FORMAT" "$tag"
+		for f in "$@"; do
+			printf '%s\n' "$f"
+			sha256sum <"$f"
+		done
+	} | sha256sum | cut -c1-16
+}
+
+# ---------------------------------------------------------------------------
+# Guest kernel
+# ---------------------------------------------------------------------------
+
+# lkvm_fetch_kernel: make sure a Debian amd64 kernel is downloaded and
+# unpacked in the cache. Sets KVER (e.g. 6.1.0-56-amd64), KDIR (the unpacked
+# tree), KIMAGE (its bzImage) and KMODS (its lib/modules/$KVER directory).
+# Offline fallback: when apt cannot tell the current ABI, reuse the newest
+# kernel already unpacked in the cache.
+lkvm_fetch_kernel() {
+	local abi deps deb
+	mkdir -p "$LKVM_CACHE"
+	lkvm_need apt-cache apt
+	lkvm_need apt-get apt
+
+	deps=$(apt-cache depends linux-image-amd64 2>/dev/null || true)
+	abi=$(printf '%s\n' "$deps" |
+		sed -n 's/^ *Depends: \(linux-image-[0-9][0-9.]*-[0-9]*-amd64\)$/\1/p' | head -n1)
+	if [ -z "$abi" ]; then
+		local have
+		have=$(ls -d "$LKVM_CACHE"/kernel-*-amd64/.unpacked 2>/dev/null | sort -V | tail -n1 || true)
+		if [ -n "$have" ]; then
+			KDIR=${have%/.unpacked}
+			KVER=${KDIR##*/kernel-}
+			lkvm_log "apt-cache knows no linux-image-amd64 (empty apt lists?); reusing cached kernel $KVER"
+		else
+			lkvm_die "apt-cache depends linux-image-amd64 found no kernel package: the apt lists look empty. Run 'apt-get update' first (the README's dependency step does)."
+		fi
+	else
+		KVER=${abi#linux-image-}
+		KDIR=$LKVM_CACHE/kernel-$KVER
+	fi
+
+	if [ ! -e "$KDIR/.unpacked" ]; then
+		local pkg=linux-image-$KVER-unsigned
+		deb=$(ls "$LKVM_CACHE/${pkg}"_*_amd64.deb 2>/dev/null | sort -V | tail -n1 || true)
+		if [ -z "$deb" ]; then
+			lkvm_log "downloading $pkg with apt-get download (into $LKVM_CACHE)"
+			# apt-get download writes to the current directory. As root it
+			# warns that the _apt sandbox user cannot access the directory;
+			# that is harmless.
+			(cd "$LKVM_CACHE" && apt-get download "$pkg") >&2 ||
+				lkvm_die "apt-get download $pkg failed (run 'apt-get update'? is Debian's archive reachable?)"
+			deb=$(ls "$LKVM_CACHE/${pkg}"_*_amd64.deb 2>/dev/null | sort -V | tail -n1 || true)
+			[ -n "$deb" ] || lkvm_die "apt-get download $pkg produced no .deb in $LKVM_CACHE"
+		fi
+		lkvm_log "unpacking ${deb##*/}"
+		rm -rf "$KDIR.tmp.$$"
+		mkdir -p "$KDIR.tmp.$$"
+		dpkg -x "$deb" "$KDIR.tmp.$$" || lkvm_die "dpkg -x $deb failed"
+		touch "$KDIR.tmp.$$/.unpacked"
+		if [ ! -e "$KDIR/.unpacked" ]; then
+			rm -rf "$KDIR"
+			mv "$KDIR.tmp.$$" "$KDIR"
+		fi
+		rm -rf "$KDIR.tmp.$$"
+	fi
+
+	KIMAGE=$KDIR/boot/vmlinuz-$KVER
+	KMODS=$KDIR/lib/modules/$KVER
+	[ -f "$KIMAGE" ] || lkvm_die "no $KIMAGE in the unpacked kernel package (remove $KDIR and retry)"
+	[ -d "$KMODS" ] || lkvm_die "no $KMODS in the unpacked kernel package (remove $KDIR and retry)"
+}
+
+# lkvm_module_closure NAME...: sets the array LKVM_MODULES to the paths of
+# the modules and of everything they depend on, dependencies first (reads
+# the depends= line of each .ko with strings). - and _ are the same.
+lkvm_module_closure() {
+	local -A seen=()
+	LKVM_MODULES=()
+	_lkvm_visit() {
+		local name=$1 key p deps d
+		key=${name//-/_}
+		case "${seen[$key]:-}" in
+		done) return 0 ;;
+		busy) lkvm_die "module dependency loop at $name" ;;
+		esac
+		seen[$key]=busy
+		p=$(find "$KMODS/kernel" \( -name "${key}.ko" -o -name "${key//_/-}.ko" \) -print | head -n1)
+		[ -n "$p" ] || lkvm_die "kernel module $name not found under $KMODS"
+		deps=$(strings "$p" | sed -n 's/^depends=//p' | head -n1)
+		for d in ${deps//,/ }; do
+			_lkvm_visit "$d"
+		done
+		seen[$key]=done
+		LKVM_MODULES+=("$p")
+	}
+	local m
+	for m in "$@"; do _lkvm_visit "$m"; done
+}
+
+# ---------------------------------------------------------------------------
+# Initramfs staging
+# ---------------------------------------------------------------------------
+
+# lkvm_stage_base DIR: an empty root with busybox and its applet links.
+lkvm_stage_base() {
+	local d=$1 a
+	rm -rf "$d"
+	mkdir -p "$d"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc,root,run}
+	chmod 1777 "$d/tmp"
+	cp /bin/busybox "$d/bin/busybox"
+	for a in $(/bin/busybox --list-full); do
+		[ -e "$d/$a" ] || ln -s /bin/busybox "$d/$a"
+	done
+	# The kernel opens /dev/console for init before anything is mounted.
+	# Creating the node needs root; the init scripts also reopen the console
+	# after mounting devtmpfs, so an image built without it still works.
+	mknod -m 600 "$d/dev/console" c 5 1 2>/dev/null || true
+	mknod -m 666 "$d/dev/null" c 1 3 2>/dev/null || true
+}
+
+# lkvm_stage_binary DIR SRC DEST: copy an executable to DIR/DEST and, when it
+# is dynamically linked, every shared library ldd lists plus the loader, each
+# at the path ldd names.
+lkvm_stage_binary() {
+	local d=$1 src=$2 dest=$3 lib
+	[ -x "$src" ] || lkvm_die "$src is not an executable file"
+	mkdir -p "$d/$(dirname "$dest")"
+	cp -L "$src" "$d/$dest"
+	chmod 755 "$d/$dest"
+	if head -c 4 "$src" | grep -q 'ELF'; then
+		# "not a dynamic executable" (static) gives no paths.
+		for lib in $(ldd "$src" 2>/dev/null | awk '/=>/ { print $3; next } $1 ~ /^\// { print $1 }'); do
+			[ -e "$lib" ] || lkvm_die "ldd $src names $lib, which does not exist"
+			[ -e "$d/$lib" ] && continue
+			mkdir -p "$d/$(dirname "$lib")"
+			cp -L "$lib" "$d/$lib"
+		done
+	fi
+}
+
+# lkvm_stage_qemu DIR: qemu-system-x86_64, its libraries and the firmware
+# -M microvm needs, for running QEMU as a VMM inside L1.
+lkvm_stage_qemu() {
+	local d=$1 f
+	lkvm_stage_binary "$d" "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64
+	mkdir -p "$d/usr/share/qemu"
+	# bios-microvm.bin (qboot) is microvm's default firmware; the option
+	# ROMs are what -kernel may load on other machine types.
+	for f in bios-microvm.bin qboot.rom linuxboot_dma.bin linuxboot.bin pvh.bin kvmvapic.bin; do
+		[ -e "/usr/share/qemu/$f" ] && cp -L "/usr/share/qemu/$f" "$d/usr/share/qemu/$f"
+	done
+	[ -e "$d/usr/share/qemu/bios-microvm.bin" ] ||
+		lkvm_die "/usr/share/qemu/bios-microvm.bin missing; install qemu-system-x86 (apt-get install qemu-system-x86)"
+}
+
+# lkvm_pack DIR OUT [gzip|none]: newc cpio of DIR, owned by root.
+lkvm_pack() {
+	local d=$1 out=$2 comp=${3:-gzip}
+	if [ "$comp" = gzip ]; then
+		(cd "$d" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 | gzip -6 -n) >"$out.tmp.$$"
+	else
+		(cd "$d" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) >"$out.tmp.$$"
+	fi
+	mv "$out.tmp.$$" "$out"
+}
+
+# lkvm_prune PREFIX KEEP: delete cached builds PREFIX-* other than KEEP that
+# are over an hour old (a concurrent run may still be using a newer one).
+lkvm_prune() {
+	local f
+	for f in "$1"-*; do
+		[ -e "$f" ] || continue
+		[ "$f" = "$2" ] && continue
+		[ -n "$(find "$f" -maxdepth 0 -mmin +60)" ] && rm -rf "$f"
+	done
+	return 0
+}
+
+# lkvm_build_l2_initrd: the L2 guest's initramfs (busybox + l2-init.sh).
+# Sets L2_INITRD. Cached by content hash.
+lkvm_build_l2_initrd() {
+	local init=$LKVM_TESTS_DIR/e2e/l2-init.sh h
+	mkdir -p "$LKVM_BUILD"
+	h=$(lkvm_hash l2 /bin/busybox "$init")
+	L2_INITRD=$LKVM_BUILD/l2-$h.cpio.gz
+	if [ ! -f "$L2_INITRD" ]; then
+		local st=$LKVM_BUILD/stage-l2.$$
+		lkvm_stage_base "$st"
+		install -m 755 "$init" "$st/init"
+		lkvm_pack "$st" "$L2_INITRD" gzip
+		rm -rf "$st"
+		lkvm_prune "$LKVM_BUILD/l2" "$L2_INITRD"
+		lkvm_log "built L2 initramfs ${L2_INITRD##*/} ($(du -h "$L2_INITRD" | cut -f1))"
+	fi
+}
+
+# lkvm_build_bootstamp: compile tests/tools/bootstamp.c statically into the
+# cache. Sets BOOTSTAMP.
+lkvm_build_bootstamp() {
+	local src=$LKVM_TESTS_DIR/tools/bootstamp.c h
+	lkvm_need gcc gcc
+	mkdir -p "$LKVM_BUILD"
+	h=$(lkvm_hash bootstamp "$src")
+	BOOTSTAMP=$LKVM_BUILD/bootstamp-$h
+	if [ ! -x "$BOOTSTAMP" ]; then
+		gcc -static -O2 -Wall -Wextra -Werror -std=gnu11 -o "$BOOTSTAMP.tmp.$$" "$src" ||
+			lkvm_die "building bootstamp failed (static linking needs libc6-dev)"
+		mv "$BOOTSTAMP.tmp.$$" "$BOOTSTAMP"
+		lkvm_prune "$LKVM_BUILD/bootstamp" "$BOOTSTAMP"
+	fi
+}
+
+# lkvm_stage_l1 DIR PAYLOAD CONF: the L1 image's common part: busybox, the
+# kvm modules (load order in /etc/l1-modules), the L2 kernel and initramfs
+# in /l2, /init, the payload script as /payload.sh and CONF (a file) as
+# /etc/lkvm-test.conf. Needs KMODS, KIMAGE and L2_INITRD.
+lkvm_stage_l1() {
+	local d=$1 payload=$2 conf=$3 m
+	lkvm_stage_base "$d"
+	mkdir -p "$d/modules" "$d/l2"
+	: >"$d/etc/l1-modules"
+	lkvm_module_closure irqbypass kvm ccp kvm-amd
+	for m in "${LKVM_MODULES[@]}"; do
+		cp "$m" "$d/modules/"
+		printf '%s\n' "${m##*/}" >>"$d/etc/l1-modules"
+	done
+	cp "$KIMAGE" "$d/l2/bzImage"
+	cp "$L2_INITRD" "$d/l2/initrd.cpio.gz"
+	install -m 755 "$LKVM_TESTS_DIR/e2e/l1-init.sh" "$d/init"
+	install -m 755 "$payload" "$d/payload.sh"
+	cp "$conf" "$d/etc/lkvm-test.conf"
+}
+
+# lkvm_extract_vmlinux: sets VMLINUX to the uncompressed ELF vmlinux inside
+# KIMAGE (Debian compresses it with xz), for the PVH boot case; cached.
+lkvm_extract_vmlinux() {
+	VMLINUX=$KDIR/vmlinux
+	[ -s "$VMLINUX" ] && return 0
+	lkvm_need xz xz-utils
+	local off
+	off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$KIMAGE" | head -n1 | cut -d: -f1)
+	[ -n "$off" ] || lkvm_die "no xz payload in $KIMAGE (cannot extract a vmlinux)"
+	tail -c +$((off + 1)) "$KIMAGE" | xz -dc --single-stream >"$VMLINUX.tmp" ||
+		lkvm_die "cannot decompress the vmlinux inside $KIMAGE"
+	head -c 4 "$VMLINUX.tmp" | grep -q ELF || lkvm_die "the payload of $KIMAGE is not an ELF vmlinux"
+	mv "$VMLINUX.tmp" "$VMLINUX"
+}
+
+# lkvm_build_smoke_guest OUT: the tiny stand-in kernel of tests/smoke/guest.S.
+lkvm_build_smoke_guest() {
+	local o=$LKVM_BUILD/smoke-guest.$$.o
+	gcc -c "$LKVM_TESTS_DIR/smoke/guest.S" -o "$o" &&
+		objcopy -O binary -j .text "$o" "$1" ||
+		lkvm_die "cannot assemble tests/smoke/guest.S (needs gcc and binutils)"
+	rm -f "$o"
+}
+
+# lkvm_new_log NAME: sets LOG to a fresh per-run console log in the cache
+# (logs/NAME-<time>-<pid>.log); keeps the newest 10 of each NAME.
+lkvm_new_log() {
+	mkdir -p "$LKVM_CACHE/logs"
+	LOG=$LKVM_CACHE/logs/$1-$(date +%Y%m%d-%H%M%S)-$$.log
+	: >"$LOG"
+	ls -t "$LKVM_CACHE/logs/$1"-*.log 2>/dev/null | tail -n +11 | xargs -r rm -f
+}
+
+# lkvm_boot_l1 IMAGE TIMEOUT [MEM_MiB]: boot the L1 kernel with IMAGE as its
+# initramfs under QEMU TCG with an emulated AMD SVM CPU (so kvm-amd works
+# inside), killed after TIMEOUT seconds (KILL 10 s later: a wedged TCG may
+# ignore TERM). Its console goes to stdout, followed by a last line
+# "E2E-HOST-QEMU-EXIT <status>" (124 or 137: timed out).
+lkvm_boot_l1() {
+	local img=$1 t=$2 mem=${3:-2048} rc=0
+	timeout -k 10 "$t" qemu-system-x86_64 -accel tcg -cpu EPYC,+svm -smp 1 -m "$mem" \
+		-nographic -no-reboot -kernel "$KIMAGE" -initrd "$img" \
+		-append "console=ttyS0 panic=-1 quiet" </dev/null 2>&1 || rc=$?
+	echo "E2E-HOST-QEMU-EXIT $rc"
+}

@@ -1,0 +1,174 @@
+#!/bin/bash
+# End-to-end tests of lkvm with real Linux guests.
+#
+# The host's /dev/kvm cannot boot stock kernels, so the tests run nested:
+# QEMU (TCG, emulated AMD SVM) boots an L1 Debian kernel whose kvm-amd gives
+# a real /dev/kvm; inside it lkvm boots the same kernel as L2 with a busybox
+# initramfs, once per case. One L1 boot runs all cases.
+#
+# usage: tests/e2e/run.sh [--lkvm PATH] [--vmm-wrapper SCRIPT | --qemu-shim]
+#                         [--cases a,b,...] [--case-timeout S] [--timeout S]
+#                         [--verbose]
+#
+#   --lkvm PATH          the lkvm binary to test (default: ./lkvm at the top)
+#   --vmm-wrapper SCRIPT install SCRIPT as lkvm inside L1 instead, together
+#                        with qemu-system-x86_64 (its libraries and microvm
+#                        firmware) for the script to call; also
+#                        LKVM_E2E_WRAPPER=SCRIPT
+#   --qemu-shim          same as --vmm-wrapper tests/e2e/qemu-shim.sh: runs
+#                        the cases with QEMU as the L2 VMM (checks the
+#                        harness itself)
+#   --cases LIST         comma-separated subset of the cases, in that order
+#   --case-timeout S     per-case limit inside L1 (default 120)
+#   --timeout S          limit for the whole L1 run (default 600)
+#   --verbose            stream the whole L1 console (always saved to a log)
+#
+# Prints one "E2E <case>: PASS|FAIL ..." line per case and ends with
+# "N passed, N failed"; exits 0 only if every expected case passed.
+set -eu
+LKVM_PROG=e2e
+. "$(dirname "$0")/lib.sh"
+
+ALL_CASES="boot-marker smp-2 smp-2-acpi-off mem-size cmdline-append stdin-to-shell reboot-exit0 poweroff-exit0 panic-exit triple-fault-exit0 pvh-vmlinux missing-kernel bad-kernel"
+
+lkvm_bin=$LKVM_TOP/lkvm
+wrapper=${LKVM_E2E_WRAPPER:-}
+cases=$ALL_CASES
+case_timeout=120
+l1_timeout=600
+verbose=0
+
+usage() { sed -n '/^# usage:/,/^# "N passed/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--lkvm) lkvm_bin=$2; shift 2 ;;
+	--vmm-wrapper) wrapper=$2; shift 2 ;;
+	--qemu-shim) wrapper=$LKVM_TESTS_DIR/e2e/qemu-shim.sh; shift ;;
+	--cases) cases=${2//,/ }; shift 2 ;;
+	--case-timeout) case_timeout=$2; shift 2 ;;
+	--timeout) l1_timeout=$2; shift 2 ;;
+	--verbose|-v) verbose=1; shift ;;
+	-h|--help) usage ;;
+	*) echo "e2e: unknown option '$1'" >&2; usage ;;
+	esac
+done
+for c in $cases; do
+	case " $ALL_CASES " in
+	*" $c "*) ;;
+	*) lkvm_die "unknown case '$c' (known: $ALL_CASES)" ;;
+	esac
+done
+set -- $cases
+n_expected=$#
+
+t_start=$(lkvm_now_ms)
+lkvm_check_host_tools
+if [ -n "$wrapper" ]; then
+	[ -f "$wrapper" ] || lkvm_die "VMM wrapper '$wrapper' not found"
+	vmm_desc="wrapper $wrapper (with qemu-system-x86_64)"
+else
+	[ -e "$lkvm_bin" ] || lkvm_die "no lkvm binary at $lkvm_bin (build it with 'make', or pass --lkvm PATH)"
+	[ -x "$lkvm_bin" ] || lkvm_die "$lkvm_bin is not executable"
+	vmm_desc=$lkvm_bin
+fi
+
+lkvm_fetch_kernel
+lkvm_build_l2_initrd
+
+# --- the L1 image -------------------------------------------------------------
+mkdir -p "$LKVM_BUILD"
+stage=$LKVM_BUILD/stage-e2e.$$
+conf=$LKVM_BUILD/e2e-conf.$$
+trap 'rm -rf "$stage" "$conf"' EXIT
+{
+	printf 'E2E_CASES="%s"\n' "$cases"
+	printf 'E2E_TIMEOUT=%s\n' "$case_timeout"
+	printf 'VMM=lkvm\n'
+} >"$conf"
+lkvm_stage_l1 "$stage" "$LKVM_TESTS_DIR/e2e/cases.sh" "$conf"
+# Extras for single cases: the uncompressed vmlinux (PVH boot) and the smoke
+# stand-in kernel (a real triple fault, which a healthy Linux never does).
+case " $cases " in *" pvh-vmlinux "*)
+	lkvm_extract_vmlinux
+	cp "$VMLINUX" "$stage/l2/vmlinux" ;;
+esac
+lkvm_build_smoke_guest "$stage/l2/smoke.bzImage"
+if [ -n "$wrapper" ]; then
+	install -m 755 "$wrapper" "$stage/usr/bin/lkvm"
+	lkvm_stage_qemu "$stage"
+else
+	lkvm_stage_binary "$stage" "$lkvm_bin" /usr/bin/lkvm
+fi
+# Cache the packed image by the hash of everything staged.
+h=$(cd "$stage" && find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
+l1_image=$LKVM_BUILD/l1-e2e-$h.cpio.gz
+if [ ! -f "$l1_image" ]; then
+	lkvm_pack "$stage" "$l1_image" gzip
+	lkvm_prune "$LKVM_BUILD/l1-e2e" "$l1_image"
+fi
+rm -rf "$stage" "$conf"
+t_built=$(lkvm_now_ms)
+
+lkvm_log "VMM under test: $vmm_desc"
+lkvm_log "L1 image ${l1_image##*/} ($(du -h "$l1_image" | cut -f1)), kernel $KVER, cases: $cases"
+
+# --- boot L1 and watch its console ---------------------------------------------
+lkvm_new_log e2e
+log=$LOG
+results=$LKVM_BUILD/e2e-results.$$
+trap 'rm -f "$results"' EXIT
+
+t0_us=${EPOCHREALTIME/./}
+stamp() { local us=$((${EPOCHREALTIME/./} - t0_us)); printf '[%4d.%ds]' $((us / 1000000)) $((us / 100000 % 10)); }
+l1_rc=0
+lkvm_boot_l1 "$l1_image" "$l1_timeout" | while IFS= read -r line; do
+	line=${line%$'\r'}
+	printf '%s\n' "$line" >>"$log"
+	case "$line" in
+	"E2E "*|E2E-*)
+		printf '%s %s\n' "$(stamp)" "$line"
+		printf '%s\n' "$line" >>"$results"
+		;;
+	"  ["*" tail] "*|"  ["*" stderr] "*)
+		printf '%s\n' "$line"
+		;;
+	*)
+		[ "$verbose" = 0 ] || printf '%s\n' "$line"
+		;;
+	esac
+done
+touch "$results"
+l1_rc=$(sed -n 's/^E2E-HOST-QEMU-EXIT //p' "$results" | tail -n1)
+t_end=$(lkvm_now_ms)
+
+# --- verdict -----------------------------------------------------------------
+passed=0 failed=0
+for c in $cases; do
+	r=$(grep -E "^E2E $c: (PASS|FAIL)" "$results" | tail -n1 || true)
+	case "$r" in
+	"E2E $c: PASS") passed=$((passed + 1)) ;;
+	"E2E $c: FAIL"*) failed=$((failed + 1)) ;;
+	*)
+		echo "E2E $c: FAIL not run (L1 ended before reaching it)"
+		failed=$((failed + 1))
+		;;
+	esac
+done
+seen=$(grep -cE '^E2E [^ ]+: (PASS|FAIL)' "$results" || true)
+
+if grep -q '^E2E-L1-FATAL' "$results"; then
+	echo "e2e: L1 could not run the cases: $(grep '^E2E-L1-FATAL' "$results" | head -n1)"
+fi
+if ! grep -q '^E2E-L1-DONE' "$results"; then
+	case "$l1_rc" in
+	124|137) why="timed out after ${l1_timeout}s" ;;
+	*) why="QEMU exited with status ${l1_rc:-?}" ;;
+	esac
+	echo "e2e: L1 did not finish the cases ($why); last lines of its console:"
+	tail -n 40 "$log" | sed 's/^/  [L1] /'
+fi
+
+l1_boot=$(sed -n 's/^E2E-L1-KVM-READY uptime=//p' "$results" | head -n1)
+echo "e2e: image build $(((t_built - t_start) / 1000))s, L1 run $(((t_end - t_built) / 1000))s (L1 kvm ready at uptime ${l1_boot:-?}), total $(((t_end - t_start) / 1000))s; full console: $log"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ] && [ "$passed" = "$n_expected" ] && [ "$seen" = "$n_expected" ]

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/* PVH vmlinux parsing (x86/pvh.c): synthetic ELF images built in memory. */
+#include <elf.h>
+#include <errno.h>
+
+#include "arch/arch.h"
+#include "test.h"
+
+/* An ELF64 x86-64 image: 2 program headers (LOAD, NOTE) and a Xen note. */
+struct fake_elf {
+	uint8_t buf[0x400];
+	size_t len;
+};
+
+#define LOAD_PADDR 0x1000000ULL
+#define LOAD_FILESZ 0x100
+#define LOAD_MEMSZ 0x3000
+#define NOTE_OFF 0x200
+#define ENTRY (LOAD_PADDR + 0x40)
+
+static Elf64_Phdr *phdr(struct fake_elf *f, unsigned int i)
+{
+	return (Elf64_Phdr *)(f->buf + sizeof(Elf64_Ehdr) + i * sizeof(Elf64_Phdr));
+}
+
+static void build(struct fake_elf *f, uint32_t note_type, uint32_t descsz)
+{
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)f->buf;
+	Elf64_Nhdr *n = (Elf64_Nhdr *)(f->buf + NOTE_OFF);
+	uint64_t entry = ENTRY;
+
+	memset(f, 0, sizeof(*f));
+	f->len = sizeof(f->buf);
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_machine = EM_X86_64;
+	eh->e_phoff = sizeof(Elf64_Ehdr);
+	eh->e_phentsize = sizeof(Elf64_Phdr);
+	eh->e_phnum = 2;
+	*phdr(f, 0) = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = 0x300,
+				    .p_paddr = LOAD_PADDR, .p_filesz = LOAD_FILESZ,
+				    .p_memsz = LOAD_MEMSZ };
+	*phdr(f, 1) = (Elf64_Phdr){ .p_type = PT_NOTE, .p_offset = NOTE_OFF,
+				    .p_filesz = sizeof(*n) + 4 + 8 };
+	/* A note of another owner first would be skipped; keep one note. */
+	n->n_namesz = 4;
+	n->n_descsz = descsz;
+	n->n_type = note_type;
+	memcpy(n + 1, "Xen", 4);
+	memcpy((uint8_t *)(n + 1) + 4, &entry, descsz);
+}
+
+TEST(valid_vmlinux)
+{
+	struct fake_elf f;
+	struct pvh_info info;
+	char why[160] = "";
+
+	build(&f, 18, 8);
+	CHECK_EQ(pvh_parse(f.buf, f.len, &info, why, sizeof(why)), 0);
+	CHECK_EQ(info.entry, ENTRY);
+	CHECK_EQ(info.low, LOAD_PADDR);
+	CHECK_EQ(info.end, LOAD_PADDR + LOAD_MEMSZ); /* bss counts */
+	CHECK_EQ(info.nr_load, 1);
+	/* A 4-byte descriptor (32-bit kernels' _ASM_PTR) works too. */
+	build(&f, 18, 4);
+	CHECK_EQ(pvh_parse(f.buf, f.len, &info, why, sizeof(why)), 0);
+	CHECK_EQ(info.entry, ENTRY);
+}
+
+static void expect_reject(struct fake_elf *f, const char *needle)
+{
+	struct pvh_info info;
+	char why[160] = "";
+
+	CHECK_EQ(pvh_parse(f->buf, f->len, &info, why, sizeof(why)), -EINVAL);
+	CHECK_CONTAINS(why, needle);
+}
+
+TEST(rejects)
+{
+	struct fake_elf f;
+
+	build(&f, 17, 8); /* some other Xen note: no PVH entry */
+	expect_reject(&f, "PVH entry note");
+
+	build(&f, 18, 8);
+	f.buf[EI_CLASS] = ELFCLASS32;
+	expect_reject(&f, "not an x86-64 vmlinux");
+
+	build(&f, 18, 8);
+	((Elf64_Ehdr *)f.buf)->e_machine = EM_AARCH64;
+	expect_reject(&f, "not an x86-64 vmlinux");
+
+	build(&f, 18, 8);
+	((Elf64_Ehdr *)f.buf)->e_phoff = 0x3f0; /* table runs off the file */
+	expect_reject(&f, "program header");
+
+	build(&f, 18, 8);
+	phdr(&f, 0)->p_filesz = 0x1000; /* segment data beyond the file */
+	expect_reject(&f, "PT_LOAD");
+
+	build(&f, 18, 8);
+	phdr(&f, 0)->p_filesz = LOAD_MEMSZ + 1; /* filesz > memsz */
+	expect_reject(&f, "PT_LOAD");
+
+	build(&f, 18, 8);
+	phdr(&f, 0)->p_paddr = UINT64_MAX - 0x10; /* wraps */
+	expect_reject(&f, "PT_LOAD");
+
+	build(&f, 18, 8);
+	phdr(&f, 0)->p_type = PT_NULL;
+	expect_reject(&f, "no loadable segments");
+
+	build(&f, 18, 8);
+	phdr(&f, 0)->p_paddr = 0x2000000; /* entry no longer inside */
+	expect_reject(&f, "outside its segments");
+
+	build(&f, 18, 8);
+	((Elf64_Nhdr *)(f.buf + NOTE_OFF))->n_descsz = 0x7fffffff; /* huge note */
+	expect_reject(&f, "PVH entry note");
+
+	build(&f, 18, 8);
+	f.len = 40; /* truncated header */
+	expect_reject(&f, "not an ELF file");
+
+	memset(f.buf, 0, sizeof(f.buf));
+	f.len = sizeof(f.buf);
+	expect_reject(&f, "not an ELF file");
+}
+
+int main(void)
+{
+	RUN(valid_vmlinux);
+	RUN(rejects);
+	return test_summary();
+}
