@@ -80,18 +80,15 @@ int bus_register(struct bus *bus, uint64_t start, uint64_t len, bus_io_fn io,
 
 	pthread_mutex_lock(&bus->lock);
 	old = bus->table;
+	/*
+	 * pos is the range holding @start, or else the first range above it;
+	 * either way the only possible overlap is with ranges[pos] (a range
+	 * below that ends at or past @start would hold @start).
+	 */
 	pos = table_search(old, start);
-	/* Overlap with the neighbour on either side? */
 	if (pos < old->nr && old->ranges[pos].start <= start + len - 1) {
 		ret = -EEXIST;
 		goto out;
-	}
-	if (pos > 0) {
-		const struct bus_range *prev = &old->ranges[pos - 1];
-		if (prev->start + prev->len - 1 >= start) {
-			ret = -EEXIST;
-			goto out;
-		}
 	}
 	new = malloc(sizeof(*new) + (old->nr + 1) * sizeof(new->ranges[0]));
 	if (!new) {

@@ -169,16 +169,16 @@ static bool handle_exit(struct vcpu *v)
 		default:
 			return true; /* wakeup/suspend: nothing to do */
 		}
-	default:
-		if (!arch_handle_exit(v))
-			return true;
-		vcpu_fatal(v, "unhandled exit");
-		return false;
 	case KVM_EXIT_FAIL_ENTRY:
 		vcpu_fatal(v, "KVM could not enter the guest");
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
 		vcpu_fatal(v, "KVM internal error");
+		return false;
+	default:
+		if (!arch_handle_exit(v))
+			return true;
+		vcpu_fatal(v, "unhandled exit");
 		return false;
 	}
 }

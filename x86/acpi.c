@@ -139,7 +139,7 @@ static const uint8_t dsdt_aml[] = {
 #define BOOT_ARCH_NO_VGA (1u << 2)
 #define BOOT_ARCH_NO_ASPM (1u << 4)
 
-uint8_t acpi_checksum(const void *p, size_t len)
+uint8_t table_checksum(const void *p, size_t len)
 {
 	const uint8_t *b = p;
 	uint8_t sum = 0;
@@ -199,7 +199,7 @@ static uint32_t write_madt(uint8_t *mem, unsigned int nr_cpus)
 	p += sizeof(nmi);
 
 	header_init(h, "APIC", (uint32_t)(p - mem), 4);
-	h->checksum = acpi_checksum(h, h->length);
+	h->checksum = table_checksum(h, h->length);
 	return h->length;
 }
 
@@ -228,7 +228,7 @@ int acpi_write_tables(uint8_t *mem, size_t room, uint32_t gpa,
 
 	header_init(dsdt, "DSDT", dsdt_len, 2);
 	memcpy(dsdt + 1, dsdt_aml, sizeof(dsdt_aml));
-	dsdt->checksum = acpi_checksum(dsdt, dsdt_len);
+	dsdt->checksum = table_checksum(dsdt, dsdt_len);
 
 	memcpy(facs->signature, "FACS", 4);
 	facs->length = sizeof(*facs);
@@ -252,20 +252,20 @@ int acpi_write_tables(uint8_t *mem, size_t room, uint32_t gpa,
 	fadt->flags = FADT_WBINVD | FADT_PWR_BUTTON | FADT_SLP_BUTTON;
 	fadt->minor_version = 3;
 	memcpy(&fadt->hypervisor_id, "LKVM\0\0\0\0", 8);
-	fadt->h.checksum = acpi_checksum(fadt, sizeof(*fadt));
+	fadt->h.checksum = table_checksum(fadt, sizeof(*fadt));
 
 	header_init(xsdt, "XSDT", xsdt_len, 1);
 	memcpy(xsdt + 1, &fadt_gpa, 8);
 	memcpy((uint8_t *)(xsdt + 1) + 8, &madt_gpa, 8);
-	xsdt->checksum = acpi_checksum(xsdt, xsdt_len);
+	xsdt->checksum = table_checksum(xsdt, xsdt_len);
 
 	memcpy(rsdp->signature, "RSD PTR ", 8);
 	memcpy(rsdp->oem_id, "LKVM  ", 6);
 	rsdp->revision = 2;
 	rsdp->length = sizeof(*rsdp);
 	rsdp->xsdt_address = gpa + xsdt_off;
-	rsdp->checksum = acpi_checksum(rsdp, 20); /* ACPI 1.0 part */
-	rsdp->extended_checksum = acpi_checksum(rsdp, sizeof(*rsdp));
+	rsdp->checksum = table_checksum(rsdp, 20); /* ACPI 1.0 part */
+	rsdp->extended_checksum = table_checksum(rsdp, sizeof(*rsdp));
 	return (int)(madt_off + madt_max);
 }
 

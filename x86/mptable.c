@@ -72,15 +72,6 @@ _Static_assert(sizeof(struct mpc_table) == 44, "mpc size");
 _Static_assert(sizeof(struct mpc_cpu) == 20, "cpu entry size");
 _Static_assert(sizeof(struct mpc_intsrc) == 8, "intsrc size");
 
-static uint8_t checksum(const uint8_t *p, size_t len)
-{
-	uint8_t sum = 0;
-
-	while (len--)
-		sum = (uint8_t)(sum + *p++);
-	return (uint8_t)(0 - sum);
-}
-
 int mptable_write(uint8_t *mem, size_t room, uint32_t gpa, unsigned int nr_cpus,
 		  const struct mptable_cpu *cpu)
 {
@@ -152,12 +143,12 @@ int mptable_write(uint8_t *mem, size_t room, uint32_t gpa, unsigned int nr_cpus,
 	memcpy(mpc->productid, "LKVM VM     ", 12);
 	mpc->oemcount = count;
 	mpc->lapic = X86_LAPIC_ADDR;
-	mpc->checksum = checksum((uint8_t *)mpc, mpc->length);
+	mpc->checksum = table_checksum(mpc, mpc->length);
 
 	memcpy(mpf->signature, "_MP_", 4);
 	mpf->physptr = gpa + (uint32_t)sizeof(*mpf);
 	mpf->length = 1; /* in 16-byte units */
 	mpf->specification = MP_SPEC_REV;
-	mpf->checksum = checksum((uint8_t *)mpf, sizeof(*mpf));
+	mpf->checksum = table_checksum(mpf, sizeof(*mpf));
 	return (int)(p - mem);
 }

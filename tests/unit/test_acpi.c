@@ -259,10 +259,10 @@ TEST(checksum_helper)
 {
 	uint8_t buf[5] = { 1, 2, 3, 4, 0 };
 
-	buf[4] = acpi_checksum(buf, 4);
+	buf[4] = table_checksum(buf, 4);
 	CHECK_EQ(buf[4], 0xf6);
 	CHECK_EQ(sum8(buf, 5), 0);
-	CHECK_EQ(acpi_checksum(buf, 0), 0);
+	CHECK_EQ(table_checksum(buf, 0), 0);
 }
 
 /* ---- PM1a registers ---- */

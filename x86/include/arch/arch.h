@@ -88,7 +88,8 @@ void acpi_pm_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 /* RSDP/XSDT/FADT/FACS/DSDT/MADT at @mem (guest address @gpa); bytes or <0. */
 int acpi_write_tables(uint8_t *mem, size_t room, uint32_t gpa,
 		      unsigned int nr_cpus);
-uint8_t acpi_checksum(const void *p, size_t len);
+/* The byte that makes @len bytes sum to 0 (MP and ACPI tables alike). */
+uint8_t table_checksum(const void *p, size_t len);
 
 struct arch_vm {
 	enum x86_kernel_kind kind;
