@@ -11,11 +11,24 @@ I=/l2/initrd.cpio.gz
 MARKER=LKVM-L2-INIT-OK
 mkdir -p /tmp/bench
 
-# stamp LOG CMD...: one timed boot; prints bootstamp's line.
+# stamp LOG CMD...: one timed boot; prints bootstamp's line. Gives up on a
+# VMM that survives its timeout's KILL (stuck in the kernel), saying so.
 stamp() {
 	log=$1
 	shift
-	bootstamp -o "$log" "$MARKER" -- timeout -k 5 "$BENCH_TIMEOUT" "$@" </dev/null
+	rm -f /tmp/bench/r
+	bootstamp -o "$log" "$MARKER" -- timeout -k 5 "$BENCH_TIMEOUT" "$@" </dev/null >/tmp/bench/r &
+	bg=$! n=0
+	while kill -0 "$bg" 2>/dev/null; do
+		if [ "$n" -ge $(((BENCH_TIMEOUT + 35) * 5)) ]; then
+			echo "marker_ms=-1 exit_ms=-1 status=254 (stuck: $(ps -o pid,stat,args | grep -e "$1" | grep -v grep | head -n 3 | tr '\n' ' '))"
+			return 0
+		fi
+		n=$((n + 1))
+		sleep 0.2
+	done
+	wait "$bg"
+	cat /tmp/bench/r
 }
 time_lkvm() {
 	stamp "$1" lkvm run -k $K -i $I -m 256 -c 1 -p lkvmtest=marker
@@ -27,6 +40,10 @@ time_qemu() {
 		-nographic -no-reboot -kernel $K -initrd $I \
 		-append "console=ttyS0 reboot=k panic=-1 lkvmtest=marker"
 }
+
+# A heartbeat tells the host that L1 is alive while a boot is quiet.
+(while :; do sleep 30; echo "E2E-L1-HEARTBEAT uptime=$(cut -d' ' -f1 /proc/uptime)"; done) &
+hb=$!
 
 echo "BENCH-CONFIG runs=$BENCH_RUNS lkvm=$(command -v lkvm) qemu=$(command -v qemu-system-x86_64)"
 i=1
@@ -43,3 +60,4 @@ while [ "$i" -le "$BENCH_RUNS" ]; do
 	i=$((i + 1))
 done
 echo "BENCH-END"
+kill "$hb" 2>/dev/null

@@ -81,19 +81,13 @@ lkvm_new_log bench
 log=$LOG
 : >"$results"
 
-lkvm_boot_l1 "$l1_image" "$l1_timeout" | while IFS= read -r line; do
-	line=${line%$'\r'}
-	printf '%s\n' "$line" >>"$log"
-	case "$line" in
-	BENCH*|E2E-*)
-		printf '%s\n' "$line"
-		printf '%s\n' "$line" >>"$results"
-		;;
-	"  ["*)
-		printf '%s\n' "$line"
-		;;
+lkvm_on_line() {
+	case "$1" in
+	E2E-L1-HEARTBEAT*) ;;
+	BENCH*|E2E-*|"  ["*) printf '%s\n' "$1" ;;
 	esac
-done
+}
+lkvm_boot_l1 "$l1_image" "$l1_timeout" | lkvm_watch_l1 150 "$log" "$results"
 
 # median of the numbers on stdin (lower middle for an even count)
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
@@ -110,7 +104,7 @@ grep -q '^BENCH-FAIL' "$results" && ok=0
 echo
 echo "boot time inside one L1 (ms from spawn; $runs runs each; console: $log)"
 printf '%-6s %5s %10s %10s %7s\n' vmm run marker_ms exit_ms status
-sed -n 's/^BENCH \(lkvm\|qemu\) run=\([0-9]*\) marker_ms=\([-0-9]*\) exit_ms=\([-0-9]*\) status=\([0-9]*\)$/\1 \2 \3 \4 \5/p' "$results" |
+sed -n 's/^BENCH \(lkvm\|qemu\) run=\([0-9]*\) marker_ms=\([-0-9]*\) exit_ms=\([-0-9]*\) status=\([0-9]*\).*/\1 \2 \3 \4 \5/p' "$results" |
 	while read -r v r m e s; do printf '%-6s %5s %10s %10s %7s\n' "$v" "$r" "$m" "$e" "$s"; done
 for v in lkvm qemu; do
 	n=$(field "$v" marker_ms | wc -l)

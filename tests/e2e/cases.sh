@@ -21,6 +21,16 @@ show() {
 	awk -v p="  [$1] " '{ sub(/\r+$/, ""); print p $0; fflush() }'
 }
 
+# stuck_diag PID: what a process that will not die is doing.
+stuck_diag() {
+	ps -o pid,stat,args 2>/dev/null || ps
+	[ -n "$1" ] && [ -d "/proc/$1" ] || return 0
+	for t in /proc/$1/task/*; do
+		echo "task ${t##*/}: state $(sed -n 's/^State:[[:space:]]*//p' "$t/status") wchan $(cat "$t/wchan" 2>/dev/null)"
+		cat "$t/stack" 2>/dev/null | head -n 12
+	done
+}
+
 # run_vmm NAME FEEDER TIMEOUT VMM-ARGS...: run the VMM under busybox
 # timeout. Its stdout (the L2 console) goes to $OUT and to the console, its
 # stderr to $ERR; stdin is /dev/null, or the output of the shell function
@@ -33,13 +43,32 @@ run_vmm() {
 	: >"$OUT"
 	echo "E2E-RUN $name: $VMM $*"
 	t0=$(now_cs)
+	# busybox timeout execs the VMM in its own process, so the pid that
+	# sh -c writes to $PIDF is the VMM's.
+	PIDF=$W/$name.pid
+	rm -f "$PIDF"
 	if [ "$feeder" = none ]; then
-		{ timeout -k 5 "$tmo" "$VMM" "$@" </dev/null 2>"$ERR"; echo $? >"$RCF"; } |
-			tee "$OUT" | show "$name"
+		{ sh -c 'echo $$ >"$0"; exec timeout -k 5 "$@"' "$PIDF" "$tmo" "$VMM" "$@" </dev/null 2>"$ERR"; echo $? >"$RCF"; } |
+			tee "$OUT" | show "$name" &
 	else
-		"$feeder" | { timeout -k 5 "$tmo" "$VMM" "$@" 2>"$ERR"; echo $? >"$RCF"; } |
-			tee "$OUT" | show "$name"
+		"$feeder" | { sh -c 'echo $$ >"$0"; exec timeout -k 5 "$@"' "$PIDF" "$tmo" "$VMM" "$@" 2>"$ERR"; echo $? >"$RCF"; } |
+			tee "$OUT" | show "$name" &
 	fi
+	# Wait for it, but give up 30 s after the timeout's KILL should have
+	# ended it: a VMM stuck in the kernel (D state) cannot be killed, and
+	# must neither block the remaining cases nor go unexplained.
+	bg=$! n=0
+	while kill -0 "$bg" 2>/dev/null; do
+		if [ "$n" -ge $(((tmo + 35) * 5)) ]; then
+			echo "E2E-STUCK $name: the VMM is still there $((tmo + 35))s after it started; abandoning it"
+			stuck_diag "$(cat "$PIDF" 2>/dev/null)" | show "$name diag"
+			echo 254 >"$RCF"
+			break
+		fi
+		n=$((n + 1))
+		sleep 0.2
+	done
+	[ "$n" -ge $(((tmo + 35) * 5)) ] || wait "$bg"
 	t1=$(now_cs)
 	RC=$(cat "$RCF" 2>/dev/null)
 	[ -n "$RC" ] || RC=255
@@ -54,7 +83,9 @@ why=
 timed_out() { [ "$RC" -ge 124 ] && [ "$CS" -ge $(((tmo - 1) * 100)) ]; }
 expect_status() {
 	for s in "$@"; do [ "$RC" = "$s" ] && return 0; done
-	if timed_out; then
+	if [ "$RC" = 254 ]; then
+		why="the VMM could not be killed after ${tmo}s (stuck in the kernel; see E2E-STUCK)"
+	elif timed_out; then
 		why="timed out after ${tmo}s (status $RC)"
 	else
 		why="exit status $RC, expected $*"
@@ -105,6 +136,38 @@ case_mem_size() {
 	lo=$((384 * 1024 - 64 * 1024)) hi=$((384 * 1024))
 	[ -n "$kb" ] && [ "$kb" -ge "$lo" ] && [ "$kb" -le "$hi" ] ||
 		{ why="MemTotal ${kb} kB not in [$lo, $hi] kB for -m 384"; return 1; }
+	expect_status 0
+}
+
+# RAM beyond the 32-bit hole lands above 4 GiB and is all usable.
+case_mem_above_4g() {
+	run_vmm mem-above-4g none "$E2E_TIMEOUT" run -k $K -i $I -m 4608 -c 1 -p lkvmtest=info
+	expect_marker && expect_line '^MEMTOTAL_KB=' "no MEMTOTAL_KB= line" || return 1
+	kb=$(value MEMTOTAL_KB)
+	# Within 10% below -m (the kernel's own reservations grow with RAM).
+	lo=$((4608 * 1024 * 9 / 10)) hi=$((4608 * 1024))
+	[ -n "$kb" ] && [ "$kb" -ge "$lo" ] && [ "$kb" -le "$hi" ] ||
+		{ why="MemTotal ${kb} kB not in [$lo, $hi] kB for -m 4608"; return 1; }
+	[ "$(value RAM_ABOVE_4G)" = 1 ] || { why="no System RAM above 4 GiB in /proc/iomem"; return 1; }
+	expect_status 0
+}
+
+# The platform devices as the guest's drivers see them.
+case_platform_devices() {
+	run_vmm platform-devices none "$E2E_TIMEOUT" run -k $K -i $I -m 256 -c 1 -p lkvmtest=info
+	expect_marker && expect_line '^EPOCH=' "no EPOCH= line" || return 1
+	# CMOS RTC: the guest's clock came from lkvm's RTC (the host's time).
+	g=$(value EPOCH) h=$(date +%s)
+	d=$((h - g)); [ $d -ge 0 ] || d=$((-d))
+	[ -n "$g" ] && [ $d -le 300 ] || { why="guest time $g vs L1 time $h"; return 1; }
+	grep -q 'rtc_cmos.*setting system clock' "$TXT" || { why="rtc_cmos did not set the clock"; return 1; }
+	# PCI: the host bridge at 00:00.0 through conf1.
+	[ "$(value PCI_00_CLASS)" = 0x060000 ] ||
+		{ why="PCI 00:00.0 class '$(value PCI_00_CLASS)', expected 0x060000"; return 1; }
+	# 8250: the driver found a 16550A and took interrupts on IRQ 4.
+	grep -q 'ttyS0 at I/O 0x3f8 (irq = 4.*is a 16550A' "$TXT" || { why="ttyS0 not detected as a 16550A on IRQ 4"; return 1; }
+	n=$(value TTYS0_IRQS)
+	[ -n "$n" ] && [ "$n" -gt 0 ] || { why="no ttyS0 interrupts in /proc/interrupts ($n)"; return 1; }
 	expect_status 0
 }
 
@@ -186,6 +249,16 @@ case_pvh_vmlinux() {
 	expect_status 0
 }
 
+# A guest that jumps into the MMIO hole cannot be run: status 1, and the
+# message names the exit reason and shows the registers.
+case_internal_error() {
+	run_vmm internal-error none 60 run -k /l2/smoke.bzImage -m 64 -c 1 -p smoke=x
+	expect_line '^EXEC-MMIO' "the smoke guest never started" &&
+		expect_status 1 || return 1
+	grep -q 'KVM_EXIT_INTERNAL_ERROR' "$ERR" && grep -q 'rip 00000000c0000000' "$ERR" ||
+		{ why="no exit reason and registers on stderr"; return 1; }
+}
+
 case_bad_kernel() {
 	run_vmm bad-kernel none 30 run -k $I
 	expect_status 1 || return 1
@@ -216,6 +289,10 @@ case_missing_kernel() {
 
 # --- driver ------------------------------------------------------------------
 
+# A heartbeat tells the host that L1 is alive while a case is quiet.
+(while :; do sleep 30; echo "E2E-L1-HEARTBEAT uptime=$(cut -d' ' -f1 /proc/uptime)"; done) &
+hb=$!
+
 set -- $E2E_CASES
 echo "E2E-L1-CASES $#: $*"
 echo "E2E-L1-VMM $(command -v "$VMM" || echo "$VMM: not found")"
@@ -235,3 +312,4 @@ for c in "$@"; do
 		[ ! -s "$W/$c.err" ] || { echo "E2E-TAIL $c: stderr:"; tail -n 10 "$W/$c.err" | show "$c stderr"; }
 	fi
 done
+kill "$hb" 2>/dev/null

@@ -28,6 +28,11 @@ info)
 	echo "NCPU=$(grep -c '^processor' /proc/cpuinfo)"
 	echo "MEMTOTAL_KB=$(sed -n 's/^MemTotal: *\([0-9]*\) kB$/\1/p' /proc/meminfo)"
 	echo "CMDLINE=$(cat /proc/cmdline)"
+	# The platform: RTC time, the PCI host bridge, serial interrupts, RAM map.
+	echo "EPOCH=$(date +%s)"
+	echo "PCI_00_CLASS=$(cat /sys/bus/pci/devices/0000:00:00.0/class 2>/dev/null)"
+	echo "TTYS0_IRQS=$(awk '/ttyS0/ { n = 0; for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) n += $i; else break; print n }' /proc/interrupts)"
+	echo "RAM_ABOVE_4G=$(grep -c '^1[0-9a-f]\{8\}-.* : System RAM' /proc/iomem)"
 	;;
 shell)
 	echo "LKVM-L2-SHELL-READY"

@@ -330,11 +330,67 @@ lkvm_new_log() {
 # initramfs under QEMU TCG with an emulated AMD SVM CPU (so kvm-amd works
 # inside), killed after TIMEOUT seconds (KILL 10 s later: a wedged TCG may
 # ignore TERM). Its console goes to stdout, followed by a last line
-# "E2E-HOST-QEMU-EXIT <status>" (124 or 137: timed out).
+# "E2E-HOST-QEMU-EXIT <status>" (124 or 137: timed out). QEMU's pid goes to
+# $LKVM_L1_PID and its monitor listens on the unix socket $LKVM_L1_MON, for
+# lkvm_watch_l1.
+LKVM_L1_PID=${TMPDIR:-/tmp}/lkvm-l1-$$.pid
+LKVM_L1_MON=${TMPDIR:-/tmp}/lkvm-l1-$$.mon
 lkvm_boot_l1() {
 	local img=$1 t=$2 mem=${3:-2048} rc=0
+	rm -f "$LKVM_L1_PID" "$LKVM_L1_MON"
 	timeout -k 10 "$t" qemu-system-x86_64 -accel tcg -cpu EPYC,+svm -smp 1 -m "$mem" \
-		-nographic -no-reboot -kernel "$KIMAGE" -initrd "$img" \
+		-nographic -monitor "unix:$LKVM_L1_MON,server=on,wait=off" \
+		-pidfile "$LKVM_L1_PID" -no-reboot -kernel "$KIMAGE" -initrd "$img" \
 		-append "console=ttyS0 panic=-1 quiet" </dev/null 2>&1 || rc=$?
+	rm -f "$LKVM_L1_PID" "$LKVM_L1_MON"
 	echo "E2E-HOST-QEMU-EXIT $rc"
+}
+
+# lkvm_l1_monitor CMD...: run monitor commands on the running L1 QEMU and
+# print the answers (needs perl; prints nothing without it).
+lkvm_l1_monitor() {
+	command -v perl >/dev/null 2>&1 && [ -S "$LKVM_L1_MON" ] || return 0
+	perl -MIO::Socket::UNIX -e '
+		my $s = IO::Socket::UNIX->new(Peer => shift) or exit 0;
+		$s->blocking(0);
+		for (@ARGV) { print $s "$_\n"; select(undef, undef, undef, 0.5); }
+		select(undef, undef, undef, 0.5);
+		my $b; while (sysread($s, $b, 65536)) { $b =~ s/\e\[[0-9;]*[A-Za-z]//g; $b =~ s/\r//g; print $b; }
+	' "$LKVM_L1_MON" "$@" 2>/dev/null || true
+}
+
+# lkvm_watch_l1 IDLE LOG RESULTS: read lkvm_boot_l1's output; append every
+# line to LOG, lines starting with E2E or BENCH also to RESULTS, and hand
+# each line to the caller's lkvm_on_line function. If L1 prints nothing for
+# IDLE seconds (its payload prints a heartbeat every 30 s), L1 is wedged:
+# print the emulated CPU's state and kill QEMU.
+lkvm_watch_l1() {
+	local idle=$1 log=$2 results=$3 line st pid
+	while :; do
+		st=0
+		IFS= read -r -t "$idle" line || st=$?
+		if [ "$st" -gt 128 ]; then
+			line="E2E-HOST-L1-WEDGED no console output for ${idle}s"
+			printf '%s\n' "$line" >>"$log"
+			printf '%s\n' "$line" >>"$results"
+			lkvm_on_line "$line"
+			{
+				echo "L1 CPU state (QEMU monitor):"
+				lkvm_l1_monitor "info status" "info registers" | grep -v '^(qemu)' | sed -n '1,40p'
+			} | sed 's/^/  [L1-diag] /' | tee -a "$log" >&2
+			pid=$(cat "$LKVM_L1_PID" 2>/dev/null || true)
+			[ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true
+			sleep 5
+			[ -z "$pid" ] || kill -KILL "$pid" 2>/dev/null || true
+			continue
+		fi
+		[ "$st" = 0 ] || break
+		line=${line%$'\r'}
+		printf '%s\n' "$line" >>"$log"
+		case "$line" in
+		E2E*|BENCH*) printf '%s\n' "$line" >>"$results" ;;
+		esac
+		lkvm_on_line "$line"
+	done
+	return 0
 }

@@ -29,7 +29,7 @@ set -eu
 LKVM_PROG=e2e
 . "$(dirname "$0")/lib.sh"
 
-ALL_CASES="boot-marker smp-2 smp-2-acpi-off mem-size cmdline-append stdin-to-shell reboot-exit0 poweroff-exit0 panic-exit triple-fault-exit0 pvh-vmlinux missing-kernel bad-kernel"
+ALL_CASES="boot-marker smp-2 smp-2-acpi-off mem-size mem-above-4g platform-devices cmdline-append stdin-to-shell reboot-exit0 poweroff-exit0 panic-exit triple-fault-exit0 internal-error pvh-vmlinux missing-kernel bad-kernel"
 
 lkvm_bin=$LKVM_TOP/lkvm
 wrapper=${LKVM_E2E_WRAPPER:-}
@@ -120,23 +120,16 @@ trap 'rm -f "$results"' EXIT
 
 t0_us=${EPOCHREALTIME/./}
 stamp() { local us=$((${EPOCHREALTIME/./} - t0_us)); printf '[%4d.%ds]' $((us / 1000000)) $((us / 100000 % 10)); }
-l1_rc=0
-lkvm_boot_l1 "$l1_image" "$l1_timeout" | while IFS= read -r line; do
-	line=${line%$'\r'}
-	printf '%s\n' "$line" >>"$log"
-	case "$line" in
-	"E2E "*|E2E-*)
-		printf '%s %s\n' "$(stamp)" "$line"
-		printf '%s\n' "$line" >>"$results"
-		;;
-	"  ["*" tail] "*|"  ["*" stderr] "*)
-		printf '%s\n' "$line"
-		;;
-	*)
-		[ "$verbose" = 0 ] || printf '%s\n' "$line"
-		;;
+lkvm_on_line() {
+	case "$1" in
+	E2E-L1-HEARTBEAT*) [ "$verbose" = 0 ] || printf '%s\n' "$1" ;;
+	"E2E "*|E2E-*) printf '%s %s\n' "$(stamp)" "$1" ;;
+	"  ["*" tail] "*|"  ["*" stderr] "*|"  ["*" diag] "*) printf '%s\n' "$1" ;;
+	*) [ "$verbose" = 0 ] || printf '%s\n' "$1" ;;
 	esac
-done
+}
+: >"$results"
+lkvm_boot_l1 "$l1_image" "$l1_timeout" | lkvm_watch_l1 150 "$log" "$results"
 touch "$results"
 l1_rc=$(sed -n 's/^E2E-HOST-QEMU-EXIT //p' "$results" | tail -n1)
 t_end=$(lkvm_now_ms)
@@ -161,6 +154,10 @@ if grep -q '^E2E-L1-FATAL' "$results"; then
 fi
 if ! grep -q '^E2E-L1-DONE' "$results"; then
 	case "$l1_rc" in
+	*) grep -q '^E2E-HOST-L1-WEDGED' "$results" && l1_rc=wedged ;;
+	esac
+	case "$l1_rc" in
+	wedged) why="L1 wedged: no console output and no heartbeat for 150s; killed" ;;
 	124|137) why="timed out after ${l1_timeout}s" ;;
 	*) why="QEMU exited with status ${l1_rc:-?}" ;;
 	esac

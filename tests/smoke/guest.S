@@ -8,6 +8,8 @@
  *   t  triple fault (empty IDT + int3)
  *   h  hang with interrupts off (the test stops lkvm with SIGTERM)
  *   e  echo COM1 input back (polled) until 'q', then reset
+ *   x  jump into the MMIO hole (no RAM there): KVM cannot fetch the
+ *      instruction, so lkvm must report an internal error and exit 1
  * Built by tests/smoke/run.sh with the system assembler; never committed.
  */
 	.code64
@@ -55,6 +57,8 @@ entry64:
 	je mode_hang
 	cmpb $'e', %al
 	je mode_echo
+	cmpb $'x', %al
+	je mode_mmio_exec
 	jmp mode_hang
 
 /* putc(%bl) on COM1 */
@@ -102,6 +106,12 @@ mode_triple:
 	int3
 	jmp mode_hang
 
+mode_mmio_exec:
+	leaq msg_x(%rip), %rcx
+	call puts
+	movl $0xc0000000, %eax
+	jmp *%rax
+
 mode_hang:
 	cli
 	hlt
@@ -131,4 +141,5 @@ msg_ff:   .asciz "PIO-FF\n"
 msg_bad:  .asciz "PIO-NOT-FF\n"
 msg_tf:   .asciz "TRIPLE\n"
 msg_echo: .asciz "ECHO-READY\n"
+msg_x:    .asciz "EXEC-MMIO\n"
 	. = 0x1000

@@ -80,6 +80,29 @@ run_case initrd-does-not-fit 1 "" "does not fit in guest memory" -- run -k "$img
 long=$(head -c 3000 /dev/zero | tr '\0' x)
 run_case cmdline-too-long 1 "" "command line is" -- run -k "$img" -m 64 -p "$long"
 
+# A guest lkvm cannot run: exit 1 with the exit reason and the registers.
+timeout -k 5 20 "$lkvm" run -k "$img" -m 64 -c 1 -p smoke=x </dev/null >"$work/out" 2>"$work/err"
+rc=$?
+if [ $rc = 1 ] && grep -q "EXEC-MMIO" "$work/out" && grep -q "KVM_EXIT_INTERNAL_ERROR" "$work/err" &&
+   grep -q "rip 00000000c0000000" "$work/err"; then
+	result internal-error-report 0 ""
+else
+	result internal-error-report 1 "rc=$rc"
+fi
+
+# /dev/kvm that the user may not open: one line saying so.
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$lkvm" run -k /nonexistent \
+		</dev/null >"$work/out" 2>"$work/err"
+	rc=$?
+	if [ $rc = 1 ] && grep -q "/dev/kvm: permission denied" "$work/err" &&
+	   [ "$(wc -l <"$work/err")" = 1 ]; then
+		result dev-kvm-permission 0 ""
+	else
+		result dev-kvm-permission 1 "rc=$rc"
+	fi
+fi
+
 # stdin (a pipe, not a tty) reaches the UART; the guest echoes it back.
 printf 'hello-lkvm-42q' | timeout -k 5 20 "$lkvm" run -k "$img" -m 64 -c 1 -p smoke=e >"$work/out" 2>"$work/err"
 rc=$?
