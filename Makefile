@@ -34,7 +34,10 @@ $(if $(shell $(PKG_CONFIG) --exists $(1) 2>/dev/null && echo y),\
     $(eval MISSING += $(4))))
 endef
 
-ifeq ($(filter deps clean distclean help,$(MAKECMDGOALS)),)
+# Detect unless every goal is one that builds nothing (make deps must work
+# before the libraries exist).
+NO_DETECT_GOALS := deps clean
+ifneq ($(if $(MAKECMDGOALS),$(filter-out $(NO_DETECT_GOALS),$(MAKECMDGOALS)),all),)
 $(call need-lib,libfdt,libfdt.h,-lfdt,libfdt-dev)
 $(call need-lib,libaio,libaio.h,-laio,libaio-dev)
 $(call need-lib,libcap-ng,cap-ng.h,-lcap-ng,libcap-ng-dev)
@@ -55,8 +58,11 @@ DEPS := $(OBJS:.o=.d)
 
 all: lkvm
 
+# libfdt and libaio have no users until the riscv and block issues; link
+# them anyway (no --as-needed pruning) so the dependency checks, packaging
+# and the e2e image's library copying are exercised from the start.
 lkvm: $(OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) -Wl,--no-as-needed $(LIBS) -Wl,--as-needed
 
 build/%.o: %.c
 	@mkdir -p $(dir $@)

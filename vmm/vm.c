@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <cap-ng.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -311,6 +313,28 @@ static void wait_for_stop(struct vm *vm, int sfd)
 	}
 }
 
+/*
+ * Everything that needed privilege (opening /dev/kvm, files, later tap
+ * devices) is done before the guest runs, so drop every capability and
+ * forbid gaining new ones: a guest that escaped into lkvm's process would
+ * find no root powers, even when lkvm was started as root.
+ */
+static int drop_privileges(void)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		pr_err("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
+		return -errno;
+	}
+	if (capng_have_capabilities(CAPNG_SELECT_CAPS) == CAPNG_NONE)
+		return 0;
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_apply(CAPNG_SELECT_BOTH) < 0) {
+		pr_err("cannot drop capabilities");
+		return -EPERM;
+	}
+	return 0;
+}
+
 static int exit_status_for(enum vm_stop_reason why)
 {
 	/* Every guest- or user-initiated stop is a normal end of the VM. */
@@ -365,6 +389,12 @@ int vm_run(const struct vm_config *cfg)
 	    arch_load_kernel(&vm) ||
 	    vcpus_create(&vm))
 		goto out;
+	if (cfg->name)
+		snprintf(vm.name, sizeof(vm.name), "%s", cfg->name);
+	else
+		snprintf(vm.name, sizeof(vm.name), "guest-%ld", (long)getpid());
+	pr_debug("starting %s: %u vCPUs, %llu MiB", vm.name, vm.nr_vcpus,
+		 (unsigned long long)(cfg->mem_bytes >> 20));
 	pr_debug("command line: %s", vm.cmdline);
 
 	/*
@@ -382,6 +412,9 @@ int vm_run(const struct vm_config *cfg)
 		pr_err("signalfd: %s", strerror(errno));
 		goto out;
 	}
+
+	if (drop_privileges())
+		goto out;
 
 	err = term_start(&vm.term, console_input, console_escape, &vm);
 	if (err) {

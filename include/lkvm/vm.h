@@ -61,6 +61,7 @@ struct vm {
 	int initrd_fd; /* read straight into guest RAM once placed */
 	uint64_t initrd_size;
 	char *cmdline;
+	char name[LKVM_MAX_NAME + 1]; /* --name, or guest-<pid> */
 
 	struct term term;
 

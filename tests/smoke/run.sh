@@ -127,6 +127,19 @@ for sig in TERM INT; do
 	fi
 done
 
+# Once the guest runs, lkvm holds no capabilities and cannot gain any.
+"$lkvm" run -k "$img" -m 64 -c 1 -p smoke=h </dev/null >"$work/out" 2>"$work/err" &
+pid=$!
+sleep 0.5
+caps=$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/$pid/status)
+nnp=$(sed -n 's/^NoNewPrivs:[[:space:]]*//p' /proc/$pid/status)
+kill -TERM $pid; wait $pid
+if [ "$caps" = 0000000000000000 ] && [ "$nnp" = 1 ]; then
+	result privileges-dropped 0 ""
+else
+	result privileges-dropped 1 "CapEff=$caps NoNewPrivs=$nnp"
+fi
+
 # /dev/kvm missing: one clear line (private mount namespace hides it).
 if command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
 	unshare -m sh -c "mount -t tmpfs none /dev && exec '$lkvm' run -k '$img' -m 64" </dev/null >"$work/out" 2>"$work/err"
