@@ -34,10 +34,16 @@ time_lkvm() {
 	stamp "$1" lkvm run -k $K -i $I -m 256 -c 1 -p lkvmtest=marker
 }
 # microvm has no i8042 of its own: -device i8042 lets reboot=k reset the
-# machine, and -no-reboot turns that reset into QEMU's exit.
+# machine, and -no-reboot turns that reset into QEMU's exit. rtc=on: without
+# an RTC the guest's rtc_cmos probe of the empty ports 0x70/0x71 took 6 s of
+# every boot here (lkvm has an RTC). The serial console (microvm's
+# isa-serial, on by default) goes to stdout. Not
+# -nographic: with it (monitor muxed onto a stdin at EOF) the L1 under TCG
+# wedged within a few boots (halted with a timer interrupt pending in its
+# APIC that not even an NMI woke), and never did with -serial stdio.
 time_qemu() {
-	stamp "$1" qemu-system-x86_64 -M microvm -device i8042 -enable-kvm -cpu host -m 256 \
-		-nographic -no-reboot -kernel $K -initrd $I \
+	stamp "$1" qemu-system-x86_64 -M microvm,rtc=on -device i8042 -enable-kvm -cpu host -m 256 \
+		-display none -monitor none -serial stdio -no-reboot -kernel $K -initrd $I \
 		-append "console=ttyS0 reboot=k panic=-1 lkvmtest=marker"
 }
 

@@ -96,7 +96,7 @@ field() { sed -n "s/^BENCH $1 run=[0-9]* .*$2=\([-0-9]*\).*/\1/p" "$results"; }
 ok=1
 if ! grep -q '^BENCH-END' "$results"; then
 	echo "bench: L1 did not finish ($(sed -n 's/^E2E-HOST-QEMU-EXIT /QEMU status /p' "$results")); last lines of its console:"
-	tail -n 30 "$log" | sed 's/^/  [L1] /'
+	grep -v '^  \[L1-diag\]' "$log" | tail -n 30 | sed 's/^/  [L1] /'
 	ok=0
 fi
 grep -q '^BENCH-FAIL' "$results" && ok=0

@@ -23,7 +23,7 @@ show() {
 
 # stuck_diag PID: what a process that will not die is doing.
 stuck_diag() {
-	ps -o pid,stat,args 2>/dev/null || ps
+	ps -o pid,stat,args | grep -v ' \[.*\]$'
 	[ -n "$1" ] && [ -d "/proc/$1" ] || return 0
 	for t in /proc/$1/task/*; do
 		echo "task ${t##*/}: state $(sed -n 's/^State:[[:space:]]*//p' "$t/status") wchan $(cat "$t/wchan" 2>/dev/null)"
@@ -309,7 +309,6 @@ for c in "$@"; do
 		echo "E2E $c: FAIL ${why:-failed}"
 		echo "E2E-TAIL $c: last 30 console lines:"
 		tail -n 30 "$W/$c.txt" 2>/dev/null | show "$c tail"
-		[ ! -s "$W/$c.err" ] || { echo "E2E-TAIL $c: stderr:"; tail -n 10 "$W/$c.err" | show "$c stderr"; }
 	fi
 done
 kill "$hb" 2>/dev/null

@@ -10,11 +10,14 @@
 #   kernel-<ver>-amd64/                       dpkg -x of it (.unpacked stamp)
 #   build/                                    initramfs images, bootstamp,
 #                                             named by content hash
+#   logs/                                     full L1 consoles of recent runs
 
 # shellcheck shell=bash
 
 LKVM_TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LKVM_TOP=$(cd "$LKVM_TESTS_DIR/.." && pwd)
+# CI may run without HOME: fall back to the passwd entry.
+: "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
 LKVM_CACHE=${LKVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lkvm-tests}
 LKVM_BUILD=$LKVM_CACHE/build
 # Bump to invalidate every cached image when the packing logic changes.
@@ -226,14 +229,14 @@ lkvm_pack() {
 	mv "$out.tmp.$$" "$out"
 }
 
-# lkvm_prune PREFIX KEEP: delete cached builds PREFIX-* other than KEEP that
-# are over an hour old (a concurrent run may still be using a newer one).
+# lkvm_prune PREFIX KEEP: delete cached builds PREFIX-* other than KEEP and
+# the 3 newest, once they are 10 minutes old (a concurrent run may still be
+# about to boot one).
 lkvm_prune() {
 	local f
-	for f in "$1"-*; do
-		[ -e "$f" ] || continue
+	for f in $(ls -td "$1"-* 2>/dev/null | tail -n +4); do
 		[ "$f" = "$2" ] && continue
-		[ -n "$(find "$f" -maxdepth 0 -mmin +60)" ] && rm -rf "$f"
+		[ -n "$(find "$f" -maxdepth 0 -mmin +10)" ] && rm -rf "$f"
 	done
 	return 0
 }
@@ -376,7 +379,8 @@ lkvm_watch_l1() {
 			lkvm_on_line "$line"
 			{
 				echo "L1 CPU state (QEMU monitor):"
-				lkvm_l1_monitor "info status" "info registers" | grep -v '^(qemu)' | sed -n '1,40p'
+				lkvm_l1_monitor "info registers" "info lapic" |
+					grep -E '^(RAX|RSI|R8|R12|RIP|CR0|EFER|Timer|ISR|IRR|APR)'
 			} | sed 's/^/  [L1-diag] /' | tee -a "$log" >&2
 			pid=$(cat "$LKVM_L1_PID" 2>/dev/null || true)
 			[ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true

@@ -32,8 +32,10 @@ done
 [ -z "$initrd" ] || [ -r "$initrd" ] || die "cannot read initrd '$initrd'"
 
 # microvm has no i8042 of its own; add one so reboot=k resets the machine
-# (with -no-reboot QEMU then exits 0, as lkvm does).
-set -- -M microvm -device i8042 -enable-kvm -cpu host -m "$mem" -smp "$cpus" \
+# (with -no-reboot QEMU then exits 0, as lkvm does). rtc=on spares the guest
+# a 6 s probe of absent RTC ports. -serial stdio, not -nographic: see
+# tests/bench/bench-l1.sh.
+set -- -M microvm,rtc=on -device i8042 -enable-kvm -cpu host -m "$mem" -smp "$cpus" \
 	-display none -monitor none -serial stdio -no-reboot \
 	-kernel "$kernel" \
 	-append "console=ttyS0 reboot=k panic=1 i8042.nopnp=1 $params"

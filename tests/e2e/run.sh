@@ -20,7 +20,8 @@
 #                        harness itself)
 #   --cases LIST         comma-separated subset of the cases, in that order
 #   --case-timeout S     per-case limit inside L1 (default 120)
-#   --timeout S          limit for the whole L1 run (default 600)
+#   --timeout S          limit for the whole L1 run (default 600, or 45 s
+#                        per case plus 120 s when that is more)
 #   --verbose            stream the whole L1 console (always saved to a log)
 #
 # Prints one "E2E <case>: PASS|FAIL ..." line per case and ends with
@@ -35,7 +36,7 @@ lkvm_bin=$LKVM_TOP/lkvm
 wrapper=${LKVM_E2E_WRAPPER:-}
 cases=$ALL_CASES
 case_timeout=120
-l1_timeout=600
+l1_timeout=
 verbose=0
 
 usage() { sed -n '/^# usage:/,/^# "N passed/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
@@ -60,6 +61,10 @@ for c in $cases; do
 done
 set -- $cases
 n_expected=$#
+if [ -z "$l1_timeout" ]; then
+	l1_timeout=$((120 + 45 * n_expected))
+	[ "$l1_timeout" -ge 600 ] || l1_timeout=600
+fi
 
 t_start=$(lkvm_now_ms)
 lkvm_check_host_tools
@@ -162,10 +167,10 @@ if ! grep -q '^E2E-L1-DONE' "$results"; then
 	*) why="QEMU exited with status ${l1_rc:-?}" ;;
 	esac
 	echo "e2e: L1 did not finish the cases ($why); last lines of its console:"
-	tail -n 40 "$log" | sed 's/^/  [L1] /'
+	grep -v '^  \[L1-diag\]' "$log" | tail -n 40 | sed 's/^/  [L1] /'
 fi
 
-l1_boot=$(sed -n 's/^E2E-L1-KVM-READY uptime=//p' "$results" | head -n1)
+l1_boot=$(sed -n 's/^E2E-L1-KVM-READY uptime=\([0-9.]*s\).*/\1/p' "$results" | head -n1)
 echo "e2e: image build $(((t_built - t_start) / 1000))s, L1 run $(((t_end - t_built) / 1000))s (L1 kvm ready at uptime ${l1_boot:-?}), total $(((t_end - t_start) / 1000))s; full console: $log"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ] && [ "$passed" = "$n_expected" ] && [ "$seen" = "$n_expected" ]
