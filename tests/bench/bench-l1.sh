@@ -7,6 +7,7 @@
 BENCH_RUNS=${BENCH_RUNS:-5}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-120}
 K=/l2/bzImage
+V=/l2/vmlinux # the same kernel uncompressed, booted through its PVH note
 I=/l2/initrd.cpio.gz
 MARKER=LKVM-L2-INIT-OK
 mkdir -p /tmp/bench
@@ -33,6 +34,9 @@ stamp() {
 time_lkvm() {
 	stamp "$1" lkvm run -k $K -i $I -m 256 -c 1 -p lkvmtest=marker
 }
+time_lkvm_pvh() {
+	stamp "$1" lkvm run -k $V -i $I -m 256 -c 1 -p lkvmtest=marker
+}
 # microvm has no i8042 of its own: -device i8042 lets reboot=k reset the
 # machine, and -no-reboot turns that reset into QEMU's exit. rtc=on: without
 # an RTC the guest's rtc_cmos probe of the empty ports 0x70/0x71 took 6 s of
@@ -46,6 +50,11 @@ time_qemu() {
 		-display none -monitor none -serial stdio -no-reboot -kernel $K -initrd $I \
 		-append "console=ttyS0 reboot=k panic=-1 lkvmtest=marker"
 }
+time_qemu_pvh() {
+	stamp "$1" qemu-system-x86_64 -M microvm,rtc=on -device i8042 -enable-kvm -cpu host -m 256 \
+		-display none -monitor none -serial stdio -no-reboot -kernel $V -initrd $I \
+		-append "console=ttyS0 reboot=k panic=-1 lkvmtest=marker"
+}
 
 # A heartbeat tells the host that L1 is alive while a boot is quiet.
 (while :; do sleep 30; echo "E2E-L1-HEARTBEAT uptime=$(cut -d' ' -f1 /proc/uptime)"; done) &
@@ -54,7 +63,7 @@ hb=$!
 echo "BENCH-CONFIG runs=$BENCH_RUNS lkvm=$(command -v lkvm) qemu=$(command -v qemu-system-x86_64)"
 i=1
 while [ "$i" -le "$BENCH_RUNS" ]; do
-	for vmm in lkvm qemu; do
+	for vmm in lkvm qemu lkvm_pvh qemu_pvh; do
 		log=/tmp/bench/$vmm-$i.log
 		r=$(time_$vmm "$log")
 		echo "BENCH $vmm run=$i $r"

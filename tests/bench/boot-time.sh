@@ -61,6 +61,8 @@ trap 'rm -rf "$stage" "$conf" "$results"' EXIT
 printf 'BENCH_RUNS=%s\nBENCH_TIMEOUT=%s\n' "$runs" 120 >"$conf"
 lkvm_stage_l1 "$stage" "$LKVM_TESTS_DIR/bench/bench-l1.sh" "$conf"
 lkvm_stage_qemu "$stage"
+lkvm_extract_vmlinux
+cp "$VMLINUX" "$stage/l2/vmlinux"
 install -m 755 "$BOOTSTAMP" "$stage/usr/bin/bootstamp"
 if [ -n "$wrapper" ]; then
 	install -m 755 "$wrapper" "$stage/usr/bin/lkvm"
@@ -103,20 +105,27 @@ grep -q '^BENCH-FAIL' "$results" && ok=0
 
 echo
 echo "boot time inside one L1 (ms from spawn; $runs runs each; console: $log)"
-printf '%-6s %5s %10s %10s %7s\n' vmm run marker_ms exit_ms status
-sed -n 's/^BENCH \(lkvm\|qemu\) run=\([0-9]*\) marker_ms=\([-0-9]*\) exit_ms=\([-0-9]*\) status=\([0-9]*\).*/\1 \2 \3 \4 \5/p' "$results" |
-	while read -r v r m e s; do printf '%-6s %5s %10s %10s %7s\n' "$v" "$r" "$m" "$e" "$s"; done
-for v in lkvm qemu; do
+printf '%-8s %5s %10s %10s %7s\n' vmm run marker_ms exit_ms status
+sed -n 's/^BENCH \(lkvm\|qemu\|lkvm_pvh\|qemu_pvh\) run=\([0-9]*\) marker_ms=\([-0-9]*\) exit_ms=\([-0-9]*\) status=\([0-9]*\).*/\1 \2 \3 \4 \5/p' "$results" |
+	while read -r v r m e s; do printf '%-8s %5s %10s %10s %7s\n' "$v" "$r" "$m" "$e" "$s"; done
+for v in lkvm qemu lkvm_pvh qemu_pvh; do
 	n=$(field "$v" marker_ms | wc -l)
 	[ "$n" = "$runs" ] || { echo "bench: only $n of $runs $v runs reported"; ok=0; }
 	field "$v" marker_ms | grep -qx -- -1 && { echo "bench: $v never showed the L2 marker in some run"; ok=0; }
 done
-lm=$(field lkvm marker_ms | median) le=$(field lkvm exit_ms | median)
-qm=$(field qemu marker_ms | median) qe=$(field qemu exit_ms | median)
-printf 'median lkvm: marker_ms=%s exit_ms=%s\n' "${lm:-?}" "${le:-?}"
-printf 'median qemu: marker_ms=%s exit_ms=%s\n' "${qm:-?}" "${qe:-?}"
-if [ -n "$lm" ] && [ -n "$qm" ] && [ "$qm" -gt 0 ] && [ "$qe" -gt 0 ]; then
-	awk -v a="$lm" -v b="$qm" -v c="$le" -v d="$qe" \
-		'BEGIN { printf "ratio lkvm/qemu: marker %.2f, exit %.2f\n", a / b, c / d }'
-fi
+for v in lkvm qemu lkvm_pvh qemu_pvh; do
+	printf 'median %-8s marker_ms=%s exit_ms=%s\n' "$v" "$(field $v marker_ms | median)" "$(field $v exit_ms | median)"
+done
+# ratio A B LABEL: medians of A over B, to the marker and to exit.
+ratio() {
+	local am ae bm be
+	am=$(field "$1" marker_ms | median) ae=$(field "$1" exit_ms | median)
+	bm=$(field "$2" marker_ms | median) be=$(field "$2" exit_ms | median)
+	[ -n "$am" ] && [ -n "$bm" ] && [ "${bm:-0}" -gt 0 ] && [ "${be:-0}" -gt 0 ] || return 0
+	awk -v a="$am" -v b="$bm" -v c="$ae" -v d="$be" -v l="$3" \
+		'BEGIN { printf "ratio %s: marker %.2f, exit %.2f\n", l, a / b, c / d }'
+}
+ratio lkvm qemu "lkvm/qemu (bzImage)"
+ratio lkvm_pvh qemu_pvh "lkvm/qemu (PVH vmlinux)"
+ratio lkvm_pvh lkvm "lkvm PVH/bzImage"
 [ "$ok" = 1 ] || { echo "bench: FAILED (see above)"; exit 1; }

@@ -127,15 +127,14 @@ case_smp_2_acpi_off() {
 }
 
 case_mem_size() {
-	run_vmm mem-size none "$E2E_TIMEOUT" run -k $K -i $I -m 384 -c 1 -p lkvmtest=info
+	run_vmm mem-size none "$E2E_TIMEOUT" run -k $K -i $I -m 1024 -c 1 -p lkvmtest=info
 	expect_marker && expect_line '^MEMTOTAL_KB=' "no MEMTOTAL_KB= line" || return 1
 	kb=$(value MEMTOTAL_KB)
-	# MemTotal excludes what the kernel reserves for itself: about 50 MiB
-	# for a Debian kernel, whatever the RAM size. So accept up to 64 MiB
-	# below the RAM size and nothing above it.
-	lo=$((384 * 1024 - 64 * 1024)) hi=$((384 * 1024))
+	# MemTotal excludes what the kernel keeps for itself (about 50 MiB for a
+	# Debian kernel), so it must lie within 10% below -m and never above.
+	lo=$((1024 * 1024 * 9 / 10)) hi=$((1024 * 1024))
 	[ -n "$kb" ] && [ "$kb" -ge "$lo" ] && [ "$kb" -le "$hi" ] ||
-		{ why="MemTotal ${kb} kB not in [$lo, $hi] kB for -m 384"; return 1; }
+		{ why="MemTotal ${kb} kB not in [$lo, $hi] kB for -m 1024"; return 1; }
 	expect_status 0
 }
 
