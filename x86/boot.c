@@ -153,6 +153,27 @@ int x86_place_initrd(uint64_t lowmem, uint64_t kernel_end, uint32_t addr_max,
 	return 0;
 }
 
+int x86_load_initrd(struct vm *vm, uint64_t kernel_end, uint32_t addr_max)
+{
+	struct arch_vm *a = &vm->arch;
+	int err;
+
+	a->initrd_addr = 0;
+	if (vm->initrd_fd < 0)
+		return 0;
+	err = x86_place_initrd(a->lowmem_size, kernel_end, addr_max,
+			       vm->initrd_size, &a->initrd_addr);
+	if (err) {
+		pr_err("initrd '%s' (%llu MiB) does not fit in guest memory beside the kernel (%llu MiB RAM; raise -m)",
+		       vm->cfg->initrd_path,
+		       (unsigned long long)(vm->initrd_size >> 20),
+		       (unsigned long long)((a->lowmem_size + a->highmem_size) >> 20));
+		return err;
+	}
+	return vm_read_initrd(vm, gpa_to_hva(&vm->mem, a->initrd_addr,
+					     vm->initrd_size));
+}
+
 void x86_build_page_tables(uint8_t *mem)
 {
 	uint64_t *pml4 = (uint64_t *)(mem + X86_PML4_ADDR);
@@ -277,23 +298,9 @@ static int bzimage_load(struct vm *vm)
 	a->kernel_load_addr = load;
 	kernel_end = ALIGN_UP(load + need, 4096);
 
-	a->initrd_addr = 0;
-	if (vm->initrd_fd >= 0) {
-		err = x86_place_initrd(a->lowmem_size, kernel_end,
-				       k->initrd_addr_max, vm->initrd_size,
-				       &a->initrd_addr);
-		if (err) {
-			pr_err("initrd '%s' (%llu MiB) does not fit in guest memory beside the kernel (%llu MiB RAM; raise -m)",
-			       vm->cfg->initrd_path,
-			       (unsigned long long)(vm->initrd_size >> 20),
-			       (unsigned long long)((a->lowmem_size + a->highmem_size) >> 20));
-			return err;
-		}
-		err = vm_read_initrd(vm, gpa_to_hva(&vm->mem, a->initrd_addr,
-						    vm->initrd_size));
-		if (err)
-			return err;
-	}
+	err = x86_load_initrd(vm, kernel_end, k->initrd_addr_max);
+	if (err)
+		return err;
 
 	x86_build_e820(a->lowmem_size, a->highmem_size, &e820);
 	x86_fill_boot_params(gpa_to_hva(&vm->mem, X86_ZERO_PAGE_ADDR,

@@ -192,19 +192,11 @@ int pvh_load(struct vm *vm)
 	si->memmap_paddr = X86_PVH_INFO_ADDR + sizeof(*si);
 	si->memmap_entries = e820.nr;
 
+	/* PVH has no initrd_addr_max: anywhere below 4 GiB will do. */
+	err = x86_load_initrd(vm, ALIGN_UP(a->pvh.end, 4096), 0xffffffffu);
+	if (err)
+		return err;
 	if (vm->initrd_fd >= 0) {
-		err = x86_place_initrd(a->lowmem_size, ALIGN_UP(a->pvh.end, 4096),
-				       0xffffffffu, vm->initrd_size, &a->initrd_addr);
-		if (err) {
-			pr_err("initrd '%s' (%llu MiB) does not fit in guest memory beside the kernel (raise -m)",
-			       vm->cfg->initrd_path,
-			       (unsigned long long)(vm->initrd_size >> 20));
-			return err;
-		}
-		err = vm_read_initrd(vm, gpa_to_hva(&vm->mem, a->initrd_addr,
-						    vm->initrd_size));
-		if (err)
-			return err;
 		mod = (struct hvm_modlist_entry *)(mm + e820.nr);
 		mod->paddr = a->initrd_addr;
 		mod->size = vm->initrd_size;

@@ -152,6 +152,9 @@ int mptable_write(uint8_t *mem, size_t room, uint32_t gpa, unsigned int nr_cpus,
 		  const struct mptable_cpu *cpu);
 
 struct vm;
+/* Place the initrd above @kernel_end (below @addr_max) and read it in. */
+int x86_load_initrd(struct vm *vm, uint64_t kernel_end, uint32_t addr_max);
+
 /* PVH: parse (no side effects) and load into guest RAM. */
 int pvh_parse(const uint8_t *img, size_t len, struct pvh_info *info,
 	      char *why, size_t why_len);
