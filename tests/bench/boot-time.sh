@@ -41,14 +41,7 @@ done
 case "$runs" in ''|*[!0-9]*|0) lkvm_die "--runs needs a positive number" ;; esac
 
 lkvm_check_host_tools
-if [ -n "$wrapper" ]; then
-	[ -f "$wrapper" ] || lkvm_die "VMM wrapper '$wrapper' not found"
-	vmm_desc="wrapper $wrapper"
-else
-	[ -e "$lkvm_bin" ] || lkvm_die "no lkvm binary at $lkvm_bin (build it with 'make', or pass --lkvm PATH)"
-	[ -x "$lkvm_bin" ] || lkvm_die "$lkvm_bin is not executable"
-	vmm_desc=$lkvm_bin
-fi
+lkvm_check_vmm "$wrapper" "$lkvm_bin"
 lkvm_fetch_kernel
 lkvm_build_l2_initrd
 lkvm_build_bootstamp

@@ -296,6 +296,19 @@ lkvm_stage_l1() {
 	cp "$conf" "$d/etc/lkvm-test.conf"
 }
 
+# lkvm_check_vmm WRAPPER LKVM_BIN: the VMM to put in L1 exists; sets
+# vmm_desc. A non-empty WRAPPER script stands in for lkvm.
+lkvm_check_vmm() {
+	if [ -n "$1" ]; then
+		[ -f "$1" ] || lkvm_die "VMM wrapper '$1' not found"
+		vmm_desc="wrapper $1 (with qemu-system-x86_64)"
+	else
+		[ -e "$2" ] || lkvm_die "no lkvm binary at $2 (build it with 'make', or pass --lkvm PATH)"
+		[ -x "$2" ] || lkvm_die "$2 is not executable"
+		vmm_desc=$2
+	fi
+}
+
 # lkvm_extract_vmlinux: sets VMLINUX to the uncompressed ELF vmlinux inside
 # KIMAGE (Debian compresses it with xz), for the PVH boot case; cached.
 lkvm_extract_vmlinux() {

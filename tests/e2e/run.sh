@@ -68,14 +68,7 @@ fi
 
 t_start=$(lkvm_now_ms)
 lkvm_check_host_tools
-if [ -n "$wrapper" ]; then
-	[ -f "$wrapper" ] || lkvm_die "VMM wrapper '$wrapper' not found"
-	vmm_desc="wrapper $wrapper (with qemu-system-x86_64)"
-else
-	[ -e "$lkvm_bin" ] || lkvm_die "no lkvm binary at $lkvm_bin (build it with 'make', or pass --lkvm PATH)"
-	[ -x "$lkvm_bin" ] || lkvm_die "$lkvm_bin is not executable"
-	vmm_desc=$lkvm_bin
-fi
+lkvm_check_vmm "$wrapper" "$lkvm_bin"
 
 lkvm_fetch_kernel
 lkvm_build_l2_initrd
