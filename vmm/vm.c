@@ -7,6 +7,7 @@
  */
 #include "lkvm/vm.h"
 
+#include <cap-ng.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -16,10 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <cap-ng.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -99,8 +99,9 @@ static int kvm_open(struct vm *vm)
 	}
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0) {
-		pr_err("KVM_CREATE_VM failed: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+		pr_err("KVM_CREATE_VM failed: %s", strerror(e));
+		return -e;
 	}
 	vm->vcpu_mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (vm->vcpu_mmap_size < (int)sizeof(struct kvm_run)) {
@@ -163,10 +164,11 @@ int vm_setup_memory(struct vm *vm, uint64_t ram_bytes)
 			.userspace_addr = (uintptr_t)r->hva,
 		};
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0) {
+			int e = errno;
 			pr_err("KVM_SET_USER_MEMORY_REGION (%llu MiB at %#llx) failed: %s",
 			       (unsigned long long)(r->size >> 20),
-			       (unsigned long long)r->gpa, strerror(errno));
-			return -errno;
+			       (unsigned long long)r->gpa, strerror(e));
+			return -e;
 		}
 	}
 	return 0;
@@ -208,8 +210,9 @@ static int open_initrd(struct vm *vm, const char *path)
 
 	vm->initrd_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (vm->initrd_fd < 0 || fstat(vm->initrd_fd, &st) < 0) {
-		pr_err("cannot read initrd '%s': %s", path, strerror(errno));
-		return -errno;
+		int e = errno;
+		pr_err("cannot read initrd '%s': %s", path, strerror(e));
+		return -e;
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
 		pr_err("initrd '%s' is not a regular file", path);
@@ -322,8 +325,9 @@ static void wait_for_stop(struct vm *vm, int sfd)
 static int drop_privileges(void)
 {
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		pr_err("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
-		return -errno;
+		int e = errno;
+		pr_err("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(e));
+		return -e;
 	}
 	if (capng_have_capabilities(CAPNG_SELECT_CAPS) == CAPNG_NONE)
 		return 0;

@@ -34,16 +34,19 @@ int arch_vm_init(struct vm *vm)
 
 	/* Only VMX needs the TSS pages, but they cost nothing elsewhere. */
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, X86_TSS_ADDR) < 0) {
-		pr_err("KVM_SET_TSS_ADDR failed: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+		pr_err("KVM_SET_TSS_ADDR failed: %s", strerror(e));
+		return -e;
 	}
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP) < 0) {
-		pr_err("KVM_CREATE_IRQCHIP failed: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+		pr_err("KVM_CREATE_IRQCHIP failed: %s", strerror(e));
+		return -e;
 	}
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
-		pr_err("KVM_CREATE_PIT2 failed: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+		pr_err("KVM_CREATE_PIT2 failed: %s", strerror(e));
+		return -e;
 	}
 	vm->arch.cpuid = get_supported_cpuid(vm->kvm_fd);
 	if (!vm->arch.cpuid) {
