@@ -17,10 +17,11 @@ static void cpuid_cleanup(void *p);
 const char *arch_default_cmdline(void)
 {
 	/*
-	 * CPUs, IOAPIC and IRQs come from the MP table; ACPI only provides
-	 * power-off (x86/acpi.c), so PCI is probed through conf1 (ports
-	 * 0xCF8/0xCFC; "noacpi": no ACPI IRQ routing) and ISA devices are not
-	 * looked up in ACPI (pnpacpi=off).  reboot=k: reset through the i8042,
+	 * CPUs, IOAPIC and ISA IRQs come from the MADT (or, under acpi=off,
+	 * the identical MP table); the DSDT describes no devices, so PCI is
+	 * probed through conf1 (ports 0xCF8/0xCFC; "noacpi": no ACPI IRQ
+	 * routing) and ISA devices are not looked up in ACPI (pnpacpi=off).
+	 * See x86/acpi.c.  reboot=k: reset through the i8042,
 	 * which lkvm turns into a clean exit.  The i8042 options skip probing a
 	 * mouse and PnP that do not exist.
 	 */
