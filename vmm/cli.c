@@ -57,7 +57,8 @@ void cli_print_run_usage(FILE *out)
 	fprintf(out,
 		"usage: lkvm run [OPTIONS] [KERNEL]\n"
 		"\n"
-		"Start a virtual machine that boots KERNEL (an x86-64 bzImage).\n"
+		"Start a virtual machine that boots KERNEL: an x86-64 bzImage, or an\n"
+		"uncompressed vmlinux with a PVH entry note (CONFIG_PVH=y).\n"
 		"\n"
 		"Options:\n"
 		"  -k, --kernel PATH    kernel to boot (a bare argument is also the kernel)\n"
