@@ -16,13 +16,12 @@ static int cmd_run(int argc, char **argv)
 	struct vm_config cfg;
 	int ret = cli_parse_run(argc, argv, &cfg, stderr);
 
-	if (ret)
-		return ret;
-	if (cfg.help) {
+	if (!ret && cfg.help)
 		cli_print_run_usage(stdout);
-		return LKVM_EXIT_OK;
-	}
-	return vm_run(&cfg);
+	else if (!ret)
+		ret = vm_run(&cfg);
+	cli_free_config(&cfg);
+	return ret;
 }
 
 static int cmd_help(int argc, char **argv)

@@ -3,7 +3,8 @@
 # Run as root (or with sudo available).  Used by `make deps`.
 set -eu
 pkgs="gcc clang make pkg-config binutils libc6-dev
-      libfdt-dev libaio-dev libcap-ng-dev
+      libfdt-dev libaio-dev libcap-ng-dev liburing-dev
+      e2fsprogs fio
       qemu-system-x86 busybox-static cpio gzip xz-utils
       util-linux bsdutils coreutils dpkg apt"
 if [ "$(id -u)" = 0 ]; then

@@ -17,7 +17,7 @@
 
 enum opt_id {
 	OPT_KERNEL, OPT_INITRD, OPT_PARAMS, OPT_MEM, OPT_CPUS, OPT_NAME,
-	OPT_CONSOLE, OPT_DEBUG, OPT_HELP,
+	OPT_CONSOLE, OPT_DEBUG, OPT_HELP, OPT_DISK, OPT_TRANSPORT, OPT_RNG,
 };
 
 struct opt_desc {
@@ -35,6 +35,9 @@ static const struct opt_desc run_opts[] = {
 	{ OPT_CPUS, 'c', "cpus", true },
 	{ OPT_NAME, 0, "name", true },
 	{ OPT_CONSOLE, 0, "console", true },
+	{ OPT_DISK, 'd', "disk", true },
+	{ OPT_TRANSPORT, 0, "virtio-transport", true },
+	{ OPT_RNG, 0, "rng", false },
 	{ OPT_DEBUG, 0, "debug", false },
 	{ OPT_HELP, 'h', "help", false },
 };
@@ -69,7 +72,19 @@ void cli_print_run_usage(FILE *out)
 		"  -c, --cpus N         number of vCPUs (default: the host's online CPUs,\n"
 		"                       capped at KVM's recommended maximum; at most %u)\n"
 		"      --name NAME      guest name (default: guest-<pid>)\n"
-		"      --console TYPE   console device: serial (default: serial)\n"
+		"  -d, --disk PATH[,OPT...]\n"
+		"                       virtio-blk disk backed by a raw image file or a\n"
+		"                       host block device; repeatable.  Options:\n"
+		"                         ro         read-only\n"
+		"                         direct     O_DIRECT (bypass the host page cache)\n"
+		"                         aio=io_uring|libaio|sync  I/O backend (default:\n"
+		"                                    the first of these that works)\n"
+		"                         serial=ID  disk serial (up to 20 characters)\n"
+		"      --console TYPE   guest console on the terminal: serial (ttyS0) or\n"
+		"                       virtio (hvc0; ttyS0 stays) (default: serial)\n"
+		"      --rng            virtio-rng device fed by the host's getrandom()\n"
+		"      --virtio-transport pci|pci-legacy|mmio|mmio-legacy\n"
+		"                       how virtio devices attach (default: pci)\n"
 		"      --debug          log unhandled I/O and other diagnostics\n"
 		"  -h, --help           show this help\n"
 		"\n"
@@ -175,10 +190,48 @@ static int apply_opt(const struct opt_desc *o, const char *spelled,
 		cfg->name = val;
 		break;
 	case OPT_CONSOLE:
-		if (strcmp(val, "serial"))
-			return usage_error(err, "unsupported console '%s' for %s (supported: serial)",
+		if (!strcmp(val, "serial"))
+			cfg->console = CONSOLE_SERIAL;
+		else if (!strcmp(val, "virtio"))
+			cfg->console = CONSOLE_VIRTIO;
+		else
+			return usage_error(err, "unsupported console '%s' for %s (supported: serial, virtio)",
 					   val, spelled);
-		cfg->console = CONSOLE_SERIAL;
+		break;
+	case OPT_DISK: {
+		struct disk_config *d;
+		int ret;
+
+		if (cfg->nr_disks >= LKVM_MAX_DISKS)
+			return usage_error(err, "too many disks (at most %u)",
+					   (unsigned int)LKVM_MAX_DISKS);
+		d = realloc(cfg->disks, (cfg->nr_disks + 1) * sizeof(*d));
+		if (!d)
+			return usage_error(err, "out of memory");
+		cfg->disks = d;
+		ret = cli_parse_disk(val, &d[cfg->nr_disks], err);
+		if (ret) {
+			free((char *)d[cfg->nr_disks].path);
+			return ret;
+		}
+		cfg->nr_disks++;
+		break;
+	}
+	case OPT_TRANSPORT:
+		if (!strcmp(val, "pci"))
+			cfg->transport = VIRTIO_TRANSPORT_PCI;
+		else if (!strcmp(val, "pci-legacy"))
+			cfg->transport = VIRTIO_TRANSPORT_PCI_LEGACY;
+		else if (!strcmp(val, "mmio"))
+			cfg->transport = VIRTIO_TRANSPORT_MMIO;
+		else if (!strcmp(val, "mmio-legacy"))
+			cfg->transport = VIRTIO_TRANSPORT_MMIO_LEGACY;
+		else
+			return usage_error(err, "unknown virtio transport '%s' for %s (pci, pci-legacy, mmio, mmio-legacy)",
+					   val, spelled);
+		break;
+	case OPT_RNG:
+		cfg->rng = true;
 		break;
 	case OPT_DEBUG:
 		cfg->debug = true;
@@ -188,6 +241,79 @@ static int apply_opt(const struct opt_desc *o, const char *spelled,
 		break;
 	}
 	return 0;
+}
+
+int cli_parse_disk(const char *arg, struct disk_config *d, FILE *err)
+{
+	const char *comma = strchr(arg, ',');
+	const char *p;
+
+	memset(d, 0, sizeof(*d));
+	if (!*arg || comma == arg)
+		return usage_error(err, "--disk needs a path (--disk PATH[,ro][,direct][,aio=io_uring|libaio|sync][,serial=ID])");
+	/* Options follow the first comma (paths with commas are not supported,
+	 * as in kvmtool). */
+	d->path = strndup(arg, comma ? (size_t)(comma - arg) : strlen(arg));
+	if (!d->path)
+		return usage_error(err, "out of memory");
+	if (!comma)
+		return 0;
+	for (p = comma + 1;;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+#define IS(word) (n == strlen(word) && !strncmp(p, word, n))
+#define HAS(prefix) (n >= strlen(prefix) && !strncmp(p, prefix, strlen(prefix)))
+		if (IS("ro")) {
+			d->readonly = true;
+		} else if (IS("direct")) {
+			d->direct = true;
+		} else if (IS("aio=io_uring")) {
+			d->aio = DISK_AIO_IO_URING;
+		} else if (IS("aio=libaio")) {
+			d->aio = DISK_AIO_LIBAIO;
+		} else if (IS("aio=sync")) {
+			d->aio = DISK_AIO_SYNC;
+		} else if (HAS("aio=")) {
+			return usage_error(err, "unknown disk I/O backend '%.*s' in --disk %s (io_uring, libaio, sync)",
+					   (int)(n - 4), p + 4, arg);
+		} else if (HAS("serial=")) {
+			size_t len = n - strlen("serial=");
+			size_t i;
+
+			if (!len || len > LKVM_DISK_SERIAL_MAX)
+				return usage_error(err, "disk serial in --disk %s must be 1-%d characters",
+						   arg, LKVM_DISK_SERIAL_MAX);
+			for (i = 0; i < len; i++) {
+				unsigned char c = (unsigned char)p[7 + i];
+				if (!isprint(c) || c == ' ')
+					return usage_error(err, "disk serial in --disk %s has a character that is not printable ASCII",
+							   arg);
+			}
+			memcpy(d->serial, p + 7, len);
+			d->serial[len] = '\0';
+		} else {
+			return usage_error(err, "unknown disk option '%.*s' in --disk %s (ro, direct, aio=, serial=)",
+					   (int)n, p, arg);
+		}
+#undef IS
+#undef HAS
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return 0;
+}
+
+void cli_free_config(struct vm_config *cfg)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->nr_disks; i++)
+		free((char *)cfg->disks[i].path);
+	free(cfg->disks);
+	cfg->disks = NULL;
+	cfg->nr_disks = 0;
 }
 
 int cli_parse_run(int argc, char **argv, struct vm_config *cfg, FILE *err)

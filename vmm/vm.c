@@ -27,6 +27,7 @@
 #include "lkvm/arch-hooks.h"
 #include "lkvm/util.h"
 #include "lkvm/vcpu.h"
+#include "lkvm/virtio.h"
 
 #define KVM_DEVICE "/dev/kvm"
 #define KVM_EXPECTED_API 12
@@ -72,6 +73,40 @@ void vm_irq_line(struct vm *vm, unsigned int irq, int level)
 	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
 		pr_debug("KVM_IRQ_LINE %u=%d failed: %s", irq, level,
 			 strerror(errno));
+}
+
+int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio,
+		 bool match, uint64_t data, bool assign)
+{
+	struct kvm_ioeventfd io = {
+		.datamatch = data,
+		.addr = addr,
+		.len = len,
+		.fd = fd,
+	};
+
+	if (pio)
+		io.flags |= KVM_IOEVENTFD_FLAG_PIO;
+	if (match)
+		io.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
+	if (!assign)
+		io.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+	if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0)
+		return -errno;
+	return 0;
+}
+
+int vm_irqfd(struct vm *vm, int fd, uint32_t gsi, bool assign)
+{
+	struct kvm_irqfd irqfd = {
+		.fd = (uint32_t)fd,
+		.gsi = gsi,
+		.flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN,
+	};
+
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+		return -errno;
+	return 0;
 }
 
 static int kvm_open(struct vm *vm)
@@ -271,7 +306,23 @@ static int load_file(const char *what, const char *path, uint8_t **buf,
 
 static bool console_input(void *opaque, uint8_t c)
 {
-	return arch_console_input(opaque, c) > 0;
+	struct vm *vm = opaque;
+
+	if (vm->console_input)
+		return vm->console_input(vm->console_input_opaque, c);
+	return arch_console_input(vm, c) > 0;
+}
+
+static void console_resize(struct vm *vm)
+{
+	struct winsize ws;
+
+	if (!vm->console_resize || !vm->term.in_is_tty)
+		return;
+	if (ioctl(vm->term.in_fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col &&
+	    ws.ws_row)
+		vm->console_resize(vm->console_resize_opaque, ws.ws_col,
+				   ws.ws_row);
 }
 
 static void console_escape(void *opaque)
@@ -307,11 +358,15 @@ static void wait_for_stop(struct vm *vm, int sfd)
 		}
 		if (p[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				pr_info("%s received, stopping the VM",
-					signame((int)si.ssi_signo));
-				vm_request_stop(vm, VM_STOP_SIGNAL);
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGWINCH) {
+				console_resize(vm);
+				continue;
 			}
+			pr_info("%s received, stopping the VM",
+				signame((int)si.ssi_signo));
+			vm_request_stop(vm, VM_STOP_SIGNAL);
 		}
 	}
 }
@@ -337,6 +392,36 @@ static int drop_privileges(void)
 		return -EPERM;
 	}
 	return 0;
+}
+
+static void stop_workers(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	ioloop_destroy(&vm->ioloop);
+	vm->ioloop_ready = false;
+}
+
+/*
+ * Device worker threads.  Queue processing is mostly submission to async
+ * backends, so a few threads serve many queues; enough that a blocking
+ * request on one device does not hold up the others.
+ */
+int vm_start_workers(struct vm *vm)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned int n = online > 2 ? (unsigned int)online : 2;
+	int err;
+
+	if (n > 8)
+		n = 8;
+	err = ioloop_init(&vm->ioloop, n);
+	if (err) {
+		pr_err("cannot start device worker threads: %s", strerror(-err));
+		return err;
+	}
+	vm->ioloop_ready = true;
+	return vm_add_cleanup(vm, stop_workers, vm);
 }
 
 static int exit_status_for(enum vm_stop_reason why)
@@ -389,7 +474,9 @@ int vm_run(const struct vm_config *cfg)
 	/* The machine, in dependency order; vm_destroy() unwinds all of it. */
 	if (arch_vm_init(&vm) ||
 	    vm_setup_memory(&vm, cfg->mem_bytes) ||
+	    vm_start_workers(&vm) ||
 	    arch_devices_init(&vm) ||
+	    virtio_devices_init(&vm) ||
 	    arch_load_kernel(&vm) ||
 	    vcpus_create(&vm))
 		goto out;
@@ -410,6 +497,7 @@ int vm_run(const struct vm_config *cfg)
 	sigaddset(&stop_sigs, SIGINT);
 	sigaddset(&stop_sigs, SIGTERM);
 	sigaddset(&stop_sigs, SIGHUP);
+	sigaddset(&stop_sigs, SIGWINCH); /* terminal resized */
 	pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
 	sfd = signalfd(-1, &stop_sigs, SFD_CLOEXEC);
 	if (sfd < 0) {
@@ -425,6 +513,7 @@ int vm_run(const struct vm_config *cfg)
 		pr_err("cannot start the console: %s", strerror(-err));
 		goto out;
 	}
+	console_resize(&vm); /* the initial size */
 	if (vcpus_start(&vm))
 		goto out;
 

@@ -2,6 +2,7 @@
 #ifndef LKVM_ARCH_HOOKS_H
 #define LKVM_ARCH_HOOKS_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 /*
@@ -33,5 +34,27 @@ const char *arch_default_cmdline(void);
 int arch_handle_exit(struct vcpu *vcpu);
 /* Deliver host console input to the guest; false when shutting down. */
 int arch_console_input(struct vm *vm, unsigned char c);
+
+/* --- What virtio transports need from the platform --- */
+struct pci_bus;
+struct kvm_irq_routing_entry;
+/* The PCI bus virtio-pci devices go on (x86: behind conf1). */
+struct pci_bus *arch_pci_bus(struct vm *vm);
+/* A free level-triggered interrupt line (x86: an IOAPIC pin), or <0. */
+int arch_alloc_irq_line(struct vm *vm);
+/* The interrupt line for INTx of PCI device @slot. */
+int arch_pci_intx_line(struct vm *vm, unsigned int slot);
+/* Guest-physical space for @size bytes of MMIO (a virtio-mmio window, a
+ * BAR), naturally aligned; 0 when exhausted. */
+uint64_t arch_alloc_mmio(struct vm *vm, uint64_t size);
+/* I/O port space for a legacy BAR; 0 when exhausted. */
+uint16_t arch_alloc_pio(struct vm *vm, uint16_t size);
+/* Tell the guest about a virtio-mmio device (x86: virtio_mmio.device= on
+ * the command line; riscv: a device-tree node). */
+int arch_virtio_mmio_announce(struct vm *vm, uint64_t base, uint64_t size,
+			      unsigned int irq);
+/* Default GSI routing entries (KVM's own defaults); returns how many. */
+unsigned int arch_default_irq_routes(struct kvm_irq_routing_entry *e,
+				     unsigned int max);
 
 #endif

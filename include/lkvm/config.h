@@ -7,7 +7,36 @@
 #include <stdio.h>
 
 enum console_kind {
-	CONSOLE_SERIAL,
+	CONSOLE_SERIAL,  /* 8250 UART (ttyS0) on the terminal */
+	CONSOLE_VIRTIO,  /* virtio-console (hvc0) on the terminal; 8250 stays */
+};
+
+/* --virtio-transport, kvmtool's spelling. */
+enum virtio_transport_kind {
+	VIRTIO_TRANSPORT_DEFAULT = 0, /* the arch's choice: pci on x86 */
+	VIRTIO_TRANSPORT_PCI,         /* modern + transitional (legacy I/O BAR) */
+	VIRTIO_TRANSPORT_PCI_LEGACY,  /* legacy-only (virtio 0.9.5) PCI */
+	VIRTIO_TRANSPORT_MMIO,        /* virtio-mmio version 2 */
+	VIRTIO_TRANSPORT_MMIO_LEGACY, /* virtio-mmio version 1 */
+};
+
+/* Which disk I/O backend a --disk uses (aio=...). */
+enum disk_aio_kind {
+	DISK_AIO_AUTO = 0, /* io_uring, else libaio, else sync; reason logged */
+	DISK_AIO_IO_URING,
+	DISK_AIO_LIBAIO,
+	DISK_AIO_SYNC,     /* preadv/pwritev on a thread pool */
+};
+
+#define LKVM_DISK_SERIAL_MAX 20 /* VIRTIO_BLK_ID_BYTES */
+
+/* One -d/--disk PATH[,ro][,direct][,aio=...][,serial=ID]. */
+struct disk_config {
+	const char *path;        /* malloc'ed; freed by cli_free_config() */
+	bool readonly;
+	bool direct;             /* O_DIRECT */
+	enum disk_aio_kind aio;
+	char serial[LKVM_DISK_SERIAL_MAX + 1]; /* empty: lkvm derives one */
 };
 
 /* Everything `lkvm run` was asked to do; filled by cli_parse_run(). */
@@ -20,6 +49,10 @@ struct vm_config {
 	unsigned int nr_cpus;
 	bool mem_set, cpus_set;
 	enum console_kind console;
+	enum virtio_transport_kind transport;
+	struct disk_config *disks; /* -d/--disk, in command-line order */
+	unsigned int nr_disks;
+	bool rng;                  /* --rng: virtio-rng fed by getrandom() */
 	bool debug;
 	bool help; /* --help: print usage and exit 0 */
 };
@@ -33,6 +66,7 @@ struct vm_config {
 #define LKVM_MIN_MEM_BYTES (4ULL << 20)
 #define LKVM_MAX_MEM_BYTES (1ULL << 40) /* 1 TiB */
 #define LKVM_MAX_NAME 64
+#define LKVM_MAX_DISKS 64 /* the transport may allow fewer (PCI: free slots) */
 
 /*
  * Parse `lkvm run` arguments (argv[0] is "run").  On a usage error prints
@@ -41,6 +75,10 @@ struct vm_config {
  * resolved by vm_config_finalize().
  */
 int cli_parse_run(int argc, char **argv, struct vm_config *cfg, FILE *err);
+/* Free what cli_parse_run() allocated (the disk array). */
+void cli_free_config(struct vm_config *cfg);
+/* Parse one --disk argument (exposed for tests); 0 or a usage error. */
+int cli_parse_disk(const char *arg, struct disk_config *d, FILE *err);
 
 
 void cli_print_run_usage(FILE *out);

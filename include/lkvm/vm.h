@@ -9,6 +9,7 @@
 #include "arch/arch.h"
 #include "lkvm/bus.h"
 #include "lkvm/config.h"
+#include "lkvm/ioloop.h"
 #include "lkvm/memory.h"
 #include "lkvm/term.h"
 
@@ -64,6 +65,19 @@ struct vm {
 	char name[LKVM_MAX_NAME + 1]; /* --name, or guest-<pid> */
 
 	struct term term;
+	/* Where console input goes: the UART by default, virtio-console
+	 * when --console virtio; @console_resize is called on SIGWINCH. */
+	bool (*console_input)(void *opaque, uint8_t c);
+	void *console_input_opaque;
+	void (*console_resize)(void *opaque, unsigned int cols,
+			       unsigned int rows);
+	void *console_resize_opaque;
+
+	struct ioloop ioloop;       /* device worker threads */
+	bool ioloop_ready;
+	pthread_mutex_t irq_lock;   /* GSI routing table */
+	void *irq_routing;          /* struct kvm_irq_routing, see vmm/irq.c */
+	unsigned int next_gsi;
 
 	/* Stop protocol: first writer of stop_reason wins; see vm_request_stop. */
 	int stop_reason; /* enum vm_stop_reason, accessed atomically */
@@ -82,6 +96,8 @@ int vm_run(const struct vm_config *cfg);
  */
 int vm_init(struct vm *vm, const struct vm_config *cfg);
 int vm_setup_memory(struct vm *vm, uint64_t ram_bytes);
+/* Start the device worker threads (vm->ioloop). */
+int vm_start_workers(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
 /* Register a teardown step; returns -ENOMEM on failure (after running fn). */
@@ -93,6 +109,19 @@ bool vm_stopping(const struct vm *vm);
 
 /* Set a guest interrupt line (edge devices pulse it). */
 void vm_irq_line(struct vm *vm, unsigned int irq, int level);
+
+/* KVM_IOEVENTFD: writes of @len bytes at @addr (port I/O if @pio) signal
+ * @fd instead of exiting; with @match only writes of @data do. */
+int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio,
+		 bool match, uint64_t data, bool assign);
+/* KVM_IRQFD: signalling @fd injects @gsi. */
+int vm_irqfd(struct vm *vm, int fd, uint32_t gsi, bool assign);
+/* MSI routes in the GSI routing table (arch defaults kept).  add returns
+ * the new GSI or a negative errno. */
+int vm_msi_route_add(struct vm *vm, uint64_t addr, uint32_t data);
+int vm_msi_route_update(struct vm *vm, int gsi, uint64_t addr, uint32_t data);
+void vm_msi_route_del(struct vm *vm, int gsi);
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
 
 /* Read the whole initrd into @dst (already bounds-checked guest RAM). */
 int vm_read_initrd(struct vm *vm, void *dst);

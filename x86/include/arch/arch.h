@@ -35,6 +35,13 @@ struct kvm_cpuid2;
 #define X86_MMIO_HOLE_START 0xc0000000ULL
 #define X86_4GIB 0x100000000ULL
 
+/* Allocated to BARs and virtio-mmio windows (x86/platform.c). */
+#define X86_MMIO_ALLOC_START 0xc0000000ULL
+#define X86_MMIO_ALLOC_END 0xfe000000ULL
+#define X86_PIO_ALLOC_START 0x1000u
+#define X86_PIO_ALLOC_END 0x10000u
+#define X86_IOAPIC_PINS 24
+
 #define X86_IOAPIC_ADDR 0xfec00000u
 #define X86_LAPIC_ADDR 0xfee00000u
 #define X86_TSS_ADDR 0xfffbd000u
@@ -108,6 +115,11 @@ struct arch_vm {
 	struct pci_conf1 conf1;
 	struct pci_device host_bridge;
 	struct acpi_pm pm;
+
+	/* Resource allocators (x86/platform.c). */
+	uint64_t mmio_next;
+	uint32_t pio_next;
+	unsigned int next_irq_line;
 };
 
 struct arch_vcpu {

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_VIRTIO_H
+#define LKVM_VIRTIO_H
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_ring.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "lkvm/ioloop.h"
+
+/*
+ * The virtio core: device status and feature negotiation, split virtqueues,
+ * and the contract between devices and transports.
+ *
+ *   device model (virtio/blk.c ...)  --virtio_dev_ops-->  core (virtio/core.c,
+ *   virtio/virtqueue.c)  <--virtio_transport_ops--  transport (virtio/pci.c,
+ *   virtio/mmio.c)
+ *
+ * A device never knows its transport; a transport never knows the device
+ * type beyond device_id.  Everything read from a ring is guest-controlled and
+ * validated here before a device sees it.
+ */
+
+struct vm;
+struct virtio_dev;
+struct virtqueue;
+
+/* Largest queue a device may offer (the split-ring maximum is 32768). */
+#define VIRTQ_MAX_SIZE 1024
+
+/* virtio 1.2 2.1: status bit 0x40. */
+#ifndef VIRTIO_CONFIG_S_NEEDS_RESET
+#define VIRTIO_CONFIG_S_NEEDS_RESET 0x40
+#endif
+
+/* One descriptor chain as popped from the avail ring. */
+struct virtq_chain {
+	uint16_t head;          /* give back to virtq_push() */
+	unsigned int nr_out;    /* device-readable buffers: iov[0 .. nr_out) */
+	unsigned int nr_in;     /* device-writable buffers: iov[nr_out ..) */
+	uint64_t out_len;       /* bytes in the readable buffers */
+	uint64_t in_len;        /* bytes in the writable buffers */
+	struct iovec *iov;      /* host pointers into guest RAM */
+};
+
+struct virtqueue {
+	struct virtio_dev *vdev;
+	unsigned int index;
+	uint16_t max_size;      /* offered to the driver */
+	uint16_t size;          /* chosen by the driver (power of two) */
+	bool ready;             /* enabled by the driver and validated */
+	uint64_t desc_gpa, avail_gpa, used_gpa;
+
+	/* Host views of the rings, valid while ready (set by virtq_enable). */
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+
+	/* Device-side ring state; touched by the queue's worker (pop side) and
+	 * under @lock (push side). */
+	uint16_t last_avail;    /* next avail-ring slot to consume */
+	uint16_t used_idx;      /* shadow of used->idx */
+	uint16_t signalled_used;/* used_idx at the last interrupt (EVENT_IDX) */
+	bool signalled_used_valid;
+	bool event_idx;         /* VIRTIO_RING_F_EVENT_IDX negotiated */
+	bool indirect;          /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
+
+	pthread_mutex_t lock;   /* used-ring updates and interrupt decisions */
+
+	int kick_fd;            /* eventfd: the KVM ioeventfd target */
+	struct io_watch watch;  /* runs ops->queue_notify on a worker */
+	void *priv;             /* device's per-queue state */
+
+	/* Transport-private fields (e.g. MSI-X vector, its GSI and irqfd). */
+	uint16_t msix_vector;
+	int irq_gsi;
+	int irqfd;
+};
+
+/* What a device model implements.  Any hook may be NULL unless noted. */
+struct virtio_dev_ops {
+	/* Device-specific config space; @off + @len <= config_size already. */
+	void (*config_read)(struct virtio_dev *vdev, uint32_t off, void *data,
+			    uint32_t len);
+	void (*config_write)(struct virtio_dev *vdev, uint32_t off,
+			     const void *data, uint32_t len);
+	/* The driver is setting FEATURES_OK with vdev->guest_features (already
+	 * a subset of what was offered); return false to refuse. */
+	bool (*features_ok)(struct virtio_dev *vdev);
+	/* DRIVER_OK was set; queues the driver enabled are ready.  Return a
+	 * negative errno to put the device in DEVICE_NEEDS_RESET. */
+	int (*start)(struct virtio_dev *vdev);
+	/* Required.  @vq was kicked.  Runs on a worker thread, never on two
+	 * threads at once for the same queue.  Process a bounded batch; call
+	 * ioloop_watch_kick(&vq->watch) if work remains. */
+	void (*queue_notify)(struct virtio_dev *vdev, struct virtqueue *vq);
+	/* Driver reset: every queue watch is paused already.  Wait until no
+	 * request is in flight (no more used-ring writes), then forget
+	 * per-driver state. */
+	void (*reset)(struct virtio_dev *vdev);
+	/* VM teardown: free the device's resources. */
+	void (*destroy)(struct virtio_dev *vdev);
+};
+
+/* What a transport implements for the core. */
+struct virtio_transport_ops {
+	/* Interrupt the driver: used buffers on @vq. */
+	void (*signal_vq)(struct virtio_dev *vdev, struct virtqueue *vq);
+	/* Interrupt the driver: configuration change (or NEEDS_RESET). */
+	void (*signal_config)(struct virtio_dev *vdev);
+};
+
+struct virtio_dev {
+	const struct virtio_dev_ops *ops;
+	char name[32];              /* "virtio-blk0", for messages */
+	uint32_t device_id;         /* VIRTIO_ID_* */
+	struct vm *vm;
+	void *priv;                 /* the device model's state */
+
+	uint64_t host_features;     /* offered */
+	uint64_t guest_features;    /* accepted by the driver */
+	uint8_t status;
+	uint8_t config_generation;
+	uint32_t config_size;
+	bool legacy;                /* transport is legacy (virtio 0.9.5) */
+
+	unsigned int nr_queues;
+	struct virtqueue *vqs;
+
+	pthread_mutex_t lock;       /* status, features, queue setup */
+	const struct virtio_transport_ops *transport;
+	void *transport_priv;
+	struct ioloop *loop;        /* where queue handlers run */
+};
+
+/* --- Setup (device models) --- */
+
+/*
+ * Initialise @vdev with @nr_queues queues of up to @max_queue_size entries
+ * (a power of two <= VIRTQ_MAX_SIZE).  @features are the device-specific
+ * bits; the core adds VIRTIO_F_VERSION_1 (unless the transport is legacy),
+ * VIRTIO_RING_F_EVENT_IDX and VIRTIO_RING_F_INDIRECT_DESC.  Creates each
+ * queue's kick eventfd.
+ */
+int virtio_dev_init(struct virtio_dev *vdev, struct vm *vm,
+		    const struct virtio_dev_ops *ops, const char *name,
+		    uint32_t device_id, unsigned int nr_queues,
+		    uint16_t max_queue_size, uint64_t features,
+		    uint32_t config_size, void *priv);
+/* Stop queue processing, call ops->destroy, free queues. */
+void virtio_dev_destroy(struct virtio_dev *vdev);
+
+/* Tell the driver the config changed (bumps config_generation). */
+void virtio_config_changed(struct virtio_dev *vdev);
+
+/* Something is wrong with the device or its rings: set DEVICE_NEEDS_RESET
+ * and tell the driver.  The VMM keeps running. */
+void virtio_set_needs_reset(struct virtio_dev *vdev, const char *why);
+
+/* --- Transport-facing --- */
+
+/* Writes of 0 reset the device (quiescing in-flight work first); setting
+ * FEATURES_OK is refused (the bit stays clear) when the driver accepted
+ * features that were not offered, or, on a modern transport, no
+ * VIRTIO_F_VERSION_1; DRIVER_OK starts the device. */
+void virtio_set_status(struct virtio_dev *vdev, uint8_t status);
+uint8_t virtio_get_status(struct virtio_dev *vdev);
+uint32_t virtio_get_host_features(struct virtio_dev *vdev, unsigned int sel);
+/* 32 bits of the driver's features (@sel 0 or 1); ignored once
+ * FEATURES_OK is set. */
+void virtio_set_guest_features(struct virtio_dev *vdev, unsigned int sel,
+			       uint32_t val);
+/* Device config space access; out-of-range reads give 0, writes ignored. */
+void virtio_config_access(struct virtio_dev *vdev, uint32_t off, void *data,
+			  uint32_t len, bool is_write);
+/* Validate @vq's size and ring addresses against guest RAM and make it
+ * ready.  On failure the queue stays disabled and a negative errno is
+ * returned (the transport decides between ignoring and NEEDS_RESET). */
+int virtq_enable(struct virtqueue *vq);
+/* Legacy layout: desc, then avail, then used at the next @align boundary. */
+void virtq_set_legacy_layout(struct virtqueue *vq, uint64_t desc_gpa,
+			     uint32_t align);
+/* Userspace kick (no ioeventfd): wake the queue's worker. */
+void virtq_kick(struct virtqueue *vq);
+/* Full device reset as for status 0. */
+void virtio_reset(struct virtio_dev *vdev);
+
+/* --- Device-facing ring operations --- */
+
+/*
+ * Pop the next available chain into @c, with @iov (room for @iov_cap
+ * entries) receiving the buffers.  Returns 1 with a chain, 0 when the ring
+ * is empty, or a negative errno when the ring is broken: the device is then
+ * marked NEEDS_RESET and the caller must stop processing the queue.  A chain
+ * that is individually bad but leaves the ring intact (e.g. more buffers
+ * than @iov_cap) is -E2BIG with c->head set, so the device can fail just that
+ * request.
+ */
+int virtq_pop(struct virtqueue *vq, struct virtq_chain *c, struct iovec *iov,
+	      unsigned int iov_cap);
+/* Return a chain with @written bytes stored in its writable buffers.
+ * Thread-safe (takes vq->lock). */
+void virtq_push(struct virtqueue *vq, uint16_t head, uint32_t written);
+/* Interrupt the driver if it wants one (EVENT_IDX / NO_INTERRUPT). */
+void virtq_notify(struct virtqueue *vq);
+/* virtq_push() then virtq_notify(). */
+void virtq_complete(struct virtqueue *vq, uint16_t head, uint32_t written);
+/* Tell the driver not to kick (or to kick again) while the device polls;
+ * enable returns true if buffers arrived meanwhile. */
+void virtq_disable_kicks(struct virtqueue *vq);
+bool virtq_enable_kicks(struct virtqueue *vq);
+/* Are there chains the device has not popped? */
+bool virtq_has_work(struct virtqueue *vq);
+
+/* --- Copy helpers over a chain's buffers (bounded by the iovecs) --- */
+size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t off,
+		  void *buf, size_t len);
+size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t off,
+		    const void *buf, size_t len);
+
+/* --- Attaching devices to the VM --- */
+
+/* Attach @vdev over the transport the user chose (cfg->transport or the
+ * arch default).  Registers teardown with the VM. */
+int virtio_attach(struct vm *vm, struct virtio_dev *vdev);
+int virtio_pci_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy_only);
+int virtio_mmio_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy);
+
+/* Create every virtio device the configuration asks for. */
+int virtio_devices_init(struct vm *vm);
+
+#endif
