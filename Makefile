@@ -79,7 +79,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	     -fno-omit-frame-pointer
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(filter-out tests/unit/test.c,$(wildcard tests/unit/test_*.c)))
 UNIT_LIB_OBJS := $(patsubst build/%,build/san/%,$(filter-out build/main.o build/vmm/vm.o build/vmm/vcpu.o build/x86/kvm.o,$(OBJS))) \
-	build/san/tests/unit/stubs.o
+	build/san/tests/unit/stubs.o build/san/tests/unit/vq_driver.o
 
 build/san/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
@@ -89,7 +89,7 @@ build/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
 
--include $(UNIT_LIB_OBJS:.o=.d)
+-include $(UNIT_LIB_OBJS:.o=.d) $(patsubst build/tests/%,build/san/tests/unit/%.d,$(UNIT_TESTS))
 
 build/tests/test_%: build/san/tests/unit/test_%.o $(UNIT_LIB_OBJS)
 	$(CC) $(LDFLAGS) $(SAN_FLAGS) -o $@ $^ $(LIBS)

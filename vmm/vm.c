@@ -162,6 +162,8 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
 	vm->cfg = cfg;
 	vm->kvm_fd = vm->vm_fd = vm->stop_eventfd = vm->initrd_fd = -1;
 	term_init(&vm->term, STDIN_FILENO, STDOUT_FILENO);
+	if ((err = vm_irq_init(vm)))
+		return err;
 	err = bus_init(&vm->pio_bus, "pio");
 	if (err)
 		return err;

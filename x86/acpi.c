@@ -4,15 +4,19 @@
  *
  *   RSDP -> XSDT -> FADT -> DSDT (one object: \_S5)
  *                |       -> FACS
- *                -> MADT (local APICs, IOAPIC, LINT1 = NMI)
+ *                -> MADT (local APICs, IOAPIC, PCI INTx overrides,
+ *                         LINT1 = NMI)
  *
  * The MADT says exactly what the MP table says (Linux ignores the MP table
  * once ACPI is on, and uses it again under `acpi=off`): APIC ID = vCPU id,
- * one IOAPIC, ISA IRQ n on pin n.  PCI stays on conf1 probing with MP/ISA
- * style interrupt routing (`pci=noacpi`), so the DSDT need not describe it.
+ * one IOAPIC, ISA IRQ n on pin n, the ISA lines PCI INTx uses level-triggered
+ * and active-high (interrupt source overrides).  PCI stays on conf1 probing
+ * with MP/ISA style interrupt routing (`pci=noacpi`: the IRQ is
+ * PCI_INTERRUPT_LINE), so the DSDT need not describe it.
  * The FADT is "full hardware" with only a PM1a event block and a PM1a
  * control block at X86_ACPI_PM_BASE; a write of SLP_TYP=5 | SLP_EN to
  * PM1a_CNT is S5, soft-off, which lkvm turns into a clean exit.
+ * virtio-mmio devices, if any, are \_SB.VRnn in the DSDT (see below).
  */
 #include <errno.h>
 #include <string.h>
@@ -106,18 +110,27 @@ struct __attribute__((packed)) madt_ioapic {
 	uint32_t gsi_base;
 };
 
+struct __attribute__((packed)) madt_override {
+	uint8_t type, length, bus, source;
+	uint32_t gsi;
+	uint16_t flags;
+};
+
 struct __attribute__((packed)) madt_lapic_nmi {
 	uint8_t type, length, processor_uid;
 	uint16_t flags;
 	uint8_t lint;
 };
 
-enum { MADT_LAPIC = 0, MADT_IOAPIC = 1, MADT_LAPIC_NMI = 4 };
+enum { MADT_LAPIC = 0, MADT_IOAPIC = 1, MADT_OVERRIDE = 2, MADT_LAPIC_NMI = 4 };
+/* MPS INTI flags: polarity active high (01), trigger level (11). */
+#define MADT_INTI_LEVEL_HIGH 0x000d
 #define MADT_PCAT_COMPAT 1u /* dual 8259s present (KVM's in-kernel PIC) */
 
 _Static_assert(sizeof(struct acpi_header) == 36, "ACPI header");
 _Static_assert(sizeof(struct madt_lapic) == 8, "MADT LAPIC");
 _Static_assert(sizeof(struct madt_ioapic) == 12, "MADT IOAPIC");
+_Static_assert(sizeof(struct madt_override) == 10, "MADT override");
 _Static_assert(sizeof(struct madt_lapic_nmi) == 6, "MADT NMI");
 _Static_assert(sizeof(struct acpi_rsdp) == 36, "RSDP");
 _Static_assert(sizeof(struct acpi_fadt) == 276, "FADT");
@@ -130,6 +143,157 @@ static const uint8_t dsdt_aml[] = {
 	0x0a, X86_ACPI_SLP_TYP_S5,   /* BytePrefix 5 */
 	0x00, 0x00, 0x00,            /* ZeroOp x3 */
 };
+
+/*
+ * virtio-mmio devices in the DSDT, hand-encoded AML (ACPI 6.5 chapters 6.4
+ * and 20):
+ *
+ *   Scope (\_SB) {
+ *     Device (VRnn) {                          // nn = _UID in hex
+ *       Name (_HID, "LNRO0005")                // Linux's virtio_mmio ACPI id
+ *       Name (_UID, nn)
+ *       Name (_CRS, ResourceTemplate () {
+ *         Memory32Fixed (ReadWrite, base, size)
+ *         Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive) { gsi }
+ *       })
+ *     }
+ *   }
+ *
+ * The Interrupt descriptor is what makes Linux program the IOAPIC pin
+ * level-triggered, active-high (acpi_register_gsi); without it an ISA pin
+ * (< 16) would stay edge-triggered.
+ */
+#define AML_NAME_OP 0x08
+#define AML_STRING_PREFIX 0x0d
+#define AML_BYTE_PREFIX 0x0a
+#define AML_SCOPE_OP 0x10
+#define AML_BUFFER_OP 0x11
+#define AML_EXT_PREFIX 0x5b
+#define AML_DEVICE_OP 0x82 /* after AML_EXT_PREFIX */
+#define AML_ROOT_CHAR 0x5c
+#define AML_PKG_RESERVE 4  /* the longest PkgLength encoding */
+/* Room for one device: 61 bytes as encoded today, plus slack. */
+#define AML_MMIO_DEV_MAX 72
+#define AML_SCOPE_MAX (1 + AML_PKG_RESERVE + 5)
+
+/*
+ * Packages are written body-first: the body starts AML_PKG_RESERVE bytes
+ * after @pkg, then this encodes PkgLength (which counts its own bytes) in
+ * as few bytes as possible at @pkg and moves the body down behind it.
+ * Returns the new end of the package.
+ */
+static uint8_t *aml_pkg_close(uint8_t *pkg, uint8_t *end)
+{
+	size_t body = (size_t)(end - (pkg + AML_PKG_RESERVE)), len;
+	unsigned int n, i;
+
+	/* 1 byte holds 6 bits; n > 1 bytes hold 4 + 8 * (n - 1) bits. */
+	for (n = 1; n < AML_PKG_RESERVE; n++) {
+		len = body + n;
+		if (len < (n == 1 ? 0x40u : 1u << (4 + 8 * (n - 1))))
+			break;
+	}
+	len = body + n;
+	if (n == 1) {
+		pkg[0] = (uint8_t)len;
+	} else {
+		pkg[0] = (uint8_t)((n - 1) << 6 | (len & 0xf));
+		for (i = 1; i < n; i++)
+			pkg[i] = (uint8_t)(len >> (4 + 8 * (i - 1)));
+	}
+	memmove(pkg + n, pkg + AML_PKG_RESERVE, body);
+	return pkg + n + body;
+}
+
+static uint8_t *aml_name(uint8_t *p, const char *seg)
+{
+	*p++ = AML_NAME_OP;
+	memcpy(p, seg, 4);
+	return p + 4;
+}
+
+static uint8_t *put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4); /* AML and resource data are little-endian */
+	return p + 4;
+}
+
+static uint8_t *aml_mmio_device(uint8_t *p, unsigned int uid,
+				const struct acpi_mmio_dev *d)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	uint8_t *pkg, *buf, *res;
+
+	*p++ = AML_EXT_PREFIX;
+	*p++ = AML_DEVICE_OP;
+	pkg = p;
+	p += AML_PKG_RESERVE;
+	*p++ = 'V';
+	*p++ = 'R';
+	*p++ = (uint8_t)hex[(uid >> 4) & 0xf];
+	*p++ = (uint8_t)hex[uid & 0xf];
+
+	p = aml_name(p, "_HID");
+	*p++ = AML_STRING_PREFIX;
+	memcpy(p, "LNRO0005", 9); /* with its NUL */
+	p += 9;
+
+	p = aml_name(p, "_UID");
+	*p++ = AML_BYTE_PREFIX;
+	*p++ = (uint8_t)uid;
+
+	p = aml_name(p, "_CRS");
+	*p++ = AML_BUFFER_OP;
+	buf = p;
+	p += AML_PKG_RESERVE;
+	*p++ = AML_BYTE_PREFIX; /* BufferSize */
+	res = p++;
+	/* Memory32Fixed: large item 0x06, 9 data bytes, read-write. */
+	*p++ = 0x86;
+	*p++ = 9;
+	*p++ = 0;
+	*p++ = 1;
+	p = put32(p, (uint32_t)d->base);
+	p = put32(p, d->size);
+	/* Extended Interrupt: large item 0x09, 6 data bytes; flags:
+	 * consumer (bit 0), level (bit 1 clear), active-high (bit 2 clear),
+	 * exclusive (bit 3 clear); one interrupt. */
+	*p++ = 0x89;
+	*p++ = 6;
+	*p++ = 0;
+	*p++ = 0x01;
+	*p++ = 1;
+	p = put32(p, d->irq);
+	/* End tag, checksum 0 ("treat as summing to zero"). */
+	*p++ = 0x79;
+	*p++ = 0;
+	*res = (uint8_t)(p - (res + 1));
+	p = aml_pkg_close(buf, p);
+	return aml_pkg_close(pkg, p);
+}
+
+/* The DSDT's AML into @aml; returns its length. */
+static size_t dsdt_build(uint8_t *aml, const struct acpi_mmio_dev *mmio,
+			 unsigned int nr_mmio)
+{
+	uint8_t *p = aml, *pkg;
+	unsigned int i;
+
+	memcpy(p, dsdt_aml, sizeof(dsdt_aml));
+	p += sizeof(dsdt_aml);
+	if (!nr_mmio)
+		return (size_t)(p - aml);
+	*p++ = AML_SCOPE_OP;
+	pkg = p;
+	p += AML_PKG_RESERVE;
+	*p++ = AML_ROOT_CHAR;
+	memcpy(p, "_SB_", 4);
+	p += 4;
+	for (i = 0; i < nr_mmio; i++)
+		p = aml_mmio_device(p, i, &mmio[i]);
+	p = aml_pkg_close(pkg, p);
+	return (size_t)(p - aml);
+}
 
 #define FADT_WBINVD (1u << 0)
 #define FADT_PWR_BUTTON (1u << 4) /* no fixed-feature power button */
@@ -193,6 +357,18 @@ static uint32_t write_madt(uint8_t *mem, unsigned int nr_cpus)
 				  X86_IOAPIC_ADDR, 0 };
 	memcpy(p, &io, sizeof(io));
 	p += sizeof(io);
+	/*
+	 * PCI INTx lines are ISA IRQs (x86/irq.c) that must be level-triggered,
+	 * active-high: say so with an override of each onto its own GSI.
+	 */
+	for (i = 0; i < 16; i++) {
+		struct madt_override o = { MADT_OVERRIDE, sizeof(o), 0 /* ISA */,
+					   (uint8_t)i, i, MADT_INTI_LEVEL_HIGH };
+		if (!(x86_pci_intx_line_mask() >> i & 1))
+			continue;
+		memcpy(p, &o, sizeof(o));
+		p += sizeof(o);
+	}
 	/* LINT1 of every CPU (uid 0xff) is NMI, edge, active high. */
 	struct madt_lapic_nmi nmi = { MADT_LAPIC_NMI, sizeof(nmi), 0xff, 0, 1 };
 	memcpy(p, &nmi, sizeof(nmi));
@@ -206,13 +382,25 @@ static uint32_t write_madt(uint8_t *mem, unsigned int nr_cpus)
 int acpi_write_tables(uint8_t *mem, size_t room, uint32_t gpa,
 		      unsigned int nr_cpus)
 {
-	/* Layout inside the area, each table 16-byte aligned. */
+	return acpi_write_tables_mmio(mem, room, gpa, nr_cpus, NULL, 0);
+}
+
+int acpi_write_tables_mmio(uint8_t *mem, size_t room, uint32_t gpa,
+			   unsigned int nr_cpus,
+			   const struct acpi_mmio_dev *mmio,
+			   unsigned int nr_mmio)
+{
+	/* Layout inside the area, each table 16-byte aligned; the DSDT,
+	 * whose size depends on the devices, comes last. */
 	const uint32_t rsdp_off = 0, xsdt_off = 64, facs_off = 128,
-		       fadt_off = 192, dsdt_off = fadt_off + 288,
-		       madt_off = dsdt_off + 64;
+		       fadt_off = 192, madt_off = fadt_off + 288;
 	const uint32_t xsdt_len = sizeof(struct acpi_header) + 16;
-	const uint32_t dsdt_len = sizeof(struct acpi_header) + sizeof(dsdt_aml);
-	const uint32_t madt_max = 44 + 8 * nr_cpus + 12 + 6;
+	const uint32_t madt_max = 44 + 8 * nr_cpus + 12 + 6 +
+		10 * (uint32_t)__builtin_popcount(x86_pci_intx_line_mask());
+	const uint32_t dsdt_off = ALIGN_UP(madt_off + madt_max, 16);
+	uint8_t aml[sizeof(dsdt_aml) + AML_SCOPE_MAX +
+		    X86_IOAPIC_PINS * AML_MMIO_DEV_MAX];
+	uint32_t dsdt_len;
 	uint64_t madt_gpa = gpa + madt_off;
 	struct acpi_rsdp *rsdp = (struct acpi_rsdp *)(mem + rsdp_off);
 	struct acpi_header *xsdt = (struct acpi_header *)(mem + xsdt_off);
@@ -221,13 +409,17 @@ int acpi_write_tables(uint8_t *mem, size_t room, uint32_t gpa,
 	struct acpi_header *dsdt = (struct acpi_header *)(mem + dsdt_off);
 	uint64_t fadt_gpa = gpa + fadt_off;
 
-	if (!nr_cpus || nr_cpus > 254 || room < madt_off + madt_max)
+	if (!nr_cpus || nr_cpus > 254 || nr_mmio > X86_IOAPIC_PINS)
 		return -ENOSPC;
-	memset(mem, 0, madt_off + madt_max);
+	dsdt_len = (uint32_t)(sizeof(struct acpi_header) +
+			      dsdt_build(aml, mmio, nr_mmio));
+	if (room < dsdt_off + dsdt_len)
+		return -ENOSPC;
+	memset(mem, 0, dsdt_off + dsdt_len);
 	write_madt(mem + madt_off, nr_cpus);
 
 	header_init(dsdt, "DSDT", dsdt_len, 2);
-	memcpy(dsdt + 1, dsdt_aml, sizeof(dsdt_aml));
+	memcpy(dsdt + 1, aml, dsdt_len - sizeof(struct acpi_header));
 	dsdt->checksum = table_checksum(dsdt, dsdt_len);
 
 	memcpy(facs->signature, "FACS", 4);
@@ -266,7 +458,7 @@ int acpi_write_tables(uint8_t *mem, size_t room, uint32_t gpa,
 	rsdp->xsdt_address = gpa + xsdt_off;
 	rsdp->checksum = table_checksum(rsdp, 20); /* ACPI 1.0 part */
 	rsdp->extended_checksum = table_checksum(rsdp, sizeof(*rsdp));
-	return (int)(madt_off + madt_max);
+	return (int)(dsdt_off + dsdt_len);
 }
 
 /* ---- PM1a event and control registers ---- */

@@ -4,7 +4,9 @@
  * with an MP table rather than ACPI: it is what Linux uses under `noacpi`
  * (lkvm's default), it is small, and it is all an SMP guest with an IOAPIC
  * needs.  ISA IRQ n is wired to IOAPIC pin n, which matches KVM's default
- * GSI routing, so no routing table has to be installed.
+ * GSI routing, so no routing table has to be installed.  INTA# of every PCI
+ * slot is listed too, on the ISA line x86/irq.c gives it; those lines are
+ * level-triggered and active-high, for the PCI and the ISA entry alike.
  */
 #include <errno.h>
 #include <string.h>
@@ -20,6 +22,12 @@ enum { MP_IRQ_INT, MP_IRQ_NMI, MP_IRQ_SMI, MP_IRQ_EXTINT };
 
 #define BUS_PCI 0
 #define BUS_ISA 1
+
+/* irqflag: polarity active high (01), trigger level (11). */
+#define MP_IRQ_LEVEL_HIGH 0x000d
+/* PCI source IRQ: device number in bits 6:2, INTx pin (0 = INTA#) in 1:0. */
+#define MP_PCI_IRQ(slot) ((uint8_t)((slot) << 2))
+#define MP_PCI_SLOTS 32
 
 struct __attribute__((packed)) mpf_intel {
 	char signature[4];
@@ -75,10 +83,13 @@ _Static_assert(sizeof(struct mpc_intsrc) == 8, "intsrc size");
 int mptable_write(uint8_t *mem, size_t room, uint32_t gpa, unsigned int nr_cpus,
 		  const struct mptable_cpu *cpu)
 {
-	/* Entries: CPUs, 2 buses, 1 IOAPIC, 15 ISA IRQs, 2 local IRQs. */
+	/* Entries: CPUs, 2 buses, 1 IOAPIC, 15 ISA IRQs, 31 PCI slots (the
+	 * host bridge in slot 0 has no INTx), 2 local IRQs. */
 	size_t need = sizeof(struct mpf_intel) + sizeof(struct mpc_table) +
 		      nr_cpus * sizeof(struct mpc_cpu) + 2 * sizeof(struct mpc_bus) +
-		      sizeof(struct mpc_ioapic) + 17 * sizeof(struct mpc_intsrc);
+		      sizeof(struct mpc_ioapic) +
+		      (15 + MP_PCI_SLOTS - 1 + 2) * sizeof(struct mpc_intsrc);
+	uint32_t pci_lines = x86_pci_intx_line_mask();
 	struct mpf_intel *mpf = (struct mpf_intel *)mem;
 	struct mpc_table *mpc = (struct mpc_table *)(mem + sizeof(*mpf));
 	uint8_t *p = (uint8_t *)(mpc + 1);
@@ -120,8 +131,18 @@ int mptable_write(uint8_t *mem, size_t room, uint32_t gpa, unsigned int nr_cpus,
 		if (i == 2)
 			continue; /* the 8259 cascade */
 		/* Flags 0: bus-default polarity/trigger (ISA: edge, high). */
-		*s = (struct mpc_intsrc){ MP_INTSRC, MP_IRQ_INT, 0, BUS_ISA,
-					  (uint8_t)i, ioapic_id, (uint8_t)i };
+		*s = (struct mpc_intsrc){ MP_INTSRC, MP_IRQ_INT,
+					  pci_lines >> i & 1 ? MP_IRQ_LEVEL_HIGH : 0,
+					  BUS_ISA, (uint8_t)i, ioapic_id,
+					  (uint8_t)i };
+		p += sizeof(*s);
+		count++;
+	}
+	for (i = 1; i < MP_PCI_SLOTS; i++) {
+		struct mpc_intsrc *s = (struct mpc_intsrc *)p;
+		*s = (struct mpc_intsrc){ MP_INTSRC, MP_IRQ_INT, MP_IRQ_LEVEL_HIGH,
+					  BUS_PCI, MP_PCI_IRQ(i), ioapic_id,
+					  (uint8_t)x86_pci_intx_line(i) };
 		p += sizeof(*s);
 		count++;
 	}

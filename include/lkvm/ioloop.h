@@ -39,6 +39,7 @@ struct io_watch {
 	bool paused;   /* ioloop_watch_pause(): not re-armed until resumed */
 	bool pending;  /* fired while paused */
 	bool added;
+	unsigned int slot; /* index in loop->slots: the epoll event's key */
 };
 
 struct ioloop {
@@ -47,6 +48,14 @@ struct ioloop {
 	unsigned int nr_threads;
 	pthread_t *threads;
 	unsigned int started;
+
+	/* Private to ioloop.c.  Events carry a slot index, not a pointer: a
+	 * worker looks the watch up under @lock, so an event fetched just
+	 * before ioloop_watch_del() cleared the slot is recognised as stale
+	 * instead of touching a freed watch. */
+	pthread_mutex_t lock;
+	struct io_watch **slots;
+	unsigned int nr_slots;
 };
 
 /* Create the epoll set and start @nr_threads workers (>= 1). */

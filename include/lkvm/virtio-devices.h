@@ -15,4 +15,17 @@ int virtio_blk_create(struct vm *vm, const struct disk_config *disk,
 int virtio_console_create(struct vm *vm);
 int virtio_rng_create(struct vm *vm);
 
+/*
+ * The same devices initialised (virtio_dev_init) but not attached, or NULL:
+ * unit tests drive them over a fake transport.  virtio_dev_destroy() frees
+ * them.  virtio_console_new() also takes over vm->console_input and
+ * vm->console_resize, and makes hvc0 the kernel's console= default.
+ */
+struct virtio_dev;
+struct virtio_dev *virtio_console_new(struct vm *vm);
+struct virtio_dev *virtio_rng_new(struct vm *vm);
+/* Also opens the disk and starts its I/O backend (printing any error). */
+struct virtio_dev *virtio_blk_new(struct vm *vm, const struct disk_config *disk,
+				  unsigned int index);
+
 #endif

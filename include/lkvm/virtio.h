@@ -54,6 +54,8 @@ struct virtqueue {
 	uint16_t size;          /* chosen by the driver (power of two) */
 	bool ready;             /* enabled by the driver and validated */
 	uint64_t desc_gpa, avail_gpa, used_gpa;
+	/* (Transports: size and the addresses must not change while ready;
+	 * the ring code trusts what virtq_enable() validated.) */
 
 	/* Host views of the rings, valid while ready (set by virtq_enable). */
 	struct vring_desc *desc;
@@ -68,6 +70,7 @@ struct virtqueue {
 	bool signalled_used_valid;
 	bool event_idx;         /* VIRTIO_RING_F_EVENT_IDX negotiated */
 	bool indirect;          /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
+	bool kicks_off;         /* virtq_disable_kicks() in effect */
 
 	pthread_mutex_t lock;   /* used-ring updates and interrupt decisions */
 
@@ -131,7 +134,9 @@ struct virtio_dev {
 	unsigned int nr_queues;
 	struct virtqueue *vqs;
 
-	pthread_mutex_t lock;       /* status, features, queue setup */
+	pthread_mutex_t lock;       /* status, features, queue setup;
+				     * recursive: a transport may hold it
+				     * around calls into the core */
 	const struct virtio_transport_ops *transport;
 	void *transport_priv;
 	struct ioloop *loop;        /* where queue handlers run */
@@ -166,7 +171,11 @@ void virtio_set_needs_reset(struct virtio_dev *vdev, const char *why);
 /* Writes of 0 reset the device (quiescing in-flight work first); setting
  * FEATURES_OK is refused (the bit stays clear) when the driver accepted
  * features that were not offered, or, on a modern transport, no
- * VIRTIO_F_VERSION_1; DRIVER_OK starts the device. */
+ * VIRTIO_F_VERSION_1; DRIVER_OK starts the device.  The driver cannot clear
+ * bits except by writing 0 (other clears are ignored); NEEDS_RESET is the
+ * device's (writes of it are ignored).  A reset waits for running queue
+ * handlers, which may call the transport's signal_vq/signal_config: don't
+ * hold a lock those take while calling this. */
 void virtio_set_status(struct virtio_dev *vdev, uint8_t status);
 uint8_t virtio_get_status(struct virtio_dev *vdev);
 uint32_t virtio_get_host_features(struct virtio_dev *vdev, unsigned int sel);
@@ -199,6 +208,16 @@ void virtio_reset(struct virtio_dev *vdev);
  * that is individually bad but leaves the ring intact (e.g. more buffers
  * than @iov_cap) is -E2BIG with c->head set, so the device can fail just that
  * request.
+ *
+ * Precisely: -EIO = ring broken (NEEDS_RESET, nothing consumed: stop).
+ * Any other negative value = this chain only is bad, it is consumed and
+ * c->head is valid; the device must virtq_push() it (written 0) and may go
+ * on popping:
+ *   -E2BIG   more buffers than @iov_cap
+ *   -EFAULT  a buffer not entirely inside guest RAM
+ *   -EINVAL  a device-readable buffer after a device-writable one
+ * On those, @c holds the buffers mapped before the problem (all valid RAM).
+ * Zero-length descriptors are skipped (no iovec).
  */
 int virtq_pop(struct virtqueue *vq, struct virtq_chain *c, struct iovec *iov,
 	      unsigned int iov_cap);

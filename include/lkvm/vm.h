@@ -116,6 +116,9 @@ int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio,
 		 bool match, uint64_t data, bool assign);
 /* KVM_IRQFD: signalling @fd injects @gsi. */
 int vm_irqfd(struct vm *vm, int fd, uint32_t gsi, bool assign);
+/* Set up the GSI routing table's lock and teardown (vmm/irq.c); vm_init()
+ * calls it. */
+int vm_irq_init(struct vm *vm);
 /* MSI routes in the GSI routing table (arch defaults kept).  add returns
  * the new GSI or a negative errno. */
 int vm_msi_route_add(struct vm *vm, uint64_t addr, uint32_t data);

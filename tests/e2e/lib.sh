@@ -259,6 +259,59 @@ lkvm_build_l2_initrd() {
 	fi
 }
 
+# The L2 modules for the virtio cases, dependencies first: the virtio core
+# and both transports, the three devices, and ext4 (which also serves ext2;
+# crc32c_generic for checksummed metadata). hw_random is built in.
+LKVM_L2_VIRTIO_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_mmio virtio_blk virtio_console virtio-rng crc16 mbcache jbd2 crc32c_generic ext4"
+
+# lkvm_build_l2_virtio_initrd [SRC:DEST...]: the L2 initramfs of the virtio
+# cases: the plain one plus the modules above (insmod'ed by l2-init.sh in
+# the order of /etc/l2-modules) and the given static executables. Sets
+# L2_VIRTIO_INITRD. Cached by content hash. The plain image stays small so
+# that the other cases do not pay for unpacking modules.
+lkvm_build_l2_virtio_initrd() {
+	local init=$LKVM_TESTS_DIR/e2e/l2-init.sh h m x
+	mkdir -p "$LKVM_BUILD"
+	lkvm_module_closure $LKVM_L2_VIRTIO_MODULES
+	local files=(/bin/busybox "$init" "${LKVM_MODULES[@]}")
+	for x in "$@"; do files+=("${x%%:*}"); done
+	h=$(lkvm_hash "l2-virtio $* $LKVM_L2_VIRTIO_MODULES" "${files[@]}")
+	L2_VIRTIO_INITRD=$LKVM_BUILD/l2v-$h.cpio.gz
+	if [ ! -f "$L2_VIRTIO_INITRD" ]; then
+		local st=$LKVM_BUILD/stage-l2v.$$
+		lkvm_stage_base "$st"
+		install -m 755 "$init" "$st/init"
+		mkdir -p "$st/modules"
+		: >"$st/etc/l2-modules"
+		for m in "${LKVM_MODULES[@]}"; do
+			cp "$m" "$st/modules/"
+			printf '%s\n' "${m##*/}" >>"$st/etc/l2-modules"
+		done
+		for x in "$@"; do
+			install -D -m 755 "${x%%:*}" "$st/${x#*:}"
+		done
+		lkvm_pack "$st" "$L2_VIRTIO_INITRD" gzip
+		rm -rf "$st"
+		lkvm_prune "$LKVM_BUILD/l2v" "$L2_VIRTIO_INITRD"
+		lkvm_log "built L2 virtio initramfs ${L2_VIRTIO_INITRD##*/} ($(du -h "$L2_VIRTIO_INITRD" | cut -f1))"
+	fi
+}
+
+# lkvm_stage_l1_disk_tools DIR: what L1 needs to check the disks the guests
+# wrote: e2fsck and debugfs (with their libraries) and the brd ramdisk
+# module (a block device that supports O_DIRECT, unlike tmpfs), left in
+# /modules for the payload to insmod with its parameters.
+lkvm_stage_l1_disk_tools() {
+	local d=$1
+	lkvm_need e2fsck e2fsprogs
+	lkvm_need debugfs e2fsprogs
+	lkvm_stage_binary "$d" "$(command -v e2fsck)" /usr/sbin/e2fsck
+	lkvm_stage_binary "$d" "$(command -v debugfs)" /usr/sbin/debugfs
+	lkvm_module_closure brd
+	mkdir -p "$d/modules"
+	cp "${LKVM_MODULES[@]}" "$d/modules/"
+}
+
 # lkvm_build_bootstamp: compile tests/tools/bootstamp.c statically into the
 # cache. Sets BOOTSTAMP.
 lkvm_build_bootstamp() {

@@ -8,7 +8,7 @@
 #
 # usage: tests/e2e/run.sh [--lkvm PATH] [--vmm-wrapper SCRIPT | --qemu-shim]
 #                         [--cases a,b,...] [--case-timeout S] [--timeout S]
-#                         [--verbose]
+#                         [--transport T] [--verbose]
 #
 #   --lkvm PATH          the lkvm binary to test (default: ./lkvm at the top)
 #   --vmm-wrapper SCRIPT install SCRIPT as lkvm inside L1 instead, together
@@ -22,6 +22,9 @@
 #   --case-timeout S     per-case limit inside L1 (default 120)
 #   --timeout S          limit for the whole L1 run (default 600, or 45 s
 #                        per case plus 120 s when that is more)
+#   --transport T        run the transport-neutral virtio cases with
+#                        --virtio-transport T (pci-legacy, mmio, ...); the
+#                        MSI-X and INTx cases are PCI-only
 #   --verbose            stream the whole L1 console (always saved to a log)
 #
 # Prints one "E2E <case>: PASS|FAIL ..." line per case and ends with
@@ -30,7 +33,12 @@ set -eu
 LKVM_PROG=e2e
 . "$(dirname "$0")/lib.sh"
 
-ALL_CASES="boot-marker smp-2 smp-2-acpi-off mem-size mem-above-4g platform-devices cmdline-append stdin-to-shell reboot-exit0 poweroff-exit0 panic-exit triple-fault-exit0 internal-error pvh-vmlinux missing-kernel bad-kernel"
+ALL_CASES="boot-marker smp-2 smp-2-acpi-off mem-size mem-above-4g platform-devices cmdline-append stdin-to-shell reboot-exit0 poweroff-exit0 panic-exit triple-fault-exit0 internal-error pvh-vmlinux missing-kernel bad-kernel
+virtio-blk virtio-blk-two-disks virtio-blk-multiqueue virtio-pci-msix virtio-blk-ro virtio-blk-discard virtio-blk-lock
+virtio-blk-pci-legacy virtio-blk-mmio virtio-blk-mmio-legacy virtio-pci-intx
+virtio-blk-aio-io_uring virtio-blk-aio-libaio virtio-blk-aio-sync virtio-blk-direct-bdev
+virtio-console virtio-rng"
+ALL_CASES=$(echo $ALL_CASES)
 
 lkvm_bin=$LKVM_TOP/lkvm
 wrapper=${LKVM_E2E_WRAPPER:-}
@@ -38,6 +46,7 @@ cases=$ALL_CASES
 case_timeout=120
 l1_timeout=
 verbose=0
+transport=
 
 usage() { sed -n '/^# usage:/,/^# "N passed/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -48,6 +57,7 @@ while [ $# -gt 0 ]; do
 	--cases) cases=${2//,/ }; shift 2 ;;
 	--case-timeout) case_timeout=$2; shift 2 ;;
 	--timeout) l1_timeout=$2; shift 2 ;;
+	--transport) transport=$2; shift 2 ;;
 	--verbose|-v) verbose=1; shift ;;
 	-h|--help) usage ;;
 	*) echo "e2e: unknown option '$1'" >&2; usage ;;
@@ -72,6 +82,7 @@ lkvm_check_vmm "$wrapper" "$lkvm_bin"
 
 lkvm_fetch_kernel
 lkvm_build_l2_initrd
+lkvm_build_l2_virtio_initrd
 
 # --- the L1 image -------------------------------------------------------------
 mkdir -p "$LKVM_BUILD"
@@ -82,6 +93,7 @@ trap 'rm -rf "$stage" "$conf"' EXIT
 	printf 'E2E_CASES="%s"\n' "$cases"
 	printf 'E2E_TIMEOUT=%s\n' "$case_timeout"
 	printf 'VMM=lkvm\n'
+	printf 'E2E_TRANSPORT=%s\n' "$transport"
 } >"$conf"
 lkvm_stage_l1 "$stage" "$LKVM_TESTS_DIR/e2e/cases.sh" "$conf"
 # Extras for single cases: the uncompressed vmlinux (PVH boot) and the smoke
@@ -91,6 +103,9 @@ case " $cases " in *" pvh-vmlinux "*)
 	cp "$VMLINUX" "$stage/l2/vmlinux" ;;
 esac
 lkvm_build_smoke_guest "$stage/l2/smoke.bzImage"
+# The virtio cases: their L2 initramfs, and L1's tools to check the disks.
+cp "$L2_VIRTIO_INITRD" "$stage/l2/initrd-virtio.cpio.gz"
+lkvm_stage_l1_disk_tools "$stage"
 if [ -n "$wrapper" ]; then
 	install -m 755 "$wrapper" "$stage/usr/bin/lkvm"
 	lkvm_stage_qemu "$stage"

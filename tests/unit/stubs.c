@@ -14,6 +14,8 @@
 #include "stubs.h"
 
 unsigned int stub_irq_line_calls;
+unsigned int stub_irq_line_last_irq;
+int stub_irq_line_last_level;
 unsigned int stub_request_stop_calls;
 unsigned int stub_write_mptable_calls;
 
@@ -30,8 +32,8 @@ __attribute__((weak)) void vm_irq_line(struct vm *vm, unsigned int irq,
 				       int level)
 {
 	(void)vm;
-	(void)irq;
-	(void)level;
+	__atomic_store_n(&stub_irq_line_last_irq, irq, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&stub_irq_line_last_level, level, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&stub_irq_line_calls, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -63,4 +65,50 @@ __attribute__((weak)) int vm_add_cleanup(struct vm *vm, void (*fn)(void *),
 	(void)vm;
 	fn(opaque); /* nothing will run it later */
 	return -ENOSYS;
+}
+
+/* x86/kvm.o: virtio/console.c rewrites the default console= parameter. */
+__attribute__((weak)) const char *arch_default_cmdline(void)
+{
+	return "";
+}
+
+/* vmm/vm.o: virtio transports' queue-notify eventfds.  Fails with
+ * stub_ioeventfd_result when that is set (the userspace-notify path);
+ * otherwise records the call and counts assignments. */
+int stub_ioeventfd_result;
+int stub_ioeventfd_assigned;
+unsigned int stub_ioeventfd_calls;
+struct stub_ioeventfd_call stub_ioeventfd_last;
+
+__attribute__((weak)) int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr,
+				       uint32_t len, bool pio, bool match,
+				       uint64_t data, bool assign)
+{
+	(void)vm;
+	__atomic_add_fetch(&stub_ioeventfd_calls, 1, __ATOMIC_SEQ_CST);
+	if (stub_ioeventfd_result)
+		return stub_ioeventfd_result;
+	stub_ioeventfd_last = (struct stub_ioeventfd_call){
+		fd, addr, len, pio, match, data, assign
+	};
+	__atomic_add_fetch(&stub_ioeventfd_assigned, assign ? 1 : -1,
+			   __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+/* vmm/vm.o: virtio-pci MSI-X vectors' irqfds.  Counts assign/deassign. */
+unsigned int stub_irqfd_calls;
+int stub_irqfd_assigned;
+
+__attribute__((weak)) int vm_irqfd(struct vm *vm, int fd, uint32_t gsi,
+				   bool assign)
+{
+	(void)vm;
+	(void)fd;
+	(void)gsi;
+	__atomic_add_fetch(&stub_irqfd_calls, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&stub_irqfd_assigned, assign ? 1 : -1,
+			   __ATOMIC_SEQ_CST);
+	return 0;
 }

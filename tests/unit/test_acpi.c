@@ -176,12 +176,111 @@ TEST(dsdt_s5)
 	CHECK_EQ(aml[9], X86_ACPI_SLP_TYP_S5);
 }
 
+/*
+ * virtio-mmio devices in the DSDT, byte for byte (ACPI 6.5 20.2 AML and
+ * 6.4 resource descriptors):
+ *   Scope (\_SB) { Device (VR00) { Name (_HID, "LNRO0005") Name (_UID, 0)
+ *     Name (_CRS, ResourceTemplate () {
+ *       Memory32Fixed (ReadWrite, 0xC0000000, 0x200)
+ *       Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive) { 5 }
+ *     }) } ... }
+ */
+static const uint8_t vr_device[] = {
+	0x5b, 0x82, 0x3b,                 /* DeviceOp, PkgLength 59 */
+	'V', 'R', '0', '0',
+	0x08, '_', 'H', 'I', 'D',         /* Name (_HID, */
+	0x0d, 'L', 'N', 'R', 'O', '0', '0', '0', '5', 0x00, /* "LNRO0005") */
+	0x08, '_', 'U', 'I', 'D', 0x0a, 0x00, /* Name (_UID, 0) */
+	0x08, '_', 'C', 'R', 'S',         /* Name (_CRS, */
+	0x11, 0x1a, 0x0a, 0x17,           /* Buffer, PkgLength 26, size 23 */
+	0x86, 0x09, 0x00, 0x01,           /* Memory32Fixed, read-write */
+	0x00, 0x00, 0x00, 0xc0,           /*   base */
+	0x00, 0x02, 0x00, 0x00,           /*   length */
+	0x89, 0x06, 0x00, 0x01, 0x01,     /* Interrupt: consumer, level,
+					   * high, exclusive; 1 entry */
+	0x05, 0x00, 0x00, 0x00,           /*   GSI 5 */
+	0x79, 0x00,                       /* end tag */
+};
+
+TEST(dsdt_virtio_mmio)
+{
+	static const uint8_t s5_only[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x07,
+					   0x04, 0x0a, X86_ACPI_SLP_TYP_S5,
+					   0, 0, 0 };
+	struct acpi_mmio_dev d[X86_IOAPIC_PINS + 1];
+	struct tables t;
+	const uint8_t *aml, *dev;
+	uint32_t len, scope_len;
+	unsigned int i;
+	int used;
+
+	for (i = 0; i < X86_IOAPIC_PINS + 1; i++) {
+		d[i].base = 0xc0000000ULL + 0x1000ULL * i;
+		d[i].size = 0x200;
+		d[i].irq = 5 + i;
+	}
+	/* No devices: the DSDT is \_S5 alone, as before. */
+	REQUIRE(acpi_write_tables_mmio(area, ROOM, GPA, 1, d, 0) > 0);
+	REQUIRE(walk(&t));
+	CHECK_EQ(get32(t.dsdt + 4), 36 + sizeof(s5_only));
+	CHECK_EQ(memcmp(t.dsdt + 36, s5_only, sizeof(s5_only)), 0);
+
+	/* Two devices: Scope (\_SB) with PkgLength 1 + 5 + 2 * 61. */
+	memset(area, 0xcc, sizeof(area));
+	used = acpi_write_tables_mmio(area, ROOM, GPA, 2, d, 2);
+	REQUIRE(used > 0);
+	CHECK_EQ(area[used], 0xcc);
+	REQUIRE(walk(&t));
+	CHECK(t.madt != NULL);
+	len = get32(t.dsdt + 4);
+	CHECK((size_t)(t.dsdt - area) + len <= (size_t)used);
+	aml = t.dsdt + 36 + sizeof(s5_only);
+	scope_len = 5 + 2 * sizeof(vr_device);
+	REQUIRE(len == 36 + sizeof(s5_only) + 1 + 2 + scope_len);
+	CHECK_EQ(aml[0], 0x10);                            /* ScopeOp */
+	/* Two-byte PkgLength: 0x40 | low nibble, then the rest. */
+	CHECK_EQ(aml[1], 0x40 | ((2 + scope_len) & 0xf));
+	CHECK_EQ(aml[2], (2 + scope_len) >> 4);
+	CHECK_EQ(memcmp(aml + 3, "\\_SB_", 5), 0);
+	dev = aml + 8;
+	CHECK_EQ(memcmp(dev, vr_device, sizeof(vr_device)), 0);
+	dev += sizeof(vr_device);
+	/* The second differs in name, _UID, base and GSI only. */
+	CHECK_EQ(memcmp(dev, vr_device, 6), 0);            /* "VR0" */
+	CHECK_EQ(dev[6], '1');
+	CHECK_EQ(memcmp(dev + 7, vr_device + 7, 21), 0);   /* _HID */
+	CHECK_EQ(dev[28], 1);                              /* _UID */
+	CHECK_EQ(memcmp(dev + 29, vr_device + 29, 13), 0);
+	CHECK_EQ(get32(dev + 42), 0xc0001000);             /* base */
+	CHECK_EQ(memcmp(dev + 46, vr_device + 46, 9), 0);
+	CHECK_EQ(get32(dev + 55), 6);                      /* GSI */
+	CHECK_EQ(memcmp(dev + 59, vr_device + 59, 2), 0);  /* end tag */
+
+	/* Every pin: 24 devices, still a valid table; one more is refused. */
+	used = acpi_write_tables_mmio(area, ROOM, GPA, 254, d, X86_IOAPIC_PINS);
+	REQUIRE(used > 0);
+	REQUIRE(walk(&t));
+	aml = t.dsdt + 36 + sizeof(s5_only);
+	scope_len = 5 + X86_IOAPIC_PINS * sizeof(vr_device);
+	CHECK_EQ(get32(t.dsdt + 4), 36 + sizeof(s5_only) + 1 + 2 + scope_len);
+	dev = aml + 8 + (X86_IOAPIC_PINS - 1) * sizeof(vr_device);
+	CHECK_EQ(memcmp(dev + 3, "VR17", 4), 0);
+	CHECK(acpi_write_tables_mmio(area, ROOM, GPA, 1, d,
+				     X86_IOAPIC_PINS + 1) < 0);
+	/* Not enough room for the DSDT: nothing written. */
+	used = acpi_write_tables_mmio(area, ROOM, GPA, 1, d, 2);
+	memset(area, 0xcc, sizeof(area));
+	CHECK(acpi_write_tables_mmio(area, (size_t)used - 1, GPA, 1, d, 2) < 0);
+	CHECK_EQ(area[0], 0xcc);
+}
+
 static void check_madt(unsigned int nr_cpus)
 {
 	struct tables t;
 	const uint8_t *m, *p, *end;
 	uint32_t seen[8] = { 0 };
 	unsigned int cpus = 0, ioapics = 0, nmis = 0;
+	uint32_t overrides = 0;
 	int ioapic_id = -1;
 
 	memset(area, 0xcc, sizeof(area));
@@ -211,6 +310,13 @@ static void check_madt(unsigned int nr_cpus)
 			CHECK_EQ(get32(p + 8), 0); /* GSI base */
 			ioapics++;
 			break;
+		case 2: /* interrupt source override: a PCI INTx line */
+			CHECK_EQ(p[1], 10);
+			CHECK_EQ(p[2], 0);                 /* ISA */
+			CHECK_EQ(get32(p + 4), p[3]);      /* same GSI */
+			CHECK_EQ(get16(p + 8), 0x000d);    /* level, high */
+			overrides |= 1u << (p[3] & 31);
+			break;
 		case 4: /* local APIC NMI */
 			CHECK_EQ(p[1], 6);
 			CHECK_EQ(p[2], 0xff); /* all processors */
@@ -230,6 +336,8 @@ static void check_madt(unsigned int nr_cpus)
 	CHECK_EQ(ioapics, 1);
 	CHECK(ioapic_id >= 0 && !(seen[ioapic_id / 32] & (1u << (ioapic_id % 32))));
 	CHECK_EQ(nmis, 1);
+	CHECK_EQ(overrides, x86_pci_intx_line_mask());
+	CHECK(overrides != 0);
 }
 
 TEST(madt_1) { check_madt(1); }
@@ -371,6 +479,7 @@ int main(void)
 	RUN(table_chain);
 	RUN(fadt_fields);
 	RUN(dsdt_s5);
+	RUN(dsdt_virtio_mmio);
 	RUN(madt_1);
 	RUN(madt_8);
 	RUN(madt_254);

@@ -266,8 +266,10 @@ TEST(name_console_debug)
 			  "invalid guest name 'a/b'");
 	CHECK_USAGE_ERROR(parse(&c, "--name=", "k", NULL),
 			  "invalid guest name ''");
-	CHECK_USAGE_ERROR(parse(&c, "--console", "virtio", "k", NULL),
-			  "unsupported console 'virtio'");
+	CHECK_OK(parse(&c, "--console", "virtio", "k", NULL));
+	CHECK_EQ(c.console, CONSOLE_VIRTIO);
+	CHECK_USAGE_ERROR(parse(&c, "--console", "hvc", "k", NULL),
+			  "unsupported console 'hvc'");
 	CHECK_USAGE_ERROR(parse(&c, "--console=Serial", "k", NULL),
 			  "unsupported console 'Serial'");
 	CHECK_USAGE_ERROR(parse(&c, "--debug=1", "k", NULL),
@@ -451,6 +453,112 @@ TEST(cmdline_build)
 	free(s);
 }
 
+TEST(disks)
+{
+	struct vm_config c;
+
+	CHECK_OK(parse(&c, "k", NULL));
+	CHECK_EQ(c.nr_disks, 0);
+	CHECK(c.disks == NULL);
+	CHECK_EQ(c.rng, false);
+	CHECK_EQ(c.transport, VIRTIO_TRANSPORT_DEFAULT);
+
+	CHECK_OK(parse(&c, "-d", "a.img", "--disk", "/dev/sdb,ro,direct,aio=libaio,serial=SN-1",
+		       "--disk=c.img,aio=sync", "-dd.img,aio=io_uring", "k", NULL));
+	CHECK_EQ(c.nr_disks, 4);
+	if (c.nr_disks == 4) {
+		CHECK_STREQ(c.disks[0].path, "a.img");
+		CHECK(!c.disks[0].readonly && !c.disks[0].direct);
+		CHECK_EQ(c.disks[0].aio, DISK_AIO_AUTO);
+		CHECK_STREQ(c.disks[0].serial, "");
+		CHECK_STREQ(c.disks[1].path, "/dev/sdb");
+		CHECK(c.disks[1].readonly && c.disks[1].direct);
+		CHECK_EQ(c.disks[1].aio, DISK_AIO_LIBAIO);
+		CHECK_STREQ(c.disks[1].serial, "SN-1");
+		CHECK_STREQ(c.disks[2].path, "c.img");
+		CHECK_EQ(c.disks[2].aio, DISK_AIO_SYNC);
+		CHECK_STREQ(c.disks[3].path, "d.img");
+		CHECK_EQ(c.disks[3].aio, DISK_AIO_IO_URING);
+	}
+	cli_free_config(&c);
+	CHECK_EQ(c.nr_disks, 0);
+}
+
+TEST(many_disks)
+{
+	struct vm_config c;
+	char *argv[2 * 40 + 3];
+	int argc = 0, i;
+	FILE *err = fmemopen(errbuf, sizeof(errbuf) - 1, "w");
+
+	/* No four-disk limit. */
+	argv[argc++] = "run";
+	for (i = 0; i < 40; i++) {
+		argv[argc++] = "-d";
+		argv[argc++] = "x.img";
+	}
+	argv[argc++] = "k";
+	argv[argc] = NULL;
+	CHECK_EQ(cli_parse_run(argc, argv, &c, err), 0);
+	CHECK_EQ(c.nr_disks, 40);
+	cli_free_config(&c);
+	fclose(err);
+}
+
+TEST(disk_errors)
+{
+	struct vm_config c;
+
+	CHECK_USAGE_ERROR(parse(&c, "-d", "", "k", NULL), "--disk needs a path");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse(&c, "-d", ",ro", "k", NULL), "--disk needs a path");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse(&c, "-d", "a,rw", "k", NULL),
+			  "unknown disk option 'rw' in --disk a,rw");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse(&c, "-d", "a,aio=posix", "k", NULL),
+			  "unknown disk I/O backend 'posix'");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse(&c, "-d", "a,serial=", "k", NULL),
+			  "must be 1-20 characters");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse(&c, "-d", "a,serial=123456789012345678901", "k", NULL),
+			  "must be 1-20 characters");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse(&c, "-d", "a,serial=a b", "k", NULL),
+			  "not printable ASCII");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse(&c, "-d", "a,", "k", NULL),
+			  "unknown disk option ''");
+	cli_free_config(&c);
+	/* An error after a good disk: the first disk is still freed. */
+	CHECK_USAGE_ERROR(parse(&c, "-d", "a", "-d", "b,x", "k", NULL),
+			  "unknown disk option 'x'");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse(&c, "-d", NULL), "option '-d' needs a value");
+	cli_free_config(&c);
+}
+
+TEST(transport_and_rng)
+{
+	struct vm_config c;
+
+	CHECK_OK(parse(&c, "--rng", "k", NULL));
+	CHECK_EQ(c.rng, true);
+	CHECK_OK(parse(&c, "--virtio-transport", "pci", "k", NULL));
+	CHECK_EQ(c.transport, VIRTIO_TRANSPORT_PCI);
+	CHECK_OK(parse(&c, "--virtio-transport=pci-legacy", "k", NULL));
+	CHECK_EQ(c.transport, VIRTIO_TRANSPORT_PCI_LEGACY);
+	CHECK_OK(parse(&c, "--virtio-transport", "mmio", "k", NULL));
+	CHECK_EQ(c.transport, VIRTIO_TRANSPORT_MMIO);
+	CHECK_OK(parse(&c, "--virtio-transport", "mmio-legacy", "k", NULL));
+	CHECK_EQ(c.transport, VIRTIO_TRANSPORT_MMIO_LEGACY);
+	CHECK_USAGE_ERROR(parse(&c, "--virtio-transport", "ccw", "k", NULL),
+			  "unknown virtio transport 'ccw'");
+	CHECK_USAGE_ERROR(parse(&c, "--rng=1", "k", NULL),
+			  "option '--rng' takes no value");
+}
+
 int main(void)
 {
 	RUN(defaults);
@@ -469,5 +577,9 @@ int main(void)
 	RUN(parse_size_edges);
 	RUN(parse_uint_edges);
 	RUN(cmdline_build);
+	RUN(disks);
+	RUN(many_disks);
+	RUN(disk_errors);
+	RUN(transport_and_rng);
 	return test_summary();
 }

@@ -41,6 +41,9 @@ struct decoded {
 	uint8_t ioapic_flags;
 	int isa_bus, pci_bus;
 	uint32_t isa_irqs; /* bitmap of ISA IRQs routed to the IOAPIC */
+	uint32_t level_irqs; /* ISA IRQs marked level-triggered, active-high */
+	uint32_t pci_slots; /* bitmap of PCI slots with an INTA# entry */
+	unsigned int nr_pci_intsrc;
 	bool irq_identity; /* ISA IRQ n -> IOAPIC pin n */
 	bool lint_ok;
 	bool bad_entry;
@@ -116,11 +119,26 @@ static bool decode(unsigned int nr_cpus, int used, struct decoded *d)
 			d->ioapic_addr = get32(p + 4);
 			break;
 		case 3:
+			if (p[1] != 0 || (int)p[6] != d->ioapic_id)
+				d->bad_entry = true;
+			if (p[4] == d->pci_bus) {
+				/* INTA# of slot p[5] >> 2: level, active high,
+				 * on the line x86/irq.c picks for the slot. */
+				d->nr_pci_intsrc++;
+				d->pci_slots |= 1u << (p[5] >> 2);
+				if ((p[5] & 3) != 0 || get16(p + 2) != 0x000d ||
+				    p[7] != x86_pci_intx_line(p[5] >> 2))
+					d->bad_entry = true;
+				break;
+			}
 			d->nr_intsrc++;
-			if (p[1] != 0 || p[4] != d->isa_bus ||
-			    (int)p[6] != d->ioapic_id)
+			if (p[4] != d->isa_bus)
 				d->bad_entry = true;
 			d->isa_irqs |= 1u << (p[5] & 31);
+			if (get16(p + 2) == 0x000d)
+				d->level_irqs |= 1u << (p[5] & 31);
+			else if (get16(p + 2) != 0)
+				d->bad_entry = true;
 			if (p[5] != p[7])
 				d->irq_identity = false;
 			break;
@@ -137,7 +155,7 @@ static bool decode(unsigned int nr_cpus, int used, struct decoded *d)
 	}
 	CHECK(!d->bad_entry);
 	CHECK_PTR_EQ(p, end); /* entries fill the table exactly */
-	CHECK_EQ(count, nr_cpus + 2 + 1 + 15 + 2);
+	CHECK_EQ(count, nr_cpus + 2 + 1 + 15 + 31 + 2);
 	return true;
 }
 
@@ -152,7 +170,7 @@ static void check_for(unsigned int nr_cpus)
 	memset(area, 0xcc, sizeof(area));
 	used = mptable_write(area, ROOM, GPA, nr_cpus, &cpu);
 	REQUIRE(used > 0);
-	CHECK_EQ(used, 16 + 44 + 20 * nr_cpus + 2 * 8 + 8 + 17 * 8);
+	CHECK_EQ(used, 16 + 44 + 20 * nr_cpus + 2 * 8 + 8 + 48 * 8);
 	CHECK_EQ(area[used], 0xcc); /* nothing written past the end */
 	REQUIRE(decode(nr_cpus, used, &d));
 
@@ -177,6 +195,12 @@ static void check_for(unsigned int nr_cpus)
 	CHECK_EQ(d.nr_intsrc, 15);
 	CHECK_EQ(d.isa_irqs, 0xfffb);
 	CHECK(d.irq_identity);
+	/* The ISA lines PCI INTx uses are level/active-high, the rest are
+	 * bus default (edge/high), and every slot but the host bridge's has
+	 * its INTA# on one of those lines. */
+	CHECK_EQ(d.level_irqs, x86_pci_intx_line_mask());
+	CHECK_EQ(d.nr_pci_intsrc, 31);
+	CHECK_EQ(d.pci_slots, 0xfffffffe);
 	CHECK_EQ(d.nr_lintsrc, 2);
 	CHECK(d.lint_ok);
 }
@@ -200,7 +224,7 @@ TEST(other_address)
 
 TEST(rejects)
 {
-	size_t need = 16 + 44 + 20 * 2 + 2 * 8 + 8 + 17 * 8;
+	size_t need = 16 + 44 + 20 * 2 + 2 * 8 + 8 + 48 * 8;
 	unsigned int i;
 	bool untouched = true;
 
@@ -217,6 +241,27 @@ TEST(rejects)
 	CHECK_EQ(mptable_write(area, need, GPA, 2, &cpu), (int)need);
 }
 
+TEST(pci_intx_lines)
+{
+	uint32_t mask = x86_pci_intx_line_mask();
+	uint32_t used = 0;
+	unsigned int slot;
+
+	/* ISA lines no platform device uses: not 0-4 (timer, keyboard,
+	 * cascade, COM2, COM1), 8 (RTC), 9 (ACPI SCI), 12, 13. */
+	CHECK_EQ(mask & 0x331f, 0);
+	CHECK_EQ(mask & ~0xffffu, 0);
+	for (slot = 1; slot < 32; slot++) {
+		unsigned int line = x86_pci_intx_line(slot);
+
+		CHECK(mask >> line & 1);
+		used |= 1u << line;
+	}
+	CHECK_EQ(used, mask);
+	/* Neighbouring slots get different lines. */
+	CHECK(x86_pci_intx_line(1) != x86_pci_intx_line(2));
+}
+
 int main(void)
 {
 	RUN(one_cpu);
@@ -225,5 +270,6 @@ int main(void)
 	RUN(max_cpus);
 	RUN(other_address);
 	RUN(rejects);
+	RUN(pci_intx_lines);
 	return test_summary();
 }

@@ -95,6 +95,23 @@ void acpi_pm_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 /* RSDP/XSDT/FADT/FACS/DSDT/MADT at @mem (guest address @gpa); bytes or <0. */
 int acpi_write_tables(uint8_t *mem, size_t room, uint32_t gpa,
 		      unsigned int nr_cpus);
+/* A virtio-mmio device described in the DSDT (x86/virtio_mmio.c). */
+struct acpi_mmio_dev {
+	uint64_t base; /* below 4 GiB */
+	uint32_t size;
+	uint32_t irq;  /* GSI = IOAPIC pin; level, active high */
+};
+/* The same tables, with @nr_mmio (<= X86_IOAPIC_PINS) virtio-mmio devices
+ * as \_SB.VRnn (_HID LNRO0005) in the DSDT. */
+int acpi_write_tables_mmio(uint8_t *mem, size_t room, uint32_t gpa,
+			   unsigned int nr_cpus,
+			   const struct acpi_mmio_dev *mmio,
+			   unsigned int nr_mmio);
+/* PCI INTx wiring (x86/irq.c): INTA# of PCI slot @slot is ISA IRQ / IOAPIC
+ * pin x86_pci_intx_line(slot); the MP table and the MADT describe every line
+ * in x86_pci_intx_line_mask() as level-triggered, active-high. */
+unsigned int x86_pci_intx_line(unsigned int slot);
+uint32_t x86_pci_intx_line_mask(void);
 /* The byte that makes @len bytes sum to 0 (MP and ACPI tables alike). */
 uint8_t table_checksum(const void *p, size_t len);
 
@@ -120,6 +137,10 @@ struct arch_vm {
 	uint64_t mmio_next;
 	uint32_t pio_next;
 	unsigned int next_irq_line;
+
+	/* virtio-mmio devices announced so far, for the DSDT. */
+	struct acpi_mmio_dev virtio_mmio[X86_IOAPIC_PINS];
+	unsigned int nr_virtio_mmio;
 };
 
 struct arch_vcpu {

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Private to disk/: the contract between disk.c and the I/O backends. */
+#ifndef LKVM_DISK_BACKEND_H
+#define LKVM_DISK_BACKEND_H
+
+#include <stddef.h>
+
+#include "lkvm/disk.h"
+
+/* Size of the zero buffer used when write-zeroes falls back to writes. */
+#define DISK_ZERO_BUF (256 * 1024)
+
+/* Requests a backend keeps in the kernel at once (more wait in a backlog). */
+#define DISK_RING_ENTRIES 256
+
+struct disk_backend_ops {
+	const char *name;
+	/* Start; on failure return a negative errno and leave a reason in
+	 * @why (e.g. "io_uring_setup: Operation not permitted"). */
+	int (*init)(struct disk *d, unsigned int depth, char *why,
+		    size_t why_len);
+	void (*submit)(struct disk *d, struct disk_req **reqs, unsigned int n);
+	/* Stop; nothing is in flight any more. */
+	void (*destroy)(struct disk *d);
+};
+
+extern const struct disk_backend_ops disk_uring_ops;
+extern const struct disk_backend_ops disk_aio_ops;
+extern const struct disk_backend_ops disk_sync_ops;
+
+/* Finish @n requests: undo bounce buffers, then the user's callback. */
+void disk_complete_reqs(struct disk *d, struct disk_req **reqs,
+			unsigned int n);
+/* Bytes a READ/WRITE moves in total. */
+static inline uint64_t disk_req_bytes(const struct disk_req *r)
+{
+	return r->len;
+}
+
+/* --- The thread pool (disk/sync.c) --- */
+
+/* Start @threads workers for @d (d->pool). */
+int disk_pool_start(struct disk *d, unsigned int threads);
+/* Queue a request to be done synchronously, from req->done onwards. */
+void disk_pool_queue(struct disk *d, struct disk_req *req);
+void disk_pool_stop(struct disk *d);
+/* Do @req now on this thread; returns 0 or a negative errno. */
+int disk_do_sync(struct disk *d, struct disk_req *req);
+
+/*
+ * A backend saw @res bytes of a READ/WRITE done where more was asked: carry
+ * on in the pool (short transfers are legal, if rare).  A read that makes no
+ * progress hit the end of the image: an error, since callers check ranges.
+ */
+void disk_continue_short(struct disk *d, struct disk_req *req, uint64_t res);
+
+#endif

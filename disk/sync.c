@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The synchronous I/O thread pool: the "sync" backend, and the helper the
+ * asynchronous backends hand work to that they cannot do themselves.
+ *
+ * Requests wait in one FIFO; each worker takes one, does it with
+ * preadv/pwritev/fdatasync/fallocate (resuming after short transfers and
+ * EINTR) and completes it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "lkvm/util.h"
+
+struct disk_pool {
+	struct disk *d;
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	struct disk_req *head, *tail;
+	bool stop;
+	unsigned int nr_threads;
+	pthread_t *threads;
+};
+
+/* Build the part of @r's iovecs from byte @skip on, at most IOV_MAX. */
+static unsigned int iov_tail(const struct disk_req *r, uint64_t skip,
+			     struct iovec *out)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < r->iovcnt && n < IOV_MAX; i++) {
+		size_t len = r->iov[i].iov_len;
+
+		if (skip >= len) {
+			skip -= len;
+			continue;
+		}
+		out[n].iov_base = (uint8_t *)r->iov[i].iov_base + skip;
+		out[n].iov_len = len - skip;
+		skip = 0;
+		n++;
+	}
+	return n;
+}
+
+static int do_flush(struct disk *d);
+
+static int do_rw(struct disk *d, struct disk_req *r)
+{
+	struct iovec iov[IOV_MAX];
+	bool sync_after = false;
+
+	while (r->done < r->len) {
+		unsigned int n = iov_tail(r, r->done, iov);
+		off_t off = (off_t)(r->offset + r->done);
+		ssize_t res;
+
+		if (!n)
+			return -EIO; /* len and iovecs disagree */
+		if (r->op == DISK_OP_READ)
+			res = preadv(d->fd, iov, (int)n, off);
+		else if (r->fua && !sync_after)
+			res = pwritev2(d->fd, iov, (int)n, off, RWF_DSYNC);
+		else
+			res = pwritev(d->fd, iov, (int)n, off);
+		if (res < 0) {
+			if (errno == EINTR)
+				continue;
+			if (r->fua && !sync_after &&
+			    (errno == EOPNOTSUPP || errno == EINVAL)) {
+				sync_after = true; /* kernel < 4.7 */
+				continue;
+			}
+			return -errno;
+		}
+		if (res == 0)
+			return -EIO; /* the image shrank under us */
+		r->done += (uint64_t)res;
+	}
+	return sync_after ? do_flush(d) : 0;
+}
+
+static int do_flush(struct disk *d)
+{
+	while (fdatasync(d->fd) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+static int do_fallocate(struct disk *d, int mode, uint64_t off, uint64_t len)
+{
+	while (fallocate(d->fd, mode, (off_t)off, (off_t)len) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+static int do_discard(struct disk *d, struct disk_req *r)
+{
+	if (!r->len)
+		return 0;
+	if (d->blockdev) {
+		uint64_t range[2] = { r->offset, r->len };
+
+		if (ioctl(d->fd, BLKDISCARD, range) < 0)
+			return -errno;
+		return 0;
+	}
+	return do_fallocate(d, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			    r->offset, r->len);
+}
+
+/* Last resort for write-zeroes: write them. */
+static int write_zeroes(struct disk *d, uint64_t off, uint64_t len)
+{
+	while (len) {
+		size_t chunk = (size_t)MIN(len, (uint64_t)DISK_ZERO_BUF);
+		ssize_t res = pwrite(d->fd, d->zeroes, chunk, (off_t)off);
+
+		if (res < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (res == 0)
+			return -EIO;
+		off += (uint64_t)res;
+		len -= (uint64_t)res;
+	}
+	return 0;
+}
+
+static bool unsupported(int err)
+{
+	return err == -EOPNOTSUPP || err == -ENOTTY || err == -EINVAL;
+}
+
+static int do_write_zeroes(struct disk *d, struct disk_req *r)
+{
+	int err = -EOPNOTSUPP;
+
+	if (!r->len)
+		return 0;
+	/* Deallocating reads back as zeroes, both for files (a hole) and
+	 * for block devices (fallocate zeroes them, unmapping if it can). */
+	if (r->unmap && d->can_discard) {
+		err = do_fallocate(d, FALLOC_FL_PUNCH_HOLE |
+				   FALLOC_FL_KEEP_SIZE, r->offset, r->len);
+		if (!err || !unsupported(err))
+			return err;
+	}
+	if (!__atomic_load_n(&d->no_zero_range, __ATOMIC_RELAXED)) {
+		err = do_fallocate(d, FALLOC_FL_ZERO_RANGE |
+				   FALLOC_FL_KEEP_SIZE, r->offset, r->len);
+		if (!err || !unsupported(err))
+			return err;
+		if (err == -EOPNOTSUPP)
+			__atomic_store_n(&d->no_zero_range, true,
+					 __ATOMIC_RELAXED);
+	}
+	if (d->blockdev) {
+		uint64_t range[2] = { r->offset, r->len };
+
+		if (ioctl(d->fd, BLKZEROOUT, range) == 0)
+			return 0;
+	}
+	return write_zeroes(d, r->offset, r->len);
+}
+
+int disk_do_sync(struct disk *d, struct disk_req *r)
+{
+	switch (r->op) {
+	case DISK_OP_READ:
+	case DISK_OP_WRITE:
+		return do_rw(d, r);
+	case DISK_OP_FLUSH:
+		return do_flush(d);
+	case DISK_OP_DISCARD:
+		return do_discard(d, r);
+	case DISK_OP_WRITE_ZEROES:
+		return do_write_zeroes(d, r);
+	default:
+		return -EINVAL;
+	}
+}
+
+static void *pool_worker(void *opaque)
+{
+	struct disk_pool *p = opaque;
+	struct disk *d = p->d;
+
+	for (;;) {
+		struct disk_req *r;
+
+		pthread_mutex_lock(&p->lock);
+		while (!p->head && !p->stop)
+			pthread_cond_wait(&p->work, &p->lock);
+		r = p->head;
+		if (!r) {
+			pthread_mutex_unlock(&p->lock);
+			break; /* stopping, and nothing left */
+		}
+		p->head = r->next;
+		if (!p->head)
+			p->tail = NULL;
+		pthread_mutex_unlock(&p->lock);
+
+		r->next = NULL;
+		r->result = disk_do_sync(d, r);
+		disk_complete_reqs(d, &r, 1);
+	}
+	return NULL;
+}
+
+void disk_pool_queue(struct disk *d, struct disk_req *req)
+{
+	struct disk_pool *p = d->pool;
+
+	req->next = NULL;
+	pthread_mutex_lock(&p->lock);
+	if (p->tail)
+		p->tail->next = req;
+	else
+		p->head = req;
+	p->tail = req;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->lock);
+}
+
+int disk_pool_start(struct disk *d, unsigned int threads)
+{
+	struct disk_pool *p = calloc(1, sizeof(*p));
+	sigset_t all, old;
+	int err = 0;
+
+	if (!p)
+		return -ENOMEM;
+	p->d = d;
+	p->threads = calloc(threads, sizeof(*p->threads));
+	if (!p->threads) {
+		free(p);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work, NULL);
+	d->pool = p;
+
+	/* Signals belong to the main thread and the vCPUs. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	while (p->nr_threads < threads) {
+		err = -pthread_create(&p->threads[p->nr_threads], NULL,
+				      pool_worker, p);
+		if (err)
+			break;
+		p->nr_threads++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err && !p->nr_threads) {
+		disk_pool_stop(d);
+		return err;
+	}
+	return 0;
+}
+
+void disk_pool_stop(struct disk *d)
+{
+	struct disk_pool *p = d->pool;
+	unsigned int i;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	for (i = 0; i < p->nr_threads; i++)
+		pthread_join(p->threads[i], NULL);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->work);
+	free(p->threads);
+	free(p);
+	d->pool = NULL;
+}
+
+/* --- The "sync" backend: everything goes to the pool --- */
+
+static int sync_init(struct disk *d, unsigned int depth, char *why,
+		     size_t why_len)
+{
+	/* Enough threads to keep a device busy, not one per slot. */
+	unsigned int threads = MIN(MAX(depth, 1u), 16u);
+	int err = disk_pool_start(d, threads);
+
+	(void)why;
+	(void)why_len;
+	return err;
+}
+
+static void sync_submit(struct disk *d, struct disk_req **reqs,
+			unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		disk_pool_queue(d, reqs[i]);
+}
+
+static void sync_destroy(struct disk *d)
+{
+	disk_pool_stop(d);
+}
+
+const struct disk_backend_ops disk_sync_ops = {
+	.name = "sync",
+	.init = sync_init,
+	.submit = sync_submit,
+	.destroy = sync_destroy,
+};

@@ -1,0 +1,135 @@
+#!/bin/bash
+# Block I/O benchmark: lkvm's virtio-blk against QEMU's, both running the
+# same Debian kernel as L2 inside one nested-KVM L1 (see tests/e2e/run.sh),
+# on the same backing store with the same caching mode. Not part of
+# make check.
+#
+# usage: tests/bench/blk-io.sh [--lkvm PATH] [--runs N] [--mib N]
+#                              [--secs N] [--depth N] [--modes LIST]
+#                              [--timeout S]
+#
+#   --lkvm PATH    lkvm binary (default: ./lkvm at the top)
+#   --runs N       boots per VMM and mode (default 1), alternating
+#   --mib N        MiB written then read sequentially (default 128)
+#   --secs N       seconds of 4 KiB random reads (default 10)
+#   --depth N      random reads in flight (default 32)
+#   --modes LIST   buffered,direct (default both): an image file on tmpfs
+#                  through the page cache (QEMU cache=writeback), or a brd
+#                  ramdisk with O_DIRECT (lkvm ,direct; QEMU cache=none)
+#   --timeout S    limit for the whole L1 run (default 1800)
+#
+# In the guest, tests/bench/blkio (static) does O_DIRECT sequential 1 MiB
+# writes and reads and Linux-AIO 4 KiB random reads on /dev/vda. Prints
+# every measurement, then MB/s and IOPS per VMM (medians) and lkvm/QEMU.
+# Absolute numbers under TCG mean little; compare within one run.
+set -eu
+LKVM_PROG=blk-bench
+. "$(dirname "$0")/../e2e/lib.sh"
+
+lkvm_bin=$LKVM_TOP/lkvm
+runs=1 mib=128 secs=10 depth=32 modes="buffered direct"
+l1_timeout=1800
+
+usage() { sed -n '/^# usage:/,/^#   --timeout/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--lkvm) lkvm_bin=$2; shift 2 ;;
+	--runs) runs=$2; shift 2 ;;
+	--mib) mib=$2; shift 2 ;;
+	--secs) secs=$2; shift 2 ;;
+	--depth) depth=$2; shift 2 ;;
+	--modes) modes=${2//,/ }; shift 2 ;;
+	--timeout) l1_timeout=$2; shift 2 ;;
+	-h|--help) usage ;;
+	*) echo "blk-bench: unknown option '$1'" >&2; usage ;;
+	esac
+done
+for n in "$runs" "$mib" "$secs" "$depth"; do
+	case "$n" in ''|*[!0-9]*|0) lkvm_die "--runs, --mib, --secs and --depth need positive numbers" ;; esac
+done
+for m in $modes; do
+	case "$m" in buffered|direct) ;; *) lkvm_die "unknown mode '$m' (buffered, direct)" ;; esac
+done
+
+lkvm_check_host_tools
+lkvm_check_vmm "" "$lkvm_bin"
+lkvm_need gcc gcc
+lkvm_fetch_kernel
+
+# The guest's benchmark tool, static, into the virtio initramfs.
+mkdir -p "$LKVM_BUILD"
+src=$LKVM_TESTS_DIR/bench/blkio.c
+blkio=$LKVM_BUILD/blkio-$(lkvm_hash blkio "$src")
+if [ ! -x "$blkio" ]; then
+	gcc -static -O2 -Wall -Wextra -Werror -std=gnu11 -o "$blkio.tmp.$$" "$src" ||
+		lkvm_die "building blkio failed (static linking needs libc6-dev)"
+	mv "$blkio.tmp.$$" "$blkio"
+	lkvm_prune "$LKVM_BUILD/blkio" "$blkio"
+fi
+lkvm_build_l2_virtio_initrd "$blkio:/usr/bin/blkio"
+
+stage=$LKVM_BUILD/stage-blkbench.$$
+conf=$LKVM_BUILD/blkbench-conf.$$
+results=$LKVM_BUILD/blkbench-results.$$
+trap 'rm -rf "$stage" "$conf" "$results"' EXIT
+printf 'BENCH_RUNS=%s\nBENCH_MIB=%s\nBENCH_SECS=%s\nBENCH_DEPTH=%s\nBENCH_TIMEOUT=%s\nBENCH_MODES="%s"\n' \
+	"$runs" "$mib" "$secs" "$depth" 300 "$modes" >"$conf"
+# lkvm_stage_l1 wants L2_INITRD; the plain image is not used here.
+L2_INITRD=$L2_VIRTIO_INITRD
+lkvm_stage_l1 "$stage" "$LKVM_TESTS_DIR/bench/blk-io-l1.sh" "$conf"
+rm -f "$stage/l2/initrd.cpio.gz"
+cp "$L2_VIRTIO_INITRD" "$stage/l2/initrd-bench.cpio.gz"
+lkvm_stage_l1_disk_tools "$stage"
+lkvm_stage_qemu "$stage"
+lkvm_stage_binary "$stage" "$lkvm_bin" /usr/bin/lkvm
+h=$(cd "$stage" && find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
+l1_image=$LKVM_BUILD/l1-blkbench-$h.cpio.gz
+if [ ! -f "$l1_image" ]; then
+	lkvm_pack "$stage" "$l1_image" gzip
+	lkvm_prune "$LKVM_BUILD/l1-blkbench" "$l1_image"
+fi
+rm -rf "$stage"
+
+lkvm_log "lkvm: $vmm_desc; qemu: $(command -v qemu-system-x86_64) -M pc virtio-blk-pci; modes: $modes; $runs run(s)"
+lkvm_log "L1 image ${l1_image##*/} ($(du -h "$l1_image" | cut -f1)), kernel $KVER"
+lkvm_new_log blkbench
+log=$LOG
+: >"$results"
+
+lkvm_on_line() {
+	case "$1" in
+	E2E-L1-HEARTBEAT*) ;;
+	BENCH*|E2E-*|"  ["*) printf '%s\n' "$1" ;;
+	esac
+}
+# More L1 RAM: the image (tmpfs) and the ramdisk hold the data twice.
+lkvm_boot_l1 "$l1_image" "$l1_timeout" $((2048 + 2 * mib)) | lkvm_watch_l1 150 "$log" "$results"
+
+ok=1
+if ! grep -q '^BENCH-END' "$results"; then
+	echo "blk-bench: L1 did not finish ($(sed -n 's/^E2E-HOST-QEMU-EXIT /QEMU status /p' "$results")); last lines of its console:"
+	grep -v '^  \[L1-diag\]' "$log" | tail -n 30 | sed 's/^/  [L1] /'
+	ok=0
+fi
+grep -q '^BENCH-FAIL' "$results" && ok=0
+
+# median of the numbers on stdin (lower middle for an even count)
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+# get VMM MODE OP FIELD: that field of every matching measurement
+get() {
+	sed -n "s/^BENCH blk vmm=$1 mode=$2 run=[0-9]* op=$3 .* $4=\([0-9.]*\).*/\1/p" "$results"
+}
+
+echo
+echo "virtio-blk inside one L1 (guest O_DIRECT; ${mib} MiB sequential, ${secs}s 4 KiB random reads at depth $depth; console: $log)"
+printf '%-9s %-9s %12s %12s %10s\n' mode op lkvm qemu lkvm/qemu
+for m in $modes; do
+	for op in seqwrite seqread randread; do
+		if [ $op = randread ]; then f=iops u=IOPS; else f=mbps u=MB/s; fi
+		a=$(get lkvm "$m" $op $f | median) b=$(get qemu "$m" $op $f | median)
+		r=$(awk -v a="${a:-0}" -v b="${b:-0}" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "-" }')
+		printf '%-9s %-9s %12s %12s %10s\n' "$m" $op "${a:--} $u" "${b:--} $u" "$r"
+		[ -n "$a" ] && [ -n "$b" ] || ok=0
+	done
+done
+[ "$ok" = 1 ] || { echo "blk-bench: FAILED (see above)"; exit 1; }

@@ -1,0 +1,616 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Disk images and I/O backends (disk/): opening and its error messages,
+ * OFD locking between users, size and block sizes, and every backend
+ * (io_uring, libaio, sync; buffered and O_DIRECT) doing reads, writes,
+ * flushes, discards and write-zeroes on a temporary image, checked through
+ * a separate file descriptor.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lkvm/disk.h"
+#include "lkvm/ioloop.h"
+#include "lkvm/util.h"
+#include "test.h"
+
+#define IMG_SIZE (4 * MiB)
+
+static char tmpdir[64];
+
+/* Byte @i of a fresh image. */
+static uint8_t pattern(uint64_t i)
+{
+	return (uint8_t)(i * 7 + (i >> 9) * 13 + 1);
+}
+
+/* A fresh image of @size bytes filled with pattern(); returns its path. */
+static char *make_image(uint64_t size)
+{
+	static unsigned int seq;
+	uint8_t *buf = malloc(size ? size : 1);
+	char *path = malloc(128);
+	int fd;
+
+	snprintf(path, 128, "%s/img%u", tmpdir, seq++);
+	for (uint64_t i = 0; i < size; i++)
+		buf[i] = pattern(i);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		if (size)
+			(void)!write(fd, buf, size);
+		close(fd);
+	}
+	free(buf);
+	return path;
+}
+
+/* Collects stderr (where pr_err writes) while a test runs. */
+struct capture {
+	int saved, fd;
+	char path[96];
+	char text[4096];
+};
+
+static void capture_start(struct capture *c)
+{
+	snprintf(c->path, sizeof(c->path), "%s/stderr.XXXXXX", tmpdir);
+	c->fd = mkstemp(c->path);
+	c->saved = dup(STDERR_FILENO);
+	dup2(c->fd, STDERR_FILENO);
+}
+
+static const char *capture_end(struct capture *c)
+{
+	ssize_t n;
+
+	dup2(c->saved, STDERR_FILENO);
+	close(c->saved);
+	n = pread(c->fd, c->text, sizeof(c->text) - 1, 0);
+	c->text[n > 0 ? n : 0] = 0;
+	close(c->fd);
+	unlink(c->path);
+	return c->text;
+}
+
+static int open_disk(struct disk *d, const char *path, bool ro, bool direct,
+		     const char **msg, struct capture *cap)
+{
+	struct disk_config cfg = { .path = path, .readonly = ro,
+				   .direct = direct };
+	int err;
+
+	capture_start(cap);
+	err = disk_open(d, &cfg);
+	*msg = capture_end(cap);
+	return err;
+}
+
+/* --- Opening --- */
+
+TEST(open_errors)
+{
+	struct capture cap;
+	struct disk d;
+	const char *msg;
+	char path[128];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/missing.img", tmpdir);
+	err = open_disk(&d, path, false, false, &msg, &cap);
+	CHECK_EQ(err, -ENOENT);
+	CHECK_CONTAINS(msg, "does not exist");
+	CHECK_CONTAINS(msg, path);
+	disk_close(&d);
+
+	err = open_disk(&d, tmpdir, false, false, &msg, &cap);
+	CHECK_EQ(err, -EISDIR);
+	CHECK_CONTAINS(msg, "is a directory");
+	disk_close(&d);
+	err = open_disk(&d, tmpdir, true, false, &msg, &cap);
+	CHECK_EQ(err, -EISDIR);
+	CHECK_CONTAINS(msg, "is a directory");
+	disk_close(&d);
+
+	err = open_disk(&d, "/dev/null", true, false, &msg, &cap);
+	CHECK_EQ(err, -EINVAL);
+	CHECK_CONTAINS(msg, "not a regular file or a block device");
+	disk_close(&d);
+
+	char *empty = make_image(0);
+	err = open_disk(&d, empty, false, false, &msg, &cap);
+	CHECK_EQ(err, -EINVAL);
+	CHECK_CONTAINS(msg, "is empty");
+	CHECK_CONTAINS(msg, empty);
+	disk_close(&d);
+
+	char *tiny = make_image(100);
+	err = open_disk(&d, tiny, true, false, &msg, &cap);
+	CHECK_EQ(err, -EINVAL);
+	CHECK_CONTAINS(msg, "smaller than one 512-byte block");
+	disk_close(&d);
+
+	/* Every message is one line. */
+	CHECK(strchr(msg, '\n') == strrchr(msg, '\n'));
+	unlink(empty);
+	unlink(tiny);
+	free(empty);
+	free(tiny);
+}
+
+TEST(open_unreadable)
+{
+	struct capture cap;
+	struct disk d;
+	const char *msg;
+	char *path = make_image(IMG_SIZE);
+	int err;
+
+	chmod(path, 0);
+	if (geteuid() == 0) {
+		/* root reads anything: nothing to check beyond success. */
+		err = open_disk(&d, path, true, false, &msg, &cap);
+		CHECK_EQ(err, 0);
+	} else {
+		err = open_disk(&d, path, false, false, &msg, &cap);
+		CHECK_EQ(err, -EACCES);
+		CHECK_CONTAINS(msg, "cannot open disk");
+		CHECK_CONTAINS(msg, path);
+	}
+	disk_close(&d);
+	unlink(path);
+	free(path);
+}
+
+TEST(size_and_blocks)
+{
+	struct capture cap;
+	struct disk d;
+	const char *msg;
+	char *path = make_image(IMG_SIZE + 100);
+
+	REQUIRE(open_disk(&d, path, false, false, &msg, &cap) == 0);
+	CHECK_EQ(d.size, IMG_SIZE); /* the partial sector is invisible... */
+	CHECK_CONTAINS(msg, "last 100 bytes"); /* ...and said so */
+	CHECK_EQ(d.logical_block, 512);
+	CHECK(d.physical_block >= 512 && d.physical_block <= 65536);
+	CHECK(!d.blockdev);
+	CHECK(!d.readonly);
+	CHECK(d.can_write_zeroes);
+	CHECK(d.can_discard); /* ext4/xfs/tmpfs punch holes */
+	disk_close(&d);
+
+	REQUIRE(open_disk(&d, path, true, false, &msg, &cap) == 0);
+	CHECK(d.readonly);
+	CHECK(!d.can_write_zeroes);
+	CHECK(!d.can_discard);
+	disk_close(&d);
+	unlink(path);
+	free(path);
+}
+
+TEST(locking)
+{
+	struct capture cap;
+	struct disk a, b, c;
+	const char *msg;
+	char *path = make_image(IMG_SIZE);
+
+	/* A writer excludes everyone. */
+	REQUIRE(open_disk(&a, path, false, false, &msg, &cap) == 0);
+	CHECK_EQ(open_disk(&b, path, false, false, &msg, &cap), -EBUSY);
+	CHECK_CONTAINS(msg, "locked by another process");
+	CHECK_CONTAINS(msg, "is another lkvm using it?");
+	CHECK_CONTAINS(msg, path);
+	disk_close(&b);
+	CHECK_EQ(open_disk(&b, path, true, false, &msg, &cap), -EBUSY);
+	CHECK_CONTAINS(msg, "locked by another process");
+	disk_close(&b);
+	disk_close(&a);
+
+	/* Readers share, and exclude a writer. */
+	REQUIRE(open_disk(&a, path, true, false, &msg, &cap) == 0);
+	CHECK_EQ(open_disk(&b, path, true, false, &msg, &cap), 0);
+	CHECK_EQ(open_disk(&c, path, false, false, &msg, &cap), -EBUSY);
+	CHECK_CONTAINS(msg, "locked by another process");
+	disk_close(&c);
+	disk_close(&a);
+	CHECK_EQ(open_disk(&c, path, false, false, &msg, &cap), -EBUSY);
+	disk_close(&c);
+	disk_close(&b);
+
+	/* Closing drops the lock. */
+	CHECK_EQ(open_disk(&a, path, false, false, &msg, &cap), 0);
+	disk_close(&a);
+	unlink(path);
+	free(path);
+}
+
+/* --- Backends --- */
+
+struct waiter {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned int done;
+	unsigned int batches;
+};
+
+static void on_complete(void *opaque, struct disk_req **reqs, unsigned int n)
+{
+	struct waiter *w = opaque;
+
+	(void)reqs;
+	pthread_mutex_lock(&w->lock);
+	w->done += n;
+	w->batches++;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static bool wait_done(struct waiter *w, unsigned int n)
+{
+	struct timespec ts;
+	bool ok = true;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 10;
+	pthread_mutex_lock(&w->lock);
+	while (w->done < n && ok)
+		ok = pthread_cond_timedwait(&w->cond, &w->lock, &ts) == 0;
+	ok = w->done >= n;
+	pthread_mutex_unlock(&w->lock);
+	return ok;
+}
+
+struct bctx {
+	struct ioloop loop;
+	struct disk d;
+	struct waiter w;
+	char *path;
+	int check_fd; /* an independent view of the image */
+};
+
+static bool bctx_init(struct bctx *b, enum disk_aio_kind kind, bool direct,
+		      bool ro)
+{
+	struct capture cap;
+	const char *msg;
+
+	memset(b, 0, sizeof(*b));
+	b->d.fd = -1;
+	pthread_mutex_init(&b->w.lock, NULL);
+	pthread_cond_init(&b->w.cond, NULL);
+	b->path = make_image(IMG_SIZE);
+	b->check_fd = open(b->path, O_RDONLY | O_CLOEXEC);
+	if (!CHECK_EQ(ioloop_init(&b->loop, 2), 0))
+		return false;
+	if (!CHECK_EQ(open_disk(&b->d, b->path, ro, direct, &msg, &cap), 0))
+		return false;
+	return CHECK_EQ(disk_backend_init(&b->d, kind, &b->loop, 64, "test",
+					  on_complete, &b->w), 0);
+}
+
+static void bctx_fini(struct bctx *b)
+{
+	disk_close(&b->d);
+	ioloop_destroy(&b->loop);
+	close(b->check_fd);
+	unlink(b->path);
+	free(b->path);
+}
+
+static int run1(struct bctx *b, struct disk_req *r)
+{
+	unsigned int before = b->w.done;
+	struct disk_req *rs[1] = { r };
+
+	r->opaque = NULL;
+	disk_submit(&b->d, rs, 1);
+	if (!CHECK(wait_done(&b->w, before + 1)))
+		return -ETIMEDOUT;
+	return r->result;
+}
+
+static bool file_is(struct bctx *b, uint64_t off, const uint8_t *want,
+		    size_t len)
+{
+	uint8_t *got = malloc(len);
+	bool ok = pread(b->check_fd, got, len, (off_t)off) == (ssize_t)len &&
+		  !memcmp(got, want, len);
+
+	free(got);
+	return ok;
+}
+
+static bool file_is_zero(struct bctx *b, uint64_t off, size_t len)
+{
+	uint8_t *zero = calloc(1, len);
+	bool ok = file_is(b, off, zero, len);
+
+	free(zero);
+	return ok;
+}
+
+static bool file_is_pattern(struct bctx *b, uint64_t off, size_t len)
+{
+	uint8_t *want = malloc(len);
+	bool ok;
+
+	for (size_t i = 0; i < len; i++)
+		want[i] = pattern(off + i);
+	ok = file_is(b, off, want, len);
+	free(want);
+	return ok;
+}
+
+static void exercise(enum disk_aio_kind kind, bool direct)
+{
+	struct bctx b;
+	struct disk_req r;
+	uint8_t *buf, *buf2;
+	struct iovec iov[3];
+
+	if (!bctx_init(&b, kind, direct, false)) {
+		bctx_fini(&b);
+		return;
+	}
+	CHECK_EQ(b.d.backend, kind);
+	buf = aligned_alloc(4096, 256 * KiB);
+	buf2 = aligned_alloc(4096, 256 * KiB);
+
+	/* Read, three iovecs. */
+	iov[0] = (struct iovec){ buf, 4096 };
+	iov[1] = (struct iovec){ buf + 8192, 8192 };
+	iov[2] = (struct iovec){ buf + 65536, 4096 };
+	memset(&r, 0, sizeof(r));
+	r.op = DISK_OP_READ;
+	r.offset = 1 * MiB;
+	r.iov = iov;
+	r.iovcnt = 3;
+	CHECK_EQ(run1(&b, &r), 0);
+	CHECK_EQ(r.len, 16384);
+	for (size_t i = 0; i < 4096; i++)
+		if (!CHECK_EQ(buf[i], pattern(MiB + i)))
+			break;
+	for (size_t i = 0; i < 8192; i++)
+		if (!CHECK_EQ(buf[8192 + i], pattern(MiB + 4096 + i)))
+			break;
+	for (size_t i = 0; i < 4096; i++)
+		if (!CHECK_EQ(buf[65536 + i], pattern(MiB + 12288 + i)))
+			break;
+
+	/* Write 128 KiB, then flush. */
+	for (size_t i = 0; i < 128 * KiB; i++)
+		buf[i] = (uint8_t)(i ^ 0x5a);
+	iov[0] = (struct iovec){ buf, 128 * KiB };
+	memset(&r, 0, sizeof(r));
+	r.op = DISK_OP_WRITE;
+	r.offset = 2 * MiB;
+	r.iov = iov;
+	r.iovcnt = 1;
+	CHECK_EQ(run1(&b, &r), 0);
+	CHECK(file_is(&b, 2 * MiB, buf, 128 * KiB));
+	CHECK(file_is_pattern(&b, 2 * MiB + 128 * KiB, 4096));
+	memset(&r, 0, sizeof(r));
+	r.op = DISK_OP_FLUSH;
+	CHECK_EQ(run1(&b, &r), 0);
+
+	/* A durable (FUA) write. */
+	memset(buf, 0xc3, 4096);
+	memset(&r, 0, sizeof(r));
+	r.op = DISK_OP_WRITE;
+	r.offset = 3 * MiB;
+	r.iov = iov;
+	iov[0].iov_len = 4096;
+	r.iovcnt = 1;
+	r.fua = true;
+	CHECK_EQ(run1(&b, &r), 0);
+	CHECK(file_is(&b, 3 * MiB, buf, 4096));
+
+	/* Discard punches a hole: zeroes, neighbours intact. */
+	memset(&r, 0, sizeof(r));
+	r.op = DISK_OP_DISCARD;
+	r.offset = 64 * KiB;
+	r.len = 64 * KiB;
+	CHECK_EQ(run1(&b, &r), 0);
+	CHECK(file_is_zero(&b, 64 * KiB, 64 * KiB));
+	CHECK(file_is_pattern(&b, 60 * KiB, 4 * KiB));
+	CHECK(file_is_pattern(&b, 128 * KiB, 4 * KiB));
+
+	/* Write-zeroes, with and without unmap, not block aligned. */
+	memset(&r, 0, sizeof(r));
+	r.op = DISK_OP_WRITE_ZEROES;
+	r.offset = 512 * KiB + 512;
+	r.len = 3 * 512;
+	CHECK_EQ(run1(&b, &r), 0);
+	CHECK(file_is_zero(&b, 512 * KiB + 512, 3 * 512));
+	CHECK(file_is_pattern(&b, 512 * KiB, 512));
+	CHECK(file_is_pattern(&b, 512 * KiB + 2048, 512));
+	memset(&r, 0, sizeof(r));
+	r.op = DISK_OP_WRITE_ZEROES;
+	r.offset = 768 * KiB;
+	r.len = 32 * KiB;
+	r.unmap = true;
+	CHECK_EQ(run1(&b, &r), 0);
+	CHECK(file_is_zero(&b, 768 * KiB, 32 * KiB));
+	CHECK(file_is_pattern(&b, 800 * KiB, 4 * KiB));
+
+	/* Out of range and nonsense fail cleanly. */
+	memset(&r, 0, sizeof(r));
+	r.op = DISK_OP_READ;
+	r.offset = IMG_SIZE - 512;
+	iov[0] = (struct iovec){ buf, 1024 };
+	r.iov = iov;
+	r.iovcnt = 1;
+	CHECK_EQ(run1(&b, &r), -EINVAL);
+	memset(&r, 0, sizeof(r));
+	r.op = DISK_OP_DISCARD;
+	r.offset = UINT64_MAX - 511;
+	r.len = 1024;
+	CHECK_EQ(run1(&b, &r), -EINVAL);
+
+	/* Many in flight at once: 4 KiB reads all over the image. */
+	{
+		enum { N = 200 };
+		struct disk_req *rs[N], *reqs = calloc(N, sizeof(*reqs));
+		struct iovec *iovs = calloc(N, sizeof(*iovs));
+		uint8_t *big = aligned_alloc(4096, N * 4096);
+		unsigned int before = b.w.done;
+		bool ok = true;
+
+		for (int i = 0; i < N; i++) {
+			iovs[i] = (struct iovec){ big + i * 4096, 4096 };
+			reqs[i].op = DISK_OP_READ;
+			/* Away from what the steps above changed. */
+			reqs[i].offset = 1 * MiB + ((i * 37) % 200) * 4096;
+			reqs[i].iov = &iovs[i];
+			reqs[i].iovcnt = 1;
+			rs[i] = &reqs[i];
+		}
+		disk_submit(&b.d, rs, N);
+		CHECK(wait_done(&b.w, before + N));
+		for (int i = 0; i < N && ok; i++) {
+			ok = CHECK_EQ(reqs[i].result, 0);
+			for (int k = 0; k < 4096 && ok; k++)
+				ok = CHECK_EQ(big[i * 4096 + k],
+					      pattern(reqs[i].offset + k));
+		}
+		free(big);
+		free(iovs);
+		free(reqs);
+	}
+
+	/* Buffers O_DIRECT cannot take (odd address): bounced, still right. */
+	memset(&r, 0, sizeof(r));
+	r.op = DISK_OP_READ;
+	r.offset = 1 * MiB;
+	iov[0] = (struct iovec){ buf2 + 1, 1536 };
+	r.iov = iov;
+	r.iovcnt = 1;
+	CHECK_EQ(run1(&b, &r), 0);
+	CHECK(r.iov == iov); /* the caller's iovecs are back */
+	for (size_t i = 0; i < 1536; i++)
+		if (!CHECK_EQ(buf2[1 + i], pattern(MiB + i)))
+			break;
+	memset(buf2 + 1, 0x77, 1024);
+	memset(&r, 0, sizeof(r));
+	r.op = DISK_OP_WRITE;
+	r.offset = 3 * MiB + 8192;
+	iov[0] = (struct iovec){ buf2 + 1, 1024 };
+	r.iov = iov;
+	r.iovcnt = 1;
+	CHECK_EQ(run1(&b, &r), 0);
+	CHECK(file_is(&b, 3 * MiB + 8192, buf2 + 1, 1024));
+
+	free(buf);
+	free(buf2);
+	bctx_fini(&b);
+}
+
+TEST(backend_io_uring) { exercise(DISK_AIO_IO_URING, false); }
+TEST(backend_io_uring_direct) { exercise(DISK_AIO_IO_URING, true); }
+TEST(backend_libaio) { exercise(DISK_AIO_LIBAIO, false); }
+TEST(backend_libaio_direct) { exercise(DISK_AIO_LIBAIO, true); }
+TEST(backend_sync) { exercise(DISK_AIO_SYNC, false); }
+TEST(backend_sync_direct) { exercise(DISK_AIO_SYNC, true); }
+
+TEST(readonly_backend)
+{
+	struct bctx b;
+	struct disk_req r;
+	uint8_t buf[512];
+	struct iovec iov = { buf, sizeof(buf) };
+
+	if (bctx_init(&b, DISK_AIO_AUTO, false, true)) {
+		memset(&r, 0, sizeof(r));
+		r.op = DISK_OP_WRITE;
+		r.iov = &iov;
+		r.iovcnt = 1;
+		CHECK_EQ(run1(&b, &r), -EROFS);
+		memset(&r, 0, sizeof(r));
+		r.op = DISK_OP_DISCARD;
+		r.len = 512;
+		CHECK_EQ(run1(&b, &r), -EROFS);
+		memset(&r, 0, sizeof(r));
+		r.op = DISK_OP_READ;
+		r.iov = &iov;
+		r.iovcnt = 1;
+		CHECK_EQ(run1(&b, &r), 0);
+		CHECK_EQ(buf[5], pattern(5));
+		CHECK(file_is_pattern(&b, 0, 4096));
+	}
+	bctx_fini(&b);
+}
+
+TEST(auto_selection)
+{
+	struct bctx b;
+
+	/* io_uring works on this host (the other tests prove it), so auto
+	 * takes it; without a loop it cannot, and the pool is chosen. */
+	if (bctx_init(&b, DISK_AIO_AUTO, false, false)) {
+		CHECK_EQ(b.d.backend, DISK_AIO_IO_URING);
+		CHECK_STREQ(b.d.backend_name, "io_uring");
+	}
+	bctx_fini(&b);
+
+	{
+		struct capture cap;
+		const char *msg;
+		struct disk d;
+		struct waiter w = { .done = 0 };
+		char *path = make_image(IMG_SIZE);
+
+		REQUIRE(open_disk(&d, path, false, true, &msg, &cap) == 0);
+		lkvm_debug_enabled = true;
+		capture_start(&cap);
+		CHECK_EQ(disk_backend_init(&d, DISK_AIO_AUTO, NULL, 8, "blkX",
+					   on_complete, &w), 0);
+		msg = capture_end(&cap);
+		lkvm_debug_enabled = false;
+		CHECK_EQ(d.backend, DISK_AIO_SYNC);
+		CHECK_CONTAINS(msg, "blkX: using the sync thread pool");
+		CHECK_CONTAINS(msg, "io_uring unavailable: no event loop");
+		disk_close(&d);
+
+		/* An explicit choice that cannot work is an error. */
+		REQUIRE(open_disk(&d, path, false, false, &msg, &cap) == 0);
+		capture_start(&cap);
+		CHECK_EQ(disk_backend_init(&d, DISK_AIO_IO_URING, NULL, 8,
+					   "blkY", on_complete, &w), -EINVAL);
+		msg = capture_end(&cap);
+		CHECK_CONTAINS(msg, "blkY: aio=io_uring is not available");
+		disk_close(&d);
+		unlink(path);
+		free(path);
+	}
+}
+
+int main(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lkvm-test-disk.XXXXXX");
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	RUN(open_errors);
+	RUN(open_unreadable);
+	RUN(size_and_blocks);
+	RUN(locking);
+	RUN(backend_io_uring);
+	RUN(backend_io_uring_direct);
+	RUN(backend_libaio);
+	RUN(backend_libaio_direct);
+	RUN(backend_sync);
+	RUN(backend_sync_direct);
+	RUN(readonly_backend);
+	RUN(auto_selection);
+	rmdir(tmpdir);
+	return test_summary();
+}
