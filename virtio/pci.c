@@ -94,6 +94,7 @@ struct virtio_pci {
 	char name[48];
 	bool legacy_only;
 	bool transitional;  /* has the legacy I/O BAR */
+	bool owns_vdev;     /* teardown destroys the device too */
 	int slot;
 	uint32_t io_size;
 	int msix_cap, pci_cfg_cap; /* config-space offsets, 0: absent */
@@ -987,54 +988,41 @@ static void vp_cfg_write(struct pci_device *pd, unsigned int off, uint32_t val,
 
 /* ---- BAR mapping ---- */
 
-static void io_ioeventfds(struct virtio_pci *vp, bool assign)
+/*
+ * (De)assign the queue-notify ioeventfds of the BAR at @base: the legacy
+ * QUEUE_NOTIFY port with the queue index as datamatch, or each queue's
+ * modern notify address.  @ok[q] remembers which KVM accepted (a refused
+ * one only means that queue's kicks take the userspace path).
+ */
+static void ioeventfds(struct virtio_pci *vp, bool io, uint64_t base, bool *ok,
+		       bool assign)
 {
 	unsigned int q;
 
 	for (q = 0; q < vp->vdev->nr_queues; q++) {
-		if (assign)
-			vp->io_efd[q] = !vm_ioeventfd(vp->vm,
-				vp->vdev->vqs[q].kick_fd,
-				vp->io_base + VIRTIO_PCI_QUEUE_NOTIFY, 2, true,
-				true, q, true);
-		else if (vp->io_efd[q])
-			vm_ioeventfd(vp->vm, vp->vdev->vqs[q].kick_fd,
-				     vp->io_base + VIRTIO_PCI_QUEUE_NOTIFY, 2,
-				     true, true, q, false);
-		if (!assign)
-			vp->io_efd[q] = false;
-	}
-}
+		int fd = vp->vdev->vqs[q].kick_fd;
+		uint64_t addr = io ? base + VIRTIO_PCI_QUEUE_NOTIFY :
+				     base + VP_NOTIFY_OFF + VP_NOTIFY_MULT * q;
 
-static void mem_ioeventfds(struct virtio_pci *vp, bool assign)
-{
-	unsigned int q;
-
-	if (vp->legacy_only)
-		return;
-	for (q = 0; q < vp->vdev->nr_queues; q++) {
-		uint64_t addr = vp->mem_base + VP_NOTIFY_OFF + VP_NOTIFY_MULT * q;
-
-		if (assign)
-			vp->mem_efd[q] = !vm_ioeventfd(vp->vm,
-				vp->vdev->vqs[q].kick_fd, addr, 2, false,
-				false, 0, true);
-		else if (vp->mem_efd[q])
-			vm_ioeventfd(vp->vm, vp->vdev->vqs[q].kick_fd, addr, 2,
-				     false, false, 0, false);
-		if (!assign)
-			vp->mem_efd[q] = false;
+		if (assign) {
+			ok[q] = vm_ioeventfd(vp->vm, fd, addr, 2, io, io, q,
+					     true) == 0;
+		} else if (ok[q]) {
+			vm_ioeventfd(vp->vm, fd, addr, 2, io, io, q, false);
+			ok[q] = false;
+		}
 	}
 }
 
 static void bar_unmap(struct virtio_pci *vp, unsigned int bar)
 {
 	if (bar == VP_IO_BAR && vp->io_base) {
-		io_ioeventfds(vp, false);
+		ioeventfds(vp, true, vp->io_base, vp->io_efd, false);
 		bus_unregister(&vp->vm->pio_bus, vp->io_base);
 		vp->io_base = 0;
 	} else if (bar == VP_MEM_BAR && vp->mem_base) {
-		mem_ioeventfds(vp, false);
+		if (!vp->legacy_only)
+			ioeventfds(vp, false, vp->mem_base, vp->mem_efd, false);
 		bus_unregister(&vp->vm->mmio_bus, vp->mem_base);
 		vp->mem_base = 0;
 	}
@@ -1056,10 +1044,11 @@ static void bar_map(struct virtio_pci *vp, unsigned int bar, uint64_t addr)
 	}
 	if (bar == VP_IO_BAR) {
 		vp->io_base = addr;
-		io_ioeventfds(vp, true);
+		ioeventfds(vp, true, addr, vp->io_efd, true);
 	} else {
 		vp->mem_base = addr;
-		mem_ioeventfds(vp, true);
+		if (!vp->legacy_only)
+			ioeventfds(vp, false, addr, vp->mem_efd, true);
 	}
 }
 
@@ -1108,8 +1097,14 @@ static void vp_cleanup(void *opaque)
 	bar_unmap(vp, VP_IO_BAR);
 	bar_unmap(vp, VP_MEM_BAR);
 	pthread_mutex_unlock(&vp->map_lock);
-	/* After this no worker signals any more. */
-	virtio_dev_destroy(vp->vdev);
+	if (vp->owns_vdev) {
+		/* After this no worker signals any more. */
+		virtio_dev_destroy(vp->vdev);
+	} else {
+		/* Attaching failed: the device model destroys it. */
+		vp->vdev->transport = NULL;
+		vp->vdev->transport_priv = NULL;
+	}
 	pci_bus_remove(arch_pci_bus(vp->vm), &vp->pci);
 	vp_free(vp);
 }
@@ -1129,7 +1124,8 @@ static int add_virtio_cap(struct virtio_pci *vp, uint8_t type, uint8_t bar,
 	};
 
 	memcpy(buf, &cap, sizeof(cap));
-	memcpy(buf + sizeof(cap), extra, extra_len);
+	if (extra_len)
+		memcpy(buf + sizeof(cap), extra, extra_len);
 	return pci_add_capability(&vp->pci, buf, cap.cap_len);
 }
 
@@ -1275,7 +1271,8 @@ int virtio_pci_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy_only)
 		if (!err && !io)
 			err = -ENOSPC;
 		if (err) {
-			pr_err("%s: no I/O space for the legacy BAR", vp->name);
+			pr_err("%s: cannot place the legacy I/O BAR (%u bytes)",
+			       vp->name, vp->io_size);
 			goto err_free;
 		}
 		pci_bar_set_addr(&vp->pci, VP_IO_BAR, io);
@@ -1329,9 +1326,12 @@ int virtio_pci_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy_only)
 			   vp->transitional ? "transitional" : "modern",
 		 VP_MEM_BAR, (unsigned long long)mem,
 		 vp->transitional ? " + legacy I/O BAR0" : "", line);
-	/* From here on, teardown belongs to the VM (it runs vp_cleanup even
-	 * when registering fails). */
-	return vm_add_cleanup(vm, vp_cleanup, vp);
+	/* On failure vm_add_cleanup() has already run vp_cleanup(). */
+	err = vm_add_cleanup(vm, vp_cleanup, vp);
+	if (err)
+		return err;
+	vp->owns_vdev = true;
+	return 0;
 
 err_free:
 	vdev->transport = NULL;

@@ -21,22 +21,18 @@
 #define MAX_GSI 1024
 #define MAX_DEFAULT_ROUTES 64
 
-struct irq_table {
-	unsigned int first_msi_gsi; /* above every default route */
-	unsigned int cap;
-	struct kvm_irq_routing *r;  /* r->nr entries in use, room for cap */
-};
+/*
+ * vm->irq_routing is the struct kvm_irq_routing last installed (exactly
+ * ->nr entries long); vm->next_gsi is the first GSI above every default
+ * route, where MSI routes start.
+ */
 
 static void irq_cleanup(void *opaque)
 {
 	struct vm *vm = opaque;
-	struct irq_table *t = vm->irq_routing;
 
-	if (t) {
-		free(t->r);
-		free(t);
-		vm->irq_routing = NULL;
-	}
+	free(vm->irq_routing);
+	vm->irq_routing = NULL;
 	pthread_mutex_destroy(&vm->irq_lock);
 }
 
@@ -50,70 +46,78 @@ int vm_irq_init(struct vm *vm)
 	return vm_add_cleanup(vm, irq_cleanup, vm);
 }
 
-static struct kvm_irq_routing *routing_alloc(unsigned int cap)
+static struct kvm_irq_routing *routing_alloc(unsigned int nr)
 {
-	return calloc(1, sizeof(struct kvm_irq_routing) +
-			 cap * sizeof(struct kvm_irq_routing_entry));
+	struct kvm_irq_routing *r;
+
+	r = calloc(1, sizeof(*r) + nr * sizeof(struct kvm_irq_routing_entry));
+	if (r)
+		r->nr = nr;
+	return r;
 }
 
 /* The table, created with the arch defaults on first use.  irq_lock held. */
-static struct irq_table *irq_table_get(struct vm *vm)
+static struct kvm_irq_routing *irq_table_get(struct vm *vm)
 {
-	struct irq_table *t = vm->irq_routing;
+	struct kvm_irq_routing *r = vm->irq_routing;
 	unsigned int i;
 
-	if (t)
-		return t;
-	t = calloc(1, sizeof(*t));
-	if (!t)
+	if (r)
+		return r;
+	r = routing_alloc(MAX_DEFAULT_ROUTES);
+	if (!r)
 		return NULL;
-	t->cap = MAX_DEFAULT_ROUTES + 16;
-	t->r = routing_alloc(t->cap);
-	if (!t->r) {
-		free(t);
-		return NULL;
-	}
-	t->r->nr = arch_default_irq_routes(t->r->entries, MAX_DEFAULT_ROUTES);
-	for (i = 0; i < t->r->nr; i++)
-		if (t->r->entries[i].gsi >= t->first_msi_gsi)
-			t->first_msi_gsi = t->r->entries[i].gsi + 1;
-	vm->irq_routing = t;
-	return t;
+	r->nr = arch_default_irq_routes(r->entries, MAX_DEFAULT_ROUTES);
+	vm->next_gsi = 0;
+	for (i = 0; i < r->nr; i++)
+		if (r->entries[i].gsi >= vm->next_gsi)
+			vm->next_gsi = r->entries[i].gsi + 1;
+	vm->irq_routing = r;
+	return r;
 }
 
-/* Install the table.  A VM without a KVM fd (unit tests) keeps the copy
+/* Install @r and make it the VM's table (freeing the old one), or leave
+ * everything as it was.  A VM without a KVM fd (unit tests) keeps the copy
  * only. */
-static int irq_table_commit(struct vm *vm, struct irq_table *t)
+static int irq_table_commit(struct vm *vm, struct kvm_irq_routing *r)
 {
-	if (vm->vm_fd < 0)
-		return 0;
-	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, t->r) < 0) {
+	if (vm->vm_fd >= 0 && ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, r) < 0) {
 		int e = errno;
 
-		pr_debug("KVM_SET_GSI_ROUTING (%u entries) failed: %s",
-			 t->r->nr, strerror(e));
+		pr_debug("KVM_SET_GSI_ROUTING (%u entries) failed: %s", r->nr,
+			 strerror(e));
+		free(r);
 		return -e;
+	}
+	if (r != vm->irq_routing) {
+		free(vm->irq_routing);
+		vm->irq_routing = r;
 	}
 	return 0;
 }
 
-static struct kvm_irq_routing_entry *find_msi(struct irq_table *t, int gsi)
+/* A copy of the table with room for @extra more entries. */
+static struct kvm_irq_routing *irq_table_copy(struct vm *vm, unsigned int extra)
+{
+	struct kvm_irq_routing *old = vm->irq_routing, *r;
+
+	r = routing_alloc(old->nr + extra);
+	if (r) {
+		memcpy(r->entries, old->entries, old->nr * sizeof(r->entries[0]));
+		r->nr = old->nr;
+	}
+	return r;
+}
+
+static int find_msi(const struct kvm_irq_routing *r, int gsi)
 {
 	unsigned int i;
 
-	for (i = 0; i < t->r->nr; i++)
-		if ((int)t->r->entries[i].gsi == gsi &&
-		    t->r->entries[i].type == KVM_IRQ_ROUTING_MSI)
-			return &t->r->entries[i];
-	return NULL;
-}
-
-static void remove_entry(struct irq_table *t, struct kvm_irq_routing_entry *e)
-{
-	unsigned int i = (unsigned int)(e - t->r->entries);
-
-	memmove(e, e + 1, (t->r->nr - i - 1) * sizeof(*e));
-	t->r->nr--;
+	for (i = 0; r && i < r->nr; i++)
+		if ((int)r->entries[i].gsi == gsi &&
+		    r->entries[i].type == KVM_IRQ_ROUTING_MSI)
+			return (int)i;
+	return -1;
 }
 
 static void msi_set(struct kvm_irq_routing_entry *e, uint64_t addr,
@@ -127,45 +131,35 @@ static void msi_set(struct kvm_irq_routing_entry *e, uint64_t addr,
 int vm_msi_route_add(struct vm *vm, uint64_t addr, uint32_t data)
 {
 	struct kvm_irq_routing_entry *e;
-	struct irq_table *t;
+	struct kvm_irq_routing *r;
 	unsigned int gsi;
 	int ret;
 
 	pthread_mutex_lock(&vm->irq_lock);
-	t = irq_table_get(vm);
-	if (!t) {
+	if (!irq_table_get(vm)) {
 		ret = -ENOMEM;
 		goto out;
 	}
 	/* The lowest free GSI: deleted routes' numbers get reused. */
-	for (gsi = t->first_msi_gsi; gsi < MAX_GSI; gsi++)
-		if (!find_msi(t, (int)gsi))
+	for (gsi = vm->next_gsi; gsi < MAX_GSI; gsi++)
+		if (find_msi(vm->irq_routing, (int)gsi) < 0)
 			break;
 	if (gsi >= MAX_GSI) {
 		ret = -ENOSPC;
 		goto out;
 	}
-	if (t->r->nr == t->cap) {
-		struct kvm_irq_routing *n = routing_alloc(t->cap * 2);
-
-		if (!n) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		memcpy(n, t->r, sizeof(*n) + t->r->nr * sizeof(*e));
-		free(t->r);
-		t->r = n;
-		t->cap *= 2;
+	r = irq_table_copy(vm, 1);
+	if (!r) {
+		ret = -ENOMEM;
+		goto out;
 	}
-	e = &t->r->entries[t->r->nr++];
+	e = &r->entries[r->nr++];
 	memset(e, 0, sizeof(*e));
 	e->gsi = gsi;
 	e->type = KVM_IRQ_ROUTING_MSI;
 	msi_set(e, addr, data);
-	ret = irq_table_commit(vm, t);
-	if (ret)
-		t->r->nr--;
-	else
+	ret = irq_table_commit(vm, r);
+	if (!ret)
 		ret = (int)gsi;
 out:
 	pthread_mutex_unlock(&vm->irq_lock);
@@ -174,41 +168,45 @@ out:
 
 int vm_msi_route_update(struct vm *vm, int gsi, uint64_t addr, uint32_t data)
 {
-	struct kvm_irq_routing_entry *e, old;
-	struct irq_table *t;
-	int ret = -ENOENT;
+	struct kvm_irq_routing *cur, *r;
+	struct kvm_irq_routing_entry e;
+	int ret = -ENOENT, i;
 
 	pthread_mutex_lock(&vm->irq_lock);
-	t = vm->irq_routing;
-	e = t ? find_msi(t, gsi) : NULL;
-	if (e) {
-		old = *e;
-		msi_set(e, addr, data);
-		if (memcmp(&old, e, sizeof(old)) == 0) {
-			ret = 0; /* unchanged: spare KVM the table swap */
-		} else {
-			ret = irq_table_commit(vm, t);
-			if (ret)
-				*e = old;
-		}
+	cur = vm->irq_routing;
+	i = find_msi(cur, gsi);
+	if (i < 0)
+		goto out;
+	e = cur->entries[i];
+	msi_set(&e, addr, data);
+	ret = 0;
+	if (!memcmp(&e, &cur->entries[i], sizeof(e)))
+		goto out; /* unchanged: spare KVM the table swap */
+	r = irq_table_copy(vm, 0);
+	if (!r) {
+		ret = -ENOMEM;
+		goto out;
 	}
+	r->entries[i] = e;
+	ret = irq_table_commit(vm, r);
+out:
 	pthread_mutex_unlock(&vm->irq_lock);
 	return ret;
 }
 
 void vm_msi_route_del(struct vm *vm, int gsi)
 {
-	struct kvm_irq_routing_entry *e;
-	struct irq_table *t;
+	struct kvm_irq_routing *r;
+	int i;
 
 	pthread_mutex_lock(&vm->irq_lock);
-	t = vm->irq_routing;
-	e = t ? find_msi(t, gsi) : NULL;
-	if (e) {
-		remove_entry(t, e);
-		/* Nothing to undo on failure: at worst KVM keeps a route
-		 * no irqfd points at any more. */
-		(void)irq_table_commit(vm, t);
+	i = find_msi(vm->irq_routing, gsi);
+	if (i >= 0 && (r = irq_table_copy(vm, 0))) {
+		memmove(&r->entries[i], &r->entries[i + 1],
+			(r->nr - (unsigned int)i - 1) * sizeof(r->entries[0]));
+		r->nr--;
+		/* On failure KVM keeps a route no irqfd uses any more. */
+		(void)irq_table_commit(vm, r);
 	}
 	pthread_mutex_unlock(&vm->irq_lock);
 }

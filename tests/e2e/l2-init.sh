@@ -7,7 +7,16 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 # Without a /dev/console node in the image the kernel gave us no stdio.
-[ -t 1 ] || exec </dev/console >/dev/console 2>&1
+# With console=hvc0 (lkvm --console virtio) and virtio_console a module,
+# /dev/console cannot be opened yet: fall back to the UART. (A failed
+# redirection on exec would end this shell, so try it in a subshell.)
+if [ ! -t 1 ]; then
+	if (: </dev/console) 2>/dev/null; then
+		exec </dev/console >/dev/console 2>&1
+	else
+		exec </dev/ttyS0 >/dev/ttyS0 2>&1
+	fi
+fi
 # Keep late kernel messages from splitting our output lines (panics are
 # KERN_EMERG and still print).
 echo 1 >/proc/sys/kernel/printk

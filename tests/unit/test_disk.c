@@ -6,6 +6,7 @@
  * flushes, discards and write-zeroes on a temporary image, checked through
  * a separate file descriptor.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -592,6 +593,24 @@ TEST(auto_selection)
 	}
 }
 
+/* Remove whatever a failed case left behind, then the directory. */
+static void remove_tmpdir(void)
+{
+	DIR *dir = opendir(tmpdir);
+	struct dirent *e;
+	char path[512];
+
+	while (dir && (e = readdir(dir))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
+		unlink(path);
+	}
+	if (dir)
+		closedir(dir);
+	rmdir(tmpdir);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lkvm-test-disk.XXXXXX");
@@ -611,6 +630,6 @@ int main(void)
 	RUN(backend_sync_direct);
 	RUN(readonly_backend);
 	RUN(auto_selection);
-	rmdir(tmpdir);
+	remove_tmpdir();
 	return test_summary();
 }

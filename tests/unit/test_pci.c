@@ -193,6 +193,270 @@ TEST(cfg_write_hook)
 	pci_bus_destroy(&bus);
 }
 
+/* ---- BARs, capabilities, INTx ---- */
+
+#define IO_SIZE 32
+#define MEM_SIZE 0x8000
+#define IO_ADDR 0x1040
+#define MEM_ADDR 0xc0010000u
+
+static struct pci_device dev;
+
+static struct remap_log {
+	int calls;
+	unsigned int bar;
+	uint64_t old_addr, new_addr;
+	uint64_t mapped[PCI_NUM_BARS]; /* as the device tracks it */
+} remap;
+
+static void remap_hook(struct pci_device *d, unsigned int bar, uint64_t o,
+		       uint64_t n)
+{
+	(void)d;
+	remap.calls++;
+	remap.bar = bar;
+	remap.old_addr = o;
+	remap.new_addr = n;
+	remap.mapped[bar] = n;
+}
+
+/* The host bridge in slot 0 and a device with an I/O BAR0 and a memory
+ * BAR1 in slot 3. */
+static void bar_setup(bool decode)
+{
+	setup();
+	memset(&remap, 0, sizeof(remap));
+	pci_device_init(&dev, "dev", 0x1af4, 0x1001, 0x0180, 0);
+	dev.bar_remap = remap_hook;
+	REQUIRE(pci_bar_init(&dev, 0, true, IO_SIZE) == 0);
+	REQUIRE(pci_bar_init(&dev, 1, false, MEM_SIZE) == 0);
+	pci_bar_set_addr(&dev, 0, IO_ADDR);
+	pci_bar_set_addr(&dev, 1, MEM_ADDR);
+	if (decode)
+		dev.cfg[PCI_COMMAND] = PCI_COMMAND_IO | PCI_COMMAND_MEMORY;
+	pci_device_update_bars(&dev);
+	REQUIRE(pci_bus_add(&bus, &dev, 3) == 3);
+}
+
+TEST(bar_init_rejects)
+{
+	pci_device_init(&dev, "dev", 1, 2, 0, 0);
+	CHECK_EQ(pci_bar_init(&dev, 6, false, 4096), -EINVAL);
+	CHECK_EQ(pci_bar_init(&dev, 0, false, 0), -EINVAL);
+	CHECK_EQ(pci_bar_init(&dev, 0, false, 3000), -EINVAL);
+	CHECK_EQ(pci_bar_init(&dev, 0, false, 8), -EINVAL);  /* < 16 */
+	CHECK_EQ(pci_bar_init(&dev, 0, true, 2), -EINVAL);   /* < 4 */
+	CHECK_EQ(pci_bar_init(&dev, 0, true, 512), -EINVAL); /* > 256 */
+	CHECK_EQ(pci_bar_init(&dev, 5, true, 4), 0);
+	CHECK_EQ(pci_bar_addr(&dev, 4), 0);
+}
+
+TEST(bar_sizing)
+{
+	bar_setup(false);
+	CHECK_EQ(cfg_rd(DEVFN(3, 0), PCI_BAR0, 4), IO_ADDR | 1);
+	CHECK_EQ(cfg_rd(DEVFN(3, 0), PCI_BAR0 + 4, 4), MEM_ADDR);
+	/* All-ones reads back the size mask and the type bits. */
+	cfg_wr(DEVFN(3, 0), PCI_BAR0, 0xffffffff, 4);
+	CHECK_EQ(cfg_rd(DEVFN(3, 0), PCI_BAR0, 4), (0xffffu & ~(IO_SIZE - 1)) | 1);
+	cfg_wr(DEVFN(3, 0), PCI_BAR0 + 4, 0xffffffff, 4);
+	CHECK_EQ(cfg_rd(DEVFN(3, 0), PCI_BAR0 + 4, 4), ~(uint32_t)(MEM_SIZE - 1));
+	/* Unimplemented BARs read 0 whatever is written. */
+	cfg_wr(DEVFN(3, 0), PCI_BAR0 + 8, 0xffffffff, 4);
+	CHECK_EQ(cfg_rd(DEVFN(3, 0), PCI_BAR0 + 8, 4), 0);
+	/* Restore; low bits inside the size are dropped. */
+	cfg_wr(DEVFN(3, 0), PCI_BAR0, IO_ADDR | 0x1f, 4);
+	CHECK_EQ(cfg_rd(DEVFN(3, 0), PCI_BAR0, 4), IO_ADDR | 1);
+	cfg_wr(DEVFN(3, 0), PCI_BAR0 + 4, MEM_ADDR | 0x7fff, 4);
+	CHECK_EQ(cfg_rd(DEVFN(3, 0), PCI_BAR0 + 4, 4), MEM_ADDR);
+	CHECK_EQ(pci_bar_addr(&dev, 1), MEM_ADDR);
+	/* Byte-wise programming works too. */
+	cfg_wr(DEVFN(3, 0), PCI_BAR0 + 4 + 3, 0xd0, 1);
+	CHECK_EQ(pci_bar_addr(&dev, 1), 0xd0010000u);
+	/* Decode was off throughout: nothing was mapped. */
+	CHECK_EQ(remap.calls, 0);
+	pci_bus_destroy(&bus);
+}
+
+TEST(bar_remap_on_decode_and_move)
+{
+	bar_setup(false);
+	/* Turning on memory decode maps BAR1 only. */
+	cfg_wr(DEVFN(3, 0), PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	CHECK_EQ(remap.calls, 1);
+	CHECK_EQ(remap.bar, 1);
+	CHECK_EQ(remap.old_addr, 0);
+	CHECK_EQ(remap.new_addr, MEM_ADDR);
+	/* ...and I/O decode BAR0. */
+	cfg_wr(DEVFN(3, 0), PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_IO, 2);
+	CHECK_EQ(remap.calls, 2);
+	CHECK_EQ(remap.bar, 0);
+	CHECK_EQ(remap.new_addr, IO_ADDR);
+	/* Rewriting the same command changes nothing. */
+	cfg_wr(DEVFN(3, 0), PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_IO, 2);
+	CHECK_EQ(remap.calls, 2);
+	/* Moving BAR1 while decoding: old -> new. */
+	cfg_wr(DEVFN(3, 0), PCI_BAR0 + 4, 0xc0100000u, 4);
+	CHECK_EQ(remap.calls, 3);
+	CHECK_EQ(remap.old_addr, MEM_ADDR);
+	CHECK_EQ(remap.new_addr, 0xc0100000u);
+	/* Sizing with decode on: the all-ones pattern is not mapped... */
+	cfg_wr(DEVFN(3, 0), PCI_BAR0 + 4, 0xffffffff, 4);
+	CHECK_EQ(remap.calls, 4);
+	CHECK_EQ(remap.new_addr, 0);
+	cfg_wr(DEVFN(3, 0), PCI_BAR0, 0xffffffff, 4);
+	CHECK_EQ(remap.calls, 5);
+	CHECK_EQ(remap.mapped[0], 0);
+	/* ...and restoring maps again. */
+	cfg_wr(DEVFN(3, 0), PCI_BAR0 + 4, 0xc0100000u, 4);
+	cfg_wr(DEVFN(3, 0), PCI_BAR0, IO_ADDR, 4);
+	CHECK_EQ(remap.calls, 7);
+	CHECK_EQ(remap.mapped[0], IO_ADDR);
+	CHECK_EQ(remap.mapped[1], 0xc0100000u);
+	/* Address 0 is "not assigned". */
+	cfg_wr(DEVFN(3, 0), PCI_BAR0, 0, 4);
+	CHECK_EQ(remap.mapped[0], 0);
+	/* Decode off unmaps. */
+	cfg_wr(DEVFN(3, 0), PCI_COMMAND, 0, 2);
+	CHECK_EQ(remap.mapped[1], 0);
+	CHECK_EQ(dev.bars[1].mapped, 0);
+	/* A dword write to command/status counts as a command write. */
+	cfg_wr(DEVFN(3, 0), PCI_COMMAND, 0xffff0002, 4);
+	CHECK_EQ(remap.mapped[1], 0xc0100000u);
+	pci_bus_destroy(&bus);
+}
+
+TEST(bar_initial_mapping)
+{
+	bar_setup(true);
+	CHECK_EQ(remap.calls, 2);
+	CHECK_EQ(dev.bars[0].mapped, IO_ADDR);
+	CHECK_EQ(dev.bars[1].mapped, MEM_ADDR);
+	CHECK_EQ(cfg_rd(DEVFN(3, 0), PCI_COMMAND, 2), 3);
+	pci_bus_destroy(&bus);
+}
+
+TEST(capabilities)
+{
+	uint8_t a[6] = { 0x09, 0xee, 6, 1, 2, 3 }, b[12] = { 0x11 };
+	unsigned int pos, n = 0;
+	int off;
+
+	pci_device_init(&dev, "dev", 1, 2, 0, 0);
+	CHECK_EQ(dev.cfg[PCI_STATUS] & PCI_STATUS_CAP_LIST, 0);
+	CHECK_EQ(dev.cfg[PCI_CAPABILITY_LIST], 0);
+	CHECK_EQ(pci_add_capability(&dev, a, 1), -ENOSPC);
+	off = pci_add_capability(&dev, a, sizeof(a));
+	CHECK_EQ(off, 0x40);
+	CHECK(dev.cfg[PCI_STATUS] & PCI_STATUS_CAP_LIST);
+	CHECK_EQ(dev.cfg[PCI_CAPABILITY_LIST], 0x40);
+	CHECK_EQ(dev.cfg[0x41], 0); /* "next" is ours, not the caller's */
+	CHECK_EQ(dev.cfg[0x45], 3);
+	off = pci_add_capability(&dev, b, sizeof(b));
+	CHECK_EQ(off, 0x48); /* dword aligned */
+	CHECK_EQ(dev.cfg[0x41], 0x48);
+	/* Fill up: the rest of the 256 bytes. */
+	while ((off = pci_add_capability(&dev, b, sizeof(b))) > 0)
+		CHECK(off + 12 <= PCI_CFG_SIZE);
+	CHECK_EQ(off, -ENOSPC);
+	/* Walk the list as a driver does: it ends, and in order. */
+	for (pos = dev.cfg[PCI_CAPABILITY_LIST]; pos && n < 64;
+	     pos = dev.cfg[pos + 1], n++)
+		CHECK(pos >= 0x40 && pos % 4 == 0);
+	CHECK_EQ(pos, 0);
+	CHECK_EQ(n, 1 + (PCI_CFG_SIZE - 0x48) / 12);
+	/* Capability contents are read-only by default. */
+	REQUIRE(pci_bus_init(&bus) == 0);
+	REQUIRE(pci_bus_add(&bus, &dev, 2) == 2);
+	cfg_wr(DEVFN(2, 0), 0x44, 0xffffffff, 4);
+	CHECK_EQ(cfg_rd(DEVFN(2, 0), 0x44, 4), 0x00000302);
+	CHECK_EQ(cfg_rd(DEVFN(2, 0), PCI_STATUS, 2), PCI_STATUS_CAP_LIST);
+	pci_bus_destroy(&bus);
+}
+
+static uint32_t read_hook(struct pci_device *d, unsigned int off, uint32_t val,
+			  unsigned int len)
+{
+	(void)d;
+	(void)len;
+	return off == 0x40 ? 0x12345678 : val;
+}
+
+TEST(cfg_read_hook)
+{
+	setup();
+	hb.cfg_read = read_hook;
+	CHECK_EQ(cfg_rd(0, 0x40, 4), 0x12345678);
+	CHECK_EQ(cfg_rd(0, 0, 2), 0x8086);
+	pci_bus_destroy(&bus);
+}
+
+static struct {
+	int calls;
+	int level[32];
+} lines;
+
+static void line_set(void *opaque, unsigned int line, int level)
+{
+	(void)opaque;
+	lines.calls++;
+	lines.level[line & 31] = level;
+}
+
+TEST(intx_shared_lines)
+{
+	static struct pci_device d1, d2, d3;
+
+	setup();
+	memset(&lines, 0, sizeof(lines));
+	pci_device_init(&d1, "d1", 1, 1, 0, 0);
+	pci_device_init(&d2, "d2", 1, 2, 0, 0);
+	pci_device_init(&d3, "d3", 1, 3, 0, 0);
+	pci_device_set_intx(&d1, 1, 10, line_set, NULL);
+	pci_device_set_intx(&d2, 1, 10, line_set, NULL);
+	pci_device_set_intx(&d3, 1, 11, line_set, NULL);
+	/* Not on a bus yet: nothing happens. */
+	pci_set_irq(&d1, true);
+	CHECK_EQ(lines.calls, 0);
+	d1.intx_asserted = false;
+	REQUIRE(pci_bus_add(&bus, &d1, 1) == 1);
+	REQUIRE(pci_bus_add(&bus, &d2, 2) == 2);
+	REQUIRE(pci_bus_add(&bus, &d3, 3) == 3);
+	CHECK_EQ(cfg_rd(DEVFN(1, 0), PCI_INTERRUPT_LINE, 2), 0x010a);
+	CHECK_EQ(cfg_rd(DEVFN(3, 0), PCI_INTERRUPT_LINE, 1), 11);
+
+	pci_set_irq(&d1, true);
+	CHECK_EQ(lines.level[10], 1);
+	CHECK_EQ(lines.calls, 1);
+	pci_set_irq(&d2, true);   /* already high: no new edge */
+	CHECK_EQ(lines.calls, 1);
+	pci_set_irq(&d1, false);  /* d2 still holds it */
+	CHECK_EQ(lines.level[10], 1);
+	pci_set_irq(&d3, true);
+	CHECK_EQ(lines.level[11], 1);
+	pci_set_irq(&d2, false);
+	CHECK_EQ(lines.level[10], 0);
+	CHECK_EQ(lines.level[11], 1);
+
+	/* INTx disable in the command register masks the device. */
+	pci_set_irq(&d1, true);
+	CHECK_EQ(lines.level[10], 1);
+	cfg_wr(DEVFN(1, 0), PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, 2);
+	CHECK_EQ(lines.level[10], 0);
+	pci_set_irq(&d1, true);
+	CHECK_EQ(lines.level[10], 0);
+	cfg_wr(DEVFN(1, 0), PCI_COMMAND + 1, 0, 1);
+	CHECK_EQ(lines.level[10], 1);
+
+	/* Removing a device lets go of its line. */
+	pci_bus_remove(&bus, &d1);
+	CHECK_EQ(lines.level[10], 0);
+	CHECK_EQ(cfg_rd(DEVFN(1, 0), 0, 4), 0xffffffff);
+	pci_bus_remove(&bus, &d3);
+	CHECK_EQ(lines.level[11], 0);
+	pci_bus_destroy(&bus);
+}
+
 /* ---- conf1 ---- */
 
 static struct pci_conf1 conf1;
@@ -361,6 +625,13 @@ int main(void)
 	RUN(functions_and_buses);
 	RUN(slots);
 	RUN(cfg_write_hook);
+	RUN(bar_init_rejects);
+	RUN(bar_sizing);
+	RUN(bar_remap_on_decode_and_move);
+	RUN(bar_initial_mapping);
+	RUN(capabilities);
+	RUN(cfg_read_hook);
+	RUN(intx_shared_lines);
 	RUN(conf1_address_latch);
 	RUN(conf1_reads);
 	RUN(conf1_disabled_and_absent);

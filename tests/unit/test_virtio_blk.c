@@ -8,6 +8,7 @@
  * the right status, leave everything else alone and keep the device working;
  * the fake RAM has guard pages and the build has ASan/UBSan.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/virtio_blk.h>
@@ -573,6 +574,63 @@ TEST(io_uring_many_in_flight) { many_in_flight(DISK_AIO_IO_URING); }
 TEST(libaio_many_in_flight) { many_in_flight(DISK_AIO_LIBAIO); }
 TEST(sync_many_in_flight) { many_in_flight(DISK_AIO_SYNC); }
 
+/*
+ * A driver that re-posts heads it was not given back can have more
+ * requests in flight than the device has slots: the device must stall and
+ * resume when slots free up, and complete every request exactly once.
+ */
+static void reposted_heads(enum disk_aio_kind aio)
+{
+	enum { TOTAL = 3000 };
+	struct ctx c;
+	uint8_t *d, *st;
+	uint16_t published = 0;
+	int head;
+
+	if (!ctx_init(&c, aio)) {
+		ctx_fini(&c);
+		return;
+	}
+	{
+		uint64_t dg = buf(&c, 65536, 0, &d);
+		uint64_t sg = buf(&c, 1, 0, &st);
+		struct vqd_buf b[3] = {
+			{ hdr(&c, VIRTIO_BLK_T_IN, 64), 16, false },
+			{ dg, 65536, true }, { sg, 1, true },
+		};
+
+		head = vqd_add(&c.q, b, 3);
+		published = 1;
+	}
+	virtq_kick(&c.vdev->vqs[0]);
+	for (int spins = 0; spins < 200000; spins++) {
+		uint16_t consumed = __atomic_load_n(&c.vdev->vqs[0].last_avail,
+						    __ATOMIC_ACQUIRE);
+		bool more = false;
+
+		while (published < TOTAL &&
+		       (uint16_t)(published - consumed) < QSIZE) {
+			vqd_publish(&c.q, (uint16_t)head);
+			published++;
+			more = true;
+		}
+		if (more)
+			virtq_kick(&c.vdev->vqs[0]);
+		if (vqd_used_idx(&c.q) == TOTAL)
+			break;
+		usleep(50);
+	}
+	CHECK_EQ(vqd_used_idx(&c.q), TOTAL);
+	CHECK_EQ(*st, VIRTIO_BLK_S_OK);
+	CHECK_EQ(d[0], pattern(64 * 512));
+	c.q.last_used = vqd_used_idx(&c.q); /* the ring wrapped many times */
+	CHECK(still_works(&c));
+	ctx_fini(&c);
+}
+
+TEST(io_uring_reposted_heads) { reposted_heads(DISK_AIO_IO_URING); }
+TEST(sync_reposted_heads) { reposted_heads(DISK_AIO_SYNC); }
+
 /* A driver reset with requests in flight waits for them. */
 TEST(reset_with_requests_in_flight)
 {
@@ -923,6 +981,24 @@ TEST(write_through_without_flush)
 	ctx_fini(&c);
 }
 
+/* Remove whatever a failed case left behind, then the directory. */
+static void remove_tmpdir(void)
+{
+	DIR *dir = opendir(tmpdir);
+	struct dirent *e;
+	char path[512];
+
+	while (dir && (e = readdir(dir))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
+		unlink(path);
+	}
+	if (dir)
+		closedir(dir);
+	rmdir(tmpdir);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lkvm-test-blk.XXXXXX");
@@ -942,6 +1018,8 @@ int main(void)
 	RUN(io_uring_many_in_flight);
 	RUN(libaio_many_in_flight);
 	RUN(sync_many_in_flight);
+	RUN(io_uring_reposted_heads);
+	RUN(sync_reposted_heads);
 	RUN(reset_with_requests_in_flight);
 	RUN(hostile_ranges);
 	RUN(hostile_types_and_shapes);
@@ -949,6 +1027,6 @@ int main(void)
 	RUN(hostile_readonly);
 	RUN(hostile_broken_ring);
 	RUN(write_through_without_flush);
-	rmdir(tmpdir);
+	remove_tmpdir();
 	return test_summary();
 }
