@@ -215,6 +215,10 @@ void vm_destroy(struct vm *vm)
 {
 	struct vm_cleanup *c, *next;
 
+	/* Anything still waiting for the guest (a console reader blocked on a
+	 * full input FIFO) gives up once the VM counts as stopping; on an
+	 * error path nobody has said so yet. */
+	vm_request_stop(vm, VM_STOP_ERROR);
 	term_stop(&vm->term);
 	vcpus_destroy(vm);
 	for (c = vm->cleanups; c; c = next) {
