@@ -4,6 +4,7 @@
 #   make         build ./lkvm
 #   make check   unit, host smoke and nested-KVM end-to-end tests
 #   make bench   boot-time benchmark against QEMU (not part of check)
+#   make bench-blk, make bench-blk-model   block I/O benchmarks
 
 CC       ?= gcc
 ARCH     ?= $(shell uname -m)
@@ -126,10 +127,19 @@ build/tests/blkbench: tests/tools/blkbench.c $(BENCH_LIB_OBJS)
 bench: lkvm
 	tests/bench/boot-time.sh --lkvm ./lkvm
 
+# Guest block I/O under lkvm vs QEMU in one nested L1 run.
+bench-blk: lkvm
+	tests/bench/blk-io.sh --lkvm ./lkvm --runs 3
+
+# The virtio-blk device model per backend vs fio on the same host file.
+bench-blk-model: build/tests/blkbench
+	tests/bench/blk-model.sh
+	tests/bench/blk-model.sh --direct
+
 deps:
 	tests/deps.sh
 
 clean:
 	rm -rf build lkvm
 
-.PHONY: all unit smoke e2e check bench deps clean
+.PHONY: all unit smoke e2e check bench bench-blk bench-blk-model deps clean

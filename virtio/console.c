@@ -311,49 +311,48 @@ static void vcon_resize(void *opaque, unsigned int cols, unsigned int rows)
 }
 
 /*
- * As kvmtool does, make hvc0 the guest's console: lkvm's default
- * "console=ttyS0" becomes "console=hvc0" (earlyprintk=serial still shows
- * early boot on the UART).  Only the defaults at the start of the command
- * line are touched, so a console= given with -p still comes later and wins.
+ * Make hvc0 the guest's console, as kvmtool does, without stranding
+ * kernels that build virtio_console as a module (Debian's): lkvm's default
+ * "console=ttyS0" becomes "console=ttyS0 console=hvc0".  The last console=
+ * is the preferred one, so /dev/console is hvc0 when the driver is built in;
+ * when it is a module, hvc0 does not exist yet when init opens /dev/console
+ * and the kernel falls back to ttyS0 instead of leaving init with no console
+ * at all.  The cost: once hvc0 is up, kernel messages show on both.  Only
+ * the defaults at the start of the command line are touched, so a console=
+ * given with -p still comes later and wins.
  */
 static int vcon_use_hvc0(struct vm *vm)
 {
-	static const char from[] = "console=ttyS0", to[] = "console=hvc0";
+	static const char from[] = "console=ttyS0";
+	static const char to[] = "console=ttyS0 console=hvc0";
+	static const char hvc[] = "console=hvc0";
 	size_t deflen, len, pos = 0;
 	char *s = vm->cmdline, *n;
 
 	if (!s)
 		return 0;
 	len = strlen(s);
-	deflen = MIN(strlen(arch_default_cmdline()), len);
+	deflen = MIN(vm->cmdline_defaults_len, len);
 	while (pos < deflen) {
 		size_t tok = strcspn(s + pos, " ");
 
 		if (tok == sizeof(from) - 1 && !memcmp(s + pos, from, tok)) {
-			/* Same place, one byte shorter. */
-			memcpy(s + pos, to, sizeof(to) - 1);
-			memmove(s + pos + sizeof(to) - 1, s + pos + tok,
-				len - pos - tok + 1);
+			/* Insert " console=hvc0" right after it. */
+			n = malloc(len + sizeof(to) - tok + 1);
+			if (!n)
+				return -ENOMEM;
+			memcpy(n, s, pos);
+			memcpy(n + pos, to, sizeof(to) - 1);
+			memcpy(n + pos + sizeof(to) - 1, s + pos + tok,
+			       len - pos - tok + 1);
+			free(s);
+			vm->cmdline = n;
+			vm->cmdline_defaults_len = deflen + sizeof(to) - tok - 1;
 			return 0;
 		}
 		pos += tok + 1;
 	}
-	/* No console= default to replace: add one after the defaults. */
-	n = malloc(len + sizeof(to) + 1);
-	if (!n)
-		return -ENOMEM;
-	memcpy(n, s, deflen);
-	pos = deflen;
-	if (pos)
-		n[pos++] = ' ';
-	memcpy(n + pos, to, sizeof(to) - 1);
-	pos += sizeof(to) - 1;
-	if (deflen < len && s[deflen] != ' ')
-		n[pos++] = ' ';
-	memcpy(n + pos, s + deflen, len - deflen + 1);
-	free(s);
-	vm->cmdline = n;
-	return 0;
+	return vm_cmdline_add(vm, hvc);
 }
 
 struct virtio_dev *virtio_console_new(struct vm *vm)

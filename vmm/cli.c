@@ -6,6 +6,7 @@
  * "--opt=value"; short ones "-m 512" or "-m512".
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -400,4 +401,34 @@ char *vm_build_cmdline(const char *arch_defaults, const char *user_params)
 		memcpy(s + a + 1, user_params, u + 1);
 	}
 	return s;
+}
+
+int vm_cmdline_add(struct vm *vm, const char *param)
+{
+	size_t len = vm->cmdline ? strlen(vm->cmdline) : 0;
+	size_t def = MIN(vm->cmdline_defaults_len, len);
+	size_t plen = strlen(param);
+	char *s = malloc(len + plen + 2);
+	size_t pos = 0;
+
+	if (!s)
+		return -ENOMEM;
+	memcpy(s, vm->cmdline ? vm->cmdline : "", def);
+	pos = def;
+	if (pos)
+		s[pos++] = ' ';
+	memcpy(s + pos, param, plen);
+	pos += plen;
+	/* The -p parameters follow, still last (they may end in "-- args"). */
+	if (def < len) {
+		if (vm->cmdline[def] != ' ')
+			s[pos++] = ' ';
+		memcpy(s + pos, vm->cmdline + def, len - def + 1);
+	} else {
+		s[pos] = '\0';
+	}
+	free(vm->cmdline);
+	vm->cmdline = s;
+	vm->cmdline_defaults_len = def + (def ? 1 : 0) + plen;
+	return 0;
 }

@@ -476,6 +476,7 @@ int vm_run(const struct vm_config *cfg)
 	vm.cmdline = vm_build_cmdline(arch_default_cmdline(), cfg->params);
 	if (!vm.cmdline)
 		goto out;
+	vm.cmdline_defaults_len = strlen(arch_default_cmdline());
 
 	/* The machine, in dependency order; vm_destroy() unwinds all of it. */
 	if (arch_vm_init(&vm) ||

@@ -38,7 +38,7 @@ int arch_virtio_mmio_announce(struct vm *vm, uint64_t base, uint64_t size,
 			      unsigned int irq)
 {
 	struct arch_vm *a = &vm->arch;
-	char *line;
+	char param[80];
 
 	if (a->nr_virtio_mmio >= ARRAY_SIZE(a->virtio_mmio)) {
 		pr_err("too many virtio-mmio devices (at most %zu)",
@@ -52,16 +52,12 @@ int arch_virtio_mmio_announce(struct vm *vm, uint64_t base, uint64_t size,
 		       (unsigned long long)base, (unsigned long long)size, irq);
 		return -EINVAL;
 	}
-	if (asprintf(&line, "%s%svirtio_mmio.device=%#llx@%#llx:%u",
-		     vm->cmdline ? vm->cmdline : "",
-		     vm->cmdline && *vm->cmdline ? " " : "",
-		     (unsigned long long)size, (unsigned long long)base,
-		     irq) < 0) {
+	snprintf(param, sizeof(param), "virtio_mmio.device=%#llx@%#llx:%u",
+		 (unsigned long long)size, (unsigned long long)base, irq);
+	if (vm_cmdline_add(vm, param)) {
 		pr_err("out of memory");
 		return -ENOMEM;
 	}
-	free(vm->cmdline);
-	vm->cmdline = line;
 	a->virtio_mmio[a->nr_virtio_mmio++] = (struct acpi_mmio_dev){
 		.base = base,
 		.size = (uint32_t)size,

@@ -62,6 +62,7 @@ struct vm {
 	int initrd_fd; /* read straight into guest RAM once placed */
 	uint64_t initrd_size;
 	char *cmdline;
+	size_t cmdline_defaults_len; /* lkvm's own part, before -p params */
 	char name[LKVM_MAX_NAME + 1]; /* --name, or guest-<pid> */
 
 	struct term term;
@@ -131,5 +132,8 @@ int vm_read_initrd(struct vm *vm, void *dst);
 
 /* Sum of the kernel command line lkvm builds: arch defaults + -p params. */
 char *vm_build_cmdline(const char *arch_defaults, const char *user_params);
+/* Add @param to lkvm's defaults in vm->cmdline, before the -p parameters
+ * (which stay last: they override defaults, and may end in "-- args"). */
+int vm_cmdline_add(struct vm *vm, const char *param);
 
 #endif

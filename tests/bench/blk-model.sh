@@ -41,17 +41,10 @@ for n in "$secs" "$qd" "$mib"; do
 done
 command -v fio >/dev/null || die "fio not found; install the Debian package 'fio' (apt-get install fio)"
 
-# --- build blkbench against lkvm's objects -------------------------------
+# --- build blkbench against lkvm's objects (the Makefile's rule) ----------
 cd "$top"
-make -s lkvm >/dev/null || die "building lkvm failed"
-objs=$(ls build/disk/*.o build/hw/*.o build/virtio/*.o build/vmm/*.o build/x86/*.o |
-	grep -v -e '^build/vmm/vm\.o$' -e '^build/vmm/vcpu\.o$' -e '^build/x86/kvm\.o$')
 bench=build/tests/blkbench
-mkdir -p build/tests
-${CC:-cc} -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -Iinclude -Ix86/include -Itests/unit \
-	-D_GNU_SOURCE -DLKVM_VERSION='"bench"' -o "$bench" tests/tools/blkbench.c \
-	tests/unit/stubs.c tests/unit/vq_driver.c $objs -Wl,--no-as-needed -lfdt -laio -lcap-ng -luring ||
-	die "building tests/tools/blkbench.c failed"
+make -s "$bench" >/dev/null || die "building $bench failed (make $bench)"
 
 # --- the test file -----------------------------------------------------------
 img=$dir/lkvm-blk-model.$$.img
@@ -64,6 +57,8 @@ dflag=
 	sed 's/^/  /'
 
 # fio_run ENGINE WORKLOAD: "MBps IOPS" of fio on the same file.
+# --invalidate=0: fio would otherwise drop the file's page cache before
+# each job, and buffered runs would compare the page cache with the disk.
 fio_run() {
 	local eng=$1 rw bs jobs=1 depth=$qd t
 	case "$2" in
@@ -75,7 +70,7 @@ fio_run() {
 		jobs=$((qd < 16 ? qd : 16)) depth=1
 	fi
 	t=$(fio --name=model --filename="$img" --rw=$rw --bs=$bs --ioengine="$eng" \
-		--iodepth=$depth --numjobs=$jobs --group_reporting --direct="$direct" \
+		--iodepth=$depth --numjobs=$jobs --group_reporting --direct="$direct" --invalidate=0 \
 		--size="${mib}M" --time_based --runtime="$secs" --minimal 2>/dev/null) || return 1
 	# terse v3: read KB/s and IOPS are fields 7-8, write 48-49.
 	if [ "$rw" = write ]; then

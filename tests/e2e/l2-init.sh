@@ -7,7 +7,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 # Without a /dev/console node in the image the kernel gave us no stdio.
-# With console=hvc0 (lkvm --console virtio) and virtio_console a module,
+# With console=hvc0 alone (a kernel whose virtio_console is a module),
 # /dev/console cannot be opened yet: fall back to the UART. (A failed
 # redirection on exec would end this shell, so try it in a subshell.)
 if [ ! -t 1 ]; then
@@ -149,8 +149,8 @@ blk)
 	;;
 blk-rw)
 	# Every virtio disk in turn.
-	for d in $(ls /sys/block | grep '^vd'); do
-		blk_rw "$d"
+	for p in /sys/block/vd*; do
+		[ -e "$p" ] && blk_rw "${p##*/}"
 	done
 	[ -e /sys/block/vda ] || echo "DISKS=none"
 	virtio_irqs
@@ -191,7 +191,7 @@ hold)
 	# Keep the disk busy until L1 sends a line on the console.
 	wait_dev /dev/vda
 	echo "LKVM-L2-HOLDING"
-	read -r line
+	read -r _
 	echo "LKVM-L2-RELEASED"
 	;;
 hvc)

@@ -559,6 +559,28 @@ TEST(transport_and_rng)
 			  "option '--rng' takes no value");
 }
 
+TEST(cmdline_add_before_user_params)
+{
+	struct vm vm;
+
+	memset(&vm, 0, sizeof(vm));
+	vm.cmdline = vm_build_cmdline("console=ttyS0 panic=1", "quiet -- init-arg");
+	vm.cmdline_defaults_len = strlen("console=ttyS0 panic=1");
+	/* Device announcements go after lkvm's defaults, before -p params:
+	 * anything after "--" would reach init instead of the kernel. */
+	CHECK_EQ(vm_cmdline_add(&vm, "virtio_mmio.device=0x200@0xd0000000:5"), 0);
+	CHECK_EQ(vm_cmdline_add(&vm, "virtio_mmio.device=0x200@0xd0001000:6"), 0);
+	CHECK_STREQ(vm.cmdline, "console=ttyS0 panic=1 virtio_mmio.device=0x200@0xd0000000:5 "
+		    "virtio_mmio.device=0x200@0xd0001000:6 quiet -- init-arg");
+	free(vm.cmdline);
+
+	vm.cmdline = vm_build_cmdline("console=ttyS0", NULL);
+	vm.cmdline_defaults_len = strlen("console=ttyS0");
+	CHECK_EQ(vm_cmdline_add(&vm, "a=b"), 0);
+	CHECK_STREQ(vm.cmdline, "console=ttyS0 a=b");
+	free(vm.cmdline);
+}
+
 int main(void)
 {
 	RUN(defaults);
@@ -581,5 +603,6 @@ int main(void)
 	RUN(many_disks);
 	RUN(disk_errors);
 	RUN(transport_and_rng);
+	RUN(cmdline_add_before_user_params);
 	return test_summary();
 }

@@ -702,6 +702,7 @@ static char *rewrite(const char *defaults, const char *cmdline)
 		return NULL;
 	test_defaults = defaults;
 	env.vm.cmdline = strdup(cmdline);
+	env.vm.cmdline_defaults_len = strlen(defaults);
 	vdev = virtio_console_new(&env.vm);
 	CHECK(vdev);
 	if (vdev)
@@ -727,13 +728,13 @@ TEST(cmdline_console_becomes_hvc0)
 	/* The default is replaced in place; -p params still come after. */
 	check_rewrite("console=ttyS0 earlyprintk=serial panic=1",
 		      "console=ttyS0 earlyprintk=serial panic=1",
-		      "console=hvc0 earlyprintk=serial panic=1");
+		      "console=ttyS0 console=hvc0 earlyprintk=serial panic=1");
 	check_rewrite("console=ttyS0 earlyprintk=serial panic=1",
 		      "console=ttyS0 earlyprintk=serial panic=1 console=ttyS0 quiet",
-		      "console=hvc0 earlyprintk=serial panic=1 console=ttyS0 quiet");
+		      "console=ttyS0 console=hvc0 earlyprintk=serial panic=1 console=ttyS0 quiet");
 	check_rewrite("earlyprintk=serial console=ttyS0",
 		      "earlyprintk=serial console=ttyS0 console=ttyS0",
-		      "earlyprintk=serial console=hvc0 console=ttyS0");
+		      "earlyprintk=serial console=ttyS0 console=hvc0 console=ttyS0");
 	/* Look-alikes are left alone; without a default one is added. */
 	check_rewrite("console=ttyS0,115200 panic=1",
 		      "console=ttyS0,115200 panic=1 console=ttyS0",

@@ -155,6 +155,7 @@ static bool setup_threads(bool legacy, unsigned int threads)
 		return false;
 	CHECK_EQ(bus_init(&env.vm.mmio_bus, "mmio"), 0);
 	env.vm.cmdline = strdup("console=ttyS0");
+	env.vm.cmdline_defaults_len = strlen("console=ttyS0");
 	memset(&dev, 0, sizeof(dev));
 	for (i = 0; i < CFG_SIZE; i++)
 		dev.config[i] = (uint8_t)(0xa0 + i);
