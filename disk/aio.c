@@ -328,19 +328,9 @@ static int aio_init(struct disk *d, unsigned int depth, char *why,
 		snprintf(why, why_len, "eventfd: %s", strerror(-err));
 		goto fail;
 	}
-	err = disk_pool_start(d, 2);
-	if (err) {
-		snprintf(why, why_len, "cannot start helper threads: %s",
-			 strerror(-err));
+	err = disk_async_start(d, &a->watch, a->efd, aio_event, why, why_len);
+	if (err)
 		goto fail;
-	}
-	err = ioloop_watch_add(d->loop, &a->watch, a->efd, aio_event, d,
-			       d->who);
-	if (err) {
-		snprintf(why, why_len, "cannot watch completions: %s",
-			 strerror(-err));
-		goto fail;
-	}
 	a->watching = true;
 	if (!a->have_fdsync)
 		pr_debug("%s: no AIO fdsync; flushes go to helper threads",

@@ -41,6 +41,14 @@ static inline uint64_t disk_req_bytes(const struct disk_req *r)
 
 /* Start @threads workers for @d (d->pool). */
 int disk_pool_start(struct disk *d, unsigned int threads);
+/*
+ * The common tail of an async backend's init: two helper-pool threads (for
+ * discards, zeroing fallbacks and short-transfer tails) and an ioloop watch
+ * on the completion eventfd @efd.  On failure writes a reason to @why.
+ */
+struct io_watch;
+int disk_async_start(struct disk *d, struct io_watch *w, int efd,
+		     void (*fn)(struct io_watch *w), char *why, size_t why_len);
 /* Queue a request to be done synchronously, from req->done onwards. */
 void disk_pool_queue(struct disk *d, struct disk_req *req);
 void disk_pool_stop(struct disk *d);

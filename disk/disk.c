@@ -19,6 +19,7 @@
 
 #include "backend.h"
 #include "lkvm/disk.h"
+#include "lkvm/ioloop.h"
 #include "lkvm/util.h"
 
 const char *disk_aio_name(enum disk_aio_kind kind)
@@ -620,4 +621,21 @@ void disk_close(struct disk *d)
 	d->path = NULL;
 	pthread_mutex_destroy(&d->lock);
 	pthread_cond_destroy(&d->idle);
+}
+
+int disk_async_start(struct disk *d, struct io_watch *w, int efd,
+		     void (*fn)(struct io_watch *w), char *why, size_t why_len)
+{
+	int err = disk_pool_start(d, 2);
+
+	if (err) {
+		snprintf(why, why_len, "cannot start helper threads: %s",
+			 strerror(-err));
+		return err;
+	}
+	err = ioloop_watch_add(d->loop, w, efd, fn, d, d->who);
+	if (err)
+		snprintf(why, why_len, "cannot watch completions: %s",
+			 strerror(-err));
+	return err;
 }

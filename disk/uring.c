@@ -331,20 +331,10 @@ static int uring_init(struct disk *d, unsigned int depth, char *why,
 			 strerror(-err));
 		goto fail;
 	}
-	/* Discards, zeroing fallbacks and short-transfer tails. */
-	err = disk_pool_start(d, 2);
-	if (err) {
-		snprintf(why, why_len, "cannot start helper threads: %s",
-			 strerror(-err));
+	err = disk_async_start(d, &u->watch, u->efd, uring_event, why,
+			       why_len);
+	if (err)
 		goto fail;
-	}
-	err = ioloop_watch_add(d->loop, &u->watch, u->efd, uring_event, d,
-			       d->who);
-	if (err) {
-		snprintf(why, why_len, "cannot watch completions: %s",
-			 strerror(-err));
-		goto fail;
-	}
 	u->watching = true;
 	return 0;
 
