@@ -122,7 +122,9 @@ build/tests/unit/%.o: tests/unit/%.c
 
 build/tests/blkbench: tests/tools/blkbench.c $(BENCH_LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -MMD -MP -o $@ $^ $(LIBS)
+
+-include build/tests/unit/stubs.d build/tests/unit/vq_driver.d build/tests/blkbench.d
 
 bench: lkvm
 	tests/bench/boot-time.sh --lkvm ./lkvm

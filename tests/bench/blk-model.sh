@@ -55,6 +55,9 @@ dflag=
 [ "$direct" = 0 ] || dflag=--direct
 "$bench" --backend all --qd "$qd" --secs "$secs" $dflag "$img" | tee "$img.out" |
 	sed 's/^/  /'
+# A benchmark whose device model failed must not print a table of dashes.
+[ "$(grep -c '^BLKBENCH .* errors=0$' "$img.out")" -eq 9 ] ||
+	die "blkbench did not complete all 9 backend/workload runs without errors (see above)"
 
 # fio_run ENGINE WORKLOAD: "MBps IOPS" of fio on the same file.
 # --invalidate=0: fio would otherwise drop the file's page cache before
