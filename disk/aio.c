@@ -38,19 +38,9 @@ struct aio {
 	struct iocb iocbs[DISK_RING_ENTRIES];
 	struct iocb *free[DISK_RING_ENTRIES];
 	unsigned int nr_free;
-	struct disk_req *backlog, *backlog_tail;
+	struct disk_req_fifo backlog;     /* waiting for a free iocb */
 	bool submit_failed;
 };
-
-static void backlog_add(struct aio *a, struct disk_req *r)
-{
-	r->next = NULL;
-	if (a->backlog_tail)
-		a->backlog_tail->next = r;
-	else
-		a->backlog = r;
-	a->backlog_tail = r;
-}
 
 static void put_iocb(struct aio *a, struct iocb *cb)
 {
@@ -111,7 +101,7 @@ static void submit_iocbs(struct disk *d, struct iocb **cbs, unsigned int n)
 
 			pthread_mutex_lock(&a->lock);
 			for (i = 0; i < n; i++) {
-				backlog_add(a, cbs[i]->data);
+				disk_fifo_push(&a->backlog, cbs[i]->data);
 				a->free[a->nr_free++] = cbs[i];
 			}
 			a->submit_failed = true;
@@ -146,12 +136,9 @@ static void aio_queue(struct disk *d, struct disk_req **reqs, unsigned int n)
 
 	pthread_mutex_lock(&a->lock);
 	a->submit_failed = false;
-	while (a->backlog && a->nr_free) {
-		struct disk_req *r = a->backlog;
+	while (a->backlog.head && a->nr_free) {
+		struct disk_req *r = disk_fifo_pop(&a->backlog);
 
-		a->backlog = r->next;
-		if (!a->backlog)
-			a->backlog_tail = NULL;
 		cbs[nr] = a->free[--a->nr_free];
 		prep(d, cbs[nr++], r);
 	}
@@ -162,8 +149,8 @@ static void aio_queue(struct disk *d, struct disk_req **reqs, unsigned int n)
 			disk_pool_queue(d, r);
 			continue;
 		}
-		if (a->backlog || !a->nr_free) {
-			backlog_add(a, r);
+		if (a->backlog.head || !a->nr_free) {
+			disk_fifo_push(&a->backlog, r);
 			continue;
 		}
 		cbs[nr] = a->free[--a->nr_free];
@@ -246,7 +233,7 @@ static void aio_event(struct io_watch *w)
 	}
 
 	pthread_mutex_lock(&a->lock);
-	retry = a->submit_failed || (a->backlog && a->nr_free);
+	retry = a->submit_failed || (a->backlog.head && a->nr_free);
 	pthread_mutex_unlock(&a->lock);
 	if (retry)
 		aio_queue(d, NULL, 0);

@@ -40,6 +40,35 @@ static inline uint64_t disk_req_bytes(const struct disk_req *r)
 /* --- The thread pool (disk/sync.c) --- */
 
 /* Start @threads workers for @d (d->pool). */
+/* A FIFO of requests linked through disk_req.next (backlogs, the pool). */
+struct disk_req_fifo {
+	struct disk_req *head, *tail;
+};
+
+static inline void disk_fifo_push(struct disk_req_fifo *f, struct disk_req *r)
+{
+	r->next = NULL;
+	if (f->tail)
+		f->tail->next = r;
+	else
+		f->head = r;
+	f->tail = r;
+}
+
+/* Remove and return the oldest request, or NULL. */
+static inline struct disk_req *disk_fifo_pop(struct disk_req_fifo *f)
+{
+	struct disk_req *r = f->head;
+
+	if (r) {
+		f->head = r->next;
+		if (!f->head)
+			f->tail = NULL;
+		r->next = NULL;
+	}
+	return r;
+}
+
 int disk_pool_start(struct disk *d, unsigned int threads);
 /*
  * The common tail of an async backend's init: two helper-pool threads (for

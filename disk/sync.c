@@ -26,7 +26,7 @@ struct disk_pool {
 	struct disk *d;
 	pthread_mutex_t lock;
 	pthread_cond_t work;
-	struct disk_req *head, *tail;
+	struct disk_req_fifo queue;
 	bool stop;
 	unsigned int nr_threads;
 	pthread_t *threads;
@@ -206,19 +206,13 @@ static void *pool_worker(void *opaque)
 		struct disk_req *r;
 
 		pthread_mutex_lock(&p->lock);
-		while (!p->head && !p->stop)
+		while (!p->queue.head && !p->stop)
 			pthread_cond_wait(&p->work, &p->lock);
-		r = p->head;
-		if (!r) {
-			pthread_mutex_unlock(&p->lock);
-			break; /* stopping, and nothing left */
-		}
-		p->head = r->next;
-		if (!p->head)
-			p->tail = NULL;
+		r = disk_fifo_pop(&p->queue);
 		pthread_mutex_unlock(&p->lock);
+		if (!r)
+			break; /* stopping, and nothing left */
 
-		r->next = NULL;
 		r->result = disk_do_sync(d, r);
 		disk_complete_reqs(d, &r, 1);
 	}
@@ -229,13 +223,8 @@ void disk_pool_queue(struct disk *d, struct disk_req *req)
 {
 	struct disk_pool *p = d->pool;
 
-	req->next = NULL;
 	pthread_mutex_lock(&p->lock);
-	if (p->tail)
-		p->tail->next = req;
-	else
-		p->head = req;
-	p->tail = req;
+	disk_fifo_push(&p->queue, req);
 	pthread_cond_signal(&p->work);
 	pthread_mutex_unlock(&p->lock);
 }

@@ -37,7 +37,7 @@ struct uring {
 	pthread_mutex_t lock;          /* SQ, inflight, backlog */
 	unsigned int inflight;         /* requests owned by the kernel */
 	unsigned int capacity;
-	struct disk_req *backlog, *backlog_tail;
+	struct disk_req_fifo backlog;  /* waiting for a free SQE */
 	bool submit_failed;            /* retry io_uring_submit() */
 };
 
@@ -100,16 +100,6 @@ static bool prep_locked(struct disk *d, struct uring *u, struct disk_req *r,
 	return true;
 }
 
-static void backlog_add(struct uring *u, struct disk_req *r)
-{
-	r->next = NULL;
-	if (u->backlog_tail)
-		u->backlog_tail->next = r;
-	else
-		u->backlog = r;
-	u->backlog_tail = r;
-}
-
 static void submit_locked(struct disk *d, struct uring *u)
 {
 	int ret = io_uring_submit(&u->ring);
@@ -132,15 +122,12 @@ static void refill_locked(struct disk *d, struct uring *u)
 {
 	bool queued = false;
 
-	while (u->backlog) {
-		struct disk_req *r = u->backlog;
+	while (u->backlog.head) {
+		struct disk_req *r = u->backlog.head;
 
 		if (!prep_locked(d, u, r, fallocate_mode(d, u, r)))
 			break;
-		u->backlog = r->next;
-		if (!u->backlog)
-			u->backlog_tail = NULL;
-		r->next = NULL;
+		disk_fifo_pop(&u->backlog);
 		queued = true;
 	}
 	if (queued || u->submit_failed)
@@ -168,8 +155,8 @@ static void uring_submit(struct disk *d, struct disk_req **reqs,
 			}
 		}
 		/* Keep FIFO order behind anything already waiting. */
-		if (u->backlog || !prep_locked(d, u, r, mode)) {
-			backlog_add(u, r);
+		if (u->backlog.head || !prep_locked(d, u, r, mode)) {
+			disk_fifo_push(&u->backlog, r);
 			continue;
 		}
 		queued = true;
