@@ -787,16 +787,9 @@ int virtio_blk_create(struct vm *vm, const struct disk_config *disk,
 		      unsigned int index)
 {
 	struct virtio_dev *vdev = virtio_blk_new(vm, disk, index);
-	int err;
 
 	if (!vdev)
 		return -EINVAL; /* virtio_blk_new() printed why */
 	/* From here on the transport's teardown destroys the device. */
-	err = virtio_attach(vm, vdev);
-	if (err) {
-		pr_err("%s: cannot attach the device: %s", vdev->name,
-		       strerror(-err));
-		virtio_dev_destroy(vdev);
-	}
-	return err;
+	return virtio_attach_new(vm, vdev);
 }

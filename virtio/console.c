@@ -393,18 +393,11 @@ err_free:
 int virtio_console_create(struct vm *vm)
 {
 	struct virtio_dev *vdev = virtio_console_new(vm);
-	int err;
 
 	if (!vdev) {
 		pr_err("virtio-console: cannot create the device");
 		return -ENOMEM;
 	}
 	/* From here on the transport's teardown destroys the device. */
-	err = virtio_attach(vm, vdev);
-	if (err) {
-		pr_err("virtio-console: cannot attach the device: %s",
-		       strerror(-err));
-		virtio_dev_destroy(vdev);
-	}
-	return err;
+	return virtio_attach_new(vm, vdev);
 }

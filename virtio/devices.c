@@ -23,6 +23,16 @@ int virtio_attach(struct vm *vm, struct virtio_dev *vdev)
 	}
 }
 
+int virtio_attach_new(struct vm *vm, struct virtio_dev *vdev)
+{
+	int err = virtio_attach(vm, vdev);
+
+	/* The transport printed why; the device is still ours to free. */
+	if (err)
+		virtio_dev_destroy(vdev);
+	return err;
+}
+
 int virtio_devices_init(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;

@@ -510,8 +510,11 @@ int virtio_mmio_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy)
 	if (!m->ioeventfd)
 		goto nomem_free;
 	err = -pthread_mutex_init(&m->lock, NULL);
-	if (err)
+	if (err) {
+		pr_err("%s: cannot initialise a lock: %s", vdev->name,
+		       strerror(-err));
 		goto err_free;
+	}
 	m->vm = vm;
 	m->vdev = vdev;
 	m->legacy = legacy;
@@ -527,8 +530,9 @@ int virtio_mmio_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy)
 	m->base = arch_alloc_mmio(vm, MMIO_WINDOW);
 	irq = arch_alloc_irq_line(vm);
 	if (!m->base || irq < 0) {
-		pr_err("%s: no %s left for a virtio-mmio device", vdev->name,
-		       !m->base ? "MMIO space" : "interrupt line");
+		/* Lines are not shared between devices yet. */
+		pr_err("%s: no %s left for a virtio-mmio device (each device needs its own interrupt line)",
+		       vdev->name, !m->base ? "MMIO space" : "interrupt line");
 		err = -ENOSPC;
 		goto err_mutex;
 	}
@@ -565,8 +569,10 @@ int virtio_mmio_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy)
 
 	/* On failure vm_add_cleanup() has already run mmio_release(). */
 	err = vm_add_cleanup(vm, mmio_release, m);
-	if (err)
+	if (err) {
+		pr_err("%s: out of memory", vdev->name);
 		return err;
+	}
 	m->owns_vdev = true;
 	pr_debug("%s: virtio-mmio%s at %#llx irq %u", vdev->name,
 		 legacy ? " (legacy)" : "", (unsigned long long)m->base,

@@ -1305,7 +1305,8 @@ int virtio_pci_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy_only)
 
 	err = pci_bus_add(bus, &vp->pci, -1);
 	if (err < 0) {
-		pr_err("%s: no free PCI slot", vp->name);
+		pr_err("%s: no free PCI slot (at most %d virtio-pci devices; use --virtio-transport mmio for more)",
+		       vp->name, PCI_MAX_DEVICES - 1);
 		goto err_free;
 	}
 	vp->slot = err;
@@ -1328,8 +1329,10 @@ int virtio_pci_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy_only)
 		 vp->transitional ? " + legacy I/O BAR0" : "", line);
 	/* On failure vm_add_cleanup() has already run vp_cleanup(). */
 	err = vm_add_cleanup(vm, vp_cleanup, vp);
-	if (err)
+	if (err) {
+		pr_err("%s: out of memory", vdev->name);
 		return err;
+	}
 	vp->owns_vdev = true;
 	return 0;
 

@@ -127,18 +127,11 @@ struct virtio_dev *virtio_rng_new(struct vm *vm)
 int virtio_rng_create(struct vm *vm)
 {
 	struct virtio_dev *vdev = virtio_rng_new(vm);
-	int err;
 
 	if (!vdev) {
 		pr_err("virtio-rng: cannot create the device");
 		return -ENOMEM;
 	}
 	/* From here on the transport's teardown destroys the device. */
-	err = virtio_attach(vm, vdev);
-	if (err) {
-		pr_err("virtio-rng: cannot attach the device: %s",
-		       strerror(-err));
-		virtio_dev_destroy(vdev);
-	}
-	return err;
+	return virtio_attach_new(vm, vdev);
 }

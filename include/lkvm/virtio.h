@@ -246,6 +246,9 @@ size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t off,
 /* Attach @vdev over the transport the user chose (cfg->transport or the
  * arch default).  Registers teardown with the VM. */
 int virtio_attach(struct vm *vm, struct virtio_dev *vdev);
+/* virtio_attach() for a device a constructor just made: on failure the
+ * device is destroyed (transports print one line saying why). */
+int virtio_attach_new(struct vm *vm, struct virtio_dev *vdev);
 int virtio_pci_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy_only);
 int virtio_mmio_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy);
 

@@ -80,6 +80,36 @@ run_case initrd-does-not-fit 1 "" "does not fit in guest memory" -- run -k "$img
 long=$(head -c 3000 /dev/zero | tr '\0' x)
 run_case cmdline-too-long 1 "" "command line is" -- run -k "$img" -m 64 -p "$long"
 
+# --- virtio devices: set up on every transport, then the guest boots ---
+# (the stand-in kernel has no virtio driver; the nested e2e drives them).
+truncate -s 8M "$work/disk0.img" "$work/disk1.img"
+: >"$work/empty.img"
+for tr in pci pci-legacy mmio mmio-legacy; do
+	run_case "virtio-devices-$tr" 0 "SMOKE-OK" "" -- run -k "$img" -m 64 -c 2 \
+		--virtio-transport $tr -d "$work/disk0.img" -d "$work/disk1.img,ro,serial=S1" \
+		--rng --console virtio -p smoke=o
+done
+run_case disk-missing 1 "" "disk '/nonexistent.img' does not exist" -- run -k "$img" -m 64 -d /nonexistent.img -p smoke=o
+run_case disk-directory 1 "" "is a directory" -- run -k "$img" -m 64 -d "$work" -p smoke=o
+run_case disk-empty 1 "" "is empty" -- run -k "$img" -m 64 -d "$work/empty.img" -p smoke=o
+run_case disk-bad-option 2 "" "unknown disk option 'rw'" -- run -k "$img" -d "$work/disk0.img,rw"
+# No fixed disk limit, but virtio-pci has 31 slots: one line naming the way out.
+many=""
+for i in $(seq 0 31); do
+	truncate -s 1M "$work/many$i.img"
+	many="$many -d $work/many$i.img"
+done
+# shellcheck disable=SC2086
+run_case too-many-pci-disks 1 "" "no free PCI slot (at most 31 virtio-pci devices; use --virtio-transport mmio" -- run -k "$img" -m 64 $many -p smoke=o
+# virtio-mmio has one interrupt line per device: 15 on x86 (and a clear
+# error for the 16th).
+many15=""
+for i in $(seq 0 14); do many15="$many15 -d $work/many$i.img"; done
+# shellcheck disable=SC2086
+run_case many-mmio-disks 0 "SMOKE-OK" "" -- run -k "$img" -m 64 --virtio-transport mmio $many15 -p smoke=o
+# shellcheck disable=SC2086
+run_case too-many-mmio-disks 1 "" "virtio-blk15: no interrupt line left for a virtio-mmio device" -- run -k "$img" -m 64 --virtio-transport mmio $many -p smoke=o
+
 # A guest lkvm cannot run: exit 1 with the exit reason and the registers.
 timeout -k 5 20 "$lkvm" run -k "$img" -m 64 -c 1 -p smoke=x </dev/null >"$work/out" 2>"$work/err"
 rc=$?
