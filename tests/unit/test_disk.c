@@ -20,37 +20,10 @@
 #include "lkvm/ioloop.h"
 #include "lkvm/util.h"
 #include "test.h"
+#include "test_images.h"
 
 #define IMG_SIZE (4 * MiB)
 
-static char tmpdir[64];
-
-/* Byte @i of a fresh image. */
-static uint8_t pattern(uint64_t i)
-{
-	return (uint8_t)(i * 7 + (i >> 9) * 13 + 1);
-}
-
-/* A fresh image of @size bytes filled with pattern(); returns its path. */
-static char *make_image(uint64_t size)
-{
-	static unsigned int seq;
-	uint8_t *buf = malloc(size ? size : 1);
-	char *path = malloc(128);
-	int fd;
-
-	snprintf(path, 128, "%s/img%u", tmpdir, seq++);
-	for (uint64_t i = 0; i < size; i++)
-		buf[i] = pattern(i);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		if (size)
-			(void)!write(fd, buf, size);
-		close(fd);
-	}
-	free(buf);
-	return path;
-}
 
 /* Collects stderr (where pr_err writes) while a test runs. */
 struct capture {
@@ -593,31 +566,10 @@ TEST(auto_selection)
 	}
 }
 
-/* Remove whatever a failed case left behind, then the directory. */
-static void remove_tmpdir(void)
-{
-	DIR *dir = opendir(tmpdir);
-	struct dirent *e;
-	char path[512];
-
-	while (dir && (e = readdir(dir))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
-		unlink(path);
-	}
-	if (dir)
-		closedir(dir);
-	rmdir(tmpdir);
-}
-
 int main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lkvm-test-disk.XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (tmpdir_create("disk"))
 		return 1;
-	}
 	RUN(open_errors);
 	RUN(open_unreadable);
 	RUN(size_and_blocks);
@@ -630,6 +582,6 @@ int main(void)
 	RUN(backend_sync_direct);
 	RUN(readonly_backend);
 	RUN(auto_selection);
-	remove_tmpdir();
+	tmpdir_remove();
 	return test_summary();
 }

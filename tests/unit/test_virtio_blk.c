@@ -23,6 +23,7 @@
 #include "lkvm/virtio.h"
 #include "lkvm/vm.h"
 #include "test.h"
+#include "test_images.h"
 #include "vq_driver.h"
 
 #define IMG_SIZE (4 * MiB)
@@ -30,32 +31,6 @@
 #define QSIZE 128
 #define FILL 0xA5
 #define F(bit) (1ULL << (bit))
-
-static char tmpdir[64];
-
-static uint8_t pattern(uint64_t i)
-{
-	return (uint8_t)(i * 7 + (i >> 9) * 13 + 1);
-}
-
-static char *make_image(void)
-{
-	static unsigned int seq;
-	uint8_t *buf = malloc(IMG_SIZE);
-	char *path = malloc(128);
-	int fd;
-
-	snprintf(path, 128, "%s/img%u", tmpdir, seq++);
-	for (uint64_t i = 0; i < IMG_SIZE; i++)
-		buf[i] = pattern(i);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		(void)!write(fd, buf, IMG_SIZE);
-		close(fd);
-	}
-	free(buf);
-	return path;
-}
 
 struct ctx {
 	struct vqd_env env;
@@ -73,7 +48,7 @@ static bool ctx_init_ex(struct ctx *c, enum disk_aio_kind aio, bool ro,
 
 	memset(c, 0, sizeof(*c));
 	c->check_fd = -1;
-	c->path = make_image();
+	c->path = make_image(IMG_SIZE);
 	c->check_fd = open(c->path, O_RDONLY | O_CLOEXEC);
 	if (!CHECK_EQ(vqd_env_init(&c->env, 8 * MiB, 2), 0))
 		return false;
@@ -961,7 +936,7 @@ TEST(write_through_without_flush)
 
 	memset(&c, 0, sizeof(c));
 	c.check_fd = -1;
-	c.path = make_image();
+	c.path = make_image(IMG_SIZE);
 	c.check_fd = open(c.path, O_RDONLY | O_CLOEXEC);
 	REQUIRE(vqd_env_init(&c.env, 8 * MiB, 2) == 0);
 	c.dc.path = c.path;
@@ -981,31 +956,10 @@ TEST(write_through_without_flush)
 	ctx_fini(&c);
 }
 
-/* Remove whatever a failed case left behind, then the directory. */
-static void remove_tmpdir(void)
-{
-	DIR *dir = opendir(tmpdir);
-	struct dirent *e;
-	char path[512];
-
-	while (dir && (e = readdir(dir))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
-		unlink(path);
-	}
-	if (dir)
-		closedir(dir);
-	rmdir(tmpdir);
-}
-
 int main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lkvm-test-blk.XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (tmpdir_create("blk"))
 		return 1;
-	}
 	RUN(config_space);
 	RUN(open_failure_is_clean);
 	RUN(io_uring_requests);
@@ -1027,6 +981,6 @@ int main(void)
 	RUN(hostile_readonly);
 	RUN(hostile_broken_ring);
 	RUN(write_through_without_flush);
-	remove_tmpdir();
+	tmpdir_remove();
 	return test_summary();
 }
