@@ -82,13 +82,7 @@ cp "$L2_VIRTIO_INITRD" "$stage/l2/initrd-bench.cpio.gz"
 lkvm_stage_l1_disk_tools "$stage"
 lkvm_stage_qemu "$stage"
 lkvm_stage_binary "$stage" "$lkvm_bin" /usr/bin/lkvm
-h=$(cd "$stage" && find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
-l1_image=$LKVM_BUILD/l1-blkbench-$h.cpio.gz
-if [ ! -f "$l1_image" ]; then
-	lkvm_pack "$stage" "$l1_image" gzip
-	lkvm_prune "$LKVM_BUILD/l1-blkbench" "$l1_image"
-fi
-rm -rf "$stage"
+l1_image=$(lkvm_pack_cached "$stage" "$LKVM_BUILD/l1-blkbench")
 
 lkvm_log "lkvm: $vmm_desc; qemu: $(command -v qemu-system-x86_64) -M pc virtio-blk-pci; modes: $modes; $runs run(s)"
 lkvm_log "L1 image ${l1_image##*/} ($(du -h "$l1_image" | cut -f1)), kernel $KVER"

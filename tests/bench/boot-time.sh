@@ -62,13 +62,7 @@ if [ -n "$wrapper" ]; then
 else
 	lkvm_stage_binary "$stage" "$lkvm_bin" /usr/bin/lkvm
 fi
-h=$(cd "$stage" && find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
-l1_image=$LKVM_BUILD/l1-bench-$h.cpio.gz
-if [ ! -f "$l1_image" ]; then
-	lkvm_pack "$stage" "$l1_image" gzip
-	lkvm_prune "$LKVM_BUILD/l1-bench" "$l1_image"
-fi
-rm -rf "$stage"
+l1_image=$(lkvm_pack_cached "$stage" "$LKVM_BUILD/l1-bench")
 
 lkvm_log "lkvm: $vmm_desc; qemu: $(command -v qemu-system-x86_64) -M microvm; $runs runs each"
 lkvm_log "L1 image ${l1_image##*/} ($(du -h "$l1_image" | cut -f1)), kernel $KVER"

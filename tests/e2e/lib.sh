@@ -229,6 +229,21 @@ lkvm_pack() {
 	mv "$out.tmp.$$" "$out"
 }
 
+# lkvm_pack_cached STAGE PREFIX: pack STAGE into PREFIX-<content hash>.cpio.gz
+# unless that image exists already, prune older ones, remove STAGE; prints
+# the image's path.
+lkvm_pack_cached() {
+	local stage=$1 prefix=$2 h img
+	h=$(cd "$stage" && find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
+	img=$prefix-$h.cpio.gz
+	if [ ! -f "$img" ]; then
+		lkvm_pack "$stage" "$img" gzip
+		lkvm_prune "$prefix" "$img"
+	fi
+	rm -rf "$stage"
+	echo "$img"
+}
+
 # lkvm_prune PREFIX KEEP: delete cached builds PREFIX-* other than KEEP and
 # the 3 newest, once they are 10 minutes old (a concurrent run may still be
 # about to boot one).

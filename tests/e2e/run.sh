@@ -113,13 +113,8 @@ else
 	lkvm_stage_binary "$stage" "$lkvm_bin" /usr/bin/lkvm
 fi
 # Cache the packed image by the hash of everything staged.
-h=$(cd "$stage" && find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
-l1_image=$LKVM_BUILD/l1-e2e-$h.cpio.gz
-if [ ! -f "$l1_image" ]; then
-	lkvm_pack "$stage" "$l1_image" gzip
-	lkvm_prune "$LKVM_BUILD/l1-e2e" "$l1_image"
-fi
-rm -rf "$stage" "$conf"
+l1_image=$(lkvm_pack_cached "$stage" "$LKVM_BUILD/l1-e2e")
+rm -f "$conf"
 t_built=$(lkvm_now_ms)
 
 lkvm_log "VMM under test: $vmm_desc"
