@@ -43,6 +43,7 @@ $(call need-lib,libfdt,libfdt.h,-lfdt,libfdt-dev)
 $(call need-lib,libaio,libaio.h,-laio,libaio-dev)
 $(call need-lib,libcap-ng,cap-ng.h,-lcap-ng,libcap-ng-dev)
 $(call need-lib,liburing,liburing.h,-luring,liburing-dev)
+$(call need-lib,libarchive,archive.h,-larchive,libarchive-dev)
 ifneq ($(strip $(MISSING)),)
 $(error missing build dependencies: install the Debian packages: $(strip $(MISSING)) (or run 'make deps' as root))
 endif
@@ -50,13 +51,16 @@ endif
 
 # Every .c file in these directories is part of lkvm (sorted, so builds are
 # reproducible).  Arch code lives only under the arch directory.
-CORE_SRCS := $(sort $(wildcard vmm/*.c hw/*.c virtio/*.c disk/*.c))
+CORE_SRCS := $(sort $(wildcard vmm/*.c hw/*.c virtio/*.c disk/*.c fs/*.c))
 X86_SRCS  := $(sort $(wildcard x86/*.c))
 ARCH_SRCS := $(if $(filter x86,$(ARCH_DIR)),$(X86_SRCS))
 
 SRCS := main.c $(CORE_SRCS) $(ARCH_SRCS)
-OBJS := $(SRCS:%.c=build/%.o)
-DEPS := $(OBJS:.o=.d)
+# The guest init, a static program for the guest's architecture (built by
+# the same compiler), is embedded in lkvm through guest/init-blob.S.
+GUEST_BLOB := build/guest/init-blob.o
+OBJS := $(SRCS:%.c=build/%.o) $(GUEST_BLOB)
+DEPS := $(SRCS:%.c=build/%.d)
 
 all: lkvm
 
@@ -72,6 +76,18 @@ build/%.o: %.c
 
 -include $(DEPS)
 
+GUEST_CFLAGS := -std=gnu11 -Os -Wall -Wextra -Werror -D_GNU_SOURCE -static
+
+build/guest/init: guest/init.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -MMD -MP -o $@ $<
+
+$(GUEST_BLOB): guest/init-blob.S build/guest/init
+	@mkdir -p $(dir $@)
+	$(CC) -DLKVM_GUEST_INIT='"build/guest/init"' -c -o $@ $<
+
+-include build/guest/init.d
+
 # --- Tests ---
 # Unit tests and the code they exercise are built a second time under
 # AddressSanitizer and UndefinedBehaviorSanitizer (build/san/): the hostile
@@ -79,8 +95,8 @@ build/%.o: %.c
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	     -fno-omit-frame-pointer
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(filter-out tests/unit/test.c,$(wildcard tests/unit/test_*.c)))
-UNIT_LIB_OBJS := $(patsubst build/%,build/san/%,$(filter-out build/main.o build/vmm/vm.o build/vmm/vcpu.o build/x86/kvm.o,$(OBJS))) \
-	build/san/tests/unit/stubs.o build/san/tests/unit/vq_driver.o
+UNIT_LIB_OBJS := $(patsubst build/%,build/san/%,$(filter-out build/main.o build/vmm/vm.o build/vmm/vcpu.o build/x86/kvm.o $(GUEST_BLOB),$(OBJS))) $(GUEST_BLOB) \
+	build/san/tests/unit/stubs.o build/san/tests/unit/vq_driver.o build/san/tests/unit/p9_client.o
 
 build/san/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)

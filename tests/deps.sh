@@ -3,7 +3,7 @@
 # Run as root (or with sudo available).  Used by `make deps`.
 set -eu
 pkgs="gcc clang make pkg-config binutils libc6-dev
-      libfdt-dev libaio-dev libcap-ng-dev liburing-dev
+      libfdt-dev libaio-dev libcap-ng-dev liburing-dev libarchive-dev
       e2fsprogs fio
       qemu-system-x86 busybox-static cpio gzip xz-utils
       util-linux bsdutils coreutils dpkg apt"

@@ -249,7 +249,10 @@ static int open_initrd(struct vm *vm, const char *path)
 {
 	struct stat st;
 
-	vm->initrd_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (vm->cfg->initrd_what) /* lkvm's own (a memfd); ours to close */
+		vm->initrd_fd = fcntl(vm->cfg->initrd_fd, F_DUPFD_CLOEXEC, 0);
+	else
+		vm->initrd_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (vm->initrd_fd < 0 || fstat(vm->initrd_fd, &st) < 0) {
 		int e = errno;
 		pr_err("cannot read initrd '%s': %s", path, strerror(e));
@@ -283,7 +286,9 @@ int vm_read_initrd(struct vm *vm, void *dst)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			pr_err("reading initrd '%s' failed: %s", vm->cfg->initrd_path,
+			pr_err("reading initrd '%s' failed: %s",
+			       vm->cfg->initrd_what ? vm->cfg->initrd_what :
+			       vm->cfg->initrd_path,
 			       r < 0 ? strerror(errno) : "file shrank");
 			return r < 0 ? -errno : -EIO;
 		}
@@ -453,7 +458,9 @@ int vm_run(const struct vm_config *cfg)
 		      &vm.kernel_size) ||
 	    arch_check_kernel(&vm))
 		goto out;
-	if (cfg->initrd_path && open_initrd(&vm, cfg->initrd_path))
+	if ((cfg->initrd_path || cfg->initrd_what) &&
+	    open_initrd(&vm, cfg->initrd_what ? cfg->initrd_what :
+			cfg->initrd_path))
 		goto out;
 
 	if (cfg->cpus_set) {

@@ -39,6 +39,20 @@ struct disk_config {
 	char serial[LKVM_DISK_SERIAL_MAX + 1]; /* empty: lkvm derives one */
 };
 
+#define LKVM_9P_TAG_MAX 64          /* bytes in a virtio-9p mount tag */
+#define LKVM_9P_DEFAULT_TAG "kvm_9p" /* kvmtool's default */
+#define LKVM_9P_ROOT_TAG "/dev/root" /* the 9p root filesystem (kvmtool) */
+#define LKVM_9P_HOSTFS_TAG "hostfs"  /* host / for `lkvm setup` guests */
+#define LKVM_MAX_SHARES 32
+
+/* One --9p DIR[,TAG][,ro][,passthrough] (or an export lkvm adds itself). */
+struct share_config {
+	char *path;              /* malloc'ed; freed by cli_free_config() */
+	char tag[LKVM_9P_TAG_MAX + 1];
+	bool readonly;
+	bool passthrough;        /* honour chown/setuid/mknod: see 9p.md */
+};
+
 /* Everything `lkvm run` was asked to do; filled by cli_parse_run(). */
 struct vm_config {
 	const char *kernel_path;
@@ -53,6 +67,19 @@ struct vm_config {
 	struct disk_config *disks; /* -d/--disk, in command-line order */
 	unsigned int nr_disks;
 	bool rng;                  /* --rng: virtio-rng fed by getrandom() */
+	struct share_config *shares; /* --9p, then lkvm's own exports */
+	unsigned int nr_shares;
+
+	/*
+	 * 9p-root boot (vmm/sandbox.c): `lkvm sandbox`, `lkvm run` with no
+	 * disk and no initrd, or --disk DIR / --disk NAME (~/.lkvm/NAME).
+	 * lkvm builds the initramfs itself (embedded init + the kernel's
+	 * modules) and hands it over as @initrd_fd.
+	 */
+	const char *initrd_what;   /* set: use @initrd_fd instead of
+				    * initrd_path, named so in messages */
+	int initrd_fd;
+	char *const *guest_argv;   /* the command the guest runs (sandbox) */
 	bool debug;
 	bool help; /* --help: print usage and exit 0 */
 };
