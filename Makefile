@@ -149,6 +149,10 @@ bench: lkvm
 bench-blk: lkvm
 	tests/bench/blk-io.sh --lkvm ./lkvm --runs 3
 
+# Guest 9p file I/O under lkvm vs QEMU's virtfs in one nested L1 run.
+bench-9p: lkvm
+	tests/bench/9p.sh --lkvm ./lkvm --runs 3
+
 # The virtio-blk device model per backend vs fio on the same host file.
 bench-blk-model: build/tests/blkbench
 	tests/bench/blk-model.sh
@@ -160,4 +164,4 @@ deps:
 clean:
 	rm -rf build lkvm
 
-.PHONY: all unit smoke e2e check bench bench-blk bench-blk-model deps clean
+.PHONY: all unit smoke e2e check bench bench-blk bench-blk-model bench-9p deps clean

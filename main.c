@@ -5,23 +5,70 @@
 #include <string.h>
 
 #include "lkvm/config.h"
+#include "lkvm/sandbox.h"
 #include "lkvm/vm.h"
 
 #ifndef LKVM_VERSION
 #define LKVM_VERSION "0.1.0"
 #endif
 
-static int cmd_run(int argc, char **argv)
+/*
+ * `lkvm run` and `lkvm sandbox`: parse, find the kernel, set up the 9p root
+ * when there is one, run the VM, and take the guest command's exit status.
+ */
+static int boot(int argc, char **argv, char **guest_argv,
+		void (*usage)(FILE *))
 {
 	struct vm_config cfg;
-	int ret = cli_parse_run(argc, argv, &cfg, stderr);
+	struct sandbox sb;
+	int ret;
 
-	if (!ret && cfg.help)
-		cli_print_run_usage(stdout);
-	else if (!ret)
-		ret = vm_run(&cfg);
+	sandbox_init(&sb);
+	ret = cli_parse_run(argc, argv, &cfg, stderr);
+	if (!ret && cfg.help) {
+		usage(stdout);
+		goto out;
+	}
+	if (!ret)
+		ret = sandbox_default_kernel(&cfg, &sb, stderr);
+	if (!ret) {
+		cfg.guest_argv = guest_argv;
+		ret = sandbox_prepare(&cfg, &sb);
+	}
+	if (!ret)
+		ret = sandbox_finish(&sb, vm_run(&cfg));
+out:
+	sandbox_free(&sb);
 	cli_free_config(&cfg);
 	return ret;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	return boot(argc, argv, NULL, cli_print_run_usage);
+}
+
+/* lkvm sandbox [run options] -- CMD [ARGS...] */
+static int cmd_sandbox(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--"))
+			break;
+	if (i + 1 >= argc) {
+		for (i = 1; i < argc; i++) {
+			if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+				cli_print_sandbox_usage(stdout);
+				return LKVM_EXIT_OK;
+			}
+		}
+		fprintf(stderr, "lkvm: error: lkvm sandbox needs a command: lkvm sandbox [OPTIONS] -- CMD [ARGS...] (see 'lkvm help sandbox')\n");
+		return LKVM_EXIT_USAGE;
+	}
+	/* cli_parse_run() sees the options only; argv[argc] must be NULL. */
+	argv[i] = NULL;
+	return boot(i, argv, argv + i + 1, cli_print_sandbox_usage);
 }
 
 static int cmd_help(int argc, char **argv)
@@ -32,6 +79,14 @@ static int cmd_help(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run")) {
 		cli_print_run_usage(stdout);
+		return LKVM_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "sandbox")) {
+		cli_print_sandbox_usage(stdout);
+		return LKVM_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "setup")) {
+		cli_print_setup_usage(stdout);
 		return LKVM_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "version")) {
@@ -56,6 +111,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "sandbox"))
+		return cmd_sandbox(argc - 1, argv + 1);
+	if (!strcmp(cmd, "setup"))
+		return sandbox_cmd_setup(argc - 1, argv + 1, NULL, stdout, stderr);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h"))
 		return cmd_help(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "lkvm/thread.h"
 #include "lkvm/util.h"
 
 struct disk_pool {
@@ -232,7 +233,6 @@ void disk_pool_queue(struct disk *d, struct disk_req *req)
 int disk_pool_start(struct disk *d, unsigned int threads)
 {
 	struct disk_pool *p = calloc(1, sizeof(*p));
-	sigset_t all, old;
 	int err = 0;
 
 	if (!p)
@@ -248,16 +248,13 @@ int disk_pool_start(struct disk *d, unsigned int threads)
 	d->pool = p;
 
 	/* Signals belong to the main thread and the vCPUs. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
 	while (p->nr_threads < threads) {
-		err = -pthread_create(&p->threads[p->nr_threads], NULL,
-				      pool_worker, p);
+		err = lkvm_thread_create(&p->threads[p->nr_threads],
+					 pool_worker, p);
 		if (err)
 			break;
 		p->nr_threads++;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err && !p->nr_threads) {
 		disk_pool_stop(d);
 		return err;

@@ -330,6 +330,8 @@ int p9_check_name(const char *name);
  * p9_check_name().  Returns an fd or -errno. */
 int p9_open_beneath(struct p9_server *s, int dirfd, const char *name,
 		    int flags, mode_t mode);
+/* Whether openat2() works on this host (sets s->have_openat2 at start). */
+bool p9_probe_openat2(int dirfd);
 /* Walk one step from @dirfd: ".." stays at the export root, other names
  * as p9_open_beneath(O_PATH).  Returns an O_PATH fd or -errno. */
 int p9_walk_one(struct p9_server *s, int dirfd, const char *name);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Create the virtio devices the configuration asks for, in a fixed order
- * (console, rng, then disks in command-line order) so guest device names
- * are stable. */
+ * (console, rng, disks in command-line order, then 9p exports in
+ * cfg->shares order) so guest device names are stable. */
 #include "lkvm/config.h"
 #include "lkvm/virtio-devices.h"
 #include "lkvm/virtio.h"
@@ -51,6 +51,11 @@ int virtio_devices_init(struct vm *vm)
 	}
 	for (i = 0; i < cfg->nr_disks; i++) {
 		err = virtio_blk_create(vm, &cfg->disks[i], i);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < cfg->nr_shares; i++) {
+		err = virtio_9p_create(vm, &cfg->shares[i]);
 		if (err)
 			return err;
 	}

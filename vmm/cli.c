@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lkvm/config.h"
+#include "lkvm/sandbox.h"
 #include "lkvm/util.h"
 #include "lkvm/vcpu.h"
 #include "lkvm/vm.h"
@@ -19,6 +20,7 @@
 enum opt_id {
 	OPT_KERNEL, OPT_INITRD, OPT_PARAMS, OPT_MEM, OPT_CPUS, OPT_NAME,
 	OPT_CONSOLE, OPT_DEBUG, OPT_HELP, OPT_DISK, OPT_TRANSPORT, OPT_RNG,
+	OPT_9P,
 };
 
 struct opt_desc {
@@ -39,6 +41,7 @@ static const struct opt_desc run_opts[] = {
 	{ OPT_DISK, 'd', "disk", true },
 	{ OPT_TRANSPORT, 0, "virtio-transport", true },
 	{ OPT_RNG, 0, "rng", false },
+	{ OPT_9P, 0, "9p", true },
 	{ OPT_DEBUG, 0, "debug", false },
 	{ OPT_HELP, 'h', "help", false },
 };
@@ -49,6 +52,9 @@ void cli_print_main_usage(FILE *out)
 	      "\n"
 	      "Commands:\n"
 	      "  run       Start a virtual machine\n"
+	      "  sandbox   Run one command in a virtual machine whose root is a host\n"
+	      "            directory (lkvm sandbox [OPTIONS] -- CMD [ARGS...])\n"
+	      "  setup     Create a guest root directory in ~/.lkvm (lkvm setup NAME)\n"
 	      "  help      Show help for lkvm or for a command (lkvm help run)\n"
 	      "  version   Print lkvm's version\n"
 	      "\n"
@@ -64,8 +70,14 @@ void cli_print_run_usage(FILE *out)
 		"Start a virtual machine that boots KERNEL: an x86-64 bzImage, or an\n"
 		"uncompressed vmlinux with a PVH entry note (CONFIG_PVH=y).\n"
 		"\n"
+		"With no --disk and no --initrd, or with --disk DIR (a directory, or NAME\n"
+		"for ~/.lkvm/NAME), the guest's root is that directory (default:\n"
+		"~/.lkvm/default) shared over 9p, booted through an initramfs lkvm builds\n"
+		"from the kernel's own modules; it runs a shell (see 'lkvm help sandbox').\n"
+		"\n"
 		"Options:\n"
-		"  -k, --kernel PATH    kernel to boot (a bare argument is also the kernel)\n"
+		"  -k, --kernel PATH    kernel to boot (a bare argument is also the kernel;\n"
+		"                       default: /boot/vmlinuz-$(uname -r))\n"
 		"  -i, --initrd PATH    initial ramdisk\n"
 		"  -p, --params STR     kernel parameters, appended to lkvm's defaults\n"
 		"  -m, --mem SIZE       guest RAM; a bare number is MiB, or use a K/M/G/T\n"
@@ -85,6 +97,13 @@ void cli_print_run_usage(FILE *out)
 		"      --console TYPE   guest console on the terminal: serial (ttyS0) or\n"
 		"                       virtio (hvc0; ttyS0 stays) (default: serial)\n"
 		"      --rng            virtio-rng device fed by the host's getrandom()\n"
+		"      --9p DIR[,TAG][,ro][,passthrough]\n"
+		"                       share host directory DIR over virtio-9p; repeatable.\n"
+		"                       TAG is the guest's mount tag (default: %s):\n"
+		"                         mount -t 9p -o trans=virtio,version=9p2000.L TAG /mnt\n"
+		"                         ro           refuse every change (EROFS)\n"
+		"                         passthrough  honour the guest's owners, setuid bits\n"
+		"                                      and device nodes (needs root)\n"
 		"      --virtio-transport pci|pci-legacy|mmio|mmio-legacy\n"
 		"                       how virtio devices attach (default: pci)\n"
 		"      --debug          log unhandled I/O and other diagnostics\n"
@@ -95,7 +114,44 @@ void cli_print_run_usage(FILE *out)
 		"\n"
 		"Exit status: 0 when the guest powers off, reboots, panics or is stopped\n"
 		"by SIGINT/SIGTERM; 1 on a run-time failure; 2 on a usage error.\n",
-		LKVM_DEFAULT_MEM_MIB, (unsigned int)LKVM_MAX_CPUS);
+		LKVM_DEFAULT_MEM_MIB, (unsigned int)LKVM_MAX_CPUS,
+		LKVM_9P_DEFAULT_TAG);
+}
+
+void cli_print_sandbox_usage(FILE *out)
+{
+	fputs("usage: lkvm sandbox [RUN OPTIONS] [KERNEL] -- CMD [ARGS...]\n"
+	      "\n"
+	      "Boot a guest whose root filesystem is a host directory shared over 9p,\n"
+	      "run CMD in it as root, and exit with CMD's exit status (128+N when a\n"
+	      "signal N killed it).  The root is ~/.lkvm/default (created on first use,\n"
+	      "as by 'lkvm setup default': the host's / read-only at /host, its programs\n"
+	      "through /bin, /lib, /usr...), or the directory given with -d DIR or\n"
+	      "-d NAME (~/.lkvm/NAME).  The kernel is -k, or /boot/vmlinuz-$(uname -r);\n"
+	      "lkvm loads its virtio and 9p drivers from /lib/modules/RELEASE through an\n"
+	      "initramfs built in memory.  CMD's standard input and output are the\n"
+	      "guest's console on lkvm's standard input and output.\n"
+	      "\n"
+	      "Options are those of 'lkvm run' (see 'lkvm help run'), except -i.\n"
+	      "\n"
+	      "Exit status: CMD's; 1 when the guest stopped before CMD finished or on a\n"
+	      "run-time failure; 2 on a usage error.\n",
+	      out);
+}
+
+void cli_print_setup_usage(FILE *out)
+{
+	fputs("usage: lkvm setup NAME\n"
+	      "\n"
+	      "Create ~/.lkvm/NAME, a guest root directory for 'lkvm run -d NAME' and\n"
+	      "'lkvm sandbox -d NAME -- CMD': the guest sees the host's / read-only at\n"
+	      "/host, and /bin, /lib, /lib64, /sbin and /usr are symlinks into it; the\n"
+	      "rest (/etc, /root, /home, /var...) is the guest's own.  NAME is 1-64 of\n"
+	      "A-Z a-z 0-9 . _ - and does not start with '.'.\n"
+	      "\n"
+	      "Exit status: 0; 1 when NAME exists or cannot be created; 2 on a usage\n"
+	      "error.\n",
+	      out);
 }
 
 static int usage_error(FILE *err, const char *fmt, ...)
@@ -143,6 +199,35 @@ static bool valid_name(const char *s)
 		if (!isalnum((unsigned char)*s) && !strchr("-_.", *s))
 			return false;
 	return true;
+}
+
+/* One --9p: parse it into a new cfg->shares entry; tags must be unique. */
+static int add_share(struct vm_config *cfg, const char *val, FILE *err)
+{
+	struct share_config *sh;
+	unsigned int i;
+	int ret;
+
+	if (cfg->nr_shares >= LKVM_MAX_SHARES)
+		return usage_error(err, "too many --9p shares (at most %u)",
+				   (unsigned int)LKVM_MAX_SHARES);
+	sh = realloc(cfg->shares, (cfg->nr_shares + 1) * sizeof(*sh));
+	if (!sh)
+		return usage_error(err, "out of memory");
+	cfg->shares = sh;
+	sh = &cfg->shares[cfg->nr_shares];
+	ret = cli_parse_9p(val, sh, err);
+	if (ret)
+		return ret;
+	for (i = 0; i < cfg->nr_shares; i++) {
+		if (!strcmp(cfg->shares[i].tag, sh->tag)) {
+			free(sh->path);
+			return usage_error(err, "9p tag '%s' is used twice; give each --9p its own tag: --9p DIR,TAG",
+					   sh->tag);
+		}
+	}
+	cfg->nr_shares++;
+	return 0;
 }
 
 static int apply_opt(const struct opt_desc *o, const char *spelled,
@@ -235,6 +320,8 @@ static int apply_opt(const struct opt_desc *o, const char *spelled,
 	case OPT_RNG:
 		cfg->rng = true;
 		break;
+	case OPT_9P:
+		return add_share(cfg, val, err);
 	case OPT_DEBUG:
 		cfg->debug = true;
 		break;
@@ -307,6 +394,73 @@ int cli_parse_disk(const char *arg, struct disk_config *d, FILE *err)
 	return 0;
 }
 
+#define P9_SYNTAX "--9p DIR[,TAG][,ro][,passthrough]"
+
+/* One field after DIR: ro, passthrough, or (the first other one) the tag. */
+static int parse_9p_field(const char *arg, const char *p, size_t n,
+			  struct share_config *sh, bool *have_tag, FILE *err)
+{
+	size_t i;
+
+	if (n == 2 && !strncmp(p, "ro", 2)) {
+		sh->readonly = true;
+		return 0;
+	}
+	if (n == 11 && !strncmp(p, "passthrough", 11)) {
+		sh->passthrough = true;
+		return 0;
+	}
+	if (*have_tag)
+		return usage_error(err, "unknown 9p option '%.*s' in --9p %s (the tag is '%s'; options: ro, passthrough)",
+				   (int)n, p, arg, sh->tag);
+	if (!n)
+		return usage_error(err, "empty 9p tag in --9p %s (" P9_SYNTAX ")",
+				   arg);
+	if (n > LKVM_9P_TAG_MAX)
+		return usage_error(err, "9p tag in --9p %s is longer than %d bytes",
+				   arg, LKVM_9P_TAG_MAX);
+	for (i = 0; i < n; i++)
+		if (!isprint((unsigned char)p[i]))
+			return usage_error(err, "9p tag in --9p %s has a character that is not printable ASCII",
+					   arg);
+	memcpy(sh->tag, p, n);
+	sh->tag[n] = '\0';
+	*have_tag = true;
+	return 0;
+}
+
+/*
+ * --9p DIR[,TAG][,ro][,passthrough] (kvmtool: --9p DIR,TAG): after DIR, the
+ * first field that is not a keyword is the tag, in any position.
+ */
+int cli_parse_9p(const char *arg, struct share_config *sh, FILE *err)
+{
+	const char *comma = strchr(arg, ',');
+	const char *p;
+	bool have_tag = false;
+	int ret = 0;
+
+	memset(sh, 0, sizeof(*sh));
+	if (!*arg || comma == arg)
+		return usage_error(err, "--9p needs a directory (" P9_SYNTAX ")");
+	/* As for --disk, a path cannot contain a comma. */
+	sh->path = strndup(arg, comma ? (size_t)(comma - arg) : strlen(arg));
+	if (!sh->path)
+		return usage_error(err, "out of memory");
+	snprintf(sh->tag, sizeof(sh->tag), "%s", LKVM_9P_DEFAULT_TAG);
+	for (p = comma; p && !ret; p = strchr(p, ',')) {
+		const char *end = strchr(++p, ',');
+
+		ret = parse_9p_field(arg, p, end ? (size_t)(end - p) : strlen(p),
+				     sh, &have_tag, err);
+	}
+	if (ret) {
+		free(sh->path);
+		sh->path = NULL;
+	}
+	return ret;
+}
+
 void cli_free_config(struct vm_config *cfg)
 {
 	unsigned int i;
@@ -316,6 +470,11 @@ void cli_free_config(struct vm_config *cfg)
 	free(cfg->disks);
 	cfg->disks = NULL;
 	cfg->nr_disks = 0;
+	for (i = 0; i < cfg->nr_shares; i++)
+		free(cfg->shares[i].path);
+	free(cfg->shares);
+	cfg->shares = NULL;
+	cfg->nr_shares = 0;
 }
 
 int cli_parse_run(int argc, char **argv, struct vm_config *cfg, FILE *err)
@@ -381,8 +540,7 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, FILE *err)
 		if (cfg->help)
 			return 0;
 	}
-	if (!cfg->kernel_path)
-		return usage_error(err, "no kernel given (use -k/--kernel PATH; see 'lkvm run --help')");
+	/* No kernel: main.c falls back to /boot/vmlinuz-$(uname -r). */
 	return 0;
 }
 

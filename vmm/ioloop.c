@@ -27,6 +27,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "lkvm/thread.h"
 #include "lkvm/ioloop.h"
 #include "lkvm/util.h"
 
@@ -131,7 +132,6 @@ static void *worker(void *opaque)
 int ioloop_init(struct ioloop *l, unsigned int nr_threads)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = STOP_KEY };
-	sigset_t all, old;
 	unsigned int i;
 	int err;
 
@@ -167,20 +167,14 @@ int ioloop_init(struct ioloop *l, unsigned int nr_threads)
 	/*
 	 * Workers take no signals: they are created before the main thread
 	 * blocks SIGINT/SIGTERM/SIGHUP/SIGWINCH for its signalfd, and SIGUSR1
-	 * is how vCPU threads are kicked out of KVM_RUN.  Threads inherit the
-	 * creator's mask, so block everything around pthread_create().
+	 * is how vCPU threads are kicked out of KVM_RUN.
 	 */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 0; i < nr_threads; i++) {
-		err = pthread_create(&l->threads[i], NULL, worker, l);
-		if (err) {
-			err = -err;
+		err = lkvm_thread_create(&l->threads[i], worker, l);
+		if (err)
 			break;
-		}
 		l->started++;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (l->started < nr_threads) {
 		ioloop_destroy(l);
 		return err;

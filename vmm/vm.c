@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "lkvm/arch-hooks.h"
+#include "lkvm/thread.h"
 #include "lkvm/util.h"
 #include "lkvm/vcpu.h"
 #include "lkvm/virtio.h"
@@ -383,22 +384,34 @@ static void wait_for_stop(struct vm *vm, int sfd)
 }
 
 /*
- * Everything that needed privilege (opening /dev/kvm, files, later tap
- * devices) is done before the guest runs, so drop every capability and
- * forbid gaining new ones: a guest that escaped into lkvm's process would
- * find no root powers, even when lkvm was started as root.
+ * What lkvm keeps of root's powers once the VM runs: nothing, or with a
+ * --9p ...,passthrough export what that needs to set owners, modes and
+ * create device nodes (Documentation/9p.md).  Decided before any thread
+ * exists, because every thread drops its own (include/lkvm/thread.h).
  */
+static int plan_privileges(const struct vm_config *cfg)
+{
+	static const unsigned int passthrough_caps[] = {
+		CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, CAP_MKNOD,
+	};
+	uint64_t keep = 0;
+	unsigned int i, j;
+	int err;
+
+	for (i = 0; i < cfg->nr_shares; i++)
+		for (j = 0; cfg->shares[i].passthrough &&
+			    j < ARRAY_SIZE(passthrough_caps); j++)
+			keep |= 1ULL << passthrough_caps[j];
+	err = lkvm_privs_plan(keep);
+	if (err)
+		pr_err("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(-err));
+	return err;
+}
+
+/* The main thread's turn, once everything privileged is open. */
 static int drop_privileges(void)
 {
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		int e = errno;
-		pr_err("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(e));
-		return -e;
-	}
-	if (capng_have_capabilities(CAPNG_SELECT_CAPS) == CAPNG_NONE)
-		return 0;
-	capng_clear(CAPNG_SELECT_BOTH);
-	if (capng_apply(CAPNG_SELECT_BOTH) < 0) {
+	if (lkvm_privs_drop()) {
 		pr_err("cannot drop capabilities");
 		return -EPERM;
 	}
@@ -449,6 +462,8 @@ int vm_run(const struct vm_config *cfg)
 	unsigned int nr_cpus;
 
 	lkvm_debug_enabled = cfg->debug;
+	if (plan_privileges(cfg))
+		return LKVM_EXIT_FAILURE;
 	err = vm_init(&vm, cfg);
 	if (err)
 		goto out;

@@ -2,6 +2,7 @@
 #ifndef LKVM_ARCH_HOOKS_H
 #define LKVM_ARCH_HOOKS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -16,6 +17,13 @@ struct vcpu;
 
 /* Validate the kernel image (no KVM needed): a clear error for non-kernels. */
 int arch_check_kernel(struct vm *vm);
+/*
+ * The kernel's release ("6.1.0-18-amd64", what `uname -r` says in the
+ * guest) read from the image, into @buf (NUL-terminated).  No KVM needed and
+ * nothing printed: 0, -ENOEXEC (not a kernel image this arch boots), -ENOENT
+ * (no release string), -EINVAL (a malformed one) or -ENAMETOOLONG.
+ */
+int arch_kernel_release(const uint8_t *img, size_t len, char *buf, size_t cap);
 /* VM-wide KVM objects (irqchip, timers) that must exist before vCPUs. */
 int arch_vm_init(struct vm *vm);
 /* Guest-physical layout of @ram_bytes of RAM: adds regions to vm->mem. */

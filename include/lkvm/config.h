@@ -106,6 +106,9 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, FILE *err);
 void cli_free_config(struct vm_config *cfg);
 /* Parse one --disk argument (exposed for tests); 0 or a usage error. */
 int cli_parse_disk(const char *arg, struct disk_config *d, FILE *err);
+/* Parse one --9p argument (exposed for tests); 0 (@sh->path allocated) or
+ * a usage error (nothing allocated). */
+int cli_parse_9p(const char *arg, struct share_config *sh, FILE *err);
 
 
 void cli_print_run_usage(FILE *out);

@@ -9,11 +9,15 @@
  */
 struct vm;
 struct disk_config;
+struct share_config;
 
 int virtio_blk_create(struct vm *vm, const struct disk_config *disk,
 		      unsigned int index);
 int virtio_console_create(struct vm *vm);
 int virtio_rng_create(struct vm *vm);
+/* A 9P2000.L export of @share->path (also raises RLIMIT_NOFILE's soft limit
+ * to the hard one: every fid holds a descriptor). */
+int virtio_9p_create(struct vm *vm, const struct share_config *share);
 
 /*
  * The same devices initialised (virtio_dev_init) but not attached, or NULL:
@@ -27,5 +31,11 @@ struct virtio_dev *virtio_rng_new(struct vm *vm);
 /* Also opens the disk and starts its I/O backend (printing any error). */
 struct virtio_dev *virtio_blk_new(struct vm *vm, const struct disk_config *disk,
 				  unsigned int index);
+/* Also starts the 9P server on @share->path (printing any error). */
+struct virtio_dev *virtio_9p_new(struct vm *vm,
+				 const struct share_config *share);
+/* The server behind a virtio_9p_new() device (tests look at its fids). */
+struct p9_server;
+struct p9_server *virtio_9p_server(struct virtio_dev *vdev);
 
 #endif

@@ -574,13 +574,17 @@ case_virtio_pci_intx() {
 
 # One guest, four disks: each aio backend on an image file, and O_DIRECT on
 # a host block device (brd: tmpfs has no O_DIRECT).
+# ensure_brd: L1's RAM block device /dev/ram0 (256 MiB).
+ensure_brd() {
+	[ -b /dev/ram0 ] && return 0
+	insmod /modules/brd.ko rd_nr=1 rd_size=$((256 * 1024)) max_part=0 ||
+		echo "E2E-INFO insmod brd failed"
+}
+
 boot_blk_aio() {
 	rm -f "$D"/*
 	truncate -s 16M "$D/io_uring.img" "$D/libaio.img" "$D/sync.img"
-	if [ ! -b /dev/ram0 ]; then
-		insmod /modules/brd.ko rd_nr=1 rd_size=$((256 * 1024)) max_part=0 ||
-			echo "E2E-INFO insmod brd failed"
-	fi
+	ensure_brd
 	dd if=/dev/zero of=/dev/ram0 bs=$MiB count=16 oflag=direct 2>/dev/null
 	run_vmm virtio-blk-aio none "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 1 $TR \
 		--disk "$D/io_uring.img,aio=io_uring,serial=io_uring" \
@@ -649,11 +653,382 @@ case_virtio_rng() {
 	expect_status 0
 }
 
+# --- virtio-9p cases ------------------------------------------------------------
+#
+# One lkvm run with three exports on a tmpfs at /tmp/9p: e2e (read-write),
+# e2ero (,ro) and hostile. The guest's side is lkvmtest=9p in l2-init.sh:
+# it prints NAME=ok or what went wrong for every check, and whatever it
+# read while attacking as "P9-READ:" lines. L1 checks the host side.
+S=/tmp/9p
+P9_TIMEOUT=$((E2E_TIMEOUT * 2))
+
+# p9_fill_rw DIR: what L1 writes into a read-write export before the boot:
+# a text file, a file two directories down, and 2000 entries with
+# 200-character names (more than one readdir reply at any msize).
+p9_fill_rw() {
+	mkdir -p "$1/hdir/sub" "$1/hmany"
+	echo "written by L1 $TOK" >"$1/hostfile.txt"
+	pat deep 300000 >"$1/hdir/sub/deep.bin"
+	long=$(printf '%0200d' 0 | tr 0 n)
+	i=0
+	while [ $i -lt 2000 ]; do
+		: >"$1/hmany/$long-$i"
+		i=$((i + 1))
+	done
+}
+
+# ro_state: names, types, sizes, modes, owners, mtimes and contents of the
+# read-only export.
+ro_state() {
+	(cd "$S/e2ero" && find . | sort | while read -r f; do
+		stat -c '%n %F %s %a %u %g %Y' "$f"
+		if [ -L "$f" ]; then readlink "$f"; elif [ -f "$f" ]; then sha <"$f"; fi
+	done)
+}
+
+# outside_state: what a guest escaping its exports could touch: the name of
+# every file on L1's root file system and beside the exports, and the
+# contents of L1's /etc/passwd, of the secrets and of the first 64 KiB of
+# the ramdisk that a device node in the hostile export points at.
+outside_state() {
+	find / -xdev -path "$W" -prune -o -print | sort
+	find "$S" -xdev \( -path "$S/e2e" -o -path "$S/hostile" -o -path "$S/mm" \) -prune -o -print | sort
+	sha256sum /etc/passwd "$S/secret" /e2e-secret
+	echo "ram0 $(dd if=/dev/ram0 bs=65536 count=1 iflag=direct 2>/dev/null | sha)"
+}
+
+p9_tmpfs() {
+	mkdir -p "$S"
+	grep -q " $S " /proc/mounts || mount -t tmpfs -o size=400m tmpfs "$S"
+	rm -rf "${S:?}"/*
+}
+
+boot_9p() {
+	p9_tmpfs
+	mkdir -p "$S/e2e" "$S/e2ero" "$S/hostile"
+	echo "L1-SECRET-BESIDE-$TOK" >"$S/secret"
+	echo "L1-ROOT-SECRET-$TOK" >/e2e-secret
+	p9_fill_rw "$S/e2e"
+	echo "read-only content $TOK" >"$S/e2ero/file.txt"
+	mkdir "$S/e2ero/emptydir" "$S/e2ero/sub"
+	pat ro 50000 >"$S/e2ero/sub/data.bin"
+	ln -s file.txt "$S/e2ero/link"
+	ro_state >"$W/9p-ro.before"
+	# Device nodes made by L1 in the hostile export: L1's ramdisk (with a
+	# pattern the guest must not change) and /dev/zero.
+	ensure_brd
+	pat ram 65536 | dd of=/dev/ram0 bs=65536 oflag=direct conv=notrunc 2>/dev/null
+	mknod "$S/hostile/hram" b $((0x$(stat -c %t /dev/ram0))) $((0x$(stat -c %T /dev/ram0)))
+	mknod "$S/hostile/hzero" c 1 5
+	outside_state >"$W/9p-outside.before"
+	run_vmm virtio-9p none "$P9_TIMEOUT" run -k $K -i $IV -m 256 -c 2 $TR \
+		--9p "$S/e2e,e2e" --9p "$S/e2ero,e2ero,ro" --9p "$S/hostile,hostile" \
+		-p "$Q lkvmtest=9p lkvm9p=524288"
+	outside_state >"$W/9p-outside.after"
+	ro_state >"$W/9p-ro.after"
+}
+
+# p9_group PREFIX MIN: the guest printed at least MIN PREFIX* checks and
+# every one of them is "=ok".
+p9_group() {
+	grep "^$1" "$TXT" >"$W/p9.group"
+	n=$(grep -c '' "$W/p9.group")
+	[ "$n" -ge "$2" ] || { why="the guest reported $n of the $2 $1* checks"; return 1; }
+	bad=$(grep -v '=ok$' "$W/p9.group" | head -n 1)
+	[ -z "$bad" ] || { why="guest: $bad"; return 1; }
+}
+# p9_run BOOT FUNCTION TAG...: the run happened, the guest finished its
+# checks and mounted every TAG.
+p9_run() {
+	once "$1" "$2"
+	shift 2
+	expect_marker && expect_status 0 &&
+		expect_line '^P9_END=ok' "the guest did not finish its 9p checks" || return 1
+	for t in "$@"; do
+		[ "$(value "P9_MOUNT_$t")" = ok ] ||
+			{ why="the guest could not mount tag $t: $(value "P9_MOUNT_$t") (tags: $(value P9INFO_TAGS))"; return 1; }
+	done
+}
+p9_main() { p9_run virtio-9p boot_9p "$@"; }
+# hostfile FILE WANT WHAT: L1's copy of FILE holds WANT.
+hostfile() {
+	got=$(cat "$1" 2>&1)
+	[ "$got" = "$2" ] || { why="host: $3: $1 holds '$got', expected '$2'"; return 1; }
+}
+absent() { [ ! -e "$1" ] && [ ! -L "$1" ] || { why="host: $1 still exists"; return 1; }; }
+
+# p9_rw_host DIR: the host side of p9_rw's create/write/append/truncate/
+# rename/link/chmod/mkdir checks.
+check_crw() {
+	R=$1
+	hostfile "$R/new.txt" hello-create "create" || return 1
+	want=$({ pat w 5000; printf MIDDLE; pat w 100000 | tail -c +5007; } | sha)
+	[ "$(sha <"$R/w.bin")" = "$want" ] || { why="host: w.bin is not what the guest wrote"; return 1; }
+	[ "$(value P9SHA_W)" = "$want" ] || { why="the guest read w.bin back wrong"; return 1; }
+	hostfile "$R/w2.bin" short "O_TRUNC"
+}
+check_at() {
+	R=$1
+	[ "$(cat "$R/a.txt" | tr '\n' ' ')" = "line1 line2 line3" ] ||
+		{ why="host: a.txt holds '$(cat "$R/a.txt" | tr '\n' ' ')' after the appends"; return 1; }
+	[ "$(stat -c %s "$R/t.bin")" = 5000 ] || { why="host: t.bin is $(stat -c %s "$R/t.bin") bytes, expected 5000"; return 1; }
+	[ "$(head -c 1234 "$R/t.bin" | sha)" = "$(pat t 1234 | sha)" ] &&
+		[ "$(tail -c 3766 "$R/t.bin" | sha)" = "$(head -c 3766 /dev/zero | sha)" ] ||
+		{ why="host: t.bin is not 1234 pattern bytes followed by zeros"; return 1; }
+}
+check_ren() {
+	R=$1
+	absent "$R/r1" && hostfile "$R/r2" r1 "rename" &&
+		absent "$R/da/f" && hostfile "$R/db/g" x "rename across directories" &&
+		absent "$R/dmv" && hostfile "$R/db/dmv2/in" y "directory rename" &&
+		absent "$R/ro1" && hostfile "$R/ro2" new "rename over a file"
+}
+check_lnk() {
+	R=$1
+	a=$(stat -c '%i %h' "$R/h1") b=$(stat -c '%i %h' "$R/da/h2")
+	[ "$a" = "$b" ] && [ "${a#* }" = 2 ] || { why="host: h1 ($a) and da/h2 ($b) are not one inode with 2 links"; return 1; }
+	hostfile "$R/h1" "hl
+more" "hard link" || return 1
+	[ -L "$R/sl" ] && [ "$(readlink "$R/sl")" = target.txt ] ||
+		{ why="host: sl is not a symlink to target.txt"; return 1; }
+	[ -L "$R/sl2" ] && [ "$(readlink "$R/sl2")" = /abs/path/nowhere ] ||
+		{ why="host: sl2 is not a symlink to /abs/path/nowhere"; return 1; }
+}
+check_cm() {
+	R=$1
+	[ "$(stat -c %a "$R/m")" = 640 ] || { why="host: m has mode $(stat -c %a "$R/m"), expected 640"; return 1; }
+	[ "$(stat -c %a "$R/dm")" = 700 ] || { why="host: dm has mode $(stat -c %a "$R/dm"), expected 700"; return 1; }
+	[ -d "$R/d1/d2" ] || { why="host: d1/d2 missing"; return 1; }
+	absent "$R/d1/d2/d3" && absent "$R/del"
+}
+check_rd_host() {
+	[ "$(value P9RD_HOST_COUNT)" = 2000 ] ||
+		{ why="the guest lists $(value P9RD_HOST_COUNT) entries of the 2000 L1 made"; return 1; }
+	[ "$(value P9RD_HOST_SHA)" = "$(ls "$1/hmany" | sort | sha)" ] ||
+		{ why="the guest's listing of the 2000 entries L1 made differs from L1's"; return 1; }
+}
+check_host_files() {
+	[ "$(value P9HOST_TXT)" = "written by L1 $TOK" ] ||
+		{ why="the guest read hostfile.txt as '$(value P9HOST_TXT)'"; return 1; }
+	[ "$(value P9HOST_DEEP_SHA)" = "$(pat deep 300000 | sha)" ] ||
+		{ why="the guest read hdir/sub/deep.bin wrong"; return 1; }
+}
+
+case_9p_create_read_write() { p9_main e2e && p9_group P9_CRW_ 4 && check_crw "$S/e2e"; }
+case_9p_append_truncate() { p9_main e2e && p9_group P9_AT_ 6 && check_at "$S/e2e"; }
+case_9p_rename() { p9_main e2e && p9_group P9_REN_ 8 && check_ren "$S/e2e"; }
+case_9p_links() { p9_main e2e && p9_group P9_LNK_ 10 && check_lnk "$S/e2e"; }
+case_9p_chmod_mkdir() { p9_main e2e && p9_group P9_CM_ 10 && check_cm "$S/e2e"; }
+
+# 2000 entries with 200-character names made by L1 (several readdir
+# replies) are all listed by the guest, and the 200 files the guest made
+# are all on the host and in its own listings.
+case_9p_readdir_2000() {
+	p9_main e2e && check_rd_host "$S/e2e" || return 1
+	for v in P9RD_GUEST_COUNT P9RD_GUEST_UNIQUE P9RD_GUEST_FIND; do
+		[ "$(value $v)" = 200 ] || { why="$v=$(value $v) for the 200 files the guest made"; return 1; }
+	done
+	n=$(ls "$S/e2e/many" | wc -l)
+	[ "$n" = 200 ] || { why="host: the guest's directory has $n entries, expected 200"; return 1; }
+}
+
+case_9p_big_file() {
+	p9_main e2e || return 1
+	want=$(pat big64 $((64 * MiB)) | sha)
+	[ "$(value P9BIG_SIZE)" = $((64 * MiB)) ] && [ "$(value P9BIG_SHA)" = "$want" ] ||
+		{ why="the guest read its 64 MiB file back as $(value P9BIG_SIZE) bytes, sha $(value P9BIG_SHA)"; return 1; }
+	[ "$(fsize "$S/e2e/big64.bin")" = $((64 * MiB)) ] && [ "$(sha <"$S/e2e/big64.bin")" = "$want" ] ||
+		{ why="host: big64.bin ($(fsize "$S/e2e/big64.bin") bytes) is not what the guest wrote"; return 1; }
+}
+
+case_9p_host_files() { p9_main e2e && check_host_files; }
+
+# ,ro: every modifying request fails with EROFS in the guest, reading works,
+# and the export is unchanged (names, modes, owners, mtimes, contents).
+case_9p_ro_export() {
+	p9_main e2ero && p9_group P9_RO_ 16 || return 1
+	[ "$(value P9RO_READ_TXT)" = "read-only content $TOK" ] &&
+		[ "$(value P9RO_READ_SHA)" = "$(pat ro 50000 | sha)" ] ||
+		{ why="the guest could not read the read-only export right"; return 1; }
+	cmp -s "$W/9p-ro.before" "$W/9p-ro.after" ||
+		{ why="the read-only export changed: $(diff "$W/9p-ro.before" "$W/9p-ro.after" | grep '^[-+][^-+]' | head -n 4 | tr '\n' ' ')"; return 1; }
+}
+
+# never_shown: none of L1's secrets appears in what the guest printed.
+never_shown() {
+	for s in "$PASSWD_MARKER" "L1-SECRET-BESIDE-$TOK" "L1-ROOT-SECRET-$TOK" e2e-marker:x:4242; do
+		! grep -q -- "$s" "$TXT" || { why="the guest printed L1's secret '$s': $(grep -m1 -- "$s" "$TXT")"; return 1; }
+	done
+}
+
+# ln -s / x; cat x/etc/passwd: the symlink is stored as such on the host
+# and the guest resolves it in its own namespace.
+case_9p_hostile_symlink() {
+	p9_main hostile && never_shown || return 1
+	[ "$(value P9_H_SYMLINK_ROOT)" = ok ] && [ "$(value P9H_SYMLINK_ROOT_TARGET)" = / ] ||
+		{ why="the guest could not make and read back the symlink x -> /"; return 1; }
+	for l in "x /" "up ../../../../.." "abs /tmp/9p/secret" "sub/esc ../../.."; do
+		set -- $l
+		[ -L "$S/hostile/$1" ] && [ "$(readlink "$S/hostile/$1")" = "$2" ] ||
+			{ why="host: hostile/$1 is not the symlink -> $2 the guest made"; return 1; }
+	done
+}
+
+case_9p_hostile_dotdot() {
+	p9_main hostile && never_shown || return 1
+	[ "$(value P9_H_DOTDOT_DONE)" = ok ] || { why="the guest did not get through its .. walks"; return 1; }
+}
+
+# A directory swapped with a symlink to / while the guest reads a file
+# through it: only the directory's own file, never L1's /e2e-secret.
+case_9p_hostile_swap() {
+	p9_main hostile && never_shown || return 1
+	v=$(value P9H_SWAP)
+	echo "E2E-INFO 9p-hostile-swap: $v"
+	case "$v" in
+	*other:0,*) ;;
+	*) why="the guest read something else than the directory's file: $v"; return 1 ;;
+	esac
+	in=${v#inside:}; in=${in%%,*}
+	sw=${v##*swaps:}
+	[ "${in:-0}" -gt 0 ] || { why="the guest never read the directory's own file: $v"; return 1; }
+	[ "${sw:-0}" -gt 0 ] || { why="the swapping loop never completed a swap: $v"; return 1; }
+}
+
+# mknod of a device fails and creates nothing; the device nodes L1 made are
+# never opened on L1 (its ramdisk keeps its pattern).
+case_9p_hostile_special_files() {
+	p9_main hostile && never_shown && p9_group P9_H_MKNOD_ 2 || return 1
+	absent "$S/hostile/dev" && absent "$S/hostile/blk" || return 1
+	echo "E2E-INFO 9p-hostile-special-files: mkfifo $(value P9H_MKFIFO); node types seen $(value P9H_NODE_TYPES)"
+	[ "$(dd if=/dev/ram0 bs=65536 count=1 iflag=direct 2>/dev/null | sha)" = "$(pat ram 65536 | sha)" ] ||
+		{ why="L1's ramdisk changed: a device node in the export reached it"; return 1; }
+	for f in "$S"/hostile/*; do
+		[ -b "$f" ] || [ -c "$f" ] || continue
+		case "${f##*/}" in hram|hzero) ;; *) why="host: a device node ${f##*/} appeared in the export"; return 1 ;; esac
+	done
+}
+
+# lkvm runs as root: the guest must not leave a setuid/setgid file or a
+# file of another owner in the export.
+case_9p_hostile_ownership() {
+	p9_main hostile || return 1
+	echo "E2E-INFO 9p-hostile-ownership: guest view $(value P9H_OWN)"
+	for f in suid sgid sdir own; do
+		st=$(stat -c '%a %u %g' "$S/hostile/$f") || { why="host: hostile/$f missing"; return 1; }
+		set -- $st
+		[ $((0$1 & 06000)) = 0 ] || { why="host: hostile/$f has mode $1 (setuid/setgid)"; return 1; }
+		[ "$2" = 0 ] && [ "$3" = 0 ] || { why="host: hostile/$f is owned by $2:$3, not lkvm's 0:0"; return 1; }
+	done
+}
+
+case_9p_outside_unchanged() {
+	p9_main hostile || return 1
+	cmp -s "$W/9p-outside.before" "$W/9p-outside.after" ||
+		{ why="something outside the exports changed: $(diff "$W/9p-outside.before" "$W/9p-outside.after" | grep '^[-+][^-+]' | head -n 5 | tr '\n' ' ')"; return 1; }
+}
+
+# The same device over virtio-mmio, at a small msize (many requests per
+# readdir): create/write/append/truncate/rename/links/chmod/mkdir and the
+# 2000 entries L1 made.
+boot_9p_mmio() {
+	p9_tmpfs
+	mkdir -p "$S/mm"
+	p9_fill_rw "$S/mm"
+	run_vmm virtio-9p-mmio none "$P9_TIMEOUT" run -k $K -i $IV -m 256 -c 1 \
+		--virtio-transport mmio --9p "$S/mm,mm" -p "$Q lkvmtest=9p lkvm9p=8192"
+}
+case_9p_mmio() {
+	p9_run virtio-9p-mmio boot_9p_mmio mm || return 1
+	case "$(value P9INFO_DEVPATH)" in
+	*/pci0000:*|'') why="the 9p device is not a virtio-mmio device: $(value P9INFO_DEVPATH)"; return 1 ;;
+	esac
+	[ "$(value P9INFO_MSIZE_mm)" = 8192 ] || { why="msize $(value P9INFO_MSIZE_mm), expected 8192"; return 1; }
+	for g in "P9_CRW_ 4" "P9_AT_ 6" "P9_REN_ 8" "P9_LNK_ 10" "P9_CM_ 10"; do
+		p9_group $g || return 1
+	done
+	R=$S/mm
+	check_crw "$R" && check_at "$R" && check_ren "$R" && check_lnk "$R" && check_cm "$R" &&
+		check_rd_host "$R" && check_host_files
+}
+
+# --- lkvm sandbox, lkvm setup, lkvm run without a disk ---------------------------
+#
+# L1 looks like a Debian host (see lkvm_stage_l1_sandbox): lkvm finds
+# /boot/vmlinuz-$(uname -r) and /lib/modules/$(uname -r) itself, builds its
+# initramfs and boots a guest whose root is ~/.lkvm/default over 9p, with
+# L1's / read-only at /host.
+
+case_sandbox_exit_status() {
+	run_vmm sandbox-exit-status none "$E2E_TIMEOUT" sandbox -p "$Q" -- sh -c 'exit 7'
+	expect_status 7
+}
+
+case_sandbox_true() {
+	run_vmm sandbox-true none "$E2E_TIMEOUT" sandbox -p "$Q" -- true
+	expect_status 0 || return 1
+	[ -d "$HOME/.lkvm/default" ] || { why="no $HOME/.lkvm/default after lkvm sandbox"; return 1; }
+}
+
+# /host in the guest is L1's /.
+case_sandbox_host_file() {
+	echo "sandbox-token-$TOK" >/etc/e2e-sandbox-token
+	run_vmm sandbox-host-file none "$E2E_TIMEOUT" sandbox -p "$Q" -- cat /host/etc/e2e-sandbox-token /host/etc/passwd
+	expect_status 0 &&
+		expect_line "^sandbox-token-$TOK" "the guest did not print L1's /etc/e2e-sandbox-token" &&
+		expect_line "$PASSWD_MARKER" "the guest's /host/etc/passwd is not L1's"
+}
+
+# lkvm setup NAME, then a sandbox on it: the guest's root is ~/.lkvm/NAME.
+case_setup_sandbox() {
+	rm -rf "$HOME/.lkvm/e2ebox"
+	timeout -k 5 60 "$VMM" setup e2ebox </dev/null >"$W/setup.out" 2>"$W/setup.err"
+	rc=$?
+	[ ! -s "$W/setup.err" ] || show "setup-sandbox setup stderr" <"$W/setup.err"
+	[ "$rc" = 0 ] || { why="lkvm setup e2ebox exited $rc"; TXT=$W/setup.out; return 1; }
+	[ -d "$HOME/.lkvm/e2ebox" ] || { why="lkvm setup e2ebox made no $HOME/.lkvm/e2ebox"; return 1; }
+	run_vmm setup-sandbox none "$E2E_TIMEOUT" sandbox -d e2ebox -p "$Q" -- \
+		sh -c "echo setup-$TOK >/e2e-setup-file; exit 3"
+	expect_status 3 || return 1
+	hostfile "$HOME/.lkvm/e2ebox/e2e-setup-file" "setup-$TOK" "the guest's /e2e-setup-file" || return 1
+	absent "$HOME/.lkvm/default/e2e-setup-file"
+}
+
+# lkvm run with no disk and no initrd: a shell on the 9p root. Types a
+# command until the shell has run it, then exit.
+feed_root_shell() {
+	i=0
+	while ! grep -q MAGIC-42 "$OUT" 2>/dev/null; do
+		[ ! -e "$RCF" ] && [ $i -lt $((tmo / 3)) ] || return 0
+		i=$((i + 1))
+		sleep 3
+		printf 'echo MAGIC-$((6*7))-$(cat /host/etc/e2e-sandbox-token)\n'
+	done
+	sleep 1
+	printf 'exit\n'
+	while [ ! -e "$RCF" ] && [ $i -lt $((tmo * 2)) ]; do
+		i=$((i + 1))
+		sleep 0.5
+	done
+}
+case_run_9p_root_shell() {
+	echo "sandbox-token-$TOK" >/etc/e2e-sandbox-token
+	run_vmm run-9p-root-shell feed_root_shell "$E2E_TIMEOUT" run -p "$Q"
+	expect_line "MAGIC-42-sandbox-token-$TOK" "the shell never ran the command typed into lkvm's stdin" &&
+		expect_status 0
+}
+
 # --- driver ------------------------------------------------------------------
 
 # A heartbeat tells the host that L1 is alive while a case is quiet.
 (while :; do sleep 30; echo "E2E-L1-HEARTBEAT uptime=$(cut -d' ' -f1 /proc/uptime)"; done) &
 hb=$!
+
+# A token only this L1 run knows, in a line of L1's /etc/passwd and in
+# files outside the 9p exports: no 9p guest may ever print it.
+TOK=$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+PASSWD_MARKER=L1-PASSWD-MARKER-$TOK
+echo "e2e-marker:x:4242:4242:$PASSWD_MARKER:/nonexistent:/bin/false" >>/etc/passwd
 
 set -- $E2E_CASES
 echo "E2E-L1-CASES $#: $*"

@@ -79,6 +79,323 @@ blk_rw() {
 	echo "DISK_${d}_RW=$ok"
 }
 
+sha() { sha256sum | cut -d' ' -f1; }
+
+# --- virtio-9p (lkvmtest=9p; L1's side is in tests/e2e/cases.sh) ----------
+# Every check prints NAME=ok, or NAME=<what went wrong>; L1 also checks the
+# host side of each. Output read back from the exports is printed as
+# "P9-READ: ..." lines, so that L1 sees whatever a hostile read returned.
+
+# eq NAME GOT WANT
+eq() {
+	if [ "$2" = "$3" ]; then
+		echo "$1=ok"
+	else
+		echo "$1=got '$2', expected '$3'"
+	fi
+}
+# ok NAME CMD...: NAME=ok if CMD succeeds, else its error.
+ok() {
+	n=$1
+	shift
+	if "$@" </dev/null 2>/tmp/ok.err; then
+		echo "$n=ok"
+	else
+		echo "$n=failed: $(head -c 300 /tmp/ok.err | tr '\n' ' ')"
+	fi
+}
+# refused NAME ERRTEXT CMD...: NAME=ok if CMD fails with ERRTEXT in its
+# error message.
+refused() {
+	n=$1 want=$2
+	shift 2
+	if "$@" </dev/null 2>/tmp/ref.err; then
+		echo "$n=succeeded"
+	elif grep -q "$want" /tmp/ref.err; then
+		echo "$n=ok"
+	else
+		echo "$n=failed otherwise: $(head -c 300 /tmp/ref.err | tr '\n' ' ')"
+	fi
+}
+shown() { sed 's/^/P9-READ: /'; }
+# tick NAME: how long the checks since the last tick took (P9INFO_T_NAME=).
+tick() {
+	now=$(cut -d' ' -f1 /proc/uptime)
+	echo "P9INFO_T_$1=$(awk -v a="${tick_t:-$now}" -v b="$now" 'BEGIN { printf "%.1f", b - a }')s"
+	tick_t=$now
+}
+
+# p9_mount TAG MSIZE: mount the export TAG on /mnt/TAG.
+p9_mount() {
+	mkdir -p "/mnt/$1"
+	i=0
+	while ! mount -t 9p -o "trans=virtio,version=9p2000.L,msize=$2" "$1" "/mnt/$1" 2>/tmp/mount.err; do
+		i=$((i + 1))
+		if [ $i -ge 20 ]; then
+			echo "P9_MOUNT_$1=failed: $(cat /tmp/mount.err)"
+			return 1
+		fi
+		sleep 0.5
+	done
+	echo "P9_MOUNT_$1=ok"
+}
+
+# p9_rw DIR FULL: file operations on a read-write export. FULL=1 adds a
+# directory of 200 files made by the guest and a 64 MiB file.
+p9_rw() {
+	R=$1 full=$2
+	# create, write, read
+	echo hello-create >"$R/new.txt"
+	eq P9_CRW_CREATE "$(cat "$R/new.txt")" hello-create
+	pat w 100000 >"$R/w.bin"
+	eq P9_CRW_WRITE "$(sha <"$R/w.bin")" "$(pat w 100000 | sha)"
+	printf MIDDLE | dd of="$R/w.bin" bs=1 seek=5000 conv=notrunc 2>/dev/null
+	echo "P9SHA_W=$(sha <"$R/w.bin")"
+	eq P9_CRW_PREAD "$(dd if="$R/w.bin" bs=1 skip=4998 count=10 2>/dev/null)" \
+		"$(pat w 5000 | tail -c 2)MIDDLE$(pat w 5008 | tail -c 2)"
+	pat o 100000 >"$R/w2.bin"
+	echo short >"$R/w2.bin" # O_TRUNC
+	eq P9_CRW_OTRUNC "$(cat "$R/w2.bin"):$(stat -c %s "$R/w2.bin")" short:6
+	tick crw
+	# append, truncate
+	echo line1 >"$R/a.txt"
+	echo line2 >>"$R/a.txt"
+	printf line3 >>"$R/a.txt"
+	eq P9_AT_APPEND "$(cat "$R/a.txt" | tr '\n' ' ')" "line1 line2 line3"
+	pat t 10000 >"$R/t.bin"
+	ok P9_AT_TRUNCATE truncate -s 1234 "$R/t.bin"
+	eq P9_AT_TRUNC_SIZE "$(stat -c %s "$R/t.bin")" 1234
+	eq P9_AT_TRUNC_DATA "$(sha <"$R/t.bin")" "$(pat t 1234 | sha)"
+	ok P9_AT_EXTEND truncate -s 5000 "$R/t.bin"
+	eq P9_AT_EXTEND_ZEROS "$(tail -c 3766 "$R/t.bin" | tr -d '\000' | wc -c):$(stat -c %s "$R/t.bin")" 0:5000
+	tick at
+	# rename: in a directory, across directories, a directory, over a file
+	echo r1 >"$R/r1"
+	ok P9_REN_SAME mv "$R/r1" "$R/r2"
+	eq P9_REN_SAME_RESULT "$([ -e "$R/r1" ] && echo still-there)$(cat "$R/r2")" r1
+	mkdir "$R/da" "$R/db"
+	echo x >"$R/da/f"
+	ok P9_REN_ACROSS mv "$R/da/f" "$R/db/g"
+	eq P9_REN_ACROSS_RESULT "$(ls "$R/da"):$(cat "$R/db/g")" :x
+	mkdir "$R/dmv"
+	echo y >"$R/dmv/in"
+	ok P9_REN_DIR mv "$R/dmv" "$R/db/dmv2"
+	eq P9_REN_DIR_RESULT "$([ -e "$R/dmv" ] && echo still-there)$(cat "$R/db/dmv2/in")" y
+	echo new >"$R/ro1"
+	echo old >"$R/ro2"
+	ok P9_REN_OVER mv -f "$R/ro1" "$R/ro2"
+	eq P9_REN_OVER_RESULT "$(cat "$R/ro2")" new
+	tick ren
+	# hard link
+	echo hl >"$R/h1"
+	ok P9_LNK_HARD ln "$R/h1" "$R/da/h2"
+	eq P9_LNK_HARD_NLINK "$(stat -c %h "$R/h1")" 2
+	eq P9_LNK_HARD_INODE "$(stat -c %i "$R/da/h2")" "$(stat -c %i "$R/h1")"
+	echo more >>"$R/da/h2"
+	eq P9_LNK_HARD_SHARED "$(cat "$R/h1" | tr '\n' ' ')" "hl more "
+	# symlink, readlink
+	echo tgt >"$R/target.txt"
+	ok P9_LNK_SYM ln -s target.txt "$R/sl"
+	eq P9_LNK_READLINK "$(readlink "$R/sl")" target.txt
+	eq P9_LNK_FOLLOW "$(cat "$R/sl")" tgt
+	ok P9_LNK_SYM_ABS ln -s /abs/path/nowhere "$R/sl2"
+	eq P9_LNK_READLINK_ABS "$(readlink "$R/sl2")" /abs/path/nowhere
+	eq P9_LNK_IS_LINK "$([ -L "$R/sl" ] && echo link)" link
+	tick lnk
+	# chmod, mkdir, rmdir, unlink
+	echo m >"$R/m"
+	ok P9_CM_CHMOD chmod 755 "$R/m"
+	eq P9_CM_MODE_755 "$(stat -c %a "$R/m")" 755
+	chmod 640 "$R/m"
+	eq P9_CM_MODE_640 "$(stat -c %a "$R/m")" 640
+	mkdir "$R/dm"
+	chmod 700 "$R/dm"
+	eq P9_CM_DIRMODE "$(stat -c %a "$R/dm")" 700
+	ok P9_CM_MKDIR_P mkdir -p "$R/d1/d2/d3"
+	ok P9_CM_RMDIR rmdir "$R/d1/d2/d3"
+	eq P9_CM_RMDIR_GONE "$([ -e "$R/d1/d2/d3" ] && echo still-there)$([ -d "$R/d1/d2" ] && echo d2)" d2
+	refused P9_CM_RMDIR_NOTEMPTY "not empty" rmdir "$R/d1"
+	echo z >"$R/del"
+	ok P9_CM_UNLINK rm "$R/del"
+	eq P9_CM_UNLINK_GONE "$([ -e "$R/del" ] && echo still-there)" ""
+	tick cm
+	# directories listed completely: 2000 entries with long names made by
+	# L1 (more than one readdir reply at any msize), listed by a shell glob
+	# (readdir alone: ls would also stat each entry, a request each), and
+	# 200 made here
+	for f in "$R"/hmany/*; do
+		echo "${f##*/}"
+	done >/tmp/hmany.list
+	echo "P9RD_HOST_COUNT=$(wc -l </tmp/hmany.list)"
+	echo "P9RD_HOST_SHA=$(sort /tmp/hmany.list | sha)"
+	tick rd_host
+	if [ "$full" = 1 ]; then
+		mkdir "$R/many"
+		i=0
+		while [ $i -lt 200 ]; do
+			: >"$R/many/f$i"
+			i=$((i + 1))
+		done
+		echo "P9RD_GUEST_COUNT=$(ls "$R/many" | wc -l)"
+		echo "P9RD_GUEST_UNIQUE=$(ls "$R/many" | sort -u | wc -l)"
+		echo "P9RD_GUEST_FIND=$(find "$R/many" -type f | wc -l)"
+		tick rd_guest
+		# 64 MiB in 1 MiB writes, read back after dropping the caches
+		pat big64 67108864 | dd of="$R/big64.bin" bs=1M iflag=fullblock 2>/tmp/dd.err ||
+			echo "P9_BIG_WRITE=failed: $(cat /tmp/dd.err)"
+		sync
+		echo 3 >/proc/sys/vm/drop_caches
+		echo "P9BIG_SIZE=$(stat -c %s "$R/big64.bin")"
+		echo "P9BIG_SHA=$(sha <"$R/big64.bin")"
+		tick big
+	fi
+	# files L1 wrote before the boot
+	echo "P9HOST_TXT=$(cat "$R/hostfile.txt")"
+	echo "P9HOST_DEEP_SHA=$(sha <"$R/hdir/sub/deep.bin")"
+}
+
+# p9_ro DIR: every modifying request on a read-only export fails with
+# EROFS; reading works.
+p9_ro() {
+	O=$1 e="Read-only file system"
+	echo "P9RO_READ_TXT=$(cat "$O/file.txt")"
+	echo "P9RO_READ_SHA=$(sha <"$O/sub/data.bin")"
+	refused P9_RO_CREATE "$e" sh -c "echo x >'$O/newfile'"
+	refused P9_RO_OPEN_TRUNC "$e" sh -c "echo x >'$O/file.txt'"
+	refused P9_RO_APPEND "$e" sh -c "echo x >>'$O/file.txt'"
+	refused P9_RO_WRITE "$e" dd if=/dev/zero of="$O/file.txt" bs=4 count=1 conv=notrunc
+	refused P9_RO_TRUNCATE "$e" truncate -s 0 "$O/sub/data.bin"
+	refused P9_RO_UNLINK "$e" rm "$O/file.txt"
+	refused P9_RO_MKDIR "$e" mkdir "$O/newdir"
+	refused P9_RO_RMDIR "$e" rmdir "$O/emptydir"
+	refused P9_RO_RENAME "$e" mv -f "$O/file.txt" "$O/moved.txt"
+	refused P9_RO_RENAME_DIR "$e" mv -f "$O/sub/data.bin" "$O/emptydir/x"
+	refused P9_RO_LINK "$e" ln "$O/file.txt" "$O/hard"
+	refused P9_RO_SYMLINK "$e" ln -s file.txt "$O/soft"
+	refused P9_RO_CHMOD "$e" chmod 777 "$O/file.txt"
+	refused P9_RO_CHOWN "$e" chown 1:1 "$O/file.txt"
+	refused P9_RO_UTIMES "$e" touch "$O/file.txt"
+	refused P9_RO_MKFIFO "$e" mkfifo "$O/fifo"
+	echo "P9RO_LIST=$(ls -a "$O" | tr '\n' ' ')"
+}
+
+# p9_hostile DIR: a guest trying to reach outside its export. Whatever it
+# reads is printed ("P9-READ: "); L1 checks that none of its own secrets
+# (its /etc/passwd marker, a file beside the export, a file at its /)
+# appears, and that nothing outside the export changed.
+p9_hostile() {
+	H=$1
+	# a symlink to / (and to ../..) stored in the export and walked
+	ok P9_H_SYMLINK_ROOT ln -s / "$H/x"
+	echo "P9H_SYMLINK_ROOT_TARGET=$(readlink "$H/x")"
+	cat "$H/x/etc/passwd" 2>&1 | shown
+	ls "$H/x/" 2>&1 | shown
+	ln -s ../../../../.. "$H/up"
+	cat "$H/up/etc/passwd" "$H/up/e2e-secret" 2>&1 | shown
+	ln -s /tmp/9p/secret "$H/abs"
+	cat "$H/abs" 2>&1 | shown
+	mkdir "$H/sub"
+	ln -s ../../.. "$H/sub/esc"
+	cat "$H/sub/esc/etc/passwd" "$H/sub/esc/secret" 2>&1 | shown
+	# .. walks
+	cat "$H/../../../../etc/passwd" "$H/../secret" "$H/sub/../../secret" 2>&1 | shown
+	ls -a "$H/.." "$H/../.." 2>&1 | shown
+	(cd "$H/sub" && cd ../.. && pwd && ls -a) 2>&1 | shown
+	echo "P9_H_DOTDOT_DONE=ok"
+	tick h_dotdot
+	# a directory swapped with a symlink to / while another process walks
+	# through it: only the directory's own file may ever be read
+	mkdir "$H/d"
+	echo inside >"$H/d/e2e-secret"
+	ln -s / "$H/dl"
+	rm -f /tmp/swap.stop
+	(
+		n=0
+		while [ ! -e /tmp/swap.stop ]; do
+			mv -T "$H/d" "$H/d.dir" && mv -T "$H/dl" "$H/d" &&
+				mv -T "$H/d" "$H/dl" && mv -T "$H/d.dir" "$H/d" || break
+			n=$((n + 1))
+		done
+		echo "$n" >/tmp/swap.count
+	) 2>/tmp/swap.err &
+	inside=0 err=0 other=0 i=0
+	while [ $i -lt 600 ]; do
+		l=
+		if read -r l 2>/dev/null <"$H/d/e2e-secret"; then
+			if [ "$l" = inside ]; then
+				inside=$((inside + 1))
+			else
+				other=$((other + 1))
+				echo "$l" | shown
+			fi
+		else
+			err=$((err + 1))
+		fi
+		i=$((i + 1))
+	done
+	: >/tmp/swap.stop
+	wait
+	echo "P9H_SWAP=inside:$inside,failed:$err,other:$other,swaps:$(cat /tmp/swap.count 2>/dev/null)"
+	[ ! -s /tmp/swap.err ] || head -n 3 /tmp/swap.err | shown
+	tick h_swap
+	# device nodes: creating them fails; the ones L1 made are the guest's
+	# own devices, never L1's
+	refused P9_H_MKNOD_CHR "" mknod "$H/dev" c 1 3
+	refused P9_H_MKNOD_BLK "" mknod "$H/blk" b 1 0
+	if mkfifo "$H/fifo" 2>/tmp/ff.err; then
+		echo "P9H_MKFIFO=created"
+	else
+		echo "P9H_MKFIFO=refused: $(cat /tmp/ff.err)"
+	fi
+	echo "P9H_NODE_TYPES=$(stat -c %F "$H/hram" "$H/hzero" 2>&1 | tr '\n' ',')"
+	echo HOSTILE-WRITE 2>&1 >"$H/hram" | shown
+	# (only if mknod made it: a redirection would create a regular file)
+	[ ! -e "$H/dev" ] || echo HOSTILE-WRITE 2>&1 >"$H/dev" | shown
+	dd if="$H/hram" bs=512 count=1 2>&1 | od -c | head -n 4 | shown
+	# ownership: no setuid/setgid file, no file of another uid on the host
+	echo s >"$H/suid"
+	echo g >"$H/sgid"
+	echo o >"$H/own"
+	mkdir "$H/sdir"
+	chmod 4755 "$H/suid" 2>&1 | shown
+	chmod 2755 "$H/sgid" 2>&1 | shown
+	chmod 2775 "$H/sdir" 2>&1 | shown
+	chown 1234:1234 "$H/own" 2>&1 | shown
+	echo "P9H_OWN=$(stat -c '%n:%a:%u:%g' "$H/suid" "$H/sgid" "$H/sdir" "$H/own" | tr '\n' ' ')"
+	echo "P9_H_DONE=ok"
+}
+
+# p9_action: mount every export lkvm offers (their tags in sysfs) and run
+# the checks each tag asks for: e2e (p9_rw, full), mm (p9_rw, basic),
+# e2ero (p9_ro), hostile (p9_hostile). lkvm9p=MSIZE on the command line.
+p9_action() {
+	msize=$(sed -n 's/.*lkvm9p=\([0-9]*\).*/\1/p' /proc/cmdline)
+	tags=
+	for t in /sys/bus/virtio/drivers/9pnet_virtio/virtio*/mount_tag; do
+		[ -e "$t" ] && tags="$tags $(tr -d '\000' <"$t")"
+	done
+	echo "P9INFO_TAGS=$(echo $tags)"
+	for t in /sys/bus/virtio/drivers/9pnet_virtio/virtio*; do
+		[ -e "$t" ] && echo "P9INFO_DEVPATH=$(readlink -f "$t")"
+	done
+	for t in $tags; do
+		p9_mount "$t" "${msize:-524288}" || continue
+		echo "P9INFO_MSIZE_$t=$(sed -n "s|^$t /mnt/$t 9p .*msize=\([0-9]*\).*|\1|p" /proc/mounts)"
+		s0=$(cut -d' ' -f1 /proc/uptime)
+		tick_t=$s0
+		case "$t" in
+		e2e) p9_rw "/mnt/$t" 1 ;;
+		mm) p9_rw "/mnt/$t" 0 ;;
+		e2ero) p9_ro "/mnt/$t" ;;
+		hostile) p9_hostile "/mnt/$t" ;;
+		esac
+		echo "P9INFO_TIME_$t=$(awk -v a="$s0" '{ printf "%.1f", $1 - a }' /proc/uptime)s"
+		sync
+		umount "/mnt/$t" || echo "P9_UMOUNT_$t=failed"
+	done
+	echo "P9_END=ok"
+}
+
 # virtio_irqs: the guest's interrupt lines for virtio devices.
 virtio_irqs() {
 	grep virtio /proc/interrupts | while read -r l; do echo "IRQ: $l"; done
@@ -217,6 +534,26 @@ rng)
 		echo "RNG_ZERO=$(head -c 64 /dev/zero | sha256sum | cut -d' ' -f1)"
 	else
 		echo "RNG_CURRENT=none"
+	fi
+	;;
+9p)
+	p9_action
+	;;
+9pbench)
+	# tests/bench/9p.sh: lkvm9pbench=MiB,FILES,MSIZE; p9bench is only in
+	# the benchmark's image.
+	set -- $(sed -n 's/.*lkvm9pbench=\([0-9,]*\).*/\1/p' /proc/cmdline | tr , ' ')
+	if p9_mount bench "${3:-524288}" >/tmp/mount.log; then
+		echo "P9BENCH-MSIZE $(sed -n 's|^bench /mnt/bench 9p .*msize=\([0-9]*\).*|\1|p' /proc/mounts)"
+		p9bench seqwrite /mnt/bench/big.bin "${1:-256}" &&
+			echo 3 >/proc/sys/vm/drop_caches &&
+			p9bench seqread /mnt/bench/big.bin "${1:-256}" &&
+			rm -f /mnt/bench/big.bin &&
+			mkdir /mnt/bench/meta &&
+			p9bench meta /mnt/bench/meta "${2:-5000}"
+		umount /mnt/bench
+	else
+		cat /tmp/mount.log
 	fi
 	;;
 bench)

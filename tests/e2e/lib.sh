@@ -21,7 +21,7 @@ LKVM_TOP=$(cd "$LKVM_TESTS_DIR/.." && pwd)
 LKVM_CACHE=${LKVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lkvm-tests}
 LKVM_BUILD=$LKVM_CACHE/build
 # Bump to invalidate every cached image when the packing logic changes.
-LKVM_IMAGE_FORMAT=3
+LKVM_IMAGE_FORMAT=4
 
 lkvm_log() { printf '%s: %s\n' "${LKVM_PROG:-lkvm-tests}" "$*" >&2; }
 lkvm_die() { printf '%s: error: %s\n' "${LKVM_PROG:-lkvm-tests}" "$*" >&2; exit 2; }
@@ -275,9 +275,10 @@ lkvm_build_l2_initrd() {
 }
 
 # The L2 modules for the virtio cases, dependencies first: the virtio core
-# and both transports, the three devices, and ext4 (which also serves ext2;
-# crc32c_generic for checksummed metadata). hw_random is built in.
-LKVM_L2_VIRTIO_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_mmio virtio_blk virtio_console virtio-rng crc16 mbcache jbd2 crc32c_generic ext4"
+# and both transports, the three devices, ext4 (which also serves ext2;
+# crc32c_generic for checksummed metadata) and the 9p file system over
+# virtio (9p needs netfs and fscache). hw_random is built in.
+LKVM_L2_VIRTIO_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_mmio virtio_blk virtio_console virtio-rng crc16 mbcache jbd2 crc32c_generic ext4 netfs fscache 9pnet 9pnet_virtio 9p"
 
 # lkvm_build_l2_virtio_initrd [SRC:DEST...]: the L2 initramfs of the virtio
 # cases: the plain one plus the modules above (insmod'ed by l2-init.sh in
@@ -325,6 +326,96 @@ lkvm_stage_l1_disk_tools() {
 	lkvm_module_closure brd
 	mkdir -p "$d/modules"
 	cp "${LKVM_MODULES[@]}" "$d/modules/"
+}
+
+# ---------------------------------------------------------------------------
+# L1 as a Debian host for `lkvm sandbox`
+# ---------------------------------------------------------------------------
+
+# The modules lkvm's in-memory initramfs may load in its guest (the virtio
+# transports, 9p over virtio and the other virtio devices); L1 gets them and
+# their dependencies under /lib/modules/$KVER, where a Debian host has them.
+LKVM_L1_SANDBOX_MODULES="virtio_pci virtio_mmio 9pnet_virtio 9p virtio_blk virtio_console virtio-rng"
+
+# lkvm_modules_dep: sets LKVM_MODULES_DEP to a modules.dep for the whole
+# unpacked kernel, in depmod's format (cached in KDIR). Debian's package
+# ships none: its postinst runs depmod, which the build hosts need not
+# have. Each line lists a module's dependencies, direct and indirect, every
+# module before the ones it depends on (modprobe loads them right to left),
+# as depmod does; the sets come from each module's depends= field, which
+# modpost computes from the same symbols depmod resolves.
+lkvm_modules_dep() {
+	LKVM_MODULES_DEP=$KDIR/.lkvm-modules.dep
+	[ -s "$LKVM_MODULES_DEP" ] && return 0
+	(cd "$KMODS" && grep -raoZ 'depends=[^[:cntrl:]]*' kernel) | tr '\0' '\t' | awk -F '\t' '
+	function walk(p,    a, n, k, key, q) {
+		n = split(dep[p], a, ",")
+		for (k = 1; k <= n; k++) {
+			key = a[k]
+			gsub(/-/, "_", key)
+			q = path[key]
+			if (key == "" || q == "" || (q in seen))
+				continue
+			seen[q] = 1
+			walk(q)
+			list[++cnt] = q
+		}
+	}
+	{
+		if ($1 in dep)
+			next
+		d = $2
+		sub(/^depends=/, "", d)
+		dep[$1] = d
+		n = $1
+		sub(/.*\//, "", n)
+		sub(/\.ko$/, "", n)
+		gsub(/-/, "_", n)
+		path[n] = $1
+		order[++np] = $1
+	}
+	END {
+		for (i = 1; i <= np; i++) {
+			split("", seen)
+			cnt = 0
+			walk(order[i])
+			line = order[i] ":"
+			for (j = cnt; j >= 1; j--)
+				line = line " " list[j]
+			print line
+		}
+	}' >"$LKVM_MODULES_DEP.tmp.$$"
+	[ -s "$LKVM_MODULES_DEP.tmp.$$" ] || lkvm_die "could not list the modules of $KMODS"
+	mv "$LKVM_MODULES_DEP.tmp.$$" "$LKVM_MODULES_DEP"
+}
+
+# lkvm_stage_l1_sandbox DIR: after lkvm_stage_l1, make L1 look like a
+# Debian host to `lkvm sandbox` and `lkvm run` without a disk: its own
+# kernel as /boot/vmlinuz-$KVER (a hard link to /l2/bzImage: `uname -r` in
+# L1 is $KVER), /lib/modules/$KVER with modules.dep, modules.builtin,
+# modules.builtin.modinfo, modules.order and the .ko files of
+# LKVM_L1_SANDBOX_MODULES and their dependencies at their usual paths, and
+# an /etc/passwd (the e2e payload appends a line no guest may print).
+# HOME is /root (l1-init.sh), so ~/.lkvm is /root/.lkvm.
+lkvm_stage_l1_sandbox() {
+	local d=$1 md=$1/lib/modules/$KVER m rel f
+	[ -f "$d/l2/bzImage" ] || lkvm_die "lkvm_stage_l1_sandbox: stage $d has no l2/bzImage"
+	mkdir -p "$d/boot" "$md"
+	ln "$d/l2/bzImage" "$d/boot/vmlinuz-$KVER"
+	lkvm_modules_dep
+	cp "$LKVM_MODULES_DEP" "$md/modules.dep"
+	for f in modules.builtin modules.builtin.modinfo modules.order; do
+		[ -f "$KMODS/$f" ] || lkvm_die "no $KMODS/$f in the unpacked kernel package"
+		cp "$KMODS/$f" "$md/$f"
+	done
+	lkvm_module_closure $LKVM_L1_SANDBOX_MODULES
+	for m in "${LKVM_MODULES[@]}"; do
+		rel=${m#"$KMODS"/}
+		mkdir -p "$md/$(dirname "$rel")"
+		cp "$m" "$md/$rel"
+	done
+	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$d/etc/passwd"
+	printf 'root:x:0:\n' >"$d/etc/group"
 }
 
 # lkvm_build_bootstamp: compile tests/tools/bootstamp.c statically into the

@@ -6,6 +6,7 @@
 #   qemu-shim.sh run -k KERNEL [-i INITRD] [-m MiB] [-c CPUS] [-p PARAMS]
 #                    [--disk PATH[,ro][,direct][,aio=..][,serial=ID]]...
 #                    [--rng] [--console serial|virtio] [--debug]
+#                    [--9p DIR,TAG[,ro]]...
 #                    [--virtio-transport pci|pci-legacy|mmio|mmio-legacy]
 #
 # Without virtio devices it runs -M microvm; with them, -M pc for the PCI
@@ -48,7 +49,24 @@ disk_args() {
 	devs="$devs -device virtio-blk-$bus,drive=d$nd${serial:+,serial=$serial}$modern"
 	nd=$((nd + 1))
 }
-disks=
+# p9_args SPEC: -fsdev/-device for one --9p (QEMU's virtfs; root runs it,
+# security_model=none as in tests/bench/9p.sh).
+p9_args() {
+	path=${1%%,*} rest= tag=kvm_9p ro=
+	[ "$path" = "$1" ] || rest=${1#*,}
+	IFS=,
+	for o in $rest; do
+		case "$o" in
+		ro) ro=,readonly=on ;;
+		*) tag=$o ;;
+		esac
+	done
+	unset IFS
+	devs="$devs -fsdev local,id=fs$nf,path=$path,security_model=none$ro"
+	devs="$devs -device virtio-9p-$bus,fsdev=fs$nf,mount_tag=$tag$modern"
+	nf=$((nf + 1))
+}
+disks= shares= nf=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-k|--kernel) kernel=$2; shift 2 ;;
@@ -58,6 +76,7 @@ while [ $# -gt 0 ]; do
 	-p|--params) params=$2; shift 2 ;;
 	-d|--disk) disks="$disks $2"; shift 2 ;;
 	--rng) rng=1; shift ;;
+	--9p) shares="$shares $2"; shift 2 ;;
 	--console) console=$2; shift 2 ;;
 	--virtio-transport) transport=$2; shift 2 ;;
 	--debug) shift ;;
@@ -74,6 +93,7 @@ mmio|mmio-legacy) bus=device modern= ;;
 *) die "unknown transport '$transport'" ;;
 esac
 for x in $disks; do disk_args "$x"; done
+for x in $shares; do p9_args "$x"; done
 [ "$rng" = 0 ] || devs="$devs -object rng-random,id=rng0,filename=/dev/urandom -device virtio-rng-$bus,rng=rng0"
 [ -z "$devs" ] && [ "$console" = serial ] || virtio=1
 

@@ -26,6 +26,7 @@
 #                        --virtio-transport T (pci-legacy, mmio, ...); the
 #                        MSI-X and INTx cases are PCI-only
 #   --verbose            stream the whole L1 console (always saved to a log)
+#   --build-only         build the images, print the L1 image's path, stop
 #
 # Prints one "E2E <case>: PASS|FAIL ..." line per case and ends with
 # "N passed, N failed"; exits 0 only if every expected case passed.
@@ -37,7 +38,11 @@ ALL_CASES="boot-marker smp-2 smp-2-acpi-off mem-size mem-above-4g platform-devic
 virtio-blk virtio-blk-two-disks virtio-blk-multiqueue virtio-pci-msix virtio-blk-ro virtio-blk-discard virtio-blk-lock
 virtio-blk-pci-legacy virtio-blk-mmio virtio-blk-mmio-legacy virtio-pci-intx
 virtio-blk-aio-io_uring virtio-blk-aio-libaio virtio-blk-aio-sync virtio-blk-direct-bdev
-virtio-console virtio-rng"
+virtio-console virtio-rng
+9p-create-read-write 9p-append-truncate 9p-rename 9p-links 9p-chmod-mkdir 9p-readdir-2000 9p-big-file 9p-host-files
+9p-ro-export 9p-hostile-symlink 9p-hostile-dotdot 9p-hostile-swap 9p-hostile-special-files 9p-hostile-ownership 9p-outside-unchanged
+9p-mmio
+sandbox-exit-status sandbox-true sandbox-host-file setup-sandbox run-9p-root-shell"
 ALL_CASES=$(echo $ALL_CASES)
 
 lkvm_bin=$LKVM_TOP/lkvm
@@ -47,6 +52,7 @@ case_timeout=120
 l1_timeout=
 verbose=0
 transport=
+build_only=0
 
 usage() { sed -n '/^# usage:/,/^# "N passed/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -59,6 +65,7 @@ while [ $# -gt 0 ]; do
 	--timeout) l1_timeout=$2; shift 2 ;;
 	--transport) transport=$2; shift 2 ;;
 	--verbose|-v) verbose=1; shift ;;
+	--build-only) build_only=1; shift ;;
 	-h|--help) usage ;;
 	*) echo "e2e: unknown option '$1'" >&2; usage ;;
 	esac
@@ -106,6 +113,8 @@ lkvm_build_smoke_guest "$stage/l2/smoke.bzImage"
 # The virtio cases: their L2 initramfs, and L1's tools to check the disks.
 cp "$L2_VIRTIO_INITRD" "$stage/l2/initrd-virtio.cpio.gz"
 lkvm_stage_l1_disk_tools "$stage"
+# lkvm sandbox: L1's own kernel and modules where a Debian host has them.
+lkvm_stage_l1_sandbox "$stage"
 if [ -n "$wrapper" ]; then
 	install -m 755 "$wrapper" "$stage/usr/bin/lkvm"
 	lkvm_stage_qemu "$stage"
@@ -116,6 +125,10 @@ fi
 l1_image=$(lkvm_pack_cached "$stage" "$LKVM_BUILD/l1-e2e")
 rm -f "$conf"
 t_built=$(lkvm_now_ms)
+if [ "$build_only" = 1 ]; then
+	echo "$l1_image"
+	exit 0
+fi
 
 lkvm_log "VMM under test: $vmm_desc"
 lkvm_log "L1 image ${l1_image##*/} ($(du -h "$l1_image" | cut -f1)), kernel $KVER, cases: $cases"

@@ -2,7 +2,10 @@
 /* `lkvm run` option parsing (vmm/cli.c) and the number parsers (vmm/util.c). */
 #include <stdarg.h>
 
+#include <fcntl.h>
+
 #include "lkvm/config.h"
+#include "lkvm/sandbox.h"
 #include "lkvm/vm.h"
 #include "lkvm/util.h"
 #include "lkvm/vcpu.h"
@@ -294,7 +297,9 @@ TEST(double_dash)
 	CHECK_STREQ(c.kernel_path, "--");
 	CHECK_USAGE_ERROR(parse(&c, "-k", "a", "--", "b", NULL),
 			  "unexpected argument 'b'");
-	CHECK_USAGE_ERROR(parse(&c, "--", NULL), "no kernel");
+	/* No kernel is not an error here: main.c picks the default one. */
+	CHECK_OK(parse(&c, "--", NULL));
+	CHECK_NULL(c.kernel_path);
 	/* "--" is not consumed as an option's value... it *is* the value. */
 	CHECK_OK(parse(&c, "-p", "--", "k", NULL));
 	CHECK_STREQ(c.params, "--");
@@ -358,9 +363,11 @@ TEST(kernel_errors)
 {
 	struct vm_config c;
 
-	CHECK_USAGE_ERROR(parse(&c, NULL), "no kernel given");
-	CHECK_USAGE_ERROR(parse(&c, "-m", "1G", "-c", "2", NULL),
-			  "no kernel given");
+	/* A missing kernel is resolved later (sandbox_default_kernel()). */
+	CHECK_OK(parse(&c, NULL));
+	CHECK_NULL(c.kernel_path);
+	CHECK_OK(parse(&c, "-m", "1G", "-c", "2", NULL));
+	CHECK_NULL(c.kernel_path);
 	CHECK_USAGE_ERROR(parse(&c, "-k", "a", "-k", "b", NULL),
 			  "kernel given twice ('a' and 'b')");
 	CHECK_USAGE_ERROR(parse(&c, "a", "--kernel=b", NULL),
@@ -368,6 +375,62 @@ TEST(kernel_errors)
 	CHECK_USAGE_ERROR(parse(&c, "-k", "a", "b", NULL),
 			  "unexpected argument 'b' (kernel already given as 'a')");
 	CHECK_USAGE_ERROR(parse(&c, "a", "b", NULL), "unexpected argument 'b'");
+}
+
+/* No -k: /boot/vmlinuz-RELEASE, or one usage error naming it. */
+TEST(default_kernel)
+{
+	char dir[] = "/tmp/lkvm-test-boot.XXXXXX", path[256], buf[256];
+	struct vm_config c;
+	struct sandbox sb;
+	FILE *err;
+	int fd;
+
+	REQUIRE(mkdtemp(dir));
+	memset(errbuf, 0, sizeof(errbuf));
+	err = fmemopen(errbuf, sizeof(errbuf) - 1, "w");
+	REQUIRE(err);
+	CHECK_EQ(sandbox_default_kernel_for(dir, "6.1.0-9-amd64", buf,
+					    sizeof(buf), err), LKVM_EXIT_USAGE);
+	fclose(err);
+	snprintf(path, sizeof(path),
+		 "lkvm: error: no kernel given and %s/vmlinuz-6.1.0-9-amd64 does not exist (use -k/--kernel PATH)\n",
+		 dir);
+	CHECK_STREQ(errbuf, path);
+	CHECK_EQ(count_lines(errbuf), 1);
+
+	snprintf(path, sizeof(path), "%s/vmlinuz-6.1.0-9-amd64", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	REQUIRE(fd >= 0);
+	close(fd);
+	memset(errbuf, 0, sizeof(errbuf));
+	err = fmemopen(errbuf, sizeof(errbuf) - 1, "w");
+	REQUIRE(err);
+	CHECK_EQ(sandbox_default_kernel_for(dir, "6.1.0-9-amd64", buf,
+					    sizeof(buf), err), 0);
+	CHECK_STREQ(buf, path);
+	/* A path that does not fit is an error, not a truncated path. */
+	CHECK_EQ(sandbox_default_kernel_for(dir, "6.1.0-9-amd64", buf, 10, err),
+		 LKVM_EXIT_USAGE);
+	fclose(err);
+
+	/* -k wins; without it the host's release names the file. */
+	CHECK_OK(parse(&c, "-k", "mine", NULL));
+	sandbox_init(&sb);
+	sb.boot_dir = dir;
+	CHECK_EQ(sandbox_default_kernel(&c, &sb, stderr), 0);
+	CHECK_STREQ(c.kernel_path, "mine");
+	CHECK_OK(parse(&c, NULL));
+	memset(errbuf, 0, sizeof(errbuf));
+	err = fmemopen(errbuf, sizeof(errbuf) - 1, "w");
+	REQUIRE(err);
+	CHECK_EQ(sandbox_default_kernel(&c, &sb, err), LKVM_EXIT_USAGE);
+	fclose(err);
+	CHECK_CONTAINS(errbuf, "no kernel given and ");
+	CHECK_CONTAINS(errbuf, dir);
+	CHECK_NULL(c.kernel_path);
+	unlink(path);
+	rmdir(dir);
 }
 
 TEST(first_error_wins)
@@ -559,6 +622,166 @@ TEST(transport_and_rng)
 			  "option '--rng' takes no value");
 }
 
+TEST(shares)
+{
+	struct vm_config c;
+
+	CHECK_OK(parse(&c, "k", NULL));
+	CHECK_EQ(c.nr_shares, 0);
+	CHECK(c.shares == NULL);
+
+	/* kvmtool's spelling, the default tag, keywords in any order and the
+	 * tag after them. */
+	CHECK_OK(parse(&c, "--9p", "/srv/a", "--9p", "/srv/b,data",
+		       "--9p=/srv/c,ro,passthrough,t3", "--9p", "d,passthrough,ro,t4",
+		       "--9p", "e,t5,ro", "k", NULL));
+	CHECK_EQ(c.nr_shares, 5);
+	if (c.nr_shares == 5) {
+		CHECK_STREQ(c.shares[0].path, "/srv/a");
+		CHECK_STREQ(c.shares[0].tag, "kvm_9p");
+		CHECK(!c.shares[0].readonly && !c.shares[0].passthrough);
+		CHECK_STREQ(c.shares[1].path, "/srv/b");
+		CHECK_STREQ(c.shares[1].tag, "data");
+		CHECK(!c.shares[1].readonly && !c.shares[1].passthrough);
+		CHECK_STREQ(c.shares[2].path, "/srv/c");
+		CHECK_STREQ(c.shares[2].tag, "t3");
+		CHECK(c.shares[2].readonly && c.shares[2].passthrough);
+		CHECK_STREQ(c.shares[3].path, "d");
+		CHECK_STREQ(c.shares[3].tag, "t4");
+		CHECK(c.shares[3].readonly && c.shares[3].passthrough);
+		CHECK_STREQ(c.shares[4].tag, "t5");
+		CHECK(c.shares[4].readonly && !c.shares[4].passthrough);
+	}
+	/* --9p and --disk are independent lists. */
+	CHECK_EQ(c.nr_disks, 0);
+	cli_free_config(&c);
+	CHECK_EQ(c.nr_shares, 0);
+	CHECK(c.shares == NULL);
+}
+
+TEST(share_tags)
+{
+	struct share_config sh;
+	char tag[LKVM_9P_TAG_MAX + 1], arg[LKVM_9P_TAG_MAX + 16];
+	FILE *err;
+
+	memset(errbuf, 0, sizeof(errbuf));
+	err = fmemopen(errbuf, sizeof(errbuf) - 1, "w");
+	REQUIRE(err);
+	/* The longest tag, and every printable character but the comma. */
+	memset(tag, 'x', LKVM_9P_TAG_MAX);
+	tag[LKVM_9P_TAG_MAX] = '\0';
+	snprintf(arg, sizeof(arg), "dir,%s", tag);
+	CHECK_EQ(cli_parse_9p(arg, &sh, err), 0);
+	CHECK_STREQ(sh.tag, tag);
+	free(sh.path);
+	CHECK_EQ(cli_parse_9p("dir,/dev/root", &sh, err), 0);
+	CHECK_STREQ(sh.tag, "/dev/root");
+	free(sh.path);
+	CHECK_EQ(cli_parse_9p("dir,a b~!@#$%^&*()", &sh, err), 0);
+	CHECK_STREQ(sh.tag, "a b~!@#$%^&*()");
+	free(sh.path);
+	/* A tag that looks like a path or an option is still a tag. */
+	CHECK_EQ(cli_parse_9p("dir,rw", &sh, err), 0);
+	CHECK_STREQ(sh.tag, "rw");
+	CHECK(!sh.readonly);
+	free(sh.path);
+	fclose(err);
+	CHECK_STREQ(errbuf, "");
+}
+
+TEST(share_errors)
+{
+	struct vm_config c;
+	char tag[LKVM_9P_TAG_MAX + 2], arg[LKVM_9P_TAG_MAX + 16];
+
+	CHECK_USAGE_ERROR(parse(&c, "--9p", "", "k", NULL),
+			  "--9p needs a directory");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse(&c, "--9p", ",tag", "k", NULL),
+			  "--9p needs a directory");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse(&c, "--9p", "dir,", "k", NULL),
+			  "empty 9p tag in --9p dir,");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse(&c, "--9p", "dir,,ro", "k", NULL),
+			  "empty 9p tag");
+	cli_free_config(&c);
+	memset(tag, 'x', LKVM_9P_TAG_MAX + 1);
+	tag[LKVM_9P_TAG_MAX + 1] = '\0';
+	snprintf(arg, sizeof(arg), "dir,%s", tag);
+	CHECK_USAGE_ERROR(parse(&c, "--9p", arg, "k", NULL),
+			  "is longer than 64 bytes");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse(&c, "--9p", "dir,t\tab", "k", NULL),
+			  "not printable ASCII");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse(&c, "--9p", "dir,t\xc3\xa9", "k", NULL),
+			  "not printable ASCII");
+	cli_free_config(&c);
+	/* A second non-keyword field is not a second tag. */
+	CHECK_USAGE_ERROR(parse(&c, "--9p", "dir,tag,rw", "k", NULL),
+			  "unknown 9p option 'rw' in --9p dir,tag,rw (the tag is 'tag'");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse(&c, "--9p", "dir,tag,", "k", NULL),
+			  "unknown 9p option ''");
+	cli_free_config(&c);
+	/* The same tag twice, also when it is the default. */
+	CHECK_USAGE_ERROR(parse(&c, "--9p", "a", "--9p", "b", "k", NULL),
+			  "9p tag 'kvm_9p' is used twice; give each --9p its own tag: --9p DIR,TAG");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse(&c, "--9p", "a,t", "--9p", "b,u", "--9p", "c,ro,t",
+				"k", NULL),
+			  "9p tag 't' is used twice");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse(&c, "--9p", NULL), "option '--9p' needs a value");
+	cli_free_config(&c);
+}
+
+TEST(too_many_shares)
+{
+	struct vm_config c;
+	char *argv[2 * (LKVM_MAX_SHARES + 1) + 3];
+	char arg[LKVM_MAX_SHARES + 1][32];
+	int argc = 0, i;
+	FILE *err;
+
+	argv[argc++] = "run";
+	for (i = 0; i < LKVM_MAX_SHARES; i++) {
+		snprintf(arg[i], sizeof(arg[i]), "/d%d,tag%d", i, i);
+		argv[argc++] = "--9p";
+		argv[argc++] = arg[i];
+	}
+	argv[argc++] = "k";
+	argv[argc] = NULL;
+	memset(errbuf, 0, sizeof(errbuf));
+	err = fmemopen(errbuf, sizeof(errbuf) - 1, "w");
+	REQUIRE(err);
+	CHECK_EQ(cli_parse_run(argc, argv, &c, err), 0);
+	CHECK_EQ(c.nr_shares, LKVM_MAX_SHARES);
+	if (c.nr_shares == LKVM_MAX_SHARES)
+		CHECK_STREQ(c.shares[LKVM_MAX_SHARES - 1].tag, "tag31");
+	cli_free_config(&c);
+	fclose(err);
+	CHECK_STREQ(errbuf, "");
+
+	/* One more is a usage error. */
+	argc--;
+	snprintf(arg[i], sizeof(arg[i]), "/d%d,tag%d", i, i);
+	argv[argc++] = "--9p";
+	argv[argc++] = arg[i];
+	argv[argc++] = "k";
+	argv[argc] = NULL;
+	memset(errbuf, 0, sizeof(errbuf));
+	err = fmemopen(errbuf, sizeof(errbuf) - 1, "w");
+	REQUIRE(err);
+	CHECK_EQ(cli_parse_run(argc, argv, &c, err), LKVM_EXIT_USAGE);
+	fclose(err);
+	CHECK_CONTAINS(errbuf, "too many --9p shares (at most 32)");
+	CHECK_EQ(count_lines(errbuf), 1);
+	cli_free_config(&c);
+}
+
 TEST(cmdline_add_before_user_params)
 {
 	struct vm vm;
@@ -595,6 +818,7 @@ int main(void)
 	RUN(unknown_options);
 	RUN(missing_values);
 	RUN(kernel_errors);
+	RUN(default_kernel);
 	RUN(first_error_wins);
 	RUN(parse_size_edges);
 	RUN(parse_uint_edges);
@@ -603,6 +827,10 @@ int main(void)
 	RUN(many_disks);
 	RUN(disk_errors);
 	RUN(transport_and_rng);
+	RUN(shares);
+	RUN(share_tags);
+	RUN(share_errors);
+	RUN(too_many_shares);
 	RUN(cmdline_add_before_user_params);
 	return test_summary();
 }
