@@ -4,10 +4,10 @@
  * (vmm/initramfs.c, vmm/sandbox.c).  It runs as PID 1 and
  *
  *   1. mounts /dev, /proc, /sys and loads /lkvm/modules/NN-*.ko in order;
- *   2. mounts the root share on /newroot (and the host's / read-only on
- *      /newroot/host for `lkvm setup` roots);
- *   3. mounts the control share, keeps a descriptor to it and detaches it,
+ *   2. mounts the control share, keeps a descriptor to it and detaches it,
  *      so the command never sees it;
+ *   3. mounts the root share on /newroot (and the host's / read-only on
+ *      /newroot/host for `lkvm setup` roots);
  *   4. switches to the new root and runs /lkvm/argv (or /bin/sh -i) on the
  *      console, as root, in a session of its own;
  *   5. reaps every process until the command exits, writes its status as
@@ -111,7 +111,8 @@ static __attribute__((noreturn)) void power_off(bool quiet)
 	if (quiet)
 		silence_kernel();
 	reboot(RB_POWER_OFF);
-	say("cannot power off: %s", strerror(errno));
+	say("cannot power off (%s); resetting", strerror(errno));
+	reboot(RB_AUTOBOOT); /* lkvm ends the VM on a reset too */
 	for (;;)
 		pause();
 }
@@ -317,35 +318,67 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* Mount a 9p share; its virtio device may still be probing. */
+/* Whether a bound virtio-9p device has @tag (its sysfs mount_tag). */
+static bool tag_present(const char *tag)
+{
+	DIR *d = opendir("/sys/bus/virtio/devices");
+	struct dirent *de;
+	bool found = false;
+
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		char path[300], *t;
+		size_t len;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%s/mount_tag",
+			 de->d_name);
+		t = read_file(path, 256, &len);
+		if (!t)
+			continue;
+		/* "TAG\n" on recent kernels, "TAG\0" on older ones. */
+		while (len && (t[len - 1] == '\n' || t[len - 1] == '\0'))
+			t[--len] = '\0';
+		found = !strcmp(t, tag);
+		free(t);
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * Mount a 9p share.  Its virtio device may still be probing: wait for the
+ * tag in sysfs rather than retrying the mount, which logs an error each
+ * time it finds no channel.
+ */
 static int mount_9p(const char *tag, const char *dst, unsigned long flags)
 {
+	bool present = false;
 	long waited;
+	int tries;
 
-	for (waited = 0;; waited += 20) {
+	for (waited = 0; waited < MOUNT_WAIT_MS; waited += 20) {
+		present = tag_present(tag);
+		if (present)
+			break;
+		sleep_ms(20);
+	}
+	/* Present in sysfs a moment before the channel list has it. */
+	for (tries = present ? 10 : 1;; sleep_ms(20)) {
 		if (!mount(tag, dst, "9p", flags, MOUNT_OPTS))
 			return 0;
-		if (errno != ENOENT || waited >= MOUNT_WAIT_MS)
+		if (errno != ENOENT || !--tries)
 			return -errno;
-		sleep_ms(20);
 	}
 }
 
-static void mount_shares(const struct config *c)
+/* The control share first: from then on a fatal error can report itself. */
+static void mount_control(const struct config *c)
 {
-	int err = mount_9p(c->root, NEWROOT, 0);
+	int err = mount_9p(c->ctl, CTL_MNT, 0);
 
-	if (err)
-		fatal("cannot mount the root filesystem (9p tag %s): %s",
-		      c->root, strerror(-err));
-	if (c->hostfs[0]) {
-		mkdir(NEWROOT "/host", 0755);
-		err = mount_9p(c->hostfs, NEWROOT "/host", MS_RDONLY);
-		if (err)
-			fatal("cannot mount the host's / (9p tag %s) on /host: %s",
-			      c->hostfs, strerror(-err));
-	}
-	err = mount_9p(c->ctl, CTL_MNT, 0);
 	if (err)
 		fatal("cannot mount lkvm's control share (9p tag %s): %s",
 		      c->ctl, strerror(-err));
@@ -355,6 +388,23 @@ static void mount_shares(const struct config *c)
 	/* Reachable through ctl_fd only; the command never sees it. */
 	if (umount2(CTL_MNT, MNT_DETACH) < 0)
 		fatal("cannot detach lkvm's control share: %s", strerror(errno));
+}
+
+static void mount_root(const struct config *c)
+{
+	int err = mount_9p(c->root, NEWROOT, 0);
+
+	if (err)
+		fatal("cannot mount the root filesystem (9p tag %s): %s",
+		      c->root, err == -ENOENT ? "no such virtio-9p device"
+					      : strerror(-err));
+	if (c->hostfs[0]) {
+		mkdir(NEWROOT "/host", 0755);
+		err = mount_9p(c->hostfs, NEWROOT "/host", MS_RDONLY);
+		if (err)
+			fatal("cannot mount the host's / (9p tag %s) on /host: %s",
+			      c->hostfs, strerror(-err));
+	}
 }
 
 /* Empty the initramfs (it is RAM), staying on its filesystem. */
@@ -561,7 +611,8 @@ int main(void)
 	read_config(&c);
 	argv = read_argv();
 	load_modules();
-	mount_shares(&c);
+	mount_control(&c);
+	mount_root(&c);
 	switch_root();
 
 	mount_optional("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,

@@ -113,7 +113,8 @@ void cli_print_run_usage(FILE *out)
 		"stdin/stdout. At a terminal, Ctrl-A x stops the VM.\n"
 		"\n"
 		"Exit status: 0 when the guest powers off, reboots, panics or is stopped\n"
-		"by SIGINT/SIGTERM; 1 on a run-time failure; 2 on a usage error.\n",
+		"by SIGINT/SIGTERM; 1 on a run-time failure; 2 on a usage error. With a\n"
+		"9p root, the exit status of the guest's shell when it exits.\n",
 		LKVM_DEFAULT_MEM_MIB, (unsigned int)LKVM_MAX_CPUS,
 		LKVM_9P_DEFAULT_TAG);
 }

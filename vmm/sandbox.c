@@ -169,6 +169,19 @@ bool sandbox_valid_name(const char *name)
 	return true;
 }
 
+/* An invalid NAME, quoted safely on one line. */
+static void bad_name(FILE *err, const char *name)
+{
+	char shown[72];
+	size_t i;
+
+	for (i = 0; name[i] && i < sizeof(shown) - 4; i++)
+		shown[i] = isprint((unsigned char)name[i]) ? name[i] : '?';
+	strcpy(shown + i, name[i] ? "..." : "");
+	fprintf(err, "lkvm: error: invalid name '%s' (1-64 of A-Z a-z 0-9 . _ -, not starting with '.')\n",
+		shown);
+}
+
 static int write_file_at(int dfd, const char *name, const char *text)
 {
 	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
@@ -236,8 +249,7 @@ int sandbox_setup_instance(const char *home, const char *name, FILE *err)
 	int dfd, e;
 
 	if (!sandbox_valid_name(name)) {
-		fprintf(err, "lkvm: error: invalid name '%s' (1-64 of A-Z a-z 0-9 . _ -, not starting with '.')\n",
-			name);
+		bad_name(err, name);
 		return -EINVAL;
 	}
 	/* Room for "/.NAME.XXXXXX" after it. */
@@ -315,8 +327,7 @@ int sandbox_cmd_setup(int argc, char **argv, const struct sandbox *sb,
 		return LKVM_EXIT_USAGE;
 	}
 	if (!sandbox_valid_name(name)) {
-		fprintf(err, "lkvm: error: invalid name '%s' (1-64 of A-Z a-z 0-9 . _ -, not starting with '.')\n",
-			name);
+		bad_name(err, name);
 		return LKVM_EXIT_USAGE;
 	}
 	if (sandbox_home_dir(sb, home, sizeof(home))) {

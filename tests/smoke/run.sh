@@ -63,6 +63,46 @@ run_case bad-cpus 2 "" "invalid CPU count '0'" -- run -k "$img" -c 0
 run_case unknown-option 2 "" "unknown option '--bogus'" -- run --bogus "$img"
 run_case no-kernel 2 "" "no kernel given" -- run -m 128
 
+# --- lkvm setup / lkvm sandbox: the setup layout and the errors that need
+# no guest (the nested e2e boots real sandboxes).  HOME is a scratch
+# directory, so ~/.lkvm is $work/home/.lkvm.
+home=$work/home
+mkdir -p "$home"
+HOME=$home run_case setup-creates 0 "lkvm run -d box" "" -- setup box
+inst=$home/.lkvm/box
+if [ -d "$inst/host" ] && [ -d "$inst/etc" ] && [ -d "$inst/var/lib" ] &&
+   [ "$(readlink "$inst/bin")" = /host/bin ] && [ "$(readlink "$inst/usr")" = /host/usr ] &&
+   grep -qx 'root:x:0:0:root:/root:/bin/sh' "$inst/etc/passwd" &&
+   [ "$(cat "$inst/etc/hostname")" = box ] &&
+   [ "$(stat -c %a "$inst/tmp")" = 1777 ] && [ "$(ls -A "$home/.lkvm")" = box ]; then
+	result setup-layout 0 ""
+else
+	result setup-layout 1 "$(ls -la "$inst" 2>&1 | tr '\n' ' ')"
+fi
+HOME=$home run_case setup-exists 1 "" "$inst already exists" -- setup box
+run_case setup-bad-name 2 "" "invalid name '.box'" -- setup .box
+run_case setup-no-name 2 "" "lkvm setup needs one NAME" -- setup
+run_case help-setup 0 "usage: lkvm setup NAME" "" -- help setup
+run_case help-sandbox 0 "usage: lkvm sandbox" "" -- sandbox --help
+run_case sandbox-no-command 2 "" "lkvm sandbox needs a command" -- sandbox -k "$img"
+run_case sandbox-empty-command 2 "" "lkvm sandbox needs a command" -- sandbox -k "$img" --
+run_case sandbox-bad-option 2 "" "unknown option '--bogus'" -- sandbox --bogus -- true
+run_case sandbox-with-initrd 2 "" "-i/--initrd cannot be used" -- sandbox -k "$img" -i "$work/initrd.img" -- true
+HOME=$home run_case sandbox-missing-kernel 1 "" "cannot read kernel '/nonexistent'" -- sandbox -k /nonexistent -- true
+# The stand-in kernel has no release string: one line, and nothing made.
+HOME=$home run_case sandbox-no-release 1 "" "cannot read the release of kernel '$img'" -- sandbox -k "$img" -- true
+if [ -e "$home/.lkvm/default" ]; then
+	result sandbox-error-makes-nothing 1 "$home/.lkvm/default was created"
+else
+	result sandbox-error-makes-nothing 0 ""
+fi
+# No -k: /boot/vmlinuz-$(uname -r), as kvmtool; this host has none.
+if [ ! -e "/boot/vmlinuz-$(uname -r)" ]; then
+	want="no kernel given and /boot/vmlinuz-$(uname -r) does not exist (use -k/--kernel PATH)"
+	run_case run-default-kernel 2 "" "$want" -- run -m 128
+	HOME=$home run_case sandbox-default-kernel 2 "" "$want" -- sandbox -- true
+fi
+
 if [ ! -w /dev/kvm ]; then
 	echo "smoke: /dev/kvm not usable here; guest cases cannot run" >&2
 	echo "$pass passed, $((fail + 1)) failed"
@@ -70,15 +110,16 @@ if [ ! -w /dev/kvm ]; then
 fi
 
 # --- guests on the host /dev/kvm ---
-run_case boot-serial-reset 0 "SMOKE-OK" "" -- run -k "$img" -m 64 -c 1 -p smoke=o
-run_case unclaimed-port-reads-ff 0 "PIO-FF" "" -- run -k "$img" -m 64 -c 1 -p smoke=p
-run_case debug-logs-unclaimed-port 0 "PIO-FF" "unhandled port read 0x2f8" -- run -k "$img" -m 64 -c 1 --debug -p smoke=p
+# (-i: an initrd; with no disk and no initrd lkvm boots its 9p root.)
+run_case boot-serial-reset 0 "SMOKE-OK" "" -- run -k "$img" -i "$work/initrd.img" -m 64 -c 1 -p smoke=o
+run_case unclaimed-port-reads-ff 0 "PIO-FF" "" -- run -k "$img" -i "$work/initrd.img" -m 64 -c 1 -p smoke=p
+run_case debug-logs-unclaimed-port 0 "PIO-FF" "unhandled port read 0x2f8" -- run -k "$img" -i "$work/initrd.img" -m 64 -c 1 --debug -p smoke=p
 run_case with-initrd-smp 0 "SMOKE-OK" "" -- run -k "$img" -i "$work/initrd.img" -m 64 -c 2 -p smoke=o
-run_case kernel-does-not-fit 1 "" "raise -m" -- run -k "$img" -m 8 -c 1 -p smoke=o
+run_case kernel-does-not-fit 1 "" "raise -m" -- run -k "$img" -i "$work/initrd.img" -m 8 -c 1 -p smoke=o
 truncate -s 80M "$work/big.img"
 run_case initrd-does-not-fit 1 "" "does not fit in guest memory" -- run -k "$img" -i "$work/big.img" -m 64 -c 1 -p smoke=o
 long=$(head -c 3000 /dev/zero | tr '\0' x)
-run_case cmdline-too-long 1 "" "command line is" -- run -k "$img" -m 64 -p "$long"
+run_case cmdline-too-long 1 "" "command line is" -- run -k "$img" -i "$work/initrd.img" -m 64 -p "$long"
 
 # --- virtio devices: set up on every transport, then the guest boots ---
 # (the stand-in kernel has no virtio driver; the nested e2e drives them).
@@ -90,7 +131,8 @@ for tr in pci pci-legacy mmio mmio-legacy; do
 		--rng --console virtio -p smoke=o
 done
 run_case disk-missing 1 "" "disk '/nonexistent.img' does not exist" -- run -k "$img" -m 64 -d /nonexistent.img -p smoke=o
-run_case disk-directory 1 "" "is a directory" -- run -k "$img" -m 64 -d "$work" -p smoke=o
+# A directory is not a disk but the 9p root (lkvm sandbox's block below).
+run_case disk-directory-is-9p-root 1 "" "cannot read the release of kernel '$img'" -- run -k "$img" -m 64 -d "$work" -p smoke=o
 run_case disk-empty 1 "" "is empty" -- run -k "$img" -m 64 -d "$work/empty.img" -p smoke=o
 run_case disk-bad-option 2 "" "unknown disk option 'rw'" -- run -k "$img" -d "$work/disk0.img,rw"
 # No fixed disk limit, but virtio-pci has 31 slots: one line naming the way out.
@@ -159,7 +201,7 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 # A guest lkvm cannot run: exit 1 with the exit reason and the registers.
-timeout -k 5 20 "$lkvm" run -k "$img" -m 64 -c 1 -p smoke=x </dev/null >"$work/out" 2>"$work/err"
+timeout -k 5 20 "$lkvm" run -k "$img" -i "$work/initrd.img" -m 64 -c 1 -p smoke=x </dev/null >"$work/out" 2>"$work/err"
 rc=$?
 if [ $rc = 1 ] && grep -q "EXEC-MMIO" "$work/out" && grep -q "KVM_EXIT_INTERNAL_ERROR" "$work/err" &&
    grep -q "rip 00000000c0000000" "$work/err"; then
@@ -170,7 +212,7 @@ fi
 
 # /dev/kvm that the user may not open: one line saying so.
 if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$lkvm" run -k /nonexistent \
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$lkvm" run -k /nonexistent -i "$work/initrd.img" \
 		</dev/null >"$work/out" 2>"$work/err"
 	rc=$?
 	if [ $rc = 1 ] && grep -q "/dev/kvm: permission denied" "$work/err" &&
@@ -182,7 +224,7 @@ if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
 fi
 
 # stdin (a pipe, not a tty) reaches the UART; the guest echoes it back.
-printf 'hello-lkvm-42q' | timeout -k 5 20 "$lkvm" run -k "$img" -m 64 -c 1 -p smoke=e >"$work/out" 2>"$work/err"
+printf 'hello-lkvm-42q' | timeout -k 5 20 "$lkvm" run -k "$img" -i "$work/initrd.img" -m 64 -c 1 -p smoke=e >"$work/out" 2>"$work/err"
 rc=$?
 if [ $rc = 0 ] && grep -q "ECHO-READY" "$work/out" && grep -q "hello-lkvm-42" "$work/out"; then
 	result stdin-pipe-echo 0 ""
@@ -192,7 +234,7 @@ fi
 
 # SIGTERM stops a running guest cleanly with status 0; so does SIGINT.
 for sig in TERM INT; do
-	timeout -k 5 20 "$lkvm" run -k "$img" -m 64 -c 2 -p smoke=h </dev/null >"$work/out" 2>"$work/err" &
+	timeout -k 5 20 "$lkvm" run -k "$img" -i "$work/initrd.img" -m 64 -c 2 -p smoke=h </dev/null >"$work/out" 2>"$work/err" &
 	pid=$!
 	sleep 0.5
 	kill -$sig $pid
@@ -226,7 +268,7 @@ fi
 
 # /dev/kvm missing: one clear line (private mount namespace hides it).
 if command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
-	unshare -m sh -c "mount -t tmpfs none /dev && exec '$lkvm' run -k '$img' -m 64" </dev/null >"$work/out" 2>"$work/err"
+	unshare -m sh -c "mount -t tmpfs none /dev && exec '$lkvm' run -k '$img' -i '$work/initrd.img' -m 64" </dev/null >"$work/out" 2>"$work/err"
 	rc=$?
 	if [ $rc = 1 ] && grep -q "/dev/kvm does not exist" "$work/err" && [ "$(wc -l <"$work/err")" = 1 ]; then
 		result no-dev-kvm 0 ""
@@ -234,7 +276,7 @@ if command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
 		result no-dev-kvm 1 "rc=$rc"
 	fi
 	# Something that is not KVM at /dev/kvm: the API check names the problem.
-	unshare -m sh -c "mount --bind /dev/null /dev/kvm && exec '$lkvm' run -k '$img' -m 64" </dev/null >"$work/out" 2>"$work/err"
+	unshare -m sh -c "mount --bind /dev/null /dev/kvm && exec '$lkvm' run -k '$img' -i '$work/initrd.img' -m 64" </dev/null >"$work/out" 2>"$work/err"
 	rc=$?
 	if [ $rc = 1 ] && grep -q "KVM API version" "$work/err"; then
 		result not-kvm-device 0 ""
@@ -247,9 +289,9 @@ fi
 if command -v script >/dev/null; then
 	cat >"$work/tty.sh" <<TTY
 stty -g >"$work/before"
-"$lkvm" run -k "$img" -m 64 -p smoke=o >/dev/null 2>&1
+"$lkvm" run -k "$img" -i "$work/initrd.img" -m 64 -p smoke=o >/dev/null 2>&1
 stty -g >"$work/after-reset"
-"$lkvm" run -k "$img" -m 64 -p smoke=h </dev/tty >/dev/null 2>&1 &
+"$lkvm" run -k "$img" -i "$work/initrd.img" -m 64 -p smoke=h </dev/tty >/dev/null 2>&1 &
 sleep 0.5
 stty -g >"$work/during"
 kill -TERM \$!
