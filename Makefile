@@ -96,7 +96,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	     -fno-omit-frame-pointer
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(filter-out tests/unit/test.c,$(wildcard tests/unit/test_*.c)))
 UNIT_LIB_OBJS := $(patsubst build/%,build/san/%,$(filter-out build/main.o build/vmm/vm.o build/vmm/vcpu.o build/x86/kvm.o $(GUEST_BLOB),$(OBJS))) $(GUEST_BLOB) \
-	build/san/tests/unit/stubs.o build/san/tests/unit/vq_driver.o build/san/tests/unit/p9_client.o
+	build/san/tests/unit/stubs.o build/san/tests/unit/vq_driver.o build/san/tests/unit/p9_client.o build/san/tests/unit/host_files.o
 
 build/san/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)

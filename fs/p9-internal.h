@@ -177,6 +177,14 @@ uint64_t p9_get64(struct p9_in *in);
  */
 int p9_getstr(struct p9_in *in, char *dst, size_t cap);
 static inline bool p9_in_ok(const struct p9_in *in) { return !in->err; }
+/* After a handler read all its fields: 0, else the first string's error
+ * (@str_err, from p9_getstr) or -EINVAL for a short message. */
+static inline int p9_parsed(const struct p9_in *in, int str_err)
+{
+	if (p9_in_ok(in))
+		return 0;
+	return str_err ? str_err : -EINVAL;
+}
 
 /* Writer for an R-message body; overflow sets @err (sticky). */
 struct p9_out {

@@ -40,13 +40,21 @@ mode_t p9_sanitize_mode(const struct p9_server *s, mode_t mode)
 	return mode & ~(mode_t)(S_ISUID | S_ISGID);
 }
 
-/* Errors of a parsed message: a bad string's own error, else -EINVAL for
- * a short message. */
-static int parse_result(const struct p9_in *in, int str_err)
+/*
+ * What every modifying operation checks once its message is parsed, in
+ * this order: a complete message (@str_err: its first string's error), a
+ * writable export, and @name (if any) one usable component.
+ */
+static int modify_checks(struct p9_server *s, const struct p9_in *in,
+			 int str_err, const char *name)
 {
-	if (str_err)
-		return str_err;
-	return p9_in_ok(in) ? 0 : -EINVAL;
+	int r = p9_parsed(in, str_err);
+
+	if (r)
+		return r;
+	if (s->readonly)
+		return -EROFS;
+	return name ? p9_check_name(name) : 0;
 }
 
 static int dup_fd(int fd)
@@ -111,6 +119,20 @@ static int check_identity(int dirfd, const char *name, const struct stat *st)
 	return same_file(&now, st) ? 0 : -ESTALE;
 }
 
+/*
+ * @f (locked) still is the file named f->name in its parent directory;
+ * its stat in @st.  The export root has no name to rename or remove.
+ */
+static int check_named(const struct p9_fid *f, struct stat *st)
+{
+	int r;
+
+	if (!f->parent || !f->name)
+		return -EBUSY;
+	r = p9_fstat(f->fd, st);
+	return r ? r : check_identity(f->parent->fd, f->name, st);
+}
+
 /* Take back a node this request made when finishing it failed (only if
  * @name still is that node). */
 static void undo_create(int dirfd, const char *name, const struct stat *st)
@@ -151,9 +173,31 @@ static int apply_mode(struct p9_server *s, int fd, const struct stat *st,
 }
 
 /*
- * After mkdir/symlink/mknod made @name in @d: set the owner (passthrough)
- * and the exact mode (@want, or (mode_t)-1 for symlinks), and fill @qid.
- * On failure the new node is removed again.
+ * A node this request made, behind @fd (@st its stat, kept current): the
+ * owner @uid:@gid with passthrough, and the exact mode @want (unless
+ * (mode_t)-1 or a symlink).
+ */
+static int own_node(struct p9_server *s, int fd, uint32_t uid, uint32_t gid,
+		    mode_t want, struct stat *st)
+{
+	int r;
+
+	if (s->passthrough) {
+		/* chown clears setuid bits: look at the mode again after. */
+		r = fchownat(fd, "", uid, gid,
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) ? -errno :
+								    p9_fstat(fd, st);
+		if (r)
+			return r;
+	}
+	if (want == (mode_t)-1 || S_ISLNK(st->st_mode))
+		return 0;
+	return apply_mode(s, fd, st, want);
+}
+
+/*
+ * After mkdir/symlink/mknod made @name in @d: set the owner and the mode
+ * (own_node) and fill @qid.  On failure the new node is removed again.
  */
 static int finish_node(struct p9_server *s, const struct p9_dirfid *d,
 		       const char *name, uint32_t gid, mode_t want,
@@ -168,27 +212,51 @@ static int finish_node(struct p9_server *s, const struct p9_dirfid *d,
 	if (fd < 0)
 		return fd;
 	r = p9_fstat(fd, &st);
-	if (r)
-		goto out;
-	if (s->passthrough) {
-		/* chown clears setuid bits: look at the mode again after. */
-		r = fchownat(fd, "", d->uid, gid,
-			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) ? -errno :
-								    p9_fstat(fd, &st);
+	if (!r) {
+		r = own_node(s, fd, d->uid, gid, want, &st);
 		if (r)
-			goto undo;
+			undo_create(d->fd, name, &st);
+		else
+			p9_stat_qid(s, &st, qid);
 	}
-	if (want != (mode_t)-1 && !S_ISLNK(st.st_mode)) {
-		r = apply_mode(s, fd, &st, want);
-		if (r)
-			goto undo;
-	}
-	p9_stat_qid(s, &st, qid);
-	goto out;
-undo:
-	undo_create(d->fd, name, &st);
-out:
 	close(fd);
+	return r;
+}
+
+/* What Tmkdir, Tsymlink or Tmknod makes. */
+struct p9_new_node {
+	mode_t type;        /* S_IFDIR, S_IFLNK, or Tmknod's file type */
+	mode_t perm;        /* sanitized permission bits (not for symlinks) */
+	dev_t dev;          /* Tmknod of a device */
+	const char *target; /* S_IFLNK */
+};
+
+/* Make @n as @name in directory fid @dirid, finish it and reply its qid. */
+static int make_node(struct p9_ctx *ctx, uint32_t dirid, const char *name,
+		     uint32_t gid, const struct p9_new_node *n)
+{
+	struct p9_server *s = ctx->s;
+	struct p9_dirfid d;
+	struct p9_qid qid;
+	int r;
+
+	r = dirfid_get(s, dirid, &d);
+	if (r)
+		return r;
+	if (S_ISDIR(n->type))
+		r = mkdirat(d.fd, name, n->perm);
+	else if (S_ISLNK(n->type))
+		r = symlinkat(n->target, d.fd, name);
+	else
+		r = mknodat(d.fd, name, n->type | n->perm, n->dev);
+	if (r)
+		r = -errno;
+	else
+		r = finish_node(s, &d, name, gid,
+				S_ISLNK(n->type) ? (mode_t)-1 : n->perm, &qid);
+	if (!r)
+		p9_putqid(&ctx->out, &qid);
+	dirfid_put(&d);
 	return r;
 }
 
@@ -212,12 +280,7 @@ int p9_op_lcreate(struct p9_ctx *ctx)
 	flags = p9_get32(&ctx->in);
 	mode = p9_get32(&ctx->in);
 	gid = p9_get32(&ctx->in);
-	r = parse_result(&ctx->in, r);
-	if (r)
-		return r;
-	if (s->readonly)
-		return -EROFS;
-	r = p9_check_name(name);
+	r = modify_checks(s, &ctx->in, r, name);
 	if (r)
 		return r;
 	mode = p9_sanitize_mode(s, mode & 07777);
@@ -246,16 +309,9 @@ int p9_op_lcreate(struct p9_ctx *ctx)
 		close(nfd);
 		goto unlock;
 	}
-	if (s->passthrough) {
-		/* chown clears setuid bits: look at the mode again after. */
-		r = fchown(nfd, f->uid, gid) || fstat(nfd, &st) ? -errno : 0;
-		if (r)
-			goto undo;
-	}
-	if ((st.st_mode & 07777) != mode && fchmod(nfd, mode)) {
-		r = -errno;
+	r = own_node(s, nfd, f->uid, gid, mode, &st);
+	if (r)
 		goto undo;
-	}
 	p9_fd_name(nfd, fdname);
 	pfd = openat(s->proc_fd, fdname, O_PATH | O_CLOEXEC);
 	oldfd = dup_fd(f->fd);
@@ -316,37 +372,19 @@ int p9_op_mkdir(struct p9_ctx *ctx)
 {
 	struct p9_server *s = ctx->s;
 	char name[P9_NAME_MAX + 1];
+	struct p9_new_node n = { .type = S_IFDIR };
 	uint32_t id, mode, gid;
-	struct p9_dirfid d;
-	struct p9_qid qid;
 	int r;
 
 	id = p9_get32(&ctx->in);
 	r = p9_getstr(&ctx->in, name, sizeof(name));
 	mode = p9_get32(&ctx->in);
 	gid = p9_get32(&ctx->in);
-	r = parse_result(&ctx->in, r);
+	r = modify_checks(s, &ctx->in, r, name);
 	if (r)
 		return r;
-	if (s->readonly)
-		return -EROFS;
-	r = p9_check_name(name);
-	if (r)
-		return r;
-	mode = p9_sanitize_mode(s, mode & 07777);
-	r = dirfid_get(s, id, &d);
-	if (r)
-		return r;
-	if (mkdirat(d.fd, name, mode)) {
-		r = -errno;
-		goto out;
-	}
-	r = finish_node(s, &d, name, gid, mode, &qid);
-	if (!r)
-		p9_putqid(&ctx->out, &qid);
-out:
-	dirfid_put(&d);
-	return r;
+	n.perm = p9_sanitize_mode(s, mode & 07777);
+	return make_node(ctx, id, name, gid, &n);
 }
 
 /*
@@ -357,8 +395,7 @@ int p9_op_symlink(struct p9_ctx *ctx)
 {
 	struct p9_server *s = ctx->s;
 	char name[P9_NAME_MAX + 1], target[P9_STR_MAX + 1];
-	struct p9_dirfid d;
-	struct p9_qid qid;
+	struct p9_new_node n = { .type = S_IFLNK, .target = target };
 	uint32_t id, gid;
 	int r, rt;
 
@@ -366,29 +403,12 @@ int p9_op_symlink(struct p9_ctx *ctx)
 	r = p9_getstr(&ctx->in, name, sizeof(name));
 	rt = p9_getstr(&ctx->in, target, sizeof(target));
 	gid = p9_get32(&ctx->in);
-	r = parse_result(&ctx->in, r ? r : rt);
-	if (r)
-		return r;
-	if (s->readonly)
-		return -EROFS;
-	r = p9_check_name(name);
+	r = modify_checks(s, &ctx->in, r ? r : rt, name);
 	if (r)
 		return r;
 	if (!target[0])
 		return -ENOENT; /* as symlink(2) */
-	r = dirfid_get(s, id, &d);
-	if (r)
-		return r;
-	if (symlinkat(target, d.fd, name)) {
-		r = -errno;
-		goto out;
-	}
-	r = finish_node(s, &d, name, gid, (mode_t)-1, &qid);
-	if (!r)
-		p9_putqid(&ctx->out, &qid);
-out:
-	dirfid_put(&d);
-	return r;
+	return make_node(ctx, id, name, gid, &n);
 }
 
 /*
@@ -401,10 +421,7 @@ int p9_op_mknod(struct p9_ctx *ctx)
 	struct p9_server *s = ctx->s;
 	char name[P9_NAME_MAX + 1];
 	uint32_t id, mode, major, minor, gid;
-	struct p9_dirfid d;
-	struct p9_qid qid;
-	dev_t dev = 0;
-	mode_t perm;
+	struct p9_new_node n = { 0 };
 	int r;
 
 	id = p9_get32(&ctx->in);
@@ -413,12 +430,7 @@ int p9_op_mknod(struct p9_ctx *ctx)
 	major = p9_get32(&ctx->in);
 	minor = p9_get32(&ctx->in);
 	gid = p9_get32(&ctx->in);
-	r = parse_result(&ctx->in, r);
-	if (r)
-		return r;
-	if (s->readonly)
-		return -EROFS;
-	r = p9_check_name(name);
+	r = modify_checks(s, &ctx->in, r, name);
 	if (r)
 		return r;
 	switch (mode & S_IFMT) {
@@ -430,25 +442,14 @@ int p9_op_mknod(struct p9_ctx *ctx)
 	case S_IFBLK:
 		if (!s->passthrough)
 			return -EPERM;
-		dev = makedev(major, minor);
+		n.dev = makedev(major, minor);
 		break;
 	default:
 		return -EINVAL;
 	}
-	perm = p9_sanitize_mode(s, mode & 07777);
-	r = dirfid_get(s, id, &d);
-	if (r)
-		return r;
-	if (mknodat(d.fd, name, (mode & S_IFMT) | perm, dev)) {
-		r = -errno;
-		goto out;
-	}
-	r = finish_node(s, &d, name, gid, perm, &qid);
-	if (!r)
-		p9_putqid(&ctx->out, &qid);
-out:
-	dirfid_put(&d);
-	return r;
+	n.type = mode & S_IFMT;
+	n.perm = p9_sanitize_mode(s, mode & 07777);
+	return make_node(ctx, id, name, gid, &n);
 }
 
 /* Tlink dfid fid name[s] -> (): a new name for @fid's file in @dfid. */
@@ -464,12 +465,7 @@ int p9_op_link(struct p9_ctx *ctx)
 	did = p9_get32(&ctx->in);
 	id = p9_get32(&ctx->in);
 	r = p9_getstr(&ctx->in, name, sizeof(name));
-	r = parse_result(&ctx->in, r);
-	if (r)
-		return r;
-	if (s->readonly)
-		return -EROFS;
-	r = p9_check_name(name);
+	r = modify_checks(s, &ctx->in, r, name);
 	if (r)
 		return r;
 	r = dirfid_get(s, did, &d);
@@ -526,12 +522,7 @@ int p9_op_rename(struct p9_ctx *ctx)
 	id = p9_get32(&ctx->in);
 	did = p9_get32(&ctx->in);
 	r = p9_getstr(&ctx->in, name, sizeof(name));
-	r = parse_result(&ctx->in, r);
-	if (r)
-		return r;
-	if (s->readonly)
-		return -EROFS;
-	r = p9_check_name(name);
+	r = modify_checks(s, &ctx->in, r, name);
 	if (r)
 		return r;
 	r = dirfid_get(s, did, &d);
@@ -556,13 +547,7 @@ int p9_op_rename(struct p9_ctx *ctx)
 		goto out;
 	}
 	pthread_mutex_lock(&f->lock);
-	if (!f->parent || !f->name) {
-		r = -EBUSY; /* the export root */
-		goto unlock;
-	}
-	r = p9_fstat(f->fd, &st);
-	if (!r)
-		r = check_identity(f->parent->fd, f->name, &st);
+	r = check_named(f, &st);
 	if (r)
 		goto unlock;
 	if (renameat(f->parent->fd, f->name, dref->fd, name)) {
@@ -598,12 +583,7 @@ int p9_op_renameat(struct p9_ctx *ctx)
 	r = p9_getstr(&ctx->in, oldname, sizeof(oldname));
 	nid = p9_get32(&ctx->in);
 	rn = p9_getstr(&ctx->in, newname, sizeof(newname));
-	r = parse_result(&ctx->in, r ? r : rn);
-	if (r)
-		return r;
-	if (s->readonly)
-		return -EROFS;
-	r = p9_check_name(oldname);
+	r = modify_checks(s, &ctx->in, r ? r : rn, oldname);
 	if (!r)
 		r = p9_check_name(newname);
 	if (r)
@@ -631,12 +611,7 @@ int p9_op_unlinkat(struct p9_ctx *ctx)
 	id = p9_get32(&ctx->in);
 	r = p9_getstr(&ctx->in, name, sizeof(name));
 	flags = p9_get32(&ctx->in);
-	r = parse_result(&ctx->in, r);
-	if (r)
-		return r;
-	if (s->readonly)
-		return -EROFS;
-	r = p9_check_name(name);
+	r = modify_checks(s, &ctx->in, r, name);
 	if (r)
 		return r;
 	if (flags & ~(uint32_t)P9_AT_REMOVEDIR)
@@ -668,21 +643,10 @@ int p9_op_remove(struct p9_ctx *ctx)
 	if (!f)
 		return -ENOENT;
 	pthread_mutex_lock(&f->lock);
-	if (s->readonly) {
-		r = -EROFS;
-		goto unlock;
-	}
-	if (!f->parent || !f->name) {
-		r = -EBUSY; /* the export root */
-		goto unlock;
-	}
-	r = p9_fstat(f->fd, &st);
-	if (!r)
-		r = check_identity(f->parent->fd, f->name, &st);
+	r = s->readonly ? -EROFS : check_named(f, &st);
 	if (!r && unlinkat(f->parent->fd, f->name,
 			   S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0))
 		r = -errno;
-unlock:
 	pthread_mutex_unlock(&f->lock);
 	p9_fid_put(s, f);
 	return r;
@@ -764,7 +728,7 @@ int p9_op_setattr(struct p9_ctx *ctx)
 	struct p9_setattr a;
 	struct p9_fid *f;
 	uint32_t id;
-	int r = 0;
+	int r;
 
 	id = p9_get32(&ctx->in);
 	a.valid = p9_get32(&ctx->in);
@@ -776,10 +740,9 @@ int p9_op_setattr(struct p9_ctx *ctx)
 	a.atime_nsec = p9_get64(&ctx->in);
 	a.mtime_sec = p9_get64(&ctx->in);
 	a.mtime_nsec = p9_get64(&ctx->in);
-	if (!p9_in_ok(&ctx->in))
-		return -EINVAL;
-	if (s->readonly)
-		return -EROFS;
+	r = modify_checks(s, &ctx->in, 0, NULL);
+	if (r)
+		return r;
 	f = p9_fid_get(s, id);
 	if (!f)
 		return -ENOENT;
@@ -853,11 +816,9 @@ int p9_op_xattrcreate(struct p9_ctx *ctx)
 	flags = p9_get32(&ctx->in);
 	if (r == -ENAMETOOLONG)
 		r = -ERANGE; /* as setxattr(2) */
-	r = parse_result(&ctx->in, r);
+	r = modify_checks(s, &ctx->in, r, NULL);
 	if (r)
 		return r;
-	if (s->readonly)
-		return -EROFS;
 	if (!name[0])
 		return -ERANGE;
 	if (size > P9_XATTR_SIZE_MAX)

@@ -443,14 +443,6 @@ uint32_t p9_handle(struct p9_server *s, const struct iovec *iov,
 	return run_op(&ctx);
 }
 
-/* Most handlers parse, then check once: the first string error wins. */
-static int parsed(const struct p9_in *in, int str_err)
-{
-	if (p9_in_ok(in))
-		return 0;
-	return str_err ? str_err : -EINVAL;
-}
-
 /* --- Session: Tversion, Tauth, Tattach, Tflush --- */
 
 static bool version_is_dotl(const char *v)
@@ -465,7 +457,7 @@ int p9_op_version(struct p9_ctx *ctx)
 	uint32_t msize = p9_get32(&ctx->in);
 	int r = p9_getstr(&ctx->in, version, sizeof(version));
 
-	r = parsed(&ctx->in, r);
+	r = p9_parsed(&ctx->in, r);
 	if (r)
 		return r;
 	if (msize < P9_MIN_MSIZE)
@@ -499,7 +491,7 @@ int p9_op_attach(struct p9_ctx *ctx)
 	/* uname and aname are read and ignored: the export is the device's
 	 * directory (a guest cannot pick another by naming it), and users
 	 * are not authenticated; n_uname only matters for passthrough. */
-	r = parsed(&ctx->in, r ? r : r2);
+	r = p9_parsed(&ctx->in, r ? r : r2);
 	if (r)
 		return r;
 	if (afid != P9_NOFID || fid == P9_NOFID)
@@ -640,7 +632,7 @@ static int walk_parse(struct p9_in *in, struct walk *w)
 		return -EINVAL;
 	for (i = 0; i < w->nwname && !r; i++)
 		r = p9_getstr(in, w->names[i], sizeof(w->names[i]));
-	return parsed(in, r);
+	return p9_parsed(in, r);
 }
 
 /* Resolve the names from w->base_fd; w->nwqid steps succeeded (their fds
@@ -803,6 +795,21 @@ out:
 
 /* --- Tlopen, Tread, Twrite, Tclunk --- */
 
+/* The fid a request named in @fid, once all its fields were read. */
+static int lookup_fid(struct p9_ctx *ctx, uint32_t fid, struct p9_fid **f)
+{
+	if (!p9_in_ok(&ctx->in))
+		return -EINVAL;
+	*f = p9_fid_get(ctx->s, fid);
+	return *f ? 0 : -ENOENT;
+}
+
+/* The fid of a request's first field. */
+static int get_fid(struct p9_ctx *ctx, struct p9_fid **f)
+{
+	return lookup_fid(ctx, p9_get32(&ctx->in), f);
+}
+
 static bool dotl_writes(uint32_t flags)
 {
 	uint32_t acc = flags & P9_DOTL_NOACCESS;
@@ -849,11 +856,9 @@ int p9_op_lopen(struct p9_ctx *ctx)
 	struct p9_fid *f;
 	int r;
 
-	if (!p9_in_ok(&ctx->in))
-		return -EINVAL;
-	f = p9_fid_get(ctx->s, fid);
-	if (!f)
-		return -ENOENT;
+	r = lookup_fid(ctx, fid, &f);
+	if (r)
+		return r;
 	pthread_mutex_lock(&f->lock);
 	r = fid_open(ctx->s, f, flags);
 	if (!r) {
@@ -918,42 +923,18 @@ static int read_xattr(struct p9_ctx *ctx, struct p9_fid *f, uint64_t offset,
 	return 0;
 }
 
-int p9_op_read(struct p9_ctx *ctx)
+/* Straight into the reply after its count field. */
+static int read_file(struct p9_ctx *ctx, struct p9_fid *f, uint64_t offset,
+		     uint32_t count)
 {
-	uint32_t fid = p9_get32(&ctx->in);
-	uint64_t offset = p9_get64(&ctx->in);
-	uint32_t count = p9_get32(&ctx->in);
-	enum p9_fid_kind kind;
-	struct p9_fid *f;
-	ssize_t n;
-	int r = 0;
-
-	if (!p9_in_ok(&ctx->in))
-		return -EINVAL;
-	f = p9_fid_get(ctx->s, fid);
-	if (!f)
-		return -ENOENT;
-	pthread_mutex_lock(&f->lock);
-	kind = f->kind;
-	if (kind == P9_FID_XATTR_READ)
-		r = read_xattr(ctx, f, offset, count);
-	pthread_mutex_unlock(&f->lock);
-	if (kind == P9_FID_FILE) {
-		/* open_fd of a FILE fid never changes while we hold it. */
-		n = file_io(f->open_fd, offset, ctx->resp_iov, ctx->nr_resp,
+	ssize_t n = file_io(f->open_fd, offset, ctx->resp_iov, ctx->nr_resp,
 			    P9_IOHDR_LEN, data_room(ctx, count), false);
-		r = n < 0 ? (int)n : 0;
-		if (n >= 0) {
-			p9_put32(&ctx->out, (uint32_t)n);
-			ctx->direct_len = (size_t)n;
-		}
-	} else if (kind == P9_FID_DIR) {
-		r = -EISDIR;
-	} else if (kind != P9_FID_XATTR_READ) {
-		r = -EBADF;
-	}
-	p9_fid_put(ctx->s, f);
-	return r;
+
+	if (n < 0)
+		return (int)n;
+	p9_put32(&ctx->out, (uint32_t)n);
+	ctx->direct_len = (size_t)n;
+	return 0;
 }
 
 /* Txattrcreate's value arrives through Twrite: kept until Tclunk. */
@@ -970,43 +951,70 @@ static int write_xattr(struct p9_ctx *ctx, struct p9_fid *f, uint64_t offset,
 	return 0;
 }
 
-int p9_op_write(struct p9_ctx *ctx)
+/* Straight from the request after its fixed header. */
+static int write_file(struct p9_ctx *ctx, struct p9_fid *f, uint64_t offset,
+		      uint32_t count)
 {
+	ssize_t n;
+
+	if (ctx->s->readonly)
+		return -EROFS;
+	n = file_io(f->open_fd, offset, ctx->req_iov, ctx->nr_req,
+		    P9_TWRITE_HDR_LEN, count, true);
+	if (n < 0)
+		return (int)n;
+	p9_put32(&ctx->out, (uint32_t)n);
+	return 0;
+}
+
+/*
+ * Tread/Twrite fid[4] offset[8] count[4]: an xattr fid's buffer is used
+ * under the fid's lock; a FILE fid's open_fd never changes while we hold
+ * a reference, so the I/O itself runs unlocked.
+ */
+static int fid_rw(struct p9_ctx *ctx, bool write)
+{
+	enum p9_fid_kind xattr_kind = write ? P9_FID_XATTR_WRITE :
+					      P9_FID_XATTR_READ;
 	uint32_t fid = p9_get32(&ctx->in);
 	uint64_t offset = p9_get64(&ctx->in);
 	uint32_t count = p9_get32(&ctx->in);
 	enum p9_fid_kind kind;
 	struct p9_fid *f;
-	ssize_t n;
-	int r = 0;
+	int r;
 
-	if (!p9_in_ok(&ctx->in))
-		return -EINVAL;
+	r = lookup_fid(ctx, fid, &f);
+	if (r)
+		return r;
 	/* Only what the request really carries. */
-	count = (uint32_t)MIN((size_t)count, ctx->req_len - P9_TWRITE_HDR_LEN);
-	f = p9_fid_get(ctx->s, fid);
-	if (!f)
-		return -ENOENT;
+	if (write)
+		count = (uint32_t)MIN((size_t)count,
+				      ctx->req_len - P9_TWRITE_HDR_LEN);
 	pthread_mutex_lock(&f->lock);
 	kind = f->kind;
-	if (kind == P9_FID_XATTR_WRITE)
-		r = write_xattr(ctx, f, offset, count);
+	if (kind == xattr_kind)
+		r = write ? write_xattr(ctx, f, offset, count) :
+			    read_xattr(ctx, f, offset, count);
 	pthread_mutex_unlock(&f->lock);
-	if (kind == P9_FID_FILE && ctx->s->readonly) {
-		r = -EROFS;
-	} else if (kind == P9_FID_FILE) {
-		n = file_io(f->open_fd, offset, ctx->req_iov, ctx->nr_req,
-			    P9_TWRITE_HDR_LEN, count, true);
-		r = n < 0 ? (int)n : 0;
-		if (n >= 0)
-			p9_put32(&ctx->out, (uint32_t)n);
-	} else if (kind == P9_FID_DIR) {
+	if (kind == P9_FID_FILE)
+		r = write ? write_file(ctx, f, offset, count) :
+			    read_file(ctx, f, offset, count);
+	else if (kind == P9_FID_DIR)
 		r = -EISDIR;
-	} else if (kind != P9_FID_XATTR_WRITE) {
+	else if (kind != xattr_kind)
 		r = -EBADF;
-	}
 	p9_fid_put(ctx->s, f);
 	return r;
+}
+
+int p9_op_read(struct p9_ctx *ctx)
+{
+	return fid_rw(ctx, false);
+}
+
+int p9_op_write(struct p9_ctx *ctx)
+{
+	return fid_rw(ctx, true);
 }
 
 int p9_op_clunk(struct p9_ctx *ctx)
@@ -1032,17 +1040,6 @@ int p9_op_clunk(struct p9_ctx *ctx)
 }
 
 /* --- Tgetattr, Tstatfs, Treadlink, Tfsync --- */
-
-/* The fid of a request's first field, or -ENOENT. */
-static int get_fid(struct p9_ctx *ctx, struct p9_fid **f)
-{
-	uint32_t fid = p9_get32(&ctx->in);
-
-	if (!p9_in_ok(&ctx->in))
-		return -EINVAL;
-	*f = p9_fid_get(ctx->s, fid);
-	return *f ? 0 : -ENOENT;
-}
 
 static void put_time(struct p9_out *out, const struct timespec *ts)
 {
@@ -1197,9 +1194,12 @@ struct p9_flock {
 	char client_id[P9_STR_MAX + 1];
 };
 
-static int flock_parse(struct p9_in *in, struct p9_flock *l, bool with_flags)
+/* The rest of a Tlock (@with_flags) or Tgetlock after the fid into @l;
+ * returns the fid's open fd, or -errno. */
+static int flock_parse(struct p9_in *in, struct p9_fid *f, struct p9_flock *l,
+		       bool with_flags)
 {
-	int r;
+	int r, fd;
 
 	l->type = p9_get8(in);
 	l->flags = with_flags ? p9_get32(in) : 0;
@@ -1207,7 +1207,11 @@ static int flock_parse(struct p9_in *in, struct p9_flock *l, bool with_flags)
 	l->length = p9_get64(in);
 	l->proc_id = p9_get32(in);
 	r = p9_getstr(in, l->client_id, sizeof(l->client_id));
-	return parsed(in, r);
+	r = p9_parsed(in, r);
+	if (r)
+		return r;
+	fd = fid_open_fd(f);
+	return fd < 0 ? -EBADF : fd;
 }
 
 static int flock_host(const struct p9_flock *l, struct flock *fl)
@@ -1235,14 +1239,11 @@ static int lock_fid(struct p9_ctx *ctx, struct p9_fid *f)
 {
 	struct p9_flock l;
 	struct flock fl;
-	int r, fd;
+	int fd;
 
-	r = flock_parse(&ctx->in, &l, true);
-	if (r)
-		return r;
-	fd = fid_open_fd(f);
+	fd = flock_parse(&ctx->in, f, &l, true);
 	if (fd < 0)
-		return -EBADF;
+		return fd;
 	if (flock_host(&l, &fl)) {
 		p9_put8(&ctx->out, P9_LOCK_ERROR);
 		return 0;
@@ -1256,31 +1257,15 @@ static int lock_fid(struct p9_ctx *ctx, struct p9_fid *f)
 	return 0;
 }
 
-int p9_op_lock(struct p9_ctx *ctx)
-{
-	struct p9_fid *f;
-	int r;
-
-	r = get_fid(ctx, &f);
-	if (r)
-		return r;
-	r = lock_fid(ctx, f);
-	p9_fid_put(ctx->s, f);
-	return r;
-}
-
 static int getlock_fid(struct p9_ctx *ctx, struct p9_fid *f)
 {
 	struct p9_flock l;
 	struct flock fl;
 	int r, fd;
 
-	r = flock_parse(&ctx->in, &l, false);
-	if (r)
-		return r;
-	fd = fid_open_fd(f);
+	fd = flock_parse(&ctx->in, f, &l, false);
 	if (fd < 0)
-		return -EBADF;
+		return fd;
 	r = flock_host(&l, &fl);
 	if (r)
 		return r;
@@ -1305,7 +1290,9 @@ static int getlock_fid(struct p9_ctx *ctx, struct p9_fid *f)
 	return 0;
 }
 
-int p9_op_getlock(struct p9_ctx *ctx)
+/* Tlock and Tgetlock: the same fid handling around different work. */
+static int on_fid(struct p9_ctx *ctx,
+		  int (*op)(struct p9_ctx *ctx, struct p9_fid *f))
 {
 	struct p9_fid *f;
 	int r;
@@ -1313,9 +1300,19 @@ int p9_op_getlock(struct p9_ctx *ctx)
 	r = get_fid(ctx, &f);
 	if (r)
 		return r;
-	r = getlock_fid(ctx, f);
+	r = op(ctx, f);
 	p9_fid_put(ctx->s, f);
 	return r;
+}
+
+int p9_op_lock(struct p9_ctx *ctx)
+{
+	return on_fid(ctx, lock_fid);
+}
+
+int p9_op_getlock(struct p9_ctx *ctx)
+{
+	return on_fid(ctx, getlock_fid);
 }
 
 /* --- Treaddir --- */
@@ -1594,7 +1591,7 @@ int p9_op_xattrwalk(struct p9_ctx *ctx)
 	if (r)
 		return r;
 	newfid = p9_get32(&ctx->in);
-	r = parsed(&ctx->in, p9_getstr(&ctx->in, name, sizeof(name)));
+	r = p9_parsed(&ctx->in, p9_getstr(&ctx->in, name, sizeof(name)));
 	if (!r)
 		r = xattrwalk_fid(ctx->s, f, newfid, name, &size);
 	if (!r)

@@ -139,13 +139,7 @@ static void v9p_complete(struct p9_request *preq, uint32_t written)
 
 static void driver_bug(struct v9p_dev *d, const char *what, uint16_t head)
 {
-	/* A hostile driver must not be able to flood the log. */
-	if (!__atomic_exchange_n(&d->warned, true, __ATOMIC_RELAXED))
-		pr_warn("%s: bad request from the driver (%s, head %u); further ones are logged with --debug",
-			d->vdev.name, what, head);
-	else
-		pr_debug("%s: bad request (%s, head %u)", d->vdev.name, what,
-			 head);
+	virtio_driver_bug(&d->vdev, &d->warned, what, head);
 }
 
 static const char *pop_error(int err)

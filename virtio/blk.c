@@ -166,13 +166,7 @@ static void wait_idle(struct blk_dev *blk)
 
 static void driver_bug(struct blk_dev *blk, const char *what, uint16_t head)
 {
-	/* A hostile driver must not be able to flood the log. */
-	if (!__atomic_exchange_n(&blk->warned, true, __ATOMIC_RELAXED))
-		pr_warn("%s: bad request from the driver (%s, head %u); further ones are logged with --debug",
-			blk->vdev.name, what, head);
-	else
-		pr_debug("%s: bad request (%s, head %u)", blk->vdev.name, what,
-			 head);
+	virtio_driver_bug(&blk->vdev, &blk->warned, what, head);
 }
 
 /* --- Parsing requests --- */

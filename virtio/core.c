@@ -213,6 +213,17 @@ void virtio_set_needs_reset(struct virtio_dev *vdev, const char *why)
 		vdev->transport->signal_config(vdev);
 }
 
+void virtio_driver_bug(struct virtio_dev *vdev, bool *warned,
+		       const char *what, uint16_t head)
+{
+	if (!__atomic_exchange_n(warned, true, __ATOMIC_RELAXED))
+		pr_warn("%s: bad request from the driver (%s, head %u); further ones are logged with --debug",
+			vdev->name, what, head);
+	else
+		pr_debug("%s: bad request (%s, head %u)", vdev->name, what,
+			 head);
+}
+
 /* Start (or restart after a reset) the queue handlers.  vdev->lock held. */
 static void start_watches(struct virtio_dev *vdev)
 {

@@ -166,6 +166,12 @@ void virtio_config_changed(struct virtio_dev *vdev);
  * and tell the driver.  The VMM keeps running. */
 void virtio_set_needs_reset(struct virtio_dev *vdev, const char *why);
 
+/* A request the driver got wrong (@what, chain @head): a warning the first
+ * time (*@warned), debug messages after it, so that a hostile driver
+ * cannot flood the log.  Callable from any thread. */
+void virtio_driver_bug(struct virtio_dev *vdev, bool *warned,
+		       const char *what, uint16_t head);
+
 /* --- Transport-facing --- */
 
 /* Writes of 0 reset the device (quiescing in-flight work first); setting

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host_files.h"
 #include "p9_client.h"
 
 #define P9C_REQ_INIT 4096
@@ -55,6 +56,15 @@ static void wb_le(struct wbuf *w, uint64_t v, size_t n)
 	for (i = 0; i < n; i++)
 		b[i] = (uint8_t)(v >> (8 * i));
 	wb_bytes(w, b, n);
+}
+
+/* The size field of a finished message. */
+static void wb_set_size(struct wbuf *w)
+{
+	w->p[0] = (uint8_t)w->len;
+	w->p[1] = (uint8_t)(w->len >> 8);
+	w->p[2] = (uint8_t)(w->len >> 16);
+	w->p[3] = (uint8_t)(w->len >> 24);
 }
 
 /* Encode @fmt's fields (see p9_client.h); -EINVAL on a bad format. */
@@ -162,6 +172,50 @@ void p9c_fini(struct p9c *c)
 	memset(c, 0, sizeof(*c));
 }
 
+int p9c_start(struct p9c *c, const struct p9_server_config *cfg,
+	      uint32_t msize, uint32_t root_fid)
+{
+	struct p9_server *s;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	s = p9_server_new(cfg);
+	if (!s)
+		return -EIO;
+	r = p9c_init(c, s, msize);
+	return r ? r : p9c_version_attach(c, msize, root_fid);
+}
+
+void p9c_stop(struct p9c *c)
+{
+	struct p9_server *s = c->s;
+
+	p9c_fini(c);
+	p9_server_free(s);
+}
+
+int p9c_export_init(struct p9c_export *x, const struct p9_server_config *cfg,
+		    const char *tag, uint32_t msize, uint32_t root_fid)
+{
+	struct p9_server_config xcfg = *cfg;
+	int r;
+
+	memset(x, 0, sizeof(*x));
+	if (!tmp_dir_make(x->dir, sizeof(x->dir), tag))
+		return -EIO;
+	xcfg.path = x->dir;
+	r = p9c_start(&x->c, &xcfg, msize, root_fid);
+	x->s = x->c.s;
+	return r;
+}
+
+void p9c_export_fini(struct p9c_export *x)
+{
+	p9c_stop(&x->c);
+	x->s = NULL;
+	tmp_dir_remove(x->dir);
+}
+
 /* Linux's tags: anything but P9_NOTAG, which Tversion uses. */
 static uint16_t p9c_tag(struct p9c *c)
 {
@@ -205,32 +259,42 @@ static int run(struct p9c *c, uint8_t type, uint16_t tag)
 	return r[4] == (uint8_t)(type + 1) ? 0 : -EPROTO;
 }
 
-int p9c_call(struct p9c *c, uint8_t type, const char *fmt, ...)
+int p9c_encode(uint8_t **msg, size_t *len, uint8_t type, uint16_t tag,
+	       const char *fmt, va_list ap)
 {
 	struct wbuf w = { 0 };
+	int r;
+
+	wb_le(&w, 0, 4);
+	wb_le(&w, type, 1);
+	wb_le(&w, tag, 2);
+	r = encode(&w, fmt, ap);
+	if (!r && w.len > UINT32_MAX)
+		r = -E2BIG;
+	if (r) {
+		free(w.p);
+		w.p = NULL;
+		w.len = 0;
+	} else {
+		wb_set_size(&w);
+	}
+	*msg = w.p;
+	*len = w.len;
+	return r;
+}
+
+int p9c_call(struct p9c *c, uint8_t type, const char *fmt, ...)
+{
 	uint16_t tag;
 	va_list ap;
 	int r;
 
 	free(c->req);
 	tag = type == P9_TVERSION ? P9_NOTAG : p9c_tag(c);
-	wb_le(&w, 0, 4);
-	wb_le(&w, type, 1);
-	wb_le(&w, tag, 2);
 	va_start(ap, fmt);
-	r = encode(&w, fmt, ap);
+	r = p9c_encode(&c->req, &c->req_len, type, tag, fmt, ap);
 	va_end(ap);
-	c->req = w.p;
-	c->req_len = w.len;
-	if (r)
-		return r;
-	if (w.len > UINT32_MAX)
-		return -E2BIG;
-	w.p[0] = (uint8_t)w.len;
-	w.p[1] = (uint8_t)(w.len >> 8);
-	w.p[2] = (uint8_t)(w.len >> 16);
-	w.p[3] = (uint8_t)(w.len >> 24);
-	return run(c, type, tag);
+	return r ? r : run(c, type, tag);
 }
 
 int p9c_call_raw(struct p9c *c, const void *msg, size_t len)
@@ -319,10 +383,7 @@ int p9c_walk(struct p9c *c, uint32_t fid, uint32_t newfid, const char *path)
 		free(w.p);
 		return -ENOMEM;
 	}
-	w.p[0] = (uint8_t)w.len;
-	w.p[1] = (uint8_t)(w.len >> 8);
-	w.p[2] = (uint8_t)(w.len >> 16);
-	w.p[3] = (uint8_t)(w.len >> 24);
+	wb_set_size(&w);
 	w.p[15] = (uint8_t)nwname;
 	w.p[16] = (uint8_t)(nwname >> 8);
 	free(c->req);

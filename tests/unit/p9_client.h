@@ -38,6 +38,33 @@ int p9c_init(struct p9c *c, struct p9_server *s, size_t resp_cap);
 void p9c_fini(struct p9c *c);
 
 /*
+ * A server for @cfg and a client on it (c->s), after Tversion(@msize)
+ * and Tattach(@root_fid): 0 or -errno.
+ * p9c_stop() frees both, also after a failed start.
+ */
+int p9c_start(struct p9c *c, const struct p9_server_config *cfg,
+	      uint32_t msize, uint32_t root_fid);
+void p9c_stop(struct p9c *c);
+
+/* p9c_start() on a fresh temporary directory (host_files.h, @tag). */
+struct p9c_export {
+	char dir[64];            /* the exported directory */
+	struct p9_server *s;     /* == c.s */
+	struct p9c c;
+};
+
+int p9c_export_init(struct p9c_export *x, const struct p9_server_config *cfg,
+		    const char *tag, uint32_t msize, uint32_t root_fid);
+/* Stop the server and remove the directory. */
+void p9c_export_fini(struct p9c_export *x);
+
+/* A T-message of @type with @tag and body @fmt... (formats above) in a
+ * malloc'ed *@msg of *@len bytes: 0, -EINVAL for a bad format, -ENOMEM
+ * or -E2BIG (*@msg is then NULL). */
+int p9c_encode(uint8_t **msg, size_t *len, uint8_t type, uint16_t tag,
+	       const char *fmt, va_list ap);
+
+/*
  * Send a T-message of @type with body @fmt... and run it.  Returns 0 when
  * the reply is type + 1 (its body then readable with p9c_reply()), the
  * negated errno of an Rlerror, or -EPROTO for anything else (including a

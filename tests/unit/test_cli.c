@@ -2,19 +2,25 @@
 /* `lkvm run` option parsing (vmm/cli.c) and the number parsers (vmm/util.c). */
 #include <stdarg.h>
 
-#include <fcntl.h>
-
 #include "lkvm/config.h"
 #include "lkvm/sandbox.h"
 #include "lkvm/vm.h"
 #include "lkvm/util.h"
 #include "lkvm/vcpu.h"
+#include "host_files.h"
 #include "test.h"
 
 #define MAX_ARGS 32
 
 static char *args[MAX_ARGS];
 static char errbuf[4096];
+
+/* A fresh, empty errbuf as a stream (NULL if fmemopen fails). */
+static FILE *errbuf_open(void)
+{
+	memset(errbuf, 0, sizeof(errbuf));
+	return fmemopen(errbuf, sizeof(errbuf) - 1, "w");
+}
 
 /*
  * cli_parse_run("run", ...NULL) with its error stream captured in errbuf.
@@ -34,8 +40,7 @@ static int parse(struct vm_config *cfg, ...)
 	va_end(ap);
 	args[argc] = NULL;
 
-	memset(errbuf, 0, sizeof(errbuf));
-	err = fmemopen(errbuf, sizeof(errbuf) - 1, "w");
+	err = errbuf_open();
 	if (!err) {
 		perror("fmemopen");
 		exit(1);
@@ -44,16 +49,6 @@ static int parse(struct vm_config *cfg, ...)
 	ret = cli_parse_run(argc, args, cfg, err);
 	fclose(err);
 	return ret;
-}
-
-static unsigned int count_lines(const char *s)
-{
-	unsigned int n = 0;
-
-	for (; *s; s++)
-		if (*s == '\n')
-			n++;
-	return n;
 }
 
 /*
@@ -380,15 +375,13 @@ TEST(kernel_errors)
 /* No -k: /boot/vmlinuz-RELEASE, or one usage error naming it. */
 TEST(default_kernel)
 {
-	char dir[] = "/tmp/lkvm-test-boot.XXXXXX", path[256], buf[256];
+	char dir[64], path[256], buf[256];
 	struct vm_config c;
 	struct sandbox sb;
 	FILE *err;
-	int fd;
 
-	REQUIRE(mkdtemp(dir));
-	memset(errbuf, 0, sizeof(errbuf));
-	err = fmemopen(errbuf, sizeof(errbuf) - 1, "w");
+	REQUIRE(tmp_dir_make(dir, sizeof(dir), "boot"));
+	err = errbuf_open();
 	REQUIRE(err);
 	CHECK_EQ(sandbox_default_kernel_for(dir, "6.1.0-9-amd64", buf,
 					    sizeof(buf), err), LKVM_EXIT_USAGE);
@@ -400,11 +393,8 @@ TEST(default_kernel)
 	CHECK_EQ(count_lines(errbuf), 1);
 
 	snprintf(path, sizeof(path), "%s/vmlinuz-6.1.0-9-amd64", dir);
-	fd = open(path, O_WRONLY | O_CREAT, 0644);
-	REQUIRE(fd >= 0);
-	close(fd);
-	memset(errbuf, 0, sizeof(errbuf));
-	err = fmemopen(errbuf, sizeof(errbuf) - 1, "w");
+	REQUIRE(file_put(path, "", 0, 0644) == 0);
+	err = errbuf_open();
 	REQUIRE(err);
 	CHECK_EQ(sandbox_default_kernel_for(dir, "6.1.0-9-amd64", buf,
 					    sizeof(buf), err), 0);
@@ -421,16 +411,14 @@ TEST(default_kernel)
 	CHECK_EQ(sandbox_default_kernel(&c, &sb, stderr), 0);
 	CHECK_STREQ(c.kernel_path, "mine");
 	CHECK_OK(parse(&c, NULL));
-	memset(errbuf, 0, sizeof(errbuf));
-	err = fmemopen(errbuf, sizeof(errbuf) - 1, "w");
+	err = errbuf_open();
 	REQUIRE(err);
 	CHECK_EQ(sandbox_default_kernel(&c, &sb, err), LKVM_EXIT_USAGE);
 	fclose(err);
 	CHECK_CONTAINS(errbuf, "no kernel given and ");
 	CHECK_CONTAINS(errbuf, dir);
 	CHECK_NULL(c.kernel_path);
-	unlink(path);
-	rmdir(dir);
+	tmp_dir_remove(dir);
 }
 
 TEST(first_error_wins)
@@ -665,8 +653,7 @@ TEST(share_tags)
 	char tag[LKVM_9P_TAG_MAX + 1], arg[LKVM_9P_TAG_MAX + 16];
 	FILE *err;
 
-	memset(errbuf, 0, sizeof(errbuf));
-	err = fmemopen(errbuf, sizeof(errbuf) - 1, "w");
+	err = errbuf_open();
 	REQUIRE(err);
 	/* The longest tag, and every printable character but the comma. */
 	memset(tag, 'x', LKVM_9P_TAG_MAX);
@@ -754,8 +741,7 @@ TEST(too_many_shares)
 	}
 	argv[argc++] = "k";
 	argv[argc] = NULL;
-	memset(errbuf, 0, sizeof(errbuf));
-	err = fmemopen(errbuf, sizeof(errbuf) - 1, "w");
+	err = errbuf_open();
 	REQUIRE(err);
 	CHECK_EQ(cli_parse_run(argc, argv, &c, err), 0);
 	CHECK_EQ(c.nr_shares, LKVM_MAX_SHARES);
@@ -772,8 +758,7 @@ TEST(too_many_shares)
 	argv[argc++] = arg[i];
 	argv[argc++] = "k";
 	argv[argc] = NULL;
-	memset(errbuf, 0, sizeof(errbuf));
-	err = fmemopen(errbuf, sizeof(errbuf) - 1, "w");
+	err = errbuf_open();
 	REQUIRE(err);
 	CHECK_EQ(cli_parse_run(argc, argv, &c, err), LKVM_EXIT_USAGE);
 	fclose(err);

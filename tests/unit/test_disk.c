@@ -19,39 +19,11 @@
 #include "lkvm/disk.h"
 #include "lkvm/ioloop.h"
 #include "lkvm/util.h"
+#include "host_files.h"
 #include "test.h"
 #include "test_images.h"
 
 #define IMG_SIZE (4 * MiB)
-
-
-/* Collects stderr (where pr_err writes) while a test runs. */
-struct capture {
-	int saved, fd;
-	char path[96];
-	char text[4096];
-};
-
-static void capture_start(struct capture *c)
-{
-	snprintf(c->path, sizeof(c->path), "%s/stderr.XXXXXX", tmpdir);
-	c->fd = mkstemp(c->path);
-	c->saved = dup(STDERR_FILENO);
-	dup2(c->fd, STDERR_FILENO);
-}
-
-static const char *capture_end(struct capture *c)
-{
-	ssize_t n;
-
-	dup2(c->saved, STDERR_FILENO);
-	close(c->saved);
-	n = pread(c->fd, c->text, sizeof(c->text) - 1, 0);
-	c->text[n > 0 ? n : 0] = 0;
-	close(c->fd);
-	unlink(c->path);
-	return c->text;
-}
 
 static int open_disk(struct disk *d, const char *path, bool ro, bool direct,
 		     const char **msg, struct capture *cap)

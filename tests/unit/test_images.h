@@ -6,12 +6,13 @@
 #ifndef LKVM_UNIT_TEST_IMAGES_H
 #define LKVM_UNIT_TEST_IMAGES_H
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "host_files.h"
 
 static char tmpdir[64];
 
@@ -43,33 +44,16 @@ static inline char *make_image(uint64_t size)
 	return path;
 }
 
-/* Create tmpdir as /tmp/lkvm-test-@tag.XXXXXX; 0 or -1. */
+/* Create tmpdir as ${TMPDIR:-/tmp}/lkvm-test-@tag.XXXXXX; 0 or -1. */
 static inline int tmpdir_create(const char *tag)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lkvm-test-%s.XXXXXX", tag);
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		return -1;
-	}
-	return 0;
+	return tmp_dir_make(tmpdir, sizeof(tmpdir), tag) ? 0 : -1;
 }
 
 /* Remove whatever a failed case left behind, then the directory. */
 static inline void tmpdir_remove(void)
 {
-	DIR *dir = opendir(tmpdir);
-	struct dirent *e;
-	char path[512];
-
-	while (dir && (e = readdir(dir))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
-		unlink(path);
-	}
-	if (dir)
-		closedir(dir);
-	rmdir(tmpdir);
+	tmp_dir_remove(tmpdir);
 }
 
 #endif

@@ -8,53 +8,18 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "lkvm/config.h"
 #include "lkvm/initramfs.h"
 #include "lkvm/util.h"
+#include "host_files.h"
 #include "test.h"
 
-static char tmpdir[] = "/tmp/lkvm-test-initramfs.XXXXXX";
+static char tmpdir[64];
 static char moddir[256];
-
-/* Collects stderr (where pr_err writes) while a call runs. */
-struct capture {
-	int saved, fd;
-	char path[320];
-	char text[4096];
-};
-
-static void capture_start(struct capture *c)
-{
-	snprintf(c->path, sizeof(c->path), "%s/stderr.XXXXXX", tmpdir);
-	c->fd = mkstemp(c->path);
-	c->saved = dup(STDERR_FILENO);
-	dup2(c->fd, STDERR_FILENO);
-}
-
-static const char *capture_end(struct capture *c)
-{
-	ssize_t n;
-
-	dup2(c->saved, STDERR_FILENO);
-	close(c->saved);
-	n = pread(c->fd, c->text, sizeof(c->text) - 1, 0);
-	c->text[n > 0 ? n : 0] = 0;
-	close(c->fd);
-	unlink(c->path);
-	return c->text;
-}
-
-static unsigned int count_lines(const char *s)
-{
-	unsigned int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
 
 /* --- the fake modules tree --- */
 
@@ -73,16 +38,10 @@ static size_t module_bytes(const char *name, uint8_t *buf, size_t cap)
 
 static void write_file(const char *rel, const void *data, size_t len)
 {
-	char path[512];
-	int fd;
+	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/%s", moddir, rel);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0 || write(fd, data, len) != (ssize_t)len) {
-		printf("cannot write %s\n", path);
-		exit(1);
-	}
-	close(fd);
+	file_put_or_exit(path, data, len);
 }
 
 /* Compress @data into @rel with a libarchive filter, as one raw stream. */
@@ -186,10 +145,8 @@ static void make_tree(void)
 	char path[512];
 	unsigned int i;
 
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (!tmp_dir_make(tmpdir, sizeof(tmpdir), "initramfs"))
 		exit(1);
-	}
 	snprintf(moddir, sizeof(moddir), "%s/6.1.0-test", tmpdir);
 	mkdir(moddir, 0755);
 	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
@@ -203,15 +160,6 @@ static void make_tree(void)
 	write_file("kernel/x/raw.ko.gz", "\177ELF not compressed", 20);
 	write_file("modules.dep", modules_dep, strlen(modules_dep));
 	write_file("modules.builtin", modules_builtin, strlen(modules_builtin));
-}
-
-static void remove_tree(void)
-{
-	char cmd[300];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		printf("cannot remove %s\n", tmpdir);
 }
 
 static int resolve(struct module_set *ms, const char *const *names,
@@ -656,6 +604,6 @@ int main(void)
 	RUN(bad_module_files);
 	RUN(argv_encoding);
 	RUN(archive_contents);
-	remove_tree();
+	tmp_dir_remove(tmpdir);
 	return test_summary();
 }

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "lkvm/util.h"
+#include "host_files.h"
 #include "p9_client.h"
 #include "test.h"
 
@@ -44,13 +45,7 @@ struct env {
 
 static void write_file(const char *path, const char *data, mode_t mode)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-
-	if (!CHECK(fd >= 0))
-		return;
-	CHECK_EQ(write(fd, data, strlen(data)), strlen(data));
-	CHECK_EQ(fchmod(fd, mode), 0);
-	close(fd);
+	CHECK_EQ(file_put(path, data, strlen(data), mode), 0);
 }
 
 static char *env_path(struct env *e, const char *rel)
@@ -105,41 +100,26 @@ static bool env_init(struct env *e, unsigned int flags)
 		.flags = flags,
 		.nr_threads = -1u,
 	};
+	int r;
 
 	memset(e, 0, sizeof(*e));
 	memset(long_name, 'a', 256);
-	snprintf(e->base, sizeof(e->base), "%s/lkvm-p9c.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!CHECK(mkdtemp(e->base)))
+	if (!CHECK(tmp_dir_make(e->base, sizeof(e->base), "p9-confine")))
 		return false;
 	snprintf(e->exp, sizeof(e->exp), "%s/export", e->base);
 	snprintf(e->secret, sizeof(e->secret), "%s/secret", e->base);
 	make_tree(e);
 	cfg.path = e->exp;
-	e->s = p9_server_new(&cfg);
-	if (!CHECK(e->s) || !CHECK_EQ(p9c_init(&e->c, e->s, MSIZE), 0))
-		return false;
-	return CHECK_EQ(p9c_version_attach(&e->c, MSIZE, ROOT), 0);
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag,
-		 struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		return rmdir(path);
-	return unlink(path);
+	r = p9c_start(&e->c, &cfg, MSIZE, ROOT);
+	e->s = e->c.s;
+	return CHECK_EQ(r, 0);
 }
 
 static void env_fini(struct env *e)
 {
-	if (e->s) {
-		p9c_fini(&e->c);
-		p9_server_free(e->s);
-	}
-	if (e->base[0])
-		nftw(e->base, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	p9c_stop(&e->c);
+	e->s = NULL;
+	tmp_dir_remove(e->base);
 }
 
 /*
@@ -244,6 +224,16 @@ static char *snapshot(struct env *e)
 	snap_lines = NULL;
 	snap_n = snap_cap = 0;
 	return out;
+}
+
+/* The tree is exactly as @before (a snapshot(), freed here) shows it. */
+static void check_unchanged(struct env *e, char *before)
+{
+	char *after = snapshot(e);
+
+	CHECK_STREQ(after, before);
+	free(before);
+	free(after);
 }
 
 static void check_secret(struct env *e)
@@ -398,7 +388,7 @@ TEST(hostile_names_in_walk)
 	struct hname h[16];
 	struct env e;
 	size_t i, n;
-	char *before, *after;
+	char *before;
 	uint16_t nwqid;
 	int r;
 
@@ -423,10 +413,7 @@ TEST(hostile_names_in_walk)
 	}
 	/* A partial walk never made fid 1. */
 	CHECK_EQ(p9_server_nr_fids(e.s), 1);
-	after = snapshot(&e);
-	CHECK_STREQ(after, before);
-	free(before);
-	free(after);
+	check_unchanged(&e, before);
 out:
 	env_fini(&e);
 }
@@ -476,7 +463,7 @@ TEST(hostile_names_in_creating_ops)
 	struct hname h[16];
 	struct env e;
 	size_t i, n;
-	char *before, *after;
+	char *before;
 
 	if (!env_init(&e, 0))
 		goto out;
@@ -485,10 +472,7 @@ TEST(hostile_names_in_creating_ops)
 	for (i = 0; i < n; i++)
 		hostile_ops(&e, &h[i]);
 	CHECK_EQ(p9_server_nr_fids(e.s), 1);
-	after = snapshot(&e);
-	CHECK_STREQ(after, before);
-	free(before);
-	free(after);
+	check_unchanged(&e, before);
 	check_secret(&e);
 out:
 	env_fini(&e);
@@ -534,7 +518,7 @@ TEST(host_symlinks_out_of_the_export_lead_nowhere)
 {
 	static const char *const links[] = { "esc", "abs", "escdir" };
 	char target[P9_STR_MAX + 1], buf[64];
-	char *before, *after;
+	char *before;
 	struct attr a;
 	struct env e;
 	size_t i;
@@ -560,10 +544,7 @@ TEST(host_symlinks_out_of_the_export_lead_nowhere)
 		CHECK(walk(&e, 1, 2, "f") < 0);
 		clunk(&e, 1);
 	}
-	after = snapshot(&e);
-	CHECK_STREQ(after, before);
-	free(before);
-	free(after);
+	check_unchanged(&e, before);
 
 	/* readlink returns the host's targets verbatim. */
 	REQUIRE(walk(&e, ROOT, 1, "esc") == 0);
@@ -627,7 +608,7 @@ out:
 
 TEST(device_nodes_cannot_be_made)
 {
-	char *before, *after;
+	char *before;
 	struct env e;
 
 	if (!env_init(&e, 0))
@@ -646,10 +627,7 @@ TEST(device_nodes_cannot_be_made)
 	CHECK_EQ(p9c_call(&e.c, P9_TMKNOD, "dsdddd", ROOT, "dir",
 			  (uint32_t)(S_IFDIR | 0755), 0u, 0u, 0u),
 		 -EINVAL);
-	after = snapshot(&e);
-	CHECK_STREQ(after, before);
-	free(before);
-	free(after);
+	check_unchanged(&e, before);
 out:
 	env_fini(&e);
 }
@@ -872,7 +850,7 @@ TEST(xattr_namespaces)
 		"security.capability", "security.selinux", "trusted.overlay.opaque",
 		"system.posix_acl_access", "system.posix_acl_default", "other",
 	};
-	char val[64], *before, *after;
+	char val[64], *before;
 	struct env e;
 	ssize_t n;
 	size_t i;
@@ -890,10 +868,7 @@ TEST(xattr_namespaces)
 			      0),
 		 -E2BIG);
 	CHECK_EQ(xattr_create(&e, "file", "user.flags", 4, 4), -EINVAL);
-	after = snapshot(&e);
-	CHECK_STREQ(after, before);
-	free(before);
-	free(after);
+	check_unchanged(&e, before);
 	CHECK_EQ(p9_server_nr_fids(e.s), 1);
 
 	if (!user_xattrs_work(&e)) {
@@ -979,7 +954,7 @@ static void readonly_ops(struct env *e)
 
 TEST(readonly_export_refuses_every_change)
 {
-	char *before, *after, buf[64];
+	char *before, buf[64];
 	struct env e;
 
 	if (!env_init(&e, P9_EXPORT_RO))
@@ -998,10 +973,7 @@ TEST(readonly_export_refuses_every_change)
 	clunk(&e, 1);
 	clunk(&e, 3);
 	CHECK_EQ(p9_server_nr_fids(e.s), 1);
-	after = snapshot(&e);
-	CHECK_STREQ(after, before);
-	free(before);
-	free(after);
+	check_unchanged(&e, before);
 out:
 	env_fini(&e);
 }

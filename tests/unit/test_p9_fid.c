@@ -10,7 +10,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,76 +19,40 @@
 #include <unistd.h>
 
 #include "lkvm/util.h"
+#include "host_files.h"
 #include "p9_client.h"
 #include "test.h"
 
 #define ROOT 1u
 #define MSIZE 16384u
 
-struct fx {
-	char dir[32];
-	struct p9_server *s;
-	struct p9c c;
-};
-
-static bool fx_init_cfg(struct fx *fx, const struct p9_server_config *base)
+/* A server on a temporary directory, a client attached as ROOT. */
+static bool fx_init_cfg(struct p9c_export *fx,
+			const struct p9_server_config *cfg)
 {
-	struct p9_server_config cfg = *base;
-
-	memset(fx, 0, sizeof(*fx));
-	strcpy(fx->dir, "/tmp/lkvm-p9f-XXXXXX");
-	if (!CHECK(mkdtemp(fx->dir)))
-		return false;
-	cfg.path = fx->dir;
-	fx->s = p9_server_new(&cfg);
-	if (!CHECK(fx->s) || !CHECK_EQ(p9c_init(&fx->c, fx->s, MSIZE), 0))
-		return false;
-	return CHECK_EQ(p9c_version_attach(&fx->c, MSIZE, ROOT), 0);
+	return CHECK_EQ(p9c_export_init(fx, cfg, "p9-fid", MSIZE, ROOT), 0);
 }
 
-static bool fx_init(struct fx *fx)
+static bool fx_init(struct p9c_export *fx)
 {
 	struct p9_server_config cfg = { .nr_threads = -1u };
 
 	return fx_init_cfg(fx, &cfg);
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void fx_fini(struct fx *fx)
-{
-	p9c_fini(&fx->c);
-	p9_server_free(fx->s);
-	if (fx->dir[0])
-		nftw(fx->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void host_path(struct fx *fx, const char *name, char *buf, size_t n)
+static void host_path(struct p9c_export *fx, const char *name, char *buf,
+		      size_t n)
 {
 	snprintf(buf, n, "%s/%s", fx->dir, name);
 }
 
-static void host_write(struct fx *fx, const char *name, const void *data,
-		       size_t len)
+static void host_write(struct p9c_export *fx, const char *name,
+		       const void *data, size_t len)
 {
-	char path[300];
-	int fd;
-
-	host_path(fx, name, path, sizeof(path));
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	REQUIRE(fd >= 0);
-	CHECK_EQ(write(fd, data, len), (ssize_t)len);
-	close(fd);
+	REQUIRE(file_put_at(fx->dir, name, data, len, 0644) == 0);
 }
 
-static void host_mkdir(struct fx *fx, const char *name)
+static void host_mkdir(struct p9c_export *fx, const char *name)
 {
 	char path[300];
 
@@ -97,7 +60,7 @@ static void host_mkdir(struct fx *fx, const char *name)
 	CHECK_EQ(mkdir(path, 0755), 0);
 }
 
-static int walk_qid(struct fx *fx, uint32_t fid, uint32_t newfid,
+static int walk_qid(struct p9c_export *fx, uint32_t fid, uint32_t newfid,
 		    const char *path, struct p9_qid *last)
 {
 	uint16_t n, i;
@@ -114,7 +77,7 @@ static int walk_qid(struct fx *fx, uint32_t fid, uint32_t newfid,
 	return 0;
 }
 
-static int getattr_qid(struct fx *fx, uint32_t fid, struct p9_qid *qid)
+static int getattr_qid(struct p9c_export *fx, uint32_t fid, struct p9_qid *qid)
 {
 	uint64_t valid;
 	int r = p9c_call(&fx->c, P9_TGETATTR, "dq", fid, P9_GETATTR_BASIC);
@@ -127,7 +90,7 @@ static int getattr_qid(struct fx *fx, uint32_t fid, struct p9_qid *qid)
 TEST(fid_limit)
 {
 	struct p9_server_config cfg = { .max_fids = 16, .nr_threads = -1u };
-	struct fx fx;
+	struct p9c_export fx;
 	uint32_t i;
 
 	if (!fx_init_cfg(&fx, &cfg))
@@ -147,12 +110,12 @@ TEST(fid_limit)
 	CHECK_EQ(p9_server_nr_fids(fx.s), 16);
 	CHECK_EQ(p9c_walk(&fx.c, ROOT, 18, ""), -EMFILE);
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 TEST(fid_exists_and_unknown)
 {
-	struct fx fx;
+	struct p9c_export fx;
 
 	if (!fx_init(&fx))
 		goto out;
@@ -174,7 +137,7 @@ TEST(fid_exists_and_unknown)
 	CHECK_EQ(p9_server_nr_fids(fx.s), 0);
 	CHECK_EQ(p9c_clunk(&fx.c, ROOT), -ENOENT);
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 /* --- Walks --- */
@@ -183,7 +146,7 @@ TEST(walk_partial_and_notdir)
 {
 	struct p9_qid q, qa;
 	uint16_t n;
-	struct fx fx;
+	struct p9c_export fx;
 
 	if (!fx_init(&fx))
 		goto out;
@@ -217,13 +180,13 @@ TEST(walk_partial_and_notdir)
 	CHECK_EQ(p9c_walk(&fx.c, 4, 4, ""), 0);
 	CHECK_EQ(p9_server_nr_fids(fx.s), 4);
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 TEST(dotdot_at_root_stays)
 {
 	struct p9_qid root, q, sub;
-	struct fx fx;
+	struct p9c_export fx;
 
 	if (!fx_init(&fx))
 		goto out;
@@ -250,14 +213,14 @@ TEST(dotdot_at_root_stays)
 	host_write(&fx, "marker", "m", 1);
 	CHECK_EQ(p9c_walk(&fx.c, 8, 9, "marker"), 0);
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 TEST(symlinks_not_followed)
 {
 	char path[300], target[P9_STR_MAX + 1];
 	struct p9_qid q;
-	struct fx fx;
+	struct p9c_export fx;
 
 	if (!fx_init(&fx))
 		goto out;
@@ -278,7 +241,7 @@ TEST(symlinks_not_followed)
 	CHECK_EQ(p9c_call(&fx.c, P9_TXATTRWALK, "dds", 2, 3, "user.x"), -ENODATA);
 	CHECK_EQ(p9_server_nr_fids(fx.s), 2);
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 /* --- Opens --- */
@@ -295,7 +258,7 @@ TEST(special_files_never_opened)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char path[300];
-	struct fx fx;
+	struct p9c_export fx;
 	double t0;
 	int sk = -1;
 
@@ -321,7 +284,7 @@ TEST(special_files_never_opened)
 out:
 	if (sk >= 0)
 		close(sk);
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 TEST(lopen_rules)
@@ -329,7 +292,7 @@ TEST(lopen_rules)
 	struct p9_server_config ro = { .flags = P9_EXPORT_RO, .nr_threads = -1u };
 	struct p9_qid q;
 	uint32_t iounit;
-	struct fx fx;
+	struct p9c_export fx;
 
 	if (!fx_init(&fx))
 		goto out;
@@ -361,7 +324,7 @@ TEST(lopen_rules)
 		CHECK_EQ(stat(path, &st), 0);
 		CHECK_EQ(st.st_size, 0);
 	}
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 
 	/* A read-only export. */
 	if (!fx_init_cfg(&fx, &ro))
@@ -375,7 +338,7 @@ TEST(lopen_rules)
 	CHECK_EQ(p9c_call(&fx.c, P9_TLOPEN, "dd", 2, P9_DOTL_RDONLY), 0);
 	CHECK_EQ(p9c_call(&fx.c, P9_TWRITE, "dqD", 2, (uint64_t)0, 1, "x"), -EROFS);
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 /* --- Data through split iovecs --- */
@@ -388,7 +351,7 @@ TEST(read_write_split_iovecs)
 	struct iovec iov[8];
 	uint8_t *bufs[8] = { 0 };
 	uint8_t req[23], rhdr[11];
-	struct fx fx;
+	struct p9c_export fx;
 	size_t i, off;
 	uint32_t n;
 
@@ -472,7 +435,7 @@ TEST(read_write_split_iovecs)
 out:
 	for (i = 0; i < ARRAY_SIZE(bufs); i++)
 		free(bufs[i]);
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 /* --- Readdir --- */
@@ -481,7 +444,7 @@ out:
 
 /* Read the whole directory of fid 2 with @count-byte requests; marks each
  * name in @seen and returns the number of entries. */
-static int read_dir(struct fx *fx, uint32_t count, unsigned int *seen,
+static int read_dir(struct p9c_export *fx, uint32_t count, unsigned int *seen,
 		    unsigned int *dots, uint64_t *mid_off, unsigned int *calls)
 {
 	uint8_t *buf = malloc(MSIZE);
@@ -540,7 +503,7 @@ TEST(readdir_2000_entries)
 	uint64_t mid = 0, dummy;
 	unsigned int i, dots = 0, calls, bad = 0;
 	char name[32];
-	struct fx fx;
+	struct p9c_export fx;
 
 	if (!fx_init(&fx))
 		goto out;
@@ -579,7 +542,7 @@ TEST(readdir_2000_entries)
 	/* Too small for a single entry. */
 	CHECK_EQ(p9c_call(&fx.c, P9_TREADDIR, "dqd", 2, (uint64_t)0, 10), -ENOSPC);
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 /* --- Locks and xattrs --- */
@@ -590,7 +553,7 @@ TEST(locks_never_block)
 	uint64_t start, length;
 	uint32_t proc;
 	char client[P9_STR_MAX + 1];
-	struct fx fx;
+	struct p9c_export fx;
 
 	if (!fx_init(&fx))
 		goto out;
@@ -630,7 +593,7 @@ TEST(locks_never_block)
 	CHECK_EQ(p9c_reply(&fx.c, "b", &type), 0);
 	CHECK_EQ(type, P9_LOCK_TYPE_UNLCK);
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 TEST(xattr_read)
@@ -638,7 +601,7 @@ TEST(xattr_read)
 	char path[300], list[64];
 	uint64_t size;
 	uint32_t count;
-	struct fx fx;
+	struct p9c_export fx;
 
 	if (!fx_init(&fx))
 		goto out;
@@ -671,7 +634,7 @@ TEST(xattr_read)
 	CHECK_EQ(p9c_call(&fx.c, P9_TXATTRWALK, "dds", 2, 4, "user.none"), -ENODATA);
 	CHECK_EQ(p9_server_nr_fids(fx.s), 3);
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 /* --- The worker pool --- */
@@ -796,7 +759,7 @@ TEST(submit_from_many_threads)
 	pthread_t th[NR_SUBMITTERS];
 	struct treq *reqs = calloc(NR_SUBMITTERS * PER_SUBMITTER, sizeof(*reqs));
 	unsigned int i, ok = 0;
-	struct fx fx;
+	struct p9c_export fx;
 
 	gate_reset();
 	if (!reqs || !fx_init_cfg(&fx, &cfg))
@@ -820,7 +783,7 @@ TEST(submit_from_many_threads)
 	}
 	CHECK_EQ(ok, NR_SUBMITTERS * PER_SUBMITTER);
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 	free(reqs);
 }
 
@@ -828,7 +791,7 @@ TEST(flush_queued_request)
 {
 	struct p9_server_config cfg = { .nr_threads = 1 };
 	struct treq a, b, c, f;
-	struct fx fx;
+	struct p9c_export fx;
 
 	gate_reset();
 	if (!fx_init_cfg(&fx, &cfg))
@@ -861,14 +824,14 @@ TEST(flush_queued_request)
 	CHECK(b.order < f.order);
 	CHECK_EQ(c.resp[4], P9_RGETATTR);
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 TEST(flush_running_request)
 {
 	struct p9_server_config cfg = { .nr_threads = 2 };
 	struct treq a, f, u;
-	struct fx fx;
+	struct p9c_export fx;
 
 	gate_reset();
 	if (!fx_init_cfg(&fx, &cfg))
@@ -898,7 +861,7 @@ TEST(flush_running_request)
 	/* And synchronously. */
 	CHECK_EQ(p9c_call(&fx.c, P9_TFLUSH, "w", 4321), 0);
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 TEST(server_new_errors)

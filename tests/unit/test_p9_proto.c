@@ -9,12 +9,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "lkvm/util.h"
+#include "host_files.h"
 #include "p9_client.h"
 #include "test.h"
 
@@ -22,65 +22,31 @@
 #define MSIZE 8192u
 #define GUARD 0xA5
 
-struct fx {
-	char dir[32];
-	struct p9_server *s;
-	struct p9c c;
-};
-
-static bool fx_init_cfg(struct fx *fx, unsigned int flags, size_t msize)
+/* A server on a temporary directory, a client attached as ROOT. */
+static bool fx_init_cfg(struct p9c_export *fx, unsigned int flags,
+			size_t msize)
 {
 	struct p9_server_config cfg = {
 		.tag = "test", .flags = flags, .nr_threads = -1u,
 	};
 
-	memset(fx, 0, sizeof(*fx));
-	strcpy(fx->dir, "/tmp/lkvm-p9p-XXXXXX");
-	if (!CHECK(mkdtemp(fx->dir)))
-		return false;
-	cfg.path = fx->dir;
-	fx->s = p9_server_new(&cfg);
-	if (!CHECK(fx->s) || !CHECK_EQ(p9c_init(&fx->c, fx->s, msize), 0))
-		return false;
-	return CHECK_EQ(p9c_version_attach(&fx->c, (uint32_t)msize, ROOT), 0);
+	return CHECK_EQ(p9c_export_init(fx, &cfg, "p9-proto", (uint32_t)msize,
+					ROOT),
+			0);
 }
 
-static bool fx_init(struct fx *fx)
+static bool fx_init(struct p9c_export *fx)
 {
 	return fx_init_cfg(fx, 0, MSIZE);
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
+static void host_write(struct p9c_export *fx, const char *name,
+		       const void *data, size_t len)
 {
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
+	REQUIRE(file_put_at(fx->dir, name, data, len, 0644) == 0);
 }
 
-static void fx_fini(struct fx *fx)
-{
-	p9c_fini(&fx->c);
-	p9_server_free(fx->s);
-	if (fx->dir[0])
-		nftw(fx->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void host_write(struct fx *fx, const char *name, const void *data,
-		       size_t len)
-{
-	char path[300];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", fx->dir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	REQUIRE(fd >= 0);
-	CHECK_EQ(write(fd, data, len), (ssize_t)len);
-	close(fd);
-}
-
-static off_t host_size(struct fx *fx, const char *name)
+static off_t host_size(struct p9c_export *fx, const char *name)
 {
 	char path[300];
 	struct stat st;
@@ -278,8 +244,8 @@ TEST(iov_slice_cases)
 
 /* Run @msg with a reply buffer of @room bytes followed by guard bytes;
  * checks the guard and returns the reply length. */
-static uint32_t handle_room(struct fx *fx, const void *msg, size_t len,
-			    uint8_t *resp, size_t room)
+static uint32_t handle_room(struct p9c_export *fx, const void *msg,
+			    size_t len, uint8_t *resp, size_t room)
 {
 	struct iovec iov[2] = { { (void *)msg, len }, { resp, room } };
 	uint32_t n;
@@ -305,7 +271,7 @@ static void check_rlerror(const uint8_t *r, uint32_t n, uint16_t tag, int err)
 TEST(bad_size_field)
 {
 	uint8_t m[32] = { 0 }, r[128];
-	struct fx fx;
+	struct p9c_export fx;
 	uint32_t size, n;
 
 	if (!fx_init(&fx))
@@ -335,7 +301,7 @@ TEST(bad_size_field)
 	}
 	CHECK_EQ(p9_server_nr_fids(fx.s), 1);
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 /* A well-formed body for @type using fid ROOT (names that exist nowhere),
@@ -390,7 +356,7 @@ static size_t sample_body(uint8_t type, uint8_t *b)
 TEST(truncated_bodies_every_type)
 {
 	uint8_t m[512], r[MSIZE + 64];
-	struct fx fx;
+	struct p9c_export fx;
 	unsigned int t;
 	size_t len, cut;
 	uint32_t n;
@@ -417,14 +383,14 @@ TEST(truncated_bodies_every_type)
 	CHECK_EQ(host_size(&fx, "newf"), -1);
 	CHECK_EQ(host_size(&fx, "md"), -1);
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 TEST(random_bodies_every_type)
 {
 	uint8_t m[7 + 96], r[MSIZE + 64];
 	unsigned int seed = 12345, t, i, k;
-	struct fx fx;
+	struct p9c_export fx;
 	uint32_t n;
 
 	if (!fx_init(&fx))
@@ -449,7 +415,7 @@ TEST(random_bodies_every_type)
 		}
 	}
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 TEST(unknown_and_legacy_types)
@@ -458,7 +424,7 @@ TEST(unknown_and_legacy_types)
 		0, 1, 5, P9_TLERROR, P9_RLERROR, 99, P9_RVERSION, P9_TERROR,
 		P9_TOPEN, P9_TCREATE, P9_TSTAT, P9_TWSTAT, P9_RREAD, 200, 255,
 	};
-	struct fx fx;
+	struct p9c_export fx;
 	size_t i;
 
 	if (!fx_init(&fx))
@@ -471,13 +437,13 @@ TEST(unknown_and_legacy_types)
 	CHECK_EQ(p9c_call(&fx.c, P9_TATTACH, "ddssd", 5, 7, "u", "", 0), -EINVAL);
 	CHECK_EQ(p9_server_nr_fids(fx.s), 1);
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 TEST(walk_too_many_names)
 {
 	const char *p17 = "a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q";
-	struct fx fx;
+	struct p9c_export fx;
 
 	if (!fx_init(&fx))
 		goto out;
@@ -489,12 +455,12 @@ TEST(walk_too_many_names)
 	CHECK_EQ(p9c_call(&fx.c, P9_TWALK, "ddws", ROOT, 2, 1, ""), -EINVAL);
 	CHECK_EQ(p9_server_nr_fids(fx.s), 1);
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 /* Walk @name to fid 2 and open it with @flags. */
-static bool open_file(struct fx *fx, const char *name, uint32_t fid,
-		      uint32_t flags)
+static bool open_file(struct p9c_export *fx, const char *name,
+		      uint32_t fid, uint32_t flags)
 {
 	return CHECK_EQ(p9c_walk(&fx->c, ROOT, fid, name), 0) &&
 	       CHECK_EQ(p9c_call(&fx->c, P9_TLOPEN, "dd", fid, flags), 0);
@@ -504,7 +470,7 @@ TEST(huge_read_count_clipped)
 {
 	static uint8_t data[100000];
 	uint8_t *buf = malloc(MSIZE);
-	struct fx fx;
+	struct p9c_export fx;
 	uint32_t count;
 	size_t i;
 
@@ -532,16 +498,16 @@ TEST(huge_read_count_clipped)
 	CHECK_EQ(p9c_call(&fx.c, P9_TREAD, "dqd", 2, (uint64_t)1 << 63, 100), -EINVAL);
 out:
 	free(buf);
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 TEST(huge_write_count_short_payload)
 {
 	uint8_t m[64], r[128];
-	struct fx fx;
+	struct p9c_export fx;
 	uint32_t n;
 	int fd;
-	char path[64], got[32] = { 0 };
+	char path[96], got[32] = { 0 };
 
 	if (!fx_init(&fx))
 		goto out;
@@ -576,13 +542,13 @@ TEST(huge_write_count_short_payload)
 	CHECK(open_file(&fx, "w", 3, P9_DOTL_RDONLY));
 	CHECK_EQ(p9c_call(&fx.c, P9_TWRITE, "dqD", 3, (uint64_t)0, 2, "ab"), -EBADF);
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 TEST(tiny_reply_buffers)
 {
 	uint8_t m[32], r[128];
-	struct fx fx;
+	struct p9c_export fx;
 	size_t room;
 	uint32_t n;
 
@@ -627,14 +593,14 @@ TEST(tiny_reply_buffers)
 		CHECK(!memcmp(c + 3, "abcdefghijklmnopqrstuvwxyz", 26));
 	}
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 TEST(request_split_byte_by_byte)
 {
 	uint8_t m[32], r[256];
 	struct iovec iov[33];
-	struct fx fx;
+	struct p9c_export fx;
 	unsigned int i;
 
 	if (!fx_init(&fx))
@@ -655,14 +621,14 @@ TEST(request_split_byte_by_byte)
 	iov[3] = (struct iovec){ r, sizeof(r) };
 	CHECK_EQ(p9_handle(fx.s, iov, 2, 2), 160);
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 TEST(msize_negotiation)
 {
 	char version[P9_STR_MAX + 1];
 	uint8_t *buf = malloc(16384);
-	struct fx fx;
+	struct p9c_export fx;
 	uint32_t msize, count;
 
 	if (!fx_init_cfg(&fx, 0, 16384) || !buf)
@@ -703,14 +669,14 @@ TEST(msize_negotiation)
 	CHECK_EQ(count, P9_MIN_MSIZE - 11);
 out:
 	free(buf);
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 TEST(tags_echoed)
 {
 	static const uint16_t tags[] = { 0, 1, 0x1234, 0xfffe, 0xffff };
 	uint8_t m[32], r[256];
-	struct fx fx;
+	struct p9c_export fx;
 	size_t i;
 
 	if (!fx_init(&fx))
@@ -727,7 +693,7 @@ TEST(tags_echoed)
 			      tags[i], ENOENT);
 	}
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 TEST(getattr_statfs_fields)
@@ -737,8 +703,8 @@ TEST(getattr_statfs_fields)
 	uint64_t fblocks, bfree, bavail, files, ffree, fsid;
 	struct p9_qid qid, qid2;
 	struct stat st;
-	char path[64];
-	struct fx fx;
+	char path[96];
+	struct p9c_export fx;
 
 	if (!fx_init(&fx))
 		goto out;
@@ -778,7 +744,7 @@ TEST(getattr_statfs_fields)
 	CHECK_EQ(namelen, 255);
 	CHECK_EQ(fx.c.rin.pos, fx.c.rin.len);
 out:
-	fx_fini(&fx);
+	p9c_export_fini(&fx);
 }
 
 int main(void)

@@ -17,57 +17,11 @@
 #include "lkvm/initramfs.h"
 #include "lkvm/sandbox.h"
 #include "lkvm/util.h"
+#include "host_files.h"
 #include "test.h"
 
-static char tmpdir[] = "/tmp/lkvm-test-sandbox.XXXXXX";
+static char tmpdir[64];
 static char home[300];
-
-struct capture {
-	int saved, fd;
-	char path[320];
-	char text[4096];
-};
-
-static void capture_start(struct capture *c)
-{
-	snprintf(c->path, sizeof(c->path), "%s/stderr.XXXXXX", tmpdir);
-	c->fd = mkstemp(c->path);
-	c->saved = dup(STDERR_FILENO);
-	dup2(c->fd, STDERR_FILENO);
-}
-
-static const char *capture_end(struct capture *c)
-{
-	ssize_t n;
-
-	dup2(c->saved, STDERR_FILENO);
-	close(c->saved);
-	n = pread(c->fd, c->text, sizeof(c->text) - 1, 0);
-	c->text[n > 0 ? n : 0] = 0;
-	close(c->fd);
-	unlink(c->path);
-	return c->text;
-}
-
-static unsigned int count_lines(const char *s)
-{
-	unsigned int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
-
-static void put_file(const char *path, const void *data, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	if (fd < 0 || write(fd, data, len) != (ssize_t)len) {
-		printf("cannot write %s\n", path);
-		exit(1);
-	}
-	close(fd);
-}
 
 static bool file_is(const char *path, const char *text)
 {
@@ -175,7 +129,7 @@ TEST(setup_layout)
 
 	/* A second time: one error line, exit 1, nothing touched. */
 	snprintf(path, sizeof(path), "%s/.lkvm/box-1.a_b/etc/hostname", home);
-	put_file(path, "mine\n", 5);
+	file_put_or_exit(path, "mine\n", 5);
 	o = fmemopen(out, sizeof(out) - 1, "w");
 	REQUIRE(o);
 	capture_start(&cap);
@@ -302,7 +256,7 @@ TEST(root_selection)
 	snprintf(dir, sizeof(dir), "%s/rootdir", tmpdir);
 	mkdir(dir, 0755);
 	snprintf(img, sizeof(img), "%s/disk.img", tmpdir);
-	put_file(img, "x", 1);
+	file_put_or_exit(img, "x", 1);
 	REQUIRE(realpath(dir, real));
 
 	/* --disk DIR: the root, taken out of the disks; the others stay. */
@@ -434,7 +388,7 @@ static void status_file(const char *dir, const char *text, size_t len)
 
 	snprintf(path, sizeof(path), "%s/status", dir);
 	unlink(path);
-	put_file(path, text, len);
+	file_put_or_exit(path, text, len);
 }
 
 TEST(status_parsing)
@@ -756,7 +710,7 @@ static void fake_kernel_and_modules(char *kernel, size_t cap, char *mods,
 	unsigned int i;
 
 	snprintf(kernel, cap, "%s/bzImage", tmpdir);
-	put_file(kernel, img, 0x1000);
+	file_put_or_exit(kernel, img, 0x1000);
 	free(img);
 	snprintf(mods, mcap, "%s/modules", tmpdir);
 	mkdir(mods, 0755);
@@ -765,14 +719,14 @@ static void fake_kernel_and_modules(char *kernel, size_t cap, char *mods,
 	snprintf(path, sizeof(path), "%s/9.9.9-test/kernel", mods);
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/9.9.9-test/modules.dep", mods);
-	put_file(path, dep, strlen(dep));
+	file_put_or_exit(path, dep, strlen(dep));
 	for (i = 0; i < ARRAY_SIZE(names); i++) {
 		char body[64];
 
 		snprintf(path, sizeof(path), "%s/9.9.9-test/kernel/%s.ko", mods,
 			 names[i]);
 		snprintf(body, sizeof(body), "\177ELF%s", names[i]);
-		put_file(path, body, strlen(body));
+		file_put_or_exit(path, body, strlen(body));
 	}
 }
 
@@ -955,7 +909,7 @@ TEST(prepare_choices)
 
 	/* A kernel with no release: one line suggesting -i. */
 	snprintf(path, sizeof(path), "%s/notakernel", tmpdir);
-	put_file(path, "\177ELF nothing here", 17);
+	file_put_or_exit(path, "\177ELF nothing here", 17);
 	REQUIRE(parse(&c, "-k", path, "-d", dir, NULL) == 0);
 	sandbox_init(&sb);
 	sb.home = home;
@@ -1004,10 +958,8 @@ TEST(init_config)
 
 int main(void)
 {
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (!tmp_dir_make(tmpdir, sizeof(tmpdir), "sandbox"))
 		return 1;
-	}
 	snprintf(home, sizeof(home), "%s/home", tmpdir);
 	mkdir(home, 0755);
 	RUN(setup_layout);
@@ -1022,12 +974,6 @@ int main(void)
 	RUN(prepare_sandbox);
 	RUN(prepare_choices);
 	RUN(init_config);
-	{
-		char cmd[300];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-		if (system(cmd) != 0)
-			printf("cannot remove %s\n", tmpdir);
-	}
+	tmp_dir_remove(tmpdir);
 	return test_summary();
 }

@@ -11,7 +11,6 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <linux/virtio_9p.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -19,13 +18,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../fs/p9-internal.h"
 #include "lkvm/config.h"
 #include "lkvm/p9.h"
 #include "lkvm/util.h"
 #include "lkvm/virtio-devices.h"
 #include "lkvm/virtio.h"
 #include "lkvm/vm.h"
+#include "host_files.h"
+#include "p9_client.h"
 #include "test.h"
 #include "vq_driver.h"
 
@@ -47,29 +47,10 @@ struct ctx {
 
 /* --- Host side: the exported directory --- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static bool host_write(struct ctx *c, const char *name, const void *data,
 		       size_t len)
 {
-	char path[128];
-	int fd;
-	bool ok;
-
-	snprintf(path, sizeof(path), "%s/%s", c->dir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return false;
-	ok = write_all(fd, data, len) == 0;
-	close(fd);
-	return ok;
+	return file_put_at(c->dir, name, data, len, 0644) == 0;
 }
 
 /* The host file @name holds exactly @len bytes equal to @want. */
@@ -127,11 +108,8 @@ static bool ctx_init_tag(struct ctx *c, uint16_t qsize, const char *tag)
 {
 	memset(c, 0, sizeof(*c));
 	c->next_tag = 1;
-	snprintf(c->dir, sizeof(c->dir), "/tmp/lkvm-9p-test.XXXXXX");
-	if (!CHECK(mkdtemp(c->dir))) {
-		c->dir[0] = '\0';
+	if (!CHECK(tmp_dir_make(c->dir, sizeof(c->dir), "virtio-9p")))
 		return false;
-	}
 	if (!CHECK_EQ(vqd_env_init(&c->env, RAM, 2), 0))
 		return false;
 	c->share.path = c->dir;
@@ -153,8 +131,7 @@ static void ctx_fini(struct ctx *c)
 		virtio_dev_destroy(c->vdev);
 	if (c->env.map)
 		vqd_env_destroy(&c->env);
-	if (c->dir[0])
-		nftw(c->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmp_dir_remove(c->dir);
 }
 
 /* --- T-messages --- */
@@ -166,12 +143,6 @@ struct msg {
 	uint8_t type;
 };
 
-static void put(struct msg *m, uint64_t v, unsigned int n)
-{
-	for (unsigned int i = 0; i < n && m->len < sizeof(m->b); i++)
-		m->b[m->len++] = (uint8_t)(v >> (8 * i));
-}
-
 static void put_bytes(struct msg *m, const void *p, size_t n)
 {
 	n = MIN(n, sizeof(m->b) - m->len);
@@ -179,59 +150,26 @@ static void put_bytes(struct msg *m, const void *p, size_t n)
 	m->len += n;
 }
 
-/*
- * A T-message of @type with body @fmt: b u8, w u16, d u32, q u64,
- * s string, D u32 count + bytes (uint32_t, const void *).  Tversion gets
- * NOTAG, anything else the next tag.
- */
+/* A T-message of @type with body @fmt (p9_client.h's formats).  Tversion
+ * gets NOTAG, anything else the next tag. */
 static void build(struct ctx *c, struct msg *m, uint8_t type,
 		  const char *fmt, ...)
 {
+	uint8_t *p;
+	size_t len;
 	va_list ap;
+	int r;
 
 	m->len = 0;
 	m->type = type;
 	m->tag = type == P9_TVERSION ? P9_NOTAG : c->next_tag++;
-	put(m, 0, 4);
-	put(m, type, 1);
-	put(m, m->tag, 2);
 	va_start(ap, fmt);
-	for (; *fmt; fmt++) {
-		switch (*fmt) {
-		case 'b':
-			put(m, va_arg(ap, unsigned int), 1);
-			break;
-		case 'w':
-			put(m, va_arg(ap, unsigned int), 2);
-			break;
-		case 'd':
-			put(m, va_arg(ap, uint32_t), 4);
-			break;
-		case 'q':
-			put(m, va_arg(ap, uint64_t), 8);
-			break;
-		case 's': {
-			const char *s = va_arg(ap, const char *);
-
-			put(m, strlen(s), 2);
-			put_bytes(m, s, strlen(s));
-			break;
-		}
-		case 'D': {
-			uint32_t n = va_arg(ap, uint32_t);
-			const void *p = va_arg(ap, const void *);
-
-			put(m, n, 4);
-			put_bytes(m, p, n);
-			break;
-		}
-		}
-	}
+	r = p9c_encode(&p, &len, type, m->tag, fmt, ap);
 	va_end(ap);
-	m->b[0] = (uint8_t)m->len;
-	m->b[1] = (uint8_t)(m->len >> 8);
-	m->b[2] = (uint8_t)(m->len >> 16);
-	m->b[3] = (uint8_t)(m->len >> 24);
+	if (!CHECK_EQ(r, 0))
+		return;
+	put_bytes(m, p, len);
+	free(p);
 }
 
 /* Raw bytes as a message (garbage tests); tag/type from the bytes if any. */
@@ -329,17 +267,6 @@ static void kick(struct ctx *c)
 	virtq_kick(&c->vdev->vqs[0]);
 }
 
-/* Wait until the device has used @n more entries than the driver read. */
-static bool wait_used(struct ctx *c, unsigned int n)
-{
-	for (int i = 0; i < 20000; i++) {
-		if ((uint16_t)(vqd_used_idx(&c->q) - c->q.last_used) >= n)
-			return true;
-		usleep(500);
-	}
-	return false;
-}
-
 static bool untouched(const uint8_t *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
@@ -378,7 +305,8 @@ static int rpc(struct ctx *c, struct msg *m, uint32_t cap, struct call *k)
 	if (!post(c, m, cap, k))
 		return -1;
 	kick(c);
-	if (!CHECK(wait_used(c, 1)) || !CHECK(vqd_get_used(&c->q, &id, &len)) ||
+	if (!CHECK(vqd_wait_used(&c->q, 1)) ||
+	    !CHECK(vqd_get_used(&c->q, &id, &len)) ||
 	    !CHECK_EQ(id, (uint32_t)k->head))
 		return -1;
 	return check_reply(k, len);
@@ -684,7 +612,8 @@ TEST(big_read_into_many_buffers)
 		int head = vqd_add_indirect(&c.q, b, NR_PAGES + 1, NULL);
 		REQUIRE(head >= 0);
 		kick(&c);
-		REQUIRE(wait_used(&c, 1) && vqd_get_used(&c.q, &id, &len));
+		REQUIRE(vqd_wait_used(&c.q, 1) &&
+			vqd_get_used(&c.q, &id, &len));
 		CHECK_EQ(id, (uint32_t)head);
 		/* Gather the reply from the pages. */
 		uint8_t *reply = malloc(len ? len : 1);
@@ -755,7 +684,7 @@ TEST(many_requests_in_flight)
 			goto out;
 	}
 	kick(&c);
-	CHECK(wait_used(&c, NR_INFLIGHT));
+	CHECK(vqd_wait_used(&c.q, NR_INFLIGHT));
 	while (vqd_get_used(&c.q, &id, &len)) {
 		int i;
 
@@ -822,7 +751,7 @@ TEST(reposted_heads)
 			vqd_publish(&c.q, (uint16_t)k.head);
 		kick(&c);
 	}
-	CHECK(wait_used(&c, 20));
+	CHECK(vqd_wait_used(&c.q, 20));
 	while (vqd_get_used(&c.q, &id, &len)) {
 		n++;
 		CHECK_EQ(id, (uint32_t)k.head);
@@ -843,7 +772,8 @@ static void expect_used_zero(struct ctx *c, uint16_t head)
 
 	vqd_publish(&c->q, head);
 	kick(c);
-	if (CHECK(wait_used(c, 1)) && CHECK(vqd_get_used(&c->q, &id, &len))) {
+	if (CHECK(vqd_wait_used(&c->q, 1)) &&
+	    CHECK(vqd_get_used(&c->q, &id, &len))) {
 		CHECK_EQ(id, head);
 		CHECK_EQ(len, 0);
 	}

@@ -89,17 +89,6 @@ static void ctx_fini(struct ctx *c)
 	}
 }
 
-/* Wait until the device has used @n more entries than the driver read. */
-static bool wait_used(struct ctx *c, unsigned int n)
-{
-	for (int i = 0; i < 10000; i++) {
-		if ((uint16_t)(vqd_used_idx(&c->q) - c->q.last_used) >= n)
-			return true;
-		usleep(1000);
-	}
-	return false;
-}
-
 /* Kick like a guest, wait for one used entry; *len gets its length. */
 static bool kick_and_wait(struct ctx *c, int head, uint32_t *len)
 {
@@ -108,7 +97,8 @@ static bool kick_and_wait(struct ctx *c, int head, uint32_t *len)
 	if (!CHECK(head >= 0))
 		return false;
 	virtq_kick(&c->vdev->vqs[0]);
-	if (!CHECK(wait_used(c, 1)) || !CHECK(vqd_get_used(&c->q, &id, &l)))
+	if (!CHECK(vqd_wait_used(&c->q, 1)) ||
+	    !CHECK(vqd_get_used(&c->q, &id, &l)))
 		return false;
 	CHECK_EQ(id, (uint32_t)head);
 	if (len)
@@ -525,7 +515,7 @@ static void many_in_flight(enum disk_aio_kind aio)
 		heads[i] = vqd_add(&c.q, b3, 3);
 	}
 	virtq_kick(&c.vdev->vqs[0]);
-	REQUIRE(wait_used(&c, N));
+	REQUIRE(vqd_wait_used(&c.q, N));
 	for (int k = 0; k < N; k++) {
 		uint32_t id, len;
 		int i;

@@ -339,6 +339,16 @@ uint16_t vqd_used_idx(const struct vqd_queue *q)
 	return le16toh(__atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE));
 }
 
+bool vqd_wait_used(const struct vqd_queue *q, unsigned int n)
+{
+	for (int i = 0; i < 20000; i++) {
+		if ((uint16_t)(vqd_used_idx(q) - q->last_used) >= n)
+			return true;
+		usleep(500);
+	}
+	return false;
+}
+
 void vqd_set_avail_flags(struct vqd_queue *q, uint16_t flags)
 {
 	__atomic_store_n(&q->avail->flags, htole16(flags), __ATOMIC_SEQ_CST);

@@ -189,6 +189,9 @@ uint16_t vqd_next_desc(struct vqd_queue *q);
 bool vqd_get_used(struct vqd_queue *q, uint32_t *id, uint32_t *len);
 /* used->idx as the device published it. */
 uint16_t vqd_used_idx(const struct vqd_queue *q);
+/* Wait (up to 10 s) until the device has used @n more entries than the
+ * driver read; false on timeout. */
+bool vqd_wait_used(const struct vqd_queue *q, unsigned int n);
 
 /* Interrupt / notification suppression, driver side. */
 void vqd_set_avail_flags(struct vqd_queue *q, uint16_t flags); /* NO_INTERRUPT */
