@@ -328,6 +328,14 @@ void p9_fid_put(struct p9_server *s, struct p9_fid *f);
  * (closing its fds).  Returns the fid still referenced, or NULL. */
 struct p9_fid *p9_fid_unhash(struct p9_server *s, uint32_t fid);
 
+/*
+ * Rlopen/Rlcreate iounit: the largest whole number of pages that fits in
+ * one Tread/Twrite at the negotiated msize.  With 0 the Linux client uses
+ * msize - 24, so every I/O after the first starts mid-page: unaligned
+ * guest buffers and partial-page writes on the host (fs/p9-msg.c).
+ */
+uint32_t p9_iounit(const struct p9_server *s);
+
 /* Resolution helpers (fs/p9-path.c) */
 /* 0 if @name is one usable component: not empty, not "." or "..", no
  * '/', at most P9_NAME_MAX bytes; else -EINVAL / -ENAMETOOLONG. */

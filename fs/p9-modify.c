@@ -348,7 +348,7 @@ int p9_op_lcreate(struct p9_ctx *ctx)
 	f->type = S_IFREG;
 	p9_stat_qid(s, &st, &f->qid);
 	p9_putqid(&ctx->out, &f->qid);
-	p9_put32(&ctx->out, 0); /* iounit: the client uses msize */
+	p9_put32(&ctx->out, p9_iounit(s));
 	pthread_mutex_unlock(&f->lock);
 	p9_fid_put(s, f);
 	return 0;

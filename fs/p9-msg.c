@@ -173,3 +173,12 @@ unsigned int p9_iov_slice(const struct iovec *iov, unsigned int n, size_t off,
 	*got = done;
 	return nr;
 }
+
+#define P9_IOHDRSZ 24u /* Twrite header: what msize must leave room for */
+
+uint32_t p9_iounit(const struct p9_server *s)
+{
+	uint32_t room = s->msize > P9_IOHDRSZ ? s->msize - P9_IOHDRSZ : 0;
+
+	return room >= 4096 ? room & ~4095u : room;
+}

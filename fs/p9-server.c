@@ -863,7 +863,7 @@ int p9_op_lopen(struct p9_ctx *ctx)
 	r = fid_open(ctx->s, f, flags);
 	if (!r) {
 		p9_putqid(&ctx->out, &f->qid);
-		p9_put32(&ctx->out, 0); /* iounit: msize - 24 */
+		p9_put32(&ctx->out, p9_iounit(ctx->s));
 	}
 	pthread_mutex_unlock(&f->lock);
 	p9_fid_put(ctx->s, f);

@@ -301,6 +301,9 @@ TEST(lopen_rules)
 	CHECK_EQ(p9c_call(&fx.c, P9_TLOPEN, "dd", 2, P9_DOTL_RDWR), 0);
 	CHECK_EQ(p9c_reply(&fx.c, "Qd", &q, &iounit), 0);
 	CHECK_EQ(q.type, P9_QTFILE);
+	/* Whole pages per Tread/Twrite, as big as msize allows. */
+	CHECK_EQ(iounit % 4096, 0);
+	CHECK(iounit <= MSIZE - 24 && iounit > MSIZE - 24 - 4096);
 	CHECK_EQ(p9c_call(&fx.c, P9_TLOPEN, "dd", 2, P9_DOTL_RDONLY), -EINVAL);
 	CHECK_EQ(p9c_walk(&fx.c, ROOT, 3, ""), 0);
 	CHECK_EQ(p9c_call(&fx.c, P9_TLOPEN, "dd", 3, P9_DOTL_WRONLY), -EISDIR);
