@@ -12,7 +12,8 @@
 #   --files N       files created, stat'ed and unlinked (default 5000)
 #   --msize BYTES   9p msize asked by the guest, both VMMs (default 524288;
 #                   Linux 6.1's virtio transport caps it at 512000)
-#   --timeout S     limit for the whole L1 run (default 1800)
+#   --timeout S     limit for the whole L1 run (default 1800, or 450 s per
+#                   run plus 300 s when that is more)
 #
 # lkvm runs `--9p DIR,bench`; QEMU runs `-virtfs local,path=DIR,
 # mount_tag=bench,security_model=none` on -M pc (virtio-9p-pci, the same
@@ -29,7 +30,7 @@ LKVM_PROG=9p-bench
 
 lkvm_bin=$LKVM_TOP/lkvm
 runs=1 mib=256 files=5000 msize=524288
-l1_timeout=1800
+l1_timeout=
 
 usage() { sed -n '/^# usage:/,/^#   --timeout/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -44,6 +45,10 @@ while [ $# -gt 0 ]; do
 	*) echo "9p-bench: unknown option '$1'" >&2; usage ;;
 	esac
 done
+if [ -z "$l1_timeout" ]; then
+	case "$runs" in ''|*[!0-9]*) ;; *) l1_timeout=$((300 + 450 * runs)) ;; esac
+	[ "${l1_timeout:-0}" -ge 1800 ] || l1_timeout=1800
+fi
 for n in "$runs" "$mib" "$files" "$msize" "$l1_timeout"; do
 	case "$n" in ''|*[!0-9]*|0) lkvm_die "--runs, --mib, --files, --msize and --timeout need positive numbers" ;; esac
 done
@@ -92,8 +97,11 @@ lkvm_on_line() {
 	BENCH*|E2E-*|"  ["*) printf '%s\n' "$1" ;;
 	esac
 }
-# More L1 RAM: the exported tmpfs holds the big file.
-lkvm_boot_l1 "$l1_image" "$l1_timeout" $((2048 + 2 * mib)) | lkvm_watch_l1 150 "$log" "$results"
+# L1 RAM: the exported tmpfs holds the big file once; 2 GiB as in the e2e
+# run unless the file needs more.
+l1_mem=2048
+[ $((mib + 1024)) -le 2048 ] || l1_mem=$((mib + 1024))
+lkvm_boot_l1 "$l1_image" "$l1_timeout" "$l1_mem" | lkvm_watch_l1 150 "$log" "$results"
 
 ok=1
 if ! grep -q '^BENCH-END' "$results"; then
@@ -110,7 +118,7 @@ get() {
 	sed -n "s/^BENCH 9p vmm=$1 run=[0-9]* op=$2 .* $3=\([0-9.]*\).*/\1/p" "$results"
 }
 
-ms=$(sed -n 's/^BENCH 9p vmm=\([a-z]*\) run=[0-9]* msize=\([0-9]*\)$/\1 \2/p' "$results" | sort -u | tr '\n' ' ')
+ms=$(sed -n 's/^BENCH 9p vmm=\([a-z]*\) run=[0-9]* msize=\([0-9]*\)$/\1 \2/p' "$results" | sort -u | paste -sd, - | sed 's/,/, /g')
 echo
 echo "virtio-9p inside one L1 (${mib} MiB sequential in 1 MiB requests, $files files; msize in use: ${ms:-?}; console: $log)"
 printf '%-9s %16s %16s %10s\n' op lkvm qemu lkvm/qemu

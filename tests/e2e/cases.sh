@@ -239,9 +239,10 @@ case_poweroff_exit0() {
 }
 
 # A real triple fault (empty IDT + int3) from the smoke stand-in kernel:
-# KVM_EXIT_SHUTDOWN must end lkvm with status 0.
+# KVM_EXIT_SHUTDOWN must end lkvm with status 0. (The stand-in ignores its
+# initrd; without a disk or an initrd lkvm would boot its 9p root.)
 case_triple_fault_exit0() {
-	run_vmm triple-fault-exit0 none 60 run -k /l2/smoke.bzImage -m 64 -c 1 --debug -p smoke=t
+	run_vmm triple-fault-exit0 none 60 run -k /l2/smoke.bzImage -i $I -m 64 -c 1 --debug -p smoke=t
 	expect_line '^TRIPLE' "the smoke guest never started" &&
 		expect_status 0 || return 1
 	grep -q 'triple fault' "$ERR" || { why="lkvm did not report a triple fault"; return 1; }
@@ -259,7 +260,7 @@ case_pvh_vmlinux() {
 # A guest that jumps into the MMIO hole cannot be run: status 1, and the
 # message names the exit reason and shows the registers.
 case_internal_error() {
-	run_vmm internal-error none 60 run -k /l2/smoke.bzImage -m 64 -c 1 -p smoke=x
+	run_vmm internal-error none 60 run -k /l2/smoke.bzImage -i $I -m 64 -c 1 -p smoke=x
 	expect_line '^EXEC-MMIO' "the smoke guest never started" &&
 		expect_status 1 || return 1
 	grep -q 'KVM_EXIT_INTERNAL_ERROR' "$ERR" && grep -q 'rip 00000000c0000000' "$ERR" ||
