@@ -55,19 +55,10 @@ done
 
 lkvm_check_host_tools
 lkvm_check_vmm "" "$lkvm_bin"
-lkvm_need gcc gcc
 lkvm_fetch_kernel
 
 # The guest's benchmark tool, static, into the virtio initramfs.
-mkdir -p "$LKVM_BUILD"
-src=$LKVM_TESTS_DIR/bench/p9bench.c
-p9bench=$LKVM_BUILD/p9bench-$(lkvm_hash p9bench "$src")
-if [ ! -x "$p9bench" ]; then
-	gcc -static -O2 -Wall -Wextra -Werror -std=gnu11 -o "$p9bench.tmp.$$" "$src" ||
-		lkvm_die "building p9bench failed (static linking needs libc6-dev)"
-	mv "$p9bench.tmp.$$" "$p9bench"
-	lkvm_prune "$LKVM_BUILD/p9bench" "$p9bench"
-fi
+p9bench=$(lkvm_build_static_tool p9bench "$LKVM_TESTS_DIR/bench/p9bench.c") || exit 2
 lkvm_build_l2_virtio_initrd "$p9bench:/usr/bin/p9bench"
 
 stage=$LKVM_BUILD/stage-9pbench.$$
@@ -91,12 +82,6 @@ lkvm_new_log 9pbench
 log=$LOG
 : >"$results"
 
-lkvm_on_line() {
-	case "$1" in
-	E2E-L1-HEARTBEAT*) ;;
-	BENCH*|E2E-*|"  ["*) printf '%s\n' "$1" ;;
-	esac
-}
 # L1 RAM: the exported tmpfs holds the big file once; 2 GiB as in the e2e
 # run unless the file needs more.
 l1_mem=2048

@@ -53,19 +53,10 @@ done
 
 lkvm_check_host_tools
 lkvm_check_vmm "" "$lkvm_bin"
-lkvm_need gcc gcc
 lkvm_fetch_kernel
 
 # The guest's benchmark tool, static, into the virtio initramfs.
-mkdir -p "$LKVM_BUILD"
-src=$LKVM_TESTS_DIR/bench/blkio.c
-blkio=$LKVM_BUILD/blkio-$(lkvm_hash blkio "$src")
-if [ ! -x "$blkio" ]; then
-	gcc -static -O2 -Wall -Wextra -Werror -std=gnu11 -o "$blkio.tmp.$$" "$src" ||
-		lkvm_die "building blkio failed (static linking needs libc6-dev)"
-	mv "$blkio.tmp.$$" "$blkio"
-	lkvm_prune "$LKVM_BUILD/blkio" "$blkio"
-fi
+blkio=$(lkvm_build_static_tool blkio "$LKVM_TESTS_DIR/bench/blkio.c") || exit 2
 lkvm_build_l2_virtio_initrd "$blkio:/usr/bin/blkio"
 
 stage=$LKVM_BUILD/stage-blkbench.$$
@@ -90,12 +81,6 @@ lkvm_new_log blkbench
 log=$LOG
 : >"$results"
 
-lkvm_on_line() {
-	case "$1" in
-	E2E-L1-HEARTBEAT*) ;;
-	BENCH*|E2E-*|"  ["*) printf '%s\n' "$1" ;;
-	esac
-}
 # More L1 RAM: the image (tmpfs) and the ramdisk hold the data twice.
 lkvm_boot_l1 "$l1_image" "$l1_timeout" $((2048 + 2 * mib)) | lkvm_watch_l1 150 "$log" "$results"
 

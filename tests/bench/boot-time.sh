@@ -70,12 +70,6 @@ lkvm_new_log bench
 log=$LOG
 : >"$results"
 
-lkvm_on_line() {
-	case "$1" in
-	E2E-L1-HEARTBEAT*) ;;
-	BENCH*|E2E-*|"  ["*) printf '%s\n' "$1" ;;
-	esac
-}
 lkvm_boot_l1 "$l1_image" "$l1_timeout" | lkvm_watch_l1 150 "$log" "$results"
 
 # median of the numbers on stdin (lower middle for an even count)

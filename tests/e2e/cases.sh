@@ -189,25 +189,37 @@ case_cmdline_append() {
 	expect_status 0
 }
 
-# Types into the guest's shell once it is ready, one line at a time (the
-# 8250 FIFO is 16 bytes), then holds stdin open until the VMM has exited so
-# the case tests the input path, not the handling of EOF.
-feed_shell() {
-	i=0
-	while ! grep -q LKVM-L2-SHELL-READY "$OUT" 2>/dev/null; do
-		[ ! -e "$RCF" ] && [ $i -lt $((tmo * 2)) ] || return 0
+# Helpers of the stdin feeders below, which count half-seconds in i up to
+# twice the case's timeout tmo.
+# wait_for_output PATTERN: until the guest printed PATTERN; fails when lkvm
+# exited or time is up first.
+wait_for_output() {
+	while ! grep -q "$1" "$OUT" 2>/dev/null; do
+		[ ! -e "$RCF" ] && [ $i -lt $((tmo * 2)) ] || return 1
 		i=$((i + 1))
 		sleep 0.5
 	done
-	sleep 1
-	# The tty echoes the command; only the shell can print the product.
-	printf 'echo MAGIC-$((6*7))\n'
+}
+# exit_shell: end the guest's shell and wait for lkvm to exit.
+exit_shell() {
 	sleep 1
 	printf 'exit\n'
 	while [ ! -e "$RCF" ] && [ $i -lt $((tmo * 2)) ]; do
 		i=$((i + 1))
 		sleep 0.5
 	done
+}
+
+# Types into the guest's shell once it is ready, one line at a time (the
+# 8250 FIFO is 16 bytes), then holds stdin open until the VMM has exited so
+# the case tests the input path, not the handling of EOF.
+feed_shell() {
+	i=0
+	wait_for_output LKVM-L2-SHELL-READY || return 0
+	sleep 1
+	# The tty echoes the command; only the shell can print the product.
+	printf 'echo MAGIC-$((6*7))\n'
+	exit_shell
 }
 
 case_stdin_to_shell() {
@@ -608,19 +620,10 @@ case_virtio_blk_direct_bdev() { blk_aio vdd /dev/ram0 direct direct; }
 # a command piped into lkvm's stdin reaches a shell reading hvc0.
 feed_hvc() {
 	i=0
-	while ! grep -q LKVM-L2-HVC-READY "$OUT" 2>/dev/null; do
-		[ ! -e "$RCF" ] && [ $i -lt $((tmo * 2)) ] || return 0
-		i=$((i + 1))
-		sleep 0.5
-	done
+	wait_for_output LKVM-L2-HVC-READY || return 0
 	sleep 1
 	printf 'echo MAGIC-$((6*7))-$(tty)\n'
-	sleep 1
-	printf 'exit\n'
-	while [ ! -e "$RCF" ] && [ $i -lt $((tmo * 2)) ]; do
-		i=$((i + 1))
-		sleep 0.5
-	done
+	exit_shell
 }
 boot_console_rng() {
 	run_vmm virtio-console-rng feed_hvc "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 1 \
@@ -1005,12 +1008,7 @@ feed_root_shell() {
 		sleep 3
 		printf 'echo MAGIC-$((6*7))-$(cat /host/etc/e2e-sandbox-token)\n'
 	done
-	sleep 1
-	printf 'exit\n'
-	while [ ! -e "$RCF" ] && [ $i -lt $((tmo * 2)) ]; do
-		i=$((i + 1))
-		sleep 0.5
-	done
+	exit_shell
 }
 case_run_9p_root_shell() {
 	echo "sandbox-token-$TOK" >/etc/e2e-sandbox-token
