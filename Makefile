@@ -6,17 +6,37 @@
 #   make bench   boot-time benchmark against QEMU (not part of check)
 #   make bench-blk, make bench-blk-model   block I/O benchmarks
 
-CC       ?= gcc
+#   make ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu-   a riscv64 lkvm (static,
+#                against the sysroot `make deps-riscv` prepares; see
+#                Documentation/riscv.md)
+#   make O=DIR   put the objects and lkvm under DIR
+
 ARCH     ?= $(shell uname -m)
 PKG_CONFIG ?= pkg-config
 VERSION  := 0.1.0
 
-ifeq ($(ARCH),x86_64)
+ifneq ($(filter $(ARCH),x86_64 x86 amd64),)
 ARCH_DIR := x86
-else ifeq ($(ARCH),riscv64)
+else ifneq ($(filter $(ARCH),riscv64 riscv),)
 ARCH_DIR := riscv
 else
 $(error unsupported architecture '$(ARCH)' (lkvm supports x86_64 and riscv64))
+endif
+
+# Where objects and the binary go: build/ and ./lkvm by default, O=DIR
+# for a second tree (the riscv e2e builds into build/riscv64).
+B    := $(if $(O),$(O)/obj,build)
+LKVM := $(if $(O),$(O)/lkvm,lkvm)
+
+ifneq ($(CROSS_COMPILE),)
+# A cross build links statically against a sysroot of the target's Debian
+# -dev packages (`make deps-riscv`), so the binary runs in a bare initramfs.
+CC       := $(CROSS_COMPILE)gcc
+TRIPLET  := $(patsubst %-,%,$(CROSS_COMPILE))
+SYSROOT  ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/lkvm-tests/$(firstword $(subst -, ,$(TRIPLET)))-sysroot
+PKG_CONFIG := PKG_CONFIG_SYSROOT_DIR=$(SYSROOT) PKG_CONFIG_LIBDIR=$(SYSROOT)/usr/lib/$(TRIPLET)/pkgconfig:$(SYSROOT)/usr/share/pkgconfig pkg-config --static
+CPPFLAGS += -isystem $(SYSROOT)/usr/include
+LDFLAGS  += -static -L$(SYSROOT)/usr/lib/$(TRIPLET)
 endif
 
 CFLAGS   ?= -O2 -g
@@ -30,14 +50,14 @@ define need-lib
 $(if $(shell $(PKG_CONFIG) --exists $(1) 2>/dev/null && echo y),\
   $(eval CPPFLAGS += $(shell $(PKG_CONFIG) --cflags $(1)))\
   $(eval LIBS += $(shell $(PKG_CONFIG) --libs $(1))),\
-  $(if $(shell printf '\043include <$(2)>\n' | $(CC) -E - >/dev/null 2>&1 && echo y),\
+  $(if $(shell printf '\043include <$(2)>\n' | $(CC) $(CPPFLAGS) -E - >/dev/null 2>&1 && echo y),\
     $(eval LIBS += $(3)),\
     $(eval MISSING += $(4))))
 endef
 
 # Detect unless every goal is one that builds nothing (make deps must work
 # before the libraries exist).
-NO_DETECT_GOALS := deps clean
+NO_DETECT_GOALS := deps deps-riscv clean
 ifneq ($(if $(MAKECMDGOALS),$(filter-out $(NO_DETECT_GOALS),$(MAKECMDGOALS)),all),)
 $(call need-lib,libfdt,libfdt.h,-lfdt,libfdt-dev)
 $(call need-lib,libaio,libaio.h,-laio,libaio-dev)
@@ -45,32 +65,34 @@ $(call need-lib,libcap-ng,cap-ng.h,-lcap-ng,libcap-ng-dev)
 $(call need-lib,liburing,liburing.h,-luring,liburing-dev)
 $(call need-lib,libarchive,archive.h,-larchive,libarchive-dev)
 ifneq ($(strip $(MISSING)),)
-$(error missing build dependencies: install the Debian packages: $(strip $(MISSING)) (or run 'make deps' as root))
+$(error missing build dependencies: install the Debian packages: $(strip $(MISSING)) (or run 'make deps' as root$(if $(CROSS_COMPILE),; for a cross build 'make deps-riscv' fills $(SYSROOT))))
 endif
 endif
 
 # Every .c file in these directories is part of lkvm (sorted, so builds are
 # reproducible).  Arch code lives only under the arch directory.
 CORE_SRCS := $(sort $(wildcard vmm/*.c hw/*.c virtio/*.c disk/*.c fs/*.c))
-X86_SRCS  := $(sort $(wildcard x86/*.c))
-ARCH_SRCS := $(if $(filter x86,$(ARCH_DIR)),$(X86_SRCS))
+ARCH_SRCS := $(sort $(wildcard $(ARCH_DIR)/*.c))
+# The riscv pieces that need no KVM (the PLIC model, the device-tree
+# builder) are unit-tested on any host.
+RISCV_HOST_SRCS := riscv/plic.c riscv/fdt.c
 
 SRCS := main.c $(CORE_SRCS) $(ARCH_SRCS)
 # The guest init, a static program for the guest's architecture (built by
 # the same compiler), is embedded in lkvm through guest/init-blob.S.
-GUEST_BLOB := build/guest/init-blob.o
-OBJS := $(SRCS:%.c=build/%.o) $(GUEST_BLOB)
-DEPS := $(SRCS:%.c=build/%.d)
+GUEST_BLOB := $(B)/guest/init-blob.o
+OBJS := $(SRCS:%.c=$(B)/%.o) $(GUEST_BLOB)
+DEPS := $(SRCS:%.c=$(B)/%.d)
 
-all: lkvm
+all: $(LKVM)
 
 # libfdt and libaio have no users until the riscv and block issues; link
 # them anyway (no --as-needed pruning) so the dependency checks, packaging
 # and the e2e image's library copying are exercised from the start.
-lkvm: $(OBJS)
+$(LKVM): $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(OBJS) -Wl,--no-as-needed $(LIBS) -Wl,--as-needed
 
-build/%.o: %.c
+$(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -78,15 +100,15 @@ build/%.o: %.c
 
 GUEST_CFLAGS := -std=gnu11 -Os -Wall -Wextra -Werror -D_GNU_SOURCE -static
 
-build/guest/init: guest/init.c
+$(B)/guest/init: guest/init.c
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) -MMD -MP -o $@ $<
 
-$(GUEST_BLOB): guest/init-blob.S build/guest/init
+$(GUEST_BLOB): guest/init-blob.S $(B)/guest/init
 	@mkdir -p $(dir $@)
-	$(CC) -DLKVM_GUEST_INIT='"build/guest/init"' -c -o $@ $<
+	$(CC) -DLKVM_GUEST_INIT='"$(B)/guest/init"' -c -o $@ $<
 
--include build/guest/init.d
+-include $(B)/guest/init.d
 
 # --- Tests ---
 # Unit tests and the code they exercise are built a second time under
@@ -97,6 +119,21 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(filter-out tests/unit/test.c,$(wildcard tests/unit/test_*.c)))
 UNIT_LIB_OBJS := $(patsubst build/%,build/san/%,$(filter-out build/main.o build/vmm/vm.o build/vmm/vcpu.o build/x86/kvm.o $(GUEST_BLOB),$(OBJS))) $(GUEST_BLOB) \
 	build/san/tests/unit/stubs.o build/san/tests/unit/vq_driver.o build/san/tests/unit/p9_client.o build/san/tests/unit/host_files.o
+RISCV_UNIT_OBJS := $(RISCV_HOST_SRCS:%.c=build/san/%.o)
+RISCV_CPPFLAGS := -Iinclude -Iriscv/include -D_GNU_SOURCE $(filter-out -Iinclude -I$(ARCH_DIR)/include -D_GNU_SOURCE,$(CPPFLAGS))
+
+# riscv code and its tests see riscv's arch headers, whatever the host.
+build/san/riscv/%.o: riscv/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(RISCV_CPPFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
+
+build/san/tests/unit/test_riscv_%.o: tests/unit/test_riscv_%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(RISCV_CPPFLAGS) -Itests/unit $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
+
+build/tests/test_riscv_%: build/san/tests/unit/test_riscv_%.o $(UNIT_LIB_OBJS) $(RISCV_UNIT_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $(SAN_FLAGS) -o $@ $^ $(LIBS)
 
 build/san/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
@@ -106,7 +143,7 @@ build/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
 
--include $(UNIT_LIB_OBJS:.o=.d) $(patsubst build/tests/%,build/san/tests/unit/%.d,$(UNIT_TESTS))
+-include $(UNIT_LIB_OBJS:.o=.d) $(RISCV_UNIT_OBJS:.o=.d) $(patsubst build/tests/%,build/san/tests/unit/%.d,$(UNIT_TESTS))
 
 build/tests/test_%: build/san/tests/unit/test_%.o $(UNIT_LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -161,7 +198,11 @@ bench-blk-model: build/tests/blkbench
 deps:
 	tests/deps.sh
 
+# The riscv64 sysroot for `make ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu-`.
+deps-riscv:
+	tests/riscv/sysroot.sh
+
 clean:
 	rm -rf build lkvm
 
-.PHONY: all unit smoke e2e check bench bench-blk bench-blk-model bench-9p deps clean
+.PHONY: all unit smoke e2e check bench bench-blk bench-blk-model bench-9p deps deps-riscv clean

@@ -9,7 +9,11 @@
 
 int virtio_attach(struct vm *vm, struct virtio_dev *vdev)
 {
-	switch (vm->cfg->transport) {
+	enum virtio_transport_kind t = vm->cfg->transport;
+
+	if (t == VIRTIO_TRANSPORT_DEFAULT)
+		t = LKVM_ARCH_DEFAULT_TRANSPORT_KIND;
+	switch (t) {
 	case VIRTIO_TRANSPORT_MMIO:
 		return virtio_mmio_attach(vm, vdev, false);
 	case VIRTIO_TRANSPORT_MMIO_LEGACY:
@@ -17,7 +21,6 @@ int virtio_attach(struct vm *vm, struct virtio_dev *vdev)
 	case VIRTIO_TRANSPORT_PCI_LEGACY:
 		return virtio_pci_attach(vm, vdev, true);
 	case VIRTIO_TRANSPORT_PCI:
-	case VIRTIO_TRANSPORT_DEFAULT:
 	default:
 		return virtio_pci_attach(vm, vdev, false);
 	}

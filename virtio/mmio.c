@@ -527,7 +527,7 @@ int virtio_mmio_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy)
 	vdev->transport = &mmio_transport_ops;
 	vdev->transport_priv = m;
 
-	m->base = arch_alloc_mmio(vm, MMIO_WINDOW);
+	m->base = arch_alloc_platform_mmio(vm, MMIO_WINDOW);
 	irq = arch_alloc_irq_line(vm);
 	if (!m->base || irq < 0) {
 		/* Lines are not shared between devices yet. */

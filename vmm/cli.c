@@ -20,7 +20,7 @@
 enum opt_id {
 	OPT_KERNEL, OPT_INITRD, OPT_PARAMS, OPT_MEM, OPT_CPUS, OPT_NAME,
 	OPT_CONSOLE, OPT_DEBUG, OPT_HELP, OPT_DISK, OPT_TRANSPORT, OPT_RNG,
-	OPT_9P,
+	OPT_9P, OPT_DUMP_DTB, OPT_IRQCHIP,
 };
 
 struct opt_desc {
@@ -42,6 +42,8 @@ static const struct opt_desc run_opts[] = {
 	{ OPT_TRANSPORT, 0, "virtio-transport", true },
 	{ OPT_RNG, 0, "rng", false },
 	{ OPT_9P, 0, "9p", true },
+	{ OPT_DUMP_DTB, 0, "dump-dtb", true },
+	{ OPT_IRQCHIP, 0, "irqchip", true },
 	{ OPT_DEBUG, 0, "debug", false },
 	{ OPT_HELP, 'h', "help", false },
 };
@@ -67,8 +69,7 @@ void cli_print_run_usage(FILE *out)
 	fprintf(out,
 		"usage: lkvm run [OPTIONS] [KERNEL]\n"
 		"\n"
-		"Start a virtual machine that boots KERNEL: an x86-64 bzImage, or an\n"
-		"uncompressed vmlinux with a PVH entry note (CONFIG_PVH=y).\n"
+		"Start a virtual machine that boots KERNEL: %s.\n"
 		"\n"
 		"With no --disk and no --initrd, or with --disk DIR (a directory, or NAME\n"
 		"for ~/.lkvm/NAME), the guest's root is that directory (default:\n"
@@ -105,7 +106,8 @@ void cli_print_run_usage(FILE *out)
 		"                         passthrough  honour the guest's owners, setuid bits\n"
 		"                                      and device nodes (needs root)\n"
 		"      --virtio-transport pci|pci-legacy|mmio|mmio-legacy\n"
-		"                       how virtio devices attach (default: pci)\n"
+		"                       how virtio devices attach (default: %s)\n"
+		"%s"
 		"      --debug          log unhandled I/O and other diagnostics\n"
 		"  -h, --help           show this help\n"
 		"\n"
@@ -115,8 +117,9 @@ void cli_print_run_usage(FILE *out)
 		"Exit status: 0 when the guest powers off, reboots, panics or is stopped\n"
 		"by SIGINT/SIGTERM; 1 on a run-time failure; 2 on a usage error. With a\n"
 		"9p root, the exit status of the guest's shell when it exits.\n",
-		LKVM_DEFAULT_MEM_MIB, (unsigned int)LKVM_MAX_CPUS,
-		LKVM_9P_DEFAULT_TAG);
+		LKVM_ARCH_KERNEL_DESC, LKVM_DEFAULT_MEM_MIB,
+		(unsigned int)LKVM_MAX_CPUS, LKVM_9P_DEFAULT_TAG,
+		LKVM_ARCH_DEFAULT_TRANSPORT, LKVM_ARCH_EXTRA_OPTIONS_HELP);
 }
 
 void cli_print_sandbox_usage(FILE *out)
@@ -323,6 +326,26 @@ static int apply_opt(const struct opt_desc *o, const char *spelled,
 		break;
 	case OPT_9P:
 		return add_share(cfg, val, err);
+	case OPT_DUMP_DTB:
+		if (!LKVM_ARCH_HAS_FDT)
+			return usage_error(err, "%s: %s guests have no device tree",
+					   spelled, LKVM_ARCH_NAME);
+		if (!*val)
+			return usage_error(err, "%s needs a path", spelled);
+		cfg->dump_dtb = val;
+		break;
+	case OPT_IRQCHIP:
+		if (!LKVM_ARCH_HAS_IRQCHIP_CHOICE)
+			return usage_error(err, "%s: %s has one interrupt controller (KVM's); nothing to choose",
+					   spelled, LKVM_ARCH_NAME);
+		if (!strcmp(val, "plic"))
+			cfg->irqchip = IRQCHIP_PLIC;
+		else if (!strcmp(val, "aia"))
+			cfg->irqchip = IRQCHIP_AIA;
+		else
+			return usage_error(err, "unknown interrupt controller '%s' for %s (plic, aia)",
+					   val, spelled);
+		break;
 	case OPT_DEBUG:
 		cfg->debug = true;
 		break;

@@ -69,11 +69,19 @@ bool vm_stopping(const struct vm *vm)
 
 void vm_irq_line(struct vm *vm, unsigned int irq, int level)
 {
+	arch_irq_line(vm, irq, level);
+}
+
+int vm_kvm_irq_line(struct vm *vm, unsigned int irq, int level)
+{
 	struct kvm_irq_level l = { .irq = irq, .level = level };
 
-	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0) {
 		pr_debug("KVM_IRQ_LINE %u=%d failed: %s", irq, level,
 			 strerror(errno));
+		return -errno;
+	}
+	return 0;
 }
 
 int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio,
@@ -509,6 +517,12 @@ int vm_run(const struct vm_config *cfg)
 	    arch_load_kernel(&vm) ||
 	    vcpus_create(&vm))
 		goto out;
+	err = arch_finish_machine(&vm);
+	if (err) {
+		if (err > 0)
+			status = LKVM_EXIT_OK; /* nothing to run */
+		goto out;
+	}
 	if (cfg->name)
 		snprintf(vm.name, sizeof(vm.name), "%s", cfg->name);
 	else

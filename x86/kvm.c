@@ -71,6 +71,17 @@ int arch_layout_memory(struct vm *vm, unsigned long long ram_bytes)
 	return err;
 }
 
+void arch_irq_line(struct vm *vm, unsigned int irq, int level)
+{
+	vm_kvm_irq_line(vm, irq, level); /* the IOAPIC (and PIC) pin */
+}
+
+int arch_finish_machine(struct vm *vm)
+{
+	(void)vm; /* everything was in place before the vCPUs existed */
+	return 0;
+}
+
 /* ---- Platform devices ---- */
 
 static void uart_irq(void *opaque, int level)

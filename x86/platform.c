@@ -36,6 +36,12 @@ uint64_t arch_alloc_mmio(struct vm *vm, uint64_t size)
 	return addr;
 }
 
+/* x86 has one MMIO hole for BARs and platform devices alike. */
+uint64_t arch_alloc_platform_mmio(struct vm *vm, uint64_t size)
+{
+	return arch_alloc_mmio(vm, size);
+}
+
 uint16_t arch_alloc_pio(struct vm *vm, uint16_t size)
 {
 	struct arch_vm *a = &vm->arch;

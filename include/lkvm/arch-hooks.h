@@ -34,6 +34,12 @@ int arch_devices_init(struct vm *vm);
 int arch_load_kernel(struct vm *vm);
 /* Per-vCPU setup; the boot vCPU also gets its entry state. */
 int arch_vcpu_init(struct vcpu *vcpu);
+/*
+ * The last step before vCPUs run, for what needs the vCPUs to exist (riscv:
+ * the device tree describes each hart's ISA as KVM reports it).  0 to run
+ * the VM, 1 when there is nothing to run (--dump-dtb wrote its file).
+ */
+int arch_finish_machine(struct vm *vm);
 /* Print registers for an internal-error report. */
 void arch_vcpu_dump(struct vcpu *vcpu);
 /* Architecture defaults for the kernel command line. */
@@ -42,6 +48,10 @@ const char *arch_default_cmdline(void);
 int arch_handle_exit(struct vcpu *vcpu);
 /* Deliver host console input to the guest; false when shutting down. */
 int arch_console_input(struct vm *vm, unsigned char c);
+
+/* Drive guest interrupt line @irq (x86: a GSI; riscv: a PLIC/APLIC source)
+ * to @level.  Thread-safe. */
+void arch_irq_line(struct vm *vm, unsigned int irq, int level);
 
 /* --- What virtio transports need from the platform --- */
 struct pci_bus;
@@ -52,9 +62,12 @@ struct pci_bus *arch_pci_bus(struct vm *vm);
 int arch_alloc_irq_line(struct vm *vm);
 /* The interrupt line for INTx of PCI device @slot. */
 int arch_pci_intx_line(struct vm *vm, unsigned int slot);
-/* Guest-physical space for @size bytes of MMIO (a virtio-mmio window, a
- * BAR), naturally aligned; 0 when exhausted. */
+/* Guest-physical space for @size bytes of a PCI memory BAR, naturally
+ * aligned, inside the window the PCI host bridge decodes; 0 when exhausted. */
 uint64_t arch_alloc_mmio(struct vm *vm, uint64_t size);
+/* The same for a platform device's registers (a virtio-mmio window), which
+ * must stay outside the PCI window on machines that describe one. */
+uint64_t arch_alloc_platform_mmio(struct vm *vm, uint64_t size);
 /* I/O port space for a legacy BAR; 0 when exhausted. */
 uint16_t arch_alloc_pio(struct vm *vm, uint16_t size);
 /* Tell the guest about a virtio-mmio device (x86: virtio_mmio.device= on

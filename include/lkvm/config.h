@@ -20,6 +20,13 @@ enum virtio_transport_kind {
 	VIRTIO_TRANSPORT_MMIO_LEGACY, /* virtio-mmio version 1 */
 };
 
+/* --irqchip: which interrupt controller a riscv guest gets. */
+enum irqchip_kind {
+	IRQCHIP_DEFAULT = 0, /* the arch's: riscv's userspace PLIC */
+	IRQCHIP_PLIC,        /* lkvm's userspace SiFive PLIC */
+	IRQCHIP_AIA,         /* KVM's in-kernel AIA (APLIC + IMSICs) */
+};
+
 /* Which disk I/O backend a --disk uses (aio=...). */
 enum disk_aio_kind {
 	DISK_AIO_AUTO = 0, /* io_uring, else libaio, else sync; reason logged */
@@ -80,6 +87,8 @@ struct vm_config {
 				    * initrd_path, named so in messages */
 	int initrd_fd;
 	char *const *guest_argv;   /* the command the guest runs (sandbox) */
+	const char *dump_dtb;      /* --dump-dtb FILE: write the DTB, exit */
+	enum irqchip_kind irqchip; /* --irqchip */
 	bool debug;
 	bool help; /* --help: print usage and exit 0 */
 };

@@ -163,4 +163,9 @@ uint32_t pci_config_read(struct pci_bus *bus, uint8_t busnr, uint8_t devfn,
 void pci_config_write(struct pci_bus *bus, uint8_t busnr, uint8_t devfn,
 		      unsigned int off, uint32_t val, unsigned int len);
 
+/* Bus handler for an ECAM window onto @opaque (a struct pci_bus):
+ * hw/pci_ecam.c.  x86 uses conf1 ports instead. */
+void pci_ecam_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
+		 bool is_write);
+
 #endif

@@ -108,8 +108,10 @@ int vm_add_cleanup(struct vm *vm, void (*fn)(void *), void *opaque);
 void vm_request_stop(struct vm *vm, enum vm_stop_reason why);
 bool vm_stopping(const struct vm *vm);
 
-/* Set a guest interrupt line (edge devices pulse it). */
+/* Set a guest interrupt line (edge devices pulse it): arch_irq_line(). */
 void vm_irq_line(struct vm *vm, unsigned int irq, int level);
+/* KVM_IRQ_LINE on the in-kernel irqchip; 0 or -errno (logged with --debug). */
+int vm_kvm_irq_line(struct vm *vm, unsigned int irq, int level);
 
 /* KVM_IOEVENTFD: writes of @len bytes at @addr (port I/O if @pio) signal
  * @fd instead of exiting; with @match only writes of @data do. */

@@ -12,6 +12,16 @@
 
 struct kvm_cpuid2;
 
+/* What the generic CLI says and accepts on this architecture. */
+#define LKVM_ARCH_NAME "x86"
+#define LKVM_ARCH_KERNEL_DESC \
+	"an x86-64 bzImage, or an\nuncompressed vmlinux with a PVH entry note (CONFIG_PVH=y)"
+#define LKVM_ARCH_DEFAULT_TRANSPORT "pci"
+#define LKVM_ARCH_DEFAULT_TRANSPORT_KIND VIRTIO_TRANSPORT_PCI
+#define LKVM_ARCH_HAS_FDT 0
+#define LKVM_ARCH_HAS_IRQCHIP_CHOICE 0
+#define LKVM_ARCH_EXTRA_OPTIONS_HELP ""
+
 /* Where lkvm puts things in low guest memory (all below 1 MiB). */
 #define X86_GDT_ADDR 0x500
 #define X86_GDT_ENTRIES 7

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Booting a riscv64 Linux Image (Documentation/arch/riscv/boot-image-header.rst
+ * and boot.rst): the kernel goes at a 2 MiB-aligned RAM address plus the
+ * header's text_offset, the device tree and the initrd go at the top of RAM
+ * where the kernel's image_size cannot reach them, and the boot hart starts
+ * at the kernel's first instruction with a0 = its hart id and a1 = the
+ * device tree's address, MMU off (riscv/kvm.c sets the registers).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "lkvm/arch-hooks.h"
+#include "lkvm/kernel-release.h"
+#include "lkvm/util.h"
+#include "lkvm/vm.h"
+
+#define IMAGE_HEADER_SIZE 64
+#define IMAGE_TEXT_OFFSET 8
+#define IMAGE_SIZE 16
+#define IMAGE_MAGIC 48   /* "RISCV\0\0\0", deprecated but still written */
+#define IMAGE_MAGIC2 56  /* "RSC\x05" since header version 0.2 */
+#define SZ_2M (2ULL << 20)
+#define FDT_MAX_SIZE (64ULL << 10)
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int riscv_image_parse(const uint8_t *img, size_t len,
+		      struct riscv_image_info *info, char *why, size_t why_len)
+{
+	memset(info, 0, sizeof(*info));
+	if (len < IMAGE_HEADER_SIZE ||
+	    (memcmp(img + IMAGE_MAGIC2, "RSC\x05", 4) &&
+	     memcmp(img + IMAGE_MAGIC, "RISCV\0\0\0", 8))) {
+		snprintf(why, why_len, "is not a riscv64 Image (no RISC-V image header magic)");
+		return -EINVAL;
+	}
+	info->text_offset = get64(img + IMAGE_TEXT_OFFSET);
+	info->image_size = get64(img + IMAGE_SIZE);
+	/* Old headers leave image_size 0: the file is all there is. */
+	if (!info->image_size)
+		info->image_size = len;
+	if (info->text_offset % 4096 || info->text_offset > (1ULL << 30) ||
+	    info->image_size < len || info->image_size > (1ULL << 32)) {
+		snprintf(why, why_len,
+			 "has an unusable Image header (text_offset %#llx, image_size %#llx, file %zu bytes)",
+			 (unsigned long long)info->text_offset,
+			 (unsigned long long)info->image_size, len);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int arch_check_kernel(struct vm *vm)
+{
+	char why[160];
+
+	if (riscv_image_parse(vm->kernel_image, vm->kernel_size,
+			      &vm->arch.kernel, why, sizeof(why))) {
+		pr_err("kernel '%s' %s", vm->cfg->kernel_path, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int arch_kernel_release(const uint8_t *img, size_t len, char *buf, size_t cap)
+{
+	if (!cap)
+		return -ENAMETOOLONG;
+	buf[0] = '\0';
+	if (len < IMAGE_HEADER_SIZE ||
+	    (memcmp(img + IMAGE_MAGIC2, "RSC\x05", 4) &&
+	     memcmp(img + IMAGE_MAGIC, "RISCV\0\0\0", 8)))
+		return -ENOEXEC;
+	/* An Image is the uncompressed kernel: its banner is in there. */
+	return kernel_release_from_banner(img, len, buf, cap);
+}
+
+const char *arch_default_cmdline(void)
+{
+	/* The UART is the console; panic=1 so a dying guest ends lkvm. */
+	return "console=ttyS0 panic=1";
+}
+
+int arch_load_kernel(struct vm *vm)
+{
+	struct arch_vm *a = &vm->arch;
+	uint64_t ram_end = RISCV_RAM_BASE + a->ram_size, kernel_end;
+	uint8_t *dst;
+
+	a->kernel_addr = RISCV_RAM_BASE + a->kernel.text_offset;
+	kernel_end = a->kernel_addr + a->kernel.image_size;
+	/* The device tree gets the top 2 MiB (the kernel maps it with one
+	 * PMD), the initrd goes right below it. */
+	a->fdt_addr = ALIGN_DOWN(ram_end - FDT_MAX_SIZE, SZ_2M);
+	if (kernel_end > a->fdt_addr) {
+		pr_err("kernel needs %llu MiB of RAM; -m %llu is too small",
+		       (unsigned long long)((kernel_end - RISCV_RAM_BASE + SZ_2M) >> 20),
+		       (unsigned long long)(a->ram_size >> 20));
+		return -ENOMEM;
+	}
+	dst = gpa_to_hva(&vm->mem, a->kernel_addr, vm->kernel_size);
+	if (!dst)
+		return -EFAULT;
+	memcpy(dst, vm->kernel_image, vm->kernel_size);
+
+	if (vm->initrd_size) {
+		if (vm->initrd_size > a->fdt_addr - kernel_end) {
+			pr_err("initrd (%llu MiB) does not fit in guest RAM after the kernel; use a bigger -m",
+			       (unsigned long long)(vm->initrd_size >> 20));
+			return -ENOMEM;
+		}
+		a->initrd_addr = ALIGN_DOWN(a->fdt_addr - vm->initrd_size, 4096);
+		dst = gpa_to_hva(&vm->mem, a->initrd_addr, vm->initrd_size);
+		if (!dst || vm_read_initrd(vm, dst))
+			return -EIO;
+		a->fdt.initrd_start = a->initrd_addr;
+		a->fdt.initrd_end = a->initrd_addr + vm->initrd_size;
+	}
+	a->fdt.bootargs = vm->cmdline;
+	return 0;
+}

@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * riscv64 machine: memory map, platform devices (ns16550a UART, PLIC or
+ * in-kernel AIA, PCI ECAM host), harts and what reaches userspace of SBI.
+ *
+ * KVM runs most of SBI itself (timer, IPI, remote fences, HSM hart start and
+ * stop, system reset).  What it forwards is the console: the legacy
+ * putchar/getchar calls and, once lkvm enables it, the debug console
+ * extension (DBCN), which `earlycon=sbi` uses.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <libfdt.h>
+#include <unistd.h>
+
+#include "arch/arch.h"
+#include "lkvm/arch-hooks.h"
+#include "lkvm/util.h"
+#include "lkvm/vm.h"
+
+/* ONE_REG ids (arch/riscv/include/uapi/asm/kvm.h), spelled out so older
+ * kernel headers build too; the ABI numbers never change. */
+#define REG_U64 (KVM_REG_RISCV | KVM_REG_SIZE_U64)
+#define REG_CONFIG(i) (REG_U64 | (0x01ULL << 24) | (i))
+#define REG_CORE(i) (REG_U64 | (0x02ULL << 24) | (i))
+#define REG_TIMER(i) (REG_U64 | (0x04ULL << 24) | (i))
+#define REG_ISA_EXT(i) (REG_U64 | (0x07ULL << 24) | (i))
+#define REG_SBI_EXT(i) (REG_U64 | (0x08ULL << 24) | (i))
+
+#define CONFIG_ISA 0
+#define CONFIG_ZICBOM_BLOCK_SIZE 1
+#define CONFIG_ZICBOZ_BLOCK_SIZE 5
+#define CONFIG_SATP_MODE 6
+#define CORE_PC 0
+#define CORE_RA 1
+#define CORE_SP 2
+#define CORE_A0 10
+#define CORE_A1 11
+#define CORE_MODE 32
+#define TIMER_FREQUENCY 0
+#define SBI_EXT_ID_DBCN_REG 9 /* KVM_RISCV_SBI_EXT_DBCN */
+
+#define SBI_EXT_LEGACY_PUTCHAR 0x01
+#define SBI_EXT_LEGACY_GETCHAR 0x02
+#define SBI_EXT_DBCN 0x4442434e
+#define SBI_DBCN_WRITE 0
+#define SBI_DBCN_READ 1
+#define SBI_DBCN_WRITE_BYTE 2
+#define SBI_SUCCESS 0
+#define SBI_ERR_NOT_SUPPORTED (-2L)
+#define SBI_ERR_INVALID_PARAM (-3L)
+#define SBI_ERR_INVALID_ADDRESS (-5L)
+
+#ifndef KVM_EXIT_RISCV_SBI
+#define KVM_EXIT_RISCV_SBI 35
+#endif
+#ifndef KVM_EXIT_RISCV_CSR
+#define KVM_EXIT_RISCV_CSR 36
+#endif
+
+static int get_reg(int fd, uint64_t id, uint64_t *val)
+{
+	struct kvm_one_reg r = { .id = id, .addr = (uintptr_t)val };
+
+	return ioctl(fd, KVM_GET_ONE_REG, &r) < 0 ? -errno : 0;
+}
+
+static int set_reg(int fd, uint64_t id, uint64_t val)
+{
+	struct kvm_one_reg r = { .id = id, .addr = (uintptr_t)&val };
+
+	return ioctl(fd, KVM_SET_ONE_REG, &r) < 0 ? -errno : 0;
+}
+
+/* ---- VM-wide setup ---- */
+
+int arch_vm_init(struct vm *vm)
+{
+	struct arch_vm *a = &vm->arch;
+
+	a->aia_fd = -1;
+	a->irqchip = vm->cfg->irqchip == IRQCHIP_AIA ? RISCV_IRQCHIP_AIA :
+						       RISCV_IRQCHIP_PLIC;
+	if (a->irqchip == RISCV_IRQCHIP_AIA)
+		return riscv_aia_create(vm);
+	return 0;
+}
+
+int arch_layout_memory(struct vm *vm, unsigned long long ram_bytes)
+{
+	vm->arch.ram_size = ram_bytes;
+	vm->arch.fdt.ram_base = RISCV_RAM_BASE;
+	vm->arch.fdt.ram_size = ram_bytes;
+	return guest_memory_add_region(&vm->mem, RISCV_RAM_BASE, ram_bytes, 0);
+}
+
+/* ---- Interrupts ---- */
+
+/* The PLIC's output for context @ctx is hart @ctx's external interrupt.
+ * KVM_INTERRUPT is one of riscv's asynchronous vCPU ioctls: any thread may
+ * issue it while the vCPU runs. */
+static void plic_notify(void *opaque, unsigned int ctx, bool level)
+{
+	struct vm *vm = opaque;
+	unsigned int irq = level ? KVM_INTERRUPT_SET : KVM_INTERRUPT_UNSET;
+
+	if (!vm->vcpus || ctx >= vm->nr_vcpus || vm->vcpus[ctx].fd < 0)
+		return;
+	if (ioctl(vm->vcpus[ctx].fd, KVM_INTERRUPT, &irq) < 0)
+		pr_debug("KVM_INTERRUPT on hart %u failed: %s", ctx,
+			 strerror(errno));
+}
+
+void arch_irq_line(struct vm *vm, unsigned int irq, int level)
+{
+	if (vm->arch.irqchip == RISCV_IRQCHIP_AIA)
+		vm_kvm_irq_line(vm, irq, level);
+	else
+		plic_set_level(&vm->arch.plic, irq, level);
+}
+
+/* ---- Platform devices ---- */
+
+static void uart_irq(void *opaque, int level)
+{
+	arch_irq_line(opaque, RISCV_UART_IRQ, level);
+}
+
+static void uart_tx(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct vm *vm = opaque;
+
+	term_write(&vm->term, buf, len);
+}
+
+int arch_console_input(struct vm *vm, unsigned char c)
+{
+	/* Wait for FIFO room rather than drop typed or piped bytes. */
+	while (!serial8250_rx_put(&vm->arch.uart, c)) {
+		if (vm_stopping(vm))
+			return 0;
+		serial8250_wait_rx_space(&vm->arch.uart, 50);
+	}
+	return 1;
+}
+
+/* PCI I/O space: the guest reaches port P at RISCV_PCI_IO_BASE + P. */
+static void pci_io_window(void *opaque, uint64_t off, uint8_t *data,
+			  uint32_t len, bool is_write)
+{
+	struct vm *vm = opaque;
+
+	if (!bus_dispatch(&vm->pio_bus, off, data, len, is_write) && !is_write)
+		memset(data, 0xff, len);
+}
+
+static void uart_cleanup(void *p) { serial8250_destroy(p); }
+static void plic_cleanup(void *p) { plic_destroy(p); }
+static void pci_cleanup(void *p) { pci_bus_destroy(p); }
+
+struct mmio_map {
+	uint64_t base, len;
+	bus_io_fn io;
+	void *opaque;
+	const char *name;
+};
+
+int arch_devices_init(struct vm *vm)
+{
+	struct arch_vm *a = &vm->arch;
+	struct riscv_fdt_desc *d = &a->fdt;
+	uint64_t plic_size = 0;
+	unsigned int i;
+	int err;
+
+	err = serial8250_init(&a->uart, uart_irq, uart_tx, vm);
+	if (err || (err = vm_add_cleanup(vm, uart_cleanup, &a->uart)))
+		return err;
+	if (a->irqchip == RISCV_IRQCHIP_PLIC) {
+		err = plic_init(&a->plic, RISCV_NR_IRQS, vm->nr_vcpus,
+				plic_notify, vm);
+		if (err || (err = vm_add_cleanup(vm, plic_cleanup, &a->plic)))
+			return err;
+		plic_size = plic_mmio_size(vm->nr_vcpus);
+	}
+	err = pci_bus_init(&a->pci);
+	if (err || (err = vm_add_cleanup(vm, pci_cleanup, &a->pci)))
+		return err;
+	/* Linux's generic ECAM host expects a host bridge at 00:00.0. */
+	pci_device_init(&a->host_bridge, "host-bridge", 0x1b36, 0x0008,
+			PCI_CLASS_BRIDGE_HOST, 0);
+	err = pci_bus_add(&a->pci, &a->host_bridge, 0);
+	if (err < 0)
+		return err;
+
+	const struct mmio_map regions[] = {
+		{ RISCV_UART_BASE, UART_NR_REGS, serial8250_io, &a->uart, "ttyS0" },
+		{ RISCV_PLIC_BASE, plic_size, plic_mmio, &a->plic, "plic" },
+		{ RISCV_PCI_ECAM_BASE, RISCV_PCI_ECAM_SIZE, pci_ecam_io, &a->pci,
+		  "pci-ecam" },
+		{ RISCV_PCI_IO_BASE, RISCV_PCI_IO_SIZE, pci_io_window, vm,
+		  "pci-io" },
+	};
+	for (i = 0; i < ARRAY_SIZE(regions); i++) {
+		if (!regions[i].len)
+			continue;
+		err = bus_register(&vm->mmio_bus, regions[i].base, regions[i].len,
+				   regions[i].io, regions[i].opaque,
+				   regions[i].name);
+		if (err) {
+			pr_err("cannot register %s at %#llx: %s", regions[i].name,
+			       (unsigned long long)regions[i].base,
+			       strerror(-err));
+			return err;
+		}
+	}
+
+	d->nr_harts = vm->nr_vcpus;
+	d->irqchip = a->irqchip;
+	d->nr_irq_sources = RISCV_NR_IRQS - 1;
+	d->plic_base = RISCV_PLIC_BASE;
+	d->plic_size = plic_size;
+	d->aplic_base = RISCV_APLIC_BASE;
+	d->aplic_size = RISCV_APLIC_SIZE;
+	d->imsic_base = RISCV_IMSIC_BASE;
+	d->imsic_stride = RISCV_IMSIC_STRIDE;
+	d->imsic_nr_ids = RISCV_IMSIC_NR_IDS;
+	d->uart_base = RISCV_UART_BASE;
+	d->uart_size = RISCV_UART_SIZE;
+	d->uart_irq = RISCV_UART_IRQ;
+	d->uart_clock = RISCV_UART_CLOCK;
+	d->pci = 1;
+	d->pci_ecam_base = RISCV_PCI_ECAM_BASE;
+	d->pci_ecam_size = RISCV_PCI_ECAM_SIZE;
+	d->pci_io_base = RISCV_PCI_IO_BASE;
+	d->pci_io_size = RISCV_PCI_IO_SIZE;
+	d->pci_mmio_base = RISCV_PCI_MMIO_BASE;
+	d->pci_mmio_size = RISCV_PCI_MMIO_SIZE;
+	for (i = 0; i < RISCV_FDT_PCI_SLOTS; i++)
+		d->pci_intx_irq[i] = (unsigned int)arch_pci_intx_line(vm, i);
+	return 0;
+}
+
+/* ---- Harts ---- */
+
+int arch_vcpu_init(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	int err;
+
+	/* The debug console is off until userspace says it handles it. */
+	err = set_reg(vcpu->fd, REG_SBI_EXT(SBI_EXT_ID_DBCN_REG), 1);
+	if (err)
+		pr_debug("hart %u: no SBI debug console in KVM (%s)", vcpu->id,
+			 strerror(-err));
+	if (vcpu->id == 0) {
+		err = riscv_read_isa(vcpu->fd, &vm->arch.isa);
+		if (err)
+			return err;
+	}
+	/*
+	 * KVM keeps every hart but the first powered off until the guest
+	 * starts it through SBI HSM, with its own entry point and a1.  The
+	 * boot hart enters the kernel as boot.rst asks: a0 = hart id, a1 =
+	 * the device tree, MMU off (satp is 0 after reset).
+	 */
+	if (vcpu->id != 0)
+		return 0;
+	if ((err = set_reg(vcpu->fd, REG_CORE(CORE_PC), vm->arch.kernel_addr)) ||
+	    (err = set_reg(vcpu->fd, REG_CORE(CORE_A0), 0)) ||
+	    (err = set_reg(vcpu->fd, REG_CORE(CORE_A1), vm->arch.fdt_addr))) {
+		pr_err("cannot set the boot hart's registers: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+void arch_vcpu_dump(struct vcpu *vcpu)
+{
+	static const struct {
+		const char *name;
+		unsigned int idx;
+	} regs[] = {
+		{ "pc", CORE_PC }, { "ra", CORE_RA }, { "sp", CORE_SP },
+		{ "a0", CORE_A0 }, { "a1", CORE_A1 }, { "mode", CORE_MODE },
+	};
+	char line[256];
+	size_t n = 0;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(regs); i++) {
+		uint64_t v = 0;
+
+		if (get_reg(vcpu->fd, REG_CORE(regs[i].idx), &v))
+			continue;
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s %016llx",
+				      n ? " " : "", regs[i].name,
+				      (unsigned long long)v);
+		if (n >= sizeof(line))
+			break;
+	}
+	pr_err("  hart %u: %s", vcpu->id, n ? line : "(registers unreadable)");
+}
+
+/* Guest bytes for the debug console: [addr, addr + len) in RAM. */
+static long dbcn_write(struct vm *vm, uint64_t addr, uint64_t len)
+{
+	const uint8_t *p;
+
+	if (!len)
+		return 0;
+	len = MIN(len, 4096ULL); /* the guest retries with the rest */
+	p = gpa_to_hva(&vm->mem, addr, len);
+	if (!p)
+		return SBI_ERR_INVALID_PARAM;
+	term_write(&vm->term, p, (size_t)len);
+	return (long)len;
+}
+
+static void handle_sbi(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	struct vm *vm = vcpu->vm;
+	unsigned long *ret = run->riscv_sbi.ret;
+	unsigned long *args = run->riscv_sbi.args;
+	uint8_t c;
+	long n;
+
+	switch (run->riscv_sbi.extension_id) {
+	case SBI_EXT_LEGACY_PUTCHAR:
+		c = (uint8_t)args[0];
+		term_write(&vm->term, &c, 1);
+		ret[0] = 0;
+		break;
+	case SBI_EXT_LEGACY_GETCHAR:
+		/* Input goes to the UART; the legacy console has none. */
+		ret[0] = (unsigned long)-1L;
+		break;
+	case SBI_EXT_DBCN:
+		switch (run->riscv_sbi.function_id) {
+		case SBI_DBCN_WRITE:
+			/* rv64: the address is args[1]; args[2] (high
+			 * half) must be 0. */
+			n = args[2] ? SBI_ERR_INVALID_PARAM :
+				      dbcn_write(vm, args[1], args[0]);
+			ret[0] = n < 0 ? (unsigned long)n : SBI_SUCCESS;
+			ret[1] = n < 0 ? 0 : (unsigned long)n;
+			break;
+		case SBI_DBCN_READ:
+			ret[0] = SBI_SUCCESS; /* nothing to read here */
+			ret[1] = 0;
+			break;
+		case SBI_DBCN_WRITE_BYTE:
+			c = (uint8_t)args[0];
+			term_write(&vm->term, &c, 1);
+			ret[0] = SBI_SUCCESS;
+			break;
+		default:
+			ret[0] = (unsigned long)SBI_ERR_NOT_SUPPORTED;
+		}
+		break;
+	default:
+		pr_debug("hart %u: SBI extension %#lx function %lu not supported",
+			 vcpu->id, run->riscv_sbi.extension_id,
+			 run->riscv_sbi.function_id);
+		ret[0] = (unsigned long)SBI_ERR_NOT_SUPPORTED;
+	}
+}
+
+int arch_handle_exit(struct vcpu *vcpu)
+{
+	switch (vcpu->run->exit_reason) {
+	case KVM_EXIT_RISCV_SBI:
+		handle_sbi(vcpu);
+		return 0;
+	default:
+		return -ENOSYS;
+	}
+}
+
+/* ---- The device tree, once the harts exist ---- */
+
+int arch_finish_machine(struct vm *vm)
+{
+	struct arch_vm *a = &vm->arch;
+	struct riscv_fdt_desc *d = &a->fdt;
+	uint64_t room = RISCV_RAM_BASE + a->ram_size - a->fdt_addr;
+	void *dst;
+	int err, fd;
+
+	if (a->irqchip == RISCV_IRQCHIP_AIA) {
+		err = riscv_aia_init(vm);
+		if (err)
+			return err;
+	}
+	d->isa = a->isa.isa;
+	d->isa_ext = a->isa.ext;
+	d->nr_isa_ext = a->isa.nr_ext;
+	d->mmu_type = a->isa.mmu_type;
+	d->cbom_block_size = a->isa.cbom_block_size;
+	d->cboz_block_size = a->isa.cboz_block_size;
+	d->timebase_freq = a->isa.timebase_freq;
+	dst = gpa_to_hva(&vm->mem, a->fdt_addr, room);
+	if (!dst)
+		return -EFAULT;
+	err = riscv_fdt_build(d, dst, (size_t)room);
+	if (err) {
+		pr_err("cannot build the device tree: %s", strerror(-err));
+		return err;
+	}
+	if (!vm->cfg->dump_dtb)
+		return 0;
+	fd = open(vm->cfg->dump_dtb, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		  0644);
+	if (fd < 0 || write_all(fd, dst, fdt_totalsize(dst)) || close(fd)) {
+		pr_err("cannot write the device tree to '%s': %s",
+		       vm->cfg->dump_dtb, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -EIO;
+	}
+	return 1; /* written: nothing to run */
+}
