@@ -4,7 +4,7 @@
 set -eu
 pkgs="gcc clang make pkg-config binutils libc6-dev
       libfdt-dev libaio-dev libcap-ng-dev liburing-dev libarchive-dev
-      e2fsprogs fio
+      e2fsprogs fio device-tree-compiler
       qemu-system-x86 busybox-static cpio gzip xz-utils
       util-linux bsdutils coreutils dpkg apt"
 if [ "$(id -u)" = 0 ]; then

@@ -512,9 +512,7 @@ lkvm_new_log() {
 # ignore TERM). Its console goes to stdout, followed by a last line
 # "E2E-HOST-QEMU-EXIT <status>" (124 or 137: timed out). QEMU's pid goes to
 # $LKVM_L1_PID and its monitor listens on the unix socket $LKVM_L1_MON, for
-# lkvm_watch_l1. L1 idles with idle=poll: QEMU 7.2's TCG sometimes leaves
-# an emulated CPU halted with its timer interrupt pending (README.md,
-# "Known problems"); an L1 that never executes HLT cannot hit that.
+# lkvm_watch_l1.
 LKVM_L1_PID=${TMPDIR:-/tmp}/lkvm-l1-$$.pid
 LKVM_L1_MON=${TMPDIR:-/tmp}/lkvm-l1-$$.mon
 lkvm_boot_l1() {
@@ -523,7 +521,7 @@ lkvm_boot_l1() {
 	timeout -k 10 "$t" qemu-system-x86_64 -accel tcg -cpu EPYC,+svm -smp 1 -m "$mem" \
 		-nographic -monitor "unix:$LKVM_L1_MON,server=on,wait=off" \
 		-pidfile "$LKVM_L1_PID" -no-reboot -kernel "$KIMAGE" -initrd "$img" \
-		-append "console=ttyS0 panic=-1 quiet idle=poll" </dev/null 2>&1 || rc=$?
+		-append "console=ttyS0 panic=-1 quiet" </dev/null 2>&1 || rc=$?
 	rm -f "$LKVM_L1_PID" "$LKVM_L1_MON"
 	echo "E2E-HOST-QEMU-EXIT $rc"
 }

@@ -227,7 +227,7 @@ $versions" ]; then
 	[ ! -e "$RV_SYSROOT" ] || mv "$RV_SYSROOT" "$RV_SYSROOT.old.$$"
 	mv "$tmp" "$RV_SYSROOT"
 	rm -rf "$RV_SYSROOT.old.$$"
-	lkvm_log "riscv64 sysroot ready: $(tr '\n' ' ' <"$RV_SYSROOT/.stamp" | cut -d' ' -f5-)"
+	lkvm_log "riscv64 sysroot ready: $(tail -n +2 "$RV_SYSROOT/.stamp" | tr "\n" " ")"
 }
 
 # rv_sysroot_fixup DIR: turn the unpacked packages into a sysroot for a
