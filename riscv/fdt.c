@@ -161,8 +161,8 @@ static bool check_irqchip(const struct riscv_fdt_desc *d, struct region *r,
 		    d->imsic_stride < IMSIC_FILE_SIZE ||
 		    d->imsic_stride > (IMSIC_FILE_SIZE << 7) ||
 		    d->imsic_base % d->imsic_stride) {
-			pr_debug("fdt: bad IMSIC stride %#" PRIx64,
-				 d->imsic_stride);
+			pr_debug("fdt: IMSIC base %#" PRIx64 " or stride %#"
+				 PRIx64, d->imsic_base, d->imsic_stride);
 			return false;
 		}
 		if (d->imsic_nr_ids < IMSIC_MIN_IDS ||
@@ -255,6 +255,17 @@ static int begin_node_at(void *fdt, const char *name, uint64_t addr)
 static int prop_empty(void *fdt, const char *name)
 {
 	return fdt_property(fdt, name, NULL, 0);
+}
+
+/*
+ * An interrupt controller's #address-cells: the parent unit-address cells
+ * of an interrupt-map entry that names it (the PCI map names the PLIC or
+ * APLIC).  0 on every controller, which also keeps dtc's interrupt_provider
+ * check quiet.
+ */
+static int prop_no_addr_cells(void *fdt)
+{
+	return fdt_property_u32(fdt, "#address-cells", 0);
 }
 
 /* Two cells of address, two of size: the root's and /soc's layout. */
@@ -380,6 +391,7 @@ static int add_cpu(void *fdt, const struct riscv_fdt_desc *d,
 	TRY(fdt_begin_node(fdt, "interrupt-controller"));
 	TRY(fdt_property_string(fdt, "compatible", "riscv,cpu-intc"));
 	TRY(fdt_property_u32(fdt, "#interrupt-cells", 1));
+	TRY(prop_no_addr_cells(fdt));
 	TRY(prop_empty(fdt, "interrupt-controller"));
 	TRY(fdt_property_u32(fdt, "phandle", PHANDLE_CPU_INTC(hart)));
 	TRY(fdt_end_node(fdt));
@@ -416,8 +428,7 @@ static int add_plic(void *fdt, const struct riscv_fdt_desc *d)
 	TRY(fdt_property(fdt, "compatible", compat, sizeof(compat)));
 	TRY(prop_reg(fdt, d->plic_base, d->plic_size));
 	TRY(fdt_property_u32(fdt, "#interrupt-cells", 1));
-	/* No unit address cells in a parent's interrupt-map entries. */
-	TRY(fdt_property_u32(fdt, "#address-cells", 0));
+	TRY(prop_no_addr_cells(fdt));
 	TRY(prop_empty(fdt, "interrupt-controller"));
 	TRY(fdt_property_u32(fdt, "riscv,ndev", d->nr_irq_sources));
 	/* Context n is hart n's S-mode context (arch/plic.h). */
@@ -439,6 +450,7 @@ static int add_aia(void *fdt, const struct riscv_fdt_desc *d)
 	TRY(prop_reg(fdt, d->imsic_base, d->imsic_stride * d->nr_harts));
 	TRY(prop_empty(fdt, "interrupt-controller"));
 	TRY(fdt_property_u32(fdt, "#interrupt-cells", 0));
+	TRY(prop_no_addr_cells(fdt));
 	TRY(prop_empty(fdt, "msi-controller"));
 	TRY(fdt_property_u32(fdt, "#msi-cells", 0));
 	TRY(prop_hart_s_ext(fdt, d));
@@ -454,7 +466,7 @@ static int add_aia(void *fdt, const struct riscv_fdt_desc *d)
 	TRY(prop_reg(fdt, d->aplic_base, d->aplic_size));
 	TRY(prop_empty(fdt, "interrupt-controller"));
 	TRY(fdt_property_u32(fdt, "#interrupt-cells", 2));
-	TRY(fdt_property_u32(fdt, "#address-cells", 0));
+	TRY(prop_no_addr_cells(fdt));
 	TRY(fdt_property_u32(fdt, "msi-parent", PHANDLE_IMSIC));
 	TRY(fdt_property_u32(fdt, "riscv,num-sources", d->nr_irq_sources));
 	TRY(fdt_property_u32(fdt, "phandle", PHANDLE_IRQCHIP));

@@ -21,16 +21,20 @@ RV_APT_DIR=$LKVM_CACHE/riscv64-apt
 RV_SYSROOT=$LKVM_CACHE/riscv64-sysroot
 RV_GUEST_DIR=$LKVM_CACHE/riscv64-guest
 # Bump when the sysroot's or the guest cache's layout changes.
-RV_FORMAT=1
+RV_FORMAT=2
 
 # The -dev packages whose headers, static libraries and .pc files a static
 # riscv64 lkvm needs: the five libraries lkvm links, the compressors
 # libarchive's read filters call (archive_read_support_filter_all), and
 # trixie's kernel headers (KVM's riscv API is newer than Debian 12's
-# cross linux-libc-dev). The runtime packages are not needed.
+# cross linux-libc-dev: RV_KVM_HEADERS). The runtime packages are not needed.
 RV_SYSROOT_PKGS="libfdt-dev libaio-dev libcap-ng-dev liburing-dev libarchive-dev
 zlib1g-dev libbz2-dev liblzma-dev libzstd-dev liblz4-dev linux-libc-dev"
 RV_SYSROOT_PKGS=$(echo $RV_SYSROOT_PKGS)
+# The headers taken from trixie's linux-libc-dev (Linux 6.12): KVM's API
+# with the riscv AIA device, SBI extension and ISA extension registers,
+# and linux/blkdev.h, which trixie's liburing headers include.
+RV_KVM_HEADERS="linux/kvm.h linux/const.h linux/stddef.h asm/kvm.h asm/ptrace.h linux/blkdev.h"
 # What `pkg-config --libs libarchive` gives: the archive and the libraries
 # the objects lkvm pulls out of it need (found by linking sysroot-check.c;
 # nettle, acl and xml2 serve formats and disk access lkvm does not use).
@@ -216,9 +220,13 @@ $versions" ]; then
 	local debs deb tmp=$RV_SYSROOT.tmp.$$
 	debs=$(rv_download $versions) || exit 2
 	rm -rf "$tmp"
+	trap 'rm -rf "$RV_SYSROOT.tmp.$$"' EXIT
 	mkdir -p "$tmp"
 	for deb in $debs; do
-		dpkg-deb -x "$deb" "$tmp" || lkvm_die "dpkg-deb -x $deb failed"
+		case "${deb##*/}" in
+		linux-libc-dev_*) dpkg-deb -x "$deb" "$tmp/.kernel-headers" ;;
+		*) dpkg-deb -x "$deb" "$tmp" ;;
+		esac || lkvm_die "dpkg-deb -x $deb failed"
 	done
 	rv_sysroot_fixup "$tmp"
 	rv_sysroot_check "$tmp"
@@ -227,6 +235,7 @@ $versions" ]; then
 	[ ! -e "$RV_SYSROOT" ] || mv "$RV_SYSROOT" "$RV_SYSROOT.old.$$"
 	mv "$tmp" "$RV_SYSROOT"
 	rm -rf "$RV_SYSROOT.old.$$"
+	trap - EXIT
 	lkvm_log "riscv64 sysroot ready: $(tail -n +2 "$RV_SYSROOT/.stamp" | tr "\n" " ")"
 }
 
@@ -242,13 +251,19 @@ rv_sysroot_fixup() {
 	rm -rf "$s/usr/share/doc" "$s/usr/share/man" "$s/usr/share/info" "$s/usr/share/lintian" \
 		"$s/usr/share/doc-base" "$s/usr/share/aclocal" "$s/usr/bin" "$s/bin"
 	find "$l" -maxdepth 1 -name '*.so*' -exec rm -f {} +
-	# linux-libc-dev is arch: all, with every architecture's asm/.
-	for d in "$s/usr/include/"*-linux-gnu*; do
-		[ "$d" = "$s/usr/include/$RV_TRIPLET" ] || rm -rf "$d"
+	# Of trixie's kernel headers, only KVM's API (and what it includes that
+	# is newer than in Debian 12's cross linux-libc-dev): the rest of
+	# Linux 6.12's uapi clashes with glibc 2.36's headers (RWF_* in
+	# linux/fs.h against sys/uio.h).
+	local k=$s/.kernel-headers/usr/include h
+	mkdir -p "$s/usr/include/linux" "$s/usr/include/asm"
+	for h in $RV_KVM_HEADERS; do
+		case "$h" in
+		asm/*) cp "$k/$RV_TRIPLET/$h" "$s/usr/include/$h" ;;
+		*) cp "$k/$h" "$s/usr/include/$h" ;;
+		esac || lkvm_die "linux-libc-dev has no $h"
 	done
-	[ -d "$s/usr/include/$RV_TRIPLET/asm" ] || lkvm_die "linux-libc-dev has no $RV_TRIPLET/asm headers"
-	mv "$s/usr/include/$RV_TRIPLET/asm" "$s/usr/include/asm"
-	rmdir "$s/usr/include/$RV_TRIPLET" 2>/dev/null || true
+	rm -rf "$s/.kernel-headers"
 	mkdir -p "$pc" "$s/bin"
 
 	# Debian 12's cross glibc (2.36) lacks the __isoc23_* functions that
