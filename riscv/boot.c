@@ -13,53 +13,11 @@
 
 #include "arch/arch.h"
 #include "lkvm/arch-hooks.h"
-#include "lkvm/kernel-release.h"
 #include "lkvm/util.h"
 #include "lkvm/vm.h"
 
-#define IMAGE_HEADER_SIZE 64
-#define IMAGE_TEXT_OFFSET 8
-#define IMAGE_SIZE 16
-#define IMAGE_MAGIC 48   /* "RISCV\0\0\0", deprecated but still written */
-#define IMAGE_MAGIC2 56  /* "RSC\x05" since header version 0.2 */
 #define SZ_2M (2ULL << 20)
 #define FDT_MAX_SIZE (64ULL << 10)
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-int riscv_image_parse(const uint8_t *img, size_t len,
-		      struct riscv_image_info *info, char *why, size_t why_len)
-{
-	memset(info, 0, sizeof(*info));
-	if (len < IMAGE_HEADER_SIZE ||
-	    (memcmp(img + IMAGE_MAGIC2, "RSC\x05", 4) &&
-	     memcmp(img + IMAGE_MAGIC, "RISCV\0\0\0", 8))) {
-		snprintf(why, why_len, "is not a riscv64 Image (no RISC-V image header magic)");
-		return -EINVAL;
-	}
-	info->text_offset = get64(img + IMAGE_TEXT_OFFSET);
-	info->image_size = get64(img + IMAGE_SIZE);
-	/* Old headers leave image_size 0: the file is all there is. */
-	if (!info->image_size)
-		info->image_size = len;
-	if (info->text_offset % 4096 || info->text_offset > (1ULL << 30) ||
-	    info->image_size < len || info->image_size > (1ULL << 32)) {
-		snprintf(why, why_len,
-			 "has an unusable Image header (text_offset %#llx, image_size %#llx, file %zu bytes)",
-			 (unsigned long long)info->text_offset,
-			 (unsigned long long)info->image_size, len);
-		return -EINVAL;
-	}
-	return 0;
-}
 
 int arch_check_kernel(struct vm *vm)
 {
@@ -75,15 +33,7 @@ int arch_check_kernel(struct vm *vm)
 
 int arch_kernel_release(const uint8_t *img, size_t len, char *buf, size_t cap)
 {
-	if (!cap)
-		return -ENAMETOOLONG;
-	buf[0] = '\0';
-	if (len < IMAGE_HEADER_SIZE ||
-	    (memcmp(img + IMAGE_MAGIC2, "RSC\x05", 4) &&
-	     memcmp(img + IMAGE_MAGIC, "RISCV\0\0\0", 8)))
-		return -ENOEXEC;
-	/* An Image is the uncompressed kernel: its banner is in there. */
-	return kernel_release_from_banner(img, len, buf, cap);
+	return riscv_kernel_release(img, len, buf, cap);
 }
 
 const char *arch_default_cmdline(void)

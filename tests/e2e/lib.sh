@@ -135,9 +135,28 @@ lkvm_fetch_kernel() {
 	[ -d "$KMODS" ] || lkvm_die "no $KMODS in the unpacked kernel package (remove $KDIR and retry)"
 }
 
+# lkvm_ko_cat FILE: the bytes of a kernel module, a .ko or an xz-compressed
+# .ko.xz (Debian 13 compresses its modules).
+lkvm_ko_cat() {
+	case "$1" in
+	*.xz) xz -dc "$1" || lkvm_die "cannot decompress $1 (needs xz-utils)" ;;
+	*) cat "$1" ;;
+	esac
+}
+
+# lkvm_install_module SRC DIR: copy a module into DIR as NAME.ko,
+# decompressed; prints NAME.ko.
+lkvm_install_module() {
+	local n=${1##*/}
+	n=${n%.xz}
+	lkvm_ko_cat "$1" >"$2/$n"
+	printf '%s\n' "$n"
+}
+
 # lkvm_module_closure NAME...: sets the array LKVM_MODULES to the paths of
 # the modules and of everything they depend on, dependencies first (reads
-# the depends= line of each .ko with strings). - and _ are the same.
+# the depends= line of each .ko or .ko.xz with strings). - and _ are the
+# same.
 lkvm_module_closure() {
 	local -A seen=()
 	LKVM_MODULES=()
@@ -149,9 +168,10 @@ lkvm_module_closure() {
 		busy) lkvm_die "module dependency loop at $name" ;;
 		esac
 		seen[$key]=busy
-		p=$(find "$KMODS/kernel" \( -name "${key}.ko" -o -name "${key//_/-}.ko" \) -print | head -n1)
+		p=$(find "$KMODS/kernel" \( -name "${key}.ko" -o -name "${key//_/-}.ko" \
+			-o -name "${key}.ko.xz" -o -name "${key//_/-}.ko.xz" \) -print | head -n1)
 		[ -n "$p" ] || lkvm_die "kernel module $name not found under $KMODS"
-		deps=$(strings "$p" | sed -n 's/^depends=//p' | head -n1)
+		deps=$(lkvm_ko_cat "$p" | strings | sed -n 's/^depends=//p' | head -n1)
 		for d in ${deps//,/ }; do
 			_lkvm_visit "$d"
 		done
@@ -167,12 +187,17 @@ lkvm_module_closure() {
 # ---------------------------------------------------------------------------
 
 # lkvm_stage_base DIR: an empty root with busybox and its applet links.
+# LKVM_BUSYBOX names another static busybox to copy (another
+# architecture's); the applet links are still those of the host's
+# /bin/busybox, which the foreign one cannot list here (an init script
+# may add any missing ones with `busybox --install -s`).
 lkvm_stage_base() {
 	local d=$1 a
 	rm -rf "$d"
 	mkdir -p "$d"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc,root,run}
 	chmod 1777 "$d/tmp"
-	cp /bin/busybox "$d/bin/busybox"
+	cp "${LKVM_BUSYBOX:-/bin/busybox}" "$d/bin/busybox"
+	chmod 755 "$d/bin/busybox"
 	for a in $(/bin/busybox --list-full); do
 		[ -e "$d/$a" ] || ln -s /bin/busybox "$d/$a"
 	done

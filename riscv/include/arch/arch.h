@@ -71,7 +71,10 @@ struct riscv_image_info {
 	uint64_t image_size;  /* memory the kernel needs, bss included */
 };
 
-/* Parse and validate; on failure returns -EINVAL and writes a reason. */
+/* Parse and validate; on failure returns -EINVAL and writes a reason
+ * (riscv/image.c, like riscv_kernel_release, arch_kernel_release()'s
+ * riscv side). */
+int riscv_kernel_release(const uint8_t *img, size_t len, char *buf, size_t cap);
 int riscv_image_parse(const uint8_t *img, size_t len,
 		      struct riscv_image_info *info, char *why, size_t why_len);
 
