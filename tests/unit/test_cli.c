@@ -767,6 +767,22 @@ TEST(too_many_shares)
 	cli_free_config(&c);
 }
 
+/* x86 has no device tree and one irqchip: both riscv options are usage
+ * errors that say so (the unit tests build the x86 CLI). */
+TEST(riscv_only_options)
+{
+	struct vm_config c;
+
+	CHECK_USAGE_ERROR(parse(&c, "--dump-dtb", "/tmp/x.dtb", "k", NULL),
+			  "--dump-dtb: x86 guests have no device tree");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse(&c, "--irqchip", "aia", "k", NULL),
+			  "--irqchip: x86 has one interrupt controller");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse(&c, "--dump-dtb", NULL), "option '--dump-dtb' needs a value");
+	cli_free_config(&c);
+}
+
 TEST(cmdline_add_before_user_params)
 {
 	struct vm vm;
@@ -816,6 +832,7 @@ int main(void)
 	RUN(share_tags);
 	RUN(share_errors);
 	RUN(too_many_shares);
+	RUN(riscv_only_options);
 	RUN(cmdline_add_before_user_params);
 	return test_summary();
 }

@@ -1,0 +1,252 @@
+#!/bin/sh
+# The riscv64 e2e cases. Runs inside L1 (busybox sh) as /payload.sh after
+# kvm.ko is loaded (tests/e2e/l1-init.sh); each case runs lkvm on the L2
+# kernel and initramfs, streams the L2 console with a "  [case] " prefix,
+# prints "E2E-TIME <case> <secs>s status=<n>" and exactly one
+# "E2E <case>: PASS" or "E2E <case>: FAIL <reason>" line.
+# /etc/lkvm-test.conf sets E2E_CASES (names, in order) and E2E_TIMEOUT
+# (per-case limit, seconds).
+. /etc/lkvm-test.conf
+E2E_TIMEOUT=${E2E_TIMEOUT:-120}
+VMM=lkvm
+K=/l2/Image
+I=/l2/initrd.cpio.gz
+W=/tmp/e2e
+mkdir -p "$W"
+D=/tmp/disks
+mkdir -p "$D"
+mount -t tmpfs -o size=512m tmpfs "$D" 2>/dev/null
+# quiet: every kernel message through the emulated UART costs time under
+# nested TCG; warnings and errors still print.
+Q=quiet
+
+now_cs() { awk '{ printf "%d", $1 * 100 }' /proc/uptime; }
+show() { awk -v p="  [$1] " '{ sub(/\r+$/, ""); print p $0; fflush() }'; }
+
+# run_vmm NAME FEEDER TIMEOUT LKVM-ARGS...: run lkvm under busybox timeout,
+# its stdout (the L2 console) to $OUT and the console, its stderr to $ERR,
+# stdin from /dev/null or from the shell function FEEDER. Sets RC, CS
+# (centiseconds) and TXT ($OUT without CRs). A VMM that cannot be killed
+# (stuck in the kernel) is abandoned 30 s after its timeout.
+run_vmm() {
+	name=$1 feeder=$2 tmo=$3
+	shift 3
+	OUT=$W/$name.out ERR=$W/$name.err RCF=$W/$name.rc TXT=$W/$name.txt
+	rm -f "$OUT" "$ERR" "$RCF" "$TXT"
+	: >"$OUT"
+	echo "E2E-RUN $name: $VMM $*"
+	t0=$(now_cs)
+	if [ "$feeder" = none ]; then
+		{ timeout -k 5 "$tmo" "$VMM" "$@" </dev/null 2>"$ERR"; echo $? >"$RCF"; } |
+			tee "$OUT" | show "$name" &
+	else
+		"$feeder" | { timeout -k 5 "$tmo" "$VMM" "$@" 2>"$ERR"; echo $? >"$RCF"; } |
+			tee "$OUT" | show "$name" &
+	fi
+	bg=$! n=0
+	while kill -0 "$bg" 2>/dev/null; do
+		if [ "$n" -ge $(((tmo + 35) * 5)) ]; then
+			echo "E2E-STUCK $name: lkvm is still there $((tmo + 35))s after it started"
+			ps -o pid,stat,args | grep -v ' \[.*\]$' | show "$name diag"
+			echo 254 >"$RCF"
+			break
+		fi
+		n=$((n + 1))
+		sleep 0.2
+	done
+	[ "$n" -ge $(((tmo + 35) * 5)) ] || wait "$bg"
+	CS=$(($(now_cs) - t0))
+	RC=$(cat "$RCF" 2>/dev/null)
+	[ -n "$RC" ] || RC=255
+	tr -d '\r' <"$OUT" >"$TXT"
+	[ ! -s "$ERR" ] || show "$name stderr" <"$ERR"
+	echo "E2E-TIME $name $((CS / 100)).$((CS / 10 % 10))s status=$RC"
+}
+
+why=
+timed_out() { [ "$RC" -ge 124 ] && [ "$CS" -ge $(((tmo - 1) * 100)) ]; }
+expect_status() {
+	for s in "$@"; do [ "$RC" = "$s" ] && return 0; done
+	if [ "$RC" = 254 ]; then
+		why="lkvm could not be killed after ${tmo}s (see E2E-STUCK)"
+	elif timed_out; then
+		why="timed out after ${tmo}s (status $RC)"
+	else
+		why="exit status $RC, expected $*"
+	fi
+	return 1
+}
+expect_line() {
+	grep -q -- "$1" "$TXT" && return 0
+	why="$2"
+	timed_out && why="$why (timed out after ${tmo}s)"
+	return 1
+}
+expect_marker() { expect_line '^LKVM-L2-INIT-OK$' "L2 init marker LKVM-L2-INIT-OK never appeared"; }
+no_panic() {
+	! grep -q -e 'Kernel panic' -e 'LKVM-L2-.*-FAILED' -e 'LKVM-L2-INSMOD-FAILED' "$TXT" ||
+		{ why="guest: $(grep -m1 -e 'Kernel panic' -e 'LKVM-L2-.*-FAILED' -e 'LKVM-L2-INSMOD-FAILED' "$TXT")"; return 1; }
+}
+value() { sed -n "s/^$1=//p" "$TXT" | head -n1; }
+sha() { sha256sum | cut -d' ' -f1; }
+pat() { yes "lkvm-rv-$1-0123456789abcdef" | head -c "$2"; }
+
+# lkvm run with the L2 kernel and initramfs and the common options.
+l2() {
+	n=$1 f=$2
+	shift 2
+	run_vmm "$n" "$f" "$E2E_TIMEOUT" run -k $K -i $I -m 256 "$@"
+}
+
+# --- the cases -------------------------------------------------------------
+
+# poweroff -f: SBI system reset (shutdown), which KVM turns into
+# KVM_EXIT_SYSTEM_EVENT; lkvm ends with 0.
+case_boot_marker() {
+	l2 boot-marker none -c 1 -p "$Q lkvmtest=marker"
+	expect_marker && expect_line '^LKVM-L2-POWERING-OFF' "the guest never reached poweroff -f" &&
+		no_panic && expect_status 0
+}
+
+# The second hart is started by the guest through SBI HSM.
+case_smp_2() {
+	l2 smp-2 none -c 2 -p "$Q lkvmtest=info"
+	expect_marker && expect_line '^CPUS_ONLINE=' "no CPUS_ONLINE= line" || return 1
+	[ "$(value CPUS_ONLINE)" = 0-1 ] ||
+		{ why="guest CPUs online '$(value CPUS_ONLINE)' (NCPU=$(value NCPU)), expected 0-1"; return 1; }
+	no_panic && expect_status 0
+}
+
+case_cmdline() {
+	l2 cmdline none -c 1 -p "$Q foo=bar lkvmtest=info"
+	expect_marker && expect_line '^CMDLINE=' "no CMDLINE= line" || return 1
+	case " $(value CMDLINE) " in
+	*" foo=bar "*) ;;
+	*) why="foo=bar missing from the guest's /proc/cmdline: $(value CMDLINE)"; return 1 ;;
+	esac
+	expect_status 0
+}
+
+# Types a command into lkvm's stdin once the guest's shell is up (one
+# short line: the 8250 FIFO is 16 bytes), then exit; stdin stays open
+# until lkvm exits, so the case tests input, not EOF handling.
+feed_shell() {
+	i=0
+	while ! grep -q LKVM-L2-SHELL-READY "$OUT" 2>/dev/null; do
+		[ ! -e "$RCF" ] && [ $i -lt $((tmo * 2)) ] || return 0
+		i=$((i + 1))
+		sleep 0.5
+	done
+	sleep 1
+	printf 'echo MAGIC-$((6*7))\n'
+	sleep 1
+	printf 'exit\n'
+	while [ ! -e "$RCF" ] && [ $i -lt $((tmo * 2)) ]; do
+		i=$((i + 1))
+		sleep 0.5
+	done
+}
+case_serial_shell() {
+	l2 serial-shell feed_shell -c 1 -p "$Q lkvmtest=shell"
+	expect_marker &&
+		expect_line '^LKVM-L2-SHELL-READY' "the guest never started its shell" &&
+		expect_line 'MAGIC-42' "MAGIC-42 never came back: stdin did not reach the guest's shell" &&
+		expect_line '^LKVM-L2-SHELL-DONE' "'exit' did not end the guest's shell" &&
+		expect_status 0
+}
+
+# blk_case NAME DEVPATH-GLOB LKVM-ARGS...: the guest writes its patterns
+# to vda; L1 finds them in the image after lkvm exits.
+blk_case() {
+	n=$1 where=$2
+	shift 2
+	img=$D/$n.img
+	rm -f "$img"
+	truncate -s 32M "$img"
+	l2 "$n" none -c 1 --disk "$img" "$@" -p "$Q lkvmtest=blk lkvmblk=$n"
+	expect_marker && expect_line '^BLK_RW=' "the guest did not get to its disk" || return 1
+	[ "$(value BLK_RW)" = ok ] || { why="guest: BLK_RW=$(value BLK_RW)"; return 1; }
+	[ "$(value BLK_SIZE)" = $((32 * 1048576)) ] || { why="guest disk size $(value BLK_SIZE), image 32 MiB"; return 1; }
+	case "$(value BLK_DEVPATH)" in
+	$where) ;;
+	*) why="vda is not where expected ($where): $(value BLK_DEVPATH)"; return 1 ;;
+	esac
+	expect_status 0 || return 1
+	size=$(stat -c %s "$img")
+	for r in "a 0 65536" "b 1049088 8192" "c $((size - 12288)) 12288"; do
+		set -- $r
+		got=$(dd if="$img" bs=4096 iflag=skip_bytes,count_bytes skip="$2" count="$3" 2>/dev/null | sha)
+		[ "$got" = "$(pat "$n-$1" "$3" | sha)" ] ||
+			{ why="the image at offset $2 does not hold what the guest wrote"; return 1; }
+	done
+}
+case_virtio_blk() { blk_case virtio-blk '*virtio*' ; }
+case_virtio_blk_pci() { blk_case virtio-blk-pci '*pci0000:*' --virtio-transport pci; }
+
+case_rng() {
+	l2 rng none -c 1 --rng -p "$Q lkvmtest=rng"
+	expect_marker && expect_line '^RNG_BYTES=' "no RNG_BYTES= line" || return 1
+	case "$(value RNG_CURRENT)" in
+	virtio_rng*) ;;
+	*) why="rng_current is '$(value RNG_CURRENT)', not virtio_rng"; return 1 ;;
+	esac
+	[ "$(value RNG_BYTES)" = 64 ] || { why="read $(value RNG_BYTES) bytes of 64 from /dev/hwrng"; return 1; }
+	[ "$(value RNG_SHA1)" != "$(value RNG_SHA2)" ] || { why="two reads of /dev/hwrng gave the same bytes"; return 1; }
+	expect_status 0
+}
+
+# reboot -f: SBI system reset (cold reboot); lkvm ends with 0.
+case_reboot() {
+	l2 reboot none -c 1 -p "$Q lkvmtest=marker lkvmend=reboot"
+	expect_marker && expect_line '^LKVM-L2-REBOOTING' "the guest never reached reboot -f" &&
+		no_panic && expect_status 0
+}
+
+# The kernel's first messages go through the SBI console (DBCN, or the
+# legacy putchar), which lkvm prints; they are never replayed on ttyS0.
+case_earlycon() {
+	l2 earlycon none -c 1 -p "earlycon=sbi lkvmtest=marker"
+	expect_line 'earlycon: sbi0' "no 'earlycon: sbi0' line: the SBI console output did not reach stdout" &&
+		expect_line 'Linux version' "no 'Linux version' line" &&
+		expect_marker && expect_status 0
+}
+
+# --dump-dtb writes the device tree and exits before running the guest.
+case_dump_dtb() {
+	rm -f "$W/x.dtb"
+	l2 dump-dtb none -c 2 --dump-dtb "$W/x.dtb"
+	expect_status 0 || return 1
+	[ -s "$W/x.dtb" ] || { why="no $W/x.dtb written"; return 1; }
+	m=$(od -An -tx1 -N4 "$W/x.dtb" | tr -d ' \n')
+	[ "$m" = d00dfeed ] || { why="$W/x.dtb starts with $m, not the magic d00dfeed"; return 1; }
+	sz=$(od -An -tx1 -j4 -N4 "$W/x.dtb" | tr -d ' \n')
+	[ $((0x$sz)) = "$(stat -c %s "$W/x.dtb")" ] ||
+		{ why="totalsize 0x$sz in the header, file $(stat -c %s "$W/x.dtb") bytes"; return 1; }
+	! grep -q 'LKVM-L2-INIT-OK' "$TXT" || { why="the guest ran"; return 1; }
+	echo "E2E-INFO dump-dtb: $(stat -c %s "$W/x.dtb") bytes; cpus: $(grep -ao 'cpu@[0-9]*' "$W/x.dtb" | sort -u | tr '\n' ' ')"
+}
+
+# --- driver ------------------------------------------------------------------
+
+(while :; do sleep 30; echo "E2E-L1-HEARTBEAT uptime=$(cut -d' ' -f1 /proc/uptime)"; done) &
+hb=$!
+
+set -- $E2E_CASES
+echo "E2E-L1-CASES $#: $*"
+echo "E2E-L1-VMM $(command -v "$VMM" || echo "$VMM: not found")"
+for c in "$@"; do
+	why= TXT=
+	fn=case_$(echo "$c" | tr - _)
+	if ! command -v "$fn" >/dev/null 2>&1; then
+		echo "E2E $c: FAIL unknown case"
+		continue
+	fi
+	if "$fn"; then
+		echo "E2E $c: PASS"
+	else
+		echo "E2E $c: FAIL ${why:-failed}"
+		echo "E2E-TAIL $c: last 30 console lines:"
+		tail -n 30 "${TXT:-$W/$c.txt}" 2>/dev/null | show "$c tail"
+	fi
+done
+kill "$hb" 2>/dev/null
