@@ -2,7 +2,8 @@
 #
 #   make deps    install build and test dependencies (Debian 12, as root)
 #   make         build ./lkvm
-#   make check   unit, host smoke and nested-KVM end-to-end tests
+#   make check   unit, host smoke and nested-KVM end-to-end tests (x86, and
+#                the riscv64 build booting under nested riscv64 KVM)
 #   make bench   boot-time benchmark against QEMU (not part of check)
 #   make bench-blk, make bench-blk-model   block I/O benchmarks
 
@@ -161,8 +162,17 @@ smoke: lkvm
 e2e: lkvm
 	@tests/run-all.sh e2e
 
-check: lkvm $(UNIT_TESTS)
-	@UNIT_TESTS="$(UNIT_TESTS)" tests/run-all.sh unit smoke e2e
+# The riscv64 lkvm, cross-built statically against the cached sysroot.
+RISCV_MAKE := $(MAKE) ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu- O=build/riscv64
+riscv-lkvm:
+	@tests/riscv/sysroot.sh >/dev/null
+	@$(RISCV_MAKE)
+
+e2e-riscv: riscv-lkvm
+	@tests/run-all.sh e2e-riscv
+
+check: lkvm $(UNIT_TESTS) riscv-lkvm
+	@UNIT_TESTS="$(UNIT_TESTS)" tests/run-all.sh unit smoke e2e e2e-riscv
 
 # Host-side device-model benchmark: virtio-blk + backends driven through
 # fake guest rings (no KVM, no sanitizers).
@@ -205,4 +215,4 @@ deps-riscv:
 clean:
 	rm -rf build lkvm
 
-.PHONY: all unit smoke e2e check bench bench-blk bench-blk-model bench-9p deps deps-riscv clean
+.PHONY: all unit smoke e2e e2e-riscv riscv-lkvm check bench bench-blk bench-blk-model bench-9p deps deps-riscv clean

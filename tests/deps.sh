@@ -6,6 +6,7 @@ pkgs="gcc clang make pkg-config binutils libc6-dev
       libfdt-dev libaio-dev libcap-ng-dev liburing-dev libarchive-dev
       e2fsprogs fio device-tree-compiler
       qemu-system-x86 busybox-static cpio gzip xz-utils
+      gcc-riscv64-linux-gnu qemu-system-misc file debian-archive-keyring
       util-linux bsdutils coreutils dpkg apt"
 if [ "$(id -u)" = 0 ]; then
 	SUDO=

@@ -3,7 +3,9 @@
 #   unit   host-only unit tests (no /dev/kvm)
 #   smoke  tiny stand-in guests on the host's /dev/kvm, plus CLI errors
 #   e2e    real Debian kernels under nested KVM inside QEMU (slow; minutes)
-# usage: tests/run-all.sh [--lkvm PATH] [SUITE...]   (default: all three)
+#   e2e-riscv  the riscv64 lkvm (build/riscv64/lkvm) booting Debian's
+#          riscv64 kernel under nested KVM in QEMU's riscv64 emulator
+# usage: tests/run-all.sh [--lkvm PATH] [SUITE...]   (default: unit smoke e2e)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 lkvm=$top/lkvm
@@ -21,6 +23,7 @@ for s in $suites; do
 		cmd=("$top/tests/unit/run.sh" "${bins[@]/#build/$top/build}") ;;
 	smoke) cmd=("$top/tests/smoke/run.sh" --lkvm "$lkvm") ;;
 	e2e) cmd=("$top/tests/e2e/run.sh" --lkvm "$lkvm") ;;
+	e2e-riscv) cmd=("$top/tests/riscv/e2e.sh" --lkvm "$top/build/riscv64/lkvm") ;;
 	*) echo "run-all: unknown suite '$s'" >&2; exit 2 ;;
 	esac
 	echo "=== $s"

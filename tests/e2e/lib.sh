@@ -578,7 +578,8 @@ lkvm_on_line() {
 # line to LOG, lines starting with E2E or BENCH also to RESULTS, and hand
 # each line to the caller's lkvm_on_line function. If L1 prints nothing for
 # IDLE seconds (its payload prints a heartbeat every 30 s), L1 is wedged:
-# print the emulated CPU's state and kill QEMU.
+# print the emulated CPU's state (the monitor's lines that match
+# LKVM_L1_DIAG_RE, x86's registers by default) and kill QEMU.
 lkvm_watch_l1() {
 	local idle=$1 log=$2 results=$3 line st pid
 	while :; do
@@ -592,7 +593,7 @@ lkvm_watch_l1() {
 			{
 				echo "L1 CPU state (QEMU monitor):"
 				lkvm_l1_monitor "info registers" "info lapic" |
-					grep -E '^(RAX|RSI|R8|R12|RIP|CR0|EFER|Timer|ISR|IRR|APR)'
+					grep -E "${LKVM_L1_DIAG_RE:-^(RAX|RSI|R8|R12|RIP|CR0|EFER|Timer|ISR|IRR|APR)}"
 			} | sed 's/^/  [L1-diag] /' | tee -a "$log" >&2
 			pid=$(cat "$LKVM_L1_PID" 2>/dev/null || true)
 			[ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true

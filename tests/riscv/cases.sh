@@ -82,7 +82,7 @@ expect_line() {
 	timed_out && why="$why (timed out after ${tmo}s)"
 	return 1
 }
-expect_marker() { expect_line '^LKVM-L2-INIT-OK$' "L2 init marker LKVM-L2-INIT-OK never appeared"; }
+expect_marker() { expect_line '^LKVM-L2-INIT-OK$' "L2 init marker LKVM-L2-INIT-OK never appeared (lkvm exit status $RC)"; }
 no_panic() {
 	! grep -q -e 'Kernel panic' -e 'LKVM-L2-.*-FAILED' -e 'LKVM-L2-INSMOD-FAILED' "$TXT" ||
 		{ why="guest: $(grep -m1 -e 'Kernel panic' -e 'LKVM-L2-.*-FAILED' -e 'LKVM-L2-INSMOD-FAILED' "$TXT")"; return 1; }
@@ -93,9 +93,9 @@ pat() { yes "lkvm-rv-$1-0123456789abcdef" | head -c "$2"; }
 
 # lkvm run with the L2 kernel and initramfs and the common options.
 l2() {
-	n=$1 f=$2
+	l2_name=$1 l2_feeder=$2
 	shift 2
-	run_vmm "$n" "$f" "$E2E_TIMEOUT" run -k $K -i $I -m 256 "$@"
+	run_vmm "$l2_name" "$l2_feeder" "$E2E_TIMEOUT" run -k $K -i $I -m 256 "$@"
 }
 
 # --- the cases -------------------------------------------------------------
@@ -114,6 +114,7 @@ case_smp_2() {
 	expect_marker && expect_line '^CPUS_ONLINE=' "no CPUS_ONLINE= line" || return 1
 	[ "$(value CPUS_ONLINE)" = 0-1 ] ||
 		{ why="guest CPUs online '$(value CPUS_ONLINE)' (NCPU=$(value NCPU)), expected 0-1"; return 1; }
+	echo "E2E-INFO smp-2: L2 isa $(value ISA); L1 isa $(sed -n 's/^isa[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
 	no_panic && expect_status 0
 }
 
@@ -158,15 +159,16 @@ case_serial_shell() {
 # blk_case NAME DEVPATH-GLOB LKVM-ARGS...: the guest writes its patterns
 # to vda; L1 finds them in the image after lkvm exits.
 blk_case() {
-	n=$1 where=$2
+	bn=$1 where=$2
 	shift 2
-	img=$D/$n.img
+	img=$D/$bn.img
 	rm -f "$img"
 	truncate -s 32M "$img"
-	l2 "$n" none -c 1 --disk "$img" "$@" -p "$Q lkvmtest=blk lkvmblk=$n"
+	l2 "$bn" none -c 1 --disk "$img" "$@" -p "$Q lkvmtest=blk lkvmblk=$bn"
 	expect_marker && expect_line '^BLK_RW=' "the guest did not get to its disk" || return 1
 	[ "$(value BLK_RW)" = ok ] || { why="guest: BLK_RW=$(value BLK_RW)"; return 1; }
 	[ "$(value BLK_SIZE)" = $((32 * 1048576)) ] || { why="guest disk size $(value BLK_SIZE), image 32 MiB"; return 1; }
+	# shellcheck disable=SC2254 # WHERE is a pattern
 	case "$(value BLK_DEVPATH)" in
 	$where) ;;
 	*) why="vda is not where expected ($where): $(value BLK_DEVPATH)"; return 1 ;;
@@ -176,11 +178,13 @@ blk_case() {
 	for r in "a 0 65536" "b 1049088 8192" "c $((size - 12288)) 12288"; do
 		set -- $r
 		got=$(dd if="$img" bs=4096 iflag=skip_bytes,count_bytes skip="$2" count="$3" 2>/dev/null | sha)
-		[ "$got" = "$(pat "$n-$1" "$3" | sha)" ] ||
-			{ why="the image at offset $2 does not hold what the guest wrote"; return 1; }
+		[ "$got" = "$(pat "$bn-$1" "$3" | sha)" ] || {
+			why="the image at offset $2 does not hold what the guest wrote; it starts with: $(dd if="$img" bs=4096 iflag=skip_bytes,count_bytes skip="$2" count=40 2>&1 | od -An -c | tr -s ' \n' ' ')"
+			return 1
+		}
 	done
 }
-case_virtio_blk() { blk_case virtio-blk '*virtio*' ; }
+case_virtio_blk() { blk_case virtio-blk '*/platform/*virtio_mmio*'; }
 case_virtio_blk_pci() { blk_case virtio-blk-pci '*pci0000:*' --virtio-transport pci; }
 
 case_rng() {
@@ -193,6 +197,24 @@ case_rng() {
 	[ "$(value RNG_BYTES)" = 64 ] || { why="read $(value RNG_BYTES) bytes of 64 from /dev/hwrng"; return 1; }
 	[ "$(value RNG_SHA1)" != "$(value RNG_SHA2)" ] || { why="two reads of /dev/hwrng gave the same bytes"; return 1; }
 	expect_status 0
+}
+
+# virtio-9p (over virtio-mmio): the guest reads a file L1 put in the
+# export and writes one that L1 then finds.
+case_9p() {
+	S=/tmp/9p
+	rm -rf "$S"
+	mkdir -p "$S"
+	tok=$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	echo "written-by-l1-$tok" >"$S/from-l1.txt"
+	l2 9p none -c 1 --9p "$S,e2e" -p "$Q lkvmtest=9p"
+	expect_marker && expect_line '^P9_MOUNT=' "the guest did not get to its 9p mount" || return 1
+	[ "$(value P9_MOUNT)" = ok ] || { why="guest: P9_MOUNT=$(value P9_MOUNT)"; return 1; }
+	[ "$(value P9_READ)" = "written-by-l1-$tok" ] || { why="the guest read '$(value P9_READ)' from L1's file"; return 1; }
+	[ "$(value P9_WRITE)" = ok ] || { why="the guest could not write its file"; return 1; }
+	expect_status 0 || return 1
+	[ "$(sha <"$S/from-l2.bin" 2>/dev/null)" = "$(pat 9p 100000 | sha)" ] ||
+		{ why="L1's from-l2.bin ($(stat -c %s "$S/from-l2.bin" 2>&1)) is not what the guest wrote"; return 1; }
 }
 
 # reboot -f: SBI system reset (cold reboot); lkvm ends with 0.
@@ -223,7 +245,13 @@ case_dump_dtb() {
 	[ $((0x$sz)) = "$(stat -c %s "$W/x.dtb")" ] ||
 		{ why="totalsize 0x$sz in the header, file $(stat -c %s "$W/x.dtb") bytes"; return 1; }
 	! grep -q 'LKVM-L2-INIT-OK' "$TXT" || { why="the guest ran"; return 1; }
-	echo "E2E-INFO dump-dtb: $(stat -c %s "$W/x.dtb") bytes; cpus: $(grep -ao 'cpu@[0-9]*' "$W/x.dtb" | sort -u | tr '\n' ' ')"
+	# Node names, property names and string values end lines here (a
+	# value may follow a printable byte of its property header).
+	tr -c ' -~' '\n' <"$W/x.dtb" | grep -a '...' >"$W/x.strings"
+	echo "E2E-INFO dump-dtb: $(stat -c %s "$W/x.dtb") bytes; nodes: $(grep -a '@' "$W/x.strings" | tr '\n' ' ')"
+	for want in cpu@0 cpu@1 memory@80000000 chosen ns16550a riscv,isa bootargs; do
+		grep -aq -e "$want\$" "$W/x.strings" || { why="the DTB of -c 2 has no '$want'"; return 1; }
+	done
 }
 
 # --- driver ------------------------------------------------------------------

@@ -79,6 +79,7 @@ for a in $(echo "$t" | tr , ' '); do
 	info)
 		echo "CPUS_ONLINE=$(cat /sys/devices/system/cpu/online)"
 		echo "NCPU=$(grep -c '^processor' /proc/cpuinfo)"
+		echo "ISA=$(sed -n 's/^isa[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
 		echo "CMDLINE=$(cat /proc/cmdline)"
 		;;
 	shell)
@@ -98,6 +99,22 @@ for a in $(echo "$t" | tr , ' '); do
 			echo "RNG_SHA2=$(dd if=/dev/hwrng bs=64 count=1 2>/dev/null | sha256sum | cut -d' ' -f1)"
 		else
 			echo "RNG_CURRENT=none"
+		fi
+		;;
+	9p)
+		# The export tagged "e2e": read L1's file, write one back.
+		mkdir -p /mnt
+		i=0
+		while ! mount -t 9p -o trans=virtio,version=9p2000.L e2e /mnt 2>/tmp/mount.err; do
+			i=$((i + 1))
+			[ $i -lt 20 ] || { echo "P9_MOUNT=failed: $(cat /tmp/mount.err)"; break; }
+			sleep 0.5
+		done
+		if [ $i -lt 20 ]; then
+			echo "P9_MOUNT=ok"
+			echo "P9_READ=$(cat /mnt/from-l1.txt)"
+			pat 9p 100000 >/mnt/from-l2.bin && sync && echo "P9_WRITE=ok"
+			umount /mnt
 		fi
 		;;
 	*) echo "LKVM-L2-UNKNOWN-ACTION '$a'" ;;

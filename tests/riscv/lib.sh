@@ -202,11 +202,11 @@ rv_stamp_header() {
 # lists are refreshed and the sysroot rebuilt if a version changed.
 rv_sysroot() {
 	local hdr stamp=$RV_SYSROOT/.stamp
+	rv_need_cross
 	hdr=$(rv_stamp_header)
 	if [ "${1:-}" != update ] && [ -f "$stamp" ] && [ "$(head -n1 "$stamp")" = "$hdr" ]; then
 		return 0
 	fi
-	rv_need_cross
 	lkvm_need pkg-config pkg-config
 	rv_apt_setup
 	rv_apt_update "${1:+force}"
@@ -248,8 +248,8 @@ $versions" ]; then
 rv_sysroot_fixup() {
 	local s=$1 l=$1/usr/lib/$RV_TRIPLET d compat=
 	local pc=$l/pkgconfig
-	rm -rf "$s/usr/share/doc" "$s/usr/share/man" "$s/usr/share/info" "$s/usr/share/lintian" \
-		"$s/usr/share/doc-base" "$s/usr/share/aclocal" "$s/usr/bin" "$s/bin"
+	rm -rf "${s:?}/usr/share/doc" "${s:?}/usr/share/man" "${s:?}/usr/share/info" "${s:?}/usr/share/lintian" \
+		"${s:?}/usr/share/doc-base" "${s:?}/usr/share/aclocal" "${s:?}/usr/bin" "${s:?}/bin"
 	find "$l" -maxdepth 1 -name '*.so*' -exec rm -f {} +
 	# Of trixie's kernel headers, only KVM's API (and what it includes that
 	# is newer than in Debian 12's cross linux-libc-dev): the rest of
@@ -371,7 +371,7 @@ rv_guest() {
 		local kpkg versions
 		kpkg=$(rv_guest_kernel_pkg) || exit 2
 		versions=$(rv_versions "$kpkg" busybox-static) || exit 2
-		if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$hdr
+		if [ ! -f "$stamp" ] || [ "$(grep -v '^kernel=' "$stamp")" != "$hdr
 $versions" ]; then
 			local debs kdeb bdeb tmp=$RV_GUEST_DIR/tmp.$$ kver=${kpkg#linux-image-}
 			debs=$(rv_download $versions) || exit 2

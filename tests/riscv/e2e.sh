@@ -1,0 +1,224 @@
+#!/bin/bash
+# End-to-end tests of a riscv64 lkvm with real Linux guests, nested:
+# qemu-system-riscv64 (TCG, -cpu rv64,h=true) boots Debian 13's riscv64
+# kernel as L1, whose kvm.ko gives /dev/kvm; inside it the static riscv64
+# lkvm boots the same kernel as L2 with a busybox initramfs, once per case.
+#
+# usage: tests/riscv/e2e.sh [--lkvm PATH] [--cases a,b,...] [--case-timeout S]
+#                           [--timeout S] [--l1-smp N] [--l1-only]
+#                           [--verbose] [--build-only]
+#
+#   --lkvm PATH        the static riscv64 lkvm (default: build/riscv64/lkvm,
+#                      from make ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu-
+#                      O=build/riscv64)
+#   --cases LIST       comma-separated subset of the cases, in that order
+#   --case-timeout S   per-case limit inside L1 (default 120)
+#   --timeout S        limit for the whole L1 run (default 120 + 60 per case)
+#   --l1-smp N         harts of L1 (default 1)
+#   --l1-only          no lkvm, no cases: boot L1 until /dev/kvm is there
+#                      (checks the harness and the nested setup)
+#   --verbose          stream the whole L1 console (always saved to a log)
+#   --build-only       build the images, print the L1 image's path, stop
+#
+# Prints one "E2E <case>: PASS|FAIL ..." line per case, the wall time of
+# each case and of the whole run, and ends with "N passed, N failed";
+# exits 0 only if every requested case passed.
+set -eu
+LKVM_PROG=riscv-e2e
+. "$(dirname "$0")/lib.sh"
+
+ALL_CASES="boot-marker smp-2 cmdline serial-shell virtio-blk virtio-blk-pci rng 9p reboot earlycon dump-dtb"
+lkvm_bin=$LKVM_TOP/build/riscv64/lkvm
+cases=$ALL_CASES
+case_timeout=120
+l1_timeout=
+l1_smp=1
+l1_only=0
+verbose=0
+build_only=0
+
+usage() { sed -n '/^# usage:/,/^# exits 0/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--lkvm) lkvm_bin=$2; shift 2 ;;
+	--cases) cases=${2//,/ }; shift 2 ;;
+	--case-timeout) case_timeout=$2; shift 2 ;;
+	--timeout) l1_timeout=$2; shift 2 ;;
+	--l1-smp) l1_smp=$2; shift 2 ;;
+	--l1-only) l1_only=1; shift ;;
+	--verbose|-v) verbose=1; shift ;;
+	--build-only) build_only=1; shift ;;
+	-h|--help) usage ;;
+	*) echo "riscv-e2e: unknown option '$1'" >&2; usage ;;
+	esac
+done
+[ "$l1_only" = 0 ] || cases=
+for c in $cases; do
+	case " $ALL_CASES " in
+	*" $c "*) ;;
+	*) lkvm_die "unknown case '$c' (known: $ALL_CASES)" ;;
+	esac
+done
+set -- $cases
+n_expected=$#
+[ -n "$l1_timeout" ] || l1_timeout=$((120 + 60 * n_expected))
+
+t_start=$(lkvm_now_ms)
+lkvm_need qemu-system-riscv64 qemu-system-misc
+lkvm_need_file /usr/share/qemu/opensbi-riscv64-generic-fw_dynamic.bin opensbi
+lkvm_need_file /bin/busybox busybox-static
+lkvm_need cpio cpio
+lkvm_need gzip gzip
+lkvm_need xz xz-utils
+lkvm_need strings binutils
+lkvm_need timeout coreutils
+if [ "$l1_only" = 0 ]; then
+	[ -e "$lkvm_bin" ] || lkvm_die "no lkvm binary at $lkvm_bin (build it with 'make ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu- O=build/riscv64', or pass --lkvm PATH)"
+	[ -f "$lkvm_bin" ] && [ -x "$lkvm_bin" ] || lkvm_die "$lkvm_bin is not an executable file"
+	if command -v file >/dev/null 2>&1; then
+		file -L "$lkvm_bin" | grep -q 'RISC-V.*statically linked' ||
+			lkvm_die "$lkvm_bin is not a static riscv64 executable: $(file -L "$lkvm_bin" | cut -d: -f2-)"
+	fi
+fi
+
+rv_guest
+KMODS=$RV_KMODS
+LKVM_BUSYBOX=$RV_BUSYBOX
+
+# The modules L2 needs: the virtio-mmio transport (virtio-pci is built in),
+# the block and rng drivers (the hw_random core and virtio_console are
+# built in), 9p over virtio (with 9pnet and netfs). L1 needs only kvm (no
+# dependencies in this kernel).
+RV_L2_MODULES="virtio_mmio virtio_blk virtio-rng 9pnet_virtio 9p"
+RV_L1_MODULES="kvm"
+
+# rv_stage_modules DIR NAME...: the modules and their dependencies,
+# decompressed into DIR/modules, their load order in DIR/etc/ORDERFILE.
+rv_stage_modules() {
+	local d=$1 order=$2 m
+	shift 2
+	lkvm_module_closure "$@"
+	mkdir -p "$d/modules"
+	: >"$d/etc/$order"
+	for m in "${LKVM_MODULES[@]}"; do
+		lkvm_install_module "$m" "$d/modules" >>"$d/etc/$order"
+	done
+}
+
+# --- the L2 initramfs ------------------------------------------------------------
+mkdir -p "$LKVM_BUILD"
+stage2=$LKVM_BUILD/stage-rv-l2.$$
+stage1=$LKVM_BUILD/stage-rv-l1.$$
+conf=$LKVM_BUILD/rv-conf.$$
+trap 'rm -rf "$stage2" "$stage1" "$conf"' EXIT
+lkvm_stage_base "$stage2"
+install -m 755 "$LKVM_TESTS_DIR/riscv/l2-init.sh" "$stage2/init"
+rv_stage_modules "$stage2" l2-modules $RV_L2_MODULES
+l2_image=$(lkvm_pack_cached "$stage2" "$LKVM_BUILD/rv-l2")
+
+# --- the L1 initramfs -------------------------------------------------------------
+{
+	printf 'E2E_CASES="%s"\n' "$cases"
+	printf 'E2E_TIMEOUT=%s\n' "$case_timeout"
+} >"$conf"
+lkvm_stage_base "$stage1"
+rv_stage_modules "$stage1" l1-modules $RV_L1_MODULES
+mkdir -p "$stage1/l2"
+cp "$RV_KIMAGE" "$stage1/l2/Image"
+cp "$l2_image" "$stage1/l2/initrd.cpio.gz"
+install -m 755 "$LKVM_TESTS_DIR/e2e/l1-init.sh" "$stage1/init"
+if [ "$l1_only" = 1 ]; then
+	printf '#!/bin/sh\necho "E2E-L1-ONLY /dev/kvm: $(ls -l /dev/kvm)"\ndmesg | grep -i -e kvm -e aia -e imsic | sed "s/^/E2E-L1-DMESG /"\n' >"$stage1/payload.sh"
+	chmod 755 "$stage1/payload.sh"
+else
+	install -m 755 "$LKVM_TESTS_DIR/riscv/cases.sh" "$stage1/payload.sh"
+	install -D -m 755 "$lkvm_bin" "$stage1/usr/bin/lkvm"
+fi
+cp "$conf" "$stage1/etc/lkvm-test.conf"
+l1_image=$(lkvm_pack_cached "$stage1" "$LKVM_BUILD/rv-l1")
+rm -f "$conf"
+t_built=$(lkvm_now_ms)
+if [ "$build_only" = 1 ]; then
+	echo "$l1_image"
+	exit 0
+fi
+
+lkvm_log "lkvm under test: $([ "$l1_only" = 1 ] && echo none || echo "$lkvm_bin")"
+lkvm_log "L1 image ${l1_image##*/} ($(du -h "$l1_image" | cut -f1)), kernel $RV_KVER, L1 harts $l1_smp, cases: ${cases:-none}"
+
+# --- boot L1 and watch its console ---------------------------------------------
+# rv_boot_l1 IMAGE TIMEOUT: like lkvm_boot_l1 (tests/e2e/lib.sh), with
+# qemu-system-riscv64's virt machine and the hypervisor extension.
+rv_boot_l1() {
+	local rc=0
+	rm -f "$LKVM_L1_PID" "$LKVM_L1_MON"
+	timeout -k 10 "$2" qemu-system-riscv64 -M virt -cpu rv64,h=true -smp "$l1_smp" -m 2048 \
+		-nographic -monitor "unix:$LKVM_L1_MON,server=on,wait=off" \
+		-pidfile "$LKVM_L1_PID" -no-reboot -kernel "$RV_KIMAGE" -initrd "$1" \
+		-append "console=ttyS0 panic=-1 quiet" </dev/null 2>&1 || rc=$?
+	rm -f "$LKVM_L1_PID" "$LKVM_L1_MON"
+	echo "E2E-HOST-QEMU-EXIT $rc"
+}
+# What lkvm_watch_l1 shows of the emulated CPU when L1 wedges.
+LKVM_L1_DIAG_RE='^ *(pc|mstatus|hstatus|mcause|scause|sepc|mip|mie) '
+
+lkvm_new_log riscv-e2e
+log=$LOG
+results=$LKVM_BUILD/rv-results.$$
+trap 'rm -rf "$stage2" "$stage1" "$conf" "$results"' EXIT
+t0_us=${EPOCHREALTIME/./}
+stamp() { local us=$((${EPOCHREALTIME/./} - t0_us)); printf '[%4d.%ds]' $((us / 1000000)) $((us / 100000 % 10)); }
+lkvm_on_line() {
+	case "$1" in
+	E2E-L1-HEARTBEAT*) [ "$verbose" = 0 ] || printf '%s\n' "$1" ;;
+	"E2E "*|E2E-*) printf '%s %s\n' "$(stamp)" "$1" ;;
+	"  ["*" tail] "*|"  ["*" stderr] "*|"  ["*" diag] "*) printf '%s\n' "$1" ;;
+	*) [ "$verbose" = 0 ] || printf '%s\n' "$1" ;;
+	esac
+}
+: >"$results"
+rv_boot_l1 "$l1_image" "$l1_timeout" | lkvm_watch_l1 150 "$log" "$results"
+l1_rc=$(sed -n 's/^E2E-HOST-QEMU-EXIT //p' "$results" | tail -n1)
+t_end=$(lkvm_now_ms)
+
+# --- verdict -----------------------------------------------------------------
+passed=0 failed=0
+for c in $cases; do
+	r=$(grep -E "^E2E $c: (PASS|FAIL)" "$results" | tail -n1 || true)
+	case "$r" in
+	"E2E $c: PASS") passed=$((passed + 1)) ;;
+	"E2E $c: FAIL"*) failed=$((failed + 1)) ;;
+	*)
+		echo "E2E $c: FAIL not run (L1 ended before reaching it)"
+		failed=$((failed + 1))
+		;;
+	esac
+done
+if grep -q '^E2E-L1-FATAL' "$results"; then
+	echo "riscv-e2e: L1 could not run the cases: $(grep '^E2E-L1-FATAL' "$results" | head -n1)"
+	failed=$((failed + 1))
+fi
+if ! grep -q '^E2E-L1-DONE' "$results"; then
+	grep -q '^E2E-HOST-L1-WEDGED' "$results" && l1_rc=wedged
+	case "$l1_rc" in
+	wedged) why="L1 wedged: no console output and no heartbeat for 150s; killed" ;;
+	124|137) why="timed out after ${l1_timeout}s" ;;
+	*) why="QEMU exited with status ${l1_rc:-?}" ;;
+	esac
+	echo "riscv-e2e: L1 did not finish ($why); last lines of its console:"
+	grep -v '^  \[L1-diag\]' "$log" | tail -n 40 | sed 's/^/  [L1] /'
+	[ "$n_expected" -gt 0 ] || failed=$((failed + 1))
+fi
+if [ "$l1_only" = 1 ] && grep -q '^E2E-L1-KVM-READY' "$results"; then
+	passed=$((passed + 1))
+	echo "E2E l1-kvm-ready: PASS"
+elif [ "$l1_only" = 1 ]; then
+	echo "E2E l1-kvm-ready: FAIL no /dev/kvm in L1"
+	[ "$failed" -gt 0 ] || failed=1
+fi
+
+l1_kvm=$(sed -n 's/^E2E-L1-KVM-READY uptime=\([0-9.]*s\).*/\1/p' "$results" | head -n1)
+echo "riscv-e2e: case wall times: $(sed -n 's/^E2E-TIME \([^ ]*\) \([0-9.]*s\).*/\1 \2,/p' "$results" | tr '\n' ' ' | sed 's/, *$//')"
+echo "riscv-e2e: image build $(((t_built - t_start) / 1000))s, L1 run $(((t_end - t_built) / 1000))s (L1 kvm ready at uptime ${l1_kvm:-?}), total $(((t_end - t_start) / 1000))s; full console: $log"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ] && [ "$passed" -ge "$n_expected" ]
