@@ -542,7 +542,7 @@ static int pci_interrupt_map(void *fdt, const struct riscv_fdt_desc *d)
 static int add_pci(void *fdt, const struct riscv_fdt_desc *d)
 {
 	const fdt32_t bus_range[2] = { cpu_to_fdt32(0), cpu_to_fdt32(0) };
-	const fdt32_t mask[4] = { cpu_to_fdt32(0x1800), cpu_to_fdt32(0),
+	const fdt32_t mask[4] = { cpu_to_fdt32(0xf800), cpu_to_fdt32(0),
 				  cpu_to_fdt32(0), cpu_to_fdt32(7) };
 	void *c;
 

@@ -117,6 +117,16 @@ for a in $(echo "$t" | tr , ' '); do
 			umount /mnt
 		fi
 		;;
+	hvc)
+		# --console virtio: a line written to hvc0 must reach lkvm's stdout.
+		if wait_dev /dev/hvc0; then
+			echo "LKVM-L2-HVC-HELLO" >/dev/hvc0
+			# hvc0 is a virtual tty; its virtio device is the driver's.
+			echo "HVC_DEVPATH=$(readlink -f /sys/bus/virtio/drivers/virtio_console/virtio* 2>/dev/null | head -n1)"
+		else
+			echo "HVC_DEVPATH=none"
+		fi
+		;;
 	*) echo "LKVM-L2-UNKNOWN-ACTION '$a'" ;;
 	esac
 done

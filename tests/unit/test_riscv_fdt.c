@@ -564,6 +564,47 @@ static void check_pci_map(const void *fdt, const struct riscv_fdt_desc *d,
 	CHECK_EQ(at, n); /* nothing left over */
 }
 
+/*
+ * What an OS does with the map (devicetree spec, "Interrupt Mapping"):
+ * AND the device's unit address and pin with interrupt-map-mask, take the
+ * first entry equal to the result.  Every slot must resolve to its own
+ * line; a mask that drops slot bits maps slot 4 onto slot 0's entry.
+ */
+static void check_pci_map_lookup(const void *fdt,
+				 const struct riscv_fdt_desc *d, int pci)
+{
+	unsigned int n, nm, slot, pin;
+	const fdt32_t *map = cells(fdt, pci, "interrupt-map", &n);
+	const fdt32_t *mask = cells(fdt, pci, "interrupt-map-mask", &nm);
+	char path[64];
+	int chip = node(fdt, irqchip_path(d, path, sizeof(path)));
+	unsigned int pic = u32(fdt, chip, "#interrupt-cells");
+	unsigned int entry = 5 + pic;
+
+	if (!CHECK_EQ(nm, 4) || !CHECK(n % entry == 0))
+		return;
+	for (slot = 0; slot < RISCV_FDT_PCI_SLOTS; slot++) {
+		for (pin = 1; pin <= 4; pin++) {
+			const uint32_t key[4] = {
+				(slot << 11) & cell(mask, 0), 0 & cell(mask, 1),
+				0 & cell(mask, 2), pin & cell(mask, 3),
+			};
+			unsigned int e, found = 0;
+
+			for (e = 0; e < n && !found; e += entry)
+				if (cell(map, e) == key[0] &&
+				    cell(map, e + 1) == key[1] &&
+				    cell(map, e + 2) == key[2] &&
+				    cell(map, e + 3) == key[3])
+					found = e + 1;
+			if (!CHECK(found))
+				return;
+			if (!CHECK_EQ(cell(map, found - 1 + 5), d->pci_intx_irq[slot]))
+				return;
+		}
+	}
+}
+
 static void check_pci(const void *fdt, const struct riscv_fdt_desc *d)
 {
 	char path[64];
@@ -594,12 +635,13 @@ static void check_pci(const void *fdt, const struct riscv_fdt_desc *d)
 	check_pci_ranges(fdt, d, pci);
 	c = cells(fdt, pci, "interrupt-map-mask", &n);
 	if (CHECK_EQ(n, 4)) {
-		CHECK_EQ(cell(c, 0), 0x1800);
+		CHECK_EQ(cell(c, 0), 0xf800);
 		CHECK_EQ(cell(c, 1), 0);
 		CHECK_EQ(cell(c, 2), 0);
 		CHECK_EQ(cell(c, 3), 7);
 	}
 	check_pci_map(fdt, d, pci);
+	check_pci_map_lookup(fdt, d, pci);
 	if (d->irqchip == RISCV_IRQCHIP_AIA)
 		CHECK_EQ(by_phandle(fdt, u32(fdt, pci, "msi-parent")),
 			 node(fdt, "/soc/imsics@28000000"));
@@ -1425,7 +1467,7 @@ static void dts_pci(const struct riscv_fdt_desc *d, const char *dts)
 	sb_add(&s, ">;");
 	CHECK_CONTAINS(blk, s.buf);
 
-	CHECK_CONTAINS(blk, "interrupt-map-mask = <0x1800 0x00 0x00 0x07>;");
+	CHECK_CONTAINS(blk, "interrupt-map-mask = <0xf800 0x00 0x00 0x07>;");
 	sb_cells_open(&s, "interrupt-map");
 	for (slot = 0; slot < RISCV_FDT_PCI_SLOTS; slot++) {
 		for (pin = 1; pin <= 4; pin++) {

@@ -27,7 +27,8 @@
  *       virtio_mmio@BASE "virtio,mmio", interrupts (one per device)
  *       pci@BASE    "pci-host-ecam-generic", bus-range 0..0, ranges (I/O +
  *                   32-bit MMIO), interrupt-map for INTA..INTD of every
- *                   slot, interrupt-map-mask <0x1800 0 0 7>
+ *                   slot (the device number: every slot its own line),
+ *                   interrupt-map-mask <0xf800 0 0 7>
  * Interrupt specifiers: one cell (the source) under the PLIC, two cells
  * (source, 4 = level high) under the APLIC.
  */
