@@ -27,7 +27,7 @@ set -eu
 LKVM_PROG=riscv-e2e
 . "$(dirname "$0")/lib.sh"
 
-ALL_CASES="boot-marker smp-2 cmdline serial-shell virtio-blk virtio-blk-pci rng 9p virtio-pci-all irqchip-aia reboot earlycon dump-dtb"
+ALL_CASES="boot-marker smp-2 cmdline serial-shell virtio-blk virtio-blk-pci rng 9p virtio-pci-all irqchip-aia-pci irqchip-aia-mmio reboot earlycon dump-dtb"
 lkvm_bin=$LKVM_TOP/build/riscv64/lkvm
 cases=$ALL_CASES
 case_timeout=120
@@ -148,11 +148,16 @@ lkvm_log "L1 image ${l1_image##*/} ($(du -h "$l1_image" | cut -f1)), kernel $RV_
 
 # --- boot L1 and watch its console ---------------------------------------------
 # rv_boot_l1 IMAGE TIMEOUT: like lkvm_boot_l1 (tests/e2e/lib.sh), with
-# qemu-system-riscv64's virt machine and the hypervisor extension.
+# qemu-system-riscv64's virt machine and the hypervisor extension.  L1's
+# harts have AIA (Smaia/Ssaia) and its wired interrupts go through an
+# APLIC, so L1's KVM offers the in-kernel AIA (emulated IMSICs) that
+# --irqchip aia uses.  (aia=aplic-imsic hangs Debian's 6.12 L1 on QEMU 7.2
+# once its serial console takes interrupts.)
 rv_boot_l1() {
 	local rc=0
 	rm -f "$LKVM_L1_PID" "$LKVM_L1_MON"
-	timeout -k 10 "$2" qemu-system-riscv64 -M virt -cpu rv64,h=true -smp "$l1_smp" -m 2048 \
+	timeout -k 10 "$2" qemu-system-riscv64 -M virt,aia=aplic \
+		-cpu rv64,h=true,x-smaia=true,x-ssaia=true -smp "$l1_smp" -m 2048 \
 		-nographic -monitor "unix:$LKVM_L1_MON,server=on,wait=off" \
 		-pidfile "$LKVM_L1_PID" -no-reboot -kernel "$RV_KIMAGE" -initrd "$1" \
 		-append "console=ttyS0 panic=-1 quiet" </dev/null 2>&1 || rc=$?

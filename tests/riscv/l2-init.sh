@@ -117,6 +117,12 @@ for a in $(echo "$t" | tr , ' '); do
 			umount /mnt
 		fi
 		;;
+	irqchip)
+		# Which interrupt controllers the device tree gave, and whether
+		# any PCI interrupt is an MSI(-X).
+		echo "IRQCHIP=$(ls /proc/device-tree/soc | grep -E '^(interrupt-controller|aplic|imsics)@' | tr '\n' ' ')"
+		echo "MSI_IRQS=$(grep -c PCI-MSI /proc/interrupts)"
+		;;
 	hvc)
 		# --console virtio: a line written to hvc0 must reach lkvm's stdout.
 		if wait_dev /dev/hvc0; then
