@@ -135,22 +135,9 @@ static void uart_irq(void *opaque, int level)
 	arch_irq_line(opaque, RISCV_UART_IRQ, level);
 }
 
-static void uart_tx(void *opaque, const uint8_t *buf, size_t len)
-{
-	struct vm *vm = opaque;
-
-	term_write(&vm->term, buf, len);
-}
-
 int arch_console_input(struct vm *vm, unsigned char c)
 {
-	/* Wait for FIFO room rather than drop typed or piped bytes. */
-	while (!serial8250_rx_put(&vm->arch.uart, c)) {
-		if (vm_stopping(vm))
-			return 0;
-		serial8250_wait_rx_space(&vm->arch.uart, 50);
-	}
-	return 1;
+	return vm_uart_console_input(vm, &vm->arch.uart, c);
 }
 
 /* PCI I/O space: the guest reaches port P at RISCV_PCI_IO_BASE + P. */
@@ -182,7 +169,7 @@ int arch_devices_init(struct vm *vm)
 	unsigned int i;
 	int err;
 
-	err = serial8250_init(&a->uart, uart_irq, uart_tx, vm);
+	err = serial8250_init(&a->uart, uart_irq, vm_console_write, vm);
 	if (err || (err = vm_add_cleanup(vm, uart_cleanup, &a->uart)))
 		return err;
 	if (a->irqchip == RISCV_IRQCHIP_PLIC) {

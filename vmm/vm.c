@@ -84,6 +84,25 @@ int vm_kvm_irq_line(struct vm *vm, unsigned int irq, int level)
 	return 0;
 }
 
+void vm_console_write(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct vm *vm = opaque;
+
+	term_write(&vm->term, buf, len);
+}
+
+int vm_uart_console_input(struct vm *vm, struct serial8250 *uart,
+			  unsigned char c)
+{
+	/* Wait for FIFO room rather than drop typed or piped bytes. */
+	while (!serial8250_rx_put(uart, c)) {
+		if (vm_stopping(vm))
+			return 0;
+		serial8250_wait_rx_space(uart, 50);
+	}
+	return 1;
+}
+
 int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio,
 		 bool match, uint64_t data, bool assign)
 {

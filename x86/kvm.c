@@ -89,13 +89,6 @@ static void uart_irq(void *opaque, int level)
 	vm_irq_line(opaque, X86_UART_IRQ, level);
 }
 
-static void uart_tx(void *opaque, const uint8_t *buf, size_t len)
-{
-	struct vm *vm = opaque;
-
-	term_write(&vm->term, buf, len);
-}
-
 static void kbd_irq(void *opaque, int level)
 {
 	vm_irq_line(opaque, I8042_KBD_IRQ, level);
@@ -109,13 +102,7 @@ static void kbd_reset(void *opaque)
 
 int arch_console_input(struct vm *vm, unsigned char c)
 {
-	/* Wait for FIFO room rather than drop typed or piped bytes. */
-	while (!serial8250_rx_put(&vm->arch.uart, c)) {
-		if (vm_stopping(vm))
-			return 0;
-		serial8250_wait_rx_space(&vm->arch.uart, 50);
-	}
-	return 1;
+	return vm_uart_console_input(vm, &vm->arch.uart, c);
 }
 
 static void acpi_poweroff(void *opaque)
@@ -144,7 +131,7 @@ int arch_devices_init(struct vm *vm)
 	int err;
 	unsigned int i;
 
-	err = serial8250_init(&a->uart, uart_irq, uart_tx, vm);
+	err = serial8250_init(&a->uart, uart_irq, vm_console_write, vm);
 	if (err || (err = vm_add_cleanup(vm, uart_cleanup, &a->uart)))
 		return err;
 	err = i8042_init(&a->kbd, kbd_reset, kbd_irq, vm);

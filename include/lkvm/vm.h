@@ -113,6 +113,15 @@ void vm_irq_line(struct vm *vm, unsigned int irq, int level);
 /* KVM_IRQ_LINE on the in-kernel irqchip; 0 or -errno (logged with --debug). */
 int vm_kvm_irq_line(struct vm *vm, unsigned int irq, int level);
 
+/* The guest's console output to the terminal (a uart_tx_fn, @opaque the
+ * vm). */
+void vm_console_write(void *opaque, const uint8_t *buf, size_t len);
+/* Console input into @uart (arch_console_input for a UART console): waits
+ * for FIFO room; 0 when the VM is stopping. */
+struct serial8250;
+int vm_uart_console_input(struct vm *vm, struct serial8250 *uart,
+			  unsigned char c);
+
 /* KVM_IOEVENTFD: writes of @len bytes at @addr (port I/O if @pio) signal
  * @fd instead of exiting; with @match only writes of @data do. */
 int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio,

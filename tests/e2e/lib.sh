@@ -482,6 +482,7 @@ lkvm_stage_l1() {
 	cp "$L2_INITRD" "$d/l2/initrd.cpio.gz"
 	install -m 755 "$LKVM_TESTS_DIR/e2e/l1-init.sh" "$d/init"
 	install -m 755 "$payload" "$d/payload.sh"
+	install -m 644 "$LKVM_TESTS_DIR/e2e/case-lib.sh" "$d/case-lib.sh"
 	cp "$conf" "$d/etc/lkvm-test.conf"
 }
 
@@ -610,4 +611,37 @@ lkvm_watch_l1() {
 		lkvm_on_line "$line"
 	done
 	return 0
+}
+
+# lkvm_e2e_verdict PROG CASES RESULTS LOG L1_RC L1_TIMEOUT: count the cases'
+# PASS/FAIL lines in RESULTS into $passed and $failed (a case without one
+# did not run: a failure), set $seen (cases with a verdict), and explain an
+# L1 that could not run the cases or did not finish them.
+lkvm_e2e_verdict() {
+	local prog=$1 list=$2 res=$3 lg=$4 rc=$5 tmo=$6 c r why
+	passed=0 failed=0
+	for c in $list; do
+		r=$(grep -E "^E2E $c: (PASS|FAIL)" "$res" | tail -n1 || true)
+		case "$r" in
+		"E2E $c: PASS") passed=$((passed + 1)) ;;
+		"E2E $c: FAIL"*) failed=$((failed + 1)) ;;
+		*)
+			echo "E2E $c: FAIL not run (L1 ended before reaching it)"
+			failed=$((failed + 1))
+			;;
+		esac
+	done
+	seen=$(grep -oE '^E2E [^ ]+: (PASS|FAIL)' "$res" | sed 's/:.*//' | sort -u | wc -l)
+	if grep -q '^E2E-L1-FATAL' "$res"; then
+		echo "$prog: L1 could not run the cases: $(grep '^E2E-L1-FATAL' "$res" | head -n1)"
+	fi
+	grep -q '^E2E-L1-DONE' "$res" && return 0
+	grep -q '^E2E-HOST-L1-WEDGED' "$res" && rc=wedged
+	case "$rc" in
+	wedged) why="L1 wedged: no console output and no heartbeat for 150s; killed" ;;
+	124|137) why="timed out after ${tmo}s" ;;
+	*) why="QEMU exited with status ${rc:-?}" ;;
+	esac
+	echo "$prog: L1 did not finish the cases ($why); last lines of its console:"
+	grep -v '^  \[L1-diag\]' "$lg" | tail -n 40 | sed 's/^/  [L1] /'
 }

@@ -175,35 +175,7 @@ l1_rc=$(sed -n 's/^E2E-HOST-QEMU-EXIT //p' "$results" | tail -n1)
 t_end=$(lkvm_now_ms)
 
 # --- verdict -----------------------------------------------------------------
-passed=0 failed=0
-for c in $cases; do
-	r=$(grep -E "^E2E $c: (PASS|FAIL)" "$results" | tail -n1 || true)
-	case "$r" in
-	"E2E $c: PASS") passed=$((passed + 1)) ;;
-	"E2E $c: FAIL"*) failed=$((failed + 1)) ;;
-	*)
-		echo "E2E $c: FAIL not run (L1 ended before reaching it)"
-		failed=$((failed + 1))
-		;;
-	esac
-done
-seen=$(grep -oE '^E2E [^ ]+: (PASS|FAIL)' "$results" | sed 's/:.*//' | sort -u | wc -l)
-
-if grep -q '^E2E-L1-FATAL' "$results"; then
-	echo "e2e: L1 could not run the cases: $(grep '^E2E-L1-FATAL' "$results" | head -n1)"
-fi
-if ! grep -q '^E2E-L1-DONE' "$results"; then
-	case "$l1_rc" in
-	*) grep -q '^E2E-HOST-L1-WEDGED' "$results" && l1_rc=wedged ;;
-	esac
-	case "$l1_rc" in
-	wedged) why="L1 wedged: no console output and no heartbeat for 150s; killed" ;;
-	124|137) why="timed out after ${l1_timeout}s" ;;
-	*) why="QEMU exited with status ${l1_rc:-?}" ;;
-	esac
-	echo "e2e: L1 did not finish the cases ($why); last lines of its console:"
-	grep -v '^  \[L1-diag\]' "$log" | tail -n 40 | sed 's/^/  [L1] /'
-fi
+lkvm_e2e_verdict e2e "$cases" "$results" "$log" "$l1_rc" "$l1_timeout"
 
 l1_boot=$(sed -n 's/^E2E-L1-KVM-READY uptime=\([0-9.]*s\).*/\1/p' "$results" | head -n1)
 echo "e2e: image build $(((t_built - t_start) / 1000))s, L1 run $(((t_end - t_built) / 1000))s (L1 kvm ready at uptime ${l1_boot:-?}), total $(((t_end - t_start) / 1000))s; full console: $log"

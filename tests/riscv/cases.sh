@@ -20,69 +20,8 @@ mount -t tmpfs -o size=512m tmpfs "$D" 2>/dev/null
 # nested TCG; warnings and errors still print.
 Q=quiet
 
-now_cs() { awk '{ printf "%d", $1 * 100 }' /proc/uptime; }
-show() { awk -v p="  [$1] " '{ sub(/\r+$/, ""); print p $0; fflush() }'; }
+. /case-lib.sh
 
-# run_vmm NAME FEEDER TIMEOUT LKVM-ARGS...: run lkvm under busybox timeout,
-# its stdout (the L2 console) to $OUT and the console, its stderr to $ERR,
-# stdin from /dev/null or from the shell function FEEDER. Sets RC, CS
-# (centiseconds) and TXT ($OUT without CRs). A VMM that cannot be killed
-# (stuck in the kernel) is abandoned 30 s after its timeout.
-run_vmm() {
-	name=$1 feeder=$2 tmo=$3
-	shift 3
-	OUT=$W/$name.out ERR=$W/$name.err RCF=$W/$name.rc TXT=$W/$name.txt
-	rm -f "$OUT" "$ERR" "$RCF" "$TXT"
-	: >"$OUT"
-	echo "E2E-RUN $name: $VMM $*"
-	t0=$(now_cs)
-	if [ "$feeder" = none ]; then
-		{ timeout -k 5 "$tmo" "$VMM" "$@" </dev/null 2>"$ERR"; echo $? >"$RCF"; } |
-			tee "$OUT" | show "$name" &
-	else
-		"$feeder" | { timeout -k 5 "$tmo" "$VMM" "$@" 2>"$ERR"; echo $? >"$RCF"; } |
-			tee "$OUT" | show "$name" &
-	fi
-	bg=$! n=0
-	while kill -0 "$bg" 2>/dev/null; do
-		if [ "$n" -ge $(((tmo + 35) * 5)) ]; then
-			echo "E2E-STUCK $name: lkvm is still there $((tmo + 35))s after it started"
-			ps -o pid,stat,args | grep -v ' \[.*\]$' | show "$name diag"
-			echo 254 >"$RCF"
-			break
-		fi
-		n=$((n + 1))
-		sleep 0.2
-	done
-	[ "$n" -ge $(((tmo + 35) * 5)) ] || wait "$bg"
-	CS=$(($(now_cs) - t0))
-	RC=$(cat "$RCF" 2>/dev/null)
-	[ -n "$RC" ] || RC=255
-	tr -d '\r' <"$OUT" >"$TXT"
-	[ ! -s "$ERR" ] || show "$name stderr" <"$ERR"
-	echo "E2E-TIME $name $((CS / 100)).$((CS / 10 % 10))s status=$RC"
-}
-
-why=
-timed_out() { [ "$RC" -ge 124 ] && [ "$CS" -ge $(((tmo - 1) * 100)) ]; }
-expect_status() {
-	for s in "$@"; do [ "$RC" = "$s" ] && return 0; done
-	if [ "$RC" = 254 ]; then
-		why="lkvm could not be killed after ${tmo}s (see E2E-STUCK)"
-	elif timed_out; then
-		why="timed out after ${tmo}s (status $RC)"
-	else
-		why="exit status $RC, expected $*"
-	fi
-	return 1
-}
-expect_line() {
-	grep -q -- "$1" "$TXT" && return 0
-	why="$2"
-	timed_out && why="$why (timed out after ${tmo}s)"
-	return 1
-}
-expect_marker() { expect_line '^LKVM-L2-INIT-OK$' "L2 init marker LKVM-L2-INIT-OK never appeared (lkvm exit status $RC)"; }
 no_panic() {
 	! grep -q -e 'Kernel panic' -e 'LKVM-L2-.*-FAILED' -e 'LKVM-L2-INSMOD-FAILED' "$TXT" ||
 		{ why="guest: $(grep -m1 -e 'Kernel panic' -e 'LKVM-L2-.*-FAILED' -e 'LKVM-L2-INSMOD-FAILED' "$TXT")"; return 1; }
@@ -133,19 +72,10 @@ case_cmdline() {
 # until lkvm exits, so the case tests input, not EOF handling.
 feed_shell() {
 	i=0
-	while ! grep -q LKVM-L2-SHELL-READY "$OUT" 2>/dev/null; do
-		[ ! -e "$RCF" ] && [ $i -lt $((tmo * 2)) ] || return 0
-		i=$((i + 1))
-		sleep 0.5
-	done
+	wait_for_output LKVM-L2-SHELL-READY || return 0
 	sleep 1
 	printf 'echo MAGIC-$((6*7))\n'
-	sleep 1
-	printf 'exit\n'
-	while [ ! -e "$RCF" ] && [ $i -lt $((tmo * 2)) ]; do
-		i=$((i + 1))
-		sleep 0.5
-	done
+	exit_shell
 }
 case_serial_shell() {
 	l2 serial-shell feed_shell -c 1 -p "$Q lkvmtest=shell"

@@ -132,6 +132,7 @@ if [ "$l1_only" = 1 ]; then
 	chmod 755 "$stage1/payload.sh"
 else
 	install -m 755 "$LKVM_TESTS_DIR/riscv/cases.sh" "$stage1/payload.sh"
+	install -m 644 "$LKVM_TESTS_DIR/e2e/case-lib.sh" "$stage1/case-lib.sh"
 	install -D -m 755 "$lkvm_bin" "$stage1/usr/bin/lkvm"
 fi
 cp "$conf" "$stage1/etc/lkvm-test.conf"
@@ -187,33 +188,9 @@ l1_rc=$(sed -n 's/^E2E-HOST-QEMU-EXIT //p' "$results" | tail -n1)
 t_end=$(lkvm_now_ms)
 
 # --- verdict -----------------------------------------------------------------
-passed=0 failed=0
-for c in $cases; do
-	r=$(grep -E "^E2E $c: (PASS|FAIL)" "$results" | tail -n1 || true)
-	case "$r" in
-	"E2E $c: PASS") passed=$((passed + 1)) ;;
-	"E2E $c: FAIL"*) failed=$((failed + 1)) ;;
-	*)
-		echo "E2E $c: FAIL not run (L1 ended before reaching it)"
-		failed=$((failed + 1))
-		;;
-	esac
-done
-if grep -q '^E2E-L1-FATAL' "$results"; then
-	echo "riscv-e2e: L1 could not run the cases: $(grep '^E2E-L1-FATAL' "$results" | head -n1)"
-	failed=$((failed + 1))
-fi
-if ! grep -q '^E2E-L1-DONE' "$results"; then
-	grep -q '^E2E-HOST-L1-WEDGED' "$results" && l1_rc=wedged
-	case "$l1_rc" in
-	wedged) why="L1 wedged: no console output and no heartbeat for 150s; killed" ;;
-	124|137) why="timed out after ${l1_timeout}s" ;;
-	*) why="QEMU exited with status ${l1_rc:-?}" ;;
-	esac
-	echo "riscv-e2e: L1 did not finish ($why); last lines of its console:"
-	grep -v '^  \[L1-diag\]' "$log" | tail -n 40 | sed 's/^/  [L1] /'
-	[ "$n_expected" -gt 0 ] || failed=$((failed + 1))
-fi
+lkvm_e2e_verdict riscv-e2e "$cases" "$results" "$log" "$l1_rc" "$l1_timeout"
+grep -q '^E2E-L1-FATAL' "$results" && failed=$((failed + 1))
+grep -q '^E2E-L1-DONE' "$results" || [ "$n_expected" -gt 0 ] || failed=$((failed + 1))
 if [ "$l1_only" = 1 ] && grep -q '^E2E-L1-KVM-READY' "$results"; then
 	passed=$((passed + 1))
 	echo "E2E l1-kvm-ready: PASS"

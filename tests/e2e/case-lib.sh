@@ -1,0 +1,114 @@
+#!/bin/sh
+# What every e2e payload's cases share (tests/e2e/cases.sh for x86,
+# tests/riscv/cases.sh for riscv64); installed in L1 as /case-lib.sh and
+# sourced by the payload after it has set W (work dir) and VMM.
+# busybox sh.
+
+now_cs() { awk '{ printf "%d", $1 * 100 }' /proc/uptime; }
+
+# show PREFIX: copy stdin to the console, one prefixed line at a time.
+show() {
+	awk -v p="  [$1] " '{ sub(/\r+$/, ""); print p $0; fflush() }'
+}
+
+# stuck_diag PID: what a process that will not die is doing.
+stuck_diag() {
+	ps -o pid,stat,args | grep -v ' \[.*\]$'
+	[ -n "$1" ] && [ -d "/proc/$1" ] || return 0
+	for t in /proc/$1/task/*; do
+		echo "task ${t##*/}: state $(sed -n 's/^State:[[:space:]]*//p' "$t/status") wchan $(cat "$t/wchan" 2>/dev/null)"
+		cat "$t/stack" 2>/dev/null | head -n 12
+	done
+}
+
+# run_vmm NAME FEEDER TIMEOUT VMM-ARGS...: run the VMM under busybox
+# timeout. Its stdout (the L2 console) goes to $OUT and to the console, its
+# stderr to $ERR; stdin is /dev/null, or the output of the shell function
+# FEEDER. Sets RC (exit status), SECS (elapsed) and TXT ($OUT without CRs).
+run_vmm() {
+	name=$1 feeder=$2 tmo=$3
+	shift 3
+	OUT=$W/$name.out ERR=$W/$name.err RCF=$W/$name.rc TXT=$W/$name.txt
+	rm -f "$OUT" "$ERR" "$RCF" "$TXT"
+	: >"$OUT"
+	echo "E2E-RUN $name: $VMM $*"
+	t0=$(now_cs)
+	# busybox timeout execs the VMM in its own process, so the pid that
+	# sh -c writes to $PIDF is the VMM's.
+	PIDF=$W/$name.pid
+	rm -f "$PIDF"
+	if [ "$feeder" = none ]; then
+		{ sh -c 'echo $$ >"$0"; exec timeout -k 5 "$@"' "$PIDF" "$tmo" "$VMM" "$@" </dev/null 2>"$ERR"; echo $? >"$RCF"; } |
+			tee "$OUT" | show "$name" &
+	else
+		"$feeder" | { sh -c 'echo $$ >"$0"; exec timeout -k 5 "$@"' "$PIDF" "$tmo" "$VMM" "$@" 2>"$ERR"; echo $? >"$RCF"; } |
+			tee "$OUT" | show "$name" &
+	fi
+	# Wait for it, but give up 30 s after the timeout's KILL should have
+	# ended it: a VMM stuck in the kernel (D state) cannot be killed, and
+	# must neither block the remaining cases nor go unexplained.
+	bg=$! n=0
+	while kill -0 "$bg" 2>/dev/null; do
+		if [ "$n" -ge $(((tmo + 35) * 5)) ]; then
+			echo "E2E-STUCK $name: the VMM is still there $((tmo + 35))s after it started; abandoning it"
+			stuck_diag "$(cat "$PIDF" 2>/dev/null)" | show "$name diag"
+			echo 254 >"$RCF"
+			break
+		fi
+		n=$((n + 1))
+		sleep 0.2
+	done
+	[ "$n" -ge $(((tmo + 35) * 5)) ] || wait "$bg"
+	t1=$(now_cs)
+	RC=$(cat "$RCF" 2>/dev/null)
+	[ -n "$RC" ] || RC=255
+	CS=$((t1 - t0))
+	SECS=$((CS / 100)).$((CS / 10 % 10))
+	tr -d '\r' <"$OUT" >"$TXT"
+	echo "$CS $tmo" >"$W/$name.meta"
+	[ ! -s "$ERR" ] || show "$name stderr" <"$ERR"
+	echo "E2E-TIME $name ${SECS}s status=$RC"
+}
+
+why=
+timed_out() { [ "$RC" -ge 124 ] && [ "$CS" -ge $(((tmo - 1) * 100)) ]; }
+expect_status() {
+	for s in "$@"; do [ "$RC" = "$s" ] && return 0; done
+	if [ "$RC" = 254 ]; then
+		why="the VMM could not be killed after ${tmo}s (stuck in the kernel; see E2E-STUCK)"
+	elif timed_out; then
+		why="timed out after ${tmo}s (status $RC)"
+	else
+		why="exit status $RC, expected $*"
+	fi
+	return 1
+}
+expect_line() {
+	grep -q -- "$1" "$TXT" && return 0
+	why="$2"
+	timed_out && why="$why (timed out after ${tmo}s)"
+	return 1
+}
+expect_marker() { expect_line '^LKVM-L2-INIT-OK$' "L2 init marker LKVM-L2-INIT-OK never appeared"; }
+value() { sed -n "s/^$1=//p" "$TXT" | head -n1; }
+
+# Helpers of stdin feeders (the shell functions run_vmm pipes into the
+# VMM), which count half-seconds in i up to twice the case's timeout tmo.
+# wait_for_output PATTERN: until the guest printed PATTERN; fails when lkvm
+# exited or time is up first.
+wait_for_output() {
+	while ! grep -q "$1" "$OUT" 2>/dev/null; do
+		[ ! -e "$RCF" ] && [ $i -lt $((tmo * 2)) ] || return 1
+		i=$((i + 1))
+		sleep 0.5
+	done
+}
+# exit_shell: end the guest's shell and wait for lkvm to exit.
+exit_shell() {
+	sleep 1
+	printf 'exit\n'
+	while [ ! -e "$RCF" ] && [ $i -lt $((tmo * 2)) ]; do
+		i=$((i + 1))
+		sleep 0.5
+	done
+}
