@@ -76,7 +76,7 @@ CORE_SRCS := $(sort $(wildcard vmm/*.c hw/*.c virtio/*.c disk/*.c fs/*.c))
 ARCH_SRCS := $(sort $(wildcard $(ARCH_DIR)/*.c))
 # The riscv pieces that need no KVM (the PLIC model, the device-tree
 # builder) are unit-tested on any host.
-RISCV_HOST_SRCS := riscv/plic.c riscv/fdt.c riscv/image.c
+RISCV_HOST_SRCS := riscv/plic.c riscv/fdt.c riscv/image.c riscv/sbi.c
 
 SRCS := main.c $(CORE_SRCS) $(ARCH_SRCS)
 # The guest init, a static program for the guest's architecture (built by

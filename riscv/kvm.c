@@ -45,16 +45,6 @@
 #define TIMER_FREQUENCY 0
 #define SBI_EXT_ID_DBCN_REG 9 /* KVM_RISCV_SBI_EXT_DBCN */
 
-#define SBI_EXT_LEGACY_PUTCHAR 0x01
-#define SBI_EXT_LEGACY_GETCHAR 0x02
-#define SBI_EXT_DBCN 0x4442434e
-#define SBI_DBCN_WRITE 0
-#define SBI_DBCN_READ 1
-#define SBI_DBCN_WRITE_BYTE 2
-#define SBI_SUCCESS 0
-#define SBI_ERR_NOT_SUPPORTED (-2L)
-#define SBI_ERR_INVALID_PARAM (-3L)
-#define SBI_ERR_INVALID_ADDRESS (-5L)
 
 #ifndef KVM_INTERRUPT_SET
 #define KVM_INTERRUPT_SET -1U
@@ -298,69 +288,16 @@ void arch_vcpu_dump(struct vcpu *vcpu)
 	pr_err("  hart %u: %s", vcpu->id, n ? line : "(registers unreadable)");
 }
 
-/* Guest bytes for the debug console: [addr, addr + len) in RAM. */
-static long dbcn_write(struct vm *vm, uint64_t addr, uint64_t len)
-{
-	const uint8_t *p;
-
-	if (!len)
-		return 0;
-	len = MIN(len, 4096ULL); /* the guest retries with the rest */
-	p = gpa_to_hva(&vm->mem, addr, len);
-	if (!p)
-		return SBI_ERR_INVALID_PARAM;
-	term_write(&vm->term, p, (size_t)len);
-	return (long)len;
-}
-
 static void handle_sbi(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
-	struct vm *vm = vcpu->vm;
-	unsigned long *ret = run->riscv_sbi.ret;
-	unsigned long *args = run->riscv_sbi.args;
-	uint8_t c;
-	long n;
 
-	switch (run->riscv_sbi.extension_id) {
-	case SBI_EXT_LEGACY_PUTCHAR:
-		c = (uint8_t)args[0];
-		term_write(&vm->term, &c, 1);
-		ret[0] = 0;
-		break;
-	case SBI_EXT_LEGACY_GETCHAR:
-		/* Input goes to the UART; the legacy console has none. */
-		ret[0] = (unsigned long)-1L;
-		break;
-	case SBI_EXT_DBCN:
-		switch (run->riscv_sbi.function_id) {
-		case SBI_DBCN_WRITE:
-			/* rv64: the address is args[1]; args[2] (high
-			 * half) must be 0. */
-			n = args[2] ? SBI_ERR_INVALID_PARAM :
-				      dbcn_write(vm, args[1], args[0]);
-			ret[0] = n < 0 ? (unsigned long)n : SBI_SUCCESS;
-			ret[1] = n < 0 ? 0 : (unsigned long)n;
-			break;
-		case SBI_DBCN_READ:
-			ret[0] = SBI_SUCCESS; /* nothing to read here */
-			ret[1] = 0;
-			break;
-		case SBI_DBCN_WRITE_BYTE:
-			c = (uint8_t)args[0];
-			term_write(&vm->term, &c, 1);
-			ret[0] = SBI_SUCCESS;
-			break;
-		default:
-			ret[0] = (unsigned long)SBI_ERR_NOT_SUPPORTED;
-		}
-		break;
-	default:
+	if (riscv_sbi_console(&vcpu->vm->mem, run->riscv_sbi.extension_id,
+			      run->riscv_sbi.function_id, run->riscv_sbi.args,
+			      run->riscv_sbi.ret, vm_console_write, vcpu->vm))
 		pr_debug("hart %u: SBI extension %#lx function %lu not supported",
 			 vcpu->id, run->riscv_sbi.extension_id,
 			 run->riscv_sbi.function_id);
-		ret[0] = (unsigned long)SBI_ERR_NOT_SUPPORTED;
-	}
 }
 
 int arch_handle_exit(struct vcpu *vcpu)

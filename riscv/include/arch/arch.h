@@ -89,6 +89,24 @@ struct riscv_isa {
 	uint32_t timebase_freq;
 };
 
+/* SBI error codes (SBI spec, "Standard SBI Errors"). */
+#define SBI_SUCCESS 0L
+#define SBI_ERR_NOT_SUPPORTED (-2L)
+#define SBI_ERR_INVALID_PARAM (-3L)
+
+/*
+ * Answer an SBI call KVM forwarded (riscv/sbi.c): the legacy console and
+ * DBCN, reading guest buffers from @mem and printing through @write.  Sets
+ * ret[0] (error) and ret[1] (value); returns 0, or -1 for a call it does
+ * not implement (ret[0] = SBI_ERR_NOT_SUPPORTED).
+ */
+struct guest_memory;
+typedef void (*riscv_sbi_write_fn)(void *opaque, const uint8_t *buf, size_t len);
+int riscv_sbi_console(const struct guest_memory *mem, unsigned long ext,
+		      unsigned long fn, const unsigned long args[6],
+		      unsigned long ret[2], riscv_sbi_write_fn write,
+		      void *opaque);
+
 struct vm;
 /* Read the ISA KVM gives a hart (vCPU fd @fd): riscv/isa.c. */
 int riscv_read_isa(int fd, struct riscv_isa *isa);
