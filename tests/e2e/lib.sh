@@ -575,6 +575,26 @@ lkvm_on_line() {
 	esac
 }
 
+# lkvm_e2e_console VERBOSE: how the e2e suites show L1's console: case
+# lines and diagnostics stamped with the time since this call (stamp), the
+# rest only when VERBOSE is 1.  Replaces the default lkvm_on_line.
+lkvm_e2e_console() {
+	LKVM_E2E_VERBOSE=$1
+	LKVM_E2E_T0_US=${EPOCHREALTIME/./}
+	lkvm_on_line() {
+		case "$1" in
+		E2E-L1-HEARTBEAT*) [ "$LKVM_E2E_VERBOSE" = 0 ] || printf '%s\n' "$1" ;;
+		"E2E "*|E2E-*) printf '%s %s\n' "$(stamp)" "$1" ;;
+		"  ["*" tail] "*|"  ["*" stderr] "*|"  ["*" diag] "*) printf '%s\n' "$1" ;;
+		*) [ "$LKVM_E2E_VERBOSE" = 0 ] || printf '%s\n' "$1" ;;
+		esac
+	}
+}
+stamp() {
+	local us=$((${EPOCHREALTIME/./} - LKVM_E2E_T0_US))
+	printf '[%4d.%ds]' $((us / 1000000)) $((us / 100000 % 10))
+}
+
 # lkvm_watch_l1 IDLE LOG RESULTS: read lkvm_boot_l1's output; append every
 # line to LOG, lines starting with E2E or BENCH also to RESULTS, and hand
 # each line to the caller's lkvm_on_line function. If L1 prints nothing for

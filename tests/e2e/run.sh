@@ -142,16 +142,7 @@ lkvm_log "L1 image ${l1_image##*/} ($(du -h "$l1_image" | cut -f1)), kernel $KVE
 # --- boot L1 and watch its console ---------------------------------------------
 lkvm_new_log e2e
 log=$LOG
-t0_us=${EPOCHREALTIME/./}
-stamp() { local us=$((${EPOCHREALTIME/./} - t0_us)); printf '[%4d.%ds]' $((us / 1000000)) $((us / 100000 % 10)); }
-lkvm_on_line() {
-	case "$1" in
-	E2E-L1-HEARTBEAT*) [ "$verbose" = 0 ] || printf '%s\n' "$1" ;;
-	"E2E "*|E2E-*) printf '%s %s\n' "$(stamp)" "$1" ;;
-	"  ["*" tail] "*|"  ["*" stderr] "*|"  ["*" diag] "*) printf '%s\n' "$1" ;;
-	*) [ "$verbose" = 0 ] || printf '%s\n' "$1" ;;
-	esac
-}
+lkvm_e2e_console "$verbose"
 : >"$results"
 lkvm_boot_l1 "$l1_image" "$l1_timeout" | lkvm_watch_l1 150 "$log" "$results"
 touch "$results"

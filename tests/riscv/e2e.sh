@@ -172,16 +172,7 @@ lkvm_new_log riscv-e2e
 log=$LOG
 results=$LKVM_BUILD/rv-results.$$
 trap 'rm -rf "$stage2" "$stage1" "$conf" "$results"' EXIT
-t0_us=${EPOCHREALTIME/./}
-stamp() { local us=$((${EPOCHREALTIME/./} - t0_us)); printf '[%4d.%ds]' $((us / 1000000)) $((us / 100000 % 10)); }
-lkvm_on_line() {
-	case "$1" in
-	E2E-L1-HEARTBEAT*) [ "$verbose" = 0 ] || printf '%s\n' "$1" ;;
-	"E2E "*|E2E-*) printf '%s %s\n' "$(stamp)" "$1" ;;
-	"  ["*" tail] "*|"  ["*" stderr] "*|"  ["*" diag] "*) printf '%s\n' "$1" ;;
-	*) [ "$verbose" = 0 ] || printf '%s\n' "$1" ;;
-	esac
-}
+lkvm_e2e_console "$verbose"
 : >"$results"
 rv_boot_l1 "$l1_image" "$l1_timeout" | lkvm_watch_l1 150 "$log" "$results"
 l1_rc=$(sed -n 's/^E2E-HOST-QEMU-EXIT //p' "$results" | tail -n1)
