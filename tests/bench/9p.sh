@@ -89,15 +89,8 @@ l1_mem=2048
 lkvm_boot_l1 "$l1_image" "$l1_timeout" "$l1_mem" | lkvm_watch_l1 150 "$log" "$results"
 
 ok=1
-if ! grep -q '^BENCH-END' "$results"; then
-	echo "9p-bench: L1 did not finish ($(sed -n 's/^E2E-HOST-QEMU-EXIT /QEMU status /p' "$results")); last lines of its console:"
-	grep -v '^  \[L1-diag\]' "$log" | tail -n 30 | sed 's/^/  [L1] /'
-	ok=0
-fi
-grep -q '^BENCH-FAIL' "$results" && ok=0
+lkvm_bench_finished 9p-bench "$results" "$log" || ok=0
 
-# median of the numbers on stdin (lower middle for an even count)
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 # get VMM OP FIELD: that field of every matching measurement
 get() {
 	sed -n "s/^BENCH 9p vmm=$1 run=[0-9]* op=$2 .* $3=\([0-9.]*\).*/\1/p" "$results"

@@ -72,17 +72,10 @@ log=$LOG
 
 lkvm_boot_l1 "$l1_image" "$l1_timeout" | lkvm_watch_l1 150 "$log" "$results"
 
-# median of the numbers on stdin (lower middle for an even count)
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 field() { sed -n "s/^BENCH $1 run=[0-9]* .*$2=\([-0-9]*\).*/\1/p" "$results"; }
 
 ok=1
-if ! grep -q '^BENCH-END' "$results"; then
-	echo "bench: L1 did not finish ($(sed -n 's/^E2E-HOST-QEMU-EXIT /QEMU status /p' "$results")); last lines of its console:"
-	grep -v '^  \[L1-diag\]' "$log" | tail -n 30 | sed 's/^/  [L1] /'
-	ok=0
-fi
-grep -q '^BENCH-FAIL' "$results" && ok=0
+lkvm_bench_finished bench "$results" "$log" || ok=0
 
 echo
 echo "boot time inside one L1 (ms from spawn; $runs runs each; console: $log)"

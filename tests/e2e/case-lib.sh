@@ -112,3 +112,30 @@ exit_shell() {
 		sleep 0.5
 	done
 }
+
+# run_cases CASE...: run case_<name> (dashes as underscores) for each, in
+# order, printing one "E2E <case>: PASS" or "E2E <case>: FAIL <why>" line
+# (and the tail of a failed case's console), with a heartbeat every 30 s
+# that tells the host L1 is alive while a case is quiet.
+run_cases() {
+	(while :; do sleep 30; echo "E2E-L1-HEARTBEAT uptime=$(cut -d' ' -f1 /proc/uptime)"; done) &
+	hb=$!
+	echo "E2E-L1-CASES $#: $*"
+	echo "E2E-L1-VMM $(command -v "$VMM" || echo "$VMM: not found")"
+	for c in "$@"; do
+		why= TXT=
+		fn=case_$(echo "$c" | tr - _)
+		if ! command -v "$fn" >/dev/null 2>&1; then
+			echo "E2E $c: FAIL unknown case"
+			continue
+		fi
+		if "$fn"; then
+			echo "E2E $c: PASS"
+		else
+			echo "E2E $c: FAIL ${why:-failed}"
+			echo "E2E-TAIL $c: last 30 console lines:"
+			tail -n 30 "${TXT:-$W/$c.txt}" 2>/dev/null | show "$c tail"
+		fi
+	done
+	kill "$hb" 2>/dev/null
+}

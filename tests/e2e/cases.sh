@@ -912,32 +912,10 @@ case_run_9p_root_shell() {
 
 # --- driver ------------------------------------------------------------------
 
-# A heartbeat tells the host that L1 is alive while a case is quiet.
-(while :; do sleep 30; echo "E2E-L1-HEARTBEAT uptime=$(cut -d' ' -f1 /proc/uptime)"; done) &
-hb=$!
-
 # A token only this L1 run knows, in a line of L1's /etc/passwd and in
 # files outside the 9p exports: no 9p guest may ever print it.
 TOK=$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
 PASSWD_MARKER=L1-PASSWD-MARKER-$TOK
 echo "e2e-marker:x:4242:4242:$PASSWD_MARKER:/nonexistent:/bin/false" >>/etc/passwd
 
-set -- $E2E_CASES
-echo "E2E-L1-CASES $#: $*"
-echo "E2E-L1-VMM $(command -v "$VMM" || echo "$VMM: not found")"
-for c in "$@"; do
-	why= TXT=
-	fn=case_$(echo "$c" | tr - _)
-	if ! command -v "$fn" >/dev/null 2>&1; then
-		echo "E2E $c: FAIL unknown case"
-		continue
-	fi
-	if "$fn"; then
-		echo "E2E $c: PASS"
-	else
-		echo "E2E $c: FAIL ${why:-failed}"
-		echo "E2E-TAIL $c: last 30 console lines:"
-		tail -n 30 "${TXT:-$W/$c.txt}" 2>/dev/null | show "$c tail"
-	fi
-done
-kill "$hb" 2>/dev/null
+run_cases $E2E_CASES

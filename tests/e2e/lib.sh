@@ -665,3 +665,20 @@ lkvm_e2e_verdict() {
 	echo "$prog: L1 did not finish the cases ($why); last lines of its console:"
 	grep -v '^  \[L1-diag\]' "$lg" | tail -n 40 | sed 's/^/  [L1] /'
 }
+
+# lkvm_bench_finished PROG RESULTS LOG: did a benchmark's L1 run to its end
+# (BENCH-END) without a failed measurement (BENCH-FAIL)?  Explains an L1
+# that stopped early with the last lines of its console.
+lkvm_bench_finished() {
+	local ok=0
+	if ! grep -q '^BENCH-END' "$2"; then
+		echo "$1: L1 did not finish ($(sed -n 's/^E2E-HOST-QEMU-EXIT /QEMU status /p' "$2")); last lines of its console:"
+		grep -v '^  \[L1-diag\]' "$3" | tail -n 30 | sed 's/^/  [L1] /'
+		ok=1
+	fi
+	! grep -q '^BENCH-FAIL' "$2" || ok=1
+	return $ok
+}
+
+# median of the numbers on stdin (lower middle for an even count)
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }

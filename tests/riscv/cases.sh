@@ -256,25 +256,4 @@ case_dump_dtb() {
 
 # --- driver ------------------------------------------------------------------
 
-(while :; do sleep 30; echo "E2E-L1-HEARTBEAT uptime=$(cut -d' ' -f1 /proc/uptime)"; done) &
-hb=$!
-
-set -- $E2E_CASES
-echo "E2E-L1-CASES $#: $*"
-echo "E2E-L1-VMM $(command -v "$VMM" || echo "$VMM: not found")"
-for c in "$@"; do
-	why= TXT=
-	fn=case_$(echo "$c" | tr - _)
-	if ! command -v "$fn" >/dev/null 2>&1; then
-		echo "E2E $c: FAIL unknown case"
-		continue
-	fi
-	if "$fn"; then
-		echo "E2E $c: PASS"
-	else
-		echo "E2E $c: FAIL ${why:-failed}"
-		echo "E2E-TAIL $c: last 30 console lines:"
-		tail -n 30 "${TXT:-$W/$c.txt}" 2>/dev/null | show "$c tail"
-	fi
-done
-kill "$hb" 2>/dev/null
+run_cases $E2E_CASES
