@@ -13,18 +13,8 @@
 #include <sys/ioctl.h>
 
 #include "arch/arch.h"
+#include "arch/kvm-regs.h"
 #include "lkvm/util.h"
-
-#define REG_U64 (KVM_REG_RISCV | KVM_REG_SIZE_U64)
-#define REG_CONFIG(i) (REG_U64 | (0x01ULL << 24) | (i))
-#define REG_TIMER(i) (REG_U64 | (0x04ULL << 24) | (i))
-#define REG_ISA_EXT(i) (REG_U64 | (0x07ULL << 24) | (i))
-
-#define CONFIG_ISA 0
-#define CONFIG_ZICBOM_BLOCK_SIZE 1
-#define CONFIG_ZICBOZ_BLOCK_SIZE 5
-#define CONFIG_SATP_MODE 6
-#define TIMER_FREQUENCY 0
 
 /*
  * KVM's multi-letter extension ids (enum KVM_RISCV_ISA_EXT_ID; the numbers
@@ -55,13 +45,6 @@ static const struct {
 /* Single letters in canonical order (the ISA manual's naming chapter). */
 static const char letters[] = "imafdqcbvh";
 
-static int get(int fd, uint64_t id, uint64_t *v)
-{
-	struct kvm_one_reg r = { .id = id, .addr = (uintptr_t)v };
-
-	return ioctl(fd, KVM_GET_ONE_REG, &r) < 0 ? -errno : 0;
-}
-
 static const char *const single_names[] = {
 	"i", "m", "a", "f", "d", "q", "c", "b", "v", "h",
 };
@@ -74,12 +57,12 @@ int riscv_read_isa(int fd, struct riscv_isa *isa)
 	int err;
 
 	memset(isa, 0, sizeof(*isa));
-	err = get(fd, REG_CONFIG(CONFIG_ISA), &bits);
+	err = riscv_get_reg(fd, RISCV_REG_CONFIG(RISCV_CONFIG_ISA), &bits);
 	if (err) {
 		pr_err("cannot read the hart's ISA from KVM: %s", strerror(-err));
 		return err;
 	}
-	err = get(fd, REG_TIMER(TIMER_FREQUENCY), &v);
+	err = riscv_get_reg(fd, RISCV_REG_TIMER(RISCV_TIMER_FREQUENCY), &v);
 	if (err || !v || v > UINT32_MAX) {
 		pr_err("cannot read the timebase frequency from KVM: %s",
 		       err ? strerror(-err) : "out of range");
@@ -97,7 +80,8 @@ int riscv_read_isa(int fd, struct riscv_isa *isa)
 	isa->isa[n] = '\0';
 	for (i = 0; i < ARRAY_SIZE(multi_letter); i++) {
 		v = 0;
-		if (get(fd, REG_ISA_EXT(multi_letter[i].id), &v) || v != 1)
+		if (riscv_get_reg(fd, RISCV_REG_ISA_EXT(multi_letter[i].id), &v) ||
+		    v != 1)
 			continue;
 		if (n + strlen(multi_letter[i].name) + 2 > sizeof(isa->isa) ||
 		    isa->nr_ext >= RISCV_MAX_ISA_EXT)
@@ -106,16 +90,18 @@ int riscv_read_isa(int fd, struct riscv_isa *isa)
 				      multi_letter[i].name);
 		isa->ext[isa->nr_ext++] = multi_letter[i].name;
 		if (multi_letter[i].id == 11 &&
-		    !get(fd, REG_CONFIG(CONFIG_ZICBOM_BLOCK_SIZE), &v))
+		    !riscv_get_reg(fd, RISCV_REG_CONFIG(RISCV_CONFIG_ZICBOM_BLOCK_SIZE),
+				   &v))
 			isa->cbom_block_size = (uint32_t)v;
 		if (multi_letter[i].id == 12 &&
-		    !get(fd, REG_CONFIG(CONFIG_ZICBOZ_BLOCK_SIZE), &v))
+		    !riscv_get_reg(fd, RISCV_REG_CONFIG(RISCV_CONFIG_ZICBOZ_BLOCK_SIZE),
+				   &v))
 			isa->cboz_block_size = (uint32_t)v;
 	}
 	/* satp.MODE the guest may use: 8 sv39, 9 sv48, 10 sv57.  Kernels
 	 * before 6.4 have no register for it; sv39 every rv64 MMU does. */
 	v = 8;
-	get(fd, REG_CONFIG(CONFIG_SATP_MODE), &v);
+	riscv_get_reg(fd, RISCV_REG_CONFIG(RISCV_CONFIG_SATP_MODE), &v);
 	isa->mmu_type = v == 10 ? "riscv,sv57" : v == 9 ? "riscv,sv48" :
 							   "riscv,sv39";
 	return 0;

@@ -19,32 +19,10 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
+#include "arch/kvm-regs.h"
 #include "lkvm/arch-hooks.h"
 #include "lkvm/util.h"
 #include "lkvm/vm.h"
-
-/* ONE_REG ids (arch/riscv/include/uapi/asm/kvm.h), spelled out so older
- * kernel headers build too; the ABI numbers never change. */
-#define REG_U64 (KVM_REG_RISCV | KVM_REG_SIZE_U64)
-#define REG_CONFIG(i) (REG_U64 | (0x01ULL << 24) | (i))
-#define REG_CORE(i) (REG_U64 | (0x02ULL << 24) | (i))
-#define REG_TIMER(i) (REG_U64 | (0x04ULL << 24) | (i))
-#define REG_ISA_EXT(i) (REG_U64 | (0x07ULL << 24) | (i))
-#define REG_SBI_EXT(i) (REG_U64 | (0x08ULL << 24) | (i))
-
-#define CONFIG_ISA 0
-#define CONFIG_ZICBOM_BLOCK_SIZE 1
-#define CONFIG_ZICBOZ_BLOCK_SIZE 5
-#define CONFIG_SATP_MODE 6
-#define CORE_PC 0
-#define CORE_RA 1
-#define CORE_SP 2
-#define CORE_A0 10
-#define CORE_A1 11
-#define CORE_MODE 32
-#define TIMER_FREQUENCY 0
-#define SBI_EXT_ID_DBCN_REG 9 /* KVM_RISCV_SBI_EXT_DBCN */
-
 
 #ifndef KVM_INTERRUPT_SET
 #define KVM_INTERRUPT_SET -1U
@@ -56,20 +34,6 @@
 #ifndef KVM_EXIT_RISCV_CSR
 #define KVM_EXIT_RISCV_CSR 36
 #endif
-
-static int get_reg(int fd, uint64_t id, uint64_t *val)
-{
-	struct kvm_one_reg r = { .id = id, .addr = (uintptr_t)val };
-
-	return ioctl(fd, KVM_GET_ONE_REG, &r) < 0 ? -errno : 0;
-}
-
-static int set_reg(int fd, uint64_t id, uint64_t val)
-{
-	struct kvm_one_reg r = { .id = id, .addr = (uintptr_t)&val };
-
-	return ioctl(fd, KVM_SET_ONE_REG, &r) < 0 ? -errno : 0;
-}
 
 /* ---- VM-wide setup ---- */
 
@@ -235,7 +199,7 @@ int arch_vcpu_init(struct vcpu *vcpu)
 	int err;
 
 	/* The debug console is off until userspace says it handles it. */
-	err = set_reg(vcpu->fd, REG_SBI_EXT(SBI_EXT_ID_DBCN_REG), 1);
+	err = riscv_set_reg(vcpu->fd, RISCV_REG_SBI_EXT(RISCV_SBI_EXT_DBCN), 1);
 	if (err)
 		pr_debug("hart %u: no SBI debug console in KVM (%s)", vcpu->id,
 			 strerror(-err));
@@ -252,9 +216,11 @@ int arch_vcpu_init(struct vcpu *vcpu)
 	 */
 	if (vcpu->id != 0)
 		return 0;
-	if ((err = set_reg(vcpu->fd, REG_CORE(CORE_PC), vm->arch.kernel_addr)) ||
-	    (err = set_reg(vcpu->fd, REG_CORE(CORE_A0), 0)) ||
-	    (err = set_reg(vcpu->fd, REG_CORE(CORE_A1), vm->arch.fdt_addr))) {
+	if ((err = riscv_set_reg(vcpu->fd, RISCV_REG_CORE(RISCV_CORE_PC),
+				 vm->arch.kernel_addr)) ||
+	    (err = riscv_set_reg(vcpu->fd, RISCV_REG_CORE(RISCV_CORE_A0), 0)) ||
+	    (err = riscv_set_reg(vcpu->fd, RISCV_REG_CORE(RISCV_CORE_A1),
+				 vm->arch.fdt_addr))) {
 		pr_err("cannot set the boot hart's registers: %s", strerror(-err));
 		return err;
 	}
@@ -267,8 +233,9 @@ void arch_vcpu_dump(struct vcpu *vcpu)
 		const char *name;
 		unsigned int idx;
 	} regs[] = {
-		{ "pc", CORE_PC }, { "ra", CORE_RA }, { "sp", CORE_SP },
-		{ "a0", CORE_A0 }, { "a1", CORE_A1 }, { "mode", CORE_MODE },
+		{ "pc", RISCV_CORE_PC }, { "ra", RISCV_CORE_RA },
+		{ "sp", RISCV_CORE_SP }, { "a0", RISCV_CORE_A0 },
+		{ "a1", RISCV_CORE_A1 }, { "mode", RISCV_CORE_MODE },
 	};
 	char line[256];
 	size_t n = 0;
@@ -277,7 +244,7 @@ void arch_vcpu_dump(struct vcpu *vcpu)
 	for (i = 0; i < ARRAY_SIZE(regs); i++) {
 		uint64_t v = 0;
 
-		if (get_reg(vcpu->fd, REG_CORE(regs[i].idx), &v))
+		if (riscv_get_reg(vcpu->fd, RISCV_REG_CORE(regs[i].idx), &v))
 			continue;
 		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s %016llx",
 				      n ? " " : "", regs[i].name,

@@ -113,6 +113,19 @@ exit_shell() {
 	done
 }
 
+# feed_shell: (a feeder) types into the guest's shell once it printed
+# LKVM-L2-SHELL-READY, one short line (the 8250 FIFO is 16 bytes), then
+# holds stdin open until the VMM has exited, so a case tests the input
+# path, not the handling of EOF.
+feed_shell() {
+	i=0
+	wait_for_output LKVM-L2-SHELL-READY || return 0
+	sleep 1
+	# The tty echoes the command; only the shell can print the product.
+	printf 'echo MAGIC-$((6*7))\n'
+	exit_shell
+}
+
 # run_cases CASE...: run case_<name> (dashes as underscores) for each, in
 # order, printing one "E2E <case>: PASS" or "E2E <case>: FAIL <why>" line
 # (and the tail of a failed case's console), with a heartbeat every 30 s

@@ -103,18 +103,6 @@ case_cmdline_append() {
 	expect_status 0
 }
 
-# Types into the guest's shell once it is ready, one line at a time (the
-# 8250 FIFO is 16 bytes), then holds stdin open until the VMM has exited so
-# the case tests the input path, not the handling of EOF.
-feed_shell() {
-	i=0
-	wait_for_output LKVM-L2-SHELL-READY || return 0
-	sleep 1
-	# The tty echoes the command; only the shell can print the product.
-	printf 'echo MAGIC-$((6*7))\n'
-	exit_shell
-}
-
 case_stdin_to_shell() {
 	run_vmm stdin-to-shell feed_shell "$E2E_TIMEOUT" run -k $K -i $I -m 256 -c 1 -p lkvmtest=shell
 	expect_marker &&

@@ -67,16 +67,6 @@ case_cmdline() {
 	expect_status 0
 }
 
-# Types a command into lkvm's stdin once the guest's shell is up (one
-# short line: the 8250 FIFO is 16 bytes), then exit; stdin stays open
-# until lkvm exits, so the case tests input, not EOF handling.
-feed_shell() {
-	i=0
-	wait_for_output LKVM-L2-SHELL-READY || return 0
-	sleep 1
-	printf 'echo MAGIC-$((6*7))\n'
-	exit_shell
-}
 case_serial_shell() {
 	l2 serial-shell feed_shell -c 1 -p "$Q lkvmtest=shell"
 	expect_marker &&
