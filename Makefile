@@ -206,7 +206,7 @@ bench-blk-model: build/tests/blkbench
 	tests/bench/blk-model.sh --direct
 
 deps:
-	tests/deps.sh
+	./deps.sh --no-build
 
 # The riscv64 sysroot for `make ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu-`.
 deps-riscv:

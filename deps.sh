@@ -1,0 +1,53 @@
+#!/bin/sh
+# Install everything lkvm needs to build and to run its tests on Debian 12,
+# then build ./lkvm.  Needs nothing but sh and apt-get: a minimal Debian
+# (debootstrap --variant=minbase) has no make yet, so this script installs it.
+#
+#   ./deps.sh            install the packages, then `make`
+#   ./deps.sh --no-build install the packages only (what `make deps` runs)
+#
+# Run as root (or with sudo available).  Every package that `make check`
+# uses must be listed here: `make check-fresh` (and CI) run this script in
+# a fresh Debian root, so a missing one fails there.
+set -eu
+cd "$(dirname "$0")"
+build=1
+case "${1:-}" in
+--no-build) build= ;;
+"") ;;
+*) echo "usage: ./deps.sh [--no-build]" >&2; exit 2 ;;
+esac
+# build: compilers (clang builds too), libraries (pkg-config finds them)
+# tests: QEMU for the nested e2e suites, busybox/cpio for the guest
+#   images, e2fsprogs/fio for the disk checks and benchmarks, dtc for the
+#   device-tree tests, apt/dpkg to download and unpack Debian's kernels
+# riscv: the cross compiler and its C library headers (the riscv64 lkvm
+#   and the SBI/compat pieces of its static link)
+pkgs="gcc clang make pkg-config binutils libc6-dev
+      libfdt-dev libaio-dev libcap-ng-dev liburing-dev libarchive-dev
+      e2fsprogs fio device-tree-compiler
+      qemu-system-x86 busybox-static cpio gzip xz-utils
+      gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-system-misc
+      file debian-archive-keyring ca-certificates
+      util-linux bsdutils coreutils dpkg apt"
+if [ "$(id -u)" = 0 ]; then
+	SUDO=
+elif command -v sudo >/dev/null; then
+	SUDO=sudo
+else
+	echo "deps: run as root (apt-get needs it): $pkgs" >&2
+	exit 1
+fi
+if ! command -v apt-get >/dev/null; then
+	echo "deps: apt-get not found; install these Debian packages by hand: $pkgs" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# The e2e suite downloads the guest kernel with apt-get download, which needs
+# fresh package lists even when every package is already installed.
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+echo "deps: installed: $(echo $pkgs)"
+[ -n "$build" ] || exit 0
+exec make
