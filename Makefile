@@ -1,9 +1,12 @@
 # lkvm — a user-space KVM mini-hypervisor.
 #
-#   make deps    install build and test dependencies (Debian 12, as root)
+#   ./deps.sh    install build and test dependencies (Debian 12, as root;
+#                make included), then build ./lkvm; `make deps` installs only
 #   make         build ./lkvm
 #   make check   unit, host smoke and nested-KVM end-to-end tests (x86, and
 #                the riscv64 build booting under nested riscv64 KVM)
+#   make check-fresh   the two commands above on a fresh Debian 12 root
+#                (debootstrap), as CI runs them; as root
 #   make bench   boot-time benchmark against QEMU (not part of check)
 #   make bench-blk, make bench-blk-model   block I/O benchmarks
 
@@ -58,7 +61,7 @@ endef
 
 # Detect unless every goal is one that builds nothing (make deps must work
 # before the libraries exist).
-NO_DETECT_GOALS := deps deps-riscv clean
+NO_DETECT_GOALS := deps deps-riscv check-fresh clean
 ifneq ($(if $(MAKECMDGOALS),$(filter-out $(NO_DETECT_GOALS),$(MAKECMDGOALS)),all),)
 $(call need-lib,libfdt,libfdt.h,-lfdt,libfdt-dev)
 $(call need-lib,libaio,libaio.h,-laio,libaio-dev)
@@ -66,7 +69,7 @@ $(call need-lib,libcap-ng,cap-ng.h,-lcap-ng,libcap-ng-dev)
 $(call need-lib,liburing,liburing.h,-luring,liburing-dev)
 $(call need-lib,libarchive,archive.h,-larchive,libarchive-dev)
 ifneq ($(strip $(MISSING)),)
-$(error missing build dependencies: install the Debian packages: $(strip $(MISSING)) (or run 'make deps' as root$(if $(CROSS_COMPILE),; for a cross build 'make deps-riscv' fills $(SYSROOT))))
+$(error missing build dependencies: install the Debian packages: $(strip $(MISSING)) (or run './deps.sh' as root$(if $(CROSS_COMPILE),; for a cross build 'make deps-riscv' fills $(SYSROOT))))
 endif
 endif
 
@@ -208,6 +211,11 @@ bench-blk-model: build/tests/blkbench
 deps:
 	./deps.sh --no-build
 
+# ./deps.sh and make check in a fresh debootstrap'd Debian 12 root, on a
+# clone of HEAD (Documentation/testing.md); what CI runs.
+check-fresh:
+	tests/fresh-root.sh
+
 # The riscv64 sysroot for `make ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu-`.
 deps-riscv:
 	tests/riscv/sysroot.sh
@@ -215,4 +223,4 @@ deps-riscv:
 clean:
 	rm -rf build lkvm
 
-.PHONY: all unit smoke e2e e2e-riscv riscv-lkvm check bench bench-blk bench-blk-model bench-9p deps deps-riscv clean
+.PHONY: all unit smoke e2e e2e-riscv riscv-lkvm check bench bench-blk bench-blk-model bench-9p deps deps-riscv check-fresh clean

@@ -3,7 +3,7 @@
 # on the host by tests/tools/blkbench (a fake guest on a real ring, no KVM),
 # against fio doing the same workloads directly on the same file with the
 # matching I/O engine. Shows what the device model costs over the raw
-# backend. Not part of make check; needs fio (tests/deps.sh installs it).
+# backend. Not part of make check; needs fio (./deps.sh installs it).
 #
 # usage: tests/bench/blk-model.sh [--secs S] [--qd N] [--mib N] [--direct]
 #                                 [--dir DIR]
