@@ -69,6 +69,15 @@ enum p9_msg_type {
 #define P9_XATTR_SIZE_MAX 65536u /* XATTR_SIZE_MAX */
 #define P9_REQ_COPY_MAX 65536u   /* T-message bytes copied to the host
 				  * (Twrite/xattr data is read in place) */
+/*
+ * Bytes of xattr values (Txattrcreate before its Tclunk, Txattrwalk
+ * results) and readdir buffers all fids of one export may hold together.
+ * Without it a guest could pin 8192 fids x 64 KiB (0.5 GiB) per export.
+ * Past it: ENOSPC for the xattr requests, ENOMEM for Treaddir.  Enforced
+ * by p9_buf_charge().
+ */
+#define P9_BUF_BUDGET (4u << 20)
+#define P9_DIRBUF_SIZE (32u * 1024) /* one open directory's getdents buffer */
 
 /* qid.type */
 #define P9_QTDIR 0x80
@@ -255,6 +264,10 @@ struct p9_fid {
 	uint64_t xattr_size;     /* declared size (write) / value size (read) */
 	uint64_t xattr_len;      /* bytes written so far (write) */
 	int xattr_flags;
+
+	/* Bytes of dirbuf + xattr_buf charged to s->buf_used; given back
+	 * when the buffers go (fid_free, end of a directory). */
+	size_t charged;
 };
 
 struct p9_server {
@@ -277,13 +290,23 @@ struct p9_server {
 	/* Worker pool and the queue of submitted requests (fs/p9-server.c). */
 	pthread_mutex_t q_lock;
 	pthread_cond_t q_cond;   /* work queued or stop */
-	pthread_cond_t q_done;   /* a request finished */
+	pthread_cond_t q_done;   /* a request finished, a worker exited
+				  * (CLOCK_MONOTONIC, for timed waits) */
 	struct p9_request *q_head, *q_tail;
 	struct p9_request **running; /* one slot per worker */
 	unsigned int nr_inflight;    /* queued + running */
 	bool q_stop;
+	bool abandoned;          /* p9_server_free() gave up waiting: the
+				  * last worker out frees the server */
 	pthread_t *threads;
 	unsigned int nr_threads;
+	unsigned int nr_live;    /* workers not yet exited */
+	unsigned int nr_completing; /* workers inside req->complete() */
+	bool warned_stuck;
+
+	/* Bytes charged by fids' buffers, at most P9_BUF_BUDGET (atomic). */
+	size_t buf_used;
+	unsigned int stuck_ms;   /* cfg.stuck_timeout_ms or the default */
 
 	/* qid.path: (device index << 48) | inode, see p9_stat_qid() */
 	pthread_mutex_t dev_lock;
@@ -294,6 +317,7 @@ struct p9_server {
 /* Per-request context handed to every operation handler. */
 struct p9_ctx {
 	struct p9_server *s;
+	int slot;                /* the worker's s->running index, or -1 */
 	uint8_t type;
 	uint16_t tag;
 	struct p9_in in;         /* T-message body (after the header) */
@@ -327,6 +351,16 @@ void p9_fid_put(struct p9_server *s, struct p9_fid *f);
 /* Take @fid out of the table (Tclunk/Tremove); the last put frees it
  * (closing its fds).  Returns the fid still referenced, or NULL. */
 struct p9_fid *p9_fid_unhash(struct p9_server *s, uint32_t fid);
+
+/*
+ * Charge @n bytes of a buffer @f is about to hold (f->lock held, or @f not
+ * yet in the table) against the export's P9_BUF_BUDGET: 0 (f->charged
+ * grows by @n), or -ENOSPC past the budget.  p9_buf_uncharge() gives @n
+ * back when that buffer is freed early; whatever is still charged is
+ * given back when the fid is freed.
+ */
+int p9_buf_charge(struct p9_server *s, struct p9_fid *f, size_t n);
+void p9_buf_uncharge(struct p9_server *s, struct p9_fid *f, size_t n);
 
 /*
  * Rlopen/Rlcreate iounit: the largest whole number of pages that fits in

@@ -827,36 +827,37 @@ int p9_op_xattrcreate(struct p9_ctx *ctx)
 		return -EINVAL;
 	if (!xattr_name_allowed(s, name))
 		return -EOPNOTSUPP;
-	namedup = strdup(name);
-	buf = calloc(size ? size : 1, 1);
-	if (!namedup || !buf) {
-		r = -ENOMEM;
-		goto fail;
-	}
-
 	f = p9_fid_get(s, id);
-	if (!f) {
-		r = -ENOENT;
-		goto fail;
-	}
+	if (!f)
+		return -ENOENT;
 	pthread_mutex_lock(&f->lock);
 	if (f->kind != P9_FID_PATH)
 		r = -EINVAL;
 	else if (!S_ISREG(f->type) && !S_ISDIR(f->type))
 		r = -EPERM; /* as user xattrs on special files */
-	if (!r) {
-		f->kind = P9_FID_XATTR_WRITE;
-		f->xattr_name = namedup;
-		f->xattr_buf = buf;
-		f->xattr_size = size;
-		f->xattr_len = 0;
-		f->xattr_flags = (int)flags;
-		namedup = NULL;
-		buf = NULL;
+	else
+		/* The value waits for the clunk: bounded per export. */
+		r = p9_buf_charge(s, f, (size_t)size);
+	if (r)
+		goto unlock;
+	namedup = strdup(name);
+	buf = calloc(size ? size : 1, 1);
+	if (!namedup || !buf) {
+		p9_buf_uncharge(s, f, (size_t)size);
+		r = -ENOMEM;
+		goto unlock;
 	}
+	f->kind = P9_FID_XATTR_WRITE;
+	f->xattr_name = namedup;
+	f->xattr_buf = buf;
+	f->xattr_size = size;
+	f->xattr_len = 0;
+	f->xattr_flags = (int)flags;
+	namedup = NULL;
+	buf = NULL;
+unlock:
 	pthread_mutex_unlock(&f->lock);
 	p9_fid_put(s, f);
-fail:
 	free(namedup);
 	free(buf);
 	return r;

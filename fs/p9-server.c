@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/statfs.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lkvm/thread.h"
@@ -32,7 +33,6 @@
 #define P9_OUT_MAX 8192         /* largest R-message body built in memory:
 				 * Rreadlink, Rgetlock (strings <= 4 KiB) */
 #define P9_IOV_BATCH 64         /* iovecs per preadv/pwritev call */
-#define P9_DIRBUF_SIZE (32 * 1024)
 #define P9_DIRENT_MAX (13 + 8 + 1 + 2 + P9_NAME_MAX)
 #define P9_DIR_CHUNK 8192       /* readdir entries copied out at once */
 #define P9_FID_HASH_MAX 4096u
@@ -133,8 +133,30 @@ static struct p9_fid *fid_alloc(uint32_t fid)
 	return f;
 }
 
-static void fid_free(struct p9_fid *f)
+int p9_buf_charge(struct p9_server *s, struct p9_fid *f, size_t n)
 {
+	size_t used = __atomic_load_n(&s->buf_used, __ATOMIC_RELAXED);
+
+	/* The export's whole budget, whatever the number of fids. */
+	do {
+		if (n > P9_BUF_BUDGET - used)
+			return -ENOSPC;
+	} while (!__atomic_compare_exchange_n(&s->buf_used, &used, used + n,
+					      true, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	f->charged += n;
+	return 0;
+}
+
+void p9_buf_uncharge(struct p9_server *s, struct p9_fid *f, size_t n)
+{
+	f->charged -= n;
+	__atomic_sub_fetch(&s->buf_used, n, __ATOMIC_RELAXED);
+}
+
+static void fid_free(struct p9_server *s, struct p9_fid *f)
+{
+	p9_buf_uncharge(s, f, f->charged);
 	if (f->fd >= 0)
 		close(f->fd);
 	if (f->open_fd >= 0)
@@ -220,7 +242,7 @@ struct p9_fid *p9_fid_new(struct p9_server *s, uint32_t fid, int *err)
 	f = fid_alloc(fid);
 	*err = f ? fid_install(s, f, NULL) : -ENOMEM;
 	if (*err && f) {
-		fid_free(f);
+		fid_free(s, f);
 		f = NULL;
 	}
 	return f;
@@ -236,7 +258,7 @@ void p9_fid_put(struct p9_server *s, struct p9_fid *f)
 	refs = --f->refs;
 	pthread_mutex_unlock(&s->fid_lock);
 	if (!refs)
-		fid_free(f);
+		fid_free(s, f);
 }
 
 struct p9_fid *p9_fid_unhash(struct p9_server *s, uint32_t fid)
@@ -404,43 +426,80 @@ static uint32_t run_op(struct p9_ctx *ctx)
 		.cap = MIN(sizeof(outbuf), ctx->resp_cap - P9_HDR_LEN),
 	};
 	r = op ? op(ctx) : -EOPNOTSUPP;
+	if (__atomic_load_n(&ctx->s->abandoned, __ATOMIC_RELAXED)) {
+		/* A stuck request finishing after lkvm's teardown gave up on
+		 * it: guest memory may be going away, write nothing. */
+		len = 0;
+		goto out;
+	}
 	if (!r && ctx->out.err)
 		r = -ENOSPC; /* never a truncated reply */
 	if (r)
 		len = reply_error(ctx->resp_iov, ctx->nr_resp, ctx->tag, -r);
 	else
 		len = reply_ok(ctx);
+out:
 	if (body != small)
 		free(body);
 	return len;
 }
 
-uint32_t p9_handle(struct p9_server *s, const struct iovec *iov,
-		   unsigned int nr_out, unsigned int nr_in)
+/* The header a request is dispatched on: copied from the guest once (at
+ * submit for queued requests) and never re-read, so a guest rewriting it
+ * meanwhile cannot make the server act on two different headers. */
+struct p9_hdr {
+	uint32_t size;
+	uint16_t tag;
+	uint8_t type;
+	bool ok;                 /* all P9_HDR_LEN bytes were there */
+};
+
+static void hdr_read(const struct iovec *iov, unsigned int n,
+		     struct p9_hdr *h)
+{
+	uint8_t b[P9_HDR_LEN] = { 0 };
+
+	h->ok = iov_copy(iov, n, 0, b, sizeof(b), false) == sizeof(b);
+	h->size = le32(b);
+	h->type = b[4];
+	h->tag = (uint16_t)(b[5] | b[6] << 8);
+}
+
+/* Execute a message whose header is already in @h; @slot is the worker's
+ * s->running index (-1 on a caller's thread). */
+static uint32_t handle_msg(struct p9_server *s, const struct iovec *iov,
+			   unsigned int nr_out, unsigned int nr_in,
+			   const struct p9_hdr *h, int slot)
 {
 	struct p9_ctx ctx = {
 		.s = s,
+		.slot = slot,
+		.type = h->type,
+		.tag = h->tag,
 		.req_iov = iov,
 		.nr_req = nr_out,
 		.resp_iov = iov + nr_out,
 		.nr_resp = nr_in,
 	};
-	uint8_t hdr[P9_HDR_LEN] = { 0 };
 	size_t req_bytes = iov_total(iov, nr_out);
-	uint32_t size;
 
 	ctx.resp_cap = resp_room(s, ctx.resp_iov, nr_in);
 	if (!ctx.resp_cap)
 		return 0;
-	iov_copy(iov, nr_out, 0, hdr, sizeof(hdr), false);
-	size = le32(hdr);
-	ctx.type = hdr[4];
-	ctx.tag = (uint16_t)(hdr[5] | hdr[6] << 8);
 	/* The size field must be sane and the message all there. */
-	if (req_bytes < P9_HDR_LEN || size < P9_HDR_LEN || size > req_bytes)
+	if (!h->ok || h->size < P9_HDR_LEN || h->size > req_bytes)
 		return reply_error(ctx.resp_iov, nr_in, ctx.tag, EINVAL);
-	ctx.req_len = size;
+	ctx.req_len = h->size;
 	return run_op(&ctx);
+}
+
+uint32_t p9_handle(struct p9_server *s, const struct iovec *iov,
+		   unsigned int nr_out, unsigned int nr_in)
+{
+	struct p9_hdr h;
+
+	hdr_read(iov, nr_out, &h);
+	return handle_msg(s, iov, nr_out, nr_in, &h, -1);
 }
 
 /* --- Session: Tversion, Tauth, Tattach, Tflush --- */
@@ -513,16 +572,31 @@ int p9_op_attach(struct p9_ctx *ctx)
 	return r;
 }
 
-/* Tflush never waits for another Tflush: two flushing each other would
- * wait forever. */
-static bool tag_running(struct p9_server *s, uint16_t tag)
+/* A deadline the stuck timeout from now, for pthread_cond_timedwait() on
+ * q_done (a CLOCK_MONOTONIC condition variable). */
+static void stuck_deadline(const struct p9_server *s, struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += s->stuck_ms / 1000;
+	ts->tv_nsec += (long)(s->stuck_ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Whether @tag runs on a worker other than @self (the flush's own slot:
+ * a Tflush never waits for itself).  Tflush never waits for another
+ * Tflush either: two flushing each other would wait forever. */
+static bool tag_running(struct p9_server *s, uint16_t tag, int self)
 {
 	unsigned int i;
 
 	for (i = 0; i < s->nr_threads; i++) {
 		const struct p9_request *r = s->running[i];
 
-		if (r && r->tag == tag && r->type != P9_TFLUSH)
+		if ((int)i != self && r && r->tag == tag &&
+		    r->type != P9_TFLUSH)
 			return true;
 	}
 	return false;
@@ -561,8 +635,12 @@ static void complete_error(struct p9_server *s, struct p9_request *req,
 
 /*
  * Tflush(oldtag): a request still queued is answered Rlerror(EINTR) and
- * never runs; one running on another worker is waited for (no operation
- * blocks indefinitely), so its reply always precedes the Rflush.
+ * never runs; one running on another worker is waited for, so its reply
+ * precedes the Rflush -- for at most the stuck timeout: a handler stuck in
+ * the host filesystem must not take the flush's worker with it.  After
+ * that the flush is answered anyway (a Tflush has no error reply) and the
+ * old request's reply comes whenever it finishes; the virtio client
+ * matches replies by buffer, not by tag, so it cannot be misdelivered.
  */
 int p9_op_flush(struct p9_ctx *ctx)
 {
@@ -581,8 +659,13 @@ int p9_op_flush(struct p9_ctx *ctx)
 		s->nr_inflight--;
 		pthread_cond_broadcast(&s->q_done);
 	} else {
-		while (tag_running(s, oldtag))
-			pthread_cond_wait(&s->q_done, &s->q_lock);
+		struct timespec dl;
+
+		stuck_deadline(s, &dl);
+		while (tag_running(s, oldtag, ctx->slot) && !s->q_stop)
+			if (pthread_cond_timedwait(&s->q_done, &s->q_lock,
+						   &dl) == ETIMEDOUT)
+				break;
 	}
 	pthread_mutex_unlock(&s->q_lock);
 	return 0;
@@ -1233,8 +1316,17 @@ static int flock_host(const struct p9_flock *l, struct flock *fl)
 	return 0;
 }
 
-/* Open-file-description locks: owned by the fid's open file, and never
- * waited for here (the Linux client polls while BLOCKED). */
+/*
+ * Open-file-description locks: owned by the fid's open file, and never
+ * waited for here (the Linux client polls while BLOCKED).
+ *
+ * A read-only export takes no host lock at all: a read lock on any file
+ * lkvm can read would block host writers (the sandbox exports the host's
+ * "/" read-only).  Locks are granted without touching the host; the
+ * Linux client checks POSIX locks among the guest's own processes in its
+ * local lock table before it sends Tlock, so those still exclude each
+ * other.  Host processes' locks are not seen by the guest there.
+ */
 static int lock_fid(struct p9_ctx *ctx, struct p9_fid *f)
 {
 	struct p9_flock l;
@@ -1248,7 +1340,9 @@ static int lock_fid(struct p9_ctx *ctx, struct p9_fid *f)
 		p9_put8(&ctx->out, P9_LOCK_ERROR);
 		return 0;
 	}
-	if (!fcntl(fd, F_OFD_SETLK, &fl))
+	if (ctx->s->readonly)
+		p9_put8(&ctx->out, P9_LOCK_SUCCESS);
+	else if (!fcntl(fd, F_OFD_SETLK, &fl))
 		p9_put8(&ctx->out, P9_LOCK_SUCCESS);
 	else if (errno == EAGAIN || errno == EACCES)
 		p9_put8(&ctx->out, P9_LOCK_BLOCKED);
@@ -1269,7 +1363,10 @@ static int getlock_fid(struct p9_ctx *ctx, struct p9_fid *f)
 	r = flock_host(&l, &fl);
 	if (r)
 		return r;
-	if (fcntl(fd, F_OFD_GETLK, &fl))
+	/* Read-only export: host locks are not consulted (see lock_fid). */
+	if (ctx->s->readonly)
+		fl.l_type = F_UNLCK;
+	else if (fcntl(fd, F_OFD_GETLK, &fl))
 		return -errno;
 	if (fl.l_type != F_UNLCK) {
 		/* A conflicting lock: its range; the owner is not a guest
@@ -1326,15 +1423,35 @@ static uint8_t dtype_qid_type(uint8_t d_type)
 	return P9_QTFILE;
 }
 
-/* Refill the fid's getdents buffer: 1 if it has entries, 0 at the end. */
-static int dir_fill(struct p9_fid *f)
+/* Free the fid's getdents buffer (f->lock held, nothing buffered). */
+static void dir_buf_release(struct p9_server *s, struct p9_fid *f)
+{
+	if (!f->dirbuf)
+		return;
+	free(f->dirbuf);
+	f->dirbuf = NULL;
+	f->dirbuf_len = f->dirbuf_pos = 0;
+	p9_buf_uncharge(s, f, P9_DIRBUF_SIZE);
+}
+
+/*
+ * Refill the fid's getdents buffer: 1 if it has entries, 0 at the end.
+ * The buffer counts against the export's P9_BUF_BUDGET (open directories
+ * x 32 KiB would be unbounded otherwise): past it, ENOMEM.  It is freed
+ * at the end of the directory, so only directories read part way hold one.
+ */
+static int dir_fill(struct p9_server *s, struct p9_fid *f)
 {
 	ssize_t n;
 
 	if (!f->dirbuf) {
-		f->dirbuf = malloc(P9_DIRBUF_SIZE);
-		if (!f->dirbuf)
+		if (p9_buf_charge(s, f, P9_DIRBUF_SIZE))
 			return -ENOMEM;
+		f->dirbuf = malloc(P9_DIRBUF_SIZE);
+		if (!f->dirbuf) {
+			p9_buf_uncharge(s, f, P9_DIRBUF_SIZE);
+			return -ENOMEM;
+		}
 	}
 	do {
 		n = getdents64(f->open_fd, f->dirbuf, P9_DIRBUF_SIZE);
@@ -1343,6 +1460,8 @@ static int dir_fill(struct p9_fid *f)
 		return -errno;
 	f->dirbuf_len = (size_t)n;
 	f->dirbuf_pos = 0;
+	if (!n)
+		dir_buf_release(s, f);
 	return n > 0;
 }
 
@@ -1453,7 +1572,7 @@ static int readdir_fid(struct p9_ctx *ctx, struct p9_fid *f, uint64_t offset,
 	p->used = p->staged = 0;
 	while (fits) {
 		if (f->dirbuf_pos >= f->dirbuf_len) {
-			r = dir_fill(f);
+			r = dir_fill(ctx->s, f);
 			if (r <= 0)
 				break;
 		}
@@ -1566,6 +1685,10 @@ static int xattrwalk_fid(struct p9_server *s, struct p9_fid *f,
 	r = nf->fd < 0 ? nf->fd : 0;
 	if (!r)
 		r = xattr_fetch(nf->fd, name, &nf->xattr_buf, &nf->xattr_size);
+	/* Held until the clunk: charged (the fetch itself is one transient
+	 * P9_XATTR_SIZE_MAX buffer per worker). */
+	if (!r)
+		r = p9_buf_charge(s, nf, (size_t)nf->xattr_size);
 	if (!r) {
 		pthread_mutex_lock(&f->lock);
 		nf->qid = f->qid;
@@ -1610,18 +1733,29 @@ struct p9_worker {
 	struct p9_request busy;
 };
 
-/* Tag and type, for Tflush, read once from the guest's header. */
-static void req_peek(struct p9_request *req)
-{
-	uint8_t hdr[P9_HDR_LEN];
+static void server_release(struct p9_server *s);
 
-	req->type = 0;
-	req->tag = P9_NOTAG;
-	if (iov_copy(req->iov, req->nr_out, 0, hdr, sizeof(hdr), false) ==
-	    sizeof(hdr)) {
-		req->type = hdr[4];
-		req->tag = (uint16_t)(hdr[5] | hdr[6] << 8);
-	}
+/* The header, for Tflush and for dispatch, read once from the guest. */
+static void req_read_hdr(struct p9_request *req)
+{
+	struct p9_hdr h;
+
+	hdr_read(req->iov, req->nr_out, &h);
+	req->size = h.size;
+	req->type = h.type;
+	req->tag = h.tag;
+	req->hdr_ok = h.ok;
+}
+
+static uint32_t req_handle(struct p9_server *s, struct p9_request *req,
+			   int slot)
+{
+	const struct p9_hdr h = {
+		.size = req->size, .tag = req->tag, .type = req->type,
+		.ok = req->hdr_ok,
+	};
+
+	return handle_msg(s, req->iov, req->nr_out, req->nr_in, &h, slot);
 }
 
 static void *p9_worker_main(void *arg)
@@ -1630,6 +1764,7 @@ static void *p9_worker_main(void *arg)
 	struct p9_server *s = w->s;
 	struct p9_request *req;
 	uint32_t written;
+	bool last;
 
 	pthread_mutex_lock(&s->q_lock);
 	for (;;) {
@@ -1647,27 +1782,39 @@ static void *p9_worker_main(void *arg)
 		s->running[w->idx] = &w->busy;
 		pthread_mutex_unlock(&s->q_lock);
 
-		written = p9_handle(s, req->iov, req->nr_out, req->nr_in);
-		req->complete(req, written);
+		written = req_handle(s, req, (int)w->idx);
 
 		pthread_mutex_lock(&s->q_lock);
+		/* After p9_server_free() gave up on us the transport may be
+		 * gone: the reply is dropped.  nr_completing lets it wait for
+		 * a complete() that started before. */
+		if (!s->abandoned) {
+			s->nr_completing++;
+			pthread_mutex_unlock(&s->q_lock);
+			req->complete(req, written);
+			pthread_mutex_lock(&s->q_lock);
+			s->nr_completing--;
+		}
 		s->running[w->idx] = NULL;
 		s->nr_inflight--;
 		pthread_cond_broadcast(&s->q_done);
 	}
+	last = !--s->nr_live && s->abandoned;
+	pthread_cond_broadcast(&s->q_done);
 	pthread_mutex_unlock(&s->q_lock);
 	free(w);
+	if (last)
+		server_release(s); /* nobody else references it any more */
 	return NULL;
 }
 
 void p9_submit(struct p9_server *s, struct p9_request *req)
 {
-	req_peek(req);
+	req_read_hdr(req);
 	req->next = NULL;
 	req->running = false;
 	if (!s->nr_threads) {
-		req->complete(req, p9_handle(s, req->iov, req->nr_out,
-					     req->nr_in));
+		req->complete(req, req_handle(s, req, -1));
 		return;
 	}
 	pthread_mutex_lock(&s->q_lock);
@@ -1689,32 +1836,79 @@ void p9_submit(struct p9_server *s, struct p9_request *req)
 	pthread_mutex_unlock(&s->q_lock);
 }
 
-void p9_server_drain(struct p9_server *s)
+/* Wait (q_lock held) until nothing is in flight or @dl passed. */
+static int wait_idle(struct p9_server *s, const struct timespec *dl)
 {
-	pthread_mutex_lock(&s->q_lock);
 	while (s->nr_inflight)
-		pthread_cond_wait(&s->q_done, &s->q_lock);
-	pthread_mutex_unlock(&s->q_lock);
+		if (pthread_cond_timedwait(&s->q_done, &s->q_lock, dl) ==
+		    ETIMEDOUT)
+			return s->nr_inflight ? -ETIMEDOUT : 0;
+	return 0;
 }
 
-void p9_server_reset(struct p9_server *s)
+/* Answer every queued request Rlerror(EINTR) (q_lock held; dropped while
+ * the transport's complete() runs).  Used when workers are stuck. */
+static void cancel_queued(struct p9_server *s)
 {
-	p9_server_drain(s);
+	struct p9_request *list = s->q_head, *req;
+	unsigned int n = 0;
+
+	s->q_head = s->q_tail = NULL;
+	pthread_mutex_unlock(&s->q_lock);
+	while ((req = list) != NULL) {
+		list = req->next;
+		req->next = NULL;
+		complete_error(s, req, EINTR);
+		n++;
+	}
+	pthread_mutex_lock(&s->q_lock);
+	s->nr_inflight -= n;
+	pthread_cond_broadcast(&s->q_done);
+}
+
+/* A worker still busy after the stuck timeout: said once per server (a
+ * guest resetting in a loop must not flood the log). */
+static void warn_stuck(struct p9_server *s, const char *what)
+{
+	if (!__atomic_exchange_n(&s->warned_stuck, true, __ATOMIC_RELAXED))
+		pr_warn("9p export '%s': a request is still executing after %u ms; %s without it",
+			s->path, s->stuck_ms, what);
+}
+
+int p9_server_drain(struct p9_server *s)
+{
+	struct timespec dl;
+	int r;
+
+	stuck_deadline(s, &dl);
+	pthread_mutex_lock(&s->q_lock);
+	r = wait_idle(s, &dl);
+	pthread_mutex_unlock(&s->q_lock);
+	return r;
+}
+
+/*
+ * Bounded by the stuck timeout (P9_STUCK_TIMEOUT_MS): the transport calls
+ * this from a vCPU holding the device's and the bus's locks.  A request
+ * still executing keeps its own fid references, so clunking the table
+ * under it is safe; its late complete() is the transport's to discard.
+ */
+int p9_server_reset(struct p9_server *s)
+{
+	struct timespec dl;
+	int r;
+
+	stuck_deadline(s, &dl);
+	pthread_mutex_lock(&s->q_lock);
+	r = wait_idle(s, &dl);
+	if (r)
+		cancel_queued(s);
+	pthread_mutex_unlock(&s->q_lock);
+	if (r)
+		warn_stuck(s, "resetting");
 	fids_clunk_all(s);
 	__atomic_store_n(&s->msize, P9_MAX_MSIZE, __ATOMIC_RELAXED);
-}
-
-static void workers_stop(struct p9_server *s)
-{
-	unsigned int i;
-
-	pthread_mutex_lock(&s->q_lock);
-	s->q_stop = true;
-	pthread_cond_broadcast(&s->q_cond);
-	pthread_mutex_unlock(&s->q_lock);
-	for (i = 0; i < s->nr_threads; i++)
-		pthread_join(s->threads[i], NULL);
-	s->nr_threads = 0;
+	return r;
 }
 
 static int workers_start(struct p9_server *s, unsigned int n)
@@ -1732,10 +1926,16 @@ static int workers_start(struct p9_server *s, unsigned int n)
 			return -ENOMEM;
 		w->s = s;
 		w->idx = s->nr_threads;
+		pthread_mutex_lock(&s->q_lock);
+		s->nr_live++;
+		pthread_mutex_unlock(&s->q_lock);
 		/* No signals, and only the capabilities lkvm keeps. */
 		r = lkvm_thread_create(&s->threads[s->nr_threads],
 				       p9_worker_main, w);
 		if (r) {
+			pthread_mutex_lock(&s->q_lock);
+			s->nr_live--;
+			pthread_mutex_unlock(&s->q_lock);
 			free(w);
 			return r;
 		}
@@ -1787,6 +1987,7 @@ static unsigned int fid_hash_size(unsigned int max_fids)
 struct p9_server *p9_server_new(const struct p9_server_config *cfg)
 {
 	struct p9_server *s = calloc(1, sizeof(*s));
+	pthread_condattr_t cattr;
 	unsigned int threads;
 	int r;
 
@@ -1798,7 +1999,11 @@ struct p9_server *p9_server_new(const struct p9_server_config *cfg)
 	pthread_mutex_init(&s->fid_lock, NULL);
 	pthread_mutex_init(&s->q_lock, NULL);
 	pthread_cond_init(&s->q_cond, NULL);
-	pthread_cond_init(&s->q_done, NULL);
+	/* Timed waits on q_done must not jump with the wall clock. */
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->q_done, &cattr);
+	pthread_condattr_destroy(&cattr);
 	pthread_mutex_init(&s->dev_lock, NULL);
 	s->cfg = *cfg;
 	s->path = strdup(cfg->path);
@@ -1809,6 +2014,8 @@ struct p9_server *p9_server_new(const struct p9_server_config *cfg)
 	s->passthrough = cfg->flags & P9_EXPORT_PASSTHROUGH;
 	s->msize = P9_MAX_MSIZE; /* until Tversion says otherwise */
 	s->max_fids = cfg->max_fids ? cfg->max_fids : P9_DEFAULT_MAX_FIDS;
+	s->stuck_ms = cfg->stuck_timeout_ms ? cfg->stuck_timeout_ms :
+					      P9_STUCK_TIMEOUT_MS;
 	s->fid_hash_size = fid_hash_size(s->max_fids);
 	s->fid_hash = calloc(s->fid_hash_size, sizeof(*s->fid_hash));
 	if (!s->path || (cfg->tag && !s->tag) || !s->fid_hash) {
@@ -1832,12 +2039,9 @@ fail:
 	return NULL;
 }
 
-void p9_server_free(struct p9_server *s)
+/* Everything but the workers (stopped, or exiting on this thread). */
+static void server_release(struct p9_server *s)
 {
-	if (!s)
-		return;
-	p9_server_drain(s);
-	workers_stop(s);
 	fids_clunk_all(s);
 	if (s->root_fd >= 0)
 		close(s->root_fd);
@@ -1855,4 +2059,47 @@ void p9_server_free(struct p9_server *s)
 	pthread_cond_destroy(&s->q_done);
 	pthread_mutex_destroy(&s->dev_lock);
 	free(s);
+}
+
+/*
+ * Bounded by the stuck timeout, like p9_server_reset(): at lkvm's exit a
+ * stuck worker must not keep the process alive.  Such a worker cannot be
+ * cancelled safely, so it is left running with the server intact (its
+ * fids, fds and locks): it frees the server when it finishes, and never
+ * calls complete() again (the transport may be gone by then).
+ */
+bool p9_server_free(struct p9_server *s)
+{
+	struct timespec dl;
+	unsigned int i;
+
+	if (!s)
+		return true;
+	stuck_deadline(s, &dl);
+	pthread_mutex_lock(&s->q_lock);
+	if (wait_idle(s, &dl))
+		cancel_queued(s);
+	s->q_stop = true;
+	pthread_cond_broadcast(&s->q_cond);
+	while (s->nr_live)
+		if (pthread_cond_timedwait(&s->q_done, &s->q_lock, &dl) ==
+		    ETIMEDOUT)
+			break;
+	if (s->nr_live) {
+		s->abandoned = true;
+		/* A complete() already under way finishes first (completions
+		 * never block). */
+		while (s->nr_completing)
+			pthread_cond_wait(&s->q_done, &s->q_lock);
+		for (i = 0; i < s->nr_threads; i++)
+			pthread_detach(s->threads[i]);
+		pthread_mutex_unlock(&s->q_lock);
+		warn_stuck(s, "exiting");
+		return false;
+	}
+	pthread_mutex_unlock(&s->q_lock);
+	for (i = 0; i < s->nr_threads; i++)
+		pthread_join(s->threads[i], NULL);
+	server_release(s);
+	return true;
 }

@@ -16,6 +16,12 @@
  * can re-post heads it has not been given back) the handler stops and the
  * next completion kicks it again.
  *
+ * A device reset waits for the server at most its stuck timeout
+ * (P9_STUCK_TIMEOUT_MS).  A request still executing then belongs to the
+ * old incarnation of the queue: each request records the reset count
+ * (d->gen) it was popped under, and a completion from before the last
+ * reset only returns its object, never touching the rings.
+ *
  * Config space (struct virtio_9p_config): le16 tag_len, then the mount tag.
  */
 #include <endian.h>
@@ -51,6 +57,7 @@ struct v9p_req {
 	struct v9p_dev *dev;
 	struct v9p_req *next_free;
 	uint16_t head;
+	unsigned int gen;             /* d->gen when popped */
 	uint64_t in_len;              /* bytes the reply may use */
 	struct iovec iov[V9P_IOV_CAP];
 };
@@ -65,6 +72,9 @@ struct v9p_dev {
 	struct v9p_req *free;            /* idle request objects */
 	unsigned int nr_inflight;        /* popped, not completed */
 	bool starved;                    /* handler stopped at the cap */
+	unsigned int gen;                /* resets so far */
+	unsigned int nr_completing;      /* completions writing the rings */
+	pthread_cond_t idle;             /* nr_completing dropped to 0 */
 };
 
 /* --- Request objects --- */
@@ -103,6 +113,19 @@ out:
 	return r;
 }
 
+/* Give back an object (d->lock held): whether the handler waited for one
+ * and must be kicked. */
+static bool req_put_locked(struct v9p_dev *d, struct v9p_req *r)
+{
+	bool kick = d->starved;
+
+	r->next_free = d->free;
+	d->free = r;
+	d->nr_inflight--;
+	d->starved = false;
+	return kick;
+}
+
 /* Give back an object, and run the handler again if it waited for one. */
 static void req_put(struct v9p_dev *d, struct v9p_req *r,
 		    struct virtqueue *vq)
@@ -110,11 +133,7 @@ static void req_put(struct v9p_dev *d, struct v9p_req *r,
 	bool kick;
 
 	pthread_mutex_lock(&d->lock);
-	r->next_free = d->free;
-	d->free = r;
-	d->nr_inflight--;
-	kick = d->starved;
-	d->starved = false;
+	kick = req_put_locked(d, r);
 	pthread_mutex_unlock(&d->lock);
 	if (kick)
 		virtq_kick(vq);
@@ -126,13 +145,29 @@ static void v9p_complete(struct p9_request *preq, uint32_t written)
 	struct v9p_req *r = (struct v9p_req *)((char *)preq -
 					       offsetof(struct v9p_req, req));
 	struct virtqueue *vq = preq->opaque;
+	struct v9p_dev *d = r->dev;
+	bool current, kick;
 
 	/* The server writes no more than the buffers hold; never report
 	 * more than that to the driver either. */
 	if (written > r->in_len)
 		written = (uint32_t)r->in_len;
-	virtq_complete(vq, r->head, written);
-	req_put(r->dev, r, vq);
+	/* A request from before a reset: its head means nothing to the
+	 * queue now (v9p_reset waits for completions that got past here). */
+	pthread_mutex_lock(&d->lock);
+	current = r->gen == d->gen;
+	if (current)
+		d->nr_completing++;
+	pthread_mutex_unlock(&d->lock);
+	if (current)
+		virtq_complete(vq, r->head, written);
+	pthread_mutex_lock(&d->lock);
+	if (current && !--d->nr_completing)
+		pthread_cond_broadcast(&d->idle);
+	kick = req_put_locked(d, r) && current;
+	pthread_mutex_unlock(&d->lock);
+	if (kick)
+		virtq_kick(vq);
 }
 
 /* --- The request queue --- */
@@ -196,6 +231,9 @@ static void v9p_queue_notify(struct virtio_dev *vdev, struct virtqueue *vq)
 		}
 		r->head = c.head;
 		r->in_len = c.in_len;
+		pthread_mutex_lock(&d->lock);
+		r->gen = d->gen;
+		pthread_mutex_unlock(&d->lock);
 		r->req = (struct p9_request){
 			.iov = r->iov,
 			.nr_out = c.nr_out,
@@ -223,7 +261,11 @@ static void v9p_config_read(struct virtio_dev *vdev, uint32_t off, void *data,
 /*
  * Driver reset: watches are paused; wait for the server to finish what it
  * is executing (completions still land in the rings, which stay valid
- * until we return) and forget the session's fids.
+ * until we return) and forget the session's fids.  The server gives up
+ * after its stuck timeout (we hold the device's and the bus's locks):
+ * the generation bump then makes a stuck request's late completion a
+ * no-op, and we wait only for completions already writing the rings
+ * (which take no lock we hold).
  */
 static void v9p_reset(struct virtio_dev *vdev)
 {
@@ -231,6 +273,9 @@ static void v9p_reset(struct virtio_dev *vdev)
 
 	p9_server_reset(d->server);
 	pthread_mutex_lock(&d->lock);
+	d->gen++;
+	while (d->nr_completing)
+		pthread_cond_wait(&d->idle, &d->lock);
 	d->starved = false;
 	pthread_mutex_unlock(&d->lock);
 }
@@ -240,12 +285,19 @@ static void v9p_destroy(struct virtio_dev *vdev)
 	struct v9p_dev *d = vdev->priv;
 	struct v9p_req *r;
 
-	/* Drains first: every request object is back on the free list. */
-	p9_server_free(d->server);
+	/*
+	 * Drains first: every request object is back on the free list,
+	 * except one still executing in the server past its stuck timeout.
+	 * The server then never calls v9p_complete() again (and no call is
+	 * under way when it returns), but its worker still reads that
+	 * object's iovecs: it is left allocated, the rest is freed.
+	 */
+	(void)p9_server_free(d->server);
 	while ((r = d->free)) {
 		d->free = r->next_free;
 		free(r);
 	}
+	pthread_cond_destroy(&d->idle);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
@@ -284,6 +336,7 @@ struct virtio_dev *virtio_9p_new(struct vm *vm,
 		return NULL;
 	}
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->idle, NULL);
 	cfg = (struct virtio_9p_config *)d->config;
 	cfg->tag_len = htole16((uint16_t)tag_len);
 	memcpy(d->config + offsetof(struct virtio_9p_config, tag), share->tag,
@@ -302,6 +355,7 @@ struct virtio_dev *virtio_9p_new(struct vm *vm,
 	}
 	return &d->vdev;
 err:
+	pthread_cond_destroy(&d->idle);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 	return NULL;

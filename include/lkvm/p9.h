@@ -26,6 +26,12 @@
 #define P9_MAX_MSIZE (8u << 20)     /* largest msize Tversion may settle on */
 #define P9_MIN_MSIZE 4096u          /* smaller is refused */
 #define P9_DEFAULT_THREADS 4u
+/*
+ * How long reset, teardown and a Tflush wait for a request that is still
+ * executing (a handler stuck in the host filesystem, say) before they go on
+ * without it.  See p9_server_drain() and Documentation/9p.md.
+ */
+#define P9_STUCK_TIMEOUT_MS 3000u
 
 /* struct p9_server_config.flags */
 #define P9_EXPORT_RO          0x1u /* every modifying request gets EROFS */
@@ -41,6 +47,8 @@ struct p9_server_config {
 	unsigned int max_fids;   /* 0: P9_DEFAULT_MAX_FIDS */
 	unsigned int nr_threads; /* 0: P9_DEFAULT_THREADS; -1u: none (tests
 				  * drive p9_handle() synchronously) */
+	unsigned int stuck_timeout_ms; /* 0: P9_STUCK_TIMEOUT_MS (tests use
+					* less) */
 };
 
 /*
@@ -48,8 +56,14 @@ struct p9_server_config {
  * On failure prints one line naming the problem and returns NULL.
  */
 struct p9_server *p9_server_new(const struct p9_server_config *cfg);
-/* Drain, clunk every fid, stop the workers, close everything. */
-void p9_server_free(struct p9_server *s);
+/*
+ * Drain, clunk every fid, stop the workers, close everything; returns true.
+ * If a request is still executing after the stuck timeout, returns false
+ * instead: the server then stays allocated until that worker finishes (the
+ * last one frees it), never calls complete() again, and the caller must
+ * keep alive whatever a complete() already under way may touch.
+ */
+bool p9_server_free(struct p9_server *s);
 
 /* One request as the transport hands it over. */
 struct p9_request {
@@ -63,20 +77,30 @@ struct p9_request {
 	void (*complete)(struct p9_request *req, uint32_t written);
 	void *opaque;            /* the transport's */
 
-	/* Private to the server. */
+	/* Private to the server: the header, copied from the guest once
+	 * by p9_submit() and never read from guest memory again. */
 	struct p9_request *next;
+	uint32_t size;
 	uint16_t tag;
 	uint8_t type;
+	bool hdr_ok;             /* all 7 header bytes were there */
 	bool running;
 };
 
 /* Queue @req for a worker thread.  Never blocks on the filesystem. */
 void p9_submit(struct p9_server *s, struct p9_request *req);
-/* Wait until every submitted request has completed. */
-void p9_server_drain(struct p9_server *s);
-/* Forget the session (as a new Tversion does): drain, then clunk every
- * fid.  Used by the transport on device reset. */
-void p9_server_reset(struct p9_server *s);
+/* Wait until every submitted request has completed, but no longer than
+ * the stuck timeout: 0, or -ETIMEDOUT with requests still in flight. */
+int p9_server_drain(struct p9_server *s);
+/*
+ * Forget the session (as a new Tversion does): drain, then clunk every
+ * fid.  Used by the transport on device reset.  Returns within the stuck
+ * timeout: requests still queued then are answered Rlerror(EINTR) before
+ * it returns; one still executing completes later, on its worker, and the
+ * transport must discard that late completion (virtio/9p.c counts
+ * resets).  Returns 0 or -ETIMEDOUT.
+ */
+int p9_server_reset(struct p9_server *s);
 
 /*
  * Execute one message synchronously on the calling thread and write the

@@ -1,0 +1,565 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Regression tests for hostile-guest defects of the 9P server
+ * (fs/p9-server.c, fs/p9-modify.c):
+ *   - a queued request's header rewritten in guest memory after p9_submit()
+ *     is dispatched as submitted (once a Tgetattr rewritten into a Tflush
+ *     of its own tag made the worker wait for itself, forever);
+ *   - Tflush, reset and free return within the stuck timeout while a
+ *     handler is stuck, and a late completion after free is dropped;
+ *   - xattr and readdir buffers of one export are capped (P9_BUF_BUDGET)
+ *     and the budget comes back on clunk and reset;
+ *   - Tlock/Tgetlock on a read-only export never take host locks.
+ * Cases that hung on the old code run in a forked child under alarm(), so
+ * a regression is a failure, not a hung suite.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lkvm/util.h"
+#include "host_files.h"
+#include "p9_client.h"
+#include "test.h"
+
+#define ROOT 1u
+#define MSIZE 16384u
+#define STUCK_MS 300u            /* the servers' stuck timeout here */
+#define CHILD_ALARM 10u          /* seconds a forked case may take */
+
+/* --- Running a case that may hang on broken code --- */
+
+/* Run @fn in a child killed by SIGALRM after CHILD_ALARM seconds; its
+ * failed checks (or its death) fail the current case. */
+static void run_bounded(void (*fn)(void))
+{
+	int status = 0;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		alarm(CHILD_ALARM);
+		fn();
+		/* exit(), not _exit(): LeakSanitizer checks the child too. */
+		exit(__atomic_load_n(&t_case_failures, __ATOMIC_SEQ_CST) ? 1 : 0);
+	}
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	if (WIFSIGNALED(status))
+		printf("  child killed by signal %d (%s)\n", WTERMSIG(status),
+		       WTERMSIG(status) == SIGALRM ? "hung" : "crashed");
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* --- Requests submitted to the worker pool --- */
+
+struct treq {
+	struct p9_request req;
+	struct iovec iov[2];
+	uint8_t msg[32];
+	uint8_t resp[256];
+	uint32_t written;
+	int completions;
+	bool block;          /* wait in complete() until released */
+};
+
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static bool gate_open;
+static unsigned int gate_entered;
+
+static void treq_complete(struct p9_request *req, uint32_t written)
+{
+	struct treq *t = req->opaque;
+
+	t->written = written;
+	pthread_mutex_lock(&gate_lock);
+	__atomic_add_fetch(&t->completions, 1, __ATOMIC_SEQ_CST);
+	pthread_cond_broadcast(&gate_cond);
+	if (t->block) {
+		gate_entered++;
+		while (!gate_open)
+			pthread_cond_wait(&gate_cond, &gate_lock);
+	}
+	pthread_mutex_unlock(&gate_lock);
+}
+
+/* Wait up to @ms for @n workers blocked in complete(). */
+static bool gate_wait_entered(unsigned int n, unsigned int ms)
+{
+	uint64_t end = now_ms() + ms;
+	bool ok;
+
+	pthread_mutex_lock(&gate_lock);
+	while (gate_entered < n && now_ms() < end) {
+		pthread_mutex_unlock(&gate_lock);
+		usleep(1000);
+		pthread_mutex_lock(&gate_lock);
+	}
+	ok = gate_entered >= n;
+	pthread_mutex_unlock(&gate_lock);
+	return ok;
+}
+
+static void gate_release(void)
+{
+	pthread_mutex_lock(&gate_lock);
+	gate_open = true;
+	pthread_cond_broadcast(&gate_cond);
+	pthread_mutex_unlock(&gate_lock);
+}
+
+/* Wait up to @ms for @t's completion. */
+static bool treq_wait(struct treq *t, unsigned int ms)
+{
+	uint64_t end = now_ms() + ms;
+
+	while (!__atomic_load_n(&t->completions, __ATOMIC_SEQ_CST)) {
+		if (now_ms() >= end)
+			return false;
+		usleep(1000);
+	}
+	return true;
+}
+
+static void put_le(uint8_t *p, uint64_t v, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void treq_getattr(struct treq *t, uint16_t tag, uint32_t fid)
+{
+	memset(t, 0, sizeof(*t));
+	put_le(t->msg, 19, 4);
+	t->msg[4] = P9_TGETATTR;
+	put_le(t->msg + 5, tag, 2);
+	put_le(t->msg + 7, fid, 4);
+	put_le(t->msg + 11, P9_GETATTR_BASIC, 8);
+	t->iov[0] = (struct iovec){ t->msg, 19 };
+	t->iov[1] = (struct iovec){ t->resp, sizeof(t->resp) };
+	t->req.iov = t->iov;
+	t->req.nr_out = 1;
+	t->req.nr_in = 1;
+	t->req.complete = treq_complete;
+	t->req.opaque = t;
+}
+
+/* Rewrite @t's message in place into Tflush(@tag, @oldtag), as a guest
+ * writing to the buffer it already made available would. */
+static void rewrite_flush(struct treq *t, uint16_t tag, uint16_t oldtag)
+{
+	put_le(t->msg, 9, 4);
+	t->msg[4] = P9_TFLUSH;
+	put_le(t->msg + 5, tag, 2);
+	put_le(t->msg + 7, oldtag, 2);
+}
+
+static uint16_t resp_tag(const struct treq *t)
+{
+	return (uint16_t)(t->resp[5] | t->resp[6] << 8);
+}
+
+/* Whether a worker is executing a request with @tag. */
+static bool tag_on_worker(struct p9_server *s, uint16_t tag)
+{
+	bool found = false;
+	unsigned int i;
+
+	pthread_mutex_lock(&s->q_lock);
+	for (i = 0; i < s->nr_threads; i++)
+		found |= s->running[i] && s->running[i]->tag == tag;
+	pthread_mutex_unlock(&s->q_lock);
+	return found;
+}
+
+static bool wait_on_worker(struct p9_server *s, uint16_t tag)
+{
+	unsigned int i;
+
+	for (i = 0; i < 2000 && !tag_on_worker(s, tag); i++)
+		usleep(1000);
+	return tag_on_worker(s, tag);
+}
+
+static bool fx_init_threads(struct p9c_export *fx, unsigned int threads)
+{
+	struct p9_server_config cfg = {
+		.nr_threads = threads,
+		.stuck_timeout_ms = STUCK_MS,
+	};
+
+	gate_open = false;
+	gate_entered = 0;
+	return CHECK_EQ(p9c_export_init(fx, &cfg, "p9-hostile", MSIZE, ROOT), 0);
+}
+
+/* --- Defect 1: the header is read once; nothing waits forever --- */
+
+/*
+ * Every worker is held in a completion; a Tgetattr(tag 5) is queued and
+ * then rewritten into Tflush(tag 5, oldtag 5).  It must run as the
+ * Tgetattr it was submitted as (its body now names fid 5: ENOENT).  The
+ * old worker re-read the header, ran a Tflush and waited for its own tag.
+ */
+static void rewritten_header_child(void)
+{
+	struct treq hold[P9_DEFAULT_THREADS], t;
+	struct p9c_export fx;
+	unsigned int i;
+
+	if (!fx_init_threads(&fx, P9_DEFAULT_THREADS))
+		goto out;
+	for (i = 0; i < P9_DEFAULT_THREADS; i++) {
+		treq_getattr(&hold[i], (uint16_t)(100 + i), ROOT);
+		hold[i].block = true;
+		p9_submit(fx.s, &hold[i].req);
+	}
+	REQUIRE(gate_wait_entered(P9_DEFAULT_THREADS, 5000));
+	treq_getattr(&t, 5, ROOT);
+	p9_submit(fx.s, &t.req);
+	rewrite_flush(&t, 5, 5);
+	gate_release();
+	if (!CHECK(treq_wait(&t, 4000))) {
+		printf("  the rewritten request never completed\n");
+		exit(1); /* tearing the server down would hang too */
+	}
+	CHECK_EQ(t.resp[4], P9_RLERROR);
+	CHECK_EQ(t.resp[7], ENOENT);
+	CHECK_EQ(resp_tag(&t), 5);
+	CHECK_EQ(p9_server_drain(fx.s), 0);
+out:
+	p9c_export_fini(&fx);
+}
+
+TEST(rewritten_header_dispatched_as_submitted)
+{
+	run_bounded(rewritten_header_child);
+}
+
+/* Hold @fid's lock: a handler on it (Tgetattr) is stuck until released. */
+static struct p9_fid *stick_fid(struct p9_server *s, uint32_t fid)
+{
+	struct p9_fid *f = p9_fid_get(s, fid);
+
+	if (f)
+		pthread_mutex_lock(&f->lock);
+	return f;
+}
+
+static void unstick_fid(struct p9_server *s, struct p9_fid *f)
+{
+	/* The stuck handler holds its own reference: ours can go first,
+	 * while the server is certainly alive. */
+	p9_fid_put(s, f);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* A Tflush of a request stuck on another worker is answered (Rflush)
+ * after the stuck timeout, not when the handler gets unstuck. */
+static void flush_bounded_child(void)
+{
+	struct p9c_export fx;
+	struct treq a, fl;
+	struct p9_fid *f;
+	uint64_t t0;
+
+	if (!fx_init_threads(&fx, 2))
+		goto out;
+	f = stick_fid(fx.s, ROOT);
+	REQUIRE(f);
+	treq_getattr(&a, 9, ROOT);
+	p9_submit(fx.s, &a.req);
+	CHECK(wait_on_worker(fx.s, 9));
+	treq_getattr(&fl, 10, ROOT);
+	rewrite_flush(&fl, 10, 9);
+	fl.iov[0].iov_len = 9;
+	t0 = now_ms();
+	p9_submit(fx.s, &fl.req);
+	CHECK(treq_wait(&fl, STUCK_MS + 2000));
+	CHECK(now_ms() - t0 >= STUCK_MS - 50);
+	CHECK_EQ(fl.resp[4], P9_RFLUSH);
+	CHECK_EQ(resp_tag(&fl), 10);
+	CHECK_EQ(__atomic_load_n(&a.completions, __ATOMIC_SEQ_CST), 0);
+	unstick_fid(fx.s, f);
+	CHECK(treq_wait(&a, 2000));
+	CHECK_EQ(a.resp[4], P9_RGETATTR);
+	CHECK_EQ(p9_server_drain(fx.s), 0);
+out:
+	p9c_export_fini(&fx);
+}
+
+TEST(flush_of_stuck_request_bounded)
+{
+	run_bounded(flush_bounded_child);
+}
+
+/* Reset with the only worker stuck: returns after the stuck timeout,
+ * answers the request queued behind it Rlerror(EINTR), forgets the fids;
+ * the stuck one completes when it can. */
+static void reset_bounded_child(void)
+{
+	struct p9c_export fx;
+	struct treq a, b;
+	struct p9_fid *f;
+	uint64_t t0, took;
+
+	if (!fx_init_threads(&fx, 1))
+		goto out;
+	f = stick_fid(fx.s, ROOT);
+	REQUIRE(f);
+	treq_getattr(&a, 20, ROOT);
+	treq_getattr(&b, 21, ROOT);
+	p9_submit(fx.s, &a.req);
+	CHECK(wait_on_worker(fx.s, 20));
+	p9_submit(fx.s, &b.req);
+	t0 = now_ms();
+	CHECK_EQ(p9_server_drain(fx.s), -ETIMEDOUT);
+	CHECK_EQ(p9_server_reset(fx.s), -ETIMEDOUT);
+	took = now_ms() - t0;
+	CHECK(took < 2 * STUCK_MS + 1000);
+	CHECK_EQ(b.completions, 1);
+	CHECK_EQ(b.resp[4], P9_RLERROR);
+	CHECK_EQ(b.resp[7], EINTR);
+	CHECK_EQ(resp_tag(&b), 21);
+	CHECK_EQ(__atomic_load_n(&a.completions, __ATOMIC_SEQ_CST), 0);
+	CHECK_EQ(p9_server_nr_fids(fx.s), 0);
+	unstick_fid(fx.s, f);
+	CHECK(treq_wait(&a, 2000));
+	CHECK_EQ(p9_server_drain(fx.s), 0);
+out:
+	p9c_export_fini(&fx);
+}
+
+TEST(reset_with_stuck_handler_bounded)
+{
+	run_bounded(reset_bounded_child);
+}
+
+/* Free with a worker stuck: returns false after the stuck timeout; the
+ * late request is never completed and its worker frees the server
+ * (LeakSanitizer in the child checks that nothing is left). */
+static void free_bounded_child(void)
+{
+	struct p9c_export fx;
+	struct p9_server *s;
+	struct treq a;
+	struct p9_fid *f;
+	uint64_t t0;
+
+	if (!fx_init_threads(&fx, 2))
+		goto out;
+	s = fx.s;
+	f = stick_fid(s, ROOT);
+	REQUIRE(f);
+	treq_getattr(&a, 30, ROOT);
+	p9_submit(s, &a.req);
+	CHECK(wait_on_worker(s, 30));
+	/* Take the server from the fixture: we free it here. */
+	fx.c.s = fx.s = NULL;
+	p9_fid_put(s, f); /* the table and the handler keep theirs */
+	t0 = now_ms();
+	CHECK(!p9_server_free(s));
+	CHECK(now_ms() - t0 < STUCK_MS + 1000);
+	pthread_mutex_unlock(&f->lock);
+	usleep(300 * 1000); /* the worker finishes and frees the server */
+	CHECK_EQ(__atomic_load_n(&a.completions, __ATOMIC_SEQ_CST), 0);
+out:
+	p9c_export_fini(&fx);
+}
+
+TEST(free_with_stuck_handler_bounded)
+{
+	run_bounded(free_bounded_child);
+}
+
+/* --- Defect 4: per-export budget for xattr and readdir buffers --- */
+
+#define XATTR_FIDS (P9_BUF_BUDGET / P9_XATTR_SIZE_MAX)
+
+static bool fx_init_sync(struct p9c_export *fx, unsigned int flags)
+{
+	struct p9_server_config cfg = { .nr_threads = -1u, .flags = flags };
+
+	return CHECK_EQ(p9c_export_init(fx, &cfg, "p9-hostile", MSIZE, ROOT), 0);
+}
+
+static int xattrcreate(struct p9c_export *fx, uint32_t fid)
+{
+	return p9c_call(&fx->c, P9_TXATTRCREATE, "dsqd", fid, "user.big",
+			(uint64_t)P9_XATTR_SIZE_MAX, 0);
+}
+
+TEST(xattrcreate_budget)
+{
+	struct p9c_export fx;
+	uint32_t i, fid;
+
+	if (!fx_init_sync(&fx, 0))
+		goto out;
+	REQUIRE(file_put_at(fx.dir, "x", "", 0, 0644) == 0);
+	for (i = 0; i <= XATTR_FIDS; i++)
+		CHECK_EQ(p9c_walk(&fx.c, ROOT, 10 + i, "x"), 0);
+	for (i = 0; i < XATTR_FIDS; i++)
+		CHECK_EQ(xattrcreate(&fx, 10 + i), 0);
+	fid = 10 + XATTR_FIDS;
+	CHECK_EQ(xattrcreate(&fx, fid), -ENOSPC);
+	/* A clunk (the value incomplete: nothing set) gives its share back. */
+	CHECK_EQ(p9c_clunk(&fx.c, 10), -EINVAL);
+	CHECK_EQ(xattrcreate(&fx, fid), 0);
+	CHECK_EQ(p9c_walk(&fx.c, ROOT, 10, "x"), 0);
+	CHECK_EQ(xattrcreate(&fx, 10), -ENOSPC);
+	/* So does a reset, for all of them. */
+	p9_server_reset(fx.s);
+	CHECK_EQ(p9c_version_attach(&fx.c, MSIZE, ROOT), 0);
+	for (i = 0; i < XATTR_FIDS; i++) {
+		CHECK_EQ(p9c_walk(&fx.c, ROOT, 10 + i, "x"), 0);
+		CHECK_EQ(xattrcreate(&fx, 10 + i), 0);
+	}
+	CHECK_EQ(p9c_walk(&fx.c, ROOT, 9, "x"), 0);
+	CHECK_EQ(xattrcreate(&fx, 9), -ENOSPC);
+out:
+	p9c_export_fini(&fx);
+}
+
+/* Read one entry of fid's directory (a 40-byte count: the rest of the
+ * getdents buffer stays with the fid). */
+static int readdir_one(struct p9c_export *fx, uint32_t fid)
+{
+	return p9c_call(&fx->c, P9_TREADDIR, "dqd", fid, (uint64_t)0, 40);
+}
+
+#define DIR_FIDS (P9_BUF_BUDGET / (32 * 1024))
+
+TEST(readdir_budget)
+{
+	struct p9c_export fx;
+	char path[300];
+	uint32_t i, fid;
+
+	if (!fx_init_sync(&fx, P9_EXPORT_RO))
+		goto out;
+	snprintf(path, sizeof(path), "%s/d", fx.dir);
+	REQUIRE(mkdir(path, 0755) == 0);
+	REQUIRE(file_put_at(path, "a", "", 0, 0644) == 0);
+	REQUIRE(file_put_at(path, "b", "", 0, 0644) == 0);
+	for (i = 0; i <= DIR_FIDS; i++) {
+		fid = 10 + i;
+		CHECK_EQ(p9c_walk(&fx.c, ROOT, fid, "d"), 0);
+		CHECK_EQ(p9c_call(&fx.c, P9_TLOPEN, "dd", fid, P9_DOTL_RDONLY), 0);
+	}
+	for (i = 0; i < DIR_FIDS; i++)
+		CHECK_EQ(readdir_one(&fx, 10 + i), 0);
+	fid = 10 + DIR_FIDS;
+	CHECK_EQ(readdir_one(&fx, fid), -ENOMEM);
+	/* A directory read to its end holds no buffer. */
+	CHECK_EQ(p9c_call(&fx.c, P9_TREADDIR, "dqd", 10, (uint64_t)0, 4096), 0);
+	CHECK_EQ(p9c_call(&fx.c, P9_TREADDIR, "dqd", 10, (uint64_t)0, 4096), 0);
+	CHECK_EQ(readdir_one(&fx, fid), 0);
+	/* A clunk gives its share back. */
+	CHECK_EQ(readdir_one(&fx, 10), -ENOMEM);
+	CHECK_EQ(p9c_clunk(&fx.c, 11), 0);
+	CHECK_EQ(readdir_one(&fx, 10), 0);
+out:
+	p9c_export_fini(&fx);
+}
+
+/* --- Defect 5: no host locks on a read-only export --- */
+
+/* The first host lock that would conflict with a @type lock of the whole
+ * file, seen through a fresh open file description: F_UNLCK if none. */
+static short host_lock_probe(const char *path, short type)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET };
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (fcntl(fd, F_OFD_GETLK, &fl))
+		fl.l_type = -1;
+	close(fd);
+	return fl.l_type;
+}
+
+static int tlock(struct p9c_export *fx, uint32_t fid, uint8_t type,
+		 uint8_t *status)
+{
+	int r = p9c_call(&fx->c, P9_TLOCK, "dbdqqds", fid, type, 0,
+			 (uint64_t)0, (uint64_t)0, 42, "guest");
+
+	return r ? r : p9c_reply(&fx->c, "b", status);
+}
+
+TEST(readonly_lock_takes_no_host_lock)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char path[300], client[P9_STR_MAX + 1];
+	struct p9c_export fx;
+	uint64_t start, length;
+	uint32_t proc_id;
+	uint8_t status, type;
+	int fd = -1;
+
+	if (!fx_init_sync(&fx, P9_EXPORT_RO))
+		goto out;
+	REQUIRE(file_put_at(fx.dir, "f", "data", 4, 0644) == 0);
+	snprintf(path, sizeof(path), "%s/f", fx.dir);
+	CHECK_EQ(p9c_walk(&fx.c, ROOT, 2, "f"), 0);
+	CHECK_EQ(p9c_call(&fx.c, P9_TLOPEN, "dd", 2, P9_DOTL_RDONLY), 0);
+	/* Granted, and nothing on the host. */
+	CHECK_EQ(tlock(&fx, 2, P9_LOCK_TYPE_RDLCK, &status), 0);
+	CHECK_EQ(status, P9_LOCK_SUCCESS);
+	CHECK_EQ(host_lock_probe(path, F_WRLCK), F_UNLCK);
+	CHECK_EQ(tlock(&fx, 2, P9_LOCK_TYPE_WRLCK, &status), 0);
+	CHECK_EQ(status, P9_LOCK_SUCCESS);
+	CHECK_EQ(host_lock_probe(path, F_RDLCK), F_UNLCK);
+	/* A host writer is not blocked, and does not block the guest. */
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	REQUIRE(fd >= 0);
+	CHECK_EQ(fcntl(fd, F_OFD_SETLK, &fl), 0);
+	CHECK_EQ(tlock(&fx, 2, P9_LOCK_TYPE_RDLCK, &status), 0);
+	CHECK_EQ(status, P9_LOCK_SUCCESS);
+	CHECK_EQ(p9c_call(&fx.c, P9_TGETLOCK, "dbqqds", 2, P9_LOCK_TYPE_WRLCK,
+			  (uint64_t)0, (uint64_t)0, 42, "guest"), 0);
+	CHECK_EQ(p9c_reply(&fx.c, "bqqds", &type, &start, &length, &proc_id,
+			   client), 0);
+	CHECK_EQ(type, P9_LOCK_TYPE_UNLCK);
+	CHECK_EQ(tlock(&fx, 2, P9_LOCK_TYPE_UNLCK, &status), 0);
+	CHECK_EQ(status, P9_LOCK_SUCCESS);
+	/* Still a bad type is an error, and an unopened fid EBADF. */
+	CHECK_EQ(tlock(&fx, 2, 7, &status), 0);
+	CHECK_EQ(status, P9_LOCK_ERROR);
+	CHECK_EQ(p9c_walk(&fx.c, ROOT, 3, "f"), 0);
+	CHECK_EQ(tlock(&fx, 3, P9_LOCK_TYPE_RDLCK, &status), -EBADF);
+out:
+	if (fd >= 0)
+		close(fd);
+	p9c_export_fini(&fx);
+}
+
+int main(void)
+{
+	RUN(rewritten_header_dispatched_as_submitted);
+	RUN(flush_of_stuck_request_bounded);
+	RUN(reset_with_stuck_handler_bounded);
+	RUN(free_with_stuck_handler_bounded);
+	RUN(xattrcreate_budget);
+	RUN(readdir_budget);
+	RUN(readonly_lock_takes_no_host_lock);
+	return test_summary();
+}
