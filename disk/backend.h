@@ -13,6 +13,11 @@
 /* Requests a backend keeps in the kernel at once (more wait in a backlog). */
 #define DISK_RING_ENTRIES 256
 
+/* Pool threads a disk may have; each may hold one DISK_BOUNCE_CHUNK. */
+#define DISK_POOL_MAX_THREADS 16
+_Static_assert(DISK_POOL_MAX_THREADS * DISK_BOUNCE_CHUNK <= DISK_BOUNCE_MAX,
+	       "the pool could hold more bounce memory than DISK_BOUNCE_MAX");
+
 struct disk_backend_ops {
 	const char *name;
 	/* Start; on failure return a negative errno and leave a reason in
@@ -28,7 +33,7 @@ extern const struct disk_backend_ops disk_uring_ops;
 extern const struct disk_backend_ops disk_aio_ops;
 extern const struct disk_backend_ops disk_sync_ops;
 
-/* Finish @n requests: undo bounce buffers, then the user's callback. */
+/* Finish @n requests: the user's callback, then the in-flight count. */
 void disk_complete_reqs(struct disk *d, struct disk_req **reqs,
 			unsigned int n);
 /* Bytes a READ/WRITE moves in total. */
@@ -78,11 +83,10 @@ int disk_pool_start(struct disk *d, unsigned int threads);
 struct io_watch;
 int disk_async_start(struct disk *d, struct io_watch *w, int efd,
 		     void (*fn)(struct io_watch *w), char *why, size_t why_len);
-/* Queue a request to be done synchronously, from req->done onwards. */
+/* Queue a request to be done synchronously, from req->done onwards (how
+ * every bounced request is done, whatever the backend). */
 void disk_pool_queue(struct disk *d, struct disk_req *req);
 void disk_pool_stop(struct disk *d);
-/* Do @req now on this thread; returns 0 or a negative errno. */
-int disk_do_sync(struct disk *d, struct disk_req *req);
 
 /*
  * A backend saw @res bytes of a READ/WRITE done where more was asked: carry

@@ -2,7 +2,8 @@
 /*
  * Disk images: opening, locking, geometry and capabilities, backend
  * selection, and the parts of request handling every backend shares
- * (length computation, O_DIRECT bounce buffers, completion accounting).
+ * (length computation, which O_DIRECT requests to bounce, completion
+ * accounting).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -434,40 +435,11 @@ static bool iov_dio_aligned(const struct disk *d, const struct iovec *iov,
 	return true;
 }
 
-static size_t iov_copy_out(const struct iovec *iov, unsigned int n,
-			   const uint8_t *src, size_t len)
-{
-	size_t done = 0;
-	unsigned int i;
-
-	for (i = 0; i < n && done < len; i++) {
-		size_t c = MIN(iov[i].iov_len, len - done);
-
-		memcpy(iov[i].iov_base, src + done, c);
-		done += c;
-	}
-	return done;
-}
-
-static size_t iov_copy_in(uint8_t *dst, const struct iovec *iov,
-			  unsigned int n, size_t len)
-{
-	size_t done = 0;
-	unsigned int i;
-
-	for (i = 0; i < n && done < len; i++) {
-		size_t c = MIN(iov[i].iov_len, len - done);
-
-		memcpy(dst + done, iov[i].iov_base, c);
-		done += c;
-	}
-	return done;
-}
-
 /*
- * Prepare @r: its length, and for O_DIRECT a bounce buffer when the guest's
- * buffers are not aligned the way the kernel insists on (rare: Linux guests
- * hand over whole pages).  Returns 0 or the error to complete it with.
+ * Prepare @r: its length, and for O_DIRECT whether it must be bounced (the
+ * guest's buffers are not aligned the way the kernel insists on).  Nothing
+ * is allocated here: the pool bounces it in chunks when a worker takes it
+ * (see include/lkvm/disk.h).  Returns 0 or the error to complete it with.
  */
 static int prepare_req(struct disk *d, struct disk_req *r)
 {
@@ -476,7 +448,7 @@ static int prepare_req(struct disk *d, struct disk_req *r)
 
 	r->result = 0;
 	r->done = 0;
-	r->bounce = NULL;
+	r->bounce = false;
 	r->next = NULL;
 	switch (r->op) {
 	case DISK_OP_READ:
@@ -496,22 +468,7 @@ static int prepare_req(struct disk *d, struct disk_req *r)
 			return -EROFS;
 		if (r->offset > d->size || len > d->size - r->offset)
 			return -EINVAL;
-		if (d->direct && !iov_dio_aligned(d, r->iov, r->iovcnt)) {
-			size_t blen = ALIGN_UP(len, (uint64_t)d->logical_block);
-
-			if (posix_memalign(&r->bounce,
-					   MAX(d->mem_align, 4096u),
-					   blen ? blen : d->logical_block))
-				return -ENOMEM;
-			if (r->op == DISK_OP_WRITE)
-				iov_copy_in(r->bounce, r->iov, r->iovcnt, len);
-			r->user_iov = r->iov;
-			r->user_iovcnt = r->iovcnt;
-			r->bounce_iov.iov_base = r->bounce;
-			r->bounce_iov.iov_len = len;
-			r->iov = &r->bounce_iov;
-			r->iovcnt = 1;
-		}
+		r->bounce = d->direct && !iov_dio_aligned(d, r->iov, r->iovcnt);
 		return 0;
 	case DISK_OP_FLUSH:
 		r->len = 0;
@@ -546,6 +503,11 @@ void disk_submit(struct disk *d, struct disk_req **reqs, unsigned int n)
 			disk_complete_reqs(d, &r, 1);
 			continue;
 		}
+		if (r->bounce) {
+			/* Chunked through a pool worker's buffer. */
+			disk_pool_queue(d, r);
+			continue;
+		}
 		ok[nr_ok++] = r;
 		if (nr_ok == ARRAY_SIZE(ok)) {
 			d->ops->submit(d, ok, nr_ok);
@@ -566,15 +528,6 @@ void disk_complete_reqs(struct disk *d, struct disk_req **reqs,
 	for (i = 0; i < n; i++) {
 		struct disk_req *r = reqs[i];
 
-		if (r->bounce) {
-			if (r->op == DISK_OP_READ && r->result == 0)
-				iov_copy_out(r->user_iov, r->user_iovcnt,
-					     r->bounce, r->len);
-			free(r->bounce);
-			r->bounce = NULL;
-			r->iov = r->user_iov;
-			r->iovcnt = r->user_iovcnt;
-		}
 		/* Discard is a hint: a filesystem that cannot deallocate
 		 * has done all that was asked. */
 		if (r->op == DISK_OP_DISCARD && r->result == -EOPNOTSUPP)

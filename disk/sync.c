@@ -5,7 +5,10 @@
  *
  * Requests wait in one FIFO; each worker takes one, does it with
  * preadv/pwritev/fdatasync/fallocate (resuming after short transfers and
- * EINTR) and completes it.
+ * EINTR) and completes it.  A request to bounce (O_DIRECT, misaligned
+ * buffers) goes through the worker's own DISK_BOUNCE_CHUNK buffer one chunk
+ * at a time, so the pool never holds more than DISK_POOL_MAX_THREADS chunks
+ * of bounce memory, and a request waiting in the FIFO none.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +59,38 @@ static unsigned int iov_tail(const struct disk_req *r, uint64_t skip,
 
 static int do_flush(struct disk *d);
 
+/*
+ * One preadv/pwritev of @r's kind at @off: the bytes moved or a negative
+ * errno.  Retries EINTR; a FUA write on a kernel without RWF_DSYNC
+ * (< 4.7) sets @sync_after, for a flush at the end instead.
+ */
+static ssize_t rw_once(struct disk *d, const struct disk_req *r,
+		       const struct iovec *iov, unsigned int n, uint64_t off,
+		       bool *sync_after)
+{
+	for (;;) {
+		ssize_t res;
+
+		if (r->op == DISK_OP_READ)
+			res = preadv(d->fd, iov, (int)n, (off_t)off);
+		else if (r->fua && !*sync_after)
+			res = pwritev2(d->fd, iov, (int)n, (off_t)off,
+				       RWF_DSYNC);
+		else
+			res = pwritev(d->fd, iov, (int)n, (off_t)off);
+		if (res >= 0)
+			return res;
+		if (errno == EINTR)
+			continue;
+		if (r->op == DISK_OP_WRITE && r->fua && !*sync_after &&
+		    (errno == EOPNOTSUPP || errno == EINVAL)) {
+			*sync_after = true;
+			continue;
+		}
+		return -errno;
+	}
+}
+
 static int do_rw(struct disk *d, struct disk_req *r)
 {
 	struct iovec iov[IOV_MAX];
@@ -63,30 +98,103 @@ static int do_rw(struct disk *d, struct disk_req *r)
 
 	while (r->done < r->len) {
 		unsigned int n = iov_tail(r, r->done, iov);
-		off_t off = (off_t)(r->offset + r->done);
 		ssize_t res;
 
 		if (!n)
 			return -EIO; /* len and iovecs disagree */
-		if (r->op == DISK_OP_READ)
-			res = preadv(d->fd, iov, (int)n, off);
-		else if (r->fua && !sync_after)
-			res = pwritev2(d->fd, iov, (int)n, off, RWF_DSYNC);
-		else
-			res = pwritev(d->fd, iov, (int)n, off);
-		if (res < 0) {
-			if (errno == EINTR)
-				continue;
-			if (r->fua && !sync_after &&
-			    (errno == EOPNOTSUPP || errno == EINVAL)) {
-				sync_after = true; /* kernel < 4.7 */
-				continue;
-			}
-			return -errno;
-		}
+		res = rw_once(d, r, iov, n, r->offset + r->done, &sync_after);
+		if (res < 0)
+			return (int)res;
 		if (res == 0)
 			return -EIO; /* the image shrank under us */
 		r->done += (uint64_t)res;
+	}
+	return sync_after ? do_flush(d) : 0;
+}
+
+/* Copy @len bytes between @buf and @r's buffers from byte @skip on. */
+static void bounce_copy(const struct disk_req *r, uint64_t skip,
+			uint8_t *buf, size_t len, bool to_guest)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->iovcnt && len; i++) {
+		size_t l = r->iov[i].iov_len;
+		uint8_t *p = r->iov[i].iov_base;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		p += skip;
+		l = MIN(l - (size_t)skip, len);
+		if (to_guest)
+			memcpy(p, buf, l);
+		else
+			memcpy(buf, p, l);
+		buf += l;
+		len -= l;
+		skip = 0;
+	}
+}
+
+static void bounce_account(struct disk *d, long delta)
+{
+	unsigned long now = __atomic_add_fetch(&d->bounce_bytes,
+					       (unsigned long)delta,
+					       __ATOMIC_RELAXED);
+	unsigned long peak = __atomic_load_n(&d->bounce_peak,
+					     __ATOMIC_RELAXED);
+
+	while (now > peak &&
+	       !__atomic_compare_exchange_n(&d->bounce_peak, &peak, now, true,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+/*
+ * A READ/WRITE whose buffers O_DIRECT cannot take, through @bounce (this
+ * worker's DISK_BOUNCE_CHUNK bytes, allocated on first use and kept) one
+ * chunk at a time: any request size costs one chunk.  Chunks are multiples
+ * of the block size, so every chunk's offset stays aligned.
+ */
+static int do_bounced(struct disk *d, struct disk_req *r, void **bounce)
+{
+	bool sync_after = false;
+
+	if (!*bounce) {
+		if (posix_memalign(bounce, MAX(d->mem_align, 4096u),
+				   DISK_BOUNCE_CHUNK)) {
+			*bounce = NULL;
+			return -ENOMEM;
+		}
+		bounce_account(d, DISK_BOUNCE_CHUNK);
+	}
+	while (r->done < r->len) {
+		size_t chunk = (size_t)MIN(r->len - r->done,
+					   (uint64_t)DISK_BOUNCE_CHUNK);
+		size_t moved = 0;
+
+		if (r->op == DISK_OP_WRITE)
+			bounce_copy(r, r->done, *bounce, chunk, false);
+		while (moved < chunk) {
+			struct iovec iov = {
+				.iov_base = (uint8_t *)*bounce + moved,
+				.iov_len = chunk - moved,
+			};
+			ssize_t res = rw_once(d, r, &iov, 1,
+					      r->offset + r->done + moved,
+					      &sync_after);
+
+			if (res < 0)
+				return (int)res;
+			if (res == 0)
+				return -EIO; /* the image shrank under us */
+			moved += (size_t)res;
+		}
+		if (r->op == DISK_OP_READ)
+			bounce_copy(r, r->done, *bounce, chunk, true);
+		r->done += chunk;
 	}
 	return sync_after ? do_flush(d) : 0;
 }
@@ -181,12 +289,14 @@ static int do_write_zeroes(struct disk *d, struct disk_req *r)
 	return write_zeroes(d, r->offset, r->len);
 }
 
-int disk_do_sync(struct disk *d, struct disk_req *r)
+/* Do @r now on this thread (@bounce: the worker's bounce buffer); returns
+ * 0 or a negative errno. */
+static int do_sync(struct disk *d, struct disk_req *r, void **bounce)
 {
 	switch (r->op) {
 	case DISK_OP_READ:
 	case DISK_OP_WRITE:
-		return do_rw(d, r);
+		return r->bounce ? do_bounced(d, r, bounce) : do_rw(d, r);
 	case DISK_OP_FLUSH:
 		return do_flush(d);
 	case DISK_OP_DISCARD:
@@ -202,6 +312,7 @@ static void *pool_worker(void *opaque)
 {
 	struct disk_pool *p = opaque;
 	struct disk *d = p->d;
+	void *bounce = NULL; /* DISK_BOUNCE_CHUNK bytes, once needed */
 
 	for (;;) {
 		struct disk_req *r;
@@ -214,8 +325,12 @@ static void *pool_worker(void *opaque)
 		if (!r)
 			break; /* stopping, and nothing left */
 
-		r->result = disk_do_sync(d, r);
+		r->result = do_sync(d, r, &bounce);
 		disk_complete_reqs(d, &r, 1);
+	}
+	if (bounce) {
+		free(bounce);
+		bounce_account(d, -(long)DISK_BOUNCE_CHUNK);
 	}
 	return NULL;
 }
@@ -232,9 +347,13 @@ void disk_pool_queue(struct disk *d, struct disk_req *req)
 
 int disk_pool_start(struct disk *d, unsigned int threads)
 {
-	struct disk_pool *p = calloc(1, sizeof(*p));
+	struct disk_pool *p;
 	int err = 0;
 
+	/* Each thread may hold a bounce chunk: that is the bound. */
+	if (threads > DISK_POOL_MAX_THREADS)
+		return -EINVAL;
+	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	p->d = d;
@@ -288,7 +407,7 @@ static int sync_init(struct disk *d, unsigned int depth, char *why,
 		     size_t why_len)
 {
 	/* Enough threads to keep a device busy, not one per slot. */
-	unsigned int threads = MIN(MAX(depth, 1u), 16u);
+	unsigned int threads = MIN(MAX(depth, 1u), DISK_POOL_MAX_THREADS);
 	int err = disk_pool_start(d, threads);
 
 	(void)why;

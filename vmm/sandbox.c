@@ -16,6 +16,8 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,8 +28,6 @@
 #include "lkvm/config.h"
 #include "lkvm/initramfs.h"
 #include "lkvm/util.h"
-
-#define REMOVE_MAX_DEPTH 32
 
 /* snprintf for paths: false (and an empty @buf) when it does not fit. */
 static bool fmt_path(char *buf, size_t cap, const char *fmt, ...)
@@ -57,30 +57,194 @@ void sandbox_init(struct sandbox *sb)
 
 /* --- removing the control directory (guest-written: never follow) --- */
 
-static void clear_dir(int dfd, unsigned int depth)
-{
-	DIR *d;
-	struct dirent *de;
+/*
+ * Until it stops, the guest can put anything in the control directory over
+ * 9p: trees of any depth, symlinks to anywhere, directories without
+ * permissions.  Remove it all without recursion, with two directory fds at
+ * most, never following a symlink and never leaving the directory's mount:
+ * breadth first, every directory is emptied one level below the top, its
+ * own subdirectories moved up into the top directory (a rename, which
+ * cannot cross a mount) and later emptied the same way.  Nothing is reached
+ * through a path, so depth costs neither fds, stack nor PATH_MAX.
+ */
+#define RM_NAME_TRIES 16 /* fresh names tried for one directory moved up */
 
-	d = fdopendir(dfd);
+struct rm_tree {
+	int top;                 /* the control directory */
+	dev_t dev;               /* its filesystem ... */
+	uint64_t mnt_id;         /* ... and mount, when statx tells */
+	bool have_mnt_id;
+	unsigned long seq;       /* for the names of directories moved up */
+};
+
+/* Is @fd on the top directory's filesystem and mount? */
+static bool rm_same_mount(const struct rm_tree *t, int fd, struct stat *st)
+{
+#ifdef STATX_MNT_ID
+	struct statx sx;
+#endif
+
+	if (fstat(fd, st) < 0 || st->st_dev != t->dev)
+		return false;
+#ifdef STATX_MNT_ID
+	if (t->have_mnt_id &&
+	    (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0 ||
+	     !(sx.stx_mask & STATX_MNT_ID) || sx.stx_mnt_id != t->mnt_id))
+		return false;
+#endif
+	return true;
+}
+
+/*
+ * The directory @name in @dfd, opened for reading, after making it rwx for
+ * us (the guest may chmod 000): -1 if it is a symlink, another mount, or
+ * not a directory any more.
+ */
+static int rm_open_dir(const struct rm_tree *t, int dfd, const char *name)
+{
+	int pfd = openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+			 O_CLOEXEC);
+	struct stat st;
+	int fd = -1;
+
+	if (pfd < 0)
+		return -1;
+	if (!rm_same_mount(t, pfd, &st))
+		goto out;
+	if ((st.st_mode & S_IRWXU) != S_IRWXU) {
+		char proc[32];
+
+		/* fchmod() refuses O_PATH fds; the magic link is this very
+		 * directory, not whatever @name may point to by now. */
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+		(void)!chmod(proc, S_IRWXU);
+	}
+	fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+out:
+	close(pfd);
+	return fd;
+}
+
+/* Move the directory @name in @dfd up into the top directory; true if
+ * it moved. */
+static bool rm_move_up(struct rm_tree *t, int dfd, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < RM_NAME_TRIES; i++) {
+		char to[32];
+
+		snprintf(to, sizeof(to), ".lkvm-rm.%lu", t->seq++);
+		if (!renameat2(dfd, name, t->top, to, RENAME_NOREPLACE))
+			return true;
+		if (errno == EINVAL) {
+			struct stat st;
+
+			/* A filesystem without RENAME_NOREPLACE: look first
+			 * (nobody else writes here any more). */
+			if (!fstatat(t->top, to, &st, AT_SYMLINK_NOFOLLOW))
+				continue;
+			if (!renameat(dfd, name, t->top, to))
+				return true;
+		}
+		if (errno == EACCES && i == 0) {
+			/* Moving a directory rewrites its "..": it must be
+			 * writable.  Fix its mode, try again. */
+			int fd = rm_open_dir(t, dfd, name);
+
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		if (errno != EEXIST)
+			return false;
+	}
+	return false;
+}
+
+/* Empty the directory @name in the top directory: unlink what is not a
+ * directory, move the directories up.  True if anything changed. */
+static bool rm_flatten(struct rm_tree *t, const char *name)
+{
+	int fd = rm_open_dir(t, t->top, name);
+	bool changed = false;
+	struct dirent *de;
+	DIR *d;
+
+	if (fd < 0)
+		return false;
+	d = fdopendir(fd);
 	if (!d) {
-		close(dfd);
-		return;
+		close(fd);
+		return false;
 	}
 	while ((de = readdir(d))) {
-		int sub;
-
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (!unlinkat(dirfd(d), de->d_name, 0) || errno != EISDIR)
-			continue;
-		if (depth >= REMOVE_MAX_DEPTH)
-			continue;
-		sub = openat(dirfd(d), de->d_name,
-			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub >= 0)
-			clear_dir(sub, depth + 1);
-		unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+		/* unlinkat() without AT_REMOVEDIR never follows a symlink. */
+		if (!unlinkat(fd, de->d_name, 0))
+			changed = true;
+		else if (errno == EISDIR && rm_move_up(t, fd, de->d_name))
+			changed = true;
+	}
+	closedir(d);
+	return changed;
+}
+
+/*
+ * Remove everything in the directory @top (an fd this takes over).  Each
+ * pass over it removes at least one level of every tree in it (what moves
+ * up during a pass may or may not be listed in it), so there are at most
+ * depth + 1 passes; one that finds nothing ends it, and so does one that
+ * changes nothing (what is left cannot be removed: remove_tree() says so).
+ */
+static void clear_dir(int top)
+{
+	struct rm_tree t = { .top = top };
+	struct stat st;
+	bool empty = false, changed = true;
+	DIR *d;
+#ifdef STATX_MNT_ID
+	struct statx sx;
+
+	if (!statx(top, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) &&
+	    (sx.stx_mask & STATX_MNT_ID)) {
+		t.mnt_id = sx.stx_mnt_id;
+		t.have_mnt_id = true;
+	}
+#endif
+	if (fstat(top, &st) < 0) {
+		close(top);
+		return;
+	}
+	t.dev = st.st_dev;
+	d = fdopendir(top);
+	if (!d) {
+		close(top);
+		return;
+	}
+	while (changed && !empty) {
+		struct dirent *de;
+
+		changed = false;
+		empty = true;
+		rewinddir(d);
+		while ((de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") ||
+			    !strcmp(de->d_name, ".."))
+				continue;
+			empty = false;
+			/* Never follows a symlink: removes it. */
+			if (!unlinkat(top, de->d_name, 0)) {
+				changed = true;
+				continue;
+			}
+			if (errno != EISDIR)
+				continue;
+			changed |= rm_flatten(&t, de->d_name);
+			if (!unlinkat(top, de->d_name, AT_REMOVEDIR))
+				changed = true;
+		}
 	}
 	closedir(d);
 }
@@ -90,7 +254,7 @@ static void remove_tree(const char *path)
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd >= 0)
-		clear_dir(fd, 0);
+		clear_dir(fd);
 	if (rmdir(path) < 0 && errno != ENOENT)
 		pr_warn("cannot remove %s: %s", path, strerror(errno));
 }

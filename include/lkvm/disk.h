@@ -17,9 +17,9 @@
  *   disk_backend_init()  pick an I/O backend (io_uring, libaio or a thread
  *                        pool doing synchronous I/O) and start it
  *   disk_submit()        queue a batch of asynchronous requests whose iovecs
- *                        point straight into guest RAM (no copy, except a
- *                        bounce buffer for O_DIRECT requests whose buffers
- *                        are not aligned as the kernel requires)
+ *                        point straight into guest RAM (no copy, except
+ *                        through a bounce buffer for O_DIRECT requests whose
+ *                        buffers are not aligned as the kernel requires)
  *   complete callback    called with batches of finished requests, from a
  *                        backend thread (or from inside disk_submit())
  *   disk_close()         wait for every request, stop the backend, close
@@ -36,7 +36,24 @@
  * The io_uring and libaio backends hand what they cannot do (discard and
  * write-zeroes for libaio or without IORING_OP_FALLOCATE, fdsync on old
  * kernels, the rest of a short transfer) to a small pool of the same kind.
+ *
+ * O_DIRECT bounce buffers: a READ/WRITE on a ,direct disk whose buffers are
+ * misaligned (rare: Linux guests hand over whole pages) goes to the pool,
+ * whatever the backend, and moves through the worker's own bounce buffer
+ * of DISK_BOUNCE_CHUNK bytes one chunk at a time.  So a request of any size
+ * (up to 1 GiB) needs no more, requests waiting for a worker hold nothing,
+ * and a disk never holds more than DISK_BOUNCE_MAX of bounce memory however
+ * many misaligned requests the guest queues: no request waits for memory
+ * another one holds, and none fails for lack of it (but for a failed
+ * allocation of one chunk).
  */
+
+/* Bytes one pool worker bounces at a time (a multiple of any O_DIRECT
+ * alignment, which is at most 64 KiB). */
+#define DISK_BOUNCE_CHUNK (256 * 1024)
+/* The most bounce memory one disk holds: one chunk per pool worker, and a
+ * disk has at most 16 (DISK_POOL_MAX_THREADS). */
+#define DISK_BOUNCE_MAX (16 * DISK_BOUNCE_CHUNK)
 
 struct ioloop;
 struct disk;
@@ -69,10 +86,8 @@ struct disk_req {
 
 	/* Private to disk/. */
 	uint64_t done;            /* bytes transferred so far */
-	void *bounce;             /* O_DIRECT bounce buffer, if any */
-	struct iovec bounce_iov;
-	const struct iovec *user_iov;
-	unsigned int user_iovcnt;
+	bool bounce;              /* misaligned for O_DIRECT: the pool
+				   * does it through a bounce buffer */
 	struct disk_req *next;    /* pool and backlog queues */
 };
 
@@ -116,6 +131,11 @@ struct disk {
 	pthread_mutex_t lock;     /* inflight */
 	pthread_cond_t idle;
 	unsigned long inflight;
+
+	/* Bounce memory held now and at most so far (atomic; <=
+	 * DISK_BOUNCE_MAX), for tests and debugging. */
+	unsigned long bounce_bytes;
+	unsigned long bounce_peak;
 };
 
 /*

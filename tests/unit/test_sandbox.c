@@ -511,6 +511,91 @@ TEST(finish)
 	sandbox_free(&sb);
 }
 
+/*
+ * The guest can leave a tree in the control directory far deeper than any
+ * recursion limit, with big files at the bottom (in what is often a RAM
+ * filesystem) and links out of it: all of it goes, and nothing outside is
+ * touched through a symlink or a hard link.
+ */
+#define DEEP_LEVELS 300
+
+TEST(finish_deep_tree)
+{
+	char outside[128], canary[PATH_MAX], keep[PATH_MAX];
+	static char big[1 << 20];
+	struct sandbox sb;
+	struct stat st;
+	char *dir;
+	int fd, i;
+
+	snprintf(outside, sizeof(outside), "%s/outside", tmpdir);
+	snprintf(canary, sizeof(canary), "%s/canary", outside);
+	snprintf(keep, sizeof(keep), "%s/keep", outside);
+	REQUIRE(mkdir(outside, 0700) == 0 && mkdir(keep, 0700) == 0);
+	REQUIRE(file_put(canary, "precious\n", 9, 0600) == 0);
+	memset(big, 0xab, sizeof(big));
+
+	sandbox_init(&sb);
+	sb.is_sandbox = true;
+	make_ctl(&sb, "5\n");
+	dir = strdup(sb.ctl_dir);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (i = 0; i < DEEP_LEVELS && fd >= 0; i++) {
+		int sub;
+
+		/* Links out of the tree at every level. */
+		CHECK_EQ(symlinkat(outside, fd, "out"), 0);
+		CHECK_EQ(symlinkat("/", fd, "root"), 0);
+		CHECK_EQ(symlinkat("..", fd, "up"), 0);
+		if (i == DEEP_LEVELS / 2) {
+			/* A wide level too. */
+			for (int k = 0; k < 40; k++) {
+				char name[16];
+
+				snprintf(name, sizeof(name), "w%d", k);
+				CHECK_EQ(mkdirat(fd, name, 0700), 0);
+			}
+		}
+		CHECK_EQ(mkdirat(fd, "d", 0700), 0);
+		sub = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		close(fd);
+		fd = sub;
+	}
+	REQUIRE(fd >= 0);
+	/* At the bottom: a big file, a hard link to the canary, a directory
+	 * nobody may enter with a file in it. */
+	{
+		int f = openat(fd, "big", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+		CHECK(f >= 0 && write(f, big, sizeof(big)) ==
+				(ssize_t)sizeof(big));
+		close(f);
+	}
+	CHECK_EQ(linkat(AT_FDCWD, canary, fd, "hard", 0), 0);
+	CHECK_EQ(mkdirat(fd, "locked", 0700), 0);
+	{
+		int f = openat(fd, "locked/file", O_WRONLY | O_CREAT | O_CLOEXEC,
+			       0600);
+
+		CHECK(f >= 0);
+		close(f);
+	}
+	CHECK_EQ(fchmodat(fd, "locked", 0, 0), 0);
+	close(fd);
+
+	CHECK_EQ(sandbox_finish(&sb, 0), 5);
+	CHECK_NULL(sb.ctl_dir);
+	CHECK_EQ(access(dir, F_OK), -1);
+	CHECK_EQ(errno, ENOENT);
+	/* Outside: untouched. */
+	CHECK(file_is(canary, "precious\n"));
+	CHECK(stat(canary, &st) == 0 && st.st_nlink == 1);
+	CHECK_EQ(access(keep, F_OK), 0);
+	CHECK_EQ(access(tmpdir, F_OK), 0);
+	free(dir);
+	sandbox_free(&sb);
+}
+
 /* --- the kernel release --- */
 
 #define VERSION_STR "6.1.0-18-amd64 (debian-kernel@lists.debian.org) #1 SMP"
@@ -969,6 +1054,7 @@ int main(void)
 	RUN(exports);
 	RUN(status_parsing);
 	RUN(finish);
+	RUN(finish_deep_tree);
 	RUN(release_bzimage);
 	RUN(release_vmlinux);
 	RUN(prepare_sandbox);

@@ -318,6 +318,25 @@ static void normal_io(enum disk_aio_kind aio, bool direct)
 	CHECK_EQ(request(&c, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false, &used),
 		 VIRTIO_BLK_S_OK);
 
+	/* Buffers at odd guest addresses, several bounce chunks long: with
+	 * ,direct they are bounced a chunk at a time, still right. */
+	g = buf(&c, MiB + 1, 64, &d);
+	CHECK_EQ(request(&c, VIRTIO_BLK_T_IN, 0, g + 1, MiB, true, &used),
+		 VIRTIO_BLK_S_OK);
+	CHECK_EQ(used, MiB + 1);
+	for (uint32_t i = 0; i < MiB; i++)
+		if (!CHECK_EQ(d[1 + i], pattern(i)))
+			break;
+	CHECK(all_are(d + 1 + MiB, FILL, 63));
+	for (uint32_t i = 0; i < 600 * KiB; i++)
+		d[1 + i] = (uint8_t)(i * 5 + 1);
+	CHECK_EQ(request(&c, VIRTIO_BLK_T_OUT, 6800, g + 1, 600 * KiB, false,
+			 &used),
+		 VIRTIO_BLK_S_OK);
+	CHECK(file_is(&c, 6800 * 512, d + 1, 600 * KiB));
+	CHECK(file_is_pattern(&c, 6799 * 512, 512));
+	CHECK(file_is_pattern(&c, 6800 * 512 + 600 * KiB, 512));
+
 	/* GET_ID: the derived serial, NUL padded to 20 bytes. */
 	g = buf(&c, VIRTIO_BLK_ID_BYTES, 8, &d);
 	CHECK_EQ(request(&c, VIRTIO_BLK_T_GET_ID, 0, g, VIRTIO_BLK_ID_BYTES,
