@@ -686,7 +686,11 @@ static void *conc_device(void *arg)
 	struct conc *c = arg;
 	unsigned int i;
 
-	for (i = 0; i < CONC_ROUNDS; i++) {
+	/* Toggle until the harts have claimed something meanwhile (on a
+	 * loaded host the scheduler may not run them during CONC_ROUNDS). */
+	for (i = 0; i < CONC_ROUNDS ||
+		    (!__atomic_load_n(&conc_race_claims, __ATOMIC_SEQ_CST) &&
+		     i < 1000 * CONC_ROUNDS); i++) {
 		unsigned int r = rand_r(&c->seed);
 
 		plic_set_level(&plic, c->first + r % 16, r & 0x100);
