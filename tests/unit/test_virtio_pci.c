@@ -1443,6 +1443,42 @@ TEST(hostile_accesses)
 	teardown();
 }
 
+/*
+ * The issue's attack: the guest flips PCI_COMMAND's decode bits in a loop.
+ * Every flip unmaps or maps both BARs (four table changes a round); the
+ * replaced tables must be freed, not kept until the VM ends.
+ */
+#define CMD_TOGGLES 100000
+
+TEST(command_toggle_frees_tables)
+{
+	size_t before, after;
+	uint16_t cmd;
+	unsigned int i, dark = 0;
+
+	REQUIRE(setup_dev(VIRTIO_ID_BLOCK, false, NULL));
+	cmd = (uint16_t)cfg_rd(PCI_COMMAND, 2);
+	CHECK_EQ(cmd & 3, 3);
+	before = t_heap_bytes();
+	for (i = 0; i < CMD_TOGGLES; i++) {
+		cfg_wr(PCI_COMMAND, cmd & ~3u, 2);
+		if (!(i % 4096))
+			dark += io_rd(VIRTIO_PCI_HOST_FEATURES, 4) == ~0ULL &&
+				mem_rd(0, 4) == ~0ULL;
+		cfg_wr(PCI_COMMAND, cmd, 2);
+	}
+	after = t_heap_bytes();
+	printf("  %u PCI_COMMAND toggles: heap %zu -> %zu bytes\n",
+	       CMD_TOGGLES, before, after);
+	CHECK(after < before + 64 * 1024);
+	CHECK_EQ(dark, (CMD_TOGGLES + 4095) / 4096); /* decode really went off */
+	/* Both BARs decode again, with their notify ioeventfds. */
+	CHECK(io_rd(VIRTIO_PCI_HOST_FEATURES, 4) != ~0ULL);
+	CHECK(mem_rd(0, 4) != ~0ULL);
+	CHECK_EQ(live_efds(), 2 * NQ);
+	teardown();
+}
+
 int main(void)
 {
 	RUN(identity);
@@ -1465,5 +1501,6 @@ int main(void)
 	RUN(request_round_trip);
 	RUN(cleanup_registration_fails);
 	RUN(hostile_accesses);
+	RUN(command_toggle_frees_tables);
 	return test_summary();
 }
