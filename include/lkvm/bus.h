@@ -9,9 +9,19 @@
 /*
  * An address-space bus (one for port I/O, one for MMIO).  vCPU threads look
  * ranges up on every exit, so lookups take no lock: the table is an immutable
- * sorted array published with an atomic pointer.  Writers (device setup)
- * serialise on a mutex and publish a new copy; old copies are kept until the
- * bus is destroyed, so a reader never sees freed memory.
+ * sorted array published with an atomic pointer.  Writers (device setup, a
+ * guest moving or disabling a BAR) serialise on a mutex, publish a new copy
+ * and free the old one once no lookup can still be reading it (vmm/bus.c).
+ *
+ * A lookup copies the range out of the table and calls the device's handler
+ * after it has let go of the table, so a handler may itself register and
+ * unregister ranges (a PCI config write that moves a BAR) or dispatch again
+ * (riscv's PCI I/O window).
+ *
+ * bus_unregister() stops new lookups from finding the range, but a handler
+ * call that found it just before may still be running on another vCPU: the
+ * range's @opaque must stay valid until no vCPU can be dispatching.  lkvm
+ * frees device state only in VM cleanups, after the vCPU threads are joined.
  */
 
 /* @offset is relative to the start of the registered range. */
@@ -26,8 +36,13 @@ struct bus_range {
 	const char *name;
 };
 
+/*
+ * Bound: a bus holds one table, and while a write waits for lookups in
+ * flight, the one it replaces; never more (vmm/bus.c table_retire()).  A
+ * table has one entry per registered range, and only lkvm's device setup adds
+ * ranges: a guest can move or disable a BAR, not add one.
+ */
 struct bus_table {
-	struct bus_table *retired_next; /* chain of superseded tables */
 	unsigned int nr;
 	struct bus_range ranges[];
 };
@@ -36,16 +51,19 @@ struct bus {
 	const char *name;
 	pthread_mutex_t lock;
 	struct bus_table *table; /* accessed with __atomic builtins */
-	struct bus_table *retired;
 };
 
 int bus_init(struct bus *bus, const char *name);
 void bus_destroy(struct bus *bus);
 
-/* Returns 0, -EINVAL (empty or wrapping range) or -EEXIST (overlap). */
+/*
+ * Register returns 0, -EINVAL (empty or wrapping range) or -EEXIST
+ * (overlap); unregister 0 or -ENOENT (@start must equal a registered range's
+ * start).  Both may be called from a bus handler, and both wait for lookups
+ * in flight on other threads (a binary search each) before they return.
+ */
 int bus_register(struct bus *bus, uint64_t start, uint64_t len, bus_io_fn io,
 		 void *opaque, const char *name);
-/* Returns 0 or -ENOENT. @start must equal a registered range's start. */
 int bus_unregister(struct bus *bus, uint64_t start);
 
 /*
@@ -56,7 +74,14 @@ int bus_unregister(struct bus *bus, uint64_t start);
 bool bus_dispatch(struct bus *bus, uint64_t addr, uint8_t *data, uint32_t len,
 		  bool is_write);
 
-/* Lookup only (used by tests and --debug). NULL if no range holds @addr. */
-const struct bus_range *bus_find(struct bus *bus, uint64_t addr);
+/*
+ * Lookup only (tests): false if no range holds @addr, else true with a copy
+ * of the range in *@out (unless @out is NULL).  A copy, not a pointer into
+ * the table: the table may be freed as soon as the bus changes.
+ */
+bool bus_find(struct bus *bus, uint64_t addr, struct bus_range *out);
+
+/* Threads that have looked a range up and not exited yet (tests). */
+unsigned int bus_nr_readers(void);
 
 #endif

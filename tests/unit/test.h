@@ -123,6 +123,29 @@ static inline bool t_check_ptr_eq(const void *a, const void *b,
 
 #define TEST(name) static void name(void)
 
+/*
+ * Bytes the program has allocated and not freed, to check that something
+ * does not grow.  Unit tests run under ASan, whose allocator mallinfo2()
+ * cannot see; a build without it falls back to glibc's count.
+ */
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+/* From <sanitizer/allocator_interface.h>, which gcc does not install. */
+size_t __sanitizer_get_current_allocated_bytes(void);
+static inline size_t t_heap_bytes(void)
+{
+	return __sanitizer_get_current_allocated_bytes();
+}
+#else
+#include <malloc.h>
+static inline size_t t_heap_bytes(void)
+{
+	return mallinfo2().uordblks;
+}
+#endif
+
 /* If a case crashes, say which one before dying of the signal. */
 static inline void t_crash_handler(int sig)
 {

@@ -253,11 +253,11 @@ TEST(identity_v2)
 	CHECK_EQ(rd(R_VENDOR_ID), 0x4d564b4c); /* "LKVM" */
 	CHECK(!dev.vdev.legacy);
 	/* The window: exactly 0x200 bytes from the first MMIO allocation. */
-	const struct bus_range *r = bus_find(&env.vm.mmio_bus, base);
-	REQUIRE(r != NULL);
-	CHECK_EQ(r->start, FIRST_BASE);
-	CHECK_EQ(r->len, 0x200);
-	CHECK_NULL(bus_find(&env.vm.mmio_bus, base + 0x200));
+	struct bus_range r;
+	REQUIRE(bus_find(&env.vm.mmio_bus, base, &r));
+	CHECK_EQ(r.start, FIRST_BASE);
+	CHECK_EQ(r.len, 0x200);
+	CHECK(!bus_find(&env.vm.mmio_bus, base + 0x200, NULL));
 	/* Announced: command line and the DSDT list. */
 	CHECK_STREQ(env.vm.cmdline,
 		    "console=ttyS0 virtio_mmio.device=0x200@0xc0000000:5");
@@ -1016,7 +1016,7 @@ TEST(teardown_releases)
 	CHECK_EQ(stub_ioeventfd_assigned, 0);
 	CHECK(!stub_ioeventfd_last.assign);
 	CHECK_EQ(stub_ioeventfd_last.addr, FIRST_BASE + R_QUEUE_NOTIFY);
-	CHECK_NULL(bus_find(&env.vm.mmio_bus, FIRST_BASE));
+	CHECK(!bus_find(&env.vm.mmio_bus, FIRST_BASE, NULL));
 	CHECK_EQ(dev.destroys, 1);
 	teardown();
 }
@@ -1069,7 +1069,7 @@ TEST(attach_failures)
 	CHECK_EQ(virtio_mmio_attach(&env.vm, &dev.vdev, false), -ENOSPC);
 	CHECK_EQ(stub_ioeventfd_calls, calls + 2 * NR_QUEUES);
 	CHECK_EQ(stub_ioeventfd_assigned, 0);
-	CHECK_NULL(bus_find(&env.vm.mmio_bus, FIRST_BASE));
+	CHECK(!bus_find(&env.vm.mmio_bus, FIRST_BASE, NULL));
 	CHECK_NULL(dev.vdev.transport);
 	CHECK_EQ(nr_cleanups, 0);
 	CHECK_EQ(dev.destroys, 0);

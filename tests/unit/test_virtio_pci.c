@@ -489,8 +489,8 @@ TEST(identity)
 	CHECK(io_base >= X86_PIO_ALLOC_START && io_base < 0x10000);
 	CHECK_EQ(cfg_rd(PCI_BAR0, 4), io_base | 1);
 	CHECK_EQ(cfg_rd(PCI_BAR0 + 4, 4), mem_base); /* 32-bit memory */
-	CHECK(bus_find(&vm->mmio_bus, mem_base) != NULL);
-	CHECK(bus_find(&vm->pio_bus, io_base) != NULL);
+	CHECK(bus_find(&vm->mmio_bus, mem_base, NULL));
+	CHECK(bus_find(&vm->pio_bus, io_base, NULL));
 	CHECK(vdev.transport != NULL);
 	CHECK(!vdev.legacy);
 	teardown();
@@ -503,8 +503,8 @@ TEST(bar_sizing)
 	REQUIRE(setup_dev(VIRTIO_ID_BLOCK, false, NULL));
 	/* Linux's __pci_read_base(): decode off, all-ones, read, restore. */
 	cfg_wr(PCI_COMMAND, 0, 2);
-	CHECK(bus_find(&vm->mmio_bus, mem_base) == NULL);
-	CHECK(bus_find(&vm->pio_bus, io_base) == NULL);
+	CHECK(!bus_find(&vm->mmio_bus, mem_base, NULL));
+	CHECK(!bus_find(&vm->pio_bus, io_base, NULL));
 	cfg_wr(PCI_BAR0, 0xffffffff, 4);
 	cfg_wr(PCI_BAR0 + 4, 0xffffffff, 4);
 	io_size = (~(cfg_rd(PCI_BAR0, 4) & 0xfffcu) + 1) & 0xffff;
@@ -525,8 +525,8 @@ TEST(bar_sizing)
 	cfg_wr(PCI_BAR0 + 4, (uint32_t)mem_base, 4);
 	CHECK_EQ(live_efds(), 0); /* nothing decoded, no ioeventfds */
 	cfg_wr(PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY, 2);
-	CHECK(bus_find(&vm->mmio_bus, mem_base) != NULL);
-	CHECK(bus_find(&vm->pio_bus, io_base) != NULL);
+	CHECK(bus_find(&vm->mmio_bus, mem_base, NULL));
+	CHECK(bus_find(&vm->pio_bus, io_base, NULL));
 	CHECK_EQ(live_efds(), 2 * NQ);
 	teardown();
 }
@@ -1230,6 +1230,7 @@ static void other_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 TEST(bar_move)
 {
 	uint64_t new_mem = 0xd0000000, new_io = 0x8000;
+	struct bus_range r;
 
 	REQUIRE(setup_dev(VIRTIO_ID_BLOCK, false, NULL));
 	REQUIRE(find_modern());
@@ -1238,8 +1239,8 @@ TEST(bar_move)
 	 * as a hostile guest might). */
 	cfg_wr(PCI_BAR0 + 4, (uint32_t)new_mem, 4);
 	cfg_wr(PCI_BAR0, (uint32_t)new_io, 4);
-	CHECK(bus_find(&vm->mmio_bus, mem_base) == NULL);
-	CHECK(bus_find(&vm->pio_bus, io_base) == NULL);
+	CHECK(!bus_find(&vm->mmio_bus, mem_base, NULL));
+	CHECK(!bus_find(&vm->pio_bus, io_base, NULL));
 	CHECK(find_efd(mem_base + notify_off, false) == NULL);
 	CHECK(find_efd(io_base + VIRTIO_PCI_QUEUE_NOTIFY, true) == NULL);
 	mem_base = new_mem;
@@ -1253,13 +1254,13 @@ TEST(bar_move)
 	CHECK_EQ(bus_register(&vm->pio_bus, 0x9000, 4, other_io, NULL,
 			      "other"), 0);
 	cfg_wr(PCI_BAR0, 0x9000, 4);
-	CHECK(bus_find(&vm->pio_bus, 0x9000)->io == other_io);
+	CHECK(bus_find(&vm->pio_bus, 0x9000, &r) && r.io == other_io);
 	CHECK_EQ(live_efds(), NQ);
 	cfg_wr(PCI_BAR0, (uint32_t)new_io, 4);
 	CHECK_EQ(live_efds(), 2 * NQ);
 	/* Memory decode off: no MMIO, no modern ioeventfds. */
 	cfg_wr(PCI_COMMAND, PCI_COMMAND_IO, 2);
-	CHECK(bus_find(&vm->mmio_bus, mem_base) == NULL);
+	CHECK(!bus_find(&vm->mmio_bus, mem_base, NULL));
 	CHECK_EQ(live_efds(), NQ);
 	/* ioeventfds failing: the userspace path still kicks. */
 	efd_fail = -ENOSPC;
@@ -1437,8 +1438,44 @@ TEST(hostile_accesses)
 	}
 	CHECK(hits > 10000); /* the BAR stayed decoded throughout */
 	/* Still answering, at the same place. */
-	CHECK(bus_find(&vm->mmio_bus, mem_base) != NULL);
+	CHECK(bus_find(&vm->mmio_bus, mem_base, NULL));
 	CHECK_EQ(cfg_rd(PCI_VENDOR_ID, 2), 0x1af4);
+	teardown();
+}
+
+/*
+ * The issue's attack: the guest flips PCI_COMMAND's decode bits in a loop.
+ * Every flip unmaps or maps both BARs (four table changes a round); the
+ * replaced tables must be freed, not kept until the VM ends.
+ */
+#define CMD_TOGGLES 100000
+
+TEST(command_toggle_frees_tables)
+{
+	size_t before, after;
+	uint16_t cmd;
+	unsigned int i, dark = 0;
+
+	REQUIRE(setup_dev(VIRTIO_ID_BLOCK, false, NULL));
+	cmd = (uint16_t)cfg_rd(PCI_COMMAND, 2);
+	CHECK_EQ(cmd & 3, 3);
+	before = t_heap_bytes();
+	for (i = 0; i < CMD_TOGGLES; i++) {
+		cfg_wr(PCI_COMMAND, cmd & ~3u, 2);
+		if (!(i % 4096))
+			dark += io_rd(VIRTIO_PCI_HOST_FEATURES, 4) == ~0ULL &&
+				mem_rd(0, 4) == ~0ULL;
+		cfg_wr(PCI_COMMAND, cmd, 2);
+	}
+	after = t_heap_bytes();
+	printf("  %u PCI_COMMAND toggles: heap %zu -> %zu bytes\n",
+	       CMD_TOGGLES, before, after);
+	CHECK(after < before + 64 * 1024);
+	CHECK_EQ(dark, (CMD_TOGGLES + 4095) / 4096); /* decode really went off */
+	/* Both BARs decode again, with their notify ioeventfds. */
+	CHECK(io_rd(VIRTIO_PCI_HOST_FEATURES, 4) != ~0ULL);
+	CHECK(mem_rd(0, 4) != ~0ULL);
+	CHECK_EQ(live_efds(), 2 * NQ);
 	teardown();
 }
 
@@ -1464,5 +1501,6 @@ int main(void)
 	RUN(request_round_trip);
 	RUN(cleanup_registration_fails);
 	RUN(hostile_accesses);
+	RUN(command_toggle_frees_tables);
 	return test_summary();
 }
