@@ -122,7 +122,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	     -fno-omit-frame-pointer
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(filter-out tests/unit/test.c,$(wildcard tests/unit/test_*.c)))
 UNIT_LIB_OBJS := $(patsubst build/%,build/san/%,$(filter-out build/main.o build/vmm/vm.o build/vmm/vcpu.o build/x86/kvm.o $(GUEST_BLOB),$(OBJS))) $(GUEST_BLOB) \
-	build/san/tests/unit/stubs.o build/san/tests/unit/vq_driver.o build/san/tests/unit/p9_client.o build/san/tests/unit/host_files.o
+	build/san/tests/unit/stubs.o build/san/tests/unit/vq_driver.o build/san/tests/unit/p9_client.o build/san/tests/unit/p9_treq.o build/san/tests/unit/host_files.o
 RISCV_UNIT_OBJS := $(RISCV_HOST_SRCS:%.c=build/san/%.o)
 RISCV_CPPFLAGS := -Iinclude -Iriscv/include -D_GNU_SOURCE $(filter-out -Iinclude -I$(ARCH_DIR)/include -D_GNU_SOURCE,$(CPPFLAGS))
 

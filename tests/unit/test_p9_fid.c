@@ -21,6 +21,7 @@
 #include "lkvm/util.h"
 #include "host_files.h"
 #include "p9_client.h"
+#include "p9_treq.h"
 #include "test.h"
 
 #define ROOT 1u
@@ -642,100 +643,6 @@ out:
 
 /* --- The worker pool --- */
 
-struct treq {
-	struct p9_request req;
-	struct iovec iov[2];
-	uint8_t msg[32];
-	uint8_t resp[256];
-	uint32_t written;
-	int completions;
-	int order;           /* sequence number of its completion */
-	bool block;          /* wait in complete() until released */
-};
-
-static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
-static bool gate_open, gate_entered;
-static int seq;
-
-static void treq_complete(struct p9_request *req, uint32_t written)
-{
-	struct treq *t = req->opaque;
-
-	t->written = written;
-	t->order = __atomic_add_fetch(&seq, 1, __ATOMIC_SEQ_CST);
-	__atomic_add_fetch(&t->completions, 1, __ATOMIC_SEQ_CST);
-	if (!t->block)
-		return;
-	pthread_mutex_lock(&gate_lock);
-	gate_entered = true;
-	pthread_cond_broadcast(&gate_cond);
-	while (!gate_open)
-		pthread_cond_wait(&gate_cond, &gate_lock);
-	pthread_mutex_unlock(&gate_lock);
-}
-
-static void gate_reset(void)
-{
-	gate_open = gate_entered = false;
-	seq = 0;
-}
-
-static void gate_wait_entered(void)
-{
-	pthread_mutex_lock(&gate_lock);
-	while (!gate_entered)
-		pthread_cond_wait(&gate_cond, &gate_lock);
-	pthread_mutex_unlock(&gate_lock);
-}
-
-static void gate_release(void)
-{
-	pthread_mutex_lock(&gate_lock);
-	gate_open = true;
-	pthread_cond_broadcast(&gate_cond);
-	pthread_mutex_unlock(&gate_lock);
-}
-
-static void put_le(uint8_t *p, uint64_t v, unsigned int n)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void treq_getattr(struct treq *t, uint16_t tag, uint32_t fid)
-{
-	memset(t, 0, sizeof(*t));
-	put_le(t->msg, 19, 4);
-	t->msg[4] = P9_TGETATTR;
-	put_le(t->msg + 5, tag, 2);
-	put_le(t->msg + 7, fid, 4);
-	put_le(t->msg + 11, P9_GETATTR_BASIC, 8);
-	t->iov[0] = (struct iovec){ t->msg, 19 };
-	t->iov[1] = (struct iovec){ t->resp, sizeof(t->resp) };
-	t->req.iov = t->iov;
-	t->req.nr_out = 1;
-	t->req.nr_in = 1;
-	t->req.complete = treq_complete;
-	t->req.opaque = t;
-}
-
-static void treq_flush(struct treq *t, uint16_t tag, uint16_t oldtag)
-{
-	treq_getattr(t, tag, 0);
-	put_le(t->msg, 9, 4);
-	t->msg[4] = P9_TFLUSH;
-	put_le(t->msg + 7, oldtag, 2);
-	t->iov[0].iov_len = 9;
-}
-
-static uint16_t resp_tag(const struct treq *t)
-{
-	return (uint16_t)(t->resp[5] | t->resp[6] << 8);
-}
-
 #define NR_SUBMITTERS 4
 #define PER_SUBMITTER 50
 
@@ -778,7 +685,7 @@ TEST(submit_from_many_threads)
 	p9_server_drain(fx.s);
 	for (i = 0; i < NR_SUBMITTERS * PER_SUBMITTER; i++) {
 		struct treq *t = &reqs[i];
-		bool good = t->completions == 1 && resp_tag(t) == 100 + i &&
+		bool good = t->completions == 1 && treq_resp_tag(t) == 100 + i &&
 			    (i % 3 ? t->written == 160 && t->resp[4] == P9_RGETATTR :
 				     t->written == 11 && t->resp[4] == P9_RLERROR);
 
@@ -803,7 +710,7 @@ TEST(flush_queued_request)
 	treq_getattr(&a, 1, ROOT);
 	a.block = true;
 	p9_submit(fx.s, &a.req);
-	gate_wait_entered();
+	REQUIRE(gate_wait_entered(1, 5000));
 	treq_getattr(&b, 5, ROOT);
 	treq_getattr(&c, 6, ROOT);
 	treq_flush(&f, 7, 5);
@@ -820,10 +727,10 @@ TEST(flush_queued_request)
 	CHECK_EQ(b.written, 11);
 	CHECK_EQ(b.resp[4], P9_RLERROR);
 	CHECK_EQ(b.resp[7], EINTR);
-	CHECK_EQ(resp_tag(&b), 5);
+	CHECK_EQ(treq_resp_tag(&b), 5);
 	CHECK_EQ(f.written, 7);
 	CHECK_EQ(f.resp[4], P9_RFLUSH);
-	CHECK_EQ(resp_tag(&f), 7);
+	CHECK_EQ(treq_resp_tag(&f), 7);
 	CHECK(b.order < f.order);
 	CHECK_EQ(c.resp[4], P9_RGETATTR);
 out:
@@ -842,7 +749,7 @@ TEST(flush_running_request)
 	treq_getattr(&a, 9, ROOT);
 	a.block = true;
 	p9_submit(fx.s, &a.req);
-	gate_wait_entered();
+	REQUIRE(gate_wait_entered(1, 5000));
 	/* The flush waits for A, which is still running. */
 	treq_flush(&f, 10, 9);
 	p9_submit(fx.s, &f.req);

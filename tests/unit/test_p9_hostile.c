@@ -24,6 +24,7 @@
 #include "lkvm/util.h"
 #include "host_files.h"
 #include "p9_client.h"
+#include "p9_treq.h"
 #include "test.h"
 
 #define ROOT 1u
@@ -56,109 +57,7 @@ static void run_bounded(void (*fn)(void))
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* --- Requests submitted to the worker pool --- */
-
-struct treq {
-	struct p9_request req;
-	struct iovec iov[2];
-	uint8_t msg[32];
-	uint8_t resp[256];
-	uint32_t written;
-	int completions;
-	bool block;          /* wait in complete() until released */
-};
-
-static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
-static bool gate_open;
-static unsigned int gate_entered;
-
-static void treq_complete(struct p9_request *req, uint32_t written)
-{
-	struct treq *t = req->opaque;
-
-	t->written = written;
-	pthread_mutex_lock(&gate_lock);
-	__atomic_add_fetch(&t->completions, 1, __ATOMIC_SEQ_CST);
-	pthread_cond_broadcast(&gate_cond);
-	if (t->block) {
-		gate_entered++;
-		while (!gate_open)
-			pthread_cond_wait(&gate_cond, &gate_lock);
-	}
-	pthread_mutex_unlock(&gate_lock);
-}
-
-/* Wait up to @ms for @n workers blocked in complete(). */
-static bool gate_wait_entered(unsigned int n, unsigned int ms)
-{
-	uint64_t end = now_ms() + ms;
-	bool ok;
-
-	pthread_mutex_lock(&gate_lock);
-	while (gate_entered < n && now_ms() < end) {
-		pthread_mutex_unlock(&gate_lock);
-		usleep(1000);
-		pthread_mutex_lock(&gate_lock);
-	}
-	ok = gate_entered >= n;
-	pthread_mutex_unlock(&gate_lock);
-	return ok;
-}
-
-static void gate_release(void)
-{
-	pthread_mutex_lock(&gate_lock);
-	gate_open = true;
-	pthread_cond_broadcast(&gate_cond);
-	pthread_mutex_unlock(&gate_lock);
-}
-
-/* Wait up to @ms for @t's completion. */
-static bool treq_wait(struct treq *t, unsigned int ms)
-{
-	uint64_t end = now_ms() + ms;
-
-	while (!__atomic_load_n(&t->completions, __ATOMIC_SEQ_CST)) {
-		if (now_ms() >= end)
-			return false;
-		usleep(1000);
-	}
-	return true;
-}
-
-static void put_le(uint8_t *p, uint64_t v, unsigned int n)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void treq_getattr(struct treq *t, uint16_t tag, uint32_t fid)
-{
-	memset(t, 0, sizeof(*t));
-	put_le(t->msg, 19, 4);
-	t->msg[4] = P9_TGETATTR;
-	put_le(t->msg + 5, tag, 2);
-	put_le(t->msg + 7, fid, 4);
-	put_le(t->msg + 11, P9_GETATTR_BASIC, 8);
-	t->iov[0] = (struct iovec){ t->msg, 19 };
-	t->iov[1] = (struct iovec){ t->resp, sizeof(t->resp) };
-	t->req.iov = t->iov;
-	t->req.nr_out = 1;
-	t->req.nr_in = 1;
-	t->req.complete = treq_complete;
-	t->req.opaque = t;
-}
 
 /* Rewrite @t's message in place into Tflush(@tag, @oldtag), as a guest
  * writing to the buffer it already made available would. */
@@ -168,11 +67,6 @@ static void rewrite_flush(struct treq *t, uint16_t tag, uint16_t oldtag)
 	t->msg[4] = P9_TFLUSH;
 	put_le(t->msg + 5, tag, 2);
 	put_le(t->msg + 7, oldtag, 2);
-}
-
-static uint16_t resp_tag(const struct treq *t)
-{
-	return (uint16_t)(t->resp[5] | t->resp[6] << 8);
 }
 
 /* Whether a worker is executing a request with @tag. */
@@ -204,8 +98,7 @@ static bool fx_init_threads(struct p9c_export *fx, unsigned int threads)
 		.stuck_timeout_ms = STUCK_MS,
 	};
 
-	gate_open = false;
-	gate_entered = 0;
+	gate_reset();
 	return CHECK_EQ(p9c_export_init(fx, &cfg, "p9-hostile", MSIZE, ROOT), 0);
 }
 
@@ -241,7 +134,7 @@ static void rewritten_header_child(void)
 	}
 	CHECK_EQ(t.resp[4], P9_RLERROR);
 	CHECK_EQ(t.resp[7], ENOENT);
-	CHECK_EQ(resp_tag(&t), 5);
+	CHECK_EQ(treq_resp_tag(&t), 5);
 	CHECK_EQ(p9_server_drain(fx.s), 0);
 out:
 	p9c_export_fini(&fx);
@@ -294,7 +187,7 @@ static void flush_bounded_child(void)
 	CHECK(treq_wait(&fl, STUCK_MS + 2000));
 	CHECK(now_ms() - t0 >= STUCK_MS - 50);
 	CHECK_EQ(fl.resp[4], P9_RFLUSH);
-	CHECK_EQ(resp_tag(&fl), 10);
+	CHECK_EQ(treq_resp_tag(&fl), 10);
 	CHECK_EQ(__atomic_load_n(&a.completions, __ATOMIC_SEQ_CST), 0);
 	unstick_fid(fx.s, f);
 	CHECK(treq_wait(&a, 2000));
@@ -336,7 +229,7 @@ static void reset_bounded_child(void)
 	CHECK_EQ(b.completions, 1);
 	CHECK_EQ(b.resp[4], P9_RLERROR);
 	CHECK_EQ(b.resp[7], EINTR);
-	CHECK_EQ(resp_tag(&b), 21);
+	CHECK_EQ(treq_resp_tag(&b), 21);
 	CHECK_EQ(__atomic_load_n(&a.completions, __ATOMIC_SEQ_CST), 0);
 	CHECK_EQ(p9_server_nr_fids(fx.s), 0);
 	unstick_fid(fx.s, f);
