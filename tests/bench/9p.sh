@@ -61,10 +61,7 @@ lkvm_fetch_kernel
 p9bench=$(lkvm_build_static_tool p9bench "$LKVM_TESTS_DIR/bench/p9bench.c") || exit 2
 lkvm_build_l2_virtio_initrd "$p9bench:/usr/bin/p9bench"
 
-stage=$LKVM_BUILD/stage-9pbench.$$
-conf=$LKVM_BUILD/9pbench-conf.$$
-results=$LKVM_BUILD/9pbench-results.$$
-trap 'rm -rf "$stage" "$conf" "$results"' EXIT
+lkvm_scratch 9pbench
 printf 'BENCH_RUNS=%s\nBENCH_MIB=%s\nBENCH_FILES=%s\nBENCH_MSIZE=%s\nBENCH_TIMEOUT=%s\n' \
 	"$runs" "$mib" "$files" "$msize" 600 >"$conf"
 # lkvm_stage_l1 wants L2_INITRD; the plain image is not used here.

@@ -59,10 +59,7 @@ lkvm_fetch_kernel
 blkio=$(lkvm_build_static_tool blkio "$LKVM_TESTS_DIR/bench/blkio.c") || exit 2
 lkvm_build_l2_virtio_initrd "$blkio:/usr/bin/blkio"
 
-stage=$LKVM_BUILD/stage-blkbench.$$
-conf=$LKVM_BUILD/blkbench-conf.$$
-results=$LKVM_BUILD/blkbench-results.$$
-trap 'rm -rf "$stage" "$conf" "$results"' EXIT
+lkvm_scratch blkbench
 printf 'BENCH_RUNS=%s\nBENCH_MIB=%s\nBENCH_SECS=%s\nBENCH_DEPTH=%s\nBENCH_TIMEOUT=%s\nBENCH_MODES="%s"\n' \
 	"$runs" "$mib" "$secs" "$depth" 300 "$modes" >"$conf"
 # lkvm_stage_l1 wants L2_INITRD; the plain image is not used here.

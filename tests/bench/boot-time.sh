@@ -46,11 +46,7 @@ lkvm_fetch_kernel
 lkvm_build_l2_initrd
 lkvm_build_bootstamp
 
-mkdir -p "$LKVM_BUILD"
-stage=$LKVM_BUILD/stage-bench.$$
-conf=$LKVM_BUILD/bench-conf.$$
-results=$LKVM_BUILD/bench-results.$$
-trap 'rm -rf "$stage" "$conf" "$results"' EXIT
+lkvm_scratch bench
 printf 'BENCH_RUNS=%s\nBENCH_TIMEOUT=%s\n' "$runs" 120 >"$conf"
 lkvm_stage_l1 "$stage" "$LKVM_TESTS_DIR/bench/bench-l1.sh" "$conf"
 lkvm_stage_qemu "$stage"

@@ -464,6 +464,17 @@ lkvm_build_bootstamp() {
 	BOOTSTAMP=$(lkvm_build_static_tool bootstamp "$LKVM_TESTS_DIR/tools/bootstamp.c") || exit 2
 }
 
+# lkvm_scratch NAME: a harness's per-run scratch paths under LKVM_BUILD,
+# removed when the script exits: $stage (the L1 image being staged), $conf
+# (its /etc/lkvm-test.conf) and $results (the lines L1 reported).
+lkvm_scratch() {
+	mkdir -p "$LKVM_BUILD"
+	stage=$LKVM_BUILD/stage-$1.$$
+	conf=$LKVM_BUILD/$1-conf.$$
+	results=$LKVM_BUILD/$1-results.$$
+	trap 'rm -rf "$stage" "$conf" "$results"' EXIT
+}
+
 # lkvm_stage_l1 DIR PAYLOAD CONF: the L1 image's common part: busybox, the
 # kvm modules (load order in /etc/l1-modules), the L2 kernel and initramfs
 # in /l2, /init, the payload script as /payload.sh and CONF (a file) as

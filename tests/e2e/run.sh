@@ -92,11 +92,7 @@ lkvm_build_l2_initrd
 lkvm_build_l2_virtio_initrd
 
 # --- the L1 image -------------------------------------------------------------
-mkdir -p "$LKVM_BUILD"
-stage=$LKVM_BUILD/stage-e2e.$$
-conf=$LKVM_BUILD/e2e-conf.$$
-results=$LKVM_BUILD/e2e-results.$$
-trap 'rm -rf "$stage" "$conf" "$results"' EXIT
+lkvm_scratch e2e
 # build_l1_image CASES: stage and pack the L1 image that runs CASES; sets
 # l1_image.
 build_l1_image() {

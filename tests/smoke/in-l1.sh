@@ -32,11 +32,7 @@ lkvm_check_vmm "" "$lkvm_bin"
 lkvm_fetch_kernel
 lkvm_build_l2_initrd
 
-mkdir -p "$LKVM_BUILD"
-stage=$LKVM_BUILD/stage-smoke.$$
-conf=$LKVM_BUILD/smoke-conf.$$
-results=$LKVM_BUILD/smoke-results.$$
-trap 'rm -rf "$stage" "$conf" "$results"' EXIT
+lkvm_scratch smoke
 : >"$conf"
 lkvm_stage_l1 "$stage" "$LKVM_TESTS_DIR/smoke/l1-payload.sh" "$conf"
 lkvm_stage_binary "$stage" "$lkvm_bin" /usr/bin/lkvm
