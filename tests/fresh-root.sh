@@ -16,8 +16,12 @@
 # The root's tarball is cached in ${XDG_CACHE_HOME:-$HOME/.cache}/lkvm-tests
 # and rebuilt once it is a week old, so point releases are picked up.
 set -euo pipefail
-
+# One compound command: bash reads it whole before running it, so editing
+# this file during a run (a long make check) cannot change what runs.
+{
 top=$(cd "$(dirname "$0")/.." && pwd)
+# CI may run without HOME: fall back to the passwd entry.
+: "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/lkvm-tests
 suite=bookworm
 mirror=${LKVM_DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -113,3 +117,4 @@ status=$?
 set -e
 echo "fresh-root: '$run' exited $status after $(( $(date +%s) - start )) s" >&2
 exit $status
+}
