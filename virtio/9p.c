@@ -164,7 +164,11 @@ static void v9p_complete(struct p9_request *preq, uint32_t written)
 	pthread_mutex_lock(&d->lock);
 	if (current && !--d->nr_completing)
 		pthread_cond_broadcast(&d->idle);
-	kick = req_put_locked(d, r) && current;
+	/* Kick even for a stale request: the handler may have stopped at
+	 * the cap waiting for this very object (req_put_locked() cleared
+	 * starved, so nobody else will).  A stray kick is harmless: watches
+	 * are paused during a reset and v9p_queue_notify() checks ready. */
+	kick = req_put_locked(d, r);
 	pthread_mutex_unlock(&d->lock);
 	if (kick)
 		virtq_kick(vq);
