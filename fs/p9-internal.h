@@ -296,12 +296,16 @@ struct p9_server {
 	struct p9_request **running; /* one slot per worker */
 	unsigned int nr_inflight;    /* queued + running */
 	bool q_stop;
-	bool abandoned;          /* p9_server_free() gave up waiting: the
-				  * last worker out frees the server */
+	bool closing;            /* p9_server_free() is giving up on a stuck
+				  * worker: no complete(), no reply written
+				  * (read unlocked by run_op) */
+	bool abandoned;          /* it gave up: the last worker out frees
+				  * the server (set last, under q_lock) */
 	pthread_t *threads;
 	unsigned int nr_threads;
 	unsigned int nr_live;    /* workers not yet exited */
-	unsigned int nr_completing; /* workers inside req->complete() */
+	unsigned int nr_completing; /* complete() calls under way (workers,
+				     * Tflush, cancel_queued) */
 	bool warned_stuck;
 
 	/* Bytes charged by fids' buffers, at most P9_BUF_BUDGET (atomic). */

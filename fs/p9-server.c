@@ -37,6 +37,10 @@
 #define P9_DIR_CHUNK 8192       /* readdir entries copied out at once */
 #define P9_FID_HASH_MAX 4096u
 #define P9_XATTR_RETRIES 3      /* the value changed size between calls */
+/* How long p9_server_free() waits for the workers to exit after the queue
+ * is drained or cancelled: a handler merely busy finishes in it (at most
+ * the stuck timeout). */
+#define P9_EXIT_GRACE_MS 500u
 
 static uint32_t le32(const uint8_t *p)
 {
@@ -426,7 +430,7 @@ static uint32_t run_op(struct p9_ctx *ctx)
 		.cap = MIN(sizeof(outbuf), ctx->resp_cap - P9_HDR_LEN),
 	};
 	r = op ? op(ctx) : -EOPNOTSUPP;
-	if (__atomic_load_n(&ctx->s->abandoned, __ATOMIC_RELAXED)) {
+	if (__atomic_load_n(&ctx->s->closing, __ATOMIC_RELAXED)) {
 		/* A stuck request finishing after lkvm's teardown gave up on
 		 * it: guest memory may be going away, write nothing. */
 		len = 0;
@@ -572,17 +576,23 @@ int p9_op_attach(struct p9_ctx *ctx)
 	return r;
 }
 
-/* A deadline the stuck timeout from now, for pthread_cond_timedwait() on
- * q_done (a CLOCK_MONOTONIC condition variable). */
-static void stuck_deadline(const struct p9_server *s, struct timespec *ts)
+/* A deadline @ms from now, for pthread_cond_timedwait() on q_done (a
+ * CLOCK_MONOTONIC condition variable). */
+static void deadline_in(unsigned int ms, struct timespec *ts)
 {
 	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += s->stuck_ms / 1000;
-	ts->tv_nsec += (long)(s->stuck_ms % 1000) * 1000000L;
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
 	if (ts->tv_nsec >= 1000000000L) {
 		ts->tv_sec++;
 		ts->tv_nsec -= 1000000000L;
 	}
+}
+
+/* The stuck timeout from now. */
+static void stuck_deadline(const struct p9_server *s, struct timespec *ts)
+{
+	deadline_in(s->stuck_ms, ts);
 }
 
 /* Whether @tag runs on a worker other than @self (the flush's own slot:
@@ -621,16 +631,30 @@ static struct p9_request *dequeue_tag(struct p9_server *s, uint16_t tag)
 	return NULL;
 }
 
-/* Complete a request that never ran with Rlerror(@err). */
-static void complete_error(struct p9_server *s, struct p9_request *req,
-			   int err)
+/*
+ * Hand @req back to the transport (q_lock held, dropped meanwhile) with
+ * @written reply bytes, or, with @err, an Rlerror(@err) written now (a
+ * request that never ran).  Every complete() goes through here, counted
+ * in nr_completing: p9_server_free() waits for those under way before it
+ * gives up on the server, and once it has (closing) the transport may be
+ * gone, so nothing is completed or written any more.
+ */
+static void complete_locked(struct p9_server *s, struct p9_request *req,
+			    uint32_t written, int err)
 {
 	const struct iovec *resp = req->iov + req->nr_out;
-	uint32_t written = 0;
 
-	if (resp_room(s, resp, req->nr_in))
-		written = reply_error(resp, req->nr_in, req->tag, err);
+	if (s->closing)
+		return;
+	s->nr_completing++;
+	pthread_mutex_unlock(&s->q_lock);
+	if (err)
+		written = resp_room(s, resp, req->nr_in) ?
+			  reply_error(resp, req->nr_in, req->tag, err) : 0;
 	req->complete(req, written);
+	pthread_mutex_lock(&s->q_lock);
+	if (!--s->nr_completing)
+		pthread_cond_broadcast(&s->q_done);
 }
 
 /*
@@ -653,9 +677,7 @@ int p9_op_flush(struct p9_ctx *ctx)
 	pthread_mutex_lock(&s->q_lock);
 	req = dequeue_tag(s, oldtag);
 	if (req) {
-		pthread_mutex_unlock(&s->q_lock);
-		complete_error(s, req, EINTR);
-		pthread_mutex_lock(&s->q_lock);
+		complete_locked(s, req, 0, EINTR);
 		s->nr_inflight--;
 		pthread_cond_broadcast(&s->q_done);
 	} else {
@@ -1785,16 +1807,7 @@ static void *p9_worker_main(void *arg)
 		written = req_handle(s, req, (int)w->idx);
 
 		pthread_mutex_lock(&s->q_lock);
-		/* After p9_server_free() gave up on us the transport may be
-		 * gone: the reply is dropped.  nr_completing lets it wait for
-		 * a complete() that started before. */
-		if (!s->abandoned) {
-			s->nr_completing++;
-			pthread_mutex_unlock(&s->q_lock);
-			req->complete(req, written);
-			pthread_mutex_lock(&s->q_lock);
-			s->nr_completing--;
-		}
+		complete_locked(s, req, written, 0);
 		s->running[w->idx] = NULL;
 		s->nr_inflight--;
 		pthread_cond_broadcast(&s->q_done);
@@ -1851,18 +1864,14 @@ static int wait_idle(struct p9_server *s, const struct timespec *dl)
 static void cancel_queued(struct p9_server *s)
 {
 	struct p9_request *list = s->q_head, *req;
-	unsigned int n = 0;
 
 	s->q_head = s->q_tail = NULL;
-	pthread_mutex_unlock(&s->q_lock);
 	while ((req = list) != NULL) {
 		list = req->next;
 		req->next = NULL;
-		complete_error(s, req, EINTR);
-		n++;
+		complete_locked(s, req, 0, EINTR);
+		s->nr_inflight--;
 	}
-	pthread_mutex_lock(&s->q_lock);
-	s->nr_inflight -= n;
 	pthread_cond_broadcast(&s->q_done);
 }
 
@@ -2081,20 +2090,30 @@ bool p9_server_free(struct p9_server *s)
 		cancel_queued(s);
 	s->q_stop = true;
 	pthread_cond_broadcast(&s->q_cond);
+	/* A deadline of its own: after wait_idle() timed out the first one
+	 * has passed, and a worker merely busy (not stuck) would be given up
+	 * on together with the stuck one. */
+	deadline_in(MIN(s->stuck_ms, P9_EXIT_GRACE_MS), &dl);
 	while (s->nr_live)
 		if (pthread_cond_timedwait(&s->q_done, &s->q_lock, &dl) ==
 		    ETIMEDOUT)
 			break;
 	if (s->nr_live) {
-		s->abandoned = true;
-		/* A complete() already under way finishes first (completions
-		 * never block). */
+		/* No complete() from now on; one already under way finishes
+		 * first (completions never block).  Workers may exit while
+		 * we wait: they leave the server to us (not abandoned yet). */
+		__atomic_store_n(&s->closing, true, __ATOMIC_RELAXED);
 		while (s->nr_completing)
 			pthread_cond_wait(&s->q_done, &s->q_lock);
+	}
+	if (s->nr_live) {
+		/* Everything that reads @s happens before the unlock: from
+		 * then on the last worker out frees it. */
+		warn_stuck(s, "exiting");
 		for (i = 0; i < s->nr_threads; i++)
 			pthread_detach(s->threads[i]);
+		s->abandoned = true;
 		pthread_mutex_unlock(&s->q_lock);
-		warn_stuck(s, "exiting");
 		return false;
 	}
 	pthread_mutex_unlock(&s->q_lock);

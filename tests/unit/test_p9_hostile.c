@@ -7,6 +7,9 @@
  *     of its own tag made the worker wait for itself, forever);
  *   - Tflush, reset and free return within the stuck timeout while a
  *     handler is stuck, and a late completion after free is dropped;
+ *   - free never touches a server its last worker may free, gives a busy
+ *     (not stuck) worker a grace period, and waits for a complete() a
+ *     Tflush handler is making;
  *   - xattr and readdir buffers of one export are capped (P9_BUF_BUDGET)
  *     and the budget comes back on clunk and reset;
  *   - Tlock/Tgetlock on a read-only export never take host locks.
@@ -281,6 +284,209 @@ TEST(free_with_stuck_handler_bounded)
 	run_bounded(free_bounded_child);
 }
 
+/* Call @fn(@arg) on a thread of its own after @ms milliseconds. */
+struct later {
+	pthread_t thread;
+	unsigned int ms;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+static void *later_main(void *p)
+{
+	struct later *l = p;
+
+	usleep(l->ms * 1000);
+	l->fn(l->arg);
+	return NULL;
+}
+
+static void later_start(struct later *l, unsigned int ms,
+			void (*fn)(void *arg), void *arg)
+{
+	*l = (struct later){ .ms = ms, .fn = fn, .arg = arg };
+	REQUIRE(pthread_create(&l->thread, NULL, later_main, l) == 0);
+}
+
+/* A handler stuck on @arg (a fid held by stick_fid(), whose reference the
+ * test already put) finishes, then the gate opens. */
+static void unstick_then_open_gate(void *arg)
+{
+	struct p9_fid *f = arg;
+
+	pthread_mutex_unlock(&f->lock);
+	usleep(50 * 1000);
+	gate_release();
+}
+
+/*
+ * Free gives up on two workers, one stuck in a handler, one inside a
+ * complete() it must wait for; meanwhile both finish and exit.  The old
+ * code had already marked the server abandoned, so the last worker freed
+ * it while p9_server_free() still used it (ASan: use-after-free; and
+ * warn_stuck() read it after the unlock).  Now the workers leave it to
+ * p9_server_free(), which frees it itself and returns true.
+ */
+static void free_races_last_worker_child(void)
+{
+	struct p9c_export fx;
+	struct p9_server *s;
+	struct treq a, b;
+	struct later l;
+	struct p9_fid *f;
+	bool freed;
+
+	if (!fx_init_threads(&fx, 2))
+		goto out;
+	s = fx.s;
+	f = stick_fid(s, ROOT);
+	REQUIRE(f);
+	treq_getattr(&a, 40, ROOT);
+	p9_submit(s, &a.req);
+	CHECK(wait_on_worker(s, 40));
+	treq_getattr(&b, 41, 77); /* no such fid: answered at once */
+	b.block = true;
+	p9_submit(s, &b.req);
+	REQUIRE(gate_wait_entered(1, 5000));
+	fx.c.s = fx.s = NULL;
+	p9_fid_put(s, f);
+	/* After the stuck timeout and the exit grace period. */
+	later_start(&l, 2 * STUCK_MS + 200, unstick_then_open_gate, f);
+	freed = p9_server_free(s);
+	pthread_join(l.thread, NULL);
+	usleep(100 * 1000);
+	CHECK(freed);
+	CHECK_EQ(__atomic_load_n(&a.completions, __ATOMIC_SEQ_CST), 0);
+	CHECK_EQ(__atomic_load_n(&b.completions, __ATOMIC_SEQ_CST), 1);
+out:
+	p9c_export_fini(&fx);
+}
+
+TEST(free_races_last_worker)
+{
+	run_bounded(free_races_last_worker_child);
+}
+
+static void unlock_fid(void *arg)
+{
+	struct p9_fid *f = arg;
+
+	pthread_mutex_unlock(&f->lock);
+}
+
+/*
+ * Free with one worker stuck and one merely busy (it finishes 100 ms
+ * after the stuck timeout): only the stuck one is given up on, the busy
+ * one's reply is delivered.  The old code used one deadline for both
+ * waits and dropped it too.
+ */
+static void free_grace_child(void)
+{
+	struct p9c_export fx;
+	struct p9_server *s;
+	struct p9_fid *f, *g;
+	struct treq a, b;
+	struct later l;
+	uint64_t t0, took;
+
+	if (!fx_init_threads(&fx, 2))
+		goto out;
+	s = fx.s;
+	CHECK_EQ(p9c_walk(&fx.c, ROOT, 2, ""), 0);
+	f = stick_fid(s, ROOT);
+	g = stick_fid(s, 2);
+	REQUIRE(f && g);
+	treq_getattr(&a, 50, ROOT);
+	treq_getattr(&b, 51, 2);
+	p9_submit(s, &a.req);
+	p9_submit(s, &b.req);
+	CHECK(wait_on_worker(s, 50) && wait_on_worker(s, 51));
+	fx.c.s = fx.s = NULL;
+	p9_fid_put(s, f);
+	p9_fid_put(s, g);
+	later_start(&l, STUCK_MS + 100, unlock_fid, g);
+	t0 = now_ms();
+	CHECK(!p9_server_free(s));
+	took = now_ms() - t0;
+	pthread_join(l.thread, NULL);
+	CHECK(took < 2 * STUCK_MS + 1000);
+	CHECK_EQ(__atomic_load_n(&b.completions, __ATOMIC_SEQ_CST), 1);
+	CHECK_EQ(b.resp[4], P9_RGETATTR);
+	CHECK_EQ(__atomic_load_n(&a.completions, __ATOMIC_SEQ_CST), 0);
+	pthread_mutex_unlock(&f->lock);
+	usleep(300 * 1000); /* the stuck worker finishes and frees it */
+	CHECK_EQ(__atomic_load_n(&a.completions, __ATOMIC_SEQ_CST), 0);
+out:
+	p9c_export_fini(&fx);
+}
+
+TEST(free_gives_busy_worker_grace)
+{
+	run_bounded(free_grace_child);
+}
+
+static void set_flag_open_gate(void *arg)
+{
+	__atomic_store_n((bool *)arg, true, __ATOMIC_SEQ_CST);
+	gate_release();
+}
+
+/*
+ * A Tflush answers the queued request it cancels from inside its handler.
+ * That complete() must count like a worker's own: free, giving up on a
+ * stuck worker meanwhile, waits for it (the transport is about to go
+ * away).  The old code did not count it and returned at once.
+ */
+static void flush_completion_child(void)
+{
+	struct p9c_export fx;
+	struct treq a, c, x, fl;
+	struct p9_server *s;
+	struct p9_fid *f, *g;
+	struct later l;
+	bool released = false;
+
+	if (!fx_init_threads(&fx, 2))
+		goto out;
+	s = fx.s;
+	CHECK_EQ(p9c_walk(&fx.c, ROOT, 2, ""), 0);
+	f = stick_fid(s, ROOT);
+	g = stick_fid(s, 2);
+	REQUIRE(f && g);
+	treq_getattr(&a, 60, ROOT);
+	treq_getattr(&c, 61, 2);
+	p9_submit(s, &a.req);
+	p9_submit(s, &c.req);
+	CHECK(wait_on_worker(s, 60) && wait_on_worker(s, 61));
+	treq_getattr(&x, 62, 77);
+	x.block = true;
+	p9_submit(s, &x.req);          /* queued */
+	treq_flush(&fl, 63, 62);
+	p9_submit(s, &fl.req);         /* ahead of it */
+	unstick_fid(s, g);             /* c's worker takes the flush */
+	REQUIRE(gate_wait_entered(1, 5000)); /* x's complete(), in the flush */
+	fx.c.s = fx.s = NULL;
+	p9_fid_put(s, f);
+	later_start(&l, 2 * STUCK_MS + 300, set_flag_open_gate, &released);
+	CHECK(!p9_server_free(s));
+	CHECK(__atomic_load_n(&released, __ATOMIC_SEQ_CST));
+	pthread_join(l.thread, NULL);
+	CHECK_EQ(x.completions, 1);
+	CHECK_EQ(x.resp[4], P9_RLERROR);
+	CHECK_EQ(x.resp[7], EINTR);
+	CHECK_EQ(c.completions, 1);
+	pthread_mutex_unlock(&f->lock);
+	usleep(300 * 1000);
+	CHECK_EQ(__atomic_load_n(&a.completions, __ATOMIC_SEQ_CST), 0);
+out:
+	p9c_export_fini(&fx);
+}
+
+TEST(free_waits_for_flush_completion)
+{
+	run_bounded(flush_completion_child);
+}
+
 /* --- Defect 4: per-export budget for xattr and readdir buffers --- */
 
 #define XATTR_FIDS (P9_BUF_BUDGET / P9_XATTR_SIZE_MAX)
@@ -451,6 +657,9 @@ int main(void)
 	RUN(flush_of_stuck_request_bounded);
 	RUN(reset_with_stuck_handler_bounded);
 	RUN(free_with_stuck_handler_bounded);
+	RUN(free_races_last_worker);
+	RUN(free_gives_busy_worker_grace);
+	RUN(free_waits_for_flush_completion);
 	RUN(xattrcreate_budget);
 	RUN(readdir_budget);
 	RUN(readonly_lock_takes_no_host_lock);
