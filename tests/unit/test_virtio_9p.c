@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lkvm/config.h"
@@ -1065,6 +1066,68 @@ out:
 	ctx_fini(&c);
 }
 
+/*
+ * Destroying the device while a request is stuck in the server (lkvm
+ * exiting): the server is abandoned, and guest RAM is pinned, since the
+ * stuck handler may still move data to or from guest buffers.  A device
+ * destroyed normally pins nothing.  In a child: the stuck request's object
+ * is left allocated on purpose, which LeakSanitizer would report.
+ */
+static void destroy_pins_child(void)
+{
+	struct ctx c, c2;
+	struct msg m;
+	struct call k;
+	struct p9_server *s;
+	struct p9_fid *f;
+	uint32_t msize;
+
+	if (ctx_init(&c2, 64)) {
+		virtio_dev_destroy(c2.vdev);
+		c2.vdev = NULL;
+		CHECK_EQ(c2.env.vm.mem.pinned, 0);
+	}
+	ctx_fini(&c2);
+
+	if (!ctx_init(&c, 64))
+		goto out;
+	s = virtio_9p_server(c.vdev);
+	s->stuck_ms = STUCK_MS;
+	if (!session(&c, MSIZE, 1, &msize))
+		goto out;
+	f = stick(s, 1);
+	REQUIRE(f);
+	REQUIRE(post_getattr(&c, &m, &k, 1));
+	kick(&c);
+	CHECK(wait_server_inflight(s, 1));
+	p9_fid_put(s, f); /* the table and the handler keep theirs */
+	virtio_dev_destroy(c.vdev);
+	c.vdev = NULL;
+	CHECK_EQ(c.env.vm.mem.pinned, 1);
+	pthread_mutex_unlock(&f->lock);
+	usleep(300 * 1000); /* the worker finishes, writes nothing, frees */
+	CHECK(untouched(k.reply, REPLY + GUARD));
+out:
+	ctx_fini(&c);
+}
+
+TEST(destroy_with_stuck_request_pins_memory)
+{
+	int status = 0;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		alarm(20);
+		destroy_pins_child();
+		_exit(__atomic_load_n(&t_case_failures, __ATOMIC_SEQ_CST) ? 1 : 0);
+	}
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* Send raw bytes; the reply must be empty or an Rlerror for the tag. */
 static int raw_rpc(struct ctx *c, const void *p, size_t n, uint32_t cap,
 		   struct call *k, struct msg *m)
@@ -1205,6 +1268,7 @@ int main(void)
 	RUN(bad_chains_get_nothing);
 	RUN(reset_waits_for_requests);
 	RUN(stale_completion_kicks_starved_queue);
+	RUN(destroy_with_stuck_request_pins_memory);
 	RUN(garbage_gets_rlerror);
 	return test_summary();
 }
