@@ -281,6 +281,9 @@ struct p9_server {
 	bool readonly, passthrough;
 	bool have_openat2;       /* probed at start */
 	uint32_t msize;          /* negotiated (Tversion) */
+	unsigned int session;    /* sessions so far: Tversion and reset start
+				  * one (fids_clunk_all(); atomic, changed
+				  * under fid_lock) */
 
 	pthread_mutex_t fid_lock;
 	struct p9_fid **fid_hash;
@@ -322,6 +325,9 @@ struct p9_server {
 struct p9_ctx {
 	struct p9_server *s;
 	int slot;                /* the worker's s->running index, or -1 */
+	unsigned int session;    /* s->session it was dispatched under: a
+				  * stale request installs no fid and
+				  * writes no reply */
 	uint8_t type;
 	uint16_t tag;
 	struct p9_in in;         /* T-message body (after the header) */

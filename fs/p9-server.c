@@ -186,19 +186,32 @@ static struct p9_fid **fid_slot(struct p9_server *s, uint32_t fid)
 	return pp;
 }
 
+/* The current session (see fids_clunk_all()). */
+static unsigned int server_session(struct p9_server *s)
+{
+	return __atomic_load_n(&s->session, __ATOMIC_ACQUIRE);
+}
+
 /*
  * Put @f (fully built) into the table as f->fid, taking a reference for
  * the table.  With @old, replace that fid (Twalk with newfid == fid):
  * operations running on @old keep their reference and its descriptors.
+ * @session is the one the request was dispatched under: a request that
+ * outlived its session (stuck across a reset) gets -EINTR and never puts
+ * a fid into the next session's table.
  */
 static int fid_install(struct p9_server *s, struct p9_fid *f,
-		       struct p9_fid *old)
+		       struct p9_fid *old, unsigned int session)
 {
 	struct p9_fid **pp;
 	int r = 0;
 
 	pthread_mutex_lock(&s->fid_lock);
 	pp = fid_slot(s, f->fid);
+	if (session != s->session) {
+		r = -EINTR;
+		goto out;
+	}
 	if (old) {
 		if (*pp != old) {
 			r = -ENOENT; /* clunked meanwhile */
@@ -244,7 +257,7 @@ struct p9_fid *p9_fid_new(struct p9_server *s, uint32_t fid, int *err)
 	if (fid == P9_NOFID)
 		return NULL;
 	f = fid_alloc(fid);
-	*err = f ? fid_install(s, f, NULL) : -ENOMEM;
+	*err = f ? fid_install(s, f, NULL, server_session(s)) : -ENOMEM;
 	if (*err && f) {
 		fid_free(s, f);
 		f = NULL;
@@ -281,16 +294,22 @@ struct p9_fid *p9_fid_unhash(struct p9_server *s, uint32_t fid)
 	return f;
 }
 
-/* Session reset (Tversion, device reset): forget every fid.  Pending
- * xattr writes are dropped, as an aborted session implies. */
-static void fids_clunk_all(struct p9_server *s)
+/*
+ * Session reset (Tversion, device reset): start a new session and forget
+ * every fid.  Pending xattr writes are dropped, as an aborted session
+ * implies.  Returns the new session.  The count goes up under fid_lock,
+ * with the table emptied: a request of the old session installs its fid
+ * before (and it is clunked here) or is refused (fid_install()).
+ */
+static unsigned int fids_clunk_all(struct p9_server *s)
 {
 	struct p9_fid *list = NULL, *f;
-	unsigned int b;
+	unsigned int b, session;
 
 	if (!s->fid_hash)
-		return;
+		return 0;
 	pthread_mutex_lock(&s->fid_lock);
+	session = __atomic_add_fetch(&s->session, 1, __ATOMIC_RELEASE);
 	for (b = 0; b < s->fid_hash_size; b++) {
 		while ((f = s->fid_hash[b]) != NULL) {
 			s->fid_hash[b] = f->hnext;
@@ -305,6 +324,7 @@ static void fids_clunk_all(struct p9_server *s)
 		f->hnext = NULL;
 		p9_fid_put(s, f);
 	}
+	return session;
 }
 
 unsigned int p9_server_nr_fids(struct p9_server *s)
@@ -436,6 +456,13 @@ static uint32_t run_op(struct p9_ctx *ctx)
 		len = 0;
 		goto out;
 	}
+	if (ctx->session != server_session(ctx->s)) {
+		/* Its session ended meanwhile (a reset gave up waiting for
+		 * it): the buffers may be the next driver's by now.  What
+		 * the operation itself wrote there (Tread data) is done. */
+		len = 0;
+		goto out;
+	}
 	if (!r && ctx->out.err)
 		r = -ENOSPC; /* never a truncated reply */
 	if (r)
@@ -473,11 +500,12 @@ static void hdr_read(const struct iovec *iov, unsigned int n,
  * s->running index (-1 on a caller's thread). */
 static uint32_t handle_msg(struct p9_server *s, const struct iovec *iov,
 			   unsigned int nr_out, unsigned int nr_in,
-			   const struct p9_hdr *h, int slot)
+			   const struct p9_hdr *h, int slot, unsigned int session)
 {
 	struct p9_ctx ctx = {
 		.s = s,
 		.slot = slot,
+		.session = session,
 		.type = h->type,
 		.tag = h->tag,
 		.req_iov = iov,
@@ -503,7 +531,7 @@ uint32_t p9_handle(struct p9_server *s, const struct iovec *iov,
 	struct p9_hdr h;
 
 	hdr_read(iov, nr_out, &h);
-	return handle_msg(s, iov, nr_out, nr_in, &h, -1);
+	return handle_msg(s, iov, nr_out, nr_in, &h, -1, server_session(s));
 }
 
 /* --- Session: Tversion, Tauth, Tattach, Tflush --- */
@@ -526,8 +554,9 @@ int p9_op_version(struct p9_ctx *ctx)
 	if (msize < P9_MIN_MSIZE)
 		return -EINVAL;
 	msize = MIN(msize, P9_MAX_MSIZE);
-	/* A new session: every fid of the old one is gone. */
-	fids_clunk_all(ctx->s);
+	/* A new session: every fid of the old one is gone, and requests
+	 * still running from it are stale (this one belongs to the new). */
+	ctx->session = fids_clunk_all(ctx->s);
 	__atomic_store_n(&ctx->s->msize, msize, __ATOMIC_RELAXED);
 	p9_put32(&ctx->out, msize);
 	p9_putstr(&ctx->out, version_is_dotl(version) ? "9P2000.L" : "unknown");
@@ -568,7 +597,7 @@ int p9_op_attach(struct p9_ctx *ctx)
 		f->type = S_IFDIR;
 		f->uid = n_uname;
 		p9_stat_qid(s, &st, &f->qid);
-		r = fid_install(s, f, NULL);
+		r = fid_install(s, f, NULL, ctx->session);
 	}
 	if (!r)
 		p9_putqid(&ctx->out, &f->qid);
@@ -721,6 +750,7 @@ struct walk {
 	int fds[P9_MAXWELEM];
 	struct p9_qid qids[P9_MAXWELEM];
 	mode_t last_type;
+	unsigned int session;    /* the request's (fid_install()) */
 };
 
 static int walk_parse(struct p9_in *in, struct walk *w)
@@ -827,7 +857,8 @@ static int walk_make_fid(struct p9_server *s, struct p9_fid *f,
 	nf->uid = f->uid;
 	r = w->nwname ? walk_result(w, nf) : walk_clone(f, nf);
 	if (!r)
-		r = fid_install(s, nf, w->newfid == w->fid ? f : NULL);
+		r = fid_install(s, nf, w->newfid == w->fid ? f : NULL,
+				w->session);
 	p9_fid_put(s, nf);
 	return r;
 }
@@ -882,6 +913,7 @@ int p9_op_walk(struct p9_ctx *ctx)
 		return -ENOMEM;
 	w->nwqid = 0;
 	w->base_fd = -1;
+	w->session = ctx->session;
 	r = walk_parse(&ctx->in, w);
 	if (r)
 		goto out;
@@ -1693,7 +1725,8 @@ static int xattr_fetch(int fd, const char *name, uint8_t **buf,
 
 /* newfid: the read side of one attribute value (or the name list). */
 static int xattrwalk_fid(struct p9_server *s, struct p9_fid *f,
-			 uint32_t newfid, const char *name, uint64_t *size)
+			 uint32_t newfid, const char *name, uint64_t *size,
+			 unsigned int session)
 {
 	struct p9_fid *nf;
 	int r;
@@ -1718,7 +1751,7 @@ static int xattrwalk_fid(struct p9_server *s, struct p9_fid *f,
 		nf->uid = f->uid;
 		nf->kind = P9_FID_XATTR_READ;
 		*size = nf->xattr_size;
-		r = fid_install(s, nf, NULL);
+		r = fid_install(s, nf, NULL, session);
 	}
 	p9_fid_put(s, nf);
 	return r;
@@ -1738,7 +1771,8 @@ int p9_op_xattrwalk(struct p9_ctx *ctx)
 	newfid = p9_get32(&ctx->in);
 	r = p9_parsed(&ctx->in, p9_getstr(&ctx->in, name, sizeof(name)));
 	if (!r)
-		r = xattrwalk_fid(ctx->s, f, newfid, name, &size);
+		r = xattrwalk_fid(ctx->s, f, newfid, name, &size,
+				  ctx->session);
 	if (!r)
 		p9_put64(&ctx->out, size);
 	p9_fid_put(ctx->s, f);
@@ -1770,14 +1804,15 @@ static void req_read_hdr(struct p9_request *req)
 }
 
 static uint32_t req_handle(struct p9_server *s, struct p9_request *req,
-			   int slot)
+			   int slot, unsigned int session)
 {
 	const struct p9_hdr h = {
 		.size = req->size, .tag = req->tag, .type = req->type,
 		.ok = req->hdr_ok,
 	};
 
-	return handle_msg(s, req->iov, req->nr_out, req->nr_in, &h, slot);
+	return handle_msg(s, req->iov, req->nr_out, req->nr_in, &h, slot,
+			  session);
 }
 
 static void *p9_worker_main(void *arg)
@@ -1785,6 +1820,7 @@ static void *p9_worker_main(void *arg)
 	struct p9_worker *w = arg;
 	struct p9_server *s = w->s;
 	struct p9_request *req;
+	unsigned int session;
 	uint32_t written;
 	bool last;
 
@@ -1802,9 +1838,12 @@ static void *p9_worker_main(void *arg)
 		w->busy.tag = req->tag;
 		w->busy.type = req->type;
 		s->running[w->idx] = &w->busy;
+		/* Read under q_lock: a reset cancels what is still queued
+		 * under it before it starts a new session. */
+		session = server_session(s);
 		pthread_mutex_unlock(&s->q_lock);
 
-		written = req_handle(s, req, (int)w->idx);
+		written = req_handle(s, req, (int)w->idx, session);
 
 		pthread_mutex_lock(&s->q_lock);
 		complete_locked(s, req, written, 0);
@@ -1827,7 +1866,7 @@ void p9_submit(struct p9_server *s, struct p9_request *req)
 	req->next = NULL;
 	req->running = false;
 	if (!s->nr_threads) {
-		req->complete(req, req_handle(s, req, -1));
+		req->complete(req, req_handle(s, req, -1, server_session(s)));
 		return;
 	}
 	pthread_mutex_lock(&s->q_lock);

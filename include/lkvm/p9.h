@@ -94,11 +94,12 @@ void p9_submit(struct p9_server *s, struct p9_request *req);
 int p9_server_drain(struct p9_server *s);
 /*
  * Forget the session (as a new Tversion does): drain, then clunk every
- * fid.  Used by the transport on device reset.  Returns within the stuck
- * timeout: requests still queued then are answered Rlerror(EINTR) before
- * it returns; one still executing completes later, on its worker, and the
- * transport must discard that late completion (virtio/9p.c counts
- * resets).  Returns 0 or -ETIMEDOUT.
+ * fid and start a new session.  Used by the transport on device reset.
+ * Returns within the stuck timeout: requests still queued then are
+ * answered Rlerror(EINTR) before it returns; one still executing completes
+ * later, on its worker, with no reply written (0 bytes) and no fid
+ * created in the new session, and the transport must discard that late
+ * completion (virtio/9p.c counts resets).  Returns 0 or -ETIMEDOUT.
  */
 int p9_server_reset(struct p9_server *s);
 

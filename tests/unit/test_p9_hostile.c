@@ -7,6 +7,8 @@
  *     of its own tag made the worker wait for itself, forever);
  *   - Tflush, reset and free return within the stuck timeout while a
  *     handler is stuck, and a late completion after free is dropped;
+ *   - a request stuck across a reset installs no fid in the new session
+ *     and writes no reply;
  *   - free never touches a server its last worker may free, gives a busy
  *     (not stuck) worker a grace period, and waits for a complete() a
  *     Tflush handler is making;
@@ -19,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -245,6 +248,48 @@ out:
 TEST(reset_with_stuck_handler_bounded)
 {
 	run_bounded(reset_bounded_child);
+}
+
+/*
+ * A Twalk stuck across a reset (in its source fid's lock, after it
+ * checked that newfid is free) finishes in the next session.  It must not
+ * put newfid into the new session's table (the new client's own Twalk to
+ * that fid then got EEXIST), nor write its reply into buffers that may be
+ * the new driver's.
+ */
+static void stale_walk_child(void)
+{
+	struct p9c_export fx;
+	struct p9_fid *f;
+	struct treq w;
+	uint8_t zero[sizeof(w.resp)] = { 0 };
+
+	if (!fx_init_threads(&fx, 2))
+		goto out;
+	REQUIRE(file_put_at(fx.dir, "x", "", 0, 0644) == 0);
+	f = stick_fid(fx.s, ROOT);
+	REQUIRE(f);
+	treq_walk(&w, 80, ROOT, 5, "x");
+	p9_submit(fx.s, &w.req);
+	CHECK(wait_on_worker(fx.s, 80));
+	CHECK_EQ(p9_server_reset(fx.s), -ETIMEDOUT);
+	/* The new session, and then the stale walk goes on. */
+	CHECK_EQ(p9c_version_attach(&fx.c, MSIZE, ROOT), 0);
+	unstick_fid(fx.s, f);
+	CHECK(treq_wait(&w, 2000));
+	CHECK_EQ(w.written, 0);
+	CHECK(!memcmp(w.resp, zero, sizeof(zero)));
+	CHECK_EQ(p9_server_nr_fids(fx.s), 1);
+	CHECK_EQ(p9c_walk(&fx.c, ROOT, 5, "x"), 0);
+	CHECK_EQ(p9_server_nr_fids(fx.s), 2);
+	CHECK_EQ(p9_server_drain(fx.s), 0);
+out:
+	p9c_export_fini(&fx);
+}
+
+TEST(stale_walk_stays_out_of_new_session)
+{
+	run_bounded(stale_walk_child);
 }
 
 /* Free with a worker stuck: returns false after the stuck timeout; the
@@ -656,6 +701,7 @@ int main(void)
 	RUN(rewritten_header_dispatched_as_submitted);
 	RUN(flush_of_stuck_request_bounded);
 	RUN(reset_with_stuck_handler_bounded);
+	RUN(stale_walk_stays_out_of_new_session);
 	RUN(free_with_stuck_handler_bounded);
 	RUN(free_races_last_worker);
 	RUN(free_gives_busy_worker_grace);
