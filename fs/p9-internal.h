@@ -73,8 +73,9 @@ enum p9_msg_type {
  * Bytes of xattr values (Txattrcreate before its Tclunk, Txattrwalk
  * results) and readdir buffers all fids of one export may hold together.
  * Without it a guest could pin 8192 fids x 64 KiB (0.5 GiB) per export.
- * Past it: ENOSPC for the xattr requests, ENOMEM for Treaddir.  Enforced
- * by p9_buf_charge().
+ * Past it: ENOSPC for the xattr requests; Treaddir uses a buffer for that
+ * request only (one per worker thread at most, see dir_fill()) and keeps
+ * none.  Enforced by p9_buf_charge().
  */
 #define P9_BUF_BUDGET (4u << 20)
 #define P9_DIRBUF_SIZE (32u * 1024) /* one open directory's getdents buffer */
@@ -256,7 +257,8 @@ struct p9_fid {
 	/* P9_FID_DIR: getdents64 buffer and the offset it continues */
 	uint8_t *dirbuf;
 	size_t dirbuf_len, dirbuf_pos;
-	uint64_t dir_offset;     /* offset of the next entry to return */
+	uint64_t dir_offset;     /* offset of the next entry to return
+				  * (UINT64_MAX: unknown, seek first) */
 
 	/* P9_FID_XATTR_*: name (write side), value and sizes */
 	char *xattr_name;

@@ -1477,33 +1477,40 @@ static uint8_t dtype_qid_type(uint8_t d_type)
 	return P9_QTFILE;
 }
 
-/* Free the fid's getdents buffer (f->lock held, nothing buffered). */
-static void dir_buf_release(struct p9_server *s, struct p9_fid *f)
+/* Free the fid's getdents buffer (f->lock held); @charged unless it was
+ * a transient one (dir_fill()). */
+static void dir_buf_release(struct p9_server *s, struct p9_fid *f,
+			    bool charged)
 {
 	if (!f->dirbuf)
 		return;
 	free(f->dirbuf);
 	f->dirbuf = NULL;
 	f->dirbuf_len = f->dirbuf_pos = 0;
-	p9_buf_uncharge(s, f, P9_DIRBUF_SIZE);
+	if (charged)
+		p9_buf_uncharge(s, f, P9_DIRBUF_SIZE);
 }
 
 /*
  * Refill the fid's getdents buffer: 1 if it has entries, 0 at the end.
  * The buffer counts against the export's P9_BUF_BUDGET (open directories
- * x 32 KiB would be unbounded otherwise): past it, ENOMEM.  It is freed
- * at the end of the directory, so only directories read part way hold one.
+ * x 32 KiB would be unbounded otherwise).  It is freed at the end of the
+ * directory, so only directories read part way hold one.  Past the
+ * budget the buffer is *@transient: uncharged, for this request only
+ * (readdir_fid() frees it before it returns), so those are bounded by
+ * the worker threads: nr_threads x P9_DIRBUF_SIZE.
  */
-static int dir_fill(struct p9_server *s, struct p9_fid *f)
+static int dir_fill(struct p9_server *s, struct p9_fid *f, bool *transient)
 {
 	ssize_t n;
 
 	if (!f->dirbuf) {
-		if (p9_buf_charge(s, f, P9_DIRBUF_SIZE))
-			return -ENOMEM;
+		*transient = p9_buf_charge(s, f, P9_DIRBUF_SIZE) != 0;
 		f->dirbuf = malloc(P9_DIRBUF_SIZE);
 		if (!f->dirbuf) {
-			p9_buf_uncharge(s, f, P9_DIRBUF_SIZE);
+			if (!*transient)
+				p9_buf_uncharge(s, f, P9_DIRBUF_SIZE);
+			*transient = false;
 			return -ENOMEM;
 		}
 	}
@@ -1514,9 +1521,28 @@ static int dir_fill(struct p9_server *s, struct p9_fid *f)
 		return -errno;
 	f->dirbuf_len = (size_t)n;
 	f->dirbuf_pos = 0;
-	if (!n)
-		dir_buf_release(s, f);
+	if (!n) {
+		dir_buf_release(s, f, !*transient);
+		*transient = false;
+	}
 	return n > 0;
+}
+
+/*
+ * Drop a transient getdents buffer at the end of a request.  The entries
+ * still in it were read from the directory but not returned: put the
+ * directory back where the next one starts (dir_offset, the d_off of the
+ * last entry returned), as a Treaddir at that offset would seek.
+ */
+static void dir_buf_drop_transient(struct p9_server *s, struct p9_fid *f)
+{
+	if (f->dirbuf_pos < f->dirbuf_len &&
+	    (f->dir_offset > INT64_MAX ||
+	     lseek(f->open_fd, (off_t)f->dir_offset, SEEK_SET) < 0))
+		/* Position unknown: any offset differs, so the next
+		 * request seeks (dir_seek()). */
+		f->dir_offset = UINT64_MAX;
+	dir_buf_release(s, f, false);
 }
 
 /*
@@ -1599,7 +1625,7 @@ static int pack_entry(struct dir_pack *p, struct p9_fid *f)
 /* Continue (or restart at @offset) the directory stream (f->lock held). */
 static int dir_seek(struct p9_fid *f, uint64_t offset)
 {
-	if (offset == f->dir_offset)
+	if (offset == f->dir_offset && offset <= INT64_MAX)
 		return 0;
 	if (offset > INT64_MAX)
 		return -EINVAL;
@@ -1614,6 +1640,7 @@ static int dir_seek(struct p9_fid *f, uint64_t offset)
 static int readdir_fid(struct p9_ctx *ctx, struct p9_fid *f, uint64_t offset,
 		       uint32_t count, struct dir_pack *p)
 {
+	bool transient = false;
 	int r, fits = 1;
 
 	if (f->kind != P9_FID_DIR)
@@ -1626,13 +1653,15 @@ static int readdir_fid(struct p9_ctx *ctx, struct p9_fid *f, uint64_t offset,
 	p->used = p->staged = 0;
 	while (fits) {
 		if (f->dirbuf_pos >= f->dirbuf_len) {
-			r = dir_fill(ctx->s, f);
+			r = dir_fill(ctx->s, f, &transient);
 			if (r <= 0)
 				break;
 		}
 		fits = pack_entry(p, f);
 	}
 	pack_flush(p);
+	if (transient)
+		dir_buf_drop_transient(ctx->s, f);
 	/* An error after some entries: they are returned, the next call
 	 * meets the error again. */
 	if (!p->used && (r < 0 || !fits))

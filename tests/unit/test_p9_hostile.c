@@ -13,13 +13,15 @@
  *     (not stuck) worker a grace period, and waits for a complete() a
  *     Tflush handler is making;
  *   - xattr and readdir buffers of one export are capped (P9_BUF_BUDGET)
- *     and the budget comes back on clunk and reset;
+ *     and the budget comes back on clunk and reset; past it Treaddir still
+ *     lists directories completely, from buffers it does not keep;
  *   - Tlock/Tgetlock on a read-only export never take host locks.
  * Cases that hung on the old code run in a forked child under alarm(), so
  * a regression is a failure, not a hung suite.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -590,11 +592,32 @@ static int readdir_one(struct p9c_export *fx, uint32_t fid)
 
 #define DIR_FIDS (P9_BUF_BUDGET / (32 * 1024))
 
+static size_t buf_used(struct p9_server *s)
+{
+	return __atomic_load_n(&s->buf_used, __ATOMIC_RELAXED);
+}
+
+/* DIR_FIDS fids of directory @name opened and read part way (fids 10..):
+ * the budget is spent.  Then fid 10 + DIR_FIDS is opened too. */
+static void spend_dir_budget(struct p9c_export *fx, const char *name)
+{
+	uint32_t i, fid;
+
+	for (i = 0; i <= DIR_FIDS; i++) {
+		fid = 10 + i;
+		CHECK_EQ(p9c_walk(&fx->c, ROOT, fid, name), 0);
+		CHECK_EQ(p9c_call(&fx->c, P9_TLOPEN, "dd", fid, P9_DOTL_RDONLY), 0);
+	}
+	for (i = 0; i < DIR_FIDS; i++)
+		CHECK_EQ(readdir_one(fx, 10 + i), 0);
+	CHECK_EQ(buf_used(fx->s), P9_BUF_BUDGET);
+}
+
 TEST(readdir_budget)
 {
 	struct p9c_export fx;
 	char path[300];
-	uint32_t i, fid;
+	uint32_t fid = 10 + DIR_FIDS;
 
 	if (!fx_init_sync(&fx, P9_EXPORT_RO))
 		goto out;
@@ -602,23 +625,125 @@ TEST(readdir_budget)
 	REQUIRE(mkdir(path, 0755) == 0);
 	REQUIRE(file_put_at(path, "a", "", 0, 0644) == 0);
 	REQUIRE(file_put_at(path, "b", "", 0, 0644) == 0);
-	for (i = 0; i <= DIR_FIDS; i++) {
-		fid = 10 + i;
-		CHECK_EQ(p9c_walk(&fx.c, ROOT, fid, "d"), 0);
-		CHECK_EQ(p9c_call(&fx.c, P9_TLOPEN, "dd", fid, P9_DOTL_RDONLY), 0);
-	}
-	for (i = 0; i < DIR_FIDS; i++)
-		CHECK_EQ(readdir_one(&fx, 10 + i), 0);
-	fid = 10 + DIR_FIDS;
-	CHECK_EQ(readdir_one(&fx, fid), -ENOMEM);
+	spend_dir_budget(&fx, "d");
+	/* Past the budget: served from a buffer it does not keep. */
+	CHECK_EQ(readdir_one(&fx, fid), 0);
+	CHECK_EQ(buf_used(fx.s), P9_BUF_BUDGET);
 	/* A directory read to its end holds no buffer. */
 	CHECK_EQ(p9c_call(&fx.c, P9_TREADDIR, "dqd", 10, (uint64_t)0, 4096), 0);
 	CHECK_EQ(p9c_call(&fx.c, P9_TREADDIR, "dqd", 10, (uint64_t)0, 4096), 0);
+	CHECK_EQ(buf_used(fx.s), P9_BUF_BUDGET - P9_DIRBUF_SIZE);
 	CHECK_EQ(readdir_one(&fx, fid), 0);
+	CHECK_EQ(buf_used(fx.s), P9_BUF_BUDGET);
 	/* A clunk gives its share back. */
-	CHECK_EQ(readdir_one(&fx, 10), -ENOMEM);
 	CHECK_EQ(p9c_clunk(&fx.c, 11), 0);
-	CHECK_EQ(readdir_one(&fx, 10), 0);
+	CHECK_EQ(buf_used(fx.s), P9_BUF_BUDGET - P9_DIRBUF_SIZE);
+	/* So does a reset, for all of them. */
+	p9_server_reset(fx.s);
+	CHECK_EQ(buf_used(fx.s), 0);
+out:
+	p9c_export_fini(&fx);
+}
+
+#define BIG_DIR 300u             /* entries "f000".. in the listed directory */
+
+/*
+ * List directory fid @fid to its end, @count bytes per Treaddir, each
+ * continuing at the offset of the last entry returned (as Linux does):
+ * seen[i] counts "f<i>", *dots the "." and ".." entries, *calls the
+ * Treaddirs.  0 or -errno (-EPROTO: a malformed reply or a stray name).
+ */
+static int list_dir(struct p9c_export *fx, uint32_t fid, uint32_t count,
+		    unsigned int *seen, unsigned int *dots, unsigned int *calls)
+{
+	static uint8_t buf[MSIZE];
+	uint64_t off = 0;
+	uint32_t n;
+	size_t pos;
+	int r;
+
+	for (;;) {
+		r = p9c_call(&fx->c, P9_TREADDIR, "dqd", fid, off, count);
+		if (r)
+			return r;
+		if (p9c_reply(&fx->c, "D", &n, buf))
+			return -EPROTO;
+		(*calls)++;
+		if (!n)
+			return 0;
+		for (pos = 0; pos < n;) {
+			char name[P9_NAME_MAX + 1];
+			unsigned int i;
+			size_t len;
+
+			/* qid[13] offset[8] type[1] name[s] */
+			if (n - pos < 24)
+				return -EPROTO;
+			off = 0;
+			for (i = 0; i < 8; i++)
+				off |= (uint64_t)buf[pos + 13 + i] << (8 * i);
+			len = buf[pos + 22] | buf[pos + 23] << 8;
+			if (n - pos - 24 < len || len > P9_NAME_MAX)
+				return -EPROTO;
+			memcpy(name, buf + pos + 24, len);
+			name[len] = '\0';
+			pos += 24 + len;
+			if (!strcmp(name, ".") || !strcmp(name, ".."))
+				(*dots)++;
+			else if (sscanf(name, "f%3u", &i) == 1 && i < BIG_DIR)
+				seen[i]++;
+			else
+				return -EPROTO;
+		}
+	}
+}
+
+/*
+ * An honest workload with more directories mid-read than the budget has
+ * buffers (DIR_FIDS): a further directory is still listed completely and
+ * correctly, across many Treaddirs, from buffers that are not kept.  It
+ * used to get ENOMEM.
+ */
+TEST(readdir_past_budget_lists_everything)
+{
+	static unsigned int seen[BIG_DIR];
+	unsigned int i, dots = 0, calls = 0;
+	struct p9c_export fx;
+	char path[300], name[16];
+	uint32_t fid = 10 + DIR_FIDS;
+
+	if (!fx_init_sync(&fx, P9_EXPORT_RO))
+		goto out;
+	snprintf(path, sizeof(path), "%s/d", fx.dir);
+	REQUIRE(mkdir(path, 0755) == 0);
+	REQUIRE(file_put_at(path, "a", "", 0, 0644) == 0);
+	REQUIRE(file_put_at(path, "b", "", 0, 0644) == 0);
+	snprintf(path, sizeof(path), "%s/big", fx.dir);
+	REQUIRE(mkdir(path, 0755) == 0);
+	for (i = 0; i < BIG_DIR; i++) {
+		snprintf(name, sizeof(name), "f%03u", i);
+		REQUIRE(file_put_at(path, name, "", 0, 0644) == 0);
+	}
+	spend_dir_budget(&fx, "d");
+	CHECK_EQ(p9c_clunk(&fx.c, fid), 0);
+	CHECK_EQ(p9c_walk(&fx.c, ROOT, fid, "big"), 0);
+	CHECK_EQ(p9c_call(&fx.c, P9_TLOPEN, "dd", fid, P9_DOTL_RDONLY), 0);
+	/* ~18 entries per call: each leaves most of a getdents buffer. */
+	CHECK_EQ(list_dir(&fx, fid, 512, seen, &dots, &calls), 0);
+	CHECK_EQ(dots, 2);
+	for (i = 0; i < BIG_DIR; i++)
+		if (!CHECK_EQ(seen[i], 1))
+			break;
+	CHECK(calls > 10);
+	CHECK_EQ(buf_used(fx.s), P9_BUF_BUDGET);
+	/* And once more from the start (a rewinddir). */
+	memset(seen, 0, sizeof(seen));
+	dots = calls = 0;
+	CHECK_EQ(list_dir(&fx, fid, 700, seen, &dots, &calls), 0);
+	CHECK_EQ(dots, 2);
+	for (i = 0; i < BIG_DIR; i++)
+		if (!CHECK_EQ(seen[i], 1))
+			break;
 out:
 	p9c_export_fini(&fx);
 }
@@ -708,6 +833,7 @@ int main(void)
 	RUN(free_waits_for_flush_completion);
 	RUN(xattrcreate_budget);
 	RUN(readdir_budget);
+	RUN(readdir_past_budget_lists_everything);
 	RUN(readonly_lock_takes_no_host_lock);
 	return test_summary();
 }
