@@ -58,8 +58,8 @@ struct p9_server_config {
 struct p9_server *p9_server_new(const struct p9_server_config *cfg);
 /*
  * Drain, clunk every fid, stop the workers, close everything; returns true.
- * If a request is still executing after the stuck timeout, returns false
- * instead: the server then stays allocated until that worker finishes (the
+ * If a request is still executing after the stuck timeout (and a short
+ * grace period for workers to exit), returns false instead: the server then stays allocated until that worker finishes (the
  * last one frees it), never calls complete() again, and the caller must
  * keep alive whatever a complete() already under way may touch.
  */
