@@ -73,8 +73,9 @@ enum p9_msg_type {
  * Bytes of xattr values (Txattrcreate before its Tclunk, Txattrwalk
  * results) and readdir buffers all fids of one export may hold together.
  * Without it a guest could pin 8192 fids x 64 KiB (0.5 GiB) per export.
- * Past it: ENOSPC for the xattr requests, ENOMEM for Treaddir.  Enforced
- * by p9_buf_charge().
+ * Past it: ENOSPC for the xattr requests; Treaddir uses a buffer for that
+ * request only (one per worker thread at most, see dir_fill()) and keeps
+ * none.  Enforced by p9_buf_charge().
  */
 #define P9_BUF_BUDGET (4u << 20)
 #define P9_DIRBUF_SIZE (32u * 1024) /* one open directory's getdents buffer */
@@ -256,7 +257,8 @@ struct p9_fid {
 	/* P9_FID_DIR: getdents64 buffer and the offset it continues */
 	uint8_t *dirbuf;
 	size_t dirbuf_len, dirbuf_pos;
-	uint64_t dir_offset;     /* offset of the next entry to return */
+	uint64_t dir_offset;     /* offset of the next entry to return
+				  * (UINT64_MAX: unknown, seek first) */
 
 	/* P9_FID_XATTR_*: name (write side), value and sizes */
 	char *xattr_name;
@@ -281,6 +283,9 @@ struct p9_server {
 	bool readonly, passthrough;
 	bool have_openat2;       /* probed at start */
 	uint32_t msize;          /* negotiated (Tversion) */
+	unsigned int session;    /* sessions so far: Tversion and reset start
+				  * one (fids_clunk_all(); atomic, changed
+				  * under fid_lock) */
 
 	pthread_mutex_t fid_lock;
 	struct p9_fid **fid_hash;
@@ -296,12 +301,16 @@ struct p9_server {
 	struct p9_request **running; /* one slot per worker */
 	unsigned int nr_inflight;    /* queued + running */
 	bool q_stop;
-	bool abandoned;          /* p9_server_free() gave up waiting: the
-				  * last worker out frees the server */
+	bool closing;            /* p9_server_free() is giving up on a stuck
+				  * worker: no complete(), no reply written
+				  * (read unlocked by run_op) */
+	bool abandoned;          /* it gave up: the last worker out frees
+				  * the server (set last, under q_lock) */
 	pthread_t *threads;
 	unsigned int nr_threads;
 	unsigned int nr_live;    /* workers not yet exited */
-	unsigned int nr_completing; /* workers inside req->complete() */
+	unsigned int nr_completing; /* complete() calls under way (workers,
+				     * Tflush, cancel_queued) */
 	bool warned_stuck;
 
 	/* Bytes charged by fids' buffers, at most P9_BUF_BUDGET (atomic). */
@@ -318,6 +327,9 @@ struct p9_server {
 struct p9_ctx {
 	struct p9_server *s;
 	int slot;                /* the worker's s->running index, or -1 */
+	unsigned int session;    /* s->session it was dispatched under: a
+				  * stale request installs no fid and
+				  * writes no reply */
 	uint8_t type;
 	uint16_t tag;
 	struct p9_in in;         /* T-message body (after the header) */

@@ -37,6 +37,10 @@
 #define P9_DIR_CHUNK 8192       /* readdir entries copied out at once */
 #define P9_FID_HASH_MAX 4096u
 #define P9_XATTR_RETRIES 3      /* the value changed size between calls */
+/* How long p9_server_free() waits for the workers to exit after the queue
+ * is drained or cancelled: a handler merely busy finishes in it (at most
+ * the stuck timeout). */
+#define P9_EXIT_GRACE_MS 500u
 
 static uint32_t le32(const uint8_t *p)
 {
@@ -182,19 +186,32 @@ static struct p9_fid **fid_slot(struct p9_server *s, uint32_t fid)
 	return pp;
 }
 
+/* The current session (see fids_clunk_all()). */
+static unsigned int server_session(struct p9_server *s)
+{
+	return __atomic_load_n(&s->session, __ATOMIC_ACQUIRE);
+}
+
 /*
  * Put @f (fully built) into the table as f->fid, taking a reference for
  * the table.  With @old, replace that fid (Twalk with newfid == fid):
  * operations running on @old keep their reference and its descriptors.
+ * @session is the one the request was dispatched under: a request that
+ * outlived its session (stuck across a reset) gets -EINTR and never puts
+ * a fid into the next session's table.
  */
 static int fid_install(struct p9_server *s, struct p9_fid *f,
-		       struct p9_fid *old)
+		       struct p9_fid *old, unsigned int session)
 {
 	struct p9_fid **pp;
 	int r = 0;
 
 	pthread_mutex_lock(&s->fid_lock);
 	pp = fid_slot(s, f->fid);
+	if (session != s->session) {
+		r = -EINTR;
+		goto out;
+	}
 	if (old) {
 		if (*pp != old) {
 			r = -ENOENT; /* clunked meanwhile */
@@ -240,7 +257,7 @@ struct p9_fid *p9_fid_new(struct p9_server *s, uint32_t fid, int *err)
 	if (fid == P9_NOFID)
 		return NULL;
 	f = fid_alloc(fid);
-	*err = f ? fid_install(s, f, NULL) : -ENOMEM;
+	*err = f ? fid_install(s, f, NULL, server_session(s)) : -ENOMEM;
 	if (*err && f) {
 		fid_free(s, f);
 		f = NULL;
@@ -277,16 +294,22 @@ struct p9_fid *p9_fid_unhash(struct p9_server *s, uint32_t fid)
 	return f;
 }
 
-/* Session reset (Tversion, device reset): forget every fid.  Pending
- * xattr writes are dropped, as an aborted session implies. */
-static void fids_clunk_all(struct p9_server *s)
+/*
+ * Session reset (Tversion, device reset): start a new session and forget
+ * every fid.  Pending xattr writes are dropped, as an aborted session
+ * implies.  Returns the new session.  The count goes up under fid_lock,
+ * with the table emptied: a request of the old session installs its fid
+ * before (and it is clunked here) or is refused (fid_install()).
+ */
+static unsigned int fids_clunk_all(struct p9_server *s)
 {
 	struct p9_fid *list = NULL, *f;
-	unsigned int b;
+	unsigned int b, session;
 
 	if (!s->fid_hash)
-		return;
+		return 0;
 	pthread_mutex_lock(&s->fid_lock);
+	session = __atomic_add_fetch(&s->session, 1, __ATOMIC_RELEASE);
 	for (b = 0; b < s->fid_hash_size; b++) {
 		while ((f = s->fid_hash[b]) != NULL) {
 			s->fid_hash[b] = f->hnext;
@@ -301,6 +324,7 @@ static void fids_clunk_all(struct p9_server *s)
 		f->hnext = NULL;
 		p9_fid_put(s, f);
 	}
+	return session;
 }
 
 unsigned int p9_server_nr_fids(struct p9_server *s)
@@ -426,9 +450,16 @@ static uint32_t run_op(struct p9_ctx *ctx)
 		.cap = MIN(sizeof(outbuf), ctx->resp_cap - P9_HDR_LEN),
 	};
 	r = op ? op(ctx) : -EOPNOTSUPP;
-	if (__atomic_load_n(&ctx->s->abandoned, __ATOMIC_RELAXED)) {
+	if (__atomic_load_n(&ctx->s->closing, __ATOMIC_RELAXED)) {
 		/* A stuck request finishing after lkvm's teardown gave up on
 		 * it: guest memory may be going away, write nothing. */
+		len = 0;
+		goto out;
+	}
+	if (ctx->session != server_session(ctx->s)) {
+		/* Its session ended meanwhile (a reset gave up waiting for
+		 * it): the buffers may be the next driver's by now.  What
+		 * the operation itself wrote there (Tread data) is done. */
 		len = 0;
 		goto out;
 	}
@@ -469,11 +500,12 @@ static void hdr_read(const struct iovec *iov, unsigned int n,
  * s->running index (-1 on a caller's thread). */
 static uint32_t handle_msg(struct p9_server *s, const struct iovec *iov,
 			   unsigned int nr_out, unsigned int nr_in,
-			   const struct p9_hdr *h, int slot)
+			   const struct p9_hdr *h, int slot, unsigned int session)
 {
 	struct p9_ctx ctx = {
 		.s = s,
 		.slot = slot,
+		.session = session,
 		.type = h->type,
 		.tag = h->tag,
 		.req_iov = iov,
@@ -499,7 +531,7 @@ uint32_t p9_handle(struct p9_server *s, const struct iovec *iov,
 	struct p9_hdr h;
 
 	hdr_read(iov, nr_out, &h);
-	return handle_msg(s, iov, nr_out, nr_in, &h, -1);
+	return handle_msg(s, iov, nr_out, nr_in, &h, -1, server_session(s));
 }
 
 /* --- Session: Tversion, Tauth, Tattach, Tflush --- */
@@ -522,8 +554,9 @@ int p9_op_version(struct p9_ctx *ctx)
 	if (msize < P9_MIN_MSIZE)
 		return -EINVAL;
 	msize = MIN(msize, P9_MAX_MSIZE);
-	/* A new session: every fid of the old one is gone. */
-	fids_clunk_all(ctx->s);
+	/* A new session: every fid of the old one is gone, and requests
+	 * still running from it are stale (this one belongs to the new). */
+	ctx->session = fids_clunk_all(ctx->s);
 	__atomic_store_n(&ctx->s->msize, msize, __ATOMIC_RELAXED);
 	p9_put32(&ctx->out, msize);
 	p9_putstr(&ctx->out, version_is_dotl(version) ? "9P2000.L" : "unknown");
@@ -564,7 +597,7 @@ int p9_op_attach(struct p9_ctx *ctx)
 		f->type = S_IFDIR;
 		f->uid = n_uname;
 		p9_stat_qid(s, &st, &f->qid);
-		r = fid_install(s, f, NULL);
+		r = fid_install(s, f, NULL, ctx->session);
 	}
 	if (!r)
 		p9_putqid(&ctx->out, &f->qid);
@@ -572,17 +605,23 @@ int p9_op_attach(struct p9_ctx *ctx)
 	return r;
 }
 
-/* A deadline the stuck timeout from now, for pthread_cond_timedwait() on
- * q_done (a CLOCK_MONOTONIC condition variable). */
-static void stuck_deadline(const struct p9_server *s, struct timespec *ts)
+/* A deadline @ms from now, for pthread_cond_timedwait() on q_done (a
+ * CLOCK_MONOTONIC condition variable). */
+static void deadline_in(unsigned int ms, struct timespec *ts)
 {
 	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += s->stuck_ms / 1000;
-	ts->tv_nsec += (long)(s->stuck_ms % 1000) * 1000000L;
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
 	if (ts->tv_nsec >= 1000000000L) {
 		ts->tv_sec++;
 		ts->tv_nsec -= 1000000000L;
 	}
+}
+
+/* The stuck timeout from now. */
+static void stuck_deadline(const struct p9_server *s, struct timespec *ts)
+{
+	deadline_in(s->stuck_ms, ts);
 }
 
 /* Whether @tag runs on a worker other than @self (the flush's own slot:
@@ -621,16 +660,30 @@ static struct p9_request *dequeue_tag(struct p9_server *s, uint16_t tag)
 	return NULL;
 }
 
-/* Complete a request that never ran with Rlerror(@err). */
-static void complete_error(struct p9_server *s, struct p9_request *req,
-			   int err)
+/*
+ * Hand @req back to the transport (q_lock held, dropped meanwhile) with
+ * @written reply bytes, or, with @err, an Rlerror(@err) written now (a
+ * request that never ran).  Every complete() goes through here, counted
+ * in nr_completing: p9_server_free() waits for those under way before it
+ * gives up on the server, and once it has (closing) the transport may be
+ * gone, so nothing is completed or written any more.
+ */
+static void complete_locked(struct p9_server *s, struct p9_request *req,
+			    uint32_t written, int err)
 {
 	const struct iovec *resp = req->iov + req->nr_out;
-	uint32_t written = 0;
 
-	if (resp_room(s, resp, req->nr_in))
-		written = reply_error(resp, req->nr_in, req->tag, err);
+	if (s->closing)
+		return;
+	s->nr_completing++;
+	pthread_mutex_unlock(&s->q_lock);
+	if (err)
+		written = resp_room(s, resp, req->nr_in) ?
+			  reply_error(resp, req->nr_in, req->tag, err) : 0;
 	req->complete(req, written);
+	pthread_mutex_lock(&s->q_lock);
+	if (!--s->nr_completing)
+		pthread_cond_broadcast(&s->q_done);
 }
 
 /*
@@ -653,9 +706,7 @@ int p9_op_flush(struct p9_ctx *ctx)
 	pthread_mutex_lock(&s->q_lock);
 	req = dequeue_tag(s, oldtag);
 	if (req) {
-		pthread_mutex_unlock(&s->q_lock);
-		complete_error(s, req, EINTR);
-		pthread_mutex_lock(&s->q_lock);
+		complete_locked(s, req, 0, EINTR);
 		s->nr_inflight--;
 		pthread_cond_broadcast(&s->q_done);
 	} else {
@@ -699,6 +750,7 @@ struct walk {
 	int fds[P9_MAXWELEM];
 	struct p9_qid qids[P9_MAXWELEM];
 	mode_t last_type;
+	unsigned int session;    /* the request's (fid_install()) */
 };
 
 static int walk_parse(struct p9_in *in, struct walk *w)
@@ -805,7 +857,8 @@ static int walk_make_fid(struct p9_server *s, struct p9_fid *f,
 	nf->uid = f->uid;
 	r = w->nwname ? walk_result(w, nf) : walk_clone(f, nf);
 	if (!r)
-		r = fid_install(s, nf, w->newfid == w->fid ? f : NULL);
+		r = fid_install(s, nf, w->newfid == w->fid ? f : NULL,
+				w->session);
 	p9_fid_put(s, nf);
 	return r;
 }
@@ -860,6 +913,7 @@ int p9_op_walk(struct p9_ctx *ctx)
 		return -ENOMEM;
 	w->nwqid = 0;
 	w->base_fd = -1;
+	w->session = ctx->session;
 	r = walk_parse(&ctx->in, w);
 	if (r)
 		goto out;
@@ -1423,33 +1477,40 @@ static uint8_t dtype_qid_type(uint8_t d_type)
 	return P9_QTFILE;
 }
 
-/* Free the fid's getdents buffer (f->lock held, nothing buffered). */
-static void dir_buf_release(struct p9_server *s, struct p9_fid *f)
+/* Free the fid's getdents buffer (f->lock held); @charged unless it was
+ * a transient one (dir_fill()). */
+static void dir_buf_release(struct p9_server *s, struct p9_fid *f,
+			    bool charged)
 {
 	if (!f->dirbuf)
 		return;
 	free(f->dirbuf);
 	f->dirbuf = NULL;
 	f->dirbuf_len = f->dirbuf_pos = 0;
-	p9_buf_uncharge(s, f, P9_DIRBUF_SIZE);
+	if (charged)
+		p9_buf_uncharge(s, f, P9_DIRBUF_SIZE);
 }
 
 /*
  * Refill the fid's getdents buffer: 1 if it has entries, 0 at the end.
  * The buffer counts against the export's P9_BUF_BUDGET (open directories
- * x 32 KiB would be unbounded otherwise): past it, ENOMEM.  It is freed
- * at the end of the directory, so only directories read part way hold one.
+ * x 32 KiB would be unbounded otherwise).  It is freed at the end of the
+ * directory, so only directories read part way hold one.  Past the
+ * budget the buffer is *@transient: uncharged, for this request only
+ * (readdir_fid() frees it before it returns), so those are bounded by
+ * the worker threads: nr_threads x P9_DIRBUF_SIZE.
  */
-static int dir_fill(struct p9_server *s, struct p9_fid *f)
+static int dir_fill(struct p9_server *s, struct p9_fid *f, bool *transient)
 {
 	ssize_t n;
 
 	if (!f->dirbuf) {
-		if (p9_buf_charge(s, f, P9_DIRBUF_SIZE))
-			return -ENOMEM;
+		*transient = p9_buf_charge(s, f, P9_DIRBUF_SIZE) != 0;
 		f->dirbuf = malloc(P9_DIRBUF_SIZE);
 		if (!f->dirbuf) {
-			p9_buf_uncharge(s, f, P9_DIRBUF_SIZE);
+			if (!*transient)
+				p9_buf_uncharge(s, f, P9_DIRBUF_SIZE);
+			*transient = false;
 			return -ENOMEM;
 		}
 	}
@@ -1460,9 +1521,28 @@ static int dir_fill(struct p9_server *s, struct p9_fid *f)
 		return -errno;
 	f->dirbuf_len = (size_t)n;
 	f->dirbuf_pos = 0;
-	if (!n)
-		dir_buf_release(s, f);
+	if (!n) {
+		dir_buf_release(s, f, !*transient);
+		*transient = false;
+	}
 	return n > 0;
+}
+
+/*
+ * Drop a transient getdents buffer at the end of a request.  The entries
+ * still in it were read from the directory but not returned: put the
+ * directory back where the next one starts (dir_offset, the d_off of the
+ * last entry returned), as a Treaddir at that offset would seek.
+ */
+static void dir_buf_drop_transient(struct p9_server *s, struct p9_fid *f)
+{
+	if (f->dirbuf_pos < f->dirbuf_len &&
+	    (f->dir_offset > INT64_MAX ||
+	     lseek(f->open_fd, (off_t)f->dir_offset, SEEK_SET) < 0))
+		/* Position unknown: any offset differs, so the next
+		 * request seeks (dir_seek()). */
+		f->dir_offset = UINT64_MAX;
+	dir_buf_release(s, f, false);
 }
 
 /*
@@ -1545,7 +1625,7 @@ static int pack_entry(struct dir_pack *p, struct p9_fid *f)
 /* Continue (or restart at @offset) the directory stream (f->lock held). */
 static int dir_seek(struct p9_fid *f, uint64_t offset)
 {
-	if (offset == f->dir_offset)
+	if (offset == f->dir_offset && offset <= INT64_MAX)
 		return 0;
 	if (offset > INT64_MAX)
 		return -EINVAL;
@@ -1560,6 +1640,7 @@ static int dir_seek(struct p9_fid *f, uint64_t offset)
 static int readdir_fid(struct p9_ctx *ctx, struct p9_fid *f, uint64_t offset,
 		       uint32_t count, struct dir_pack *p)
 {
+	bool transient = false;
 	int r, fits = 1;
 
 	if (f->kind != P9_FID_DIR)
@@ -1572,13 +1653,15 @@ static int readdir_fid(struct p9_ctx *ctx, struct p9_fid *f, uint64_t offset,
 	p->used = p->staged = 0;
 	while (fits) {
 		if (f->dirbuf_pos >= f->dirbuf_len) {
-			r = dir_fill(ctx->s, f);
+			r = dir_fill(ctx->s, f, &transient);
 			if (r <= 0)
 				break;
 		}
 		fits = pack_entry(p, f);
 	}
 	pack_flush(p);
+	if (transient)
+		dir_buf_drop_transient(ctx->s, f);
 	/* An error after some entries: they are returned, the next call
 	 * meets the error again. */
 	if (!p->used && (r < 0 || !fits))
@@ -1671,7 +1754,8 @@ static int xattr_fetch(int fd, const char *name, uint8_t **buf,
 
 /* newfid: the read side of one attribute value (or the name list). */
 static int xattrwalk_fid(struct p9_server *s, struct p9_fid *f,
-			 uint32_t newfid, const char *name, uint64_t *size)
+			 uint32_t newfid, const char *name, uint64_t *size,
+			 unsigned int session)
 {
 	struct p9_fid *nf;
 	int r;
@@ -1696,7 +1780,7 @@ static int xattrwalk_fid(struct p9_server *s, struct p9_fid *f,
 		nf->uid = f->uid;
 		nf->kind = P9_FID_XATTR_READ;
 		*size = nf->xattr_size;
-		r = fid_install(s, nf, NULL);
+		r = fid_install(s, nf, NULL, session);
 	}
 	p9_fid_put(s, nf);
 	return r;
@@ -1716,7 +1800,8 @@ int p9_op_xattrwalk(struct p9_ctx *ctx)
 	newfid = p9_get32(&ctx->in);
 	r = p9_parsed(&ctx->in, p9_getstr(&ctx->in, name, sizeof(name)));
 	if (!r)
-		r = xattrwalk_fid(ctx->s, f, newfid, name, &size);
+		r = xattrwalk_fid(ctx->s, f, newfid, name, &size,
+				  ctx->session);
 	if (!r)
 		p9_put64(&ctx->out, size);
 	p9_fid_put(ctx->s, f);
@@ -1748,14 +1833,15 @@ static void req_read_hdr(struct p9_request *req)
 }
 
 static uint32_t req_handle(struct p9_server *s, struct p9_request *req,
-			   int slot)
+			   int slot, unsigned int session)
 {
 	const struct p9_hdr h = {
 		.size = req->size, .tag = req->tag, .type = req->type,
 		.ok = req->hdr_ok,
 	};
 
-	return handle_msg(s, req->iov, req->nr_out, req->nr_in, &h, slot);
+	return handle_msg(s, req->iov, req->nr_out, req->nr_in, &h, slot,
+			  session);
 }
 
 static void *p9_worker_main(void *arg)
@@ -1763,6 +1849,7 @@ static void *p9_worker_main(void *arg)
 	struct p9_worker *w = arg;
 	struct p9_server *s = w->s;
 	struct p9_request *req;
+	unsigned int session;
 	uint32_t written;
 	bool last;
 
@@ -1780,21 +1867,15 @@ static void *p9_worker_main(void *arg)
 		w->busy.tag = req->tag;
 		w->busy.type = req->type;
 		s->running[w->idx] = &w->busy;
+		/* Read under q_lock: a reset cancels what is still queued
+		 * under it before it starts a new session. */
+		session = server_session(s);
 		pthread_mutex_unlock(&s->q_lock);
 
-		written = req_handle(s, req, (int)w->idx);
+		written = req_handle(s, req, (int)w->idx, session);
 
 		pthread_mutex_lock(&s->q_lock);
-		/* After p9_server_free() gave up on us the transport may be
-		 * gone: the reply is dropped.  nr_completing lets it wait for
-		 * a complete() that started before. */
-		if (!s->abandoned) {
-			s->nr_completing++;
-			pthread_mutex_unlock(&s->q_lock);
-			req->complete(req, written);
-			pthread_mutex_lock(&s->q_lock);
-			s->nr_completing--;
-		}
+		complete_locked(s, req, written, 0);
 		s->running[w->idx] = NULL;
 		s->nr_inflight--;
 		pthread_cond_broadcast(&s->q_done);
@@ -1814,7 +1895,7 @@ void p9_submit(struct p9_server *s, struct p9_request *req)
 	req->next = NULL;
 	req->running = false;
 	if (!s->nr_threads) {
-		req->complete(req, req_handle(s, req, -1));
+		req->complete(req, req_handle(s, req, -1, server_session(s)));
 		return;
 	}
 	pthread_mutex_lock(&s->q_lock);
@@ -1851,18 +1932,14 @@ static int wait_idle(struct p9_server *s, const struct timespec *dl)
 static void cancel_queued(struct p9_server *s)
 {
 	struct p9_request *list = s->q_head, *req;
-	unsigned int n = 0;
 
 	s->q_head = s->q_tail = NULL;
-	pthread_mutex_unlock(&s->q_lock);
 	while ((req = list) != NULL) {
 		list = req->next;
 		req->next = NULL;
-		complete_error(s, req, EINTR);
-		n++;
+		complete_locked(s, req, 0, EINTR);
+		s->nr_inflight--;
 	}
-	pthread_mutex_lock(&s->q_lock);
-	s->nr_inflight -= n;
 	pthread_cond_broadcast(&s->q_done);
 }
 
@@ -2081,20 +2158,30 @@ bool p9_server_free(struct p9_server *s)
 		cancel_queued(s);
 	s->q_stop = true;
 	pthread_cond_broadcast(&s->q_cond);
+	/* A deadline of its own: after wait_idle() timed out the first one
+	 * has passed, and a worker merely busy (not stuck) would be given up
+	 * on together with the stuck one. */
+	deadline_in(MIN(s->stuck_ms, P9_EXIT_GRACE_MS), &dl);
 	while (s->nr_live)
 		if (pthread_cond_timedwait(&s->q_done, &s->q_lock, &dl) ==
 		    ETIMEDOUT)
 			break;
 	if (s->nr_live) {
-		s->abandoned = true;
-		/* A complete() already under way finishes first (completions
-		 * never block). */
+		/* No complete() from now on; one already under way finishes
+		 * first (completions never block).  Workers may exit while
+		 * we wait: they leave the server to us (not abandoned yet). */
+		__atomic_store_n(&s->closing, true, __ATOMIC_RELAXED);
 		while (s->nr_completing)
 			pthread_cond_wait(&s->q_done, &s->q_lock);
+	}
+	if (s->nr_live) {
+		/* Everything that reads @s happens before the unlock: from
+		 * then on the last worker out frees it. */
+		warn_stuck(s, "exiting");
 		for (i = 0; i < s->nr_threads; i++)
 			pthread_detach(s->threads[i]);
+		s->abandoned = true;
 		pthread_mutex_unlock(&s->q_lock);
-		warn_stuck(s, "exiting");
 		return false;
 	}
 	pthread_mutex_unlock(&s->q_lock);

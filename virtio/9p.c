@@ -164,7 +164,11 @@ static void v9p_complete(struct p9_request *preq, uint32_t written)
 	pthread_mutex_lock(&d->lock);
 	if (current && !--d->nr_completing)
 		pthread_cond_broadcast(&d->idle);
-	kick = req_put_locked(d, r) && current;
+	/* Kick even for a stale request: the handler may have stopped at
+	 * the cap waiting for this very object (req_put_locked() cleared
+	 * starved, so nobody else will).  A stray kick is harmless: watches
+	 * are paused during a reset and v9p_queue_notify() checks ready. */
+	kick = req_put_locked(d, r);
 	pthread_mutex_unlock(&d->lock);
 	if (kick)
 		virtq_kick(vq);
@@ -290,9 +294,13 @@ static void v9p_destroy(struct virtio_dev *vdev)
 	 * except one still executing in the server past its stuck timeout.
 	 * The server then never calls v9p_complete() again (and no call is
 	 * under way when it returns), but its worker still reads that
-	 * object's iovecs: it is left allocated, the rest is freed.
+	 * object's iovecs: it is left allocated, the rest is freed.  The
+	 * handler may also still move data to or from the guest buffers
+	 * those iovecs point at (Tread, Treaddir, Twrite): guest RAM must
+	 * outlive it, so it stays mapped until the process exits.
 	 */
-	(void)p9_server_free(d->server);
+	if (!p9_server_free(d->server) && vdev->vm)
+		guest_memory_pin_forever(&vdev->vm->mem);
 	while ((r = d->free)) {
 		d->free = r->next_free;
 		free(r);

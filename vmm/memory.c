@@ -29,9 +29,18 @@ int guest_memory_alloc(struct guest_memory *mem, uint64_t size)
 
 void guest_memory_free(struct guest_memory *mem)
 {
-	if (mem->base)
+	/* Pinned: a device's thread left behind may still copy into guest
+	 * buffers; unmapping would turn that into a crash (or a write into
+	 * whatever gets mapped there next).  Only done at exit, so the
+	 * memory goes with the process. */
+	if (mem->base && !__atomic_load_n(&mem->pinned, __ATOMIC_ACQUIRE))
 		munmap(mem->base, mem->mapped_size);
 	memset(mem, 0, sizeof(*mem));
+}
+
+void guest_memory_pin_forever(struct guest_memory *mem)
+{
+	__atomic_add_fetch(&mem->pinned, 1, __ATOMIC_RELEASE);
 }
 
 static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)

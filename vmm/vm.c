@@ -255,6 +255,7 @@ void vm_destroy(struct vm *vm)
 		free(c);
 	}
 	vm->cleanups = NULL;
+	/* Stays mapped if a device pinned it (a thread left behind). */
 	guest_memory_free(&vm->mem);
 	if (vm->pio_bus.table)
 		bus_destroy(&vm->pio_bus);

@@ -21,11 +21,20 @@ struct guest_memory {
 	uint64_t mapped_size;
 	unsigned int nr_regions;
 	struct mem_region regions[GUEST_MEM_MAX_REGIONS];
+	unsigned int pinned;   /* guest_memory_pin_forever() calls (atomic) */
 };
 
 /* Map @size bytes of anonymous host memory (MAP_NORESERVE). */
 int guest_memory_alloc(struct guest_memory *mem, uint64_t size);
+/* Forget @mem; the mapping is unmapped unless it was pinned. */
 void guest_memory_free(struct guest_memory *mem);
+/*
+ * Keep the mapping until the process exits: guest_memory_free() will not
+ * unmap it.  For a device that had to leave a thread behind that may
+ * still read or write guest buffers (a 9p worker stuck in the host
+ * filesystem at exit, see virtio/9p.c).  Any thread may call it.
+ */
+void guest_memory_pin_forever(struct guest_memory *mem);
 
 /*
  * Add a RAM region at @gpa, backed by host memory at @host_offset into the

@@ -58,8 +58,8 @@ struct p9_server_config {
 struct p9_server *p9_server_new(const struct p9_server_config *cfg);
 /*
  * Drain, clunk every fid, stop the workers, close everything; returns true.
- * If a request is still executing after the stuck timeout, returns false
- * instead: the server then stays allocated until that worker finishes (the
+ * If a request is still executing after the stuck timeout (and a short
+ * grace period for workers to exit), returns false instead: the server then stays allocated until that worker finishes (the
  * last one frees it), never calls complete() again, and the caller must
  * keep alive whatever a complete() already under way may touch.
  */
@@ -94,11 +94,12 @@ void p9_submit(struct p9_server *s, struct p9_request *req);
 int p9_server_drain(struct p9_server *s);
 /*
  * Forget the session (as a new Tversion does): drain, then clunk every
- * fid.  Used by the transport on device reset.  Returns within the stuck
- * timeout: requests still queued then are answered Rlerror(EINTR) before
- * it returns; one still executing completes later, on its worker, and the
- * transport must discard that late completion (virtio/9p.c counts
- * resets).  Returns 0 or -ETIMEDOUT.
+ * fid and start a new session.  Used by the transport on device reset.
+ * Returns within the stuck timeout: requests still queued then are
+ * answered Rlerror(EINTR) before it returns; one still executing completes
+ * later, on its worker, with no reply written (0 bytes) and no fid
+ * created in the new session, and the transport must discard that late
+ * completion (virtio/9p.c counts resets).  Returns 0 or -ETIMEDOUT.
  */
 int p9_server_reset(struct p9_server *s);
 

@@ -67,6 +67,22 @@ void treq_getattr(struct treq *t, uint16_t tag, uint32_t fid)
 	t->req.opaque = t;
 }
 
+void treq_walk(struct treq *t, uint16_t tag, uint32_t fid, uint32_t newfid,
+	       const char *name)
+{
+	size_t n = strnlen(name, 8);
+	uint32_t size = (uint32_t)(P9_HDR_LEN + 4 + 4 + 2 + 2 + n);
+
+	treq_getattr(t, tag, fid);
+	put_le(t->msg, size, 4);
+	t->msg[4] = P9_TWALK;
+	put_le(t->msg + 11, newfid, 4);
+	put_le(t->msg + 15, 1, 2);
+	put_le(t->msg + 17, n, 2);
+	memcpy(t->msg + 19, name, n);
+	t->iov[0].iov_len = size;
+}
+
 void treq_flush(struct treq *t, uint16_t tag, uint16_t oldtag)
 {
 	treq_getattr(t, tag, 0);

@@ -29,6 +29,10 @@ struct treq {
 
 /* Tgetattr(@fid) with @tag in @t (cleared first), completing into @t. */
 void treq_getattr(struct treq *t, uint16_t tag, uint32_t fid);
+/* Twalk(@fid -> @newfid, one @name of at most 8 bytes) with @tag in @t
+ * (cleared first). */
+void treq_walk(struct treq *t, uint16_t tag, uint32_t fid, uint32_t newfid,
+	       const char *name);
 /* Tflush(@oldtag) with @tag in @t (cleared first). */
 void treq_flush(struct treq *t, uint16_t tag, uint16_t oldtag);
 /* The tag of @t's reply. */

@@ -7,15 +7,23 @@
  *     of its own tag made the worker wait for itself, forever);
  *   - Tflush, reset and free return within the stuck timeout while a
  *     handler is stuck, and a late completion after free is dropped;
+ *   - a request stuck across a reset installs no fid in the new session
+ *     and writes no reply;
+ *   - free never touches a server its last worker may free, gives a busy
+ *     (not stuck) worker a grace period, and waits for a complete() a
+ *     Tflush handler is making;
  *   - xattr and readdir buffers of one export are capped (P9_BUF_BUDGET)
- *     and the budget comes back on clunk and reset;
+ *     and the budget comes back on clunk and reset; past it Treaddir still
+ *     lists directories completely, from buffers it does not keep;
  *   - Tlock/Tgetlock on a read-only export never take host locks.
  * Cases that hung on the old code run in a forked child under alarm(), so
  * a regression is a failure, not a hung suite.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -244,6 +252,48 @@ TEST(reset_with_stuck_handler_bounded)
 	run_bounded(reset_bounded_child);
 }
 
+/*
+ * A Twalk stuck across a reset (in its source fid's lock, after it
+ * checked that newfid is free) finishes in the next session.  It must not
+ * put newfid into the new session's table (the new client's own Twalk to
+ * that fid then got EEXIST), nor write its reply into buffers that may be
+ * the new driver's.
+ */
+static void stale_walk_child(void)
+{
+	struct p9c_export fx;
+	struct p9_fid *f;
+	struct treq w;
+	uint8_t zero[sizeof(w.resp)] = { 0 };
+
+	if (!fx_init_threads(&fx, 2))
+		goto out;
+	REQUIRE(file_put_at(fx.dir, "x", "", 0, 0644) == 0);
+	f = stick_fid(fx.s, ROOT);
+	REQUIRE(f);
+	treq_walk(&w, 80, ROOT, 5, "x");
+	p9_submit(fx.s, &w.req);
+	CHECK(wait_on_worker(fx.s, 80));
+	CHECK_EQ(p9_server_reset(fx.s), -ETIMEDOUT);
+	/* The new session, and then the stale walk goes on. */
+	CHECK_EQ(p9c_version_attach(&fx.c, MSIZE, ROOT), 0);
+	unstick_fid(fx.s, f);
+	CHECK(treq_wait(&w, 2000));
+	CHECK_EQ(w.written, 0);
+	CHECK(!memcmp(w.resp, zero, sizeof(zero)));
+	CHECK_EQ(p9_server_nr_fids(fx.s), 1);
+	CHECK_EQ(p9c_walk(&fx.c, ROOT, 5, "x"), 0);
+	CHECK_EQ(p9_server_nr_fids(fx.s), 2);
+	CHECK_EQ(p9_server_drain(fx.s), 0);
+out:
+	p9c_export_fini(&fx);
+}
+
+TEST(stale_walk_stays_out_of_new_session)
+{
+	run_bounded(stale_walk_child);
+}
+
 /* Free with a worker stuck: returns false after the stuck timeout; the
  * late request is never completed and its worker frees the server
  * (LeakSanitizer in the child checks that nothing is left). */
@@ -279,6 +329,209 @@ out:
 TEST(free_with_stuck_handler_bounded)
 {
 	run_bounded(free_bounded_child);
+}
+
+/* Call @fn(@arg) on a thread of its own after @ms milliseconds. */
+struct later {
+	pthread_t thread;
+	unsigned int ms;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+static void *later_main(void *p)
+{
+	struct later *l = p;
+
+	usleep(l->ms * 1000);
+	l->fn(l->arg);
+	return NULL;
+}
+
+static void later_start(struct later *l, unsigned int ms,
+			void (*fn)(void *arg), void *arg)
+{
+	*l = (struct later){ .ms = ms, .fn = fn, .arg = arg };
+	REQUIRE(pthread_create(&l->thread, NULL, later_main, l) == 0);
+}
+
+/* A handler stuck on @arg (a fid held by stick_fid(), whose reference the
+ * test already put) finishes, then the gate opens. */
+static void unstick_then_open_gate(void *arg)
+{
+	struct p9_fid *f = arg;
+
+	pthread_mutex_unlock(&f->lock);
+	usleep(50 * 1000);
+	gate_release();
+}
+
+/*
+ * Free gives up on two workers, one stuck in a handler, one inside a
+ * complete() it must wait for; meanwhile both finish and exit.  The old
+ * code had already marked the server abandoned, so the last worker freed
+ * it while p9_server_free() still used it (ASan: use-after-free; and
+ * warn_stuck() read it after the unlock).  Now the workers leave it to
+ * p9_server_free(), which frees it itself and returns true.
+ */
+static void free_races_last_worker_child(void)
+{
+	struct p9c_export fx;
+	struct p9_server *s;
+	struct treq a, b;
+	struct later l;
+	struct p9_fid *f;
+	bool freed;
+
+	if (!fx_init_threads(&fx, 2))
+		goto out;
+	s = fx.s;
+	f = stick_fid(s, ROOT);
+	REQUIRE(f);
+	treq_getattr(&a, 40, ROOT);
+	p9_submit(s, &a.req);
+	CHECK(wait_on_worker(s, 40));
+	treq_getattr(&b, 41, 77); /* no such fid: answered at once */
+	b.block = true;
+	p9_submit(s, &b.req);
+	REQUIRE(gate_wait_entered(1, 5000));
+	fx.c.s = fx.s = NULL;
+	p9_fid_put(s, f);
+	/* After the stuck timeout and the exit grace period. */
+	later_start(&l, 2 * STUCK_MS + 200, unstick_then_open_gate, f);
+	freed = p9_server_free(s);
+	pthread_join(l.thread, NULL);
+	usleep(100 * 1000);
+	CHECK(freed);
+	CHECK_EQ(__atomic_load_n(&a.completions, __ATOMIC_SEQ_CST), 0);
+	CHECK_EQ(__atomic_load_n(&b.completions, __ATOMIC_SEQ_CST), 1);
+out:
+	p9c_export_fini(&fx);
+}
+
+TEST(free_races_last_worker)
+{
+	run_bounded(free_races_last_worker_child);
+}
+
+static void unlock_fid(void *arg)
+{
+	struct p9_fid *f = arg;
+
+	pthread_mutex_unlock(&f->lock);
+}
+
+/*
+ * Free with one worker stuck and one merely busy (it finishes 100 ms
+ * after the stuck timeout): only the stuck one is given up on, the busy
+ * one's reply is delivered.  The old code used one deadline for both
+ * waits and dropped it too.
+ */
+static void free_grace_child(void)
+{
+	struct p9c_export fx;
+	struct p9_server *s;
+	struct p9_fid *f, *g;
+	struct treq a, b;
+	struct later l;
+	uint64_t t0, took;
+
+	if (!fx_init_threads(&fx, 2))
+		goto out;
+	s = fx.s;
+	CHECK_EQ(p9c_walk(&fx.c, ROOT, 2, ""), 0);
+	f = stick_fid(s, ROOT);
+	g = stick_fid(s, 2);
+	REQUIRE(f && g);
+	treq_getattr(&a, 50, ROOT);
+	treq_getattr(&b, 51, 2);
+	p9_submit(s, &a.req);
+	p9_submit(s, &b.req);
+	CHECK(wait_on_worker(s, 50) && wait_on_worker(s, 51));
+	fx.c.s = fx.s = NULL;
+	p9_fid_put(s, f);
+	p9_fid_put(s, g);
+	later_start(&l, STUCK_MS + 100, unlock_fid, g);
+	t0 = now_ms();
+	CHECK(!p9_server_free(s));
+	took = now_ms() - t0;
+	pthread_join(l.thread, NULL);
+	CHECK(took < 2 * STUCK_MS + 1000);
+	CHECK_EQ(__atomic_load_n(&b.completions, __ATOMIC_SEQ_CST), 1);
+	CHECK_EQ(b.resp[4], P9_RGETATTR);
+	CHECK_EQ(__atomic_load_n(&a.completions, __ATOMIC_SEQ_CST), 0);
+	pthread_mutex_unlock(&f->lock);
+	usleep(300 * 1000); /* the stuck worker finishes and frees it */
+	CHECK_EQ(__atomic_load_n(&a.completions, __ATOMIC_SEQ_CST), 0);
+out:
+	p9c_export_fini(&fx);
+}
+
+TEST(free_gives_busy_worker_grace)
+{
+	run_bounded(free_grace_child);
+}
+
+static void set_flag_open_gate(void *arg)
+{
+	__atomic_store_n((bool *)arg, true, __ATOMIC_SEQ_CST);
+	gate_release();
+}
+
+/*
+ * A Tflush answers the queued request it cancels from inside its handler.
+ * That complete() must count like a worker's own: free, giving up on a
+ * stuck worker meanwhile, waits for it (the transport is about to go
+ * away).  The old code did not count it and returned at once.
+ */
+static void flush_completion_child(void)
+{
+	struct p9c_export fx;
+	struct treq a, c, x, fl;
+	struct p9_server *s;
+	struct p9_fid *f, *g;
+	struct later l;
+	bool released = false;
+
+	if (!fx_init_threads(&fx, 2))
+		goto out;
+	s = fx.s;
+	CHECK_EQ(p9c_walk(&fx.c, ROOT, 2, ""), 0);
+	f = stick_fid(s, ROOT);
+	g = stick_fid(s, 2);
+	REQUIRE(f && g);
+	treq_getattr(&a, 60, ROOT);
+	treq_getattr(&c, 61, 2);
+	p9_submit(s, &a.req);
+	p9_submit(s, &c.req);
+	CHECK(wait_on_worker(s, 60) && wait_on_worker(s, 61));
+	treq_getattr(&x, 62, 77);
+	x.block = true;
+	p9_submit(s, &x.req);          /* queued */
+	treq_flush(&fl, 63, 62);
+	p9_submit(s, &fl.req);         /* ahead of it */
+	unstick_fid(s, g);             /* c's worker takes the flush */
+	REQUIRE(gate_wait_entered(1, 5000)); /* x's complete(), in the flush */
+	fx.c.s = fx.s = NULL;
+	p9_fid_put(s, f);
+	later_start(&l, 2 * STUCK_MS + 300, set_flag_open_gate, &released);
+	CHECK(!p9_server_free(s));
+	CHECK(__atomic_load_n(&released, __ATOMIC_SEQ_CST));
+	pthread_join(l.thread, NULL);
+	CHECK_EQ(x.completions, 1);
+	CHECK_EQ(x.resp[4], P9_RLERROR);
+	CHECK_EQ(x.resp[7], EINTR);
+	CHECK_EQ(c.completions, 1);
+	pthread_mutex_unlock(&f->lock);
+	usleep(300 * 1000);
+	CHECK_EQ(__atomic_load_n(&a.completions, __ATOMIC_SEQ_CST), 0);
+out:
+	p9c_export_fini(&fx);
+}
+
+TEST(free_waits_for_flush_completion)
+{
+	run_bounded(flush_completion_child);
 }
 
 /* --- Defect 4: per-export budget for xattr and readdir buffers --- */
@@ -339,11 +592,32 @@ static int readdir_one(struct p9c_export *fx, uint32_t fid)
 
 #define DIR_FIDS (P9_BUF_BUDGET / (32 * 1024))
 
+static size_t buf_used(struct p9_server *s)
+{
+	return __atomic_load_n(&s->buf_used, __ATOMIC_RELAXED);
+}
+
+/* DIR_FIDS fids of directory @name opened and read part way (fids 10..):
+ * the budget is spent.  Then fid 10 + DIR_FIDS is opened too. */
+static void spend_dir_budget(struct p9c_export *fx, const char *name)
+{
+	uint32_t i, fid;
+
+	for (i = 0; i <= DIR_FIDS; i++) {
+		fid = 10 + i;
+		CHECK_EQ(p9c_walk(&fx->c, ROOT, fid, name), 0);
+		CHECK_EQ(p9c_call(&fx->c, P9_TLOPEN, "dd", fid, P9_DOTL_RDONLY), 0);
+	}
+	for (i = 0; i < DIR_FIDS; i++)
+		CHECK_EQ(readdir_one(fx, 10 + i), 0);
+	CHECK_EQ(buf_used(fx->s), P9_BUF_BUDGET);
+}
+
 TEST(readdir_budget)
 {
 	struct p9c_export fx;
 	char path[300];
-	uint32_t i, fid;
+	uint32_t fid = 10 + DIR_FIDS;
 
 	if (!fx_init_sync(&fx, P9_EXPORT_RO))
 		goto out;
@@ -351,23 +625,125 @@ TEST(readdir_budget)
 	REQUIRE(mkdir(path, 0755) == 0);
 	REQUIRE(file_put_at(path, "a", "", 0, 0644) == 0);
 	REQUIRE(file_put_at(path, "b", "", 0, 0644) == 0);
-	for (i = 0; i <= DIR_FIDS; i++) {
-		fid = 10 + i;
-		CHECK_EQ(p9c_walk(&fx.c, ROOT, fid, "d"), 0);
-		CHECK_EQ(p9c_call(&fx.c, P9_TLOPEN, "dd", fid, P9_DOTL_RDONLY), 0);
-	}
-	for (i = 0; i < DIR_FIDS; i++)
-		CHECK_EQ(readdir_one(&fx, 10 + i), 0);
-	fid = 10 + DIR_FIDS;
-	CHECK_EQ(readdir_one(&fx, fid), -ENOMEM);
+	spend_dir_budget(&fx, "d");
+	/* Past the budget: served from a buffer it does not keep. */
+	CHECK_EQ(readdir_one(&fx, fid), 0);
+	CHECK_EQ(buf_used(fx.s), P9_BUF_BUDGET);
 	/* A directory read to its end holds no buffer. */
 	CHECK_EQ(p9c_call(&fx.c, P9_TREADDIR, "dqd", 10, (uint64_t)0, 4096), 0);
 	CHECK_EQ(p9c_call(&fx.c, P9_TREADDIR, "dqd", 10, (uint64_t)0, 4096), 0);
+	CHECK_EQ(buf_used(fx.s), P9_BUF_BUDGET - P9_DIRBUF_SIZE);
 	CHECK_EQ(readdir_one(&fx, fid), 0);
+	CHECK_EQ(buf_used(fx.s), P9_BUF_BUDGET);
 	/* A clunk gives its share back. */
-	CHECK_EQ(readdir_one(&fx, 10), -ENOMEM);
 	CHECK_EQ(p9c_clunk(&fx.c, 11), 0);
-	CHECK_EQ(readdir_one(&fx, 10), 0);
+	CHECK_EQ(buf_used(fx.s), P9_BUF_BUDGET - P9_DIRBUF_SIZE);
+	/* So does a reset, for all of them. */
+	p9_server_reset(fx.s);
+	CHECK_EQ(buf_used(fx.s), 0);
+out:
+	p9c_export_fini(&fx);
+}
+
+#define BIG_DIR 300u             /* entries "f000".. in the listed directory */
+
+/*
+ * List directory fid @fid to its end, @count bytes per Treaddir, each
+ * continuing at the offset of the last entry returned (as Linux does):
+ * seen[i] counts "f<i>", *dots the "." and ".." entries, *calls the
+ * Treaddirs.  0 or -errno (-EPROTO: a malformed reply or a stray name).
+ */
+static int list_dir(struct p9c_export *fx, uint32_t fid, uint32_t count,
+		    unsigned int *seen, unsigned int *dots, unsigned int *calls)
+{
+	static uint8_t buf[MSIZE];
+	uint64_t off = 0;
+	uint32_t n;
+	size_t pos;
+	int r;
+
+	for (;;) {
+		r = p9c_call(&fx->c, P9_TREADDIR, "dqd", fid, off, count);
+		if (r)
+			return r;
+		if (p9c_reply(&fx->c, "D", &n, buf))
+			return -EPROTO;
+		(*calls)++;
+		if (!n)
+			return 0;
+		for (pos = 0; pos < n;) {
+			char name[P9_NAME_MAX + 1];
+			unsigned int i;
+			size_t len;
+
+			/* qid[13] offset[8] type[1] name[s] */
+			if (n - pos < 24)
+				return -EPROTO;
+			off = 0;
+			for (i = 0; i < 8; i++)
+				off |= (uint64_t)buf[pos + 13 + i] << (8 * i);
+			len = buf[pos + 22] | buf[pos + 23] << 8;
+			if (n - pos - 24 < len || len > P9_NAME_MAX)
+				return -EPROTO;
+			memcpy(name, buf + pos + 24, len);
+			name[len] = '\0';
+			pos += 24 + len;
+			if (!strcmp(name, ".") || !strcmp(name, ".."))
+				(*dots)++;
+			else if (sscanf(name, "f%3u", &i) == 1 && i < BIG_DIR)
+				seen[i]++;
+			else
+				return -EPROTO;
+		}
+	}
+}
+
+/*
+ * An honest workload with more directories mid-read than the budget has
+ * buffers (DIR_FIDS): a further directory is still listed completely and
+ * correctly, across many Treaddirs, from buffers that are not kept.  It
+ * used to get ENOMEM.
+ */
+TEST(readdir_past_budget_lists_everything)
+{
+	static unsigned int seen[BIG_DIR];
+	unsigned int i, dots = 0, calls = 0;
+	struct p9c_export fx;
+	char path[300], name[16];
+	uint32_t fid = 10 + DIR_FIDS;
+
+	if (!fx_init_sync(&fx, P9_EXPORT_RO))
+		goto out;
+	snprintf(path, sizeof(path), "%s/d", fx.dir);
+	REQUIRE(mkdir(path, 0755) == 0);
+	REQUIRE(file_put_at(path, "a", "", 0, 0644) == 0);
+	REQUIRE(file_put_at(path, "b", "", 0, 0644) == 0);
+	snprintf(path, sizeof(path), "%s/big", fx.dir);
+	REQUIRE(mkdir(path, 0755) == 0);
+	for (i = 0; i < BIG_DIR; i++) {
+		snprintf(name, sizeof(name), "f%03u", i);
+		REQUIRE(file_put_at(path, name, "", 0, 0644) == 0);
+	}
+	spend_dir_budget(&fx, "d");
+	CHECK_EQ(p9c_clunk(&fx.c, fid), 0);
+	CHECK_EQ(p9c_walk(&fx.c, ROOT, fid, "big"), 0);
+	CHECK_EQ(p9c_call(&fx.c, P9_TLOPEN, "dd", fid, P9_DOTL_RDONLY), 0);
+	/* ~18 entries per call: each leaves most of a getdents buffer. */
+	CHECK_EQ(list_dir(&fx, fid, 512, seen, &dots, &calls), 0);
+	CHECK_EQ(dots, 2);
+	for (i = 0; i < BIG_DIR; i++)
+		if (!CHECK_EQ(seen[i], 1))
+			break;
+	CHECK(calls > 10);
+	CHECK_EQ(buf_used(fx.s), P9_BUF_BUDGET);
+	/* And once more from the start (a rewinddir). */
+	memset(seen, 0, sizeof(seen));
+	dots = calls = 0;
+	CHECK_EQ(list_dir(&fx, fid, 700, seen, &dots, &calls), 0);
+	CHECK_EQ(dots, 2);
+	for (i = 0; i < BIG_DIR; i++)
+		if (!CHECK_EQ(seen[i], 1))
+			break;
 out:
 	p9c_export_fini(&fx);
 }
@@ -450,9 +826,14 @@ int main(void)
 	RUN(rewritten_header_dispatched_as_submitted);
 	RUN(flush_of_stuck_request_bounded);
 	RUN(reset_with_stuck_handler_bounded);
+	RUN(stale_walk_stays_out_of_new_session);
 	RUN(free_with_stuck_handler_bounded);
+	RUN(free_races_last_worker);
+	RUN(free_gives_busy_worker_grace);
+	RUN(free_waits_for_flush_completion);
 	RUN(xattrcreate_budget);
 	RUN(readdir_budget);
+	RUN(readdir_past_budget_lists_everything);
 	RUN(readonly_lock_takes_no_host_lock);
 	return test_summary();
 }
