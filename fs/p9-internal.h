@@ -299,6 +299,10 @@ struct p9_server {
 				  * (CLOCK_MONOTONIC, for timed waits) */
 	struct p9_request *q_head, *q_tail;
 	struct p9_request **running; /* one slot per worker */
+	/* Per worker: the Tflushes of the request it runs, answered right
+	 * after that request completes (p9_op_flush()).  At most one per
+	 * queued request object: the transport bounds those. */
+	struct p9_request **parked;
 	unsigned int nr_inflight;    /* queued + running */
 	bool q_stop;
 	bool closing;            /* p9_server_free() is giving up on a stuck
@@ -327,6 +331,10 @@ struct p9_server {
 struct p9_ctx {
 	struct p9_server *s;
 	int slot;                /* the worker's s->running index, or -1 */
+	struct p9_request *req;  /* the request on a worker, or NULL */
+	bool parked;             /* Tflush: answered later, by the worker
+				  * of the request it flushes; from then
+				  * on req is not ours to touch */
 	unsigned int session;    /* s->session it was dispatched under: a
 				  * stale request installs no fid and
 				  * writes no reply */

@@ -450,6 +450,12 @@ static uint32_t run_op(struct p9_ctx *ctx)
 		.cap = MIN(sizeof(outbuf), ctx->resp_cap - P9_HDR_LEN),
 	};
 	r = op ? op(ctx) : -EOPNOTSUPP;
+	if (ctx->parked) {
+		/* A Tflush answered later, after the request it flushes
+		 * (p9_op_flush()), maybe already: write nothing. */
+		len = 0;
+		goto out;
+	}
 	if (__atomic_load_n(&ctx->s->closing, __ATOMIC_RELAXED)) {
 		/* A stuck request finishing after lkvm's teardown gave up on
 		 * it: guest memory may be going away, write nothing. */
@@ -496,15 +502,18 @@ static void hdr_read(const struct iovec *iov, unsigned int n,
 	h->tag = (uint16_t)(b[5] | b[6] << 8);
 }
 
-/* Execute a message whose header is already in @h; @slot is the worker's
- * s->running index (-1 on a caller's thread). */
+/* Execute a message whose header is already in @h; @req and @slot are the
+ * request and its worker's s->running index (NULL and -1 on a caller's
+ * thread). */
 static uint32_t handle_msg(struct p9_server *s, const struct iovec *iov,
 			   unsigned int nr_out, unsigned int nr_in,
-			   const struct p9_hdr *h, int slot, unsigned int session)
+			   const struct p9_hdr *h, struct p9_request *req,
+			   int slot, unsigned int session, bool *parked)
 {
 	struct p9_ctx ctx = {
 		.s = s,
 		.slot = slot,
+		.req = req,
 		.session = session,
 		.type = h->type,
 		.tag = h->tag,
@@ -514,7 +523,10 @@ static uint32_t handle_msg(struct p9_server *s, const struct iovec *iov,
 		.nr_resp = nr_in,
 	};
 	size_t req_bytes = iov_total(iov, nr_out);
+	uint32_t len;
 
+	if (parked)
+		*parked = false;
 	ctx.resp_cap = resp_room(s, ctx.resp_iov, nr_in);
 	if (!ctx.resp_cap)
 		return 0;
@@ -522,7 +534,10 @@ static uint32_t handle_msg(struct p9_server *s, const struct iovec *iov,
 	if (!h->ok || h->size < P9_HDR_LEN || h->size > req_bytes)
 		return reply_error(ctx.resp_iov, nr_in, ctx.tag, EINVAL);
 	ctx.req_len = h->size;
-	return run_op(&ctx);
+	len = run_op(&ctx);
+	if (parked)
+		*parked = ctx.parked;
+	return len;
 }
 
 uint32_t p9_handle(struct p9_server *s, const struct iovec *iov,
@@ -531,7 +546,8 @@ uint32_t p9_handle(struct p9_server *s, const struct iovec *iov,
 	struct p9_hdr h;
 
 	hdr_read(iov, nr_out, &h);
-	return handle_msg(s, iov, nr_out, nr_in, &h, -1, server_session(s));
+	return handle_msg(s, iov, nr_out, nr_in, &h, NULL, -1,
+			  server_session(s), NULL);
 }
 
 /* --- Session: Tversion, Tauth, Tattach, Tflush --- */
@@ -624,10 +640,10 @@ static void stuck_deadline(const struct p9_server *s, struct timespec *ts)
 	deadline_in(s->stuck_ms, ts);
 }
 
-/* Whether @tag runs on a worker other than @self (the flush's own slot:
- * a Tflush never waits for itself).  Tflush never waits for another
- * Tflush either: two flushing each other would wait forever. */
-static bool tag_running(struct p9_server *s, uint16_t tag, int self)
+/* The worker other than @self (the flush's own: a Tflush never waits for
+ * itself) running a request with @tag, or -1 (q_lock held).  A Tflush is
+ * never flushed either: two flushing each other would wait forever. */
+static int tag_running_slot(struct p9_server *s, uint16_t tag, int self)
 {
 	unsigned int i;
 
@@ -636,9 +652,9 @@ static bool tag_running(struct p9_server *s, uint16_t tag, int self)
 
 		if ((int)i != self && r && r->tag == tag &&
 		    r->type != P9_TFLUSH)
-			return true;
+			return (int)i;
 	}
-	return false;
+	return -1;
 }
 
 /* Take the first queued request with @tag off the queue (under q_lock). */
@@ -687,19 +703,56 @@ static void complete_locked(struct p9_server *s, struct p9_request *req,
 }
 
 /*
+ * Write Rflush for the parked @req and complete it (q_lock held, dropped
+ * meanwhile); nothing is written for a flush whose session has ended.
+ */
+static void complete_parked_flush(struct p9_server *s, struct p9_request *req)
+{
+	const struct iovec *resp = req->iov + req->nr_out;
+	uint32_t written = 0;
+	uint8_t hdr[P9_HDR_LEN];
+
+	if (req->session == server_session(s) &&
+	    resp_room(s, resp, req->nr_in)) {
+		put_hdr(hdr, sizeof(hdr), P9_RFLUSH, req->tag);
+		written = (uint32_t)iov_copy(resp, req->nr_in, 0, hdr,
+					     sizeof(hdr), true);
+	}
+	complete_locked(s, req, written, 0);
+	s->nr_inflight--;
+}
+
+/* Answer the Tflushes parked on worker @slot (q_lock held, dropped
+ * meanwhile; more may park then, and are answered too). */
+static void complete_parked(struct p9_server *s, unsigned int slot)
+{
+	struct p9_request *req;
+
+	while ((req = s->parked[slot]) != NULL) {
+		s->parked[slot] = req->next;
+		req->next = NULL;
+		complete_parked_flush(s, req);
+	}
+	pthread_cond_broadcast(&s->q_done);
+}
+
+/*
  * Tflush(oldtag): a request still queued is answered Rlerror(EINTR) and
- * never runs; one running on another worker is waited for, so its reply
- * precedes the Rflush -- for at most the stuck timeout: a handler stuck in
- * the host filesystem must not take the flush's worker with it.  After
- * that the flush is answered anyway (a Tflush has no error reply) and the
- * old request's reply comes whenever it finishes; the virtio client
- * matches replies by buffer, not by tag, so it cannot be misdelivered.
+ * never runs, then Rflush.  One running on another worker must reply
+ * before the Rflush (9P: no reply may follow the Rflush; Linux frees the
+ * old request's buffers once it has the Rflush, so a late reply would
+ * land in freed guest memory).  Waiting for it would hold this worker for
+ * as long as the handler is stuck, so the flush is parked on that worker
+ * instead and answered right after its request completes; this worker
+ * goes on with the queue.  A reset answers parked flushes at once (the
+ * driver that sent them is going away).
  */
 int p9_op_flush(struct p9_ctx *ctx)
 {
 	struct p9_server *s = ctx->s;
 	uint16_t oldtag = p9_get16(&ctx->in);
 	struct p9_request *req;
+	int slot;
 
 	if (!p9_in_ok(&ctx->in))
 		return -EINVAL;
@@ -709,14 +762,11 @@ int p9_op_flush(struct p9_ctx *ctx)
 		complete_locked(s, req, 0, EINTR);
 		s->nr_inflight--;
 		pthread_cond_broadcast(&s->q_done);
-	} else {
-		struct timespec dl;
-
-		stuck_deadline(s, &dl);
-		while (tag_running(s, oldtag, ctx->slot) && !s->q_stop)
-			if (pthread_cond_timedwait(&s->q_done, &s->q_lock,
-						   &dl) == ETIMEDOUT)
-				break;
+	} else if (ctx->req &&
+		   (slot = tag_running_slot(s, oldtag, ctx->slot)) >= 0) {
+		ctx->parked = true;
+		ctx->req->next = s->parked[slot];
+		s->parked[slot] = ctx->req;
 	}
 	pthread_mutex_unlock(&s->q_lock);
 	return 0;
@@ -1832,16 +1882,18 @@ static void req_read_hdr(struct p9_request *req)
 	req->hdr_ok = h.ok;
 }
 
+/* Run @req on worker @slot (-1: the caller's thread, which never parks a
+ * Tflush: nothing else runs); *@parked says a Tflush was parked. */
 static uint32_t req_handle(struct p9_server *s, struct p9_request *req,
-			   int slot, unsigned int session)
+			   int slot, unsigned int session, bool *parked)
 {
 	const struct p9_hdr h = {
 		.size = req->size, .tag = req->tag, .type = req->type,
 		.ok = req->hdr_ok,
 	};
 
-	return handle_msg(s, req->iov, req->nr_out, req->nr_in, &h, slot,
-			  session);
+	return handle_msg(s, req->iov, req->nr_out, req->nr_in, &h,
+			  slot >= 0 ? req : NULL, slot, session, parked);
 }
 
 static void *p9_worker_main(void *arg)
@@ -1851,7 +1903,7 @@ static void *p9_worker_main(void *arg)
 	struct p9_request *req;
 	unsigned int session;
 	uint32_t written;
-	bool last;
+	bool last, parked;
 
 	pthread_mutex_lock(&s->q_lock);
 	for (;;) {
@@ -1870,14 +1922,20 @@ static void *p9_worker_main(void *arg)
 		/* Read under q_lock: a reset cancels what is still queued
 		 * under it before it starts a new session. */
 		session = server_session(s);
+		req->session = session;
 		pthread_mutex_unlock(&s->q_lock);
 
-		written = req_handle(s, req, (int)w->idx, session);
+		written = req_handle(s, req, (int)w->idx, session, &parked);
 
 		pthread_mutex_lock(&s->q_lock);
-		complete_locked(s, req, written, 0);
+		if (!parked) {
+			/* Its reply first, then the flushes waiting for it. */
+			complete_locked(s, req, written, 0);
+			s->nr_inflight--;
+			complete_parked(s, w->idx);
+		}
+		/* (A parked Tflush completes on the worker it waits for.) */
 		s->running[w->idx] = NULL;
-		s->nr_inflight--;
 		pthread_cond_broadcast(&s->q_done);
 	}
 	last = !--s->nr_live && s->abandoned;
@@ -1895,7 +1953,8 @@ void p9_submit(struct p9_server *s, struct p9_request *req)
 	req->next = NULL;
 	req->running = false;
 	if (!s->nr_threads) {
-		req->complete(req, req_handle(s, req, -1, server_session(s)));
+		req->complete(req, req_handle(s, req, -1, server_session(s),
+					      NULL));
 		return;
 	}
 	pthread_mutex_lock(&s->q_lock);
@@ -1927,11 +1986,13 @@ static int wait_idle(struct p9_server *s, const struct timespec *dl)
 	return 0;
 }
 
-/* Answer every queued request Rlerror(EINTR) (q_lock held; dropped while
- * the transport's complete() runs).  Used when workers are stuck. */
+/* Answer every queued request Rlerror(EINTR) and every parked Tflush
+ * Rflush (q_lock held; dropped while the transport's complete() runs).
+ * Used when workers are stuck: the driver is going away (reset, exit). */
 static void cancel_queued(struct p9_server *s)
 {
 	struct p9_request *list = s->q_head, *req;
+	unsigned int i;
 
 	s->q_head = s->q_tail = NULL;
 	while ((req = list) != NULL) {
@@ -1940,6 +2001,8 @@ static void cancel_queued(struct p9_server *s)
 		complete_locked(s, req, 0, EINTR);
 		s->nr_inflight--;
 	}
+	for (i = 0; i < s->nr_threads; i++)
+		complete_parked(s, i);
 	pthread_cond_broadcast(&s->q_done);
 }
 
@@ -1995,7 +2058,8 @@ static int workers_start(struct p9_server *s, unsigned int n)
 
 	s->threads = calloc(n, sizeof(*s->threads));
 	s->running = calloc(n, sizeof(*s->running));
-	if (!s->threads || !s->running)
+	s->parked = calloc(n, sizeof(*s->parked));
+	if (!s->threads || !s->running || !s->parked)
 		return -ENOMEM;
 	while (s->nr_threads < n) {
 		w = calloc(1, sizeof(*w));
@@ -2127,6 +2191,7 @@ static void server_release(struct p9_server *s)
 	free(s->fid_hash);
 	free(s->devs);
 	free(s->running);
+	free(s->parked);
 	free(s->threads);
 	free(s->path);
 	free(s->tag);

@@ -85,6 +85,7 @@ struct p9_request {
 	uint8_t type;
 	bool hdr_ok;             /* all 7 header bytes were there */
 	bool running;
+	unsigned int session;    /* the session it was dispatched under */
 };
 
 /* Queue @req for a worker thread.  Never blocks on the filesystem. */

@@ -5,8 +5,10 @@
  *   - a queued request's header rewritten in guest memory after p9_submit()
  *     is dispatched as submitted (once a Tgetattr rewritten into a Tflush
  *     of its own tag made the worker wait for itself, forever);
- *   - Tflush, reset and free return within the stuck timeout while a
- *     handler is stuck, and a late completion after free is dropped;
+ *   - a Tflush of a stuck request holds no worker and is answered only
+ *     after that request's reply; reset and free return within the stuck
+ *     timeout while a handler is stuck, and a late completion after free
+ *     is dropped;
  *   - a request stuck across a reset installs no fid in the new session
  *     and writes no reply;
  *   - free never touches a server its last worker may free, gives a busy
@@ -171,14 +173,17 @@ static void unstick_fid(struct p9_server *s, struct p9_fid *f)
 	pthread_mutex_unlock(&f->lock);
 }
 
-/* A Tflush of a request stuck on another worker is answered (Rflush)
- * after the stuck timeout, not when the handler gets unstuck. */
-static void flush_bounded_child(void)
+/*
+ * A Tflush of a request stuck on another worker holds no worker: it is
+ * parked, the queue goes on, and its Rflush comes only after the stuck
+ * request's reply (9P: nothing may follow the Rflush; Linux frees the old
+ * request's buffers on it), however long that takes.
+ */
+static void flush_parked_child(void)
 {
 	struct p9c_export fx;
-	struct treq a, fl;
+	struct treq a, fl, b;
 	struct p9_fid *f;
-	uint64_t t0;
 
 	if (!fx_init_threads(&fx, 2))
 		goto out;
@@ -187,27 +192,69 @@ static void flush_bounded_child(void)
 	treq_getattr(&a, 9, ROOT);
 	p9_submit(fx.s, &a.req);
 	CHECK(wait_on_worker(fx.s, 9));
-	treq_getattr(&fl, 10, ROOT);
-	rewrite_flush(&fl, 10, 9);
-	fl.iov[0].iov_len = 9;
-	t0 = now_ms();
+	treq_flush(&fl, 10, 9);
 	p9_submit(fx.s, &fl.req);
-	CHECK(treq_wait(&fl, STUCK_MS + 2000));
-	CHECK(now_ms() - t0 >= STUCK_MS - 50);
-	CHECK_EQ(fl.resp[4], P9_RFLUSH);
-	CHECK_EQ(treq_resp_tag(&fl), 10);
+	/* The second worker took the flush and is free again: a request
+	 * behind it (an unknown fid, no lock needed) is answered. */
+	treq_getattr(&b, 11, 999);
+	p9_submit(fx.s, &b.req);
+	CHECK(treq_wait(&b, STUCK_MS / 2));
+	CHECK_EQ(b.resp[4], P9_RLERROR);
+	/* Past the stuck timeout the flush still waits for the request. */
+	usleep((STUCK_MS + 200) * 1000);
+	CHECK_EQ(__atomic_load_n(&fl.completions, __ATOMIC_SEQ_CST), 0);
 	CHECK_EQ(__atomic_load_n(&a.completions, __ATOMIC_SEQ_CST), 0);
 	unstick_fid(fx.s, f);
 	CHECK(treq_wait(&a, 2000));
+	CHECK(treq_wait(&fl, 2000));
 	CHECK_EQ(a.resp[4], P9_RGETATTR);
+	CHECK_EQ(fl.resp[4], P9_RFLUSH);
+	CHECK_EQ(treq_resp_tag(&fl), 10);
+	CHECK_EQ(fl.written, P9_HDR_LEN);
+	CHECK(a.order < fl.order);
 	CHECK_EQ(p9_server_drain(fx.s), 0);
 out:
 	p9c_export_fini(&fx);
 }
 
-TEST(flush_of_stuck_request_bounded)
+TEST(flush_of_stuck_request_parked)
 {
-	run_bounded(flush_bounded_child);
+	run_bounded(flush_parked_child);
+}
+
+/* A reset while a Tflush is parked on a stuck request answers the flush
+ * (its driver is going away) once, within the stuck timeout; the stuck
+ * request finishing later completes only itself. */
+static void reset_parked_flush_child(void)
+{
+	struct p9c_export fx;
+	struct treq a, fl;
+	struct p9_fid *f;
+
+	if (!fx_init_threads(&fx, 2))
+		goto out;
+	f = stick_fid(fx.s, ROOT);
+	REQUIRE(f);
+	treq_getattr(&a, 30, ROOT);
+	p9_submit(fx.s, &a.req);
+	CHECK(wait_on_worker(fx.s, 30));
+	treq_flush(&fl, 31, 30);
+	p9_submit(fx.s, &fl.req);
+	CHECK_EQ(p9_server_reset(fx.s), -ETIMEDOUT);
+	CHECK_EQ(__atomic_load_n(&fl.completions, __ATOMIC_SEQ_CST), 1);
+	CHECK_EQ(fl.resp[4], P9_RFLUSH);
+	CHECK_EQ(__atomic_load_n(&a.completions, __ATOMIC_SEQ_CST), 0);
+	unstick_fid(fx.s, f);
+	CHECK(treq_wait(&a, 2000));
+	CHECK_EQ(p9_server_drain(fx.s), 0);
+	CHECK_EQ(__atomic_load_n(&fl.completions, __ATOMIC_SEQ_CST), 1);
+out:
+	p9c_export_fini(&fx);
+}
+
+TEST(reset_answers_parked_flush)
+{
+	run_bounded(reset_parked_flush_child);
 }
 
 /* Reset with the only worker stuck: returns after the stuck timeout,
@@ -824,7 +871,8 @@ out:
 int main(void)
 {
 	RUN(rewritten_header_dispatched_as_submitted);
-	RUN(flush_of_stuck_request_bounded);
+	RUN(flush_of_stuck_request_parked);
+	RUN(reset_answers_parked_flush);
 	RUN(reset_with_stuck_handler_bounded);
 	RUN(stale_walk_stays_out_of_new_session);
 	RUN(free_with_stuck_handler_bounded);
