@@ -257,8 +257,11 @@ struct p9_fid {
 	/* P9_FID_DIR: getdents64 buffer and the offset it continues */
 	uint8_t *dirbuf;
 	size_t dirbuf_len, dirbuf_pos;
-	uint64_t dir_offset;     /* offset of the next entry to return
-				  * (UINT64_MAX: unknown, seek first) */
+	uint64_t dir_offset;     /* offset of the next entry to return */
+	bool dir_pos_lost;       /* the directory fd is not at dir_offset:
+				  * the next Treaddir seeks, whatever its
+				  * offset (a flag, not a magic offset:
+				  * some filesystems use all 64 bits) */
 
 	/* P9_FID_XATTR_*: name (write side), value and sizes */
 	char *xattr_name;
@@ -362,15 +365,22 @@ struct p9_ctx {
  */
 typedef int (*p9_op_fn)(struct p9_ctx *ctx);
 
-/* Fid table (fs/p9-server.c).  get/new return a referenced fid. */
-struct p9_fid *p9_fid_get(struct p9_server *s, uint32_t fid);
+/*
+ * Fid table (fs/p9-server.c).  get/new return a referenced fid.  get and
+ * unhash take the session the request was dispatched under
+ * (ctx->session): a request that outlived its session (stuck across a
+ * reset) finds no fid, so it cannot act on the next session's fids.
+ */
+struct p9_fid *p9_fid_get(struct p9_server *s, uint32_t fid,
+			  unsigned int session);
 /* A fresh fid (kind PATH, fds -1) inserted as @fid: -EEXIST if in use,
  * -EMFILE when the table is full. */
 struct p9_fid *p9_fid_new(struct p9_server *s, uint32_t fid, int *err);
 void p9_fid_put(struct p9_server *s, struct p9_fid *f);
 /* Take @fid out of the table (Tclunk/Tremove); the last put frees it
  * (closing its fds).  Returns the fid still referenced, or NULL. */
-struct p9_fid *p9_fid_unhash(struct p9_server *s, uint32_t fid);
+struct p9_fid *p9_fid_unhash(struct p9_server *s, uint32_t fid,
+			     unsigned int session);
 
 /*
  * Charge @n bytes of a buffer @f is about to hold (f->lock held, or @f not

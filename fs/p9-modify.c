@@ -70,9 +70,10 @@ struct p9_dirfid {
 	uint32_t uid; /* the fid's attach uid, for passthrough chown */
 };
 
-static int dirfid_get(struct p9_server *s, uint32_t id, struct p9_dirfid *d)
+static int dirfid_get(struct p9_server *s, uint32_t id,
+		      unsigned int session, struct p9_dirfid *d)
 {
-	struct p9_fid *f = p9_fid_get(s, id);
+	struct p9_fid *f = p9_fid_get(s, id, session);
 	int r;
 
 	d->fd = -1;
@@ -240,7 +241,7 @@ static int make_node(struct p9_ctx *ctx, uint32_t dirid, const char *name,
 	struct p9_qid qid;
 	int r;
 
-	r = dirfid_get(s, dirid, &d);
+	r = dirfid_get(s, dirid, ctx->session, &d);
 	if (r)
 		return r;
 	if (S_ISDIR(n->type))
@@ -287,7 +288,7 @@ int p9_op_lcreate(struct p9_ctx *ctx)
 	/* O_EXCL: never open a node that already exists (a FIFO, say). */
 	hflags = (p9_host_open_flags(flags) & ~O_DIRECTORY) | O_CREAT | O_EXCL;
 
-	f = p9_fid_get(s, id);
+	f = p9_fid_get(s, id, ctx->session);
 	if (!f)
 		return -ENOENT;
 	pthread_mutex_lock(&f->lock);
@@ -468,10 +469,10 @@ int p9_op_link(struct p9_ctx *ctx)
 	r = modify_checks(s, &ctx->in, r, name);
 	if (r)
 		return r;
-	r = dirfid_get(s, did, &d);
+	r = dirfid_get(s, did, ctx->session, &d);
 	if (r)
 		return r;
-	f = p9_fid_get(s, id);
+	f = p9_fid_get(s, id, ctx->session);
 	if (!f) {
 		r = -ENOENT;
 		goto out;
@@ -525,7 +526,7 @@ int p9_op_rename(struct p9_ctx *ctx)
 	r = modify_checks(s, &ctx->in, r, name);
 	if (r)
 		return r;
-	r = dirfid_get(s, did, &d);
+	r = dirfid_get(s, did, ctx->session, &d);
 	if (r)
 		return r;
 	/* Everything that can fail before the rename, so the fid's name
@@ -541,7 +542,7 @@ int p9_op_rename(struct p9_ctx *ctx)
 		return -ENOMEM;
 	}
 
-	f = p9_fid_get(s, id);
+	f = p9_fid_get(s, id, ctx->session);
 	if (!f) {
 		r = -ENOENT;
 		goto out;
@@ -588,10 +589,10 @@ int p9_op_renameat(struct p9_ctx *ctx)
 		r = p9_check_name(newname);
 	if (r)
 		return r;
-	r = dirfid_get(s, oid, &od);
+	r = dirfid_get(s, oid, ctx->session, &od);
 	if (r)
 		return r;
-	r = dirfid_get(s, nid, &nd);
+	r = dirfid_get(s, nid, ctx->session, &nd);
 	if (!r && renameat(od.fd, oldname, nd.fd, newname))
 		r = -errno;
 	dirfid_put(&nd);
@@ -616,7 +617,7 @@ int p9_op_unlinkat(struct p9_ctx *ctx)
 		return r;
 	if (flags & ~(uint32_t)P9_AT_REMOVEDIR)
 		return -EINVAL;
-	r = dirfid_get(s, id, &d);
+	r = dirfid_get(s, id, ctx->session, &d);
 	if (r)
 		return r;
 	if (unlinkat(d.fd, name,
@@ -639,7 +640,7 @@ int p9_op_remove(struct p9_ctx *ctx)
 	id = p9_get32(&ctx->in);
 	if (!p9_in_ok(&ctx->in))
 		return -EINVAL;
-	f = p9_fid_unhash(s, id);
+	f = p9_fid_unhash(s, id, ctx->session);
 	if (!f)
 		return -ENOENT;
 	pthread_mutex_lock(&f->lock);
@@ -743,7 +744,7 @@ int p9_op_setattr(struct p9_ctx *ctx)
 	r = modify_checks(s, &ctx->in, 0, NULL);
 	if (r)
 		return r;
-	f = p9_fid_get(s, id);
+	f = p9_fid_get(s, id, ctx->session);
 	if (!f)
 		return -ENOENT;
 	pthread_mutex_lock(&f->lock);
@@ -827,7 +828,7 @@ int p9_op_xattrcreate(struct p9_ctx *ctx)
 		return -EINVAL;
 	if (!xattr_name_allowed(s, name))
 		return -EOPNOTSUPP;
-	f = p9_fid_get(s, id);
+	f = p9_fid_get(s, id, ctx->session);
 	if (!f)
 		return -ENOENT;
 	pthread_mutex_lock(&f->lock);

@@ -237,12 +237,14 @@ out:
 	return r;
 }
 
-struct p9_fid *p9_fid_get(struct p9_server *s, uint32_t fid)
+struct p9_fid *p9_fid_get(struct p9_server *s, uint32_t fid,
+			  unsigned int session)
 {
 	struct p9_fid *f;
 
 	pthread_mutex_lock(&s->fid_lock);
-	f = *fid_slot(s, fid);
+	/* The session only changes under fid_lock, with the table. */
+	f = session == s->session ? *fid_slot(s, fid) : NULL;
 	if (f)
 		f->refs++;
 	pthread_mutex_unlock(&s->fid_lock);
@@ -278,13 +280,15 @@ void p9_fid_put(struct p9_server *s, struct p9_fid *f)
 		fid_free(s, f);
 }
 
-struct p9_fid *p9_fid_unhash(struct p9_server *s, uint32_t fid)
+struct p9_fid *p9_fid_unhash(struct p9_server *s, uint32_t fid,
+			     unsigned int session)
 {
-	struct p9_fid **pp, *f;
+	struct p9_fid **pp, *f = NULL;
 
 	pthread_mutex_lock(&s->fid_lock);
 	pp = fid_slot(s, fid);
-	f = *pp;
+	if (session == s->session)
+		f = *pp;
 	if (f) {
 		*pp = f->hnext;
 		f->hnext = NULL;
@@ -923,7 +927,7 @@ static int walk_from(struct p9_server *s, struct p9_fid *f, struct walk *w,
 	if (w->newfid != w->fid) {
 		if (w->newfid == P9_NOFID)
 			return -EINVAL;
-		other = p9_fid_get(s, w->newfid);
+		other = p9_fid_get(s, w->newfid, w->session);
 		if (other) {
 			p9_fid_put(s, other);
 			return -EEXIST;
@@ -967,7 +971,7 @@ int p9_op_walk(struct p9_ctx *ctx)
 	r = walk_parse(&ctx->in, w);
 	if (r)
 		goto out;
-	f = p9_fid_get(ctx->s, w->fid);
+	f = p9_fid_get(ctx->s, w->fid, ctx->session);
 	if (!f) {
 		r = -ENOENT;
 		goto out;
@@ -987,7 +991,7 @@ static int lookup_fid(struct p9_ctx *ctx, uint32_t fid, struct p9_fid **f)
 {
 	if (!p9_in_ok(&ctx->in))
 		return -EINVAL;
-	*f = p9_fid_get(ctx->s, fid);
+	*f = p9_fid_get(ctx->s, fid, ctx->session);
 	return *f ? 0 : -ENOENT;
 }
 
@@ -1213,7 +1217,7 @@ int p9_op_clunk(struct p9_ctx *ctx)
 
 	if (!p9_in_ok(&ctx->in))
 		return -EINVAL;
-	f = p9_fid_unhash(ctx->s, fid);
+	f = p9_fid_unhash(ctx->s, fid, ctx->session);
 	if (!f)
 		return -ENOENT;
 	pthread_mutex_lock(&f->lock);
@@ -1589,9 +1593,9 @@ static void dir_buf_drop_transient(struct p9_server *s, struct p9_fid *f)
 	if (f->dirbuf_pos < f->dirbuf_len &&
 	    (f->dir_offset > INT64_MAX ||
 	     lseek(f->open_fd, (off_t)f->dir_offset, SEEK_SET) < 0))
-		/* Position unknown: any offset differs, so the next
-		 * request seeks (dir_seek()). */
-		f->dir_offset = UINT64_MAX;
+		/* Position unknown: the next request seeks
+		 * (dir_seek()). */
+		f->dir_pos_lost = true;
 	dir_buf_release(s, f, false);
 }
 
@@ -1675,7 +1679,7 @@ static int pack_entry(struct dir_pack *p, struct p9_fid *f)
 /* Continue (or restart at @offset) the directory stream (f->lock held). */
 static int dir_seek(struct p9_fid *f, uint64_t offset)
 {
-	if (offset == f->dir_offset && offset <= INT64_MAX)
+	if (offset == f->dir_offset && !f->dir_pos_lost)
 		return 0;
 	if (offset > INT64_MAX)
 		return -EINVAL;
@@ -1683,6 +1687,7 @@ static int dir_seek(struct p9_fid *f, uint64_t offset)
 		return -errno;
 	f->dirbuf_len = f->dirbuf_pos = 0;
 	f->dir_offset = offset;
+	f->dir_pos_lost = false;
 	return 0;
 }
 

@@ -83,6 +83,21 @@ void treq_walk(struct treq *t, uint16_t tag, uint32_t fid, uint32_t newfid,
 	t->iov[0].iov_len = size;
 }
 
+void treq_link(struct treq *t, uint16_t tag, uint32_t dfid, uint32_t fid,
+	       const char *name)
+{
+	size_t n = strnlen(name, 8);
+	uint32_t size = (uint32_t)(P9_HDR_LEN + 4 + 4 + 2 + n);
+
+	treq_getattr(t, tag, dfid);
+	put_le(t->msg, size, 4);
+	t->msg[4] = P9_TLINK;
+	put_le(t->msg + 11, fid, 4);
+	put_le(t->msg + 15, n, 2);
+	memcpy(t->msg + 17, name, n);
+	t->iov[0].iov_len = size;
+}
+
 void treq_flush(struct treq *t, uint16_t tag, uint16_t oldtag)
 {
 	treq_getattr(t, tag, 0);

@@ -33,6 +33,10 @@ void treq_getattr(struct treq *t, uint16_t tag, uint32_t fid);
  * (cleared first). */
 void treq_walk(struct treq *t, uint16_t tag, uint32_t fid, uint32_t newfid,
 	       const char *name);
+/* Tlink(@dfid, @fid, @name of at most 8 bytes) with @tag in @t (cleared
+ * first). */
+void treq_link(struct treq *t, uint16_t tag, uint32_t dfid, uint32_t fid,
+	       const char *name);
 /* Tflush(@oldtag) with @tag in @t (cleared first). */
 void treq_flush(struct treq *t, uint16_t tag, uint16_t oldtag);
 /* The tag of @t's reply. */

@@ -158,7 +158,7 @@ TEST(rewritten_header_dispatched_as_submitted)
 /* Hold @fid's lock: a handler on it (Tgetattr) is stuck until released. */
 static struct p9_fid *stick_fid(struct p9_server *s, uint32_t fid)
 {
-	struct p9_fid *f = p9_fid_get(s, fid);
+	struct p9_fid *f = p9_fid_get(s, fid, __atomic_load_n(&s->session, __ATOMIC_ACQUIRE));
 
 	if (f)
 		pthread_mutex_lock(&f->lock);
@@ -339,6 +339,47 @@ out:
 TEST(stale_walk_stays_out_of_new_session)
 {
 	run_bounded(stale_walk_child);
+}
+
+/*
+ * A request stuck across a reset finds none of the new session's fids:
+ * a Tlink blocked on its directory fid goes on after the new session has
+ * walked the same fid number to another file, and must not link it.
+ */
+static void stale_link_child(void)
+{
+	struct p9c_export fx;
+	struct p9_fid *f;
+	struct treq l;
+	struct stat st;
+	char path[128];
+
+	if (!fx_init_threads(&fx, 2))
+		goto out;
+	REQUIRE(file_put_at(fx.dir, "y", "new", 3, 0644) == 0);
+	f = stick_fid(fx.s, ROOT);
+	REQUIRE(f);
+	treq_link(&l, 90, ROOT, 7, "lnk");
+	p9_submit(fx.s, &l.req);
+	CHECK(wait_on_worker(fx.s, 90));
+	CHECK_EQ(p9_server_reset(fx.s), -ETIMEDOUT);
+	CHECK_EQ(p9c_version_attach(&fx.c, MSIZE, ROOT), 0);
+	CHECK_EQ(p9c_walk(&fx.c, ROOT, 7, "y"), 0);
+	unstick_fid(fx.s, f);
+	CHECK(treq_wait(&l, 2000));
+	CHECK_EQ(l.written, 0);
+	snprintf(path, sizeof(path), "%s/lnk", fx.dir);
+	CHECK(lstat(path, &st) < 0 && errno == ENOENT);
+	snprintf(path, sizeof(path), "%s/y", fx.dir);
+	CHECK(!lstat(path, &st) && st.st_nlink == 1);
+	CHECK_EQ(p9_server_drain(fx.s), 0);
+out:
+	p9c_export_fini(&fx);
+}
+
+TEST(stale_link_finds_no_new_fid)
+{
+	run_bounded(stale_link_child);
 }
 
 /* Free with a worker stuck: returns false after the stuck timeout; the
@@ -875,6 +916,7 @@ int main(void)
 	RUN(reset_answers_parked_flush);
 	RUN(reset_with_stuck_handler_bounded);
 	RUN(stale_walk_stays_out_of_new_session);
+	RUN(stale_link_finds_no_new_fid);
 	RUN(free_with_stuck_handler_bounded);
 	RUN(free_races_last_worker);
 	RUN(free_gives_busy_worker_grace);

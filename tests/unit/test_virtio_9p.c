@@ -961,7 +961,7 @@ out:
  * until unstick(). */
 static struct p9_fid *stick(struct p9_server *s, uint32_t fid)
 {
-	struct p9_fid *f = p9_fid_get(s, fid);
+	struct p9_fid *f = p9_fid_get(s, fid, __atomic_load_n(&s->session, __ATOMIC_ACQUIRE));
 
 	if (f)
 		pthread_mutex_lock(&f->lock);
