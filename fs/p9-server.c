@@ -305,15 +305,17 @@ struct p9_fid *p9_fid_unhash(struct p9_server *s, uint32_t fid,
  * with the table emptied: a request of the old session installs its fid
  * before (and it is clunked here) or is refused (fid_install()).
  */
-static unsigned int fids_clunk_all(struct p9_server *s)
+static struct p9_fid *fids_detach_all(struct p9_server *s,
+				      unsigned int *session)
 {
 	struct p9_fid *list = NULL, *f;
-	unsigned int b, session;
+	unsigned int b;
 
+	*session = 0;
 	if (!s->fid_hash)
-		return 0;
+		return NULL;
 	pthread_mutex_lock(&s->fid_lock);
-	session = __atomic_add_fetch(&s->session, 1, __ATOMIC_RELEASE);
+	*session = __atomic_add_fetch(&s->session, 1, __ATOMIC_RELEASE);
 	for (b = 0; b < s->fid_hash_size; b++) {
 		while ((f = s->fid_hash[b]) != NULL) {
 			s->fid_hash[b] = f->hnext;
@@ -323,11 +325,26 @@ static unsigned int fids_clunk_all(struct p9_server *s)
 	}
 	s->nr_fids = 0;
 	pthread_mutex_unlock(&s->fid_lock);
+	return list;
+}
+
+/* Drop the table's reference to each fid of @list (fids_detach_all()). */
+static void fids_put_list(struct p9_server *s, struct p9_fid *list)
+{
+	struct p9_fid *f;
+
 	while ((f = list) != NULL) {
 		list = f->hnext;
 		f->hnext = NULL;
 		p9_fid_put(s, f);
 	}
+}
+
+static unsigned int fids_clunk_all(struct p9_server *s)
+{
+	unsigned int session;
+
+	fids_put_list(s, fids_detach_all(s, &session));
 	return session;
 }
 
@@ -2038,9 +2055,67 @@ int p9_server_drain(struct p9_server *s)
  * still executing keeps its own fid references, so clunking the table
  * under it is safe; its late complete() is the transport's to discard.
  */
+struct fid_reaper {
+	struct p9_server *s;
+	struct p9_fid *list;
+};
+
+static void *fid_reaper_main(void *arg)
+{
+	struct fid_reaper *rp = arg;
+	struct p9_server *s = rp->s;
+	bool last;
+
+	fids_put_list(s, rp->list);
+	free(rp);
+	/* Counted as a live worker: p9_server_free() waits for it, or
+	 * leaves the server to the last of them. */
+	pthread_mutex_lock(&s->q_lock);
+	last = !--s->nr_live && s->abandoned;
+	pthread_cond_broadcast(&s->q_done);
+	pthread_mutex_unlock(&s->q_lock);
+	if (last)
+		server_release(s);
+	return NULL;
+}
+
+/*
+ * Close @list's fids on a thread of their own: after a reset gave up on a
+ * stuck handler the filesystem may be what is stuck (a hung NFS or FUSE
+ * mount), and close() of a file there can block too -- not on the vCPU
+ * that resets, holding the device's and the bus's locks.  Inline when no
+ * thread can be started.  At most one such thread per timed-out reset,
+ * and each ends when its closes return.
+ */
+static void fids_put_async(struct p9_server *s, struct p9_fid *list)
+{
+	struct fid_reaper *rp;
+	pthread_t t;
+
+	if (!list)
+		return;
+	rp = malloc(sizeof(*rp));
+	if (rp) {
+		*rp = (struct fid_reaper){ .s = s, .list = list };
+		pthread_mutex_lock(&s->q_lock);
+		s->nr_live++;
+		pthread_mutex_unlock(&s->q_lock);
+		if (!lkvm_thread_create(&t, fid_reaper_main, rp)) {
+			pthread_detach(t);
+			return;
+		}
+		pthread_mutex_lock(&s->q_lock);
+		s->nr_live--;
+		pthread_mutex_unlock(&s->q_lock);
+		free(rp);
+	}
+	fids_put_list(s, list);
+}
+
 int p9_server_reset(struct p9_server *s)
 {
 	struct timespec dl;
+	unsigned int session;
 	int r;
 
 	stuck_deadline(s, &dl);
@@ -2049,9 +2124,12 @@ int p9_server_reset(struct p9_server *s)
 	if (r)
 		cancel_queued(s);
 	pthread_mutex_unlock(&s->q_lock);
-	if (r)
+	if (r) {
 		warn_stuck(s, "resetting");
-	fids_clunk_all(s);
+		fids_put_async(s, fids_detach_all(s, &session));
+	} else {
+		fids_clunk_all(s);
+	}
 	__atomic_store_n(&s->msize, P9_MAX_MSIZE, __ATOMIC_RELAXED);
 	return r;
 }

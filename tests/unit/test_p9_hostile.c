@@ -639,6 +639,52 @@ static int xattrcreate(struct p9c_export *fx, uint32_t fid)
 			(uint64_t)P9_XATTR_SIZE_MAX, 0);
 }
 
+static size_t buf_used(struct p9_server *s)
+{
+	return __atomic_load_n(&s->buf_used, __ATOMIC_RELAXED);
+}
+
+/*
+ * A reset that gave up on a stuck handler closes the old session's fids on
+ * a thread of its own (close() on a hung filesystem must not block the
+ * resetting vCPU): the table is empty at once, the fids' buffers go back
+ * to the budget shortly after.
+ */
+static void reset_reaps_child(void)
+{
+	struct p9c_export fx;
+	struct p9_fid *f;
+	struct treq a;
+	unsigned int i;
+
+	if (!fx_init_threads(&fx, 2))
+		goto out;
+	REQUIRE(file_put_at(fx.dir, "x", "", 0, 0644) == 0);
+	CHECK_EQ(p9c_walk(&fx.c, ROOT, 7, "x"), 0);
+	CHECK_EQ(xattrcreate(&fx, 7), 0);
+	CHECK_EQ(buf_used(fx.s), P9_XATTR_SIZE_MAX);
+	f = stick_fid(fx.s, ROOT);
+	REQUIRE(f);
+	treq_getattr(&a, 40, ROOT);
+	p9_submit(fx.s, &a.req);
+	CHECK(wait_on_worker(fx.s, 40));
+	CHECK_EQ(p9_server_reset(fx.s), -ETIMEDOUT);
+	CHECK_EQ(p9_server_nr_fids(fx.s), 0);
+	for (i = 0; i < 2000 && buf_used(fx.s); i++)
+		usleep(1000);
+	CHECK_EQ(buf_used(fx.s), 0);
+	unstick_fid(fx.s, f);
+	CHECK(treq_wait(&a, 2000));
+	CHECK_EQ(p9_server_drain(fx.s), 0);
+out:
+	p9c_export_fini(&fx);
+}
+
+TEST(reset_reaps_old_fids)
+{
+	run_bounded(reset_reaps_child);
+}
+
 TEST(xattrcreate_budget)
 {
 	struct p9c_export fx;
@@ -679,11 +725,6 @@ static int readdir_one(struct p9c_export *fx, uint32_t fid)
 }
 
 #define DIR_FIDS (P9_BUF_BUDGET / (32 * 1024))
-
-static size_t buf_used(struct p9_server *s)
-{
-	return __atomic_load_n(&s->buf_used, __ATOMIC_RELAXED);
-}
 
 /* DIR_FIDS fids of directory @name opened and read part way (fids 10..):
  * the budget is spent.  Then fid 10 + DIR_FIDS is opened too. */
@@ -921,6 +962,7 @@ int main(void)
 	RUN(free_races_last_worker);
 	RUN(free_gives_busy_worker_grace);
 	RUN(free_waits_for_flush_completion);
+	RUN(reset_reaps_old_fids);
 	RUN(xattrcreate_budget);
 	RUN(readdir_budget);
 	RUN(readdir_past_budget_lists_everything);
