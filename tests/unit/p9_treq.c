@@ -124,6 +124,24 @@ bool treq_wait(struct treq *t, unsigned int ms)
 	return true;
 }
 
+struct p9_fid *stick_fid(struct p9_server *s, uint32_t fid)
+{
+	struct p9_fid *f = p9_fid_get(s, fid, __atomic_load_n(&s->session,
+							     __ATOMIC_ACQUIRE));
+
+	if (f)
+		pthread_mutex_lock(&f->lock);
+	return f;
+}
+
+void unstick_fid(struct p9_server *s, struct p9_fid *f)
+{
+	/* The stuck handler holds its own reference: ours can go first,
+	 * while the server is certainly alive. */
+	p9_fid_put(s, f);
+	pthread_mutex_unlock(&f->lock);
+}
+
 void gate_reset(void)
 {
 	pthread_mutex_lock(&gate_lock);

@@ -16,6 +16,8 @@
 
 #include "lkvm/p9.h"
 
+struct p9_fid;
+
 struct treq {
 	struct p9_request req;
 	struct iovec iov[2];
@@ -43,6 +45,14 @@ void treq_flush(struct treq *t, uint16_t tag, uint16_t oldtag);
 uint16_t treq_resp_tag(const struct treq *t);
 /* Wait up to @ms for @t's completion. */
 bool treq_wait(struct treq *t, unsigned int ms);
+
+/*
+ * Hold @fid's lock, with a reference: a handler on that fid object (a
+ * Tgetattr) is stuck until unstick_fid() -- a stand-in for a handler
+ * stuck in the host filesystem.  NULL if there is no such fid.
+ */
+struct p9_fid *stick_fid(struct p9_server *s, uint32_t fid);
+void unstick_fid(struct p9_server *s, struct p9_fid *f);
 
 /* Close the gate, forget who entered it and restart the order count. */
 void gate_reset(void);

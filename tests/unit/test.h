@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *t_current = "(none)";
@@ -145,6 +146,37 @@ static inline size_t t_heap_bytes(void)
 	return mallinfo2().uordblks;
 }
 #endif
+
+/*
+ * Run @fn in a child killed by SIGALRM after @secs seconds, so code that
+ * hangs fails the current case instead of hanging the suite; the child's
+ * failed checks (or its death) fail the case.  @leak_check: the child
+ * ends with exit(), so LeakSanitizer checks it too; without, _exit() (a
+ * case that leaves memory to a thread on purpose).
+ */
+static inline void t_run_child(void (*fn)(void), unsigned int secs,
+			       bool leak_check)
+{
+	int status = 0, failed;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		alarm(secs);
+		fn();
+		failed = __atomic_load_n(&t_case_failures, __ATOMIC_SEQ_CST);
+		if (leak_check)
+			exit(failed ? 1 : 0);
+		_exit(failed ? 1 : 0);
+	}
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	if (WIFSIGNALED(status))
+		printf("  child killed by signal %d (%s)\n", WTERMSIG(status),
+		       WTERMSIG(status) == SIGALRM ? "hung" : "crashed");
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
 
 /* If a case crashes, say which one before dying of the signal. */
 static inline void t_crash_handler(int sig)

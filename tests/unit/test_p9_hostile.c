@@ -44,27 +44,10 @@
 
 /* --- Running a case that may hang on broken code --- */
 
-/* Run @fn in a child killed by SIGALRM after CHILD_ALARM seconds; its
- * failed checks (or its death) fail the current case. */
+/* @fn in a child under alarm(CHILD_ALARM), LeakSanitizer included. */
 static void run_bounded(void (*fn)(void))
 {
-	int status = 0;
-	pid_t pid;
-
-	fflush(stdout);
-	pid = fork();
-	REQUIRE(pid >= 0);
-	if (!pid) {
-		alarm(CHILD_ALARM);
-		fn();
-		/* exit(), not _exit(): LeakSanitizer checks the child too. */
-		exit(__atomic_load_n(&t_case_failures, __ATOMIC_SEQ_CST) ? 1 : 0);
-	}
-	REQUIRE(waitpid(pid, &status, 0) == pid);
-	if (WIFSIGNALED(status))
-		printf("  child killed by signal %d (%s)\n", WTERMSIG(status),
-		       WTERMSIG(status) == SIGALRM ? "hung" : "crashed");
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	t_run_child(fn, CHILD_ALARM, true);
 }
 
 /* --- Requests submitted to the worker pool --- */
@@ -155,22 +138,19 @@ TEST(rewritten_header_dispatched_as_submitted)
 	run_bounded(rewritten_header_child);
 }
 
-/* Hold @fid's lock: a handler on it (Tgetattr) is stuck until released. */
-static struct p9_fid *stick_fid(struct p9_server *s, uint32_t fid)
+/* Stick @fid and submit Tgetattr(@tag, @fid) as @a: a request stuck on a
+ * worker until unstick_fid() of the fid returned (NULL on failure). */
+static struct p9_fid *submit_stuck(struct p9_server *s, struct treq *a,
+				   uint16_t tag, uint32_t fid)
 {
-	struct p9_fid *f = p9_fid_get(s, fid, __atomic_load_n(&s->session, __ATOMIC_ACQUIRE));
+	struct p9_fid *f = stick_fid(s, fid);
 
-	if (f)
-		pthread_mutex_lock(&f->lock);
+	if (!f)
+		return NULL;
+	treq_getattr(a, tag, fid);
+	p9_submit(s, &a->req);
+	CHECK(wait_on_worker(s, tag));
 	return f;
-}
-
-static void unstick_fid(struct p9_server *s, struct p9_fid *f)
-{
-	/* The stuck handler holds its own reference: ours can go first,
-	 * while the server is certainly alive. */
-	p9_fid_put(s, f);
-	pthread_mutex_unlock(&f->lock);
 }
 
 /*
@@ -187,11 +167,8 @@ static void flush_parked_child(void)
 
 	if (!fx_init_threads(&fx, 2))
 		goto out;
-	f = stick_fid(fx.s, ROOT);
+	f = submit_stuck(fx.s, &a, 9, ROOT);
 	REQUIRE(f);
-	treq_getattr(&a, 9, ROOT);
-	p9_submit(fx.s, &a.req);
-	CHECK(wait_on_worker(fx.s, 9));
 	treq_flush(&fl, 10, 9);
 	p9_submit(fx.s, &fl.req);
 	/* The second worker took the flush and is free again: a request
@@ -233,11 +210,8 @@ static void reset_parked_flush_child(void)
 
 	if (!fx_init_threads(&fx, 2))
 		goto out;
-	f = stick_fid(fx.s, ROOT);
+	f = submit_stuck(fx.s, &a, 30, ROOT);
 	REQUIRE(f);
-	treq_getattr(&a, 30, ROOT);
-	p9_submit(fx.s, &a.req);
-	CHECK(wait_on_worker(fx.s, 30));
 	treq_flush(&fl, 31, 30);
 	p9_submit(fx.s, &fl.req);
 	CHECK_EQ(p9_server_reset(fx.s), -ETIMEDOUT);
@@ -396,11 +370,8 @@ static void free_bounded_child(void)
 	if (!fx_init_threads(&fx, 2))
 		goto out;
 	s = fx.s;
-	f = stick_fid(s, ROOT);
+	f = submit_stuck(s, &a, 30, ROOT);
 	REQUIRE(f);
-	treq_getattr(&a, 30, ROOT);
-	p9_submit(s, &a.req);
-	CHECK(wait_on_worker(s, 30));
 	/* Take the server from the fixture: we free it here. */
 	fx.c.s = fx.s = NULL;
 	p9_fid_put(s, f); /* the table and the handler keep theirs */
@@ -474,11 +445,8 @@ static void free_races_last_worker_child(void)
 	if (!fx_init_threads(&fx, 2))
 		goto out;
 	s = fx.s;
-	f = stick_fid(s, ROOT);
+	f = submit_stuck(s, &a, 40, ROOT);
 	REQUIRE(f);
-	treq_getattr(&a, 40, ROOT);
-	p9_submit(s, &a.req);
-	CHECK(wait_on_worker(s, 40));
 	treq_getattr(&b, 41, 77); /* no such fid: answered at once */
 	b.block = true;
 	p9_submit(s, &b.req);
@@ -528,14 +496,9 @@ static void free_grace_child(void)
 		goto out;
 	s = fx.s;
 	CHECK_EQ(p9c_walk(&fx.c, ROOT, 2, ""), 0);
-	f = stick_fid(s, ROOT);
-	g = stick_fid(s, 2);
+	f = submit_stuck(s, &a, 50, ROOT);
+	g = submit_stuck(s, &b, 51, 2);
 	REQUIRE(f && g);
-	treq_getattr(&a, 50, ROOT);
-	treq_getattr(&b, 51, 2);
-	p9_submit(s, &a.req);
-	p9_submit(s, &b.req);
-	CHECK(wait_on_worker(s, 50) && wait_on_worker(s, 51));
 	fx.c.s = fx.s = NULL;
 	p9_fid_put(s, f);
 	p9_fid_put(s, g);
@@ -585,14 +548,9 @@ static void flush_completion_child(void)
 		goto out;
 	s = fx.s;
 	CHECK_EQ(p9c_walk(&fx.c, ROOT, 2, ""), 0);
-	f = stick_fid(s, ROOT);
-	g = stick_fid(s, 2);
+	f = submit_stuck(s, &a, 60, ROOT);
+	g = submit_stuck(s, &c, 61, 2);
 	REQUIRE(f && g);
-	treq_getattr(&a, 60, ROOT);
-	treq_getattr(&c, 61, 2);
-	p9_submit(s, &a.req);
-	p9_submit(s, &c.req);
-	CHECK(wait_on_worker(s, 60) && wait_on_worker(s, 61));
 	treq_getattr(&x, 62, 77);
 	x.block = true;
 	p9_submit(s, &x.req);          /* queued */
@@ -663,11 +621,8 @@ static void reset_reaps_child(void)
 	CHECK_EQ(p9c_walk(&fx.c, ROOT, 7, "x"), 0);
 	CHECK_EQ(xattrcreate(&fx, 7), 0);
 	CHECK_EQ(buf_used(fx.s), P9_XATTR_SIZE_MAX);
-	f = stick_fid(fx.s, ROOT);
+	f = submit_stuck(fx.s, &a, 40, ROOT);
 	REQUIRE(f);
-	treq_getattr(&a, 40, ROOT);
-	p9_submit(fx.s, &a.req);
-	CHECK(wait_on_worker(fx.s, 40));
 	CHECK_EQ(p9_server_reset(fx.s), -ETIMEDOUT);
 	CHECK_EQ(p9_server_nr_fids(fx.s), 0);
 	for (i = 0; i < 2000 && buf_used(fx.s); i++)

@@ -27,6 +27,7 @@
 #include "lkvm/vm.h"
 #include "host_files.h"
 #include "p9_client.h"
+#include "p9_treq.h"
 #include "test.h"
 #include "vq_driver.h"
 
@@ -957,24 +958,6 @@ out:
 
 #define STUCK_MS 300u /* the server's stuck timeout in these tests */
 
-/* Hold @fid's lock: a handler on that fid object (Tgetattr) is stuck
- * until unstick(). */
-static struct p9_fid *stick(struct p9_server *s, uint32_t fid)
-{
-	struct p9_fid *f = p9_fid_get(s, fid, __atomic_load_n(&s->session, __ATOMIC_ACQUIRE));
-
-	if (f)
-		pthread_mutex_lock(&f->lock);
-	return f;
-}
-
-static void unstick(struct p9_server *s, struct p9_fid *f)
-{
-	/* The stuck handler holds its own reference. */
-	p9_fid_put(s, f);
-	pthread_mutex_unlock(&f->lock);
-}
-
 static unsigned int server_inflight(struct p9_server *s)
 {
 	unsigned int n;
@@ -1025,7 +1008,7 @@ TEST(stale_completion_kicks_starved_queue)
 	s->stuck_ms = STUCK_MS;
 	if (!session(&c, MSIZE, 1, &msize))
 		goto out;
-	old = stick(s, 1);
+	old = stick_fid(s, 1);
 	REQUIRE(old);
 	REQUIRE(post_getattr(&c, &m[0], &k[0], 1));
 	kick(&c);
@@ -1033,7 +1016,7 @@ TEST(stale_completion_kicks_starved_queue)
 	virtio_reset(c.vdev); /* gives up on it after STUCK_MS */
 	if (!dev_setup(&c, 4) || !session(&c, MSIZE, 1, &msize))
 		goto out;
-	cur = stick(s, 1); /* the new session's fid 1 */
+	cur = stick_fid(s, 1); /* the new session's fid 1 */
 	REQUIRE(cur);
 	for (int i = 1; i < 5; i++)
 		REQUIRE(post_getattr(&c, &m[i], &k[i], 1));
@@ -1041,10 +1024,10 @@ TEST(stale_completion_kicks_starved_queue)
 	/* The stale one and three of ours: the cap. */
 	CHECK(wait_server_inflight(s, 4));
 	usleep(50 * 1000); /* the handler meets the cap */
-	unstick(s, old);
+	unstick_fid(s, old);
 	old = NULL;
 	usleep(200 * 1000); /* the stale completion (and the kick, if any) */
-	unstick(s, cur);
+	unstick_fid(s, cur);
 	cur = NULL;
 	CHECK(vqd_wait_used(&c.q, 4));
 	while (vqd_get_used(&c.q, &id, &len)) {
@@ -1060,9 +1043,9 @@ TEST(stale_completion_kicks_starved_queue)
 	CHECK_EQ(n, 4);
 out:
 	if (old)
-		unstick(s, old);
+		unstick_fid(s, old);
 	if (cur)
-		unstick(s, cur);
+		unstick_fid(s, cur);
 	ctx_fini(&c);
 }
 
@@ -1095,7 +1078,7 @@ static void destroy_pins_child(void)
 	s->stuck_ms = STUCK_MS;
 	if (!session(&c, MSIZE, 1, &msize))
 		goto out;
-	f = stick(s, 1);
+	f = stick_fid(s, 1);
 	REQUIRE(f);
 	REQUIRE(post_getattr(&c, &m, &k, 1));
 	kick(&c);
@@ -1113,19 +1096,8 @@ out:
 
 TEST(destroy_with_stuck_request_pins_memory)
 {
-	int status = 0;
-	pid_t pid;
-
-	fflush(stdout);
-	pid = fork();
-	REQUIRE(pid >= 0);
-	if (!pid) {
-		alarm(20);
-		destroy_pins_child();
-		_exit(__atomic_load_n(&t_case_failures, __ATOMIC_SEQ_CST) ? 1 : 0);
-	}
-	REQUIRE(waitpid(pid, &status, 0) == pid);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* _exit(): the stuck request's object is left to its worker. */
+	t_run_child(destroy_pins_child, 20, false);
 }
 
 /* Send raw bytes; the reply must be empty or an Rlerror for the tag. */
