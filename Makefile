@@ -75,7 +75,10 @@ endif
 
 # Every .c file in these directories is part of lkvm (sorted, so builds are
 # reproducible).  Arch code lives only under the arch directory.
-CORE_SRCS := $(sort $(wildcard vmm/*.c hw/*.c virtio/*.c disk/*.c fs/*.c))
+# Layers are folders (Documentation/architecture.md); every .c below these
+# is part of lkvm.
+CORE_DIRS := vmm hw virtio disk fs
+CORE_SRCS := $(sort $(shell find $(CORE_DIRS) -name '*.c'))
 ARCH_SRCS := $(sort $(wildcard $(ARCH_DIR)/*.c))
 # The riscv pieces that need no KVM (the PLIC model, the device-tree
 # builder) are unit-tested on any host.

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The guest init program (guest/init.c, built static for the guest's
- * architecture) embedded in lkvm; vmm/initramfs.c writes it as /init.
+ * architecture) embedded in lkvm; vmm/frontend/initramfs.c writes it as /init.
  */
 	.section .rodata
 	.balign 16

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * lkvm's guest init: /init of the initramfs lkvm builds for a 9p-root boot
- * (vmm/initramfs.c, vmm/sandbox.c).  It runs as PID 1 and
+ * (vmm/frontend/initramfs.c, vmm/frontend/sandbox.c).  It runs as PID 1 and
  *
  *   1. mounts /dev, /proc, /sys and loads /lkvm/modules/NN-*.ko in order;
  *   2. mounts the control share, keeps a descriptor to it and detaches it,

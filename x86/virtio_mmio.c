@@ -22,7 +22,7 @@
  * (5, 6, 7, 10, 11, 14, 15) exist without ACPI and the MP table and MADT
  * mark them level/high (x86/irq.c); pins 16-23 (the eighth device on) exist
  * for Linux only through ACPI.  Should a pin still end up edge-triggered,
- * virtio/mmio.c makes a fresh rising edge whenever bits remain after an
+ * virtio/transport/mmio.c makes a fresh rising edge whenever bits remain after an
  * acknowledge, so that works too.
  */
 #include <errno.h>

@@ -78,7 +78,7 @@ struct vm_config {
 	unsigned int nr_shares;
 
 	/*
-	 * 9p-root boot (vmm/sandbox.c): `lkvm sandbox`, `lkvm run` with no
+	 * 9p-root boot (vmm/frontend/sandbox.c): `lkvm sandbox`, `lkvm run` with no
 	 * disk and no initrd, or --disk DIR / --disk NAME (~/.lkvm/NAME).
 	 * lkvm builds the initramfs itself (embedded init + the kernel's
 	 * modules) and hands it over as @initrd_fd.

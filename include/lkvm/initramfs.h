@@ -3,7 +3,7 @@
 #define LKVM_INITRAMFS_H
 
 /*
- * The initramfs of a 9p-root boot, built in memory (vmm/initramfs.c): lkvm's
+ * The initramfs of a 9p-root boot, built in memory (vmm/frontend/initramfs.c): lkvm's
  * static guest init as /init, the kernel modules the guest needs (read from
  * the kernel's own /lib/modules/RELEASE, decompressed, dependencies first),
  * the command to run and a small key=value configuration for the init.

@@ -3,7 +3,7 @@
 #define LKVM_SANDBOX_H
 
 /*
- * The 9p-root boot (vmm/sandbox.c): `lkvm sandbox -- CMD`, `lkvm run` with
+ * The 9p-root boot (vmm/frontend/sandbox.c): `lkvm sandbox -- CMD`, `lkvm run` with
  * no disk and no initrd, and `lkvm run -d DIR` / `-d NAME` (~/.lkvm/NAME).
  * The guest's root is a host directory shared over 9p; lkvm boots it through
  * an initramfs of its own (include/lkvm/initramfs.h) whose init mounts it,
@@ -97,7 +97,7 @@ char *sandbox_init_config(const struct sandbox *sb, bool stdout_tty,
 /* The exit status the guest left in @ctl_dir (0-255), or -errno. */
 int sandbox_read_status(const char *ctl_dir);
 
-/* Usage texts (vmm/cli.c). */
+/* Usage texts (vmm/frontend/cli.c). */
 void cli_print_sandbox_usage(FILE *out);
 void cli_print_setup_usage(FILE *out);
 

@@ -16,9 +16,9 @@
  * The virtio core: device status and feature negotiation, split virtqueues,
  * and the contract between devices and transports.
  *
- *   device model (virtio/blk.c ...)  --virtio_dev_ops-->  core (virtio/core.c,
- *   virtio/virtqueue.c)  <--virtio_transport_ops--  transport (virtio/pci.c,
- *   virtio/mmio.c)
+ *   device model (virtio/blk.c ...)  --virtio_dev_ops-->  core (virtio/core/device.c,
+ *   virtio/core/virtqueue.c)  <--virtio_transport_ops--  transport (virtio/transport/pci.c,
+ *   virtio/transport/mmio.c)
  *
  * A device never knows its transport; a transport never knows the device
  * type beyond device_id.  Everything read from a ring is guest-controlled and

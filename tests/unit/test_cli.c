@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* `lkvm run` option parsing (vmm/cli.c) and the number parsers (vmm/util.c). */
+/* `lkvm run` option parsing (vmm/frontend/cli.c) and the number parsers (vmm/util.c). */
 #include <stdarg.h>
 
 #include "lkvm/config.h"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The 9p-root initramfs (vmm/initramfs.c): module dependency closure from a
+ * The 9p-root initramfs (vmm/frontend/initramfs.c): module dependency closure from a
  * fake /lib/modules/RELEASE tree, decompression of .ko.xz/.ko.zst/.ko.gz,
  * and the cpio archive read back with libarchive.
  */

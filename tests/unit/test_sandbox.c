@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The 9p-root boot on the host side (vmm/sandbox.c): `lkvm setup`, root
+ * The 9p-root boot on the host side (vmm/frontend/sandbox.c): `lkvm setup`, root
  * selection, the exports, the whole preparation against a fake kernel and
  * modules tree, the exit-status channel, and the kernel-release parser
  * (x86/kernel-release.c) on crafted and hostile images.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The host console (vmm/term.c): the Ctrl-A escape filter and the reader. */
+/* The host console (vmm/frontend/term.c): the Ctrl-A escape filter and the reader. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * virtio-mmio transport (virtio/mmio.c) and its x86 announcement
+ * virtio-mmio transport (virtio/transport/mmio.c) and its x86 announcement
  * (x86/virtio_mmio.c), driven through the VM's MMIO bus exactly as vCPU
  * exits would drive it.  Register offsets and values come from the virtio
  * 1.2 specification (4.2.2 modern, 4.2.4 legacy), written out here rather

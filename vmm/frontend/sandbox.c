@@ -4,7 +4,7 @@
  * kernels work: the guest's root is a host directory (~/.lkvm/NAME as
  * `lkvm setup` makes it, or any directory given with -d), shared over 9p.
  * lkvm builds an initramfs in memory from its own static init and the
- * kernel's modules (vmm/initramfs.c); the init mounts the root and runs the
+ * kernel's modules (vmm/frontend/initramfs.c); the init mounts the root and runs the
  * command or a shell, then writes the command's exit status into a private
  * control share that lkvm reads back once the VM is gone.
  */
