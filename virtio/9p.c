@@ -38,6 +38,7 @@
 
 #include "lkvm/config.h"
 #include "lkvm/p9.h"
+#include "lkvm/pci.h"
 #include "lkvm/util.h"
 #include "lkvm/virtio-devices.h"
 #include "lkvm/virtio.h"
@@ -396,14 +397,35 @@ static void raise_nofile_limit(void)
 			 (unsigned long long)rl.rlim_max, strerror(errno));
 }
 
-int virtio_9p_create(struct vm *vm, const struct share_config *share)
+static unsigned int v9p_count(const struct vm_config *cfg)
+{
+	return cfg->nr_shares;
+}
+
+static int v9p_create(struct vm *vm, unsigned int index)
 {
 	struct virtio_dev *vdev;
 
 	raise_nofile_limit();
-	vdev = virtio_9p_new(vm, share);
+	vdev = virtio_9p_new(vm, &vm->cfg->shares[index]);
 	if (!vdev)
 		return -EINVAL; /* virtio_9p_new said why */
 	/* From here on the transport's teardown destroys the device. */
 	return virtio_attach_new(vm, vdev);
 }
+
+/* The 9p root of `lkvm sandbox` needs the same two. */
+static const char *const v9p_modules[] = { "9pnet_virtio", "9p", NULL };
+
+const struct virtio_device_type virtio_9p_type = {
+	.name = "virtio-9p",
+	.help = "a host directory shared over 9P2000.L (--9p)",
+	.device_id = VIRTIO_ID_9P,
+	.pci_class = PCI_CLASS_UNCLASSIFIED_OTHER,
+	.modules = v9p_modules,
+	.max_queues = 1,
+	.queue_size = V9P_QUEUE_SIZE,
+	.config_size = V9P_CONFIG_MAX,
+	.count = v9p_count,
+	.create = v9p_create,
+};

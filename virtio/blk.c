@@ -32,6 +32,7 @@
 
 #include "lkvm/config.h"
 #include "lkvm/disk.h"
+#include "lkvm/pci.h"
 #include "lkvm/util.h"
 #include "lkvm/virtio-devices.h"
 #include "lkvm/virtio.h"
@@ -777,13 +778,33 @@ err_disk:
 	return NULL;
 }
 
-int virtio_blk_create(struct vm *vm, const struct disk_config *disk,
-		      unsigned int index)
+static unsigned int blk_count(const struct vm_config *cfg)
 {
-	struct virtio_dev *vdev = virtio_blk_new(vm, disk, index);
+	return cfg->nr_disks;
+}
+
+static int blk_create(struct vm *vm, unsigned int index)
+{
+	struct virtio_dev *vdev = virtio_blk_new(vm, &vm->cfg->disks[index],
+						 index);
 
 	if (!vdev)
 		return -EINVAL; /* virtio_blk_new() printed why */
 	/* From here on the transport's teardown destroys the device. */
 	return virtio_attach_new(vm, vdev);
 }
+
+static const char *const blk_modules[] = { "virtio_blk", NULL };
+
+const struct virtio_device_type virtio_blk_type = {
+	.name = "virtio-blk",
+	.help = "a disk: raw image file or host block device (--disk)",
+	.device_id = VIRTIO_ID_BLOCK,
+	.pci_class = PCI_CLASS_STORAGE_OTHER,
+	.modules = blk_modules,
+	.max_queues = BLK_MAX_QUEUES,
+	.queue_size = BLK_QUEUE_SIZE,
+	.config_size = sizeof(struct virtio_blk_config),
+	.count = blk_count,
+	.create = blk_create,
+};

@@ -19,6 +19,8 @@
 #include <time.h>
 
 #include "lkvm/arch-hooks.h"
+#include "lkvm/config.h"
+#include "lkvm/pci.h"
 #include "lkvm/util.h"
 #include "lkvm/virtio-devices.h"
 #include "lkvm/virtio.h"
@@ -390,10 +392,16 @@ err_free:
 	return NULL;
 }
 
-int virtio_console_create(struct vm *vm)
+static unsigned int vcon_count(const struct vm_config *cfg)
+{
+	return cfg->console == CONSOLE_VIRTIO ? 1 : 0;
+}
+
+static int vcon_create(struct vm *vm, unsigned int index)
 {
 	struct virtio_dev *vdev = virtio_console_new(vm);
 
+	(void)index;
 	if (!vdev) {
 		pr_err("virtio-console: cannot create the device");
 		return -ENOMEM;
@@ -401,3 +409,18 @@ int virtio_console_create(struct vm *vm)
 	/* From here on the transport's teardown destroys the device. */
 	return virtio_attach_new(vm, vdev);
 }
+
+static const char *const vcon_modules[] = { "virtio_console", NULL };
+
+const struct virtio_device_type virtio_console_type = {
+	.name = "virtio-console",
+	.help = "the guest console as hvc0 (--console virtio)",
+	.device_id = VIRTIO_ID_CONSOLE,
+	.pci_class = PCI_CLASS_COMMUNICATION_OTHER,
+	.modules = vcon_modules,
+	.max_queues = VCON_NR_QUEUES,
+	.queue_size = VCON_QUEUE_SIZE,
+	.config_size = sizeof(struct virtio_console_config),
+	.count = vcon_count,
+	.create = vcon_create,
+};

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Create the virtio devices the configuration asks for, in a fixed order
- * (console, rng, disks in command-line order, then 9p exports in
- * cfg->shares order) so guest device names are stable. */
+/* The table of virtio device types, creating the devices the
+ * configuration asks for, and attaching a device over the chosen
+ * transport. */
 #include "lkvm/config.h"
 #include "lkvm/virtio-devices.h"
 #include "lkvm/virtio.h"
@@ -36,31 +36,42 @@ int virtio_attach_new(struct vm *vm, struct virtio_dev *vdev)
 	return err;
 }
 
+/*
+ * Every device type lkvm offers, in creation order (console, rng, disks in
+ * command-line order, then 9p exports in cfg->shares order), so guest
+ * device names are stable.  A new device type is one line here.
+ */
+const struct virtio_device_type *const virtio_device_types[] = {
+	&virtio_console_type,
+	&virtio_rng_type,
+	&virtio_blk_type,
+	&virtio_9p_type,
+	NULL,
+};
+
+const struct virtio_device_type *virtio_device_type_find(uint32_t device_id)
+{
+	const struct virtio_device_type *const *t;
+
+	for (t = virtio_device_types; *t; t++)
+		if ((*t)->device_id == device_id)
+			return *t;
+	return NULL;
+}
+
 int virtio_devices_init(struct vm *vm)
 {
-	const struct vm_config *cfg = vm->cfg;
-	unsigned int i;
+	const struct virtio_device_type *const *t;
+	unsigned int i, n;
 	int err;
 
-	if (cfg->console == CONSOLE_VIRTIO) {
-		err = virtio_console_create(vm);
-		if (err)
-			return err;
-	}
-	if (cfg->rng) {
-		err = virtio_rng_create(vm);
-		if (err)
-			return err;
-	}
-	for (i = 0; i < cfg->nr_disks; i++) {
-		err = virtio_blk_create(vm, &cfg->disks[i], i);
-		if (err)
-			return err;
-	}
-	for (i = 0; i < cfg->nr_shares; i++) {
-		err = virtio_9p_create(vm, &cfg->shares[i]);
-		if (err)
-			return err;
+	for (t = virtio_device_types; *t; t++) {
+		n = (*t)->count(vm->cfg);
+		for (i = 0; i < n; i++) {
+			err = (*t)->create(vm, i);
+			if (err)
+				return err;
+		}
 	}
 	return 0;
 }

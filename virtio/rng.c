@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "lkvm/config.h"
+#include "lkvm/pci.h"
 #include "lkvm/util.h"
 #include "lkvm/virtio-devices.h"
 #include "lkvm/virtio.h"
@@ -124,10 +126,16 @@ struct virtio_dev *virtio_rng_new(struct vm *vm)
 	return &rng->vdev;
 }
 
-int virtio_rng_create(struct vm *vm)
+static unsigned int vrng_count(const struct vm_config *cfg)
+{
+	return cfg->rng ? 1 : 0;
+}
+
+static int vrng_create(struct vm *vm, unsigned int index)
 {
 	struct virtio_dev *vdev = virtio_rng_new(vm);
 
+	(void)index;
 	if (!vdev) {
 		pr_err("virtio-rng: cannot create the device");
 		return -ENOMEM;
@@ -135,3 +143,18 @@ int virtio_rng_create(struct vm *vm)
 	/* From here on the transport's teardown destroys the device. */
 	return virtio_attach_new(vm, vdev);
 }
+
+static const char *const vrng_modules[] = { "virtio_rng", NULL };
+
+const struct virtio_device_type virtio_rng_type = {
+	.name = "virtio-rng",
+	.help = "entropy from the host's getrandom() (/dev/hwrng)",
+	.device_id = VIRTIO_ID_RNG,
+	.pci_class = PCI_CLASS_UNCLASSIFIED_OTHER,
+	.modules = vrng_modules,
+	.max_queues = 1,
+	.queue_size = VRNG_QUEUE_SIZE,
+	.config_size = 0,
+	.count = vrng_count,
+	.create = vrng_create,
+};

@@ -50,7 +50,12 @@
 #define PCI_CAP_ID_MSIX 0x11
 #define PCI_CAP_START 0x40 /* first byte after the type-0 header */
 
+/* Class codes (base class << 8 | subclass), PCI Code and ID Assignment. */
+#define PCI_CLASS_UNCLASSIFIED_OTHER 0x00ff
+#define PCI_CLASS_STORAGE_OTHER 0x0180
+#define PCI_CLASS_NETWORK_ETHERNET 0x0200
 #define PCI_CLASS_BRIDGE_HOST 0x0600
+#define PCI_CLASS_COMMUNICATION_OTHER 0x0780
 
 struct pci_bus;
 

@@ -2,22 +2,53 @@
 #ifndef LKVM_VIRTIO_DEVICES_H
 #define LKVM_VIRTIO_DEVICES_H
 
+#include <stdint.h>
+
 /*
- * Device-model constructors.  Each creates its device, attaches it with
- * virtio_attach() and registers its teardown with the VM; returns 0 or a
- * negative errno after printing one line naming the problem.
+ * The virtio device types lkvm offers.  Each device declares its identity
+ * once, in its own file (virtio/rng.c: virtio_rng_type), and
+ * virtio_device_types[] (virtio/devices.c) lists them in the order devices
+ * are created, which keeps guest device names stable.  Everything that
+ * needs to know about device types reads this table: the transports (PCI
+ * class), the initramfs builder (guest modules), the CLI (a device's own
+ * options, the device list in --help) and the man page.
  */
 struct vm;
-struct disk_config;
-struct share_config;
+struct vm_config;
+struct cli_option;
 
-int virtio_blk_create(struct vm *vm, const struct disk_config *disk,
-		      unsigned int index);
-int virtio_console_create(struct vm *vm);
-int virtio_rng_create(struct vm *vm);
-/* A 9P2000.L export of @share->path (also raises RLIMIT_NOFILE's soft limit
- * to the hard one: every fid holds a descriptor). */
-int virtio_9p_create(struct vm *vm, const struct share_config *share);
+struct virtio_device_type {
+	const char *name;          /* "virtio-rng": messages, --help */
+	const char *help;          /* one line for --help and the man page */
+	uint32_t device_id;        /* VIRTIO_ID_* */
+	uint16_t pci_class;        /* PCI base class << 8 | subclass
+				    * (PCI_CLASS_* in lkvm/pci.h) */
+	/* Guest kernel modules its driver needs, in load order; NULL-ended. */
+	const char *const *modules;
+	unsigned int max_queues;   /* queues per device, at most */
+	uint16_t queue_size;       /* entries offered per queue (power of 2) */
+	uint32_t config_size;      /* device-specific config space bytes */
+	/* How many instances @cfg asks for. */
+	unsigned int (*count)(const struct vm_config *cfg);
+	/* Create instance @index (< count) and attach it to @vm over the
+	 * configured transport; 0 or a negative errno after printing one
+	 * line naming the problem. */
+	int (*create)(struct vm *vm, unsigned int index);
+	/* `lkvm run` options the device brings (NULL, or ended by an entry
+	 * with no long name); the CLI adds them to the command's table. */
+	const struct cli_option *options;
+};
+
+/* In creation order; NULL-terminated. */
+extern const struct virtio_device_type *const virtio_device_types[];
+
+/* The type with @device_id, or NULL. */
+const struct virtio_device_type *virtio_device_type_find(uint32_t device_id);
+
+extern const struct virtio_device_type virtio_console_type;
+extern const struct virtio_device_type virtio_rng_type;
+extern const struct virtio_device_type virtio_blk_type;
+extern const struct virtio_device_type virtio_9p_type;
 
 /*
  * The same devices initialised (virtio_dev_init) but not attached, or NULL:
@@ -26,12 +57,16 @@ int virtio_9p_create(struct vm *vm, const struct share_config *share);
  * vm->console_resize, and makes hvc0 the kernel's console= default.
  */
 struct virtio_dev;
+struct disk_config;
+struct share_config;
 struct virtio_dev *virtio_console_new(struct vm *vm);
 struct virtio_dev *virtio_rng_new(struct vm *vm);
 /* Also opens the disk and starts its I/O backend (printing any error). */
 struct virtio_dev *virtio_blk_new(struct vm *vm, const struct disk_config *disk,
 				  unsigned int index);
-/* Also starts the 9P server on @share->path (printing any error). */
+/* Also starts the 9P server on @share->path (printing any error); raises
+ * RLIMIT_NOFILE's soft limit to the hard one: every fid holds a
+ * descriptor. */
 struct virtio_dev *virtio_9p_new(struct vm *vm,
 				 const struct share_config *share);
 /* The server behind a virtio_9p_new() device (tests look at its fids). */

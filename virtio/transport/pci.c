@@ -45,6 +45,7 @@
 #include "lkvm/bus.h"
 #include "lkvm/pci.h"
 #include "lkvm/util.h"
+#include "lkvm/virtio-devices.h"
 #include "lkvm/virtio.h"
 #include "lkvm/vm.h"
 
@@ -137,13 +138,9 @@ static uint16_t transitional_id(uint32_t device_id)
 
 static uint16_t class_code(uint32_t device_id)
 {
-	switch (device_id) {
-	case VIRTIO_ID_NET: return 0x0200;     /* Ethernet */
-	case VIRTIO_ID_BLOCK:
-	case VIRTIO_ID_SCSI: return 0x0180;    /* other mass storage */
-	case VIRTIO_ID_CONSOLE: return 0x0780; /* other communication */
-	default: return 0x00ff;                /* unclassified */
-	}
+	const struct virtio_device_type *t = virtio_device_type_find(device_id);
+
+	return t ? t->pci_class : PCI_CLASS_UNCLASSIFIED_OTHER;
 }
 
 /* ---- Interrupts ---- */
