@@ -300,8 +300,8 @@ static void v9p_destroy(struct virtio_dev *vdev)
 	 * those iovecs point at (Tread, Treaddir, Twrite): guest RAM must
 	 * outlive it, so it stays mapped until the process exits.
 	 */
-	if (!p9_server_free(d->server) && vdev->vm)
-		guest_memory_pin_forever(&vdev->vm->mem);
+	if (!p9_server_free(d->server))
+		guest_memory_pin_forever(vdev->mem);
 	while ((r = d->free)) {
 		d->free = r->next_free;
 		free(r);
@@ -355,9 +355,16 @@ struct virtio_dev *virtio_9p_new(struct vm *vm,
 	if (!d->server)
 		goto err;
 	snprintf(name, sizeof(name), "virtio-9p:%.21s", share->tag);
-	if (virtio_dev_init(&d->vdev, vm, &v9p_ops, name, VIRTIO_ID_9P, 1,
-			    V9P_QUEUE_SIZE, F(VIRTIO_9P_MOUNT_TAG),
-			    (uint32_t)(sizeof(*cfg) + tag_len), d)) {
+	if (virtio_dev_init(&d->vdev, &(struct virtio_dev_init){
+				.type = &virtio_9p_type,
+				.ops = &v9p_ops,
+				.name = name,
+				.features = F(VIRTIO_9P_MOUNT_TAG),
+				.config_size = (uint32_t)(sizeof(*cfg) + tag_len),
+				.mem = &vm->mem,
+				.loop = vm_workers(vm),
+				.priv = d,
+			    })) {
 		pr_err("%s: cannot create the device", name);
 		p9_server_free(d->server);
 		goto err;
@@ -410,8 +417,7 @@ static int v9p_create(struct vm *vm, unsigned int index)
 	vdev = virtio_9p_new(vm, &vm->cfg->shares[index]);
 	if (!vdev)
 		return -EINVAL; /* virtio_9p_new said why */
-	/* From here on the transport's teardown destroys the device. */
-	return virtio_attach_new(vm, vdev);
+	return virtio_dev_add(vm, vdev);
 }
 
 /* The 9p root of `lkvm sandbox` needs the same two. */

@@ -740,9 +740,16 @@ struct virtio_dev *virtio_blk_new(struct vm *vm, const struct disk_config *dc,
 		snprintf(blk->serial, sizeof(blk->serial), "lkvm-%u", index);
 	blk->nr_queues = MIN(MAX(vm->nr_vcpus, 1u), (unsigned int)BLK_MAX_QUEUES);
 
-	err = virtio_dev_init(&blk->vdev, vm, &blk_ops, name, VIRTIO_ID_BLOCK,
-			      blk->nr_queues, BLK_QUEUE_SIZE, blk_features(blk),
-			      sizeof(blk->cfg), blk);
+	err = virtio_dev_init(&blk->vdev, &(struct virtio_dev_init){
+				.type = &virtio_blk_type,
+				.ops = &blk_ops,
+				.name = name,
+				.nr_queues = blk->nr_queues,
+				.features = blk_features(blk),
+				.mem = &vm->mem,
+				.loop = vm_workers(vm),
+				.priv = blk,
+			      });
 	if (err) {
 		pr_err("%s: cannot create the device: %s", name, strerror(-err));
 		goto err_disk;
@@ -754,7 +761,7 @@ struct virtio_dev *virtio_blk_new(struct vm *vm, const struct disk_config *dc,
 		goto err_dev; /* blk_destroy frees the queues and the disk */
 	}
 	err = disk_backend_init(&blk->disk, dc->aio,
-				vm->ioloop_ready ? &vm->ioloop : NULL,
+				vm_workers(vm),
 				blk->nr_queues * BLK_QUEUE_SIZE, name,
 				blk_complete, blk);
 	if (err)
@@ -790,8 +797,7 @@ static int blk_create(struct vm *vm, unsigned int index)
 
 	if (!vdev)
 		return -EINVAL; /* virtio_blk_new() printed why */
-	/* From here on the transport's teardown destroys the device. */
-	return virtio_attach_new(vm, vdev);
+	return virtio_dev_add(vm, vdev);
 }
 
 static const char *const blk_modules[] = { "virtio_blk", NULL };

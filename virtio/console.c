@@ -325,36 +325,9 @@ static void vcon_resize(void *opaque, unsigned int cols, unsigned int rows)
  */
 static int vcon_use_hvc0(struct vm *vm)
 {
-	static const char from[] = "console=ttyS0";
-	static const char to[] = "console=ttyS0 console=hvc0";
-	static const char hvc[] = "console=hvc0";
-	size_t deflen, len, pos = 0;
-	char *s = vm->cmdline, *n;
-
-	if (!s)
+	if (!vm->cmdline)
 		return 0;
-	len = strlen(s);
-	deflen = MIN(vm->cmdline_defaults_len, len);
-	while (pos < deflen) {
-		size_t tok = strcspn(s + pos, " ");
-
-		if (tok == sizeof(from) - 1 && !memcmp(s + pos, from, tok)) {
-			/* Insert " console=hvc0" right after it. */
-			n = malloc(len + sizeof(to) - tok + 1);
-			if (!n)
-				return -ENOMEM;
-			memcpy(n, s, pos);
-			memcpy(n + pos, to, sizeof(to) - 1);
-			memcpy(n + pos + sizeof(to) - 1, s + pos + tok,
-			       len - pos - tok + 1);
-			free(s);
-			vm->cmdline = n;
-			vm->cmdline_defaults_len = deflen + sizeof(to) - tok - 1;
-			return 0;
-		}
-		pos += tok + 1;
-	}
-	return vm_cmdline_add(vm, hvc);
+	return vm_cmdline_add_after(vm, "console=ttyS0", "console=hvc0");
 }
 
 struct virtio_dev *virtio_console_new(struct vm *vm)
@@ -371,10 +344,14 @@ struct virtio_dev *virtio_console_new(struct vm *vm)
 		goto err_free;
 	if (pthread_cond_init(&con->room, NULL))
 		goto err_mutex;
-	err = virtio_dev_init(&con->vdev, vm, &vcon_ops, "virtio-console",
-			      VIRTIO_ID_CONSOLE, VCON_NR_QUEUES,
-			      VCON_QUEUE_SIZE, 1ULL << VIRTIO_CONSOLE_F_SIZE,
-			      sizeof(struct virtio_console_config), con);
+	err = virtio_dev_init(&con->vdev, &(struct virtio_dev_init){
+				.type = &virtio_console_type,
+				.ops = &vcon_ops,
+				.features = 1ULL << VIRTIO_CONSOLE_F_SIZE,
+				.mem = &vm->mem,
+				.loop = vm_workers(vm),
+				.priv = con,
+			      });
 	if (err)
 		goto err_cond;
 	vm->console_input = vcon_input;
@@ -406,8 +383,7 @@ static int vcon_create(struct vm *vm, unsigned int index)
 		pr_err("virtio-console: cannot create the device");
 		return -ENOMEM;
 	}
-	/* From here on the transport's teardown destroys the device. */
-	return virtio_attach_new(vm, vdev);
+	return virtio_dev_add(vm, vdev);
 }
 
 static const char *const vcon_modules[] = { "virtio_console", NULL };

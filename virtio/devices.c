@@ -1,40 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The table of virtio device types, creating the devices the
- * configuration asks for, and attaching a device over the chosen
- * transport. */
+/* The table of virtio device types, and creating the devices the
+ * configuration asks for. */
 #include "lkvm/config.h"
 #include "lkvm/virtio-devices.h"
 #include "lkvm/virtio.h"
 #include "lkvm/vm.h"
-
-int virtio_attach(struct vm *vm, struct virtio_dev *vdev)
-{
-	enum virtio_transport_kind t = vm->cfg->transport;
-
-	if (t == VIRTIO_TRANSPORT_DEFAULT)
-		t = LKVM_ARCH_DEFAULT_TRANSPORT_KIND;
-	switch (t) {
-	case VIRTIO_TRANSPORT_MMIO:
-		return virtio_mmio_attach(vm, vdev, false);
-	case VIRTIO_TRANSPORT_MMIO_LEGACY:
-		return virtio_mmio_attach(vm, vdev, true);
-	case VIRTIO_TRANSPORT_PCI_LEGACY:
-		return virtio_pci_attach(vm, vdev, true);
-	case VIRTIO_TRANSPORT_PCI:
-	default:
-		return virtio_pci_attach(vm, vdev, false);
-	}
-}
-
-int virtio_attach_new(struct vm *vm, struct virtio_dev *vdev)
-{
-	int err = virtio_attach(vm, vdev);
-
-	/* The transport printed why; the device is still ours to free. */
-	if (err)
-		virtio_dev_destroy(vdev);
-	return err;
-}
 
 /*
  * Every device type lkvm offers, in creation order (console, rng, disks in

@@ -118,8 +118,13 @@ struct virtio_dev *virtio_rng_new(struct vm *vm)
 
 	if (!rng)
 		return NULL;
-	if (virtio_dev_init(&rng->vdev, vm, &vrng_ops, "virtio-rng",
-			    VIRTIO_ID_RNG, 1, VRNG_QUEUE_SIZE, 0, 0, rng)) {
+	if (virtio_dev_init(&rng->vdev, &(struct virtio_dev_init){
+				.type = &virtio_rng_type,
+				.ops = &vrng_ops,
+				.mem = &vm->mem,
+				.loop = vm_workers(vm),
+				.priv = rng,
+			    })) {
 		free(rng);
 		return NULL;
 	}
@@ -140,8 +145,7 @@ static int vrng_create(struct vm *vm, unsigned int index)
 		pr_err("virtio-rng: cannot create the device");
 		return -ENOMEM;
 	}
-	/* From here on the transport's teardown destroys the device. */
-	return virtio_attach_new(vm, vdev);
+	return virtio_dev_add(vm, vdev);
 }
 
 static const char *const vrng_modules[] = { "virtio_rng", NULL };

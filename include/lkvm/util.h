@@ -11,6 +11,9 @@
 #define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
 #define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+/* The structure embedding @ptr as its @member. */
+#define container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 #define KiB (1024ULL)

@@ -16,18 +16,22 @@
  * The virtio core: device status and feature negotiation, split virtqueues,
  * and the contract between devices and transports.
  *
- *   device model (virtio/blk.c ...)  --virtio_dev_ops-->  core (virtio/core/device.c,
- *   virtio/core/virtqueue.c)  <--virtio_transport_ops--  transport (virtio/transport/pci.c,
- *   virtio/transport/mmio.c)
+ *   device model          --virtio_dev_ops-->   core                 <-- registers --  transport
+ *   (virtio/blk.c ...)                          (virtio/core/)                           (virtio/transport/)
+ *                          <-- guest RAM, ioloop, virtio_interrupt (set by the transport) --
  *
- * A device never knows its transport; a transport never knows the device
- * type beyond device_id.  Everything read from a ring is guest-controlled and
- * validated here before a device sees it.
+ * A device never knows its transport or the VM: it gets guest RAM and the
+ * worker loop at init, and interrupts its driver only through the
+ * struct virtio_interrupt its transport installs.  A transport never knows
+ * the device type beyond device_id.  Everything read from a ring is
+ * guest-controlled and validated here before a device sees it.
  */
 
 struct vm;
 struct virtio_dev;
 struct virtqueue;
+struct guest_memory;
+struct virtio_device_type;
 
 /* Largest queue a device may offer (the split-ring maximum is 32768). */
 #define VIRTQ_MAX_SIZE 1024
@@ -77,11 +81,6 @@ struct virtqueue {
 	int kick_fd;            /* eventfd: the KVM ioeventfd target */
 	struct io_watch watch;  /* runs ops->queue_notify on a worker */
 	void *priv;             /* device's per-queue state */
-
-	/* Transport-private fields (e.g. MSI-X vector, its GSI and irqfd). */
-	uint16_t msix_vector;
-	int irq_gsi;
-	int irqfd;
 };
 
 /* What a device model implements.  Any hook may be NULL unless noted. */
@@ -109,19 +108,31 @@ struct virtio_dev_ops {
 	void (*destroy)(struct virtio_dev *vdev);
 };
 
-/* What a transport implements for the core. */
-struct virtio_transport_ops {
-	/* Interrupt the driver: used buffers on @vq. */
-	void (*signal_vq)(struct virtio_dev *vdev, struct virtqueue *vq);
-	/* Interrupt the driver: configuration change (or NEEDS_RESET). */
-	void (*signal_config)(struct virtio_dev *vdev);
+/*
+ * The narrow handle through which a device reaches its driver, installed by
+ * the transport when it attaches the device (Firecracker's
+ * VirtioInterrupt).  The transport embeds it in its own state
+ * (container_of).  Devices call it only through virtq_notify() and
+ * virtio_config_changed(); it is never NULL once attached, and stays valid
+ * until the device is destroyed.
+ */
+struct virtio_interrupt {
+	/* Used buffers on queue @index. */
+	void (*signal_queue)(struct virtio_interrupt *irq, unsigned int index);
+	/* Configuration change (or NEEDS_RESET). */
+	void (*signal_config)(struct virtio_interrupt *irq);
+	/* The device is being destroyed: stop guest accesses reaching it
+	 * (register windows, ioeventfds).  Signals stay valid until the
+	 * transport's own teardown, which runs after the device's. */
+	void (*unplug)(struct virtio_interrupt *irq);
 };
 
 struct virtio_dev {
 	const struct virtio_dev_ops *ops;
+	const struct virtio_device_type *type;
 	char name[32];              /* "virtio-blk0", for messages */
 	uint32_t device_id;         /* VIRTIO_ID_* */
-	struct vm *vm;
+	struct guest_memory *mem;   /* guest RAM, for the rings */
 	void *priv;                 /* the device model's state */
 
 	uint64_t host_features;     /* offered */
@@ -134,30 +145,50 @@ struct virtio_dev {
 	unsigned int nr_queues;
 	struct virtqueue *vqs;
 
+	bool queue_error;           /* a queue failed to enable since the
+				     * last reset (lock) */
+
 	pthread_mutex_t lock;       /* status, features, queue setup;
 				     * recursive: a transport may hold it
 				     * around calls into the core */
-	const struct virtio_transport_ops *transport;
-	void *transport_priv;
-	struct ioloop *loop;        /* where queue handlers run */
+	struct virtio_interrupt *irq; /* the transport's; NULL: unattached */
+	struct ioloop *loop;        /* where queue handlers run; NULL: unit
+				     * tests drive the queues by hand */
 };
 
 /* --- Setup (device models) --- */
 
+/* What virtio_dev_init() needs; identity and limits come from @type. */
+struct virtio_dev_init {
+	const struct virtio_device_type *type; /* id, queue size, config size */
+	const struct virtio_dev_ops *ops;
+	const char *name;        /* NULL: type->name */
+	unsigned int nr_queues;  /* 0: type->max_queues; at most that */
+	uint32_t config_size;    /* 0: type->config_size; at most that */
+	uint64_t features;       /* device-specific bits offered */
+	struct guest_memory *mem;
+	struct ioloop *loop;     /* NULL: no workers (unit tests) */
+	void *priv;
+};
+
 /*
- * Initialise @vdev with @nr_queues queues of up to @max_queue_size entries
- * (a power of two <= VIRTQ_MAX_SIZE).  @features are the device-specific
- * bits; the core adds VIRTIO_F_VERSION_1 (unless the transport is legacy),
- * VIRTIO_RING_F_EVENT_IDX and VIRTIO_RING_F_INDIRECT_DESC.  Creates each
- * queue's kick eventfd.
+ * Initialise @vdev as @init describes: the queues offer type->queue_size
+ * entries (a power of two <= VIRTQ_MAX_SIZE).  The core adds
+ * VIRTIO_F_VERSION_1 (unless the transport is legacy),
+ * VIRTIO_RING_F_EVENT_IDX and VIRTIO_RING_F_INDIRECT_DESC to the features.
+ * Creates each queue's kick eventfd.
  */
-int virtio_dev_init(struct virtio_dev *vdev, struct vm *vm,
-		    const struct virtio_dev_ops *ops, const char *name,
-		    uint32_t device_id, unsigned int nr_queues,
-		    uint16_t max_queue_size, uint64_t features,
-		    uint32_t config_size, void *priv);
-/* Stop queue processing, call ops->destroy, free queues. */
+int virtio_dev_init(struct virtio_dev *vdev, const struct virtio_dev_init *init);
+/* Unplug from the transport, stop queue processing, call ops->destroy,
+ * free queues. */
 void virtio_dev_destroy(struct virtio_dev *vdev);
+/*
+ * Attach a device a constructor just made and register its teardown with
+ * @vm: the device's own cleanup (virtio_dev_destroy) runs before the
+ * transport's.  On failure the device is destroyed (after one line saying
+ * why).
+ */
+int virtio_dev_add(struct vm *vm, struct virtio_dev *vdev);
 
 /* Tell the driver the config changed (bumps config_generation). */
 void virtio_config_changed(struct virtio_dev *vdev);
@@ -193,8 +224,10 @@ void virtio_set_guest_features(struct virtio_dev *vdev, unsigned int sel,
 void virtio_config_access(struct virtio_dev *vdev, uint32_t off, void *data,
 			  uint32_t len, bool is_write);
 /* Validate @vq's size and ring addresses against guest RAM and make it
- * ready.  On failure the queue stays disabled and a negative errno is
- * returned (the transport decides between ignoring and NEEDS_RESET). */
+ * ready.  On failure the queue stays disabled, a negative errno is
+ * returned and the device needs a reset: at once if it is live, else as
+ * soon as the driver sets DRIVER_OK (virtio 1.2 2.1.1: the driver looks
+ * after DRIVER_OK). */
 int virtq_enable(struct virtqueue *vq);
 /* Legacy layout: desc, then avail, then used at the next @align boundary. */
 void virtq_set_legacy_layout(struct virtqueue *vq, uint64_t desc_gpa,
@@ -250,11 +283,10 @@ size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t off,
 /* --- Attaching devices to the VM --- */
 
 /* Attach @vdev over the transport the user chose (cfg->transport or the
- * arch default).  Registers teardown with the VM. */
+ * arch default): the transport installs vdev->irq and registers its own
+ * teardown with @vm (which never destroys the device).  On failure (one
+ * line printed) the device is untouched. */
 int virtio_attach(struct vm *vm, struct virtio_dev *vdev);
-/* virtio_attach() for a device a constructor just made: on failure the
- * device is destroyed (transports print one line saying why). */
-int virtio_attach_new(struct vm *vm, struct virtio_dev *vdev);
 int virtio_pci_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy_only);
 int virtio_mmio_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy);
 

@@ -101,6 +101,13 @@ int vm_setup_memory(struct vm *vm, uint64_t ram_bytes);
 int vm_start_workers(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
+/* The device worker threads, or NULL before vm_start_workers() (unit
+ * tests drive queues by hand). */
+static inline struct ioloop *vm_workers(struct vm *vm)
+{
+	return vm->ioloop_ready ? &vm->ioloop : NULL;
+}
+
 /* Register a teardown step; returns -ENOMEM on failure (after running fn). */
 int vm_add_cleanup(struct vm *vm, void (*fn)(void *), void *opaque);
 
@@ -141,10 +148,14 @@ int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
 /* Read the whole initrd into @dst (already bounds-checked guest RAM). */
 int vm_read_initrd(struct vm *vm, void *dst);
 
-/* Sum of the kernel command line lkvm builds: arch defaults + -p params. */
+/* The kernel command line (vmm/cmdline.c, the only code that edits
+ * vm->cmdline): arch defaults + -p params. */
 char *vm_build_cmdline(const char *arch_defaults, const char *user_params);
 /* Add @param to lkvm's defaults in vm->cmdline, before the -p parameters
  * (which stay last: they override defaults, and may end in "-- args"). */
 int vm_cmdline_add(struct vm *vm, const char *param);
+/* Add @param right after lkvm's default @after, or as vm_cmdline_add()
+ * when the defaults have no @after. */
+int vm_cmdline_add_after(struct vm *vm, const char *after, const char *param);
 
 #endif

@@ -159,11 +159,15 @@ static bool setup_threads(bool legacy, unsigned int threads)
 	memset(&dev, 0, sizeof(dev));
 	for (i = 0; i < CFG_SIZE; i++)
 		dev.config[i] = (uint8_t)(0xa0 + i);
-	if (!CHECK_EQ(virtio_dev_init(&dev.vdev, &env.vm, &dummy_ops, "dummy0",
+	if (!CHECK_EQ(vqd_dev_init(&dev.vdev, &env.vm, &dummy_ops, "dummy0",
 				      TEST_DEVICE_ID, NR_QUEUES, QMAX,
 				      DEV_FEATURES, CFG_SIZE, &dev), 0))
 		return false;
-	if (!CHECK_EQ(virtio_mmio_attach(&env.vm, &dev.vdev, legacy), 0))
+	/* As the device constructors do: the transport's teardown, then the
+	 * device's own. */
+	env.cfg.transport = legacy ? VIRTIO_TRANSPORT_MMIO_LEGACY :
+				     VIRTIO_TRANSPORT_MMIO;
+	if (!CHECK_EQ(virtio_dev_add(&env.vm, &dev.vdev), 0))
 		return false;
 	base = FIRST_BASE;
 	return true;
@@ -304,9 +308,10 @@ TEST(two_devices)
 
 	REQUIRE(setup(false));
 	memset(&second, 0, sizeof(second));
-	REQUIRE(virtio_dev_init(&second.vdev, &env.vm, &dummy_ops, "dummy1", 7,
+	REQUIRE(vqd_dev_init(&second.vdev, &env.vm, &dummy_ops, "dummy1", 7,
 				1, QMAX, 0, 0, &second) == 0);
-	REQUIRE(virtio_mmio_attach(&env.vm, &second.vdev, true) == 0);
+	env.cfg.transport = VIRTIO_TRANSPORT_MMIO_LEGACY;
+	REQUIRE(virtio_dev_add(&env.vm, &second.vdev) == 0);
 	CHECK_CONTAINS(env.vm.cmdline,
 		       " virtio_mmio.device=0x200@0xc0001000:6");
 	CHECK_EQ(env.vm.arch.nr_virtio_mmio, 2);
@@ -660,10 +665,11 @@ TEST(notify_userspace_path)
 	REQUIRE(vqd_env_init(&env, 1 * MiB, 0) == 0);
 	CHECK_EQ(bus_init(&env.vm.mmio_bus, "mmio"), 0);
 	memset(&dev, 0, sizeof(dev));
-	REQUIRE(virtio_dev_init(&dev.vdev, &env.vm, &dummy_ops, "dummy0",
+	REQUIRE(vqd_dev_init(&dev.vdev, &env.vm, &dummy_ops, "dummy0",
 				TEST_DEVICE_ID, NR_QUEUES, QMAX, 0, CFG_SIZE,
 				&dev) == 0);
-	REQUIRE(virtio_mmio_attach(&env.vm, &dev.vdev, false) == 0);
+	env.cfg.transport = VIRTIO_TRANSPORT_MMIO;
+	REQUIRE(virtio_dev_add(&env.vm, &dev.vdev) == 0);
 	stub_ioeventfd_result = 0;
 	base = FIRST_BASE;
 	/* The command line starts empty: no leading space. */
@@ -757,15 +763,15 @@ TEST(interrupt_status_ack)
 
 	REQUIRE(setup(false));
 	vdev = &dev.vdev;
-	REQUIRE(vdev->transport != NULL);
+	REQUIRE(vdev->irq != NULL);
 	calls = stub_irq_line_calls;
-	vdev->transport->signal_vq(vdev, &vdev->vqs[0]);
+	vdev->irq->signal_queue(vdev->irq, 0);
 	CHECK_EQ(rd(R_INT_STATUS), 1);
 	CHECK_EQ(stub_irq_line_calls, calls + 1);
 	CHECK_EQ(stub_irq_line_last_irq, FIRST_IRQ);
 	CHECK_EQ(stub_irq_line_last_level, 1);
 	/* Already high: a second vring interrupt changes nothing. */
-	vdev->transport->signal_vq(vdev, &vdev->vqs[1]);
+	vdev->irq->signal_queue(vdev->irq, 1);
 	CHECK_EQ(stub_irq_line_calls, calls + 1);
 	/* Config change: bit 1, and ConfigGeneration moves. */
 	virtio_config_changed(vdev);
@@ -793,7 +799,7 @@ TEST(interrupt_status_ack)
 	wr(R_INT_ACK, 0xffffffff);
 	CHECK_EQ(stub_irq_line_calls, calls + 4);
 	/* And again from zero. */
-	vdev->transport->signal_config(vdev);
+	vdev->irq->signal_config(vdev->irq);
 	CHECK_EQ(rd(R_INT_STATUS), 2);
 	CHECK_EQ(stub_irq_line_last_level, 1);
 	teardown();
@@ -805,9 +811,9 @@ static void *signal_thread(void *arg)
 
 	for (int i = 0; i < 2000; i++) {
 		if (i & 1)
-			vdev->transport->signal_vq(vdev, &vdev->vqs[0]);
+			vdev->irq->signal_queue(vdev->irq, 0);
 		else
-			vdev->transport->signal_config(vdev);
+			vdev->irq->signal_config(vdev->irq);
 	}
 	return NULL;
 }
@@ -846,7 +852,7 @@ TEST(status_and_reset)
 	alloc_rings(8, &d, &a, &u);
 	setup_queue_v2(1, 8, d, a, u);
 	wr(R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
-	dev.vdev.transport->signal_vq(&dev.vdev, &dev.vdev.vqs[1]);
+	dev.vdev.irq->signal_queue(dev.vdev.irq, 1);
 	wr(R_DEV_FEAT_SEL, 1);
 	wr(R_DRV_FEAT_SEL, 1);
 	wr(R_SHM_SEL, 3);
@@ -1011,7 +1017,7 @@ TEST(teardown_releases)
 {
 	REQUIRE(setup(false));
 	CHECK_EQ(stub_ioeventfd_assigned, NR_QUEUES);
-	CHECK_EQ(nr_cleanups, 1);
+	CHECK_EQ(nr_cleanups, 2); /* the transport's, then the device's */
 	run_cleanups();
 	CHECK_EQ(stub_ioeventfd_assigned, 0);
 	CHECK(!stub_ioeventfd_last.assign);
@@ -1042,12 +1048,12 @@ TEST(attach_failures)
 	stub_ioeventfd_assigned = 0;
 	CHECK_EQ(bus_init(&env.vm.mmio_bus, "mmio"), 0);
 	memset(&dev, 0, sizeof(dev));
-	REQUIRE(virtio_dev_init(&dev.vdev, &env.vm, &dummy_ops, "dummy0",
+	REQUIRE(vqd_dev_init(&dev.vdev, &env.vm, &dummy_ops, "dummy0",
 				TEST_DEVICE_ID, NR_QUEUES, QMAX, 0, CFG_SIZE,
 				&dev) == 0);
 	env.vm.arch.next_irq_line = 1000;
 	CHECK_EQ(virtio_mmio_attach(&env.vm, &dev.vdev, false), -ENOSPC);
-	CHECK_NULL(dev.vdev.transport);
+	CHECK_NULL(dev.vdev.irq);
 	CHECK_EQ(nr_cleanups, 0);
 	CHECK_NULL(env.vm.cmdline);
 	CHECK_EQ(env.vm.arch.nr_virtio_mmio, 0);
@@ -1057,7 +1063,7 @@ TEST(attach_failures)
 	REQUIRE(bus_register(&env.vm.mmio_bus, FIRST_BASE, 0x1000, squatter_io,
 			     NULL, "squatter") == 0);
 	CHECK(virtio_mmio_attach(&env.vm, &dev.vdev, false) < 0);
-	CHECK_NULL(dev.vdev.transport);
+	CHECK_NULL(dev.vdev.irq);
 	CHECK_EQ(stub_ioeventfd_assigned, 0);
 	bus_unregister(&env.vm.mmio_bus, FIRST_BASE);
 	/* The announcement fails (the DSDT list is full): everything done
@@ -1070,7 +1076,7 @@ TEST(attach_failures)
 	CHECK_EQ(stub_ioeventfd_calls, calls + 2 * NR_QUEUES);
 	CHECK_EQ(stub_ioeventfd_assigned, 0);
 	CHECK(!bus_find(&env.vm.mmio_bus, FIRST_BASE, NULL));
-	CHECK_NULL(dev.vdev.transport);
+	CHECK_NULL(dev.vdev.irq);
 	CHECK_EQ(nr_cleanups, 0);
 	CHECK_EQ(dev.destroys, 0);
 	virtio_dev_destroy(&dev.vdev);

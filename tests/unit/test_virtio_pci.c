@@ -186,10 +186,20 @@ static void d_notify(struct virtio_dev *vdev, struct virtqueue *vq)
 		virtq_complete(vq, c.head, 0);
 }
 
+static struct vm *vm;
+static struct pci_device *pdev;
+static uint64_t mem_base;
+static bool unplugged_at_destroy; /* BARs gone when ops->destroy ran */
+
 static void d_destroy(struct virtio_dev *vdev)
 {
-	(void)vdev;
 	destroyed++;
+	unplugged_at_destroy = pdev && !bus_find(&vm->mmio_bus, mem_base, NULL);
+	/* A backend finishing its last requests here still interrupts: the
+	 * transport must outlive the device's own teardown (under ASan a
+	 * freed transport is a use-after-free). */
+	if (vdev->irq)
+		vdev->irq->signal_queue(vdev->irq, 0);
 }
 
 static const struct virtio_dev_ops dops = {
@@ -202,11 +212,10 @@ static const struct virtio_dev_ops dops = {
 /* ---- Environment ---- */
 
 static struct vqd_env env;
-static struct vm *vm;
 static struct virtio_dev vdev;
-static struct pci_device *pdev, host_bridge;
+static struct pci_device host_bridge;
 static uint8_t devfn;
-static uint64_t mem_base, io_base;
+static uint64_t io_base;
 
 static unsigned int setup_threads; /* worker threads for the next setup */
 
@@ -239,14 +248,19 @@ static bool setup_dev(uint32_t id, bool legacy_only, int *attach_err)
 			PCI_CLASS_BRIDGE_HOST, 0);
 	if (!CHECK_EQ(pci_bus_add(&vm->arch.pci, &host_bridge, 0), 0))
 		return false;
-	if (!CHECK_EQ(virtio_dev_init(&vdev, vm, &dops, "dummy", id, NQ, QMAX,
+	if (!CHECK_EQ(vqd_dev_init(&vdev, vm, &dops, "dummy", id, NQ, QMAX,
 				      DEV_FEATURE, sizeof(dcfg), NULL), 0))
 		return false;
-	err = virtio_pci_attach(vm, &vdev, legacy_only);
 	if (attach_err) {
-		*attach_err = err;
+		/* The transport alone: on failure the device stays ours. */
+		*attach_err = virtio_pci_attach(vm, &vdev, legacy_only);
 		return true;
 	}
+	/* As the device constructors do: the transport's teardown, then the
+	 * device's own. */
+	env.cfg.transport = legacy_only ? VIRTIO_TRANSPORT_PCI_LEGACY :
+					  VIRTIO_TRANSPORT_PCI;
+	err = virtio_dev_add(vm, &vdev);
 	if (!CHECK_EQ(err, 0))
 		return false;
 	for (i = 1; i < PCI_MAX_DEVICES; i++)
@@ -491,7 +505,7 @@ TEST(identity)
 	CHECK_EQ(cfg_rd(PCI_BAR0 + 4, 4), mem_base); /* 32-bit memory */
 	CHECK(bus_find(&vm->mmio_bus, mem_base, NULL));
 	CHECK(bus_find(&vm->pio_bus, io_base, NULL));
-	CHECK(vdev.transport != NULL);
+	CHECK(vdev.irq != NULL);
 	CHECK(!vdev.legacy);
 	teardown();
 }
@@ -841,9 +855,9 @@ TEST(intx_and_isr)
 	line = cfg_rd(PCI_INTERRUPT_LINE, 1);
 	CHECK_EQ(line_level[line], 0);
 	CHECK_EQ(mem_rd(isr_off, 1), 0);
-	vdev.transport->signal_vq(&vdev, &vdev.vqs[0]);
+	vdev.irq->signal_queue(vdev.irq, 0);
 	CHECK_EQ(line_level[line], 1);
-	vdev.transport->signal_vq(&vdev, &vdev.vqs[1]);
+	vdev.irq->signal_queue(vdev.irq, 1);
 	CHECK_EQ(line_level[line], 1);
 	/* Reading ISR returns and clears it, and lowers the line. */
 	CHECK_EQ(mem_rd(isr_off, 1), 1);
@@ -852,18 +866,18 @@ TEST(intx_and_isr)
 	/* Configuration change: bit 1. */
 	virtio_config_changed(&vdev);
 	CHECK_EQ(line_level[line], 1);
-	vdev.transport->signal_vq(&vdev, &vdev.vqs[0]);
+	vdev.irq->signal_queue(vdev.irq, 0);
 	CHECK_EQ(mem_rd(isr_off + 1, 1), 0); /* other bytes: no side effect */
 	CHECK_EQ(line_level[line], 1);
 	CHECK_EQ(mem_rd(isr_off, 1), VIRTIO_PCI_ISR_CONFIG | 1);
 	CHECK_EQ(line_level[line], 0);
 	/* The legacy ISR register is the same latch. */
-	vdev.transport->signal_vq(&vdev, &vdev.vqs[0]);
+	vdev.irq->signal_queue(vdev.irq, 0);
 	CHECK_EQ(io_rd(VIRTIO_PCI_ISR, 1), 1);
 	CHECK_EQ(line_level[line], 0);
 	/* INTx disable in the command register holds the line low. */
 	cfg_wr(PCI_COMMAND, PCI_COMMAND_INTX_DISABLE | 3, 2);
-	vdev.transport->signal_vq(&vdev, &vdev.vqs[0]);
+	vdev.irq->signal_queue(vdev.irq, 0);
 	CHECK_EQ(line_level[line], 0);
 	cfg_wr(PCI_COMMAND, 3, 2);
 	CHECK_EQ(line_level[line], 1);
@@ -951,14 +965,14 @@ TEST(msix)
 	CHECK_EQ(addr, 0xfee01000);
 	CHECK_EQ(data, 0x4031);
 	CHECK(ifd->gsi >= X86_IOAPIC_PINS); /* above the IOAPIC's GSIs */
-	vdev.transport->signal_vq(&vdev, &vdev.vqs[0]);
+	vdev.irq->signal_queue(vdev.irq, 0);
 	CHECK_EQ(efd_take(ifd->fd), 1);
 	CHECK_EQ(line_level[line], 0); /* no INTx with MSI-X */
 	CHECK_EQ(mem_rd(isr_off, 1), 0);
 
 	/* Masked: latched in the PBA, delivered on unmask. */
 	mem_wr(table_off + 16 + 12, 1, 4);
-	vdev.transport->signal_vq(&vdev, &vdev.vqs[0]);
+	vdev.irq->signal_queue(vdev.irq, 0);
 	CHECK_EQ(efd_take(ifd->fd), 0);
 	CHECK_EQ(mem_rd(pba_off, 8), 2);
 	mem_wr(pba_off, 0, 8); /* read-only */
@@ -969,7 +983,7 @@ TEST(msix)
 
 	/* Function mask works the same way. */
 	cfg_wr((unsigned int)cap + 2, 0xc000, 2);
-	vdev.transport->signal_vq(&vdev, &vdev.vqs[0]);
+	vdev.irq->signal_queue(vdev.irq, 0);
 	CHECK_EQ(efd_take(ifd->fd), 0);
 	CHECK_EQ(mem_rd(pba_off, 1), 2);
 	cfg_wr((unsigned int)cap + 3, 0x80, 1);
@@ -996,7 +1010,7 @@ TEST(msix)
 	CHECK_EQ(mem_rd(pba_off, 1), 0);
 	/* NO_VECTOR: nothing at all. */
 	common_wr(VIRTIO_PCI_COMMON_Q_SELECT, 1, 2);
-	vdev.transport->signal_vq(&vdev, &vdev.vqs[1]);
+	vdev.irq->signal_queue(vdev.irq, 1);
 	CHECK_EQ(mem_rd(pba_off, 1), 0);
 	CHECK_EQ(line_level[line], 0);
 	/* Out-of-table accesses. */
@@ -1006,15 +1020,19 @@ TEST(msix)
 
 	/* Disabling MSI-X goes back to INTx. */
 	cfg_wr((unsigned int)cap + 2, 0, 2);
-	vdev.transport->signal_vq(&vdev, &vdev.vqs[0]);
+	vdev.irq->signal_queue(vdev.irq, 0);
 	CHECK_EQ(line_level[line], 1);
 	CHECK_EQ(mem_rd(isr_off, 1), 1);
 
-	/* Teardown lets go of every irqfd and route. */
+	/* Teardown lets go of every irqfd and route: the device first
+	 * (unplugged: no BAR left when its destroy hook ran, yet able to
+	 * signal), then the transport. */
+	unplugged_at_destroy = false;
 	teardown();
 	CHECK_EQ(live_irqfds(), 0);
 	CHECK_EQ(live_efds(), 0);
 	CHECK_EQ(destroyed, 1);
+	CHECK(unplugged_at_destroy);
 }
 
 TEST(msix_legacy_layout)
@@ -1036,7 +1054,6 @@ TEST(msix_legacy_layout)
 	io_wr(VIRTIO_PCI_QUEUE_SEL, 1, 2);
 	io_wr(VIRTIO_MSI_QUEUE_VECTOR, 2, 2);
 	CHECK_EQ(io_rd(VIRTIO_MSI_QUEUE_VECTOR, 2), 2);
-	CHECK_EQ(vdev.vqs[1].msix_vector, 2);
 	io_wr(VIRTIO_MSI_QUEUE_VECTOR, 3, 2);
 	CHECK_EQ(io_rd(VIRTIO_MSI_QUEUE_VECTOR, 2), VIRTIO_MSI_NO_VECTOR);
 	io_wr(24 + 2, 0x77, 1);
@@ -1356,6 +1373,11 @@ TEST(cleanup_registration_fails)
 	REQUIRE(setup_dev(VIRTIO_ID_BLOCK, false, &err));
 	CHECK_EQ(err, 0);
 	teardown();
+	/* The transport alone let go of the device: still its model's. */
+	CHECK_EQ(destroyed, 0);
+	CHECK(vdev.irq == NULL);
+	virtio_dev_destroy(&vdev);
+	CHECK_EQ(destroyed, 1);
 	cleanup_fail = false;
 	/* Set up again, with the transport's vm_add_cleanup() failing. */
 	memset(efds, 0, sizeof(efds));
@@ -1365,13 +1387,13 @@ TEST(cleanup_registration_fails)
 	REQUIRE(bus_init(&vm->mmio_bus, "mmio") == 0);
 	REQUIRE(pci_bus_init(&vm->arch.pci) == 0);
 	REQUIRE(vm_irq_init(vm) == 0);
-	REQUIRE(virtio_dev_init(&vdev, vm, &dops, "dummy", VIRTIO_ID_BLOCK, NQ,
+	REQUIRE(vqd_dev_init(&vdev, vm, &dops, "dummy", VIRTIO_ID_BLOCK, NQ,
 				QMAX, DEV_FEATURE, sizeof(dcfg), NULL) == 0);
 	destroyed = 0;
 	cleanup_fail = true;
 	CHECK_EQ(virtio_pci_attach(vm, &vdev, false), -ENOMEM);
 	CHECK_EQ(destroyed, 0);
-	CHECK(vdev.transport == NULL);
+	CHECK(vdev.irq == NULL);
 	CHECK(vm->arch.pci.slots[0] == NULL);
 	CHECK_EQ(live_efds(), 0);
 	CHECK(vm->mmio_bus.table->nr == 0 && vm->pio_bus.table->nr == 0);
@@ -1429,10 +1451,10 @@ TEST(hostile_accesses)
 			break;
 		default: /* interrupts from the device side */
 			if (what & 4)
-				vdev.transport->signal_vq(&vdev,
-					&vdev.vqs[v % NQ]);
+				vdev.irq->signal_queue(vdev.irq,
+						       (unsigned int)(v % NQ));
 			else
-				vdev.transport->signal_config(&vdev);
+				vdev.irq->signal_config(vdev.irq);
 			break;
 		}
 	}

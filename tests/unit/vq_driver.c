@@ -8,6 +8,7 @@
 
 #include "lkvm/ioloop.h"
 #include "lkvm/util.h"
+#include "lkvm/virtio-devices.h"
 #include "vq_driver.h"
 
 /* --- Fake guest RAM and VM --- */
@@ -105,32 +106,57 @@ uint64_t vqd_ram_end(const struct vqd_env *env)
 
 /* --- Fake transport --- */
 
-static void vqd_signal_vq(struct virtio_dev *vdev, struct virtqueue *vq)
+static void vqd_signal_queue(struct virtio_interrupt *irq, unsigned int index)
 {
-	struct vqd_env *env = vdev->transport_priv;
+	struct vqd_env *env = container_of(irq, struct vqd_env, irq);
 
 	__atomic_add_fetch(&env->signal_vq_calls, 1, __ATOMIC_SEQ_CST);
-	if (vq->index < ARRAY_SIZE(env->signal_vq_per_queue))
-		__atomic_add_fetch(&env->signal_vq_per_queue[vq->index], 1,
+	if (index < ARRAY_SIZE(env->signal_vq_per_queue))
+		__atomic_add_fetch(&env->signal_vq_per_queue[index], 1,
 				   __ATOMIC_SEQ_CST);
 }
 
-static void vqd_signal_config(struct virtio_dev *vdev)
+static void vqd_signal_config(struct virtio_interrupt *irq)
 {
-	struct vqd_env *env = vdev->transport_priv;
+	struct vqd_env *env = container_of(irq, struct vqd_env, irq);
 
 	__atomic_add_fetch(&env->signal_config_calls, 1, __ATOMIC_SEQ_CST);
 }
 
-const struct virtio_transport_ops vqd_transport_ops = {
-	.signal_vq = vqd_signal_vq,
-	.signal_config = vqd_signal_config,
-};
-
 void vqd_attach(struct vqd_env *env, struct virtio_dev *vdev)
 {
-	vdev->transport = &vqd_transport_ops;
-	vdev->transport_priv = env;
+	env->irq.signal_queue = vqd_signal_queue;
+	env->irq.signal_config = vqd_signal_config;
+	vdev->irq = &env->irq;
+}
+
+int vqd_dev_init(struct virtio_dev *vdev, struct vm *vm,
+		 const struct virtio_dev_ops *ops, const char *name,
+		 uint32_t device_id, unsigned int nr_queues,
+		 uint16_t queue_size, uint64_t features, uint32_t config_size,
+		 void *priv)
+{
+	static struct virtio_device_type types[VQD_MAX_TYPES];
+	static unsigned int next;
+	struct virtio_device_type *t;
+
+	t = &types[__atomic_fetch_add(&next, 1, __ATOMIC_RELAXED) %
+		   VQD_MAX_TYPES];
+	memset(t, 0, sizeof(*t));
+	t->name = "vqd-test";
+	t->device_id = device_id;
+	t->max_queues = nr_queues;
+	t->queue_size = queue_size;
+	t->config_size = config_size;
+	return virtio_dev_init(vdev, &(struct virtio_dev_init){
+		.type = t,
+		.ops = ops,
+		.name = name,
+		.features = features,
+		.mem = &vm->mem,
+		.loop = vm_workers(vm),
+		.priv = priv,
+	});
 }
 
 unsigned int vqd_signal_vq_count(struct vqd_env *env)

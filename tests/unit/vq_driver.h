@@ -69,7 +69,9 @@ struct vqd_env {
 	void *map;               /* whole mapping, guard pages included */
 	size_t map_len;
 
-	/* Fake transport counters (updated atomically from any thread). */
+	/* Fake transport: its interrupt handle and counters (updated
+	 * atomically from any thread). */
+	struct virtio_interrupt irq;
 	unsigned int signal_vq_calls;
 	unsigned int signal_vq_per_queue[8];
 	unsigned int signal_config_calls;
@@ -99,10 +101,22 @@ uint64_t vqd_ram_end(const struct vqd_env *env);
 
 /* --- Fake transport --- */
 
-/* Counts signal_vq (total and per queue index < 8) and signal_config. */
-extern const struct virtio_transport_ops vqd_transport_ops;
-/* vdev->transport = &vqd_transport_ops, vdev->transport_priv = env. */
+/* vdev->irq = &env->irq, which counts queue signals (total and per queue
+ * index < 8) and config signals. */
 void vqd_attach(struct vqd_env *env, struct virtio_dev *vdev);
+
+/*
+ * virtio_dev_init() for a test device of any identity: a device type with
+ * @device_id, @nr_queues queues of @queue_size, @config_size bytes of
+ * config is made up (from a pool of VQD_MAX_TYPES, reused round-robin: a
+ * test keeps fewer devices alive at once), with @vm's RAM and workers.
+ */
+#define VQD_MAX_TYPES 64
+int vqd_dev_init(struct virtio_dev *vdev, struct vm *vm,
+		 const struct virtio_dev_ops *ops, const char *name,
+		 uint32_t device_id, unsigned int nr_queues,
+		 uint16_t queue_size, uint64_t features, uint32_t config_size,
+		 void *priv);
 unsigned int vqd_signal_vq_count(struct vqd_env *env);
 unsigned int vqd_signal_config_count(struct vqd_env *env);
 

@@ -21,8 +21,8 @@
 
 #include "lkvm/ioloop.h"
 #include "lkvm/util.h"
+#include "lkvm/virtio-devices.h"
 #include "lkvm/virtio.h"
-#include "lkvm/vm.h"
 
 #define F(bit) (1ULL << (bit))
 
@@ -79,36 +79,43 @@ static void vq_reset_state(struct virtqueue *vq)
 	vq->event_idx = false;
 	vq->indirect = false;
 	vq->kicks_off = false;
-	vq->msix_vector = VIRTIO_MSI_NO_VECTOR;
 	pthread_mutex_unlock(&vq->lock);
 }
 
-int virtio_dev_init(struct virtio_dev *vdev, struct vm *vm,
-		    const struct virtio_dev_ops *ops, const char *name,
-		    uint32_t device_id, unsigned int nr_queues,
-		    uint16_t max_queue_size, uint64_t features,
-		    uint32_t config_size, void *priv)
+int virtio_dev_init(struct virtio_dev *vdev, const struct virtio_dev_init *init)
 {
+	const struct virtio_device_type *type = init->type;
+	const struct virtio_dev_ops *ops = init->ops;
+	unsigned int nr_queues, i;
 	pthread_mutexattr_t attr;
-	unsigned int i;
+	uint16_t qsize;
 	int err;
 
-	if (!ops || !ops->queue_notify || !max_queue_size ||
-	    max_queue_size > VIRTQ_MAX_SIZE ||
-	    (max_queue_size & (max_queue_size - 1)))
+	if (!type || !ops || !ops->queue_notify || !init->mem)
+		return -EINVAL;
+	nr_queues = init->nr_queues ? init->nr_queues : type->max_queues;
+	qsize = type->queue_size;
+	/* The type's limits are the device's: a device cannot exceed what
+	 * it declares (transports size their register files from them). */
+	if (!nr_queues || nr_queues > type->max_queues || !qsize ||
+	    qsize > VIRTQ_MAX_SIZE || (qsize & (qsize - 1)) ||
+	    init->config_size > type->config_size)
 		return -EINVAL;
 
 	memset(vdev, 0, sizeof(*vdev));
 	vdev->ops = ops;
-	snprintf(vdev->name, sizeof(vdev->name), "%s", name ? name : "virtio");
-	vdev->device_id = device_id;
-	vdev->vm = vm;
-	vdev->priv = priv;
-	vdev->config_size = config_size;
-	vdev->host_features = features | F(VIRTIO_F_VERSION_1) |
+	vdev->type = type;
+	snprintf(vdev->name, sizeof(vdev->name), "%s",
+		 init->name ? init->name : type->name);
+	vdev->device_id = type->device_id;
+	vdev->mem = init->mem;
+	vdev->priv = init->priv;
+	vdev->config_size = init->config_size ? init->config_size :
+						type->config_size;
+	vdev->host_features = init->features | F(VIRTIO_F_VERSION_1) |
 			      F(VIRTIO_RING_F_EVENT_IDX) |
 			      F(VIRTIO_RING_F_INDIRECT_DESC);
-	vdev->loop = &vm->ioloop;
+	vdev->loop = init->loop;
 
 	pthread_mutexattr_init(&attr);
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
@@ -127,9 +134,7 @@ int virtio_dev_init(struct virtio_dev *vdev, struct vm *vm,
 
 		vq->vdev = vdev;
 		vq->index = i;
-		vq->max_size = max_queue_size;
-		vq->irq_gsi = -1;
-		vq->irqfd = -1;
+		vq->max_size = qsize;
 		err = pthread_mutex_init(&vq->lock, NULL);
 		if (err) {
 			err = -err;
@@ -168,7 +173,11 @@ void virtio_dev_destroy(struct virtio_dev *vdev)
 
 	if (!vqs)
 		return;
-	/* No handler runs after this... */
+	/* The guest's accesses stop reaching the device (its kick fds stay
+	 * open until the transport has let go of them)... */
+	if (vdev->irq && vdev->irq->unplug)
+		vdev->irq->unplug(vdev->irq);
+	/* ...no handler runs after this... */
 	for (i = 0; i < n; i++)
 		ioloop_watch_del(&vqs[i].watch);
 	/* ...so the device can free what they use.  It may free the
@@ -188,8 +197,8 @@ void virtio_dev_destroy(struct virtio_dev *vdev)
 void virtio_config_changed(struct virtio_dev *vdev)
 {
 	__atomic_add_fetch(&vdev->config_generation, 1, __ATOMIC_SEQ_CST);
-	if (vdev->transport && vdev->transport->signal_config)
-		vdev->transport->signal_config(vdev);
+	if (vdev->irq)
+		vdev->irq->signal_config(vdev->irq);
 }
 
 /* Callable from any thread, including queue handlers: no vdev->lock. */
@@ -209,8 +218,8 @@ void virtio_set_needs_reset(struct virtio_dev *vdev, const char *why)
 					      __ATOMIC_SEQ_CST));
 
 	pr_warn("%s: device needs reset: %s", vdev->name, why);
-	if (vdev->transport && vdev->transport->signal_config)
-		vdev->transport->signal_config(vdev);
+	if (vdev->irq)
+		vdev->irq->signal_config(vdev->irq);
 }
 
 void virtio_driver_bug(struct virtio_dev *vdev, bool *warned,
@@ -230,7 +239,7 @@ static void start_watches(struct virtio_dev *vdev)
 	unsigned int i;
 	int err;
 
-	if (!vdev->vm || !vdev->vm->ioloop_ready)
+	if (!vdev->loop)
 		return; /* unit tests without workers drive queues by hand */
 	for (i = 0; i < vdev->nr_queues; i++) {
 		struct virtqueue *vq = &vdev->vqs[i];
@@ -270,6 +279,7 @@ static void do_reset(struct virtio_dev *vdev)
 	for (i = 0; i < vdev->nr_queues; i++)
 		vq_reset_state(&vdev->vqs[i]);
 	vdev->guest_features = 0;
+	vdev->queue_error = false;
 	__atomic_store_n(&vdev->status, 0, __ATOMIC_SEQ_CST);
 	/* Watches stay paused until the next DRIVER_OK. */
 }
@@ -358,6 +368,11 @@ void virtio_set_status(struct virtio_dev *vdev, uint8_t status)
 			snprintf(why, sizeof(why), "cannot start: %s",
 				 strerror(-err));
 			virtio_set_needs_reset(vdev, why);
+		} else if (vdev->queue_error) {
+			/* A queue refused before DRIVER_OK: NEEDS_RESET is
+			 * only flagged on a live device, so flag it now. */
+			virtio_set_needs_reset(vdev,
+					       "a queue could not be enabled");
 		} else {
 			start_watches(vdev);
 		}

@@ -26,7 +26,6 @@
 #include "lkvm/memory.h"
 #include "lkvm/util.h"
 #include "lkvm/virtio.h"
-#include "lkvm/vm.h"
 
 /* Largest indirect table accepted (QEMU's limit too).  Bounds the walk. */
 #define VIRTQ_MAX_INDIRECT 1024
@@ -84,7 +83,7 @@ static inline void read_desc(const struct vring_desc *src, struct desc *d)
 
 static inline const struct guest_memory *vq_mem(struct virtqueue *vq)
 {
-	return &vq->vdev->vm->mem;
+	return vq->vdev->mem;
 }
 
 /* used_event lives after the avail ring, avail_event after the used ring. */
@@ -147,6 +146,17 @@ int virtq_enable(struct virtqueue *vq)
 	__atomic_store_n(&vq->ready, true, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&vq->lock);
 out:
+	if (err) {
+		char why[64];
+
+		/* The queue stays disabled.  A live device needs a reset
+		 * now; one not live yet gets it at DRIVER_OK (the core's
+		 * virtio_set_status), where the driver looks. */
+		vdev->queue_error = true;
+		snprintf(why, sizeof(why), "queue %u: bad size or ring address",
+			 vq->index);
+		virtio_set_needs_reset(vdev, why);
+	}
 	pthread_mutex_unlock(&vdev->lock);
 	return err;
 }
@@ -385,8 +395,8 @@ void virtq_notify(struct virtqueue *vq)
 	}
 	pthread_mutex_unlock(&vq->lock);
 
-	if (need && vdev->transport && vdev->transport->signal_vq)
-		vdev->transport->signal_vq(vdev, vq);
+	if (need && vdev->irq)
+		vdev->irq->signal_queue(vdev->irq, vq->index);
 }
 
 void virtq_complete(struct virtqueue *vq, uint16_t head, uint32_t written)

@@ -45,14 +45,13 @@
 #define MMIO_QUEUE_RESET 0x0c0        /* virtio 1.2; VIRTIO_F_RING_RESET only */
 
 struct virtio_mmio {
+	struct virtio_interrupt irq; /* the device's handle (vdev->irq) */
 	struct vm *vm;
-	struct virtio_dev *vdev;
+	struct virtio_dev *vdev; /* NULL once the device unplugged */
 	uint64_t base;
-	unsigned int irq;
+	unsigned int line_nr; /* its interrupt line */
 	bool legacy;
-	bool owns_vdev;       /* the VM cleanup destroys the device */
-	bool queue_error;     /* a queue failed to enable before DRIVER_OK */
-	bool *ioeventfd;      /* per queue: KVM ioeventfd assigned */
+	bool *ioeventfd_set;  /* per queue: KVM ioeventfd assigned */
 
 	pthread_mutex_t lock;
 	uint32_t dev_feat_sel;
@@ -76,17 +75,17 @@ static void update_line(struct virtio_mmio *m, bool pulse)
 		/* Bits remain after an ACK: give edge-configured pins a new
 		 * edge.  On a level pin this is indistinguishable from staying
 		 * high. */
-		vm_irq_line(m->vm, m->irq, 0);
-		vm_irq_line(m->vm, m->irq, 1);
+		vm_irq_line(m->vm, m->line_nr, 0);
+		vm_irq_line(m->vm, m->line_nr, 1);
 	} else if (want != m->line) {
-		vm_irq_line(m->vm, m->irq, want);
+		vm_irq_line(m->vm, m->line_nr, want);
 	}
 	m->line = want;
 }
 
-static void raise_status(struct virtio_dev *vdev, uint32_t bit)
+static void raise_status(struct virtio_interrupt *irq, uint32_t bit)
 {
-	struct virtio_mmio *m = vdev->transport_priv;
+	struct virtio_mmio *m = container_of(irq, struct virtio_mmio, irq);
 
 	pthread_mutex_lock(&m->lock);
 	m->irq_status |= bit;
@@ -94,21 +93,18 @@ static void raise_status(struct virtio_dev *vdev, uint32_t bit)
 	pthread_mutex_unlock(&m->lock);
 }
 
-static void mmio_signal_vq(struct virtio_dev *vdev, struct virtqueue *vq)
+static void mmio_signal_queue(struct virtio_interrupt *irq, unsigned int index)
 {
-	(void)vq;
-	raise_status(vdev, VIRTIO_MMIO_INT_VRING);
+	(void)index;
+	raise_status(irq, VIRTIO_MMIO_INT_VRING);
 }
 
-static void mmio_signal_config(struct virtio_dev *vdev)
+static void mmio_signal_config(struct virtio_interrupt *irq)
 {
-	raise_status(vdev, VIRTIO_MMIO_INT_CONFIG);
+	raise_status(irq, VIRTIO_MMIO_INT_CONFIG);
 }
 
-static const struct virtio_transport_ops mmio_transport_ops = {
-	.signal_vq = mmio_signal_vq,
-	.signal_config = mmio_signal_config,
-};
+static void mmio_unplug(struct virtio_interrupt *irq);
 
 /* --- Registers --- */
 
@@ -187,26 +183,6 @@ static void set_half(uint64_t *addr, bool high, uint32_t v)
 		*addr = (*addr & ~0xffffffffULL) | v;
 }
 
-/* vdev->lock held. */
-static void queue_enable(struct virtio_mmio *m, struct virtqueue *vq)
-{
-	char why[64];
-
-	if (!virtq_enable(vq))
-		return;
-	snprintf(why, sizeof(why), "queue %u: bad size or ring address",
-		 vq->index);
-	/* The core only flags NEEDS_RESET on a live device, where the driver
-	 * looks; a queue set up (as usual) before DRIVER_OK is reported when
-	 * DRIVER_OK arrives instead of letting the driver run without it. */
-	if (!driver_ok(m->vdev)) {
-		pthread_mutex_lock(&m->lock);
-		m->queue_error = true;
-		pthread_mutex_unlock(&m->lock);
-	}
-	virtio_set_needs_reset(m->vdev, why);
-}
-
 /* Only a queue that no worker processes yet may be switched off: turning
  * off a running one needs VIRTIO_F_RING_RESET, which is not offered.
  * vdev->lock held. */
@@ -233,7 +209,7 @@ static void queue_pfn_write(struct virtio_mmio *m, struct virtqueue *vq,
 		queue_disable(vq);
 	} else if (!vq_ready(vq)) {
 		virtq_set_legacy_layout(vq, (uint64_t)pfn * page, align);
-		queue_enable(m, vq);
+		virtq_enable(vq); /* a refusal is the core's NEEDS_RESET */
 	}
 }
 
@@ -253,7 +229,7 @@ static void queue_reg_write(struct virtio_mmio *m, uint64_t off, uint32_t v)
 		if (v == 0)
 			queue_disable(vq);
 		else if (v == 1 && !vq_ready(vq))
-			queue_enable(m, vq);
+			virtq_enable(vq); /* a refusal: the core's NEEDS_RESET */
 		goto out;
 	}
 	/* The layout of a live queue never changes under its worker. */
@@ -336,7 +312,6 @@ static void reset_transport(struct virtio_mmio *m)
 	pthread_mutex_lock(&m->lock);
 	m->dev_feat_sel = m->drv_feat_sel = m->queue_sel = m->shm_sel = 0;
 	m->irq_status = 0;
-	m->queue_error = false;
 	update_line(m, false);
 	/* GuestPageSize is written once at probe, before the first reset,
 	 * and QueueAlign is per setup: both survive a device reset. */
@@ -401,19 +376,8 @@ static void reg_write(struct virtio_mmio *m, uint64_t off, uint32_t v)
 		virtio_set_status(vdev, (uint8_t)v);
 		/* After the core's reset no worker signals any more, so the
 		 * cleared status cannot be raised again by stale work. */
-		if (!(uint8_t)v) {
+		if (!(uint8_t)v)
 			reset_transport(m);
-		} else if (driver_ok(vdev)) {
-			bool err;
-
-			pthread_mutex_lock(&m->lock);
-			err = m->queue_error;
-			m->queue_error = false;
-			pthread_mutex_unlock(&m->lock);
-			if (err)
-				virtio_set_needs_reset(vdev,
-						       "a queue failed to enable");
-		}
 		break;
 	case VIRTIO_MMIO_SHM_SEL:
 		if (!m->legacy)
@@ -463,36 +427,48 @@ static void ioeventfds_release(struct virtio_mmio *m)
 	unsigned int i;
 
 	for (i = 0; i < m->vdev->nr_queues; i++) {
-		if (!m->ioeventfd[i])
+		if (!m->ioeventfd_set[i])
 			continue;
 		vm_ioeventfd(m->vm, m->vdev->vqs[i].kick_fd,
 			     m->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, false, true,
 			     i, false);
-		m->ioeventfd[i] = false;
+		m->ioeventfd_set[i] = false;
 	}
 }
 
 /*
- * Undo attach.  Runs as the VM cleanup (vCPUs are gone, so no register
- * access can race) or on a failed attach.  The device itself is destroyed
- * only once the VM owns it: a failed virtio_mmio_attach() leaves @vdev to
- * its creator.
+ * The device is going away (virtio_dev_destroy, or a failed attach): the
+ * guest's accesses stop reaching it while its kick fds are still open.
+ * Signals from its last completions still work until mmio_release().
+ */
+static void mmio_unplug(struct virtio_interrupt *irq)
+{
+	struct virtio_mmio *m = container_of(irq, struct virtio_mmio, irq);
+
+	if (!m->vdev)
+		return;
+	ioeventfds_release(m);
+	bus_unregister(&m->vm->mmio_bus, m->base);
+	m->vdev = NULL;
+}
+
+/*
+ * The transport's own teardown, a VM cleanup registered before the
+ * device's: it runs after the device is destroyed (vCPUs are gone, so no
+ * register access can race), or at once when registering it failed, with
+ * the device still alive and its creator's to destroy.
  */
 static void mmio_release(void *opaque)
 {
 	struct virtio_mmio *m = opaque;
 	struct virtio_dev *vdev = m->vdev;
 
-	ioeventfds_release(m);
-	bus_unregister(&m->vm->mmio_bus, m->base);
-	if (m->owns_vdev) {
-		virtio_dev_destroy(vdev);
-	} else {
-		vdev->transport = NULL;
-		vdev->transport_priv = NULL;
+	if (vdev) {
+		mmio_unplug(&m->irq);
+		vdev->irq = NULL;
 	}
 	pthread_mutex_destroy(&m->lock);
-	free(m->ioeventfd);
+	free(m->ioeventfd_set);
 	free(m);
 }
 
@@ -505,9 +481,9 @@ int virtio_mmio_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy)
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		goto nomem;
-	m->ioeventfd = calloc(vdev->nr_queues ? vdev->nr_queues : 1,
-			      sizeof(*m->ioeventfd));
-	if (!m->ioeventfd)
+	m->ioeventfd_set = calloc(vdev->nr_queues ? vdev->nr_queues : 1,
+				  sizeof(*m->ioeventfd_set));
+	if (!m->ioeventfd_set)
 		goto nomem_free;
 	err = -pthread_mutex_init(&m->lock, NULL);
 	if (err) {
@@ -524,8 +500,10 @@ int virtio_mmio_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy)
 	/* The core then offers no VIRTIO_F_VERSION_1 and expects no
 	 * FEATURES_OK step. */
 	vdev->legacy = legacy;
-	vdev->transport = &mmio_transport_ops;
-	vdev->transport_priv = m;
+	m->irq.signal_queue = mmio_signal_queue;
+	m->irq.signal_config = mmio_signal_config;
+	m->irq.unplug = mmio_unplug;
+	vdev->irq = &m->irq;
 
 	m->base = arch_alloc_platform_mmio(vm, MMIO_WINDOW);
 	irq = arch_alloc_irq_line(vm);
@@ -536,7 +514,7 @@ int virtio_mmio_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy)
 		err = -ENOSPC;
 		goto err_mutex;
 	}
-	m->irq = (unsigned int)irq;
+	m->line_nr = (unsigned int)irq;
 
 	err = bus_register(&vm->mmio_bus, m->base, MMIO_WINDOW, mmio_io, m,
 			   vdev->name);
@@ -560,10 +538,10 @@ int virtio_mmio_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy)
 				 vdev->name, i, strerror(-err));
 			continue;
 		}
-		m->ioeventfd[i] = true;
+		m->ioeventfd_set[i] = true;
 	}
 
-	err = arch_virtio_mmio_announce(vm, m->base, MMIO_WINDOW, m->irq);
+	err = arch_virtio_mmio_announce(vm, m->base, MMIO_WINDOW, m->line_nr);
 	if (err)
 		goto err_release;
 
@@ -573,10 +551,9 @@ int virtio_mmio_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy)
 		pr_err("%s: out of memory", vdev->name);
 		return err;
 	}
-	m->owns_vdev = true;
 	pr_debug("%s: virtio-mmio%s at %#llx irq %u", vdev->name,
 		 legacy ? " (legacy)" : "", (unsigned long long)m->base,
-		 m->irq);
+		 m->line_nr);
 	return 0;
 
 err_release:
@@ -585,9 +562,8 @@ err_release:
 err_mutex:
 	pthread_mutex_destroy(&m->lock);
 err_free:
-	vdev->transport = NULL;
-	vdev->transport_priv = NULL;
-	free(m->ioeventfd);
+	vdev->irq = NULL;
+	free(m->ioeventfd_set);
 	free(m);
 	return err;
 nomem_free:

@@ -77,25 +77,31 @@
 #define MSIX_CTRL_ENABLE 0x8000
 #define MSIX_CTRL_FMASK 0x4000
 
+/* ISR status bits (virtio 1.2 4.1.4.5); the config bit is
+ * VIRTIO_PCI_ISR_CONFIG. */
+#define VP_ISR_QUEUE 0x1
+
 #define VP_PCI_CFG_DATA 16 /* pci_cfg_data within virtio_pci_cfg_cap */
 
 struct vp_vector {
 	uint32_t entry[4];  /* guest's table entry: addr lo, addr hi, data, ctrl */
 	bool pending;       /* PBA bit */
 	bool dirty;         /* entry changed since the route was written */
-	int efd;            /* eventfd, a KVM irqfd on @gsi when @irqfd */
+	int efd;            /* eventfd, a KVM irqfd on @gsi when
+			     * @irqfd_assigned */
 	int gsi;            /* MSI route, -1 while there is none */
-	bool irqfd;
+	bool irqfd_assigned;
 };
 
 struct virtio_pci {
+	struct virtio_interrupt irq; /* the device's handle (vdev->irq) */
 	struct pci_device pci;
-	struct virtio_dev *vdev;
+	struct virtio_dev *vdev; /* NULL once the device unplugged */
 	struct vm *vm;
 	char name[48];
 	bool legacy_only;
 	bool transitional;  /* has the legacy I/O BAR */
-	bool owns_vdev;     /* teardown destroys the device too */
+	bool on_bus;        /* pci_bus_add() succeeded, not removed yet */
 	int slot;
 	uint32_t io_size;
 	int msix_cap, pci_cfg_cap; /* config-space offsets, 0: absent */
@@ -103,18 +109,18 @@ struct virtio_pci {
 	/* BAR mappings (map_lock). */
 	pthread_mutex_t map_lock;
 	uint64_t io_base, mem_base; /* registered on the buses; 0: not */
-	bool *io_efd, *mem_efd;     /* per-queue ioeventfd assigned */
+	bool *io_ioeventfd_set, *mem_ioeventfd_set; /* per queue */
 
 	/* Registers (vdev->lock). */
 	uint32_t dev_feature_sel, drv_feature_sel;
 	uint16_t queue_sel;
-	bool queue_error;   /* a queue could not be enabled since reset */
 
 	/* Interrupts (irq_lock). */
 	pthread_mutex_t irq_lock;
 	uint8_t isr;
 	bool msix_enabled, msix_masked;
 	uint16_t msix_config;
+	uint16_t *queue_vector; /* per queue: its MSI-X vector */
 	unsigned int nr_vectors;
 	struct vp_vector *vec;
 };
@@ -168,12 +174,12 @@ static void vector_sync(struct virtio_pci *vp, struct vp_vector *x)
 			return;
 		}
 		x->gsi = gsi;
-		x->irqfd = vm_irqfd(vp->vm, x->efd, (uint32_t)gsi, true) == 0;
+		x->irqfd_assigned = vm_irqfd(vp->vm, x->efd, (uint32_t)gsi, true) == 0;
 	} else if (vm_msi_route_update(vp->vm, x->gsi, addr, data) < 0 &&
-		   x->irqfd) {
+		   x->irqfd_assigned) {
 		/* The irqfd would deliver the old message: stop using it. */
 		vm_irqfd(vp->vm, x->efd, (uint32_t)x->gsi, false);
-		x->irqfd = false;
+		x->irqfd_assigned = false;
 	}
 }
 
@@ -196,7 +202,7 @@ static void vector_fire(struct virtio_pci *vp, unsigned int v)
 		return;
 	}
 	vector_sync(vp, x);
-	if (x->irqfd) {
+	if (x->irqfd_assigned) {
 		uint64_t one = 1;
 
 		if (write(x->efd, &one, sizeof(one)) == sizeof(one))
@@ -239,29 +245,24 @@ static void vp_signal(struct virtio_pci *vp, uint16_t vector, uint8_t isr_bit)
 	}
 }
 
-static void vp_signal_vq(struct virtio_dev *vdev, struct virtqueue *vq)
+static void vp_signal_queue(struct virtio_interrupt *irq, unsigned int index)
 {
-	struct virtio_pci *vp = vdev->transport_priv;
+	struct virtio_pci *vp = container_of(irq, struct virtio_pci, irq);
 
-	/* vq->msix_vector changes under irq_lock; read it under it too. */
+	/* queue_vector[] changes under irq_lock; read it under it too. */
 	pthread_mutex_lock(&vp->irq_lock);
-	vp_signal(vp, vq->msix_vector, 1);
+	vp_signal(vp, vp->queue_vector[index], VP_ISR_QUEUE);
 	pthread_mutex_unlock(&vp->irq_lock);
 }
 
-static void vp_signal_config(struct virtio_dev *vdev)
+static void vp_signal_config(struct virtio_interrupt *irq)
 {
-	struct virtio_pci *vp = vdev->transport_priv;
+	struct virtio_pci *vp = container_of(irq, struct virtio_pci, irq);
 
 	pthread_mutex_lock(&vp->irq_lock);
 	vp_signal(vp, vp->msix_config, VIRTIO_PCI_ISR_CONFIG);
 	pthread_mutex_unlock(&vp->irq_lock);
 }
-
-static const struct virtio_transport_ops vp_transport_ops = {
-	.signal_vq = vp_signal_vq,
-	.signal_config = vp_signal_config,
-};
 
 /* ISR status: reading it acknowledges the interrupt. */
 static uint8_t isr_read(struct virtio_pci *vp)
@@ -294,7 +295,7 @@ static void set_queue_vector(struct virtio_pci *vp, struct virtqueue *vq,
 			     uint16_t v)
 {
 	pthread_mutex_lock(&vp->irq_lock);
-	vq->msix_vector = vector_check(vp, v);
+	vp->queue_vector[vq->index] = vector_check(vp, v);
 	pthread_mutex_unlock(&vp->irq_lock);
 }
 
@@ -530,13 +531,12 @@ static void transport_reset(struct virtio_pci *vp)
 	pthread_mutex_lock(&vdev->lock);
 	vp->dev_feature_sel = vp->drv_feature_sel = 0;
 	vp->queue_sel = 0;
-	vp->queue_error = false;
 	pthread_mutex_unlock(&vdev->lock);
 
 	pthread_mutex_lock(&vp->irq_lock);
 	vp->msix_config = VIRTIO_MSI_NO_VECTOR;
 	for (i = 0; i < vdev->nr_queues; i++)
-		vdev->vqs[i].msix_vector = VIRTIO_MSI_NO_VECTOR;
+		vp->queue_vector[i] = VIRTIO_MSI_NO_VECTOR;
 	vp->isr = 0;
 	pci_set_irq(&vp->pci, false);
 	pthread_mutex_unlock(&vp->irq_lock);
@@ -544,44 +544,19 @@ static void transport_reset(struct virtio_pci *vp)
 
 static void write_status(struct virtio_pci *vp, uint8_t status)
 {
-	bool broken;
-
 	/* No irq_lock held: a reset waits for queue handlers, which may be
 	 * signalling. */
 	virtio_set_status(vp->vdev, status);
-	if (status == 0) {
+	if (status == 0)
 		transport_reset(vp);
-		return;
-	}
-	/* A queue the device refused before DRIVER_OK: the core only flags
-	 * NEEDS_RESET on a live device, so flag it now that it is live. */
-	pthread_mutex_lock(&vp->vdev->lock);
-	broken = vp->queue_error;
-	pthread_mutex_unlock(&vp->vdev->lock);
-	if (broken && (status & VIRTIO_CONFIG_S_DRIVER_OK))
-		virtio_set_needs_reset(vp->vdev, "a queue could not be enabled");
 }
 
-/* Make the selected queue live.  vdev->lock held. */
-static void queue_enable(struct virtio_pci *vp, struct virtqueue *vq)
+/* Make the selected queue live; a refusal leaves it disabled (it reads
+ * 0) and is the core's NEEDS_RESET.  vdev->lock held. */
+static void queue_enable(struct virtqueue *vq)
 {
-	int err;
-
-	if (vq->ready)
-		return;
-	if (!vq->size || vq->size > vq->max_size || (vq->size & (vq->size - 1)))
-		err = -EINVAL;
-	else
-		err = virtq_enable(vq);
-	if (err) {
-		char why[64];
-
-		/* The queue stays disabled (queue_enable reads 0). */
-		vp->queue_error = true;
-		snprintf(why, sizeof(why), "queue %u: bad size or ring address",
-			 vq->index);
-		virtio_set_needs_reset(vp->vdev, why);
-	}
+	if (!vq->ready)
+		virtq_enable(vq);
 }
 
 /* ---- Modern common configuration ---- */
@@ -620,7 +595,7 @@ static uint32_t common_get(struct virtio_pci *vp, unsigned int off)
 	case VIRTIO_PCI_COMMON_Q_SIZE: return vq->size;
 	case VIRTIO_PCI_COMMON_Q_MSIX:
 		pthread_mutex_lock(&vp->irq_lock);
-		v = vq->msix_vector;
+		v = vp->queue_vector[vq->index];
 		pthread_mutex_unlock(&vp->irq_lock);
 		return v;
 	case VIRTIO_PCI_COMMON_Q_ENABLE: return vq->ready;
@@ -674,7 +649,7 @@ static void common_set(struct virtio_pci *vp, unsigned int off, uint32_t v)
 	case VIRTIO_PCI_COMMON_Q_SIZE: vq->size = (uint16_t)v; break;
 	case VIRTIO_PCI_COMMON_Q_ENABLE:
 		if (v == 1)
-			queue_enable(vp, vq);
+			queue_enable(vq);
 		break;
 	case VIRTIO_PCI_COMMON_Q_DESCLO: set_lo(&vq->desc_gpa, v); break;
 	case VIRTIO_PCI_COMMON_Q_DESCHI: set_hi(&vq->desc_gpa, v); break;
@@ -812,7 +787,7 @@ static uint32_t legacy_get(struct virtio_pci *vp, unsigned int off)
 		break;
 	case VIRTIO_MSI_QUEUE_VECTOR:
 		pthread_mutex_lock(&vp->irq_lock);
-		v = vq ? vq->msix_vector : VIRTIO_MSI_NO_VECTOR;
+		v = vq ? vp->queue_vector[vq->index] : VIRTIO_MSI_NO_VECTOR;
 		pthread_mutex_unlock(&vp->irq_lock);
 		break;
 	}
@@ -822,15 +797,14 @@ static uint32_t legacy_get(struct virtio_pci *vp, unsigned int off)
 
 /* Legacy queues: size fixed at the maximum, rings at one page-aligned
  * address.  vdev->lock held. */
-static void legacy_set_pfn(struct virtio_pci *vp, struct virtqueue *vq,
-			   uint32_t pfn)
+static void legacy_set_pfn(struct virtqueue *vq, uint32_t pfn)
 {
 	if (!pfn || vq->ready)
 		return; /* 0 is how a legacy driver lets go of a queue */
 	vq->size = vq->max_size;
 	virtq_set_legacy_layout(vq, (uint64_t)pfn << VIRTIO_PCI_QUEUE_ADDR_SHIFT,
 				VIRTIO_PCI_VRING_ALIGN);
-	queue_enable(vp, vq);
+	queue_enable(vq);
 }
 
 static void legacy_set(struct virtio_pci *vp, unsigned int off, uint32_t v)
@@ -852,7 +826,7 @@ static void legacy_set(struct virtio_pci *vp, unsigned int off, uint32_t v)
 		break;
 	case VIRTIO_PCI_QUEUE_PFN:
 		if (vq)
-			legacy_set_pfn(vp, vq, v);
+			legacy_set_pfn(vq, v);
 		break;
 	case VIRTIO_PCI_QUEUE_SEL:
 		vp->queue_sel = (uint16_t)v;
@@ -1014,12 +988,12 @@ static void ioeventfds(struct virtio_pci *vp, bool io, uint64_t base, bool *ok,
 static void bar_unmap(struct virtio_pci *vp, unsigned int bar)
 {
 	if (bar == VP_IO_BAR && vp->io_base) {
-		ioeventfds(vp, true, vp->io_base, vp->io_efd, false);
+		ioeventfds(vp, true, vp->io_base, vp->io_ioeventfd_set, false);
 		bus_unregister(&vp->vm->pio_bus, vp->io_base);
 		vp->io_base = 0;
 	} else if (bar == VP_MEM_BAR && vp->mem_base) {
 		if (!vp->legacy_only)
-			ioeventfds(vp, false, vp->mem_base, vp->mem_efd, false);
+			ioeventfds(vp, false, vp->mem_base, vp->mem_ioeventfd_set, false);
 		bus_unregister(&vp->vm->mmio_bus, vp->mem_base);
 		vp->mem_base = 0;
 	}
@@ -1041,11 +1015,11 @@ static void bar_map(struct virtio_pci *vp, unsigned int bar, uint64_t addr)
 	}
 	if (bar == VP_IO_BAR) {
 		vp->io_base = addr;
-		ioeventfds(vp, true, addr, vp->io_efd, true);
+		ioeventfds(vp, true, addr, vp->io_ioeventfd_set, true);
 	} else {
 		vp->mem_base = addr;
 		if (!vp->legacy_only)
-			ioeventfds(vp, false, addr, vp->mem_efd, true);
+			ioeventfds(vp, false, addr, vp->mem_ioeventfd_set, true);
 	}
 }
 
@@ -1071,7 +1045,7 @@ static void vp_free(struct virtio_pci *vp)
 	for (v = 0; v < vp->nr_vectors; v++) {
 		struct vp_vector *x = &vp->vec[v];
 
-		if (x->irqfd)
+		if (x->irqfd_assigned)
 			vm_irqfd(vp->vm, x->efd, (uint32_t)x->gsi, false);
 		if (x->gsi >= 0)
 			vm_msi_route_del(vp->vm, x->gsi);
@@ -1079,30 +1053,51 @@ static void vp_free(struct virtio_pci *vp)
 			close(x->efd);
 	}
 	free(vp->vec);
-	free(vp->io_efd);
-	free(vp->mem_efd);
+	free(vp->queue_vector);
+	free(vp->io_ioeventfd_set);
+	free(vp->mem_ioeventfd_set);
 	pthread_mutex_destroy(&vp->irq_lock);
 	pthread_mutex_destroy(&vp->map_lock);
 	free(vp);
 }
 
-static void vp_cleanup(void *opaque)
+/*
+ * The device is going away (virtio_dev_destroy, or a failed attach): its
+ * BARs and ioeventfds go while its kick fds are still open, and it leaves
+ * the bus.  Signals from its last completions still work until
+ * vp_release().
+ */
+static void vp_unplug(struct virtio_interrupt *irq)
 {
-	struct virtio_pci *vp = opaque;
+	struct virtio_pci *vp = container_of(irq, struct virtio_pci, irq);
 
+	if (!vp->vdev)
+		return;
 	pthread_mutex_lock(&vp->map_lock);
 	bar_unmap(vp, VP_IO_BAR);
 	bar_unmap(vp, VP_MEM_BAR);
 	pthread_mutex_unlock(&vp->map_lock);
-	if (vp->owns_vdev) {
-		/* After this no worker signals any more. */
-		virtio_dev_destroy(vp->vdev);
-	} else {
-		/* Attaching failed: the device model destroys it. */
-		vp->vdev->transport = NULL;
-		vp->vdev->transport_priv = NULL;
+	if (vp->on_bus)
+		pci_bus_remove(arch_pci_bus(vp->vm), &vp->pci);
+	vp->on_bus = false;
+	vp->vdev = NULL;
+}
+
+/*
+ * The transport's own teardown, a VM cleanup registered before the
+ * device's: it runs after the device is destroyed (vCPUs are gone), or at
+ * once when registering it failed, with the device still alive and its
+ * creator's to destroy.
+ */
+static void vp_release(void *opaque)
+{
+	struct virtio_pci *vp = opaque;
+	struct virtio_dev *vdev = vp->vdev;
+
+	if (vdev) {
+		vp_unplug(&vp->irq);
+		vdev->irq = NULL;
 	}
-	pci_bus_remove(arch_pci_bus(vp->vm), &vp->pci);
 	vp_free(vp);
 }
 
@@ -1218,12 +1213,16 @@ int virtio_pci_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy_only)
 	vp->msix_config = VIRTIO_MSI_NO_VECTOR;
 	vp->nr_vectors = vdev->nr_queues + 1;
 	vp->vec = calloc(vp->nr_vectors, sizeof(*vp->vec));
-	vp->io_efd = calloc(vdev->nr_queues, sizeof(bool));
-	vp->mem_efd = calloc(vdev->nr_queues, sizeof(bool));
-	if (!vp->vec || !vp->io_efd || !vp->mem_efd) {
+	vp->queue_vector = calloc(vdev->nr_queues, sizeof(*vp->queue_vector));
+	vp->io_ioeventfd_set = calloc(vdev->nr_queues, sizeof(bool));
+	vp->mem_ioeventfd_set = calloc(vdev->nr_queues, sizeof(bool));
+	if (!vp->vec || !vp->queue_vector || !vp->io_ioeventfd_set ||
+	    !vp->mem_ioeventfd_set) {
 		err = -ENOMEM;
 		goto err_free;
 	}
+	for (q = 0; q < vdev->nr_queues; q++)
+		vp->queue_vector[q] = VIRTIO_MSI_NO_VECTOR;
 	for (v = 0; v < vp->nr_vectors; v++) {
 		vp->vec[v].entry[3] = MSIX_CTRL_MASKED; /* entries start masked */
 		vp->vec[v].dirty = true;
@@ -1291,14 +1290,11 @@ int virtio_pci_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy_only)
 
 	/* The device must be wired to the transport before the guest can
 	 * reach it. */
-	vdev->transport = &vp_transport_ops;
-	vdev->transport_priv = vp;
+	vp->irq.signal_queue = vp_signal_queue;
+	vp->irq.signal_config = vp_signal_config;
+	vp->irq.unplug = vp_unplug;
+	vdev->irq = &vp->irq;
 	vdev->legacy = legacy_only;
-	for (q = 0; q < vdev->nr_queues; q++) {
-		vdev->vqs[q].msix_vector = VIRTIO_MSI_NO_VECTOR;
-		vdev->vqs[q].irq_gsi = -1;
-		vdev->vqs[q].irqfd = -1;
-	}
 
 	err = pci_bus_add(bus, &vp->pci, -1);
 	if (err < 0) {
@@ -1307,6 +1303,7 @@ int virtio_pci_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy_only)
 		goto err_free;
 	}
 	vp->slot = err;
+	vp->on_bus = true;
 	line = arch_pci_intx_line(vm, (unsigned int)vp->slot);
 	if (line >= 0)
 		pci_device_set_intx(&vp->pci, 1 /* INTA# */, (unsigned int)line,
@@ -1324,18 +1321,14 @@ int virtio_pci_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy_only)
 			   vp->transitional ? "transitional" : "modern",
 		 VP_MEM_BAR, (unsigned long long)mem,
 		 vp->transitional ? " + legacy I/O BAR0" : "", line);
-	/* On failure vm_add_cleanup() has already run vp_cleanup(). */
-	err = vm_add_cleanup(vm, vp_cleanup, vp);
-	if (err) {
+	/* On failure vm_add_cleanup() has already run vp_release(). */
+	err = vm_add_cleanup(vm, vp_release, vp);
+	if (err)
 		pr_err("%s: out of memory", vdev->name);
-		return err;
-	}
-	vp->owns_vdev = true;
-	return 0;
+	return err;
 
 err_free:
-	vdev->transport = NULL;
-	vdev->transport_priv = NULL;
+	vdev->irq = NULL;
 	vp_free(vp);
 	return err;
 }
