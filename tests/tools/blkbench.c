@@ -78,26 +78,22 @@ struct bench {
 	uint64_t next_off;              /* sequential cursor */
 	uint64_t rng;
 	uint64_t ops, bytes, errors;
+	struct virtio_interrupt irq;    /* the device's, counted on irq_fd */
 };
 
-static void irq_signal(struct virtio_dev *vdev, struct virtqueue *vq)
+static void irq_signal(struct virtio_interrupt *irq, unsigned int index)
 {
-	struct bench *b = vdev->transport_priv;
+	struct bench *b = container_of(irq, struct bench, irq);
 	uint64_t one = 1;
 
-	(void)vq;
+	(void)index;
 	(void)!write(b->irq_fd, &one, sizeof(one));
 }
 
-static void irq_config(struct virtio_dev *vdev)
+static void irq_config(struct virtio_interrupt *irq)
 {
-	(void)vdev;
+	(void)irq;
 }
-
-static const struct virtio_transport_ops bench_transport = {
-	.signal_vq = irq_signal,
-	.signal_config = irq_config,
-};
 
 static double now(void)
 {
@@ -140,9 +136,9 @@ static int setup(struct bench *b, const char *image, enum disk_aio_kind aio,
 	b->vdev = virtio_blk_new(&b->env.vm, &b->dc, 0);
 	if (!b->vdev)
 		return -EINVAL; /* printed */
-	vqd_attach(&b->env, b->vdev);
-	b->vdev->transport = &bench_transport;
-	b->vdev->transport_priv = b;
+	b->irq.signal_queue = irq_signal;
+	b->irq.signal_config = irq_config;
+	b->vdev->irq = &b->irq;
 	if (!(vqd_negotiate(b->vdev, b->vdev->host_features) &
 	      VIRTIO_CONFIG_S_FEATURES_OK) ||
 	    vqd_queue_setup(&b->q, &b->env, &b->vdev->vqs[0], QSIZE) ||
