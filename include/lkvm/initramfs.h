@@ -44,12 +44,13 @@ struct module_set {
 
 /*
  * The modules a guest with @cfg needs before it can mount its 9p root: the
- * virtio transport, 9pnet_virtio, 9p, and the drivers of the other devices
- * @cfg asks for (virtio_blk, virtio_console, virtio_rng).  Returns how many
- * names were stored in @names (at most @max).
+ * virtio transport's, then, in virtio_device_types[] order, those of every
+ * device type @cfg asks for (each type's .modules), 9p's always.  Returns
+ * a calloc'ed array of *@nr names (free() it; the names are static), or
+ * NULL when out of memory.
  */
-unsigned int initramfs_wanted_modules(const struct vm_config *cfg,
-				      const char **names, unsigned int max);
+const char **initramfs_wanted_modules(const struct vm_config *cfg,
+				      unsigned int *nr);
 
 /*
  * Resolve @names in @moddir (modules.dep; modules.builtin: built-ins need

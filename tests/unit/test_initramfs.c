@@ -198,11 +198,12 @@ static bool set_is(const struct module_set *ms, const char *const *want,
 TEST(wanted_modules)
 {
 	struct vm_config cfg;
-	const char *names[8];
+	const char **names;
 	unsigned int n;
 
 	memset(&cfg, 0, sizeof(cfg));
-	n = initramfs_wanted_modules(&cfg, names, ARRAY_SIZE(names));
+	names = initramfs_wanted_modules(&cfg, &n);
+	REQUIRE(names);
 	CHECK_EQ(n, 3);
 	CHECK_STREQ(names[0], "virtio_pci");
 	CHECK_STREQ(names[1], "9pnet_virtio");
@@ -212,7 +213,9 @@ TEST(wanted_modules)
 	cfg.console = CONSOLE_VIRTIO;
 	cfg.rng = true;
 	cfg.nr_disks = 1;
-	n = initramfs_wanted_modules(&cfg, names, ARRAY_SIZE(names));
+	free(names);
+	names = initramfs_wanted_modules(&cfg, &n);
+	REQUIRE(names);
 	CHECK_EQ(n, 6);
 	CHECK_STREQ(names[0], "virtio_mmio");
 	CHECK_STREQ(names[1], "virtio_console");
@@ -220,10 +223,17 @@ TEST(wanted_modules)
 	CHECK_STREQ(names[3], "virtio_blk");
 	CHECK_STREQ(names[4], "9pnet_virtio");
 	CHECK_STREQ(names[5], "9p");
+	CHECK_NULL(names[6]);
+	free(names);
 	cfg.transport = VIRTIO_TRANSPORT_PCI_LEGACY;
-	n = initramfs_wanted_modules(&cfg, names, 2);
-	CHECK_EQ(n, 2);
+	cfg.console = CONSOLE_SERIAL;
+	cfg.rng = false;
+	names = initramfs_wanted_modules(&cfg, &n);
+	REQUIRE(names);
+	CHECK_EQ(n, 4);
 	CHECK_STREQ(names[0], "virtio_pci");
+	CHECK_STREQ(names[1], "virtio_blk");
+	free(names);
 }
 
 TEST(module_names)

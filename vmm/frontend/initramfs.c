@@ -21,30 +21,42 @@
 
 #include "lkvm/config.h"
 #include "lkvm/util.h"
+#include "lkvm/virtio-devices.h"
 
 #define MODULE_MAX_BYTES (256 * MiB) /* a decompressed module, sanity cap */
 #define DEP_MAX_DEPTH 64
 
-unsigned int initramfs_wanted_modules(const struct vm_config *cfg,
-				      const char **names, unsigned int max)
+/* Does the guest get devices of type @t? */
+static bool type_wanted(const struct vm_config *cfg,
+			const struct virtio_device_type *t)
 {
-	const char *want[8];
-	unsigned int n = 0, i;
+	/* The 9p root needs its driver even with no --9p export. */
+	return t == &virtio_9p_type || t->count(cfg) > 0;
+}
+
+const char **initramfs_wanted_modules(const struct vm_config *cfg,
+				      unsigned int *nr)
+{
+	const struct virtio_device_type *const *t;
+	const char *const *m;
+	const char **names;
+	unsigned int n = 1;
 	bool mmio = cfg->transport == VIRTIO_TRANSPORT_MMIO ||
 		    cfg->transport == VIRTIO_TRANSPORT_MMIO_LEGACY;
 
-	want[n++] = mmio ? "virtio_mmio" : "virtio_pci";
-	if (cfg->console == CONSOLE_VIRTIO)
-		want[n++] = "virtio_console";
-	if (cfg->rng)
-		want[n++] = "virtio_rng";
-	if (cfg->nr_disks)
-		want[n++] = "virtio_blk";
-	want[n++] = "9pnet_virtio";
-	want[n++] = "9p";
-	for (i = 0; i < n && i < max; i++)
-		names[i] = want[i];
-	return i;
+	for (t = virtio_device_types; *t; t++)
+		for (m = (*t)->modules; m && *m && type_wanted(cfg, *t); m++)
+			n++;
+	names = calloc(n + 1, sizeof(*names));
+	if (!names)
+		return NULL;
+	n = 0;
+	names[n++] = mmio ? "virtio_mmio" : "virtio_pci";
+	for (t = virtio_device_types; *t; t++)
+		for (m = (*t)->modules; m && *m && type_wanted(cfg, *t); m++)
+			names[n++] = *m;
+	*nr = n;
+	return names;
 }
 
 /* --- names --- */

@@ -725,7 +725,7 @@ static int kernel_release(const char *kernel, char *buf, size_t cap)
 static int load_modules(const struct vm_config *cfg, struct sandbox *sb,
 			struct module_set *ms)
 {
-	const char *names[8];
+	const char **names;
 	char dir[PATH_MAX];
 	unsigned int n;
 	int err;
@@ -739,8 +739,13 @@ static int load_modules(const struct vm_config *cfg, struct sandbox *sb,
 		pr_err("modules directory path too long");
 		return -ENAMETOOLONG;
 	}
-	n = initramfs_wanted_modules(cfg, names, ARRAY_SIZE(names));
+	names = initramfs_wanted_modules(cfg, &n);
+	if (!names) {
+		pr_err("out of memory");
+		return -ENOMEM;
+	}
 	err = modules_resolve(dir, names, n, ms);
+	free(names);
 	if (!err)
 		err = modules_read(ms);
 	return err;
