@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The device-type table (virtio/devices.c): every type declares a whole
+ * identity, ids are unique, the order is the creation order guest device
+ * names depend on, and creating a VM's devices follows the table.
+ */
+#include <linux/virtio_ids.h>
+
+#include "lkvm/config.h"
+#include "lkvm/pci.h"
+#include "lkvm/util.h"
+#include "lkvm/virtio-devices.h"
+#include "lkvm/virtio.h"
+#include "test.h"
+
+TEST(every_type_is_complete)
+{
+	const struct virtio_device_type *const *t;
+	unsigned int n = 0;
+
+	for (t = virtio_device_types; *t; t++, n++) {
+		const struct virtio_device_type *d = *t;
+		uint16_t q = d->queue_size;
+
+		CHECK(d->name && !strncmp(d->name, "virtio-", 7));
+		CHECK(d->help && d->help[0]);
+		CHECK(d->device_id != 0);
+		CHECK(d->modules && d->modules[0]);
+		CHECK(d->max_queues >= 1);
+		CHECK(q && q <= VIRTQ_MAX_SIZE && !(q & (q - 1)));
+		CHECK(d->count && d->create);
+		CHECK_PTR_EQ(virtio_device_type_find(d->device_id), d);
+	}
+	CHECK_EQ(n, 4);
+	CHECK_NULL(virtio_device_type_find(0));
+	CHECK_NULL(virtio_device_type_find(0xffff));
+}
+
+/* Guest device names (vda, vdb, hvc0 ...) depend on this order. */
+TEST(creation_order)
+{
+	CHECK_PTR_EQ(virtio_device_types[0], &virtio_console_type);
+	CHECK_PTR_EQ(virtio_device_types[1], &virtio_rng_type);
+	CHECK_PTR_EQ(virtio_device_types[2], &virtio_blk_type);
+	CHECK_PTR_EQ(virtio_device_types[3], &virtio_9p_type);
+	CHECK_NULL(virtio_device_types[4]);
+}
+
+/* What the transports and the initramfs builder read from the table. */
+TEST(identities)
+{
+	CHECK_EQ(virtio_blk_type.device_id, VIRTIO_ID_BLOCK);
+	CHECK_EQ(virtio_blk_type.pci_class, PCI_CLASS_STORAGE_OTHER);
+	CHECK_STREQ(virtio_blk_type.modules[0], "virtio_blk");
+	CHECK_EQ(virtio_console_type.device_id, VIRTIO_ID_CONSOLE);
+	CHECK_EQ(virtio_console_type.pci_class, PCI_CLASS_COMMUNICATION_OTHER);
+	CHECK_STREQ(virtio_console_type.modules[0], "virtio_console");
+	CHECK_EQ(virtio_rng_type.device_id, VIRTIO_ID_RNG);
+	CHECK_EQ(virtio_rng_type.pci_class, PCI_CLASS_UNCLASSIFIED_OTHER);
+	CHECK_STREQ(virtio_rng_type.modules[0], "virtio_rng");
+	CHECK_EQ(virtio_9p_type.device_id, VIRTIO_ID_9P);
+	CHECK_EQ(virtio_9p_type.pci_class, PCI_CLASS_UNCLASSIFIED_OTHER);
+	CHECK_STREQ(virtio_9p_type.modules[0], "9pnet_virtio");
+	CHECK_STREQ(virtio_9p_type.modules[1], "9p");
+	CHECK_NULL(virtio_9p_type.modules[2]);
+}
+
+/* How many devices of each type a configuration asks for. */
+TEST(counts_follow_the_config)
+{
+	struct disk_config disks[3] = { { 0 } };
+	struct share_config shares[2] = { { 0 } };
+	struct vm_config cfg = { 0 };
+
+	CHECK_EQ(virtio_console_type.count(&cfg), 0);
+	CHECK_EQ(virtio_rng_type.count(&cfg), 0);
+	CHECK_EQ(virtio_blk_type.count(&cfg), 0);
+	CHECK_EQ(virtio_9p_type.count(&cfg), 0);
+	cfg.console = CONSOLE_VIRTIO;
+	cfg.rng = true;
+	cfg.disks = disks;
+	cfg.nr_disks = 3;
+	cfg.shares = shares;
+	cfg.nr_shares = 2;
+	CHECK_EQ(virtio_console_type.count(&cfg), 1);
+	CHECK_EQ(virtio_rng_type.count(&cfg), 1);
+	CHECK_EQ(virtio_blk_type.count(&cfg), 3);
+	CHECK_EQ(virtio_9p_type.count(&cfg), 2);
+}
+
+int main(void)
+{
+	RUN(every_type_is_complete);
+	RUN(creation_order);
+	RUN(identities);
+	RUN(counts_follow_the_config);
+	return test_summary();
+}
