@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The virtio-pci transport (virtio/transport/pci.c), driven the way a guest driver
+ * The virtio-pci transport (virtio/transport/pci/), driven the way a guest driver
  * drives it: config space through pci_config_read/write, BAR registers
  * through the VM's pio/mmio bus dispatch.  KVM is replaced by recorders
  * (ioeventfds, irqfds, IRQ lines, VM cleanups) defined here; the GSI
