@@ -6,18 +6,12 @@
 #include "lkvm/virtio.h"
 #include "lkvm/vm.h"
 
-/*
- * Every device type lkvm offers, in creation order (console, rng, disks in
- * command-line order, then 9p exports in cfg->shares order), so guest
- * device names are stable.  A new device type is one line here.
- */
+#define VIRTIO_DEVICE_TYPE_ENTRY(type) &type,
 const struct virtio_device_type *const virtio_device_types[] = {
-	&virtio_console_type,
-	&virtio_rng_type,
-	&virtio_blk_type,
-	&virtio_9p_type,
+	VIRTIO_DEVICE_TYPES(VIRTIO_DEVICE_TYPE_ENTRY)
 	NULL,
 };
+#undef VIRTIO_DEVICE_TYPE_ENTRY
 
 const struct virtio_device_type *virtio_device_type_find(uint32_t device_id)
 {

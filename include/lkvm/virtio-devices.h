@@ -7,8 +7,7 @@
 /*
  * The virtio device types lkvm offers.  Each device declares its identity
  * once, in its own file (virtio/rng.c: virtio_rng_type), and
- * virtio_device_types[] (virtio/devices.c) lists them in the order devices
- * are created, which keeps guest device names stable.  Everything that
+ * VIRTIO_DEVICE_TYPES below lists them in the order devices are created.  Everything that
  * needs to know about device types reads this table: the transports (PCI
  * class), the initramfs builder (guest modules), the CLI (a device's own
  * options, the device list in --help) and the man page.
@@ -39,16 +38,28 @@ struct virtio_device_type {
 	const struct cli_option *options;
 };
 
-/* In creation order; NULL-terminated. */
+/*
+ * THE table: every device type, in creation order (console, rng, disks in
+ * command-line order, 9p exports in cfg->shares order), so guest device
+ * names are stable.  Adding a device type is its file plus one line here.
+ */
+#define VIRTIO_DEVICE_TYPES(X)		\
+	X(virtio_console_type)		\
+	X(virtio_rng_type)		\
+	X(virtio_blk_type)		\
+	X(virtio_9p_type)
+
+#define VIRTIO_DEVICE_TYPE_DECLARE(type) \
+	extern const struct virtio_device_type type;
+VIRTIO_DEVICE_TYPES(VIRTIO_DEVICE_TYPE_DECLARE)
+#undef VIRTIO_DEVICE_TYPE_DECLARE
+
+/* VIRTIO_DEVICE_TYPES in order, NULL-terminated (virtio/devices.c). */
 extern const struct virtio_device_type *const virtio_device_types[];
 
 /* The type with @device_id, or NULL. */
 const struct virtio_device_type *virtio_device_type_find(uint32_t device_id);
 
-extern const struct virtio_device_type virtio_console_type;
-extern const struct virtio_device_type virtio_rng_type;
-extern const struct virtio_device_type virtio_blk_type;
-extern const struct virtio_device_type virtio_9p_type;
 
 /*
  * The same devices initialised (virtio_dev_init) but not attached, or NULL:
