@@ -6,6 +6,7 @@
 . /etc/lkvm-test.conf
 BENCH_RUNS=${BENCH_RUNS:-5}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-120}
+BENCH_VMMS=${BENCH_VMMS:-lkvm qemu lkvm_pvh qemu_pvh}
 K=/l2/bzImage
 V=/l2/vmlinux # the same kernel uncompressed, booted through its PVH note
 I=/l2/initrd.cpio.gz
@@ -37,6 +38,13 @@ time_lkvm() {
 time_lkvm_pvh() {
 	stamp "$1" lkvm run -k $V -i $I -m 256 -c 1 -p lkvmtest=marker
 }
+# base: another lkvm build (boot-time.sh --baseline), same command lines.
+time_base() {
+	stamp "$1" lkvm-base run -k $K -i $I -m 256 -c 1 -p lkvmtest=marker
+}
+time_base_pvh() {
+	stamp "$1" lkvm-base run -k $V -i $I -m 256 -c 1 -p lkvmtest=marker
+}
 # microvm has no i8042 of its own: -device i8042 lets reboot=k reset the
 # machine, and -no-reboot turns that reset into QEMU's exit. rtc=on: without
 # an RTC the guest's rtc_cmos probe of the empty ports 0x70/0x71 took 6 s of
@@ -63,7 +71,7 @@ hb=$!
 echo "BENCH-CONFIG runs=$BENCH_RUNS lkvm=$(command -v lkvm) qemu=$(command -v qemu-system-x86_64)"
 i=1
 while [ "$i" -le "$BENCH_RUNS" ]; do
-	for vmm in lkvm qemu lkvm_pvh qemu_pvh; do
+	for vmm in $BENCH_VMMS; do
 		log=/tmp/bench/$vmm-$i.log
 		r=$(time_$vmm "$log")
 		echo "BENCH $vmm run=$i $r"

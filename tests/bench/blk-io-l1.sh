@@ -22,6 +22,7 @@ BENCH_SECS=${BENCH_SECS:-10}
 BENCH_DEPTH=${BENCH_DEPTH:-32}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-300}
 BENCH_MODES=${BENCH_MODES:-buffered direct}
+BENCH_VMMS=${BENCH_VMMS:-lkvm qemu}
 K=/l2/bzImage
 I=/l2/initrd-bench.cpio.gz
 P="lkvmtest=bench lkvmbench=$BENCH_MIB,$BENCH_SECS,$BENCH_DEPTH"
@@ -49,8 +50,11 @@ run_one() {
 	else
 		dev=/dev/ram0 lopt=,direct qcache=none
 	fi
-	if [ "$vmm" = lkvm ]; then
-		set -- lkvm run -k $K -i $I -m 256 -c 1 --disk "$dev$lopt" -p "$P"
+	if [ "$vmm" = lkvm ] || [ "$vmm" = base ]; then
+		# base: another lkvm build (blk-io.sh --baseline)
+		bin=lkvm
+		[ "$vmm" = lkvm ] || bin=lkvm-base
+		set -- $bin run -k $K -i $I -m 256 -c 1 --disk "$dev$lopt" -p "$P"
 	else
 		set -- qemu-system-x86_64 -M pc -bios /usr/share/qemu/bios-microvm.bin -nodefaults \
 			-enable-kvm -cpu host -m 256 -smp 1 -display none -monitor none \
@@ -74,7 +78,7 @@ echo "BENCH-CONFIG runs=$BENCH_RUNS mib=$BENCH_MIB secs=$BENCH_SECS depth=$BENCH
 i=1
 while [ "$i" -le "$BENCH_RUNS" ]; do
 	for mode in $BENCH_MODES; do
-		for vmm in lkvm qemu; do
+		for vmm in $BENCH_VMMS; do
 			run_one $vmm $mode $i
 		done
 	done

@@ -4,12 +4,16 @@
 # TCG with emulated AMD SVM; see tests/e2e/run.sh). Not part of make check.
 #
 # usage: tests/bench/boot-time.sh [--lkvm PATH] [--vmm-wrapper SCRIPT |
-#                                 --qemu-shim] [--runs N] [--timeout S]
+#                                 --qemu-shim] [--baseline PATH]
+#                                 [--runs N] [--timeout S]
 #
 #   --lkvm PATH          lkvm binary (default: ./lkvm at the top)
 #   --vmm-wrapper SCRIPT put SCRIPT in L1 as "lkvm" instead (e.g. to check
 #                        the benchmark itself); also LKVM_E2E_WRAPPER
 #   --qemu-shim          same as --vmm-wrapper tests/e2e/qemu-shim.sh
+#   --baseline PATH      another lkvm binary (an earlier build) booted in
+#                        the same runs as "base" (bzImage and PVH), with
+#                        lkvm/base ratios: before/after a change, same L1
 #   --runs N             boots per VMM (default 5), alternating lkvm, qemu
 #   --timeout S          limit for the whole L1 run (default 1200)
 #
@@ -23,6 +27,7 @@ LKVM_PROG=bench
 
 lkvm_bin=$LKVM_TOP/lkvm
 wrapper=${LKVM_E2E_WRAPPER:-}
+baseline=
 runs=5
 l1_timeout=1200
 
@@ -32,6 +37,7 @@ while [ $# -gt 0 ]; do
 	--lkvm) lkvm_bin=$2; shift 2 ;;
 	--vmm-wrapper) wrapper=$2; shift 2 ;;
 	--qemu-shim) wrapper=$LKVM_TESTS_DIR/e2e/qemu-shim.sh; shift ;;
+	--baseline) baseline=$2; shift 2 ;;
 	--runs) runs=$2; shift 2 ;;
 	--timeout) l1_timeout=$2; shift 2 ;;
 	-h|--help) usage ;;
@@ -39,6 +45,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case "$runs" in ''|*[!0-9]*|0) lkvm_die "--runs needs a positive number" ;; esac
+[ -z "$baseline" ] || [ -x "$baseline" ] || lkvm_die "--baseline $baseline: not an executable"
+vmms="lkvm qemu lkvm_pvh qemu_pvh${baseline:+ base base_pvh}"
 
 lkvm_check_host_tools
 lkvm_check_vmm "$wrapper" "$lkvm_bin"
@@ -47,7 +55,7 @@ lkvm_build_l2_initrd
 lkvm_build_bootstamp
 
 lkvm_scratch bench
-printf 'BENCH_RUNS=%s\nBENCH_TIMEOUT=%s\n' "$runs" 120 >"$conf"
+printf 'BENCH_RUNS=%s\nBENCH_TIMEOUT=%s\nBENCH_VMMS="%s"\n' "$runs" 120 "$vmms" >"$conf"
 lkvm_stage_l1 "$stage" "$LKVM_TESTS_DIR/bench/bench-l1.sh" "$conf"
 lkvm_stage_qemu "$stage"
 lkvm_extract_vmlinux
@@ -58,6 +66,7 @@ if [ -n "$wrapper" ]; then
 else
 	lkvm_stage_binary "$stage" "$lkvm_bin" /usr/bin/lkvm
 fi
+[ -z "$baseline" ] || lkvm_stage_binary "$stage" "$baseline" /usr/bin/lkvm-base
 l1_image=$(lkvm_pack_cached "$stage" "$LKVM_BUILD/l1-bench")
 
 lkvm_log "lkvm: $vmm_desc; qemu: $(command -v qemu-system-x86_64) -M microvm; $runs runs each"
@@ -76,14 +85,14 @@ lkvm_bench_finished bench "$results" "$log" || ok=0
 echo
 echo "boot time inside one L1 (ms from spawn; $runs runs each; console: $log)"
 printf '%-8s %5s %10s %10s %7s\n' vmm run marker_ms exit_ms status
-sed -n 's/^BENCH \(lkvm\|qemu\|lkvm_pvh\|qemu_pvh\) run=\([0-9]*\) marker_ms=\([-0-9]*\) exit_ms=\([-0-9]*\) status=\([0-9]*\).*/\1 \2 \3 \4 \5/p' "$results" |
+sed -n 's/^BENCH \(lkvm\|qemu\|lkvm_pvh\|qemu_pvh\|base\|base_pvh\) run=\([0-9]*\) marker_ms=\([-0-9]*\) exit_ms=\([-0-9]*\) status=\([0-9]*\).*/\1 \2 \3 \4 \5/p' "$results" |
 	while read -r v r m e s; do printf '%-8s %5s %10s %10s %7s\n' "$v" "$r" "$m" "$e" "$s"; done
-for v in lkvm qemu lkvm_pvh qemu_pvh; do
+for v in $vmms; do
 	n=$(field "$v" marker_ms | wc -l)
 	[ "$n" = "$runs" ] || { echo "bench: only $n of $runs $v runs reported"; ok=0; }
 	field "$v" marker_ms | grep -qx -- -1 && { echo "bench: $v never showed the L2 marker in some run"; ok=0; }
 done
-for v in lkvm qemu lkvm_pvh qemu_pvh; do
+for v in $vmms; do
 	printf 'median %-8s marker_ms=%s exit_ms=%s\n' "$v" "$(field $v marker_ms | median)" "$(field $v exit_ms | median)"
 done
 # ratio A B LABEL: medians of A over B, to the marker and to exit.
@@ -98,4 +107,8 @@ ratio() {
 ratio lkvm qemu "lkvm/qemu (bzImage)"
 ratio lkvm_pvh qemu_pvh "lkvm/qemu (PVH vmlinux)"
 ratio lkvm_pvh lkvm "lkvm PVH/bzImage"
+if [ -n "$baseline" ]; then
+	ratio lkvm base "lkvm/base (bzImage)"
+	ratio lkvm_pvh base_pvh "lkvm/base (PVH vmlinux)"
+fi
 [ "$ok" = 1 ] || { echo "bench: FAILED (see above)"; exit 1; }
