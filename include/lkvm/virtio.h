@@ -211,7 +211,7 @@ void virtio_driver_bug(struct virtio_dev *vdev, bool *warned,
  * VIRTIO_F_VERSION_1; DRIVER_OK starts the device.  The driver cannot clear
  * bits except by writing 0 (other clears are ignored); NEEDS_RESET is the
  * device's (writes of it are ignored).  A reset waits for running queue
- * handlers, which may call the transport's signal_vq/signal_config: don't
+ * handlers, which may call the interrupt handle (signal_queue, signal_config): don't
  * hold a lock those take while calling this. */
 void virtio_set_status(struct virtio_dev *vdev, uint8_t status);
 uint8_t virtio_get_status(struct virtio_dev *vdev);

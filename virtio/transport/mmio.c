@@ -19,7 +19,7 @@
  *
  * Locking.  m->lock guards the transport's own registers (selectors,
  * GuestPageSize, QueueAlign, InterruptStatus and the line level).  It is a
- * leaf lock: the core calls signal_vq/signal_config with its own locks held
+ * leaf lock: the core calls signal_queue/signal_config with its own locks held
  * (vq->lock, possibly vdev->lock), so nothing here calls into the core, or
  * takes vdev->lock, while holding it.  Queue setup fields of struct
  * virtqueue (size, ring addresses) are written under vdev->lock, the core's

@@ -29,7 +29,7 @@
  *
  * Locks, in order: the PCI bus lock (config space; hooks run under it) ->
  * vdev->lock (registers, calls into the core) -> vp->irq_lock (ISR, MSI-X
- * state; taken by signal_vq on worker threads, so never held across a call
+ * state; taken by signal_queue on worker threads, so never held across a call
  * into the core) -> the bus's INTx lock.  vp->map_lock guards the BAR
  * mappings only.
  */
