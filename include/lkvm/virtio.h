@@ -211,8 +211,9 @@ void virtio_driver_bug(struct virtio_dev *vdev, bool *warned,
  * VIRTIO_F_VERSION_1; DRIVER_OK starts the device.  The driver cannot clear
  * bits except by writing 0 (other clears are ignored); NEEDS_RESET is the
  * device's (writes of it are ignored).  A reset waits for running queue
- * handlers, which may call the interrupt handle (signal_queue, signal_config): don't
- * hold a lock those take while calling this. */
+ * handlers, which may signal through the interrupt handle: don't hold a
+ * lock its signal_queue/signal_config take while calling this.  A failed
+ * virtq_enable() since the last reset makes DRIVER_OK a NEEDS_RESET. */
 void virtio_set_status(struct virtio_dev *vdev, uint8_t status);
 uint8_t virtio_get_status(struct virtio_dev *vdev);
 uint32_t virtio_get_host_features(struct virtio_dev *vdev, unsigned int sel);
