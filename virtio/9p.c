@@ -320,6 +320,26 @@ static const struct virtio_dev_ops v9p_ops = {
 
 /* --- Construction --- */
 
+/*
+ * Every fid holds a descriptor: let the server use as many as the hard limit
+ * allows (its fid table is bounded, so a guest cannot exhaust them).
+ */
+static void raise_nofile_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl)) {
+		pr_debug("getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+		return;
+	}
+	if (rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		pr_debug("raising RLIMIT_NOFILE to %llu: %s",
+			 (unsigned long long)rl.rlim_max, strerror(errno));
+}
+
 struct virtio_dev *virtio_9p_new(struct vm *vm,
 				 const struct share_config *share)
 {
@@ -333,6 +353,8 @@ struct virtio_dev *virtio_9p_new(struct vm *vm,
 	struct virtio_9p_config *cfg;
 	struct v9p_dev *d;
 	char name[32];
+
+	raise_nofile_limit();
 
 	if (share->passthrough && geteuid() != 0) {
 		pr_err("--9p %s,passthrough needs root (it lets the guest set owners and create device nodes)",
@@ -384,40 +406,14 @@ struct p9_server *virtio_9p_server(struct virtio_dev *vdev)
 	return d->server;
 }
 
-/*
- * Every fid holds a descriptor: let the server use as many as the hard limit
- * allows (its fid table is bounded, so a guest cannot exhaust them).
- */
-static void raise_nofile_limit(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl)) {
-		pr_debug("getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
-		return;
-	}
-	if (rl.rlim_cur >= rl.rlim_max)
-		return;
-	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl))
-		pr_debug("raising RLIMIT_NOFILE to %llu: %s",
-			 (unsigned long long)rl.rlim_max, strerror(errno));
-}
-
 static unsigned int v9p_count(const struct vm_config *cfg)
 {
 	return cfg->nr_shares;
 }
 
-static int v9p_create(struct vm *vm, unsigned int index)
+static struct virtio_dev *v9p_create(struct vm *vm, unsigned int index)
 {
-	struct virtio_dev *vdev;
-
-	raise_nofile_limit();
-	vdev = virtio_9p_new(vm, &vm->cfg->shares[index]);
-	if (!vdev)
-		return -EINVAL; /* virtio_9p_new said why */
-	return virtio_dev_add(vm, vdev);
+	return virtio_9p_new(vm, &vm->cfg->shares[index]);
 }
 
 /* The 9p root of `lkvm sandbox` needs the same two. */

@@ -790,14 +790,9 @@ static unsigned int blk_count(const struct vm_config *cfg)
 	return cfg->nr_disks;
 }
 
-static int blk_create(struct vm *vm, unsigned int index)
+static struct virtio_dev *blk_create(struct vm *vm, unsigned int index)
 {
-	struct virtio_dev *vdev = virtio_blk_new(vm, &vm->cfg->disks[index],
-						 index);
-
-	if (!vdev)
-		return -EINVAL; /* virtio_blk_new() printed why */
-	return virtio_dev_add(vm, vdev);
+	return virtio_blk_new(vm, &vm->cfg->disks[index], index);
 }
 
 static const char *const blk_modules[] = { "virtio_blk", NULL };

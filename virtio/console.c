@@ -366,6 +366,7 @@ err_mutex:
 	pthread_mutex_destroy(&con->lock);
 err_free:
 	free(con);
+	pr_err("virtio-console: cannot create the device");
 	return NULL;
 }
 
@@ -374,16 +375,10 @@ static unsigned int vcon_count(const struct vm_config *cfg)
 	return cfg->console == CONSOLE_VIRTIO ? 1 : 0;
 }
 
-static int vcon_create(struct vm *vm, unsigned int index)
+static struct virtio_dev *vcon_create(struct vm *vm, unsigned int index)
 {
-	struct virtio_dev *vdev = virtio_console_new(vm);
-
 	(void)index;
-	if (!vdev) {
-		pr_err("virtio-console: cannot create the device");
-		return -ENOMEM;
-	}
-	return virtio_dev_add(vm, vdev);
+	return virtio_console_new(vm);
 }
 
 static const char *const vcon_modules[] = { "virtio_console", NULL };

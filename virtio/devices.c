@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The table of virtio device types, and creating the devices the
  * configuration asks for. */
+#include <errno.h>
+
 #include "lkvm/config.h"
 #include "lkvm/virtio-devices.h"
 #include "lkvm/virtio.h"
@@ -32,7 +34,11 @@ int virtio_devices_init(struct vm *vm)
 	for (t = virtio_device_types; *t; t++) {
 		n = (*t)->count(vm->cfg);
 		for (i = 0; i < n; i++) {
-			err = (*t)->create(vm, i);
+			struct virtio_dev *vdev = (*t)->create(vm, i);
+
+			if (!vdev)
+				return -EINVAL; /* create() printed why */
+			err = virtio_dev_add(vm, vdev);
 			if (err)
 				return err;
 		}

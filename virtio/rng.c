@@ -117,7 +117,7 @@ struct virtio_dev *virtio_rng_new(struct vm *vm)
 	struct vrng *rng = calloc(1, sizeof(*rng));
 
 	if (!rng)
-		return NULL;
+		goto err;
 	if (virtio_dev_init(&rng->vdev, &(struct virtio_dev_init){
 				.type = &virtio_rng_type,
 				.ops = &vrng_ops,
@@ -126,9 +126,13 @@ struct virtio_dev *virtio_rng_new(struct vm *vm)
 				.priv = rng,
 			    })) {
 		free(rng);
-		return NULL;
+		goto err;
 	}
 	return &rng->vdev;
+
+err:
+	pr_err("virtio-rng: cannot create the device");
+	return NULL;
 }
 
 static unsigned int vrng_count(const struct vm_config *cfg)
@@ -136,16 +140,10 @@ static unsigned int vrng_count(const struct vm_config *cfg)
 	return cfg->rng ? 1 : 0;
 }
 
-static int vrng_create(struct vm *vm, unsigned int index)
+static struct virtio_dev *vrng_create(struct vm *vm, unsigned int index)
 {
-	struct virtio_dev *vdev = virtio_rng_new(vm);
-
 	(void)index;
-	if (!vdev) {
-		pr_err("virtio-rng: cannot create the device");
-		return -ENOMEM;
-	}
-	return virtio_dev_add(vm, vdev);
+	return virtio_rng_new(vm);
 }
 
 static const char *const vrng_modules[] = { "virtio_rng", NULL };

@@ -15,6 +15,7 @@
 struct vm;
 struct vm_config;
 struct cli_option;
+struct virtio_dev;
 
 struct virtio_device_type {
 	const char *name;          /* "virtio-rng": messages, --help */
@@ -29,10 +30,10 @@ struct virtio_device_type {
 	uint32_t config_size;      /* device-specific config space bytes */
 	/* How many instances @cfg asks for. */
 	unsigned int (*count)(const struct vm_config *cfg);
-	/* Create instance @index (< count) and attach it to @vm over the
-	 * configured transport; 0 or a negative errno after printing one
+	/* Create instance @index (< count), initialised but not attached
+	 * (virtio_devices_init() attaches it), or NULL after printing one
 	 * line naming the problem. */
-	int (*create)(struct vm *vm, unsigned int index);
+	struct virtio_dev *(*create)(struct vm *vm, unsigned int index);
 	/* `lkvm run` options the device brings (NULL, or ended by an entry
 	 * with no long name); the CLI adds them to the command's table. */
 	const struct cli_option *options;
@@ -62,9 +63,9 @@ const struct virtio_device_type *virtio_device_type_find(uint32_t device_id);
 
 
 /*
- * The same devices initialised (virtio_dev_init) but not attached, or NULL:
- * unit tests drive them over a fake transport.  virtio_dev_destroy() frees
- * them.  virtio_console_new() also takes over vm->console_input and
+ * The same devices initialised (virtio_dev_init) but not attached, or NULL
+ * after printing why: unit tests drive them over a fake transport.
+ * virtio_dev_destroy() frees them.  virtio_console_new() also takes over vm->console_input and
  * vm->console_resize, and makes hvc0 the kernel's console= default.
  */
 struct virtio_dev;
