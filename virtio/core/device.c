@@ -23,6 +23,7 @@
 #include "lkvm/util.h"
 #include "lkvm/virtio-devices.h"
 #include "lkvm/virtio.h"
+#include "core.h"
 
 #define F(bit) (1ULL << (bit))
 
@@ -69,16 +70,9 @@ static void vq_reset_state(struct virtqueue *vq)
 	__atomic_store_n(&vq->ready, false, __ATOMIC_RELEASE);
 	vq->size = vq->max_size;
 	vq->desc_gpa = vq->avail_gpa = vq->used_gpa = 0;
-	vq->desc = NULL;
-	vq->avail = NULL;
-	vq->used = NULL;
-	vq->last_avail = 0;
-	vq->used_idx = 0;
-	vq->signalled_used = 0;
-	vq->signalled_used_valid = false;
+	virtq_set_rings(vq, NULL, NULL, NULL);
 	vq->event_idx = false;
 	vq->indirect = false;
-	vq->kicks_off = false;
 	pthread_mutex_unlock(&vq->lock);
 }
 

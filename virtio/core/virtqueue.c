@@ -26,6 +26,7 @@
 #include "lkvm/memory.h"
 #include "lkvm/util.h"
 #include "lkvm/virtio.h"
+#include "core.h"
 
 /* Largest indirect table accepted (QEMU's limit too).  Bounds the walk. */
 #define VIRTQ_MAX_INDIRECT 1024
@@ -99,6 +100,19 @@ static inline void *avail_event_ptr(struct virtqueue *vq)
 
 /* --- Setup --- */
 
+void virtq_set_rings(struct virtqueue *vq, struct vring_desc *desc,
+		     struct vring_avail *avail, struct vring_used *used)
+{
+	vq->desc = desc;
+	vq->avail = avail;
+	vq->used = used;
+	vq->last_avail = 0;
+	vq->used_idx = 0;
+	vq->signalled_used = 0;
+	vq->signalled_used_valid = false;
+	vq->kicks_off = false;
+}
+
 int virtq_enable(struct virtqueue *vq)
 {
 	struct virtio_dev *vdev = vq->vdev;
@@ -134,14 +148,7 @@ int virtq_enable(struct virtqueue *vq)
 	}
 
 	pthread_mutex_lock(&vq->lock);
-	vq->desc = desc;
-	vq->avail = avail;
-	vq->used = used;
-	vq->last_avail = 0;
-	vq->used_idx = 0;
-	vq->signalled_used = 0;
-	vq->signalled_used_valid = false;
-	vq->kicks_off = false;
+	virtq_set_rings(vq, desc, avail, used);
 	/* Pointers before ready: handlers test ready first. */
 	__atomic_store_n(&vq->ready, true, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&vq->lock);
@@ -436,46 +443,43 @@ bool virtq_enable_kicks(struct virtqueue *vq)
 
 /* --- Copying to and from a chain's buffers --- */
 
-size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t off,
-		  void *buf, size_t len)
+/* Copy between @buf and the buffers' bytes from @off on, up to @len:
+ * into the buffers when @to_iov.  Returns the bytes copied. */
+static size_t iov_copy(const struct iovec *iov, unsigned int n, size_t off,
+		       void *buf, size_t len, bool to_iov)
 {
 	size_t done = 0;
 	unsigned int i;
 
 	for (i = 0; i < n && done < len; i++) {
+		uint8_t *in_iov;
 		size_t chunk;
 
 		if (off >= iov[i].iov_len) {
 			off -= iov[i].iov_len;
 			continue;
 		}
+		in_iov = (uint8_t *)iov[i].iov_base + off;
 		chunk = MIN(iov[i].iov_len - off, len - done);
-		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + off,
-		       chunk);
+		if (to_iov)
+			memcpy(in_iov, (uint8_t *)buf + done, chunk);
+		else
+			memcpy((uint8_t *)buf + done, in_iov, chunk);
 		done += chunk;
 		off = 0;
 	}
 	return done;
 }
 
+size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t off,
+		  void *buf, size_t len)
+{
+	return iov_copy(iov, n, off, buf, len, false);
+}
+
 size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t off,
 		    const void *buf, size_t len)
 {
-	size_t done = 0;
-	unsigned int i;
-
-	for (i = 0; i < n && done < len; i++) {
-		size_t chunk;
-
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		chunk = MIN(iov[i].iov_len - off, len - done);
-		memcpy((uint8_t *)iov[i].iov_base + off,
-		       (const uint8_t *)buf + done, chunk);
-		done += chunk;
-		off = 0;
-	}
-	return done;
+	/* Only read through @buf: to_iov copies out of it. */
+	return iov_copy(iov, n, off, (void *)buf, len, true);
 }
