@@ -70,6 +70,8 @@
 #define VP_MSIX_PBA_OFF 0x4800
 #define VP_MSIX_MAX_VECTORS 128 /* table fills 0x4000..0x47ff */
 #define VP_MEM_BAR_SIZE 0x8000
+#define VP_MEM_BAR_LIMIT (1ULL << 32) /* BAR1 is a 32-bit memory BAR */
+#define VP_INTX_PIN 1                 /* INTA# */
 
 /* Legacy I/O BAR: the header is 20 bytes, 24 with MSI-X enabled. */
 #define VP_LEGACY_HDR_MSIX 24

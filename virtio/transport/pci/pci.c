@@ -427,7 +427,7 @@ static int vp_place_bars(struct virtio_pci *vp)
 		pci_bar_set_addr(&vp->pci, VP_IO_BAR, io);
 	}
 	mem = arch_alloc_mmio(vp->vm, VP_MEM_BAR_SIZE);
-	if (!mem || mem + VP_MEM_BAR_SIZE > 0x100000000ULL) {
+	if (!mem || mem + VP_MEM_BAR_SIZE > VP_MEM_BAR_LIMIT) {
 		pr_err("%s: no MMIO space for BAR%d", vp->name, VP_MEM_BAR);
 		return -ENOSPC;
 	}
@@ -453,7 +453,7 @@ static int vp_plug(struct virtio_pci *vp)
 	vp->on_bus = true;
 	line = arch_pci_intx_line(vp->vm, (unsigned int)vp->slot);
 	if (line >= 0)
-		pci_device_set_intx(&vp->pci, 1 /* INTA# */, (unsigned int)line,
+		pci_device_set_intx(&vp->pci, VP_INTX_PIN, (unsigned int)line,
 				    vp_intx_set, vp->vm);
 	pthread_mutex_lock(&bus->lock);
 	vp->pci.cfg[PCI_COMMAND] |= PCI_COMMAND_MEMORY |
