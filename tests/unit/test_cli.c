@@ -2,6 +2,7 @@
 /* `lkvm run` option parsing (vmm/frontend/cli.c) and the number parsers (vmm/util.c). */
 #include <stdarg.h>
 
+#include "lkvm/cli.h"
 #include "lkvm/config.h"
 #include "lkvm/sandbox.h"
 #include "lkvm/vm.h"
