@@ -265,7 +265,7 @@ static const struct cli_option run_options[] = {
 	  .help = "guest console on the terminal: serial (ttyS0) or\n"
 		  "virtio (hvc0; ttyS0 stays) (default: serial)",
 	  .apply = apply_console },
-	CLI_FLAG(0, "rng", rng, "virtio-rng device fed by the host's getrandom()"),
+	CLI_DEVICE_OPTIONS, /* --rng */
 	{ .long_name = "9p", .arg = "DIR[,TAG][,ro][,passthrough]",
 	  .help = "share host directory DIR over virtio-9p; repeatable.\n"
 		  "TAG is the guest's mount tag (default: "
