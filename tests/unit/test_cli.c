@@ -8,6 +8,7 @@
 #include "lkvm/vm.h"
 #include "lkvm/util.h"
 #include "lkvm/vcpu.h"
+#include "lkvm/virtio-devices.h"
 #include "host_files.h"
 #include "test.h"
 
@@ -806,6 +807,143 @@ TEST(cmdline_add_before_user_params)
 	free(vm.cmdline);
 }
 
+/* --- help texts, and the man page follows the tables --- */
+
+/* A stream into memory: memout_end() closes it and returns the text
+ * (malloc'ed; NULL when the stream could not be made). */
+struct memout {
+	FILE *f;
+	char *buf;
+	size_t len;
+};
+
+static FILE *memout_start(struct memout *m)
+{
+	m->buf = NULL;
+	m->len = 0;
+	m->f = open_memstream(&m->buf, &m->len);
+	return m->f;
+}
+
+static char *memout_end(struct memout *m)
+{
+	if (m->f)
+		fclose(m->f);
+	return m->buf;
+}
+
+/* Documentation/@name, whole (malloc'ed; NULL after a message).  The tests
+ * run from the top of the tree, which is what precedes "tests/" here. */
+static char *read_doc(const char *name)
+{
+	const char *t = strstr(__FILE__, "tests/");
+	char path[512];
+	struct memout m;
+	FILE *f;
+	int c;
+
+	snprintf(path, sizeof(path), "%.*sDocumentation/%s",
+		 t ? (int)(t - __FILE__) : 0, __FILE__, name);
+	f = fopen(path, "r");
+	if (!f) {
+		printf("  cannot open %s\n", path);
+		return NULL;
+	}
+	if (memout_start(&m))
+		while ((c = fgetc(f)) != EOF)
+			fputc(c, m.f);
+	fclose(f);
+	return memout_end(&m);
+}
+
+/* `lkvm help run`: --rng (virtio-rng's) where it always was, and the
+ * device types after the options, with their help lines. */
+TEST(run_help)
+{
+	const struct virtio_device_type *const *t;
+	char *text, *devices, *line, *help;
+	struct memout m;
+
+	if (memout_start(&m))
+		cli_print_usage(&cli_run_command, m.f);
+	text = memout_end(&m);
+	REQUIRE(text);
+	line = strstr(text, "\n      --rng            virtio-rng device fed by the host's getrandom()\n");
+	CHECK(line && strstr(text, "--console TYPE") < line &&
+	      line < strstr(text, "--9p DIR"));
+	devices = strstr(text, "\nOptions:\n");
+	devices = devices ? strstr(devices, "\n\nDevices:\n") : NULL;
+	REQUIRE(devices);
+	for (t = virtio_device_types; *t; t++) {
+		line = strstr(devices, (*t)->name);
+		help = line ? strstr(line, (*t)->help) : NULL;
+		CHECK(help && !memchr(line, '\n', help - line) &&
+		      help[strlen((*t)->help)] == '\n');
+	}
+	CHECK_CONTAINS(devices, "\n\nThe console is");
+	for (line = text; *line; line += strcspn(line, "\n") + 1)
+		CHECK(strcspn(line, "\n") <= 80);
+	free(text);
+}
+
+/* The DEVICES list between the markers is cli_print_devices()'s. */
+TEST(man_page_devices)
+{
+	char *page = read_doc("lkvm-run.txt"), *want, *begin, *end;
+	struct memout m;
+
+	if (memout_start(&m))
+		cli_print_devices(m.f, 7);
+	want = memout_end(&m);
+	REQUIRE(page && want);
+	begin = strstr(page, "\n       .. devices begin\n");
+	end = strstr(page, "\n       .. devices end\n");
+	REQUIRE(begin && end && begin < end);
+	begin += strlen("\n       .. devices begin\n");
+	end[1] = '\0';
+	if (!CHECK_STREQ(begin, want))
+		printf("  Documentation/lkvm-run.txt is stale: run 'make doc'\n");
+	free(page);
+	free(want);
+}
+
+/* The OPTIONS section has one heading per option of `lkvm run` (device
+ * types' and other architectures' included), in --help's order, each the
+ * option's --help spelling: "-m, --mem SIZE". */
+TEST(man_page_options)
+{
+	char *page = read_doc("lkvm-run.txt");
+	char *sect, *end, *line, *save, *gap, want[128];
+	struct cli_option_iter it;
+	const struct cli_option *o;
+
+	REQUIRE(page);
+	sect = strstr(page, "\nOPTIONS\n");
+	REQUIRE(sect);
+	for (end = sect + 1; (end = strchr(end, '\n')) && end[1] &&
+			     (end[1] == ' ' || end[1] == '\n'); end++)
+		;
+	if (end)
+		*end = '\0';
+	cli_options_begin(&it, &cli_run_command);
+	for (line = strtok_r(sect, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "       -", 8))
+			continue;
+		line += 7;
+		gap = strstr(line, "  "); /* "--rng  A virtio-rng device..." */
+		if (gap)
+			*gap = '\0';
+		o = cli_options_next(&it);
+		if (o)
+			cli_format_option(o, want, sizeof(want));
+		CHECK_STREQ(line, o ? want : "(no more options)");
+	}
+	o = cli_options_next(&it);
+	CHECK_STREQ(o ? o->long_name : NULL, NULL); /* every one has its heading */
+	free(page);
+}
+
 int main(void)
 {
 	RUN(defaults);
@@ -835,5 +973,8 @@ int main(void)
 	RUN(too_many_shares);
 	RUN(riscv_only_options);
 	RUN(cmdline_add_before_user_params);
+	RUN(run_help);
+	RUN(man_page_devices);
+	RUN(man_page_options);
 	return test_summary();
 }

@@ -307,6 +307,7 @@ const struct cli_command cli_run_command = {
 		"from the kernel's own modules; it runs a shell (see 'lkvm help sandbox').\n",
 	.options = run_options,
 	.list_options = true,
+	.list_devices = true,
 	.epilogue =
 		"The console is the guest's ttyS0 (hvc0 with --console virtio) on lkvm's\n"
 		"stdin/stdout. At a terminal, Ctrl-A x stops the VM.\n"
