@@ -47,6 +47,16 @@ struct cli_use {
 	FILE *err;         /* where a usage error goes */
 };
 
+/* The names an option may take (cli_set_choice()). */
+struct cli_choices {
+	const char *what;  /* the error for another: "WHAT 'ARG' for OPTION */
+	const char *list;  /* (LIST)": "unknown virtio transport", "pci, mmio" */
+	struct cli_choice {
+		const char *name;
+		int value;
+	} names[8];        /* ended by a NULL name */
+};
+
 struct cli_option {
 	char short_name;        /* 'm' for -m; 0: long name only */
 	const char *long_name;  /* "mem" for --mem (every option has one);
@@ -56,6 +66,7 @@ struct cli_option {
 	/* 0, or LKVM_EXIT_USAGE after one line on use->err (cli_error()). */
 	int (*apply)(struct vm_config *cfg, const struct cli_use *use);
 	size_t field;           /* for cli_set_*(): offsetof(struct vm_config, F) */
+	const struct cli_choices *choices; /* for cli_set_choice() */
 	bool hidden;            /* accepted, but not in --help (e.g. another
 				 * arch's option, which explains itself) */
 	bool device_options;    /* stands for every device type's options
@@ -66,6 +77,8 @@ struct cli_option {
 #define CLI_END { .long_name = NULL }
 #define CLI_DEVICE_OPTIONS { .device_options = true }
 #define CLI_FIELD(f) offsetof(struct vm_config, f)
+/* -h, --help: sets vm_config.help, which ends the parsing. */
+#define CLI_HELP CLI_FLAG('h', "help", help, "show this help")
 /* A flag that sets the bool vm_config.F. */
 #define CLI_FLAG(s, l, f, h) \
 	{ .short_name = (s), .long_name = (l), .help = (h), \
@@ -76,6 +89,8 @@ int cli_set_flag(struct vm_config *cfg, const struct cli_use *use);   /* bool */
 int cli_set_string(struct vm_config *cfg, const struct cli_use *use); /* const char * */
 /* A const char * that must not be empty: "%s needs a path". */
 int cli_set_path(struct vm_config *cfg, const struct cli_use *use);
+/* An int-sized enum: the value of the opt->choices name given. */
+int cli_set_choice(struct vm_config *cfg, const struct cli_use *use);
 
 /* One usage-error line, "lkvm: error: ...\n", on @err; LKVM_EXIT_USAGE. */
 int cli_error(FILE *err, const char *fmt, ...)

@@ -62,6 +62,21 @@ int cli_set_path(struct vm_config *cfg, const struct cli_use *use)
 	return cli_set_string(cfg, use);
 }
 
+int cli_set_choice(struct vm_config *cfg, const struct cli_use *use)
+{
+	const struct cli_choices *c = use->opt->choices;
+	const struct cli_choice *n;
+
+	for (n = c->names; n->name; n++) {
+		if (!strcmp(use->arg, n->name)) {
+			*(int *)target(cfg, use) = n->value;
+			return 0;
+		}
+	}
+	return cli_error(use->err, "%s '%s' for %s (%s)", c->what, use->arg,
+			 use->name, c->list);
+}
+
 /* --- the options of a command --- */
 
 /* The end of a command's table (CLI_END), or no table. */

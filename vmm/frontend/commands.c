@@ -21,24 +21,6 @@
 
 /* --- apply functions --- */
 
-struct choice {
-	const char *name;
-	int value;
-};
-
-/* The value named @use->arg among @c (ended by a NULL name), or -1 after
- * the usage error "WHAT 'ARG' for OPTION (LIST)". */
-static int choose(const struct cli_use *use, const struct choice *c,
-		  const char *what, const char *list)
-{
-	for (; c->name; c++)
-		if (!strcmp(use->arg, c->name))
-			return c->value;
-	cli_error(use->err, "%s '%s' for %s (%s)", what, use->arg, use->name,
-		  list);
-	return -1;
-}
-
 static int apply_kernel(struct vm_config *cfg, const struct cli_use *use)
 {
 	if (cfg->kernel_path)
@@ -101,57 +83,43 @@ static int apply_name(struct vm_config *cfg, const struct cli_use *use)
 	return 0;
 }
 
-static int apply_console(struct vm_config *cfg, const struct cli_use *use)
-{
-	static const struct choice kinds[] = {
+/* cli_set_choice() stores these enums as ints. */
+_Static_assert(sizeof(enum console_kind) == sizeof(int) &&
+	       sizeof(enum virtio_transport_kind) == sizeof(int) &&
+	       sizeof(enum irqchip_kind) == sizeof(int), "int-sized enums");
+
+static const struct cli_choices consoles = {
+	"unsupported console", "supported: serial, virtio", {
 		{ "serial", CONSOLE_SERIAL },
 		{ "virtio", CONSOLE_VIRTIO },
 		{ NULL, 0 },
-	};
-	int v = choose(use, kinds, "unsupported console",
-		       "supported: serial, virtio");
+	},
+};
 
-	if (v < 0)
-		return LKVM_EXIT_USAGE;
-	cfg->console = v;
-	return 0;
-}
-
-static int apply_transport(struct vm_config *cfg, const struct cli_use *use)
-{
-	static const struct choice kinds[] = {
+static const struct cli_choices transports = {
+	"unknown virtio transport", "pci, pci-legacy, mmio, mmio-legacy", {
 		{ "pci", VIRTIO_TRANSPORT_PCI },
 		{ "pci-legacy", VIRTIO_TRANSPORT_PCI_LEGACY },
 		{ "mmio", VIRTIO_TRANSPORT_MMIO },
 		{ "mmio-legacy", VIRTIO_TRANSPORT_MMIO_LEGACY },
 		{ NULL, 0 },
-	};
-	int v = choose(use, kinds, "unknown virtio transport",
-		       "pci, pci-legacy, mmio, mmio-legacy");
+	},
+};
 
-	if (v < 0)
-		return LKVM_EXIT_USAGE;
-	cfg->transport = v;
-	return 0;
-}
-
-static int apply_irqchip(struct vm_config *cfg, const struct cli_use *use)
-{
-	static const struct choice kinds[] = {
+static const struct cli_choices irqchips = {
+	"unknown interrupt controller", "plic, aia", {
 		{ "plic", IRQCHIP_PLIC },
 		{ "aia", IRQCHIP_AIA },
 		{ NULL, 0 },
-	};
-	int v;
+	},
+};
 
+static int apply_irqchip(struct vm_config *cfg, const struct cli_use *use)
+{
 	if (!LKVM_ARCH_HAS_IRQCHIP_CHOICE)
 		return cli_error(use->err, "%s: %s has one interrupt controller (KVM's); nothing to choose",
 				 use->name, LKVM_ARCH_NAME);
-	v = choose(use, kinds, "unknown interrupt controller", "plic, aia");
-	if (v < 0)
-		return LKVM_EXIT_USAGE;
-	cfg->irqchip = v;
-	return 0;
+	return cli_set_choice(cfg, use);
 }
 
 static int apply_dump_dtb(struct vm_config *cfg, const struct cli_use *use)
@@ -264,7 +232,8 @@ static const struct cli_option run_options[] = {
 	{ .long_name = "console", .arg = "TYPE",
 	  .help = "guest console on the terminal: serial (ttyS0) or\n"
 		  "virtio (hvc0; ttyS0 stays) (default: serial)",
-	  .apply = apply_console },
+	  .apply = cli_set_choice, .field = CLI_FIELD(console),
+	  .choices = &consoles },
 	CLI_DEVICE_OPTIONS, /* --rng */
 	{ .long_name = "9p", .arg = "DIR[,TAG][,ro][,passthrough]",
 	  .help = "share host directory DIR over virtio-9p; repeatable.\n"
@@ -279,18 +248,20 @@ static const struct cli_option run_options[] = {
 	  .arg = "pci|pci-legacy|mmio|mmio-legacy",
 	  .help = "how virtio devices attach (default: "
 		  LKVM_ARCH_DEFAULT_TRANSPORT ")",
-	  .apply = apply_transport },
+	  .apply = cli_set_choice, .field = CLI_FIELD(transport),
+	  .choices = &transports },
 	/* riscv64's; elsewhere a usage error that says why. */
 	{ .long_name = "irqchip", .arg = "plic|aia",
 	  .help = "interrupt controller: lkvm's PLIC, or KVM's\n"
 		  "in-kernel AIA when the host has it (default: plic)",
-	  .apply = apply_irqchip, .hidden = !LKVM_ARCH_HAS_IRQCHIP_CHOICE },
+	  .apply = apply_irqchip, .field = CLI_FIELD(irqchip),
+	  .choices = &irqchips, .hidden = !LKVM_ARCH_HAS_IRQCHIP_CHOICE },
 	{ .long_name = "dump-dtb", .arg = "FILE",
 	  .help = "write the guest's device tree to FILE and exit",
 	  .apply = apply_dump_dtb, .field = CLI_FIELD(dump_dtb),
 	  .hidden = !LKVM_ARCH_HAS_FDT },
 	CLI_FLAG(0, "debug", debug, "log unhandled I/O and other diagnostics"),
-	CLI_FLAG('h', "help", help, "show this help"),
+	CLI_HELP,
 	CLI_END,
 };
 
@@ -370,7 +341,7 @@ static int setup_finish(struct vm_config *cfg, FILE *err)
 }
 
 static const struct cli_option setup_options[] = {
-	CLI_FLAG('h', "help", help, "show this help"),
+	CLI_HELP,
 	CLI_END,
 };
 
