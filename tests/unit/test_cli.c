@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* `lkvm run` option parsing (vmm/frontend/cli.c) and the number parsers (vmm/util.c). */
+/*
+ * The command line (vmm/frontend/cli.c, commands.c): run, sandbox and setup
+ * parsing, the option tables, --help, the man page's lists against the
+ * tables; and the number parsers (vmm/util.c).
+ */
 #include <stdarg.h>
 
 #include "lkvm/cli.h"
