@@ -3,7 +3,8 @@
 #define LKVM_CLI_H
 
 /*
- * The command line (vmm/frontend/cli.c): one table per command.
+ * The command line: one table per command (vmm/frontend/commands.c), one
+ * parser and one usage printer (vmm/frontend/cli.c).
  *
  * Each option is written once, as a struct cli_option: its names, the
  * argument name and help text `--help` shows, and how it applies to the
@@ -47,10 +48,11 @@ struct cli_use {
 	FILE *err;         /* where a usage error goes */
 };
 
-/* The names an option may take (cli_set_choice()). */
+/* The names an option may take (cli_set_choice()); any other is the usage
+ * error "WHAT 'ARG' for OPTION (LIST)". */
 struct cli_choices {
-	const char *what;  /* the error for another: "WHAT 'ARG' for OPTION */
-	const char *list;  /* (LIST)": "unknown virtio transport", "pci, mmio" */
+	const char *what;  /* "unknown virtio transport" */
+	const char *list;  /* "pci, pci-legacy, mmio, mmio-legacy" */
 	struct cli_choice {
 		const char *name;
 		int value;
