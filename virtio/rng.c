@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "lkvm/cli.h"
 #include "lkvm/config.h"
 #include "lkvm/pci.h"
 #include "lkvm/util.h"
@@ -148,6 +149,12 @@ static struct virtio_dev *vrng_create(struct vm *vm, unsigned int index)
 
 static const char *const vrng_modules[] = { "virtio_rng", NULL };
 
+/* Its `lkvm run` option (listed in --help after --console). */
+static const struct cli_option vrng_options[] = {
+	CLI_FLAG(0, "rng", rng, "virtio-rng device fed by the host's getrandom()"),
+	CLI_END,
+};
+
 const struct virtio_device_type virtio_rng_type = {
 	.name = "virtio-rng",
 	.help = "entropy from the host's getrandom() (/dev/hwrng)",
@@ -159,4 +166,5 @@ const struct virtio_device_type virtio_rng_type = {
 	.config_size = 0,
 	.count = vrng_count,
 	.create = vrng_create,
+	.options = vrng_options,
 };

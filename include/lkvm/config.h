@@ -60,12 +60,13 @@ struct share_config {
 	bool passthrough;        /* honour chown/setuid/mknod: see 9p.md */
 };
 
-/* Everything `lkvm run` was asked to do; filled by cli_parse_run(). */
+/* Everything `lkvm run` was asked to do; filled by cli_parse()
+ * (include/lkvm/cli.h). */
 struct vm_config {
 	const char *kernel_path;
 	const char *initrd_path;
 	const char *params; /* appended to lkvm's default command line */
-	const char *name;
+	const char *name;   /* --name (setup: its NAME) */
 	uint64_t mem_bytes;
 	unsigned int nr_cpus;
 	bool mem_set, cpus_set;
@@ -98,29 +99,10 @@ struct vm_config {
 #define LKVM_EXIT_FAILURE 1
 #define LKVM_EXIT_USAGE 2
 
-#define LKVM_DEFAULT_MEM_MIB 512ULL
+#define LKVM_DEFAULT_MEM_MIB 512 /* a plain number: --help shows it */
 #define LKVM_MIN_MEM_BYTES (4ULL << 20)
 #define LKVM_MAX_MEM_BYTES (1ULL << 40) /* 1 TiB */
 #define LKVM_MAX_NAME 64
 #define LKVM_MAX_DISKS 64 /* the transport may allow fewer (PCI: free slots) */
-
-/*
- * Parse `lkvm run` arguments (argv[0] is "run").  On a usage error prints
- * exactly one line to @err and returns LKVM_EXIT_USAGE; otherwise 0.
- * Defaults that depend on the host (CPU count) are left unset here and
- * resolved by vm_config_finalize().
- */
-int cli_parse_run(int argc, char **argv, struct vm_config *cfg, FILE *err);
-/* Free what cli_parse_run() allocated (the disk array). */
-void cli_free_config(struct vm_config *cfg);
-/* Parse one --disk argument (exposed for tests); 0 or a usage error. */
-int cli_parse_disk(const char *arg, struct disk_config *d, FILE *err);
-/* Parse one --9p argument (exposed for tests); 0 (@sh->path allocated) or
- * a usage error (nothing allocated). */
-int cli_parse_9p(const char *arg, struct share_config *sh, FILE *err);
-
-
-void cli_print_run_usage(FILE *out);
-void cli_print_main_usage(FILE *out);
 
 #endif

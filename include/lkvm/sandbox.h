@@ -97,8 +97,4 @@ char *sandbox_init_config(const struct sandbox *sb, bool stdout_tty,
 /* The exit status the guest left in @ctl_dir (0-255), or -errno. */
 int sandbox_read_status(const char *ctl_dir);
 
-/* Usage texts (vmm/frontend/cli.c). */
-void cli_print_sandbox_usage(FILE *out);
-void cli_print_setup_usage(FILE *out);
-
 #endif

@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
-/* `lkvm run` option parsing (vmm/frontend/cli.c) and the number parsers (vmm/util.c). */
+/*
+ * The command line (vmm/frontend/cli.c, commands.c): run, sandbox and setup
+ * parsing, the option tables, --help, the man page's lists against the
+ * tables; and the number parsers (vmm/util.c).
+ */
 #include <stdarg.h>
 
+#include "lkvm/cli.h"
 #include "lkvm/config.h"
 #include "lkvm/sandbox.h"
 #include "lkvm/vm.h"
 #include "lkvm/util.h"
 #include "lkvm/vcpu.h"
+#include "lkvm/virtio-devices.h"
 #include "host_files.h"
 #include "test.h"
 
@@ -22,33 +28,108 @@ static FILE *errbuf_open(void)
 	return fmemopen(errbuf, sizeof(errbuf) - 1, "w");
 }
 
-/*
- * cli_parse_run("run", ...NULL) with its error stream captured in errbuf.
- * The argument strings are literals, so pointers into them stay valid.
- */
-static int parse(struct vm_config *cfg, ...)
+/* A stream into memory: memout_end() closes it and returns the text
+ * (malloc'ed; NULL when the stream could not be made). */
+struct memout {
+	FILE *f;
+	char *buf;
+	size_t len;
+};
+
+static FILE *memout_start(struct memout *m)
 {
-	va_list ap;
-	int argc = 0, ret;
-	char *a;
-	FILE *err;
+	m->buf = NULL;
+	m->len = 0;
+	m->f = open_memstream(&m->buf, &m->len);
+	return m->f;
+}
 
-	args[argc++] = "run";
-	va_start(ap, cfg);
-	while ((a = va_arg(ap, char *)) != NULL && argc < MAX_ARGS - 1)
-		args[argc++] = a;
-	va_end(ap);
-	args[argc] = NULL;
+static char *memout_end(struct memout *m)
+{
+	if (m->f)
+		fclose(m->f);
+	return m->buf;
+}
 
-	err = errbuf_open();
+/*
+ * @cmd's parser on argv[0..argc) (argv[0] is the command's name), its
+ * error stream captured in errbuf.  @cfg is scribbled over first: the
+ * parser must reset everything.
+ */
+static int parse_argv(const struct cli_command *cmd, struct vm_config *cfg,
+		      int argc, char **argv)
+{
+	FILE *err = errbuf_open();
+	int ret;
+
 	if (!err) {
 		perror("fmemopen");
 		exit(1);
 	}
-	memset(cfg, 0xa5, sizeof(*cfg)); /* the parser must reset everything */
-	ret = cli_parse_run(argc, args, cfg, err);
+	memset(cfg, 0xa5, sizeof(*cfg));
+	ret = cli_parse(cmd, argc, argv, cfg, err);
 	fclose(err);
 	return ret;
+}
+
+/* parse_argv() of @cmd's name and the arguments up to a NULL.  They are
+ * literals, so pointers into them stay valid. */
+static int vparse(const struct cli_command *cmd, struct vm_config *cfg,
+		  va_list ap)
+{
+	int argc = 0;
+	char *a;
+
+	args[argc++] = (char *)cmd->name;
+	while ((a = va_arg(ap, char *)) != NULL && argc < MAX_ARGS - 1)
+		args[argc++] = a;
+	args[argc] = NULL;
+	return parse_argv(cmd, cfg, argc, args);
+}
+
+/* `lkvm run ARGS...` (NULL-terminated). */
+static int parse(struct vm_config *cfg, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, cfg);
+	ret = vparse(&cli_run_command, cfg, ap);
+	va_end(ap);
+	return ret;
+}
+
+/* `lkvm CMD ARGS...` (NULL-terminated). */
+static int parse_cmd(const struct cli_command *cmd, struct vm_config *cfg,
+		     ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, cfg);
+	ret = vparse(cmd, cfg, ap);
+	va_end(ap);
+	return ret;
+}
+
+/* `lkvm run OPT VALUE0 ... OPT VALUE(n-1) k`, VALUEi being @fmt printed
+ * with i (twice). */
+static int parse_many(struct vm_config *cfg, char *opt, const char *fmt,
+		      int n)
+{
+	static char val[LKVM_MAX_DISKS + 1][32];
+	char *argv[2 * (LKVM_MAX_DISKS + 1) + 3];
+	int argc = 0, i;
+
+	argv[argc++] = "run";
+	for (i = 0; i < n && i <= LKVM_MAX_DISKS; i++) {
+		snprintf(val[i], sizeof(val[i]), fmt, i, i);
+		argv[argc++] = opt;
+		argv[argc++] = val[i];
+	}
+	argv[argc++] = "k";
+	argv[argc] = NULL;
+	return parse_argv(&cli_run_command, cfg, argc, argv);
 }
 
 /*
@@ -65,12 +146,43 @@ static int parse(struct vm_config *cfg, ...)
 		CHECK_CONTAINS(errbuf, (what));                                \
 	} while (0)
 
+/* `lkvm run ARGS...` fails with a usage error mentioning @what; what the
+ * parser allocated is freed. */
+#define CHECK_PARSE_FAILS(what, ...)                                           \
+	do {                                                                   \
+		struct vm_config c_;                                           \
+		CHECK_USAGE_ERROR(parse(&c_, __VA_ARGS__, NULL), (what));      \
+		cli_free_config(&c_);                                          \
+	} while (0)
+
 /* Success: status 0 and nothing printed. */
 #define CHECK_OK(ret)                                                          \
 	do {                                                                   \
 		CHECK_EQ((ret), 0);                                            \
 		CHECK_STREQ(errbuf, "");                                       \
 	} while (0)
+
+/* `lkvm run ARG [ARG2] k` fails with a usage error mentioning @what. */
+struct bad_args {
+	const char *arg, *arg2;
+	const char *what;
+};
+
+static void check_bad_args(const struct bad_args *b, size_t n)
+{
+	struct vm_config c;
+	int failures;
+
+	for (; n--; b++) {
+		failures = t_case_failures;
+		CHECK_USAGE_ERROR(b->arg2 ? parse(&c, b->arg, b->arg2, "k", NULL)
+					  : parse(&c, b->arg, "k", NULL),
+				  b->what);
+		if (t_case_failures != failures)
+			printf("  (that was: lkvm run %s %s k)\n", b->arg,
+			       b->arg2 ? b->arg2 : "");
+	}
+}
 
 TEST(defaults)
 {
@@ -133,29 +245,33 @@ TEST(initrd_and_params)
 
 TEST(mem_sizes)
 {
+	static const struct {
+		const char *arg, *arg2;
+		uint64_t bytes;
+	} good[] = {
+		{ "-m512", NULL, 512 * MiB },
+		{ "--mem", "2G", 2 * GiB },
+		{ "--mem=3g", NULL, 3 * GiB },
+		{ "-m", "8192K", 8 * MiB },
+		{ "-m", "4096k", 4 * MiB }, /* the 4 MiB minimum */
+		{ "-m", "4", 4 * MiB },
+		{ "-m", "1T", 1024 * GiB }, /* the 1 TiB maximum */
+		{ "-m", "1024G", 1024 * GiB },
+		{ "-m", "512MB", 512 * MiB },
+		{ "-m", "512MiB", 512 * MiB },
+	};
 	struct vm_config c;
+	unsigned int i;
 
-	CHECK_OK(parse(&c, "-m512", "k", NULL));
-	CHECK_EQ(c.mem_bytes, 512 * MiB);
-	CHECK(c.mem_set);
-	CHECK_OK(parse(&c, "--mem", "2G", "k", NULL));
-	CHECK_EQ(c.mem_bytes, 2 * GiB);
-	CHECK_OK(parse(&c, "--mem=3g", "k", NULL));
-	CHECK_EQ(c.mem_bytes, 3 * GiB);
-	CHECK_OK(parse(&c, "-m", "8192K", "k", NULL));
-	CHECK_EQ(c.mem_bytes, 8 * MiB);
-	CHECK_OK(parse(&c, "-m", "4096k", "k", NULL)); /* the 4 MiB minimum */
-	CHECK_EQ(c.mem_bytes, 4 * MiB);
-	CHECK_OK(parse(&c, "-m", "4", "k", NULL));
-	CHECK_EQ(c.mem_bytes, 4 * MiB);
-	CHECK_OK(parse(&c, "-m", "1T", "k", NULL)); /* the 1 TiB maximum */
-	CHECK_EQ(c.mem_bytes, 1024 * GiB);
-	CHECK_OK(parse(&c, "-m", "1024G", "k", NULL));
-	CHECK_EQ(c.mem_bytes, 1024 * GiB);
-	CHECK_OK(parse(&c, "-m", "512MB", "k", NULL));
-	CHECK_EQ(c.mem_bytes, 512 * MiB);
-	CHECK_OK(parse(&c, "-m", "512MiB", "k", NULL));
-	CHECK_EQ(c.mem_bytes, 512 * MiB);
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		CHECK_OK(good[i].arg2 ? parse(&c, good[i].arg, good[i].arg2,
+					      "k", NULL)
+				      : parse(&c, good[i].arg, "k", NULL));
+		CHECK(c.mem_set);
+		if (!CHECK_EQ(c.mem_bytes, good[i].bytes))
+			printf("  (that was: lkvm run %s %s k)\n", good[i].arg,
+			       good[i].arg2 ? good[i].arg2 : "");
+	}
 	/* The last -m wins. */
 	CHECK_OK(parse(&c, "-m", "64", "-m", "128", "k", NULL));
 	CHECK_EQ(c.mem_bytes, 128 * MiB);
@@ -163,49 +279,47 @@ TEST(mem_sizes)
 
 TEST(mem_errors)
 {
-	struct vm_config c;
+	static const struct bad_args bad[] = {
+		{ "-m", "0", "invalid memory size '0'" },
+		{ "-m", "abc", "invalid memory size 'abc' for -m" },
+		{ "-m", "12X", "invalid memory size '12X'" },
+		{ "--mem=", NULL, "invalid memory size '' for --mem" },
+		{ "-m", "-512", "invalid memory size '-512'" },
+		{ "-m", " 512", "invalid memory size" },
+		{ "-m", "512 ", "invalid memory size" },
+		{ "-m", "1.5G", "invalid memory size '1.5G'" },
+		{ "-m", "2GG", "invalid memory size '2GG'" },
+		/* Overflow: of strtoull, and of the unit multiplication. */
+		{ "-m", "99999999999999999999",
+		  "invalid memory size '99999999999999999999'" },
+		{ "-m", "17179869184G", "invalid memory size" },
+		{ "-m", "18446744073709551615", "invalid memory size" },
+		/* Not a multiple of 4 KiB (checked before the range). */
+		{ "-m", "4097K", "multiple of 4 KiB" },
+		{ "-m", "1K", "multiple of 4 KiB" },
+		/* Below 4 MiB, above 1 TiB. */
+		{ "-m", "1024K", "out of range" },
+		{ "-m", "3", "out of range" },
+		{ "-m", "1025G", "out of range" },
+		{ "--mem", "2T", "'2T' for --mem is out of range" },
+		{ "-m", "17179869183G", "out of range" },
+	};
 
-	CHECK_USAGE_ERROR(parse(&c, "-m", "0", "k", NULL), "'0'");
-	CHECK_CONTAINS(errbuf, "memory size");
-	CHECK_USAGE_ERROR(parse(&c, "-m", "abc", "k", NULL),
-			  "invalid memory size 'abc' for -m");
-	CHECK_USAGE_ERROR(parse(&c, "-m", "12X", "k", NULL),
-			  "invalid memory size '12X'");
-	CHECK_USAGE_ERROR(parse(&c, "--mem=", "k", NULL),
-			  "invalid memory size '' for --mem");
-	CHECK_USAGE_ERROR(parse(&c, "-m", "-512", "k", NULL),
-			  "invalid memory size '-512'");
-	CHECK_USAGE_ERROR(parse(&c, "-m", " 512", "k", NULL),
-			  "invalid memory size");
-	CHECK_USAGE_ERROR(parse(&c, "-m", "512 ", "k", NULL),
-			  "invalid memory size");
-	CHECK_USAGE_ERROR(parse(&c, "-m", "1.5G", "k", NULL),
-			  "invalid memory size '1.5G'");
-	CHECK_USAGE_ERROR(parse(&c, "-m", "2GG", "k", NULL),
-			  "invalid memory size '2GG'");
-	/* Overflow: of strtoull, and of the unit multiplication. */
-	CHECK_USAGE_ERROR(parse(&c, "-m", "99999999999999999999", "k", NULL),
-			  "invalid memory size '99999999999999999999'");
-	CHECK_USAGE_ERROR(parse(&c, "-m", "17179869184G", "k", NULL),
-			  "invalid memory size");
-	CHECK_USAGE_ERROR(parse(&c, "-m", "18446744073709551615", "k", NULL),
-			  "invalid memory size");
-	/* Not a multiple of 4 KiB (checked before the range). */
-	CHECK_USAGE_ERROR(parse(&c, "-m", "4097K", "k", NULL),
-			  "multiple of 4 KiB");
-	CHECK_USAGE_ERROR(parse(&c, "-m", "1K", "k", NULL), "multiple of 4 KiB");
-	/* Below 4 MiB, above 1 TiB. */
-	CHECK_USAGE_ERROR(parse(&c, "-m", "1024K", "k", NULL), "out of range");
-	CHECK_USAGE_ERROR(parse(&c, "-m", "3", "k", NULL), "out of range");
-	CHECK_USAGE_ERROR(parse(&c, "-m", "1025G", "k", NULL), "out of range");
-	CHECK_USAGE_ERROR(parse(&c, "--mem", "2T", "k", NULL),
-			  "'2T' for --mem is out of range");
-	CHECK_USAGE_ERROR(parse(&c, "-m", "17179869183G", "k", NULL),
-			  "out of range");
+	check_bad_args(bad, ARRAY_SIZE(bad));
 }
 
 TEST(cpus)
 {
+	static const struct bad_args bad[] = {
+		{ "-c", "0", "invalid CPU count '0' for -c" },
+		{ "-c", "255", "invalid CPU count '255'" },
+		{ "-c", "-1", "invalid CPU count '-1'" },
+		{ "-c", "2x", "invalid CPU count '2x'" },
+		{ "--cpus", "", "invalid CPU count '' for --cpus" },
+		{ "-c", "4294967297", "invalid CPU count" },
+		{ "-c", "99999999999999999999", "invalid CPU count" },
+		{ "-c", "0x4", "invalid CPU count '0x4'" },
+	};
 	struct vm_config c;
 
 	CHECK_OK(parse(&c, "-c", "4", "k", NULL));
@@ -218,22 +332,7 @@ TEST(cpus)
 	CHECK_OK(parse(&c, "-c", "007", "k", NULL));
 	CHECK_EQ(c.nr_cpus, 7);
 
-	CHECK_USAGE_ERROR(parse(&c, "-c", "0", "k", NULL),
-			  "invalid CPU count '0' for -c");
-	CHECK_USAGE_ERROR(parse(&c, "-c", "255", "k", NULL),
-			  "invalid CPU count '255'");
-	CHECK_USAGE_ERROR(parse(&c, "-c", "-1", "k", NULL),
-			  "invalid CPU count '-1'");
-	CHECK_USAGE_ERROR(parse(&c, "-c", "2x", "k", NULL),
-			  "invalid CPU count '2x'");
-	CHECK_USAGE_ERROR(parse(&c, "--cpus", "", "k", NULL),
-			  "invalid CPU count '' for --cpus");
-	CHECK_USAGE_ERROR(parse(&c, "-c", "4294967297", "k", NULL),
-			  "invalid CPU count");
-	CHECK_USAGE_ERROR(parse(&c, "-c", "99999999999999999999", "k", NULL),
-			  "invalid CPU count");
-	CHECK_USAGE_ERROR(parse(&c, "-c", "0x4", "k", NULL),
-			  "invalid CPU count '0x4'");
+	check_bad_args(bad, ARRAY_SIZE(bad));
 }
 
 TEST(name_console_debug)
@@ -538,56 +637,30 @@ TEST(disks)
 TEST(many_disks)
 {
 	struct vm_config c;
-	char *argv[2 * 40 + 3];
-	int argc = 0, i;
-	FILE *err = fmemopen(errbuf, sizeof(errbuf) - 1, "w");
 
 	/* No four-disk limit. */
-	argv[argc++] = "run";
-	for (i = 0; i < 40; i++) {
-		argv[argc++] = "-d";
-		argv[argc++] = "x.img";
-	}
-	argv[argc++] = "k";
-	argv[argc] = NULL;
-	CHECK_EQ(cli_parse_run(argc, argv, &c, err), 0);
+	CHECK_OK(parse_many(&c, "-d", "x%d.img", 40));
 	CHECK_EQ(c.nr_disks, 40);
 	cli_free_config(&c);
-	fclose(err);
 }
 
 TEST(disk_errors)
 {
-	struct vm_config c;
-
-	CHECK_USAGE_ERROR(parse(&c, "-d", "", "k", NULL), "--disk needs a path");
-	cli_free_config(&c);
-	CHECK_USAGE_ERROR(parse(&c, "-d", ",ro", "k", NULL), "--disk needs a path");
-	cli_free_config(&c);
-	CHECK_USAGE_ERROR(parse(&c, "-d", "a,rw", "k", NULL),
-			  "unknown disk option 'rw' in --disk a,rw");
-	cli_free_config(&c);
-	CHECK_USAGE_ERROR(parse(&c, "-d", "a,aio=posix", "k", NULL),
-			  "unknown disk I/O backend 'posix'");
-	cli_free_config(&c);
-	CHECK_USAGE_ERROR(parse(&c, "-d", "a,serial=", "k", NULL),
-			  "must be 1-20 characters");
-	cli_free_config(&c);
-	CHECK_USAGE_ERROR(parse(&c, "-d", "a,serial=123456789012345678901", "k", NULL),
-			  "must be 1-20 characters");
-	cli_free_config(&c);
-	CHECK_USAGE_ERROR(parse(&c, "-d", "a,serial=a b", "k", NULL),
-			  "not printable ASCII");
-	cli_free_config(&c);
-	CHECK_USAGE_ERROR(parse(&c, "-d", "a,", "k", NULL),
-			  "unknown disk option ''");
-	cli_free_config(&c);
+	CHECK_PARSE_FAILS("--disk needs a path", "-d", "", "k");
+	CHECK_PARSE_FAILS("--disk needs a path", "-d", ",ro", "k");
+	CHECK_PARSE_FAILS("unknown disk option 'rw' in --disk a,rw",
+			  "-d", "a,rw", "k");
+	CHECK_PARSE_FAILS("unknown disk I/O backend 'posix'",
+			  "-d", "a,aio=posix", "k");
+	CHECK_PARSE_FAILS("must be 1-20 characters", "-d", "a,serial=", "k");
+	CHECK_PARSE_FAILS("must be 1-20 characters",
+			  "-d", "a,serial=123456789012345678901", "k");
+	CHECK_PARSE_FAILS("not printable ASCII", "-d", "a,serial=a b", "k");
+	CHECK_PARSE_FAILS("unknown disk option ''", "-d", "a,", "k");
 	/* An error after a good disk: the first disk is still freed. */
-	CHECK_USAGE_ERROR(parse(&c, "-d", "a", "-d", "b,x", "k", NULL),
-			  "unknown disk option 'x'");
-	cli_free_config(&c);
-	CHECK_USAGE_ERROR(parse(&c, "-d", NULL), "option '-d' needs a value");
-	cli_free_config(&c);
+	CHECK_PARSE_FAILS("unknown disk option 'x'",
+			  "-d", "a", "-d", "b,x", "k");
+	CHECK_PARSE_FAILS("option '-d' needs a value", "-d");
 }
 
 TEST(transport_and_rng)
@@ -679,108 +752,156 @@ TEST(share_tags)
 
 TEST(share_errors)
 {
-	struct vm_config c;
 	char tag[LKVM_9P_TAG_MAX + 2], arg[LKVM_9P_TAG_MAX + 16];
 
-	CHECK_USAGE_ERROR(parse(&c, "--9p", "", "k", NULL),
-			  "--9p needs a directory");
-	cli_free_config(&c);
-	CHECK_USAGE_ERROR(parse(&c, "--9p", ",tag", "k", NULL),
-			  "--9p needs a directory");
-	cli_free_config(&c);
-	CHECK_USAGE_ERROR(parse(&c, "--9p", "dir,", "k", NULL),
-			  "empty 9p tag in --9p dir,");
-	cli_free_config(&c);
-	CHECK_USAGE_ERROR(parse(&c, "--9p", "dir,,ro", "k", NULL),
-			  "empty 9p tag");
-	cli_free_config(&c);
+	CHECK_PARSE_FAILS("--9p needs a directory", "--9p", "", "k");
+	CHECK_PARSE_FAILS("--9p needs a directory", "--9p", ",tag", "k");
+	CHECK_PARSE_FAILS("empty 9p tag in --9p dir,", "--9p", "dir,", "k");
+	CHECK_PARSE_FAILS("empty 9p tag", "--9p", "dir,,ro", "k");
 	memset(tag, 'x', LKVM_9P_TAG_MAX + 1);
 	tag[LKVM_9P_TAG_MAX + 1] = '\0';
 	snprintf(arg, sizeof(arg), "dir,%s", tag);
-	CHECK_USAGE_ERROR(parse(&c, "--9p", arg, "k", NULL),
-			  "is longer than 64 bytes");
-	cli_free_config(&c);
-	CHECK_USAGE_ERROR(parse(&c, "--9p", "dir,t\tab", "k", NULL),
-			  "not printable ASCII");
-	cli_free_config(&c);
-	CHECK_USAGE_ERROR(parse(&c, "--9p", "dir,t\xc3\xa9", "k", NULL),
-			  "not printable ASCII");
-	cli_free_config(&c);
+	CHECK_PARSE_FAILS("is longer than 64 bytes", "--9p", arg, "k");
+	CHECK_PARSE_FAILS("not printable ASCII", "--9p", "dir,t\tab", "k");
+	CHECK_PARSE_FAILS("not printable ASCII", "--9p", "dir,t\xc3\xa9", "k");
 	/* A second non-keyword field is not a second tag. */
-	CHECK_USAGE_ERROR(parse(&c, "--9p", "dir,tag,rw", "k", NULL),
-			  "unknown 9p option 'rw' in --9p dir,tag,rw (the tag is 'tag'");
-	cli_free_config(&c);
-	CHECK_USAGE_ERROR(parse(&c, "--9p", "dir,tag,", "k", NULL),
-			  "unknown 9p option ''");
-	cli_free_config(&c);
+	CHECK_PARSE_FAILS("unknown 9p option 'rw' in --9p dir,tag,rw (the tag is 'tag'",
+			  "--9p", "dir,tag,rw", "k");
+	CHECK_PARSE_FAILS("unknown 9p option ''", "--9p", "dir,tag,", "k");
 	/* The same tag twice, also when it is the default. */
-	CHECK_USAGE_ERROR(parse(&c, "--9p", "a", "--9p", "b", "k", NULL),
-			  "9p tag 'kvm_9p' is used twice; give each --9p its own tag: --9p DIR,TAG");
-	cli_free_config(&c);
-	CHECK_USAGE_ERROR(parse(&c, "--9p", "a,t", "--9p", "b,u", "--9p", "c,ro,t",
-				"k", NULL),
-			  "9p tag 't' is used twice");
-	cli_free_config(&c);
-	CHECK_USAGE_ERROR(parse(&c, "--9p", NULL), "option '--9p' needs a value");
-	cli_free_config(&c);
+	CHECK_PARSE_FAILS("9p tag 'kvm_9p' is used twice; give each --9p its own tag: --9p DIR,TAG",
+			  "--9p", "a", "--9p", "b", "k");
+	CHECK_PARSE_FAILS("9p tag 't' is used twice",
+			  "--9p", "a,t", "--9p", "b,u", "--9p", "c,ro,t", "k");
+	CHECK_PARSE_FAILS("option '--9p' needs a value", "--9p");
 }
 
 TEST(too_many_shares)
 {
 	struct vm_config c;
-	char *argv[2 * (LKVM_MAX_SHARES + 1) + 3];
-	char arg[LKVM_MAX_SHARES + 1][32];
-	int argc = 0, i;
-	FILE *err;
 
-	argv[argc++] = "run";
-	for (i = 0; i < LKVM_MAX_SHARES; i++) {
-		snprintf(arg[i], sizeof(arg[i]), "/d%d,tag%d", i, i);
-		argv[argc++] = "--9p";
-		argv[argc++] = arg[i];
-	}
-	argv[argc++] = "k";
-	argv[argc] = NULL;
-	err = errbuf_open();
-	REQUIRE(err);
-	CHECK_EQ(cli_parse_run(argc, argv, &c, err), 0);
+	CHECK_OK(parse_many(&c, "--9p", "/d%d,tag%d", LKVM_MAX_SHARES));
 	CHECK_EQ(c.nr_shares, LKVM_MAX_SHARES);
 	if (c.nr_shares == LKVM_MAX_SHARES)
 		CHECK_STREQ(c.shares[LKVM_MAX_SHARES - 1].tag, "tag31");
 	cli_free_config(&c);
-	fclose(err);
-	CHECK_STREQ(errbuf, "");
 
 	/* One more is a usage error. */
-	argc--;
-	snprintf(arg[i], sizeof(arg[i]), "/d%d,tag%d", i, i);
-	argv[argc++] = "--9p";
-	argv[argc++] = arg[i];
-	argv[argc++] = "k";
-	argv[argc] = NULL;
-	err = errbuf_open();
-	REQUIRE(err);
-	CHECK_EQ(cli_parse_run(argc, argv, &c, err), LKVM_EXIT_USAGE);
-	fclose(err);
-	CHECK_CONTAINS(errbuf, "too many --9p shares (at most 32)");
-	CHECK_EQ(count_lines(errbuf), 1);
+	CHECK_USAGE_ERROR(parse_many(&c, "--9p", "/d%d,tag%d",
+				     LKVM_MAX_SHARES + 1),
+			  "too many --9p shares (at most 32)");
 	cli_free_config(&c);
+}
+
+/* sandbox: run's options (device types' too), then "-- CMD [ARGS...]". */
+TEST(sandbox_command)
+{
+	struct vm_config c;
+
+	CHECK_OK(parse_cmd(&cli_sandbox_command, &c, "--rng", "-m", "1G", "k",
+			   "--", "cmd", "--rng", "-x", NULL));
+	CHECK(c.rng);
+	CHECK_EQ(c.mem_bytes, 1 * GiB);
+	CHECK_STREQ(c.kernel_path, "k");
+	REQUIRE(c.guest_argv);
+	CHECK_STREQ(c.guest_argv[0], "cmd");
+	CHECK_STREQ(c.guest_argv[1], "--rng");
+	CHECK_STREQ(c.guest_argv[2], "-x");
+	CHECK_NULL(c.guest_argv[3]);
+	/* Only the first "--" counts. */
+	CHECK_OK(parse_cmd(&cli_sandbox_command, &c, "--", "--", NULL));
+	CHECK_STREQ(c.guest_argv[0], "--");
+	CHECK_NULL(c.kernel_path);
+	/* run has no command. */
+	CHECK_OK(parse(&c, "k", NULL));
+	CHECK_NULL(c.guest_argv);
+
+	/* No command: only --help means something. */
+	CHECK_USAGE_ERROR(parse_cmd(&cli_sandbox_command, &c, NULL),
+			  "lkvm sandbox needs a command: lkvm sandbox [OPTIONS] -- CMD [ARGS...] (see 'lkvm help sandbox')");
+	CHECK_USAGE_ERROR(parse_cmd(&cli_sandbox_command, &c, "--bogus", "--",
+				    NULL),
+			  "lkvm sandbox needs a command");
+	CHECK_OK(parse_cmd(&cli_sandbox_command, &c, "-m", "x", "-h", NULL));
+	CHECK(c.help);
+	CHECK_OK(parse_cmd(&cli_sandbox_command, &c, "--help", "--", "ls",
+			   NULL));
+	CHECK(c.help);
+	CHECK_USAGE_ERROR(parse_cmd(&cli_sandbox_command, &c, "--bogus", "--",
+				    "ls", NULL),
+			  "unknown option '--bogus' (see 'lkvm run --help')");
+	CHECK_USAGE_ERROR(parse_cmd(&cli_sandbox_command, &c, "--rng=1", "--",
+				    "ls", NULL),
+			  "option '--rng' takes no value");
+}
+
+/* setup: one NAME, and --help. */
+TEST(setup_command)
+{
+	struct vm_config c;
+
+	CHECK_OK(parse_cmd(&cli_setup_command, &c, "box", NULL));
+	CHECK_STREQ(c.name, "box");
+	CHECK(!c.help);
+	CHECK_OK(parse_cmd(&cli_setup_command, &c, "--", "box", NULL));
+	CHECK_STREQ(c.name, "box");
+	CHECK_OK(parse_cmd(&cli_setup_command, &c, "box", "--help", NULL));
+	CHECK(c.help);
+	CHECK_USAGE_ERROR(parse_cmd(&cli_setup_command, &c, NULL),
+			  "lkvm setup needs one NAME (lkvm setup NAME; see 'lkvm help setup')");
+	CHECK_USAGE_ERROR(parse_cmd(&cli_setup_command, &c, "a", "b", NULL),
+			  "lkvm setup needs one NAME");
+	CHECK_USAGE_ERROR(parse_cmd(&cli_setup_command, &c, "--", NULL),
+			  "lkvm setup needs one NAME");
+	CHECK_USAGE_ERROR(parse_cmd(&cli_setup_command, &c, "-x", NULL),
+			  "unknown option '-x' (see 'lkvm help setup')");
+	CHECK_USAGE_ERROR(parse_cmd(&cli_setup_command, &c, "-", NULL),
+			  "unknown option '-' (see 'lkvm help setup')");
+	CHECK_USAGE_ERROR(parse_cmd(&cli_setup_command, &c, "--mem", "1G",
+				    "box", NULL),
+			  "unknown option '--mem' (see 'lkvm help setup')");
+}
+
+/* The tables: each option once (device types' included), with what
+ * --help and the parser need; each command findable by name. */
+TEST(option_tables)
+{
+	const struct cli_command *const *cmd;
+	struct cli_option_iter it, it2;
+	const struct cli_option *o, *p;
+	bool rng = false;
+
+	for (cmd = cli_commands; *cmd; cmd++) {
+		CHECK_PTR_EQ(cli_find_command((*cmd)->name), *cmd);
+		CHECK((*cmd)->summary && *(*cmd)->summary);
+		cli_options_begin(&it, *cmd);
+		while ((o = cli_options_next(&it))) {
+			CHECK(o->long_name && *o->long_name && o->apply);
+			CHECK(o->hidden || (o->help && *o->help));
+			rng |= *cmd == &cli_run_command &&
+			       o == virtio_rng_type.options;
+			it2 = it;
+			while ((p = cli_options_next(&it2)))
+				if (!CHECK(strcmp(o->long_name, p->long_name) &&
+					   (!o->short_name ||
+					    o->short_name != p->short_name)))
+					printf("  --%s and --%s clash\n",
+					       o->long_name, p->long_name);
+		}
+	}
+	CHECK(rng); /* run's table has virtio-rng's --rng */
+	CHECK_NULL(cli_find_command("bogus"));
 }
 
 /* x86 has no device tree and one irqchip: both riscv options are usage
  * errors that say so (the unit tests build the x86 CLI). */
 TEST(riscv_only_options)
 {
-	struct vm_config c;
-
-	CHECK_USAGE_ERROR(parse(&c, "--dump-dtb", "/tmp/x.dtb", "k", NULL),
-			  "--dump-dtb: x86 guests have no device tree");
-	cli_free_config(&c);
-	CHECK_USAGE_ERROR(parse(&c, "--irqchip", "aia", "k", NULL),
-			  "--irqchip: x86 has one interrupt controller");
-	cli_free_config(&c);
-	CHECK_USAGE_ERROR(parse(&c, "--dump-dtb", NULL), "option '--dump-dtb' needs a value");
-	cli_free_config(&c);
+	CHECK_PARSE_FAILS("--dump-dtb: x86 guests have no device tree",
+			  "--dump-dtb", "/tmp/x.dtb", "k");
+	CHECK_PARSE_FAILS("--irqchip: x86 has one interrupt controller",
+			  "--irqchip", "aia", "k");
+	CHECK_PARSE_FAILS("option '--dump-dtb' needs a value", "--dump-dtb");
 }
 
 TEST(cmdline_add_before_user_params)
@@ -803,6 +924,144 @@ TEST(cmdline_add_before_user_params)
 	CHECK_EQ(vm_cmdline_add(&vm, "a=b"), 0);
 	CHECK_STREQ(vm.cmdline, "console=ttyS0 a=b");
 	free(vm.cmdline);
+}
+
+/* --- help texts; the man page follows the tables --- */
+
+/* Documentation/@name, whole (malloc'ed; NULL after a message).  The tests
+ * run from the top of the tree, which is what precedes "tests/" here. */
+static char *read_doc(const char *name)
+{
+	const char *t = strstr(__FILE__, "tests/");
+	char path[512];
+	struct memout m;
+	FILE *f;
+	int c;
+
+	snprintf(path, sizeof(path), "%.*sDocumentation/%s",
+		 t ? (int)(t - __FILE__) : 0, __FILE__, name);
+	f = fopen(path, "r");
+	if (!f) {
+		printf("  cannot open %s\n", path);
+		return NULL;
+	}
+	if (memout_start(&m))
+		while ((c = fgetc(f)) != EOF)
+			fputc(c, m.f);
+	fclose(f);
+	return memout_end(&m);
+}
+
+/* lkvm's usage, generated from cli_commands[], is what it always was. */
+TEST(main_usage)
+{
+	struct memout m;
+	char *text;
+
+	if (memout_start(&m))
+		cli_print_main_usage(m.f);
+	text = memout_end(&m);
+	CHECK_STREQ(text,
+		    "usage: lkvm COMMAND [ARGS]\n"
+		    "\n"
+		    "Commands:\n"
+		    "  run       Start a virtual machine\n"
+		    "  sandbox   Run one command in a virtual machine whose root is a host\n"
+		    "            directory (lkvm sandbox [OPTIONS] -- CMD [ARGS...])\n"
+		    "  setup     Create a guest root directory in ~/.lkvm (lkvm setup NAME)\n"
+		    "  help      Show help for lkvm or for a command (lkvm help run)\n"
+		    "  version   Print lkvm's version\n"
+		    "\n"
+		    "See 'lkvm help COMMAND' for a command's options.\n");
+	free(text);
+}
+
+/* `lkvm help run`: --rng (virtio-rng's) where it always was, and the
+ * device types after the options, with their help lines. */
+TEST(run_help)
+{
+	const struct virtio_device_type *const *t;
+	char *text, *devices, *line, *help;
+	struct memout m;
+
+	if (memout_start(&m))
+		cli_print_usage(&cli_run_command, m.f);
+	text = memout_end(&m);
+	REQUIRE(text);
+	line = strstr(text, "\n      --rng            virtio-rng device fed by the host's getrandom()\n");
+	CHECK(line && strstr(text, "--console TYPE") < line &&
+	      line < strstr(text, "--9p DIR"));
+	devices = strstr(text, "\nOptions:\n");
+	devices = devices ? strstr(devices, "\n\nDevices:\n") : NULL;
+	REQUIRE(devices);
+	for (t = virtio_device_types; *t; t++) {
+		line = strstr(devices, (*t)->name);
+		help = line ? strstr(line, (*t)->help) : NULL;
+		CHECK(help && !memchr(line, '\n', help - line) &&
+		      help[strlen((*t)->help)] == '\n');
+	}
+	CHECK_CONTAINS(devices, "\n\nThe console is");
+	for (line = text; *line; line += strcspn(line, "\n") + 1)
+		CHECK(strcspn(line, "\n") <= 80);
+	free(text);
+}
+
+/* The DEVICES list between the markers is cli_print_devices()'s. */
+TEST(man_page_devices)
+{
+	char *page = read_doc("lkvm-run.txt"), *want, *begin, *end;
+	struct memout m;
+
+	if (memout_start(&m))
+		cli_print_devices(m.f, 7);
+	want = memout_end(&m);
+	REQUIRE(page && want);
+	begin = strstr(page, "\n       .. devices begin\n");
+	end = strstr(page, "\n       .. devices end\n");
+	REQUIRE(begin && end && begin < end);
+	begin += strlen("\n       .. devices begin\n");
+	end[1] = '\0';
+	if (!CHECK_STREQ(begin, want))
+		printf("  Documentation/lkvm-run.txt is stale: run 'make doc'\n");
+	free(page);
+	free(want);
+}
+
+/* The OPTIONS section has one heading per option of `lkvm run` (device
+ * types' and other architectures' included), in --help's order, each the
+ * option's --help spelling: "-m, --mem SIZE". */
+TEST(man_page_options)
+{
+	char *page = read_doc("lkvm-run.txt");
+	char *sect, *end, *line, *save, *gap, want[128];
+	struct cli_option_iter it;
+	const struct cli_option *o;
+
+	REQUIRE(page);
+	sect = strstr(page, "\nOPTIONS\n");
+	REQUIRE(sect);
+	for (end = sect + 1; (end = strchr(end, '\n')) && end[1] &&
+			     (end[1] == ' ' || end[1] == '\n'); end++)
+		;
+	if (end)
+		*end = '\0';
+	cli_options_begin(&it, &cli_run_command);
+	for (line = strtok_r(sect, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "       -", 8))
+			continue;
+		line += 7;
+		gap = strstr(line, "  "); /* "--rng  A virtio-rng device..." */
+		if (gap)
+			*gap = '\0';
+		o = cli_options_next(&it);
+		if (o)
+			cli_format_option(o, want, sizeof(want));
+		CHECK_STREQ(line, o ? want : "(no more options)");
+	}
+	o = cli_options_next(&it);
+	CHECK_STREQ(o ? o->long_name : NULL, NULL); /* every one has its heading */
+	free(page);
 }
 
 int main(void)
@@ -832,7 +1091,14 @@ int main(void)
 	RUN(share_tags);
 	RUN(share_errors);
 	RUN(too_many_shares);
+	RUN(sandbox_command);
+	RUN(setup_command);
+	RUN(option_tables);
 	RUN(riscv_only_options);
 	RUN(cmdline_add_before_user_params);
+	RUN(main_usage);
+	RUN(run_help);
+	RUN(man_page_devices);
+	RUN(man_page_options);
 	return test_summary();
 }

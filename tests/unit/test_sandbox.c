@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "lkvm/arch-hooks.h"
+#include "lkvm/cli.h"
 #include "lkvm/config.h"
 #include "lkvm/initramfs.h"
 #include "lkvm/sandbox.h"

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "lkvm/arch-hooks.h"
+#include "lkvm/cli.h"
 #include "lkvm/config.h"
 #include "lkvm/initramfs.h"
 #include "lkvm/util.h"
@@ -472,24 +473,19 @@ fail:
 int sandbox_cmd_setup(int argc, char **argv, const struct sandbox *sb,
 		      FILE *out, FILE *err)
 {
+	struct vm_config cfg;
 	char home[PATH_MAX];
 	const char *name;
 	int e;
 
-	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		cli_print_setup_usage(out);
+	e = cli_parse(&cli_setup_command, argc, argv, &cfg, err);
+	if (e)
+		return e;
+	if (cfg.help) {
+		cli_print_usage(&cli_setup_command, out);
 		return LKVM_EXIT_OK;
 	}
-	if (argc != 2) {
-		fprintf(err, "lkvm: error: lkvm setup needs one NAME (lkvm setup NAME; see 'lkvm help setup')\n");
-		return LKVM_EXIT_USAGE;
-	}
-	name = argv[1];
-	if (name[0] == '-') {
-		fprintf(err, "lkvm: error: unknown option '%s' (see 'lkvm help setup')\n",
-			name);
-		return LKVM_EXIT_USAGE;
-	}
+	name = cfg.name;
 	if (!sandbox_valid_name(name)) {
 		bad_name(err, name);
 		return LKVM_EXIT_USAGE;

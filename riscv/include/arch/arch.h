@@ -18,10 +18,6 @@
 #define LKVM_ARCH_DEFAULT_TRANSPORT_KIND VIRTIO_TRANSPORT_MMIO
 #define LKVM_ARCH_HAS_FDT 1
 #define LKVM_ARCH_HAS_IRQCHIP_CHOICE 1
-#define LKVM_ARCH_EXTRA_OPTIONS_HELP \
-	"      --irqchip plic|aia  interrupt controller: lkvm's PLIC, or KVM's\n" \
-	"                       in-kernel AIA when the host has it (default: plic)\n" \
-	"      --dump-dtb FILE  write the guest's device tree to FILE and exit\n"
 
 /*
  * Guest-physical layout (below RAM, all under 2 GiB):
