@@ -25,6 +25,39 @@ const struct virtio_device_type *virtio_device_type_find(uint32_t device_id)
 	return NULL;
 }
 
+unsigned int virtio_device_requests(const struct vm_config *cfg,
+				    const struct virtio_device_type *t)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < cfg->nr_dev_reqs; i++)
+		n += cfg->dev_reqs[i].type == t;
+	return n;
+}
+
+const char *virtio_device_request_arg(const struct vm_config *cfg,
+				      const struct virtio_device_type *t,
+				      unsigned int index)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->nr_dev_reqs; i++)
+		if (cfg->dev_reqs[i].type == t && !index--)
+			return cfg->dev_reqs[i].arg;
+	return NULL;
+}
+
+int virtio_device_request(struct vm_config *cfg,
+			  const struct virtio_device_type *t, const char *arg)
+{
+	if (cfg->nr_dev_reqs == LKVM_MAX_DEVICE_REQUESTS)
+		return -ENOSPC;
+	cfg->dev_reqs[cfg->nr_dev_reqs].type = t;
+	cfg->dev_reqs[cfg->nr_dev_reqs].arg = arg;
+	cfg->nr_dev_reqs++;
+	return 0;
+}
+
 int virtio_devices_init(struct vm *vm)
 {
 	const struct virtio_device_type *const *t;

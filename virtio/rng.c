@@ -138,7 +138,7 @@ err:
 
 static unsigned int vrng_count(const struct vm_config *cfg)
 {
-	return cfg->rng ? 1 : 0;
+	return virtio_device_requests(cfg, &virtio_rng_type);
 }
 
 static struct virtio_dev *vrng_create(struct vm *vm, unsigned int index)
@@ -151,7 +151,8 @@ static const char *const vrng_modules[] = { "virtio_rng", NULL };
 
 /* Its `lkvm run` option (listed in --help after --console). */
 static const struct cli_option vrng_options[] = {
-	CLI_FLAG(0, "rng", rng, "virtio-rng device fed by the host's getrandom()"),
+	CLI_DEVICE_FLAG(0, "rng", &virtio_rng_type,
+			"virtio-rng device fed by the host's getrandom()"),
 	CLI_END,
 };
 

@@ -19,9 +19,12 @@
  * virtio/rng.c:
  *
  *	static const struct cli_option vrng_options[] = {
- *		CLI_FLAG(0, "rng", rng, "virtio-rng device fed by ..."),
+ *		CLI_DEVICE_FLAG(0, "rng", &virtio_rng_type, "virtio-rng ..."),
  *		CLI_END,
  *	};
+ *
+ * which records a struct device_request that the type's count() and
+ * create() read back (virtio_device_requests()): no vm_config field.
  *	const struct virtio_device_type virtio_rng_type = {
  *		...
  *		.options = vrng_options,
@@ -73,6 +76,7 @@ struct cli_option {
 				 * arch's option, which explains itself) */
 	bool device_options;    /* stands for every device type's options
 				 * (in a command's table only) */
+	const struct virtio_device_type *device; /* cli_request_device() */
 };
 
 /* Table entries. */
@@ -81,6 +85,15 @@ struct cli_option {
 #define CLI_FIELD(f) offsetof(struct vm_config, f)
 /* -h, --help: sets vm_config.help, which ends the parsing. */
 #define CLI_HELP CLI_FLAG('h', "help", help, "show this help")
+/* A device type's flag (--rng): one device of type @t, however often the
+ * flag is given. */
+#define CLI_DEVICE_FLAG(s, l, t, h) \
+	{ .short_name = (s), .long_name = (l), .help = (h), \
+	  .apply = cli_request_device, .device = (t) }
+/* A device type's option with a value (-n ARG): one device per use. */
+#define CLI_DEVICE_OPTION(s, l, a, t, h) \
+	{ .short_name = (s), .long_name = (l), .arg = (a), .help = (h), \
+	  .apply = cli_request_device, .device = (t) }
 /* A flag that sets the bool vm_config.F. */
 #define CLI_FLAG(s, l, f, h) \
 	{ .short_name = (s), .long_name = (l), .help = (h), \
@@ -93,6 +106,8 @@ int cli_set_string(struct vm_config *cfg, const struct cli_use *use); /* const c
 int cli_set_path(struct vm_config *cfg, const struct cli_use *use);
 /* An int-sized enum: the value of the opt->choices name given. */
 int cli_set_choice(struct vm_config *cfg, const struct cli_use *use);
+/* A struct device_request for opt->device (a flag: only the first use). */
+int cli_request_device(struct vm_config *cfg, const struct cli_use *use);
 
 /* One usage-error line, "lkvm: error: ...\n", on @err; LKVM_EXIT_USAGE. */
 int cli_error(FILE *err, const char *fmt, ...)

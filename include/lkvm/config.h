@@ -60,6 +60,19 @@ struct share_config {
 	bool passthrough;        /* honour chown/setuid/mknod: see 9p.md */
 };
 
+/*
+ * A device asked for through its type's own option (--rng): the type and
+ * the option's value (NULL for a flag), in command-line order.  A type's
+ * count() and create() read them (virtio_device_requests()), so a device
+ * needs no field of its own here.
+ */
+struct virtio_device_type;
+struct device_request {
+	const struct virtio_device_type *type;
+	const char *arg;
+};
+#define LKVM_MAX_DEVICE_REQUESTS 64 /* the transports allow fewer devices */
+
 /* Everything `lkvm run` was asked to do; filled by cli_parse()
  * (include/lkvm/cli.h). */
 struct vm_config {
@@ -74,7 +87,8 @@ struct vm_config {
 	enum virtio_transport_kind transport;
 	struct disk_config *disks; /* -d/--disk, in command-line order */
 	unsigned int nr_disks;
-	bool rng;                  /* --rng: virtio-rng fed by getrandom() */
+	struct device_request dev_reqs[LKVM_MAX_DEVICE_REQUESTS];
+	unsigned int nr_dev_reqs;  /* device types' own options (--rng) */
 	struct share_config *shares; /* --9p, then lkvm's own exports */
 	unsigned int nr_shares;
 

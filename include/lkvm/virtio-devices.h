@@ -58,6 +58,18 @@ VIRTIO_DEVICE_TYPES(VIRTIO_DEVICE_TYPE_DECLARE)
 /* VIRTIO_DEVICE_TYPES in order, NULL-terminated (virtio/devices.c). */
 extern const struct virtio_device_type *const virtio_device_types[];
 
+/* How many devices of type @t @cfg asks for through the type's own options
+ * (cfg->dev_reqs), and the value given for the @index-th (NULL: a flag). */
+unsigned int virtio_device_requests(const struct vm_config *cfg,
+				    const struct virtio_device_type *t);
+const char *virtio_device_request_arg(const struct vm_config *cfg,
+				      const struct virtio_device_type *t,
+				      unsigned int index);
+/* Ask for a device of type @t as its option would (tests, front ends):
+ * 0, or -ENOSPC when cfg->dev_reqs is full. */
+int virtio_device_request(struct vm_config *cfg,
+			  const struct virtio_device_type *t, const char *arg);
+
 /* The type with @device_id, or NULL. */
 const struct virtio_device_type *virtio_device_type_find(uint32_t device_id);
 

@@ -610,7 +610,7 @@ TEST(disks)
 	CHECK_OK(parse(&c, "k", NULL));
 	CHECK_EQ(c.nr_disks, 0);
 	CHECK(c.disks == NULL);
-	CHECK_EQ(c.rng, false);
+	CHECK_EQ(virtio_device_requests(&c, &virtio_rng_type), 0);
 	CHECK_EQ(c.transport, VIRTIO_TRANSPORT_DEFAULT);
 
 	CHECK_OK(parse(&c, "-d", "a.img", "--disk", "/dev/sdb,ro,direct,aio=libaio,serial=SN-1",
@@ -668,7 +668,11 @@ TEST(transport_and_rng)
 	struct vm_config c;
 
 	CHECK_OK(parse(&c, "--rng", "k", NULL));
-	CHECK_EQ(c.rng, true);
+	CHECK_EQ(virtio_device_requests(&c, &virtio_rng_type), 1);
+	CHECK_NULL(virtio_device_request_arg(&c, &virtio_rng_type, 0));
+	/* A device flag twice is still one device. */
+	CHECK_OK(parse(&c, "--rng", "--rng", "k", NULL));
+	CHECK_EQ(virtio_device_requests(&c, &virtio_rng_type), 1);
 	CHECK_OK(parse(&c, "--virtio-transport", "pci", "k", NULL));
 	CHECK_EQ(c.transport, VIRTIO_TRANSPORT_PCI);
 	CHECK_OK(parse(&c, "--virtio-transport=pci-legacy", "k", NULL));
@@ -800,7 +804,7 @@ TEST(sandbox_command)
 
 	CHECK_OK(parse_cmd(&cli_sandbox_command, &c, "--rng", "-m", "1G", "k",
 			   "--", "cmd", "--rng", "-x", NULL));
-	CHECK(c.rng);
+	CHECK_EQ(virtio_device_requests(&c, &virtio_rng_type), 1);
 	CHECK_EQ(c.mem_bytes, 1 * GiB);
 	CHECK_STREQ(c.kernel_path, "k");
 	REQUIRE(c.guest_argv);

@@ -14,6 +14,7 @@
 
 #include "lkvm/config.h"
 #include "lkvm/initramfs.h"
+#include "lkvm/virtio-devices.h"
 #include "lkvm/util.h"
 #include "host_files.h"
 #include "test.h"
@@ -211,7 +212,7 @@ TEST(wanted_modules)
 
 	cfg.transport = VIRTIO_TRANSPORT_MMIO_LEGACY;
 	cfg.console = CONSOLE_VIRTIO;
-	cfg.rng = true;
+	REQUIRE(virtio_device_request(&cfg, &virtio_rng_type, NULL) == 0);
 	cfg.nr_disks = 1;
 	free(names);
 	names = initramfs_wanted_modules(&cfg, &n);
@@ -227,7 +228,7 @@ TEST(wanted_modules)
 	free(names);
 	cfg.transport = VIRTIO_TRANSPORT_PCI_LEGACY;
 	cfg.console = CONSOLE_SERIAL;
-	cfg.rng = false;
+	cfg.nr_dev_reqs = 0;
 	names = initramfs_wanted_modules(&cfg, &n);
 	REQUIRE(names);
 	CHECK_EQ(n, 4);

@@ -77,7 +77,7 @@ TEST(counts_follow_the_config)
 	CHECK_EQ(virtio_blk_type.count(&cfg), 0);
 	CHECK_EQ(virtio_9p_type.count(&cfg), 0);
 	cfg.console = CONSOLE_VIRTIO;
-	cfg.rng = true;
+	REQUIRE(virtio_device_request(&cfg, &virtio_rng_type, NULL) == 0);
 	cfg.disks = disks;
 	cfg.nr_disks = 3;
 	cfg.shares = shares;

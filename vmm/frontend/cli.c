@@ -49,6 +49,24 @@ int cli_set_flag(struct vm_config *cfg, const struct cli_use *use)
 	return 0;
 }
 
+int cli_request_device(struct vm_config *cfg, const struct cli_use *use)
+{
+	const struct cli_option *o = use->opt;
+	unsigned int i;
+
+	if (!o->arg)
+		for (i = 0; i < cfg->nr_dev_reqs; i++)
+			if (cfg->dev_reqs[i].type == o->device)
+				return 0; /* a flag given twice: one device */
+	if (cfg->nr_dev_reqs == LKVM_MAX_DEVICE_REQUESTS)
+		return cli_error(use->err, "too many devices (at most %d)",
+				 LKVM_MAX_DEVICE_REQUESTS);
+	cfg->dev_reqs[cfg->nr_dev_reqs].type = o->device;
+	cfg->dev_reqs[cfg->nr_dev_reqs].arg = o->arg ? use->arg : NULL;
+	cfg->nr_dev_reqs++;
+	return 0;
+}
+
 int cli_set_string(struct vm_config *cfg, const struct cli_use *use)
 {
 	*(const char **)target(cfg, use) = use->arg;
