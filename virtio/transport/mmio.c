@@ -420,6 +420,30 @@ static void mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 	}
 }
 
+/*
+ * One ioeventfd per queue on QueueNotify, matching the queue index, so a
+ * kick never leaves the kernel.  Without one (old host, no eventfd slots)
+ * the write exits to mmio_io() and still works.
+ */
+static void ioeventfds_assign(struct virtio_mmio *m)
+{
+	struct virtio_dev *vdev = m->vdev;
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < vdev->nr_queues; i++) {
+		err = vm_ioeventfd(m->vm, vdev->vqs[i].kick_fd,
+				   m->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, false,
+				   true, i, true);
+		if (err) {
+			pr_debug("%s: queue %u: no ioeventfd (%s), notifying through userspace",
+				 vdev->name, i, strerror(-err));
+			continue;
+		}
+		m->ioeventfd_set[i] = true;
+	}
+}
+
 /* --- Setup and teardown --- */
 
 static void ioeventfds_release(struct virtio_mmio *m)
@@ -475,7 +499,6 @@ static void mmio_release(void *opaque)
 int virtio_mmio_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy)
 {
 	struct virtio_mmio *m;
-	unsigned int i;
 	int irq, err;
 
 	m = calloc(1, sizeof(*m));
@@ -524,22 +547,7 @@ int virtio_mmio_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy)
 		goto err_mutex;
 	}
 
-	/*
-	 * One ioeventfd per queue on QueueNotify, matching the queue index,
-	 * so a kick never leaves the kernel.  Without one (old host, no
-	 * eventfd slots) the write exits to mmio_io() and still works.
-	 */
-	for (i = 0; i < vdev->nr_queues; i++) {
-		err = vm_ioeventfd(vm, vdev->vqs[i].kick_fd,
-				   m->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, false,
-				   true, i, true);
-		if (err) {
-			pr_debug("%s: queue %u: no ioeventfd (%s), notifying through userspace",
-				 vdev->name, i, strerror(-err));
-			continue;
-		}
-		m->ioeventfd_set[i] = true;
-	}
+	ioeventfds_assign(m);
 
 	err = arch_virtio_mmio_announce(vm, m->base, MMIO_WINDOW, m->line_nr);
 	if (err)
