@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "lkvm/util.h"
-#include "p9-internal.h"
+#include "internal.h"
 
 #define P9_QID_INO_MASK ((1ULL << 48) - 1)
 #define P9_MAX_DEVS 0xffffu      /* device indexes in qid.path */

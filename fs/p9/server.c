@@ -2,7 +2,7 @@
 /*
  * The 9P2000.L server: the server object and its worker pool, the fid
  * table, message framing and dispatch, Tflush, and the session and
- * read-side operations (the modifying ones are in p9-modify.c).
+ * read-side operations (the modifying ones are in modify.c).
  *
  * A request's bytes live in guest memory and may change under us: the
  * T-message is copied once (at most P9_REQ_COPY_MAX bytes; for Twrite only
@@ -24,7 +24,7 @@
 
 #include "lkvm/thread.h"
 #include "lkvm/util.h"
-#include "p9-internal.h"
+#include "internal.h"
 
 #define P9_RLERROR_LEN (P9_HDR_LEN + 4)
 #define P9_IOHDR_LEN (P9_HDR_LEN + 4)       /* Rread/Rreaddir: + count[4] */

@@ -4,11 +4,11 @@
 
 /*
  * Internals of the 9P2000.L server shared by its files:
- *   fs/p9-msg.c     message codec (bounded reader/writer), qids
- *   fs/p9-server.c  server object, worker pool, Tflush, fid table,
+ *   fs/p9/msg.c     message codec (bounded reader/writer), qids
+ *   fs/p9/server.c  server object, worker pool, Tflush, fid table,
  *                   dispatch, session and read-side operations
- *   fs/p9-modify.c  modifying operations, ownership model, xattr set
- *   fs/p9-path.c    fd-relative resolution helpers (confinement)
+ *   fs/p9/modify.c  modifying operations, ownership model, xattr set
+ *   fs/p9/path.c    fd-relative resolution helpers (confinement)
  * Not part of the VMM's API: only fs/ and tests/unit include this.
  */
 
@@ -161,7 +161,7 @@ struct p9_qid {
 	uint64_t path;
 };
 
-/* --- Codec (fs/p9-msg.c) --- */
+/* --- Codec (fs/p9/msg.c) --- */
 
 /*
  * Reader over a copied T-message body.  Every getter is bounded: reading
@@ -295,7 +295,7 @@ struct p9_server {
 	unsigned int fid_hash_size;
 	unsigned int nr_fids, max_fids;
 
-	/* Worker pool and the queue of submitted requests (fs/p9-server.c). */
+	/* Worker pool and the queue of submitted requests (fs/p9/server.c). */
 	pthread_mutex_t q_lock;
 	pthread_cond_t q_cond;   /* work queued or stop */
 	pthread_cond_t q_done;   /* a request finished, a worker exited
@@ -366,7 +366,7 @@ struct p9_ctx {
 typedef int (*p9_op_fn)(struct p9_ctx *ctx);
 
 /*
- * Fid table (fs/p9-server.c).  get/new return a referenced fid.  get and
+ * Fid table (fs/p9/server.c).  get/new return a referenced fid.  get and
  * unhash take the session the request was dispatched under
  * (ctx->session): a request that outlived its session (stuck across a
  * reset) finds no fid, so it cannot act on the next session's fids.
@@ -396,11 +396,11 @@ void p9_buf_uncharge(struct p9_server *s, struct p9_fid *f, size_t n);
  * Rlopen/Rlcreate iounit: the largest whole number of pages that fits in
  * one Tread/Twrite at the negotiated msize.  With 0 the Linux client uses
  * msize - 24, so every I/O after the first starts mid-page: unaligned
- * guest buffers and partial-page writes on the host (fs/p9-msg.c).
+ * guest buffers and partial-page writes on the host (fs/p9/msg.c).
  */
 uint32_t p9_iounit(const struct p9_server *s);
 
-/* Resolution helpers (fs/p9-path.c) */
+/* Resolution helpers (fs/p9/path.c) */
 /* 0 if @name is one usable component: not empty, not "." or "..", no
  * '/', at most P9_NAME_MAX bytes; else -EINVAL / -ENAMETOOLONG. */
 int p9_check_name(const char *name);
@@ -431,7 +431,7 @@ void p9_stat_qid(struct p9_server *s, const struct stat *st,
  * EXCL, NOCTTY, NOFOLLOW, CLOEXEC, FASYNC, DIRECT decided by the server). */
 int p9_host_open_flags(uint32_t dotl_flags);
 
-/* Operations.  fs/p9-server.c: */
+/* Operations.  fs/p9/server.c: */
 int p9_op_version(struct p9_ctx *ctx);
 int p9_op_auth(struct p9_ctx *ctx);
 int p9_op_attach(struct p9_ctx *ctx);
@@ -449,7 +449,7 @@ int p9_op_readlink(struct p9_ctx *ctx);
 int p9_op_lock(struct p9_ctx *ctx);
 int p9_op_getlock(struct p9_ctx *ctx);
 int p9_op_xattrwalk(struct p9_ctx *ctx);
-/* fs/p9-modify.c (each refuses with -EROFS on a read-only export): */
+/* fs/p9/modify.c (each refuses with -EROFS on a read-only export): */
 int p9_op_lcreate(struct p9_ctx *ctx);
 int p9_op_mkdir(struct p9_ctx *ctx);
 int p9_op_symlink(struct p9_ctx *ctx);
@@ -462,10 +462,10 @@ int p9_op_remove(struct p9_ctx *ctx);    /* clunks the fid whatever happens */
 int p9_op_setattr(struct p9_ctx *ctx);
 int p9_op_xattrcreate(struct p9_ctx *ctx);
 /* Tclunk of a P9_FID_XATTR_WRITE fid: set (or, size 0, remove) the
- * attribute; 0 or -errno (fs/p9-modify.c). */
+ * attribute; 0 or -errno (fs/p9/modify.c). */
 int p9_xattr_commit(struct p9_server *s, struct p9_fid *f);
 /* Mode bits a guest may set: without passthrough S_ISUID/S_ISGID are
- * dropped (fs/p9-modify.c). */
+ * dropped (fs/p9/modify.c). */
 mode_t p9_sanitize_mode(const struct p9_server *s, mode_t mode);
 
 #endif

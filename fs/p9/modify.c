@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "lkvm/util.h"
-#include "p9-internal.h"
+#include "internal.h"
 
 #define P9_XATTR_NAME_MAX 255 /* XATTR_NAME_MAX */
 

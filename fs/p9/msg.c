@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "lkvm/util.h"
-#include "p9-internal.h"
+#include "internal.h"
 
 /* Room for @n more bytes in @in, else the sticky error (and position at
  * the end so later getters fail too). */
