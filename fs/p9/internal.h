@@ -3,12 +3,20 @@
 #define LKVM_FS_P9_INTERNAL_H
 
 /*
- * Internals of the 9P2000.L server shared by its files:
- *   fs/p9/msg.c     message codec (bounded reader/writer), qids
- *   fs/p9/server.c  server object, worker pool, Tflush, fid table,
- *                   dispatch, session and read-side operations
- *   fs/p9/modify.c  modifying operations, ownership model, xattr set
- *   fs/p9/path.c    fd-relative resolution helpers (confinement)
+ * Internals of the 9P2000.L server shared by its files (fs/p9/):
+ *   server.c    server object: export, lifetime, reset and drain
+ *   worker.c    worker pool: request queue, worker threads, Tflush
+ *   dispatch.c  framing and dispatch: header, handler, reply or Rlerror
+ *   fid.c       fid table, directory references, sessions
+ *   msg.c       message codec (bounded reader/writer), guest iovecs
+ *   path.c      fd-relative resolution helpers (confinement), qids
+ *   walk.c      Tversion, Tauth, Tattach, Twalk
+ *   io.c        Tlopen, Tread, Twrite, Tclunk, Tfsync
+ *   attr.c      Tgetattr, Tstatfs, Treadlink
+ *   lock.c      Tlock, Tgetlock
+ *   readdir.c   Treaddir
+ *   xattr.c     Txattrwalk
+ *   modify.c    modifying operations, ownership model, xattr set
  * Not part of the VMM's API: only fs/ and tests/unit include this.
  */
 
@@ -18,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include "lkvm/p9.h"
 
@@ -60,6 +69,8 @@ enum p9_msg_type {
 };
 
 #define P9_HDR_LEN 7u            /* size[4] type[1] tag[2] */
+#define P9_IOHDR_LEN (P9_HDR_LEN + 4)       /* Rread/Rreaddir: + count[4] */
+#define P9_TWRITE_HDR_LEN (P9_HDR_LEN + 16) /* fid[4] offset[8] count[4] */
 #define P9_NOTAG 0xffffu
 #define P9_NOFID 0xffffffffu
 #define P9_MAXWELEM 16u          /* names per Twalk */
@@ -211,6 +222,13 @@ void p9_put64(struct p9_out *out, uint64_t v);
 void p9_putstr(struct p9_out *out, const char *s); /* len[2] + bytes */
 void p9_putqid(struct p9_out *out, const struct p9_qid *q);
 
+/* Bytes in an iovec array (saturating at SIZE_MAX). */
+size_t p9_iov_total(const struct iovec *iov, unsigned int n);
+/* Copy @len bytes between @buf and offset @off of an iovec array (into the
+ * iovecs if @to_iov); returns the bytes copied (fewer if the iovecs end
+ * first). */
+size_t p9_iov_copy(const struct iovec *iov, unsigned int n, size_t off,
+		   void *buf, size_t len, bool to_iov);
 /* Bytes [@off, @off + @len) of an iovec array as another iovec array (no
  * copy); returns the entry count (<= @cap) and the bytes covered in @got. */
 unsigned int p9_iov_slice(const struct iovec *iov, unsigned int n, size_t off,
@@ -287,7 +305,7 @@ struct p9_server {
 	bool have_openat2;       /* probed at start */
 	uint32_t msize;          /* negotiated (Tversion) */
 	unsigned int session;    /* sessions so far: Tversion and reset start
-				  * one (fids_clunk_all(); atomic, changed
+				  * one (p9_fids_clunk_all(); atomic, changed
 				  * under fid_lock) */
 
 	pthread_mutex_t fid_lock;
@@ -295,7 +313,7 @@ struct p9_server {
 	unsigned int fid_hash_size;
 	unsigned int nr_fids, max_fids;
 
-	/* Worker pool and the queue of submitted requests (fs/p9/server.c). */
+	/* Worker pool and the queue of submitted requests (worker.c). */
 	pthread_mutex_t q_lock;
 	pthread_cond_t q_cond;   /* work queued or stop */
 	pthread_cond_t q_done;   /* a request finished, a worker exited
@@ -317,7 +335,7 @@ struct p9_server {
 	unsigned int nr_threads;
 	unsigned int nr_live;    /* workers not yet exited */
 	unsigned int nr_completing; /* complete() calls under way (workers,
-				     * Tflush, cancel_queued) */
+				     * Tflush, p9_cancel_queued) */
 	bool warned_stuck;
 
 	/* Bytes charged by fids' buffers, at most P9_BUF_BUDGET (atomic). */
@@ -365,8 +383,62 @@ struct p9_ctx {
  */
 typedef int (*p9_op_fn)(struct p9_ctx *ctx);
 
+/* --- Framing and dispatch (dispatch.c) --- */
+
+/* The header a request is dispatched on: copied from the guest once (at
+ * submit for queued requests) and never re-read, so a guest rewriting it
+ * meanwhile cannot make the server act on two different headers. */
+struct p9_hdr {
+	uint32_t size;
+	uint16_t tag;
+	uint8_t type;
+	bool ok;                 /* all P9_HDR_LEN bytes were there */
+};
+
+void p9_hdr_read(const struct iovec *iov, unsigned int n, struct p9_hdr *h);
 /*
- * Fid table (fs/p9/server.c).  get/new return a referenced fid.  get and
+ * Execute a message whose header is already in @h: the request's @nr_out
+ * readable iovecs, then @nr_in writable ones for the reply.  @req and @slot
+ * are the request and its worker's s->running index (NULL and -1 on a
+ * caller's thread); *@parked (if given) says a Tflush was parked.  Returns
+ * the reply's length (0: nothing written).
+ */
+uint32_t p9_handle_msg(struct p9_server *s, const struct iovec *iov,
+		       unsigned int nr_out, unsigned int nr_in,
+		       const struct p9_hdr *h, struct p9_request *req,
+		       int slot, unsigned int session, bool *parked);
+void p9_put_hdr(uint8_t *p, uint32_t size, uint8_t type, uint16_t tag);
+/* Room for a reply in @n writable iovecs: 0 if not even an Rlerror fits. */
+size_t p9_resp_room(struct p9_server *s, const struct iovec *iov,
+		    unsigned int n);
+/* Rlerror(@err) with @tag into @n writable iovecs; returns its length. */
+uint32_t p9_reply_error(const struct iovec *iov, unsigned int n,
+			uint16_t tag, int err);
+/* Room for Rread/Rreaddir data after the 11-byte header. */
+size_t p9_data_room(const struct p9_ctx *ctx, uint32_t count);
+
+/* --- Worker pool (worker.c) and server object (server.c) --- */
+
+/* A deadline @ms from now, for pthread_cond_timedwait() on q_done (a
+ * CLOCK_MONOTONIC condition variable). */
+void p9_deadline_in(unsigned int ms, struct timespec *ts);
+/* The stuck timeout from now. */
+void p9_stuck_deadline(const struct p9_server *s, struct timespec *ts);
+/* Wait (q_lock held) until nothing is in flight or @dl passed:
+ * 0 or -ETIMEDOUT. */
+int p9_wait_idle(struct p9_server *s, const struct timespec *dl);
+/* Answer every queued request Rlerror(EINTR) and every parked Tflush
+ * Rflush (q_lock held; dropped while the transport's complete() runs). */
+void p9_cancel_queued(struct p9_server *s);
+/* Start @n worker threads: 0 or -errno (those started keep running). */
+int p9_workers_start(struct p9_server *s, unsigned int n);
+/* Free everything but the workers (stopped, or exiting on this thread). */
+void p9_server_release(struct p9_server *s);
+
+/* --- Fid table and sessions (fid.c) --- */
+
+/*
+ * get/new return a referenced fid.  get and
  * unhash take the session the request was dispatched under
  * (ctx->session): a request that outlived its session (stuck across a
  * reset) finds no fid, so it cannot act on the next session's fids.
@@ -381,6 +453,39 @@ void p9_fid_put(struct p9_server *s, struct p9_fid *f);
  * (closing its fds).  Returns the fid still referenced, or NULL. */
 struct p9_fid *p9_fid_unhash(struct p9_server *s, uint32_t fid,
 			     unsigned int session);
+/* A fid not yet in the table, holding one reference (the caller's). */
+struct p9_fid *p9_fid_alloc(uint32_t fid);
+/*
+ * Put @f (fully built) into the table as f->fid, taking a reference for
+ * the table.  With @old, replace that fid (Twalk with newfid == fid):
+ * operations running on @old keep their reference and its descriptors.
+ * @session is the one the request was dispatched under: a request that
+ * outlived its session (stuck across a reset) gets -EINTR and never puts
+ * a fid into the next session's table.
+ */
+int p9_fid_install(struct p9_server *s, struct p9_fid *f,
+		   struct p9_fid *old, unsigned int session);
+/* The current session (see p9_fids_detach_all()). */
+unsigned int p9_server_session(struct p9_server *s);
+/* Start a new session and take every fid out of the table: the list of
+ * them (linked through hnext), each still holding the table's reference;
+ * the new session in *@session. */
+struct p9_fid *p9_fids_detach_all(struct p9_server *s,
+				  unsigned int *session);
+/* Drop the table's reference to each fid of @list (p9_fids_detach_all()). */
+void p9_fids_put_list(struct p9_server *s, struct p9_fid *list);
+/* Both: a new session without the old one's fids; returns the session. */
+unsigned int p9_fids_clunk_all(struct p9_server *s);
+/* A duplicate of @f's O_PATH fd (or -errno) and its type, under the fid's
+ * lock. */
+int p9_fid_dup_fd(struct p9_fid *f, mode_t *type);
+/* open_fd of an opened fid (a reference keeps it open), or -1. */
+int p9_fid_open_fd(struct p9_fid *f);
+/* The fid a request named in @fid, once all its fields were read
+ * (-EINVAL for a short message, -ENOENT for an unknown fid). */
+int p9_lookup_fid(struct p9_ctx *ctx, uint32_t fid, struct p9_fid **f);
+/* The fid of a request's first field (read from ctx->in). */
+int p9_parse_fid(struct p9_ctx *ctx, struct p9_fid **f);
 
 /*
  * Charge @n bytes of a buffer @f is about to hold (f->lock held, or @f not
@@ -431,24 +536,24 @@ void p9_stat_qid(struct p9_server *s, const struct stat *st,
  * EXCL, NOCTTY, NOFOLLOW, CLOEXEC, FASYNC, DIRECT decided by the server). */
 int p9_host_open_flags(uint32_t dotl_flags);
 
-/* Operations.  fs/p9/server.c: */
-int p9_op_version(struct p9_ctx *ctx);
+/* Operations, by file. */
+int p9_op_flush(struct p9_ctx *ctx);      /* worker.c */
+int p9_op_version(struct p9_ctx *ctx);    /* walk.c */
 int p9_op_auth(struct p9_ctx *ctx);
 int p9_op_attach(struct p9_ctx *ctx);
-int p9_op_flush(struct p9_ctx *ctx);
 int p9_op_walk(struct p9_ctx *ctx);
-int p9_op_lopen(struct p9_ctx *ctx);
+int p9_op_lopen(struct p9_ctx *ctx);      /* io.c */
 int p9_op_read(struct p9_ctx *ctx);
 int p9_op_write(struct p9_ctx *ctx);
 int p9_op_clunk(struct p9_ctx *ctx);
-int p9_op_getattr(struct p9_ctx *ctx);
-int p9_op_readdir(struct p9_ctx *ctx);
-int p9_op_statfs(struct p9_ctx *ctx);
 int p9_op_fsync(struct p9_ctx *ctx);
+int p9_op_getattr(struct p9_ctx *ctx);    /* attr.c */
+int p9_op_statfs(struct p9_ctx *ctx);
 int p9_op_readlink(struct p9_ctx *ctx);
-int p9_op_lock(struct p9_ctx *ctx);
+int p9_op_lock(struct p9_ctx *ctx);       /* lock.c */
 int p9_op_getlock(struct p9_ctx *ctx);
-int p9_op_xattrwalk(struct p9_ctx *ctx);
+int p9_op_readdir(struct p9_ctx *ctx);    /* readdir.c */
+int p9_op_xattrwalk(struct p9_ctx *ctx);  /* xattr.c */
 /* fs/p9/modify.c (each refuses with -EROFS on a read-only export): */
 int p9_op_lcreate(struct p9_ctx *ctx);
 int p9_op_mkdir(struct p9_ctx *ctx);

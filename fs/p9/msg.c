@@ -149,6 +149,45 @@ void p9_putqid(struct p9_out *out, const struct p9_qid *q)
 	p9_put64(out, q->path);
 }
 
+/* --- Guest iovecs --- */
+
+size_t p9_iov_total(const struct iovec *iov, unsigned int n)
+{
+	size_t total = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		total += MIN(iov[i].iov_len, SIZE_MAX - total);
+	return total;
+}
+
+/* Copy @len bytes between @buf and offset @off of an iovec array;
+ * returns the bytes copied (fewer if the iovecs end first). */
+size_t p9_iov_copy(const struct iovec *iov, unsigned int n, size_t off,
+		   void *buf, size_t len, bool to_iov)
+{
+	size_t done = 0;
+	unsigned int i;
+
+	for (i = 0; i < n && done < len; i++) {
+		uint8_t *base = iov[i].iov_base;
+		size_t take;
+
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		take = MIN(iov[i].iov_len - off, len - done);
+		if (to_iov)
+			memcpy(base + off, (uint8_t *)buf + done, take);
+		else
+			memcpy((uint8_t *)buf + done, base + off, take);
+		done += take;
+		off = 0;
+	}
+	return done;
+}
+
 unsigned int p9_iov_slice(const struct iovec *iov, unsigned int n, size_t off,
 			  size_t len, struct iovec *dst, unsigned int cap,
 			  size_t *got)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The 9P server's fid table and read-side operations on a temp directory
- * (fs/p9/server.c, fs/p9/path.c): the fid limit, EEXIST/ENOENT rules,
+ * (fs/p9/): the fid limit, EEXIST/ENOENT rules,
  * walks (partial, "..", clone onto itself), reads and writes straight
  * through split iovecs, a 2000-entry directory read in small pieces, opens
  * of FIFOs/sockets/symlinks refused, locks and xattrs, and the worker pool:

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Regression tests for hostile-guest defects of the 9P server
- * (fs/p9/server.c, fs/p9/modify.c):
+ * (fs/p9/: worker.c, server.c, dispatch.c, modify.c):
  *   - a queued request's header rewritten in guest memory after p9_submit()
  *     is dispatched as submitted (once a Tgetattr rewritten into a Tflush
  *     of its own tag made the worker wait for itself, forever);

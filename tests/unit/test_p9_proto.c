@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * 9P message handling (fs/p9/msg.c, the framing in fs/p9/server.c): the
+ * 9P message handling (fs/p9/msg.c, the framing in fs/p9/dispatch.c): the
  * bounded codec, iovec slicing, and hostile messages through p9_handle():
  * bad size fields, truncated bodies of every type, unknown types, huge
  * counts, reply buffers too small, msize negotiation, tag echo.  Nothing
