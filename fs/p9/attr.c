@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * File attributes: Tgetattr, Tstatfs and Treadlink.
+ * File attributes: Tgetattr, Tsetattr, Tstatfs and Treadlink.  Without
+ * passthrough an owner change is accepted and not applied, and setuid/
+ * setgid bits are dropped (Documentation/9p.md).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -117,5 +119,137 @@ int p9_op_readlink(struct p9_ctx *ctx)
 	if (!r)
 		p9_putstr(&ctx->out, target);
 	p9_fid_put(ctx->s, f);
+	return r;
+}
+
+struct p9_setattr {
+	uint32_t valid, mode, uid, gid;
+	uint64_t size, atime_sec, atime_nsec, mtime_sec, mtime_nsec;
+};
+
+static int setattr_size(struct p9_server *s, struct p9_fid *f, uint64_t size)
+{
+	int fd, r = 0;
+
+	if (S_ISDIR(f->type))
+		return -EISDIR;
+	if (!S_ISREG(f->type))
+		return -EINVAL; /* as truncate(2) */
+	if (size > INT64_MAX)
+		return -EFBIG;
+	if (f->open_fd >= 0 && (f->open_flags & O_ACCMODE) != O_RDONLY)
+		return ftruncate(f->open_fd, (off_t)size) ? -errno : 0;
+	fd = p9_reopen(s, f, O_WRONLY);
+	if (fd < 0)
+		return fd;
+	if (ftruncate(fd, (off_t)size))
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int setattr_times(struct p9_server *s, struct p9_fid *f,
+			 const struct p9_setattr *a)
+{
+	struct timespec ts[2] = {
+		{ .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT },
+	};
+	char fdname[16];
+
+	if (a->valid & P9_ATTR_ATIME) {
+		if (!(a->valid & P9_ATTR_ATIME_SET))
+			ts[0].tv_nsec = UTIME_NOW;
+		else if (a->atime_nsec >= 1000000000u ||
+			 a->atime_sec > INT64_MAX)
+			return -EINVAL;
+		else
+			ts[0] = (struct timespec){ (time_t)a->atime_sec,
+						   (long)a->atime_nsec };
+	}
+	if (a->valid & P9_ATTR_MTIME) {
+		if (!(a->valid & P9_ATTR_MTIME_SET))
+			ts[1].tv_nsec = UTIME_NOW;
+		else if (a->mtime_nsec >= 1000000000u ||
+			 a->mtime_sec > INT64_MAX)
+			return -EINVAL;
+		else
+			ts[1] = (struct timespec){ (time_t)a->mtime_sec,
+						   (long)a->mtime_nsec };
+	}
+	if (!utimensat(f->fd, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		return 0;
+	/* Kernels without AT_EMPTY_PATH for utimensat: the magic link
+	 * (followed, so not for a symlink's own times). */
+	if ((errno != EINVAL && errno != ENOENT && errno != EBADF) ||
+	    S_ISLNK(f->type))
+		return -errno;
+	p9_fd_name(f->fd, fdname);
+	return utimensat(s->proc_fd, fdname, ts, 0) ? -errno : 0;
+}
+
+/*
+ * Tsetattr fid valid[4] mode[4] uid[4] gid[4] size[8] atime_sec[8]
+ * atime_nsec[8] mtime_sec[8] mtime_nsec[8] -> ()
+ * Applied in order mode, owner, size, times; the first failure stops.
+ */
+int p9_op_setattr(struct p9_ctx *ctx)
+{
+	struct p9_server *s = ctx->s;
+	struct p9_setattr a;
+	struct p9_fid *f;
+	uint32_t id;
+	int r;
+
+	id = p9_get32(&ctx->in);
+	a.valid = p9_get32(&ctx->in);
+	a.mode = p9_get32(&ctx->in);
+	a.uid = p9_get32(&ctx->in);
+	a.gid = p9_get32(&ctx->in);
+	a.size = p9_get64(&ctx->in);
+	a.atime_sec = p9_get64(&ctx->in);
+	a.atime_nsec = p9_get64(&ctx->in);
+	a.mtime_sec = p9_get64(&ctx->in);
+	a.mtime_nsec = p9_get64(&ctx->in);
+	r = p9_modify_checks(s, &ctx->in, 0, NULL);
+	if (r)
+		return r;
+	f = p9_fid_get(s, id, ctx->session);
+	if (!f)
+		return -ENOENT;
+	pthread_mutex_lock(&f->lock);
+	if (f->kind == P9_FID_XATTR_READ || f->kind == P9_FID_XATTR_WRITE) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (a.valid & P9_ATTR_MODE) {
+		if (S_ISLNK(f->type)) {
+			r = -EOPNOTSUPP; /* as fchmodat(AT_SYMLINK_NOFOLLOW) */
+			goto out;
+		}
+		r = p9_chmod_fd(s, f->fd, p9_sanitize_mode(s, a.mode & 07777));
+		if (r)
+			goto out;
+	}
+	/* Without passthrough an owner change is accepted and not applied:
+	 * new files belong to lkvm's user (Documentation/9p.md). */
+	if ((a.valid & (P9_ATTR_UID | P9_ATTR_GID)) && s->passthrough &&
+	    fchownat(f->fd, "",
+		     a.valid & P9_ATTR_UID ? (uid_t)a.uid : (uid_t)-1,
+		     a.valid & P9_ATTR_GID ? (gid_t)a.gid : (gid_t)-1,
+		     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
+		r = -errno;
+		goto out;
+	}
+	if (a.valid & P9_ATTR_SIZE) {
+		r = setattr_size(s, f, a.size);
+		if (r)
+			goto out;
+	}
+	/* P9_ATTR_CTIME alone: every change above already set ctime. */
+	if (a.valid & (P9_ATTR_ATIME | P9_ATTR_MTIME))
+		r = setattr_times(s, f, &a);
+out:
+	pthread_mutex_unlock(&f->lock);
+	p9_fid_put(s, f);
 	return r;
 }

@@ -12,11 +12,14 @@
  *   path.c      fd-relative resolution helpers (confinement), qids
  *   walk.c      Tversion, Tauth, Tattach, Twalk
  *   io.c        Tlopen, Tread, Twrite, Tclunk, Tfsync
- *   attr.c      Tgetattr, Tstatfs, Treadlink
+ *   attr.c      Tgetattr, Tsetattr, Tstatfs, Treadlink
  *   lock.c      Tlock, Tgetlock
  *   readdir.c   Treaddir
- *   xattr.c     Txattrwalk
- *   modify.c    modifying operations, ownership model, xattr set
+ *   xattr.c     Txattrwalk, Txattrcreate (set at Tclunk)
+ *   create.c    Tlcreate, Tmkdir, Tsymlink, Tmknod: owner and mode of new
+ *               nodes
+ *   modify.c    Tlink, Trename, Trenameat, Tunlinkat, Tremove, and what
+ *               every modifying operation checks
  * Not part of the VMM's API: only fs/ and tests/unit include this.
  */
 
@@ -527,6 +530,14 @@ int p9_reopen(struct p9_server *s, struct p9_fid *f, int flags);
 void p9_fd_name(int fd, char buf[16]);
 /* stat of the file behind @fd (AT_EMPTY_PATH, no follow). */
 int p9_fstat(int fd, struct stat *st);
+/* A close-on-exec duplicate of @fd, or -errno. */
+int p9_dup_fd(int fd);
+/* 0 if @name in @dirfd is still the inode @st describes, else -ESTALE
+ * (the host may have renamed or replaced it since the fid was walked) or
+ * -errno. */
+int p9_check_identity(int dirfd, const char *name, const struct stat *st);
+/* chmod the file behind O_PATH @fd (never a symlink): 0 or -errno. */
+int p9_chmod_fd(struct p9_server *s, int fd, mode_t mode);
 /* qid for @st: type from the mode, version from mtime, path unique
  * across the devices under the export. */
 void p9_stat_qid(struct p9_server *s, const struct stat *st,
@@ -554,23 +565,43 @@ int p9_op_lock(struct p9_ctx *ctx);       /* lock.c */
 int p9_op_getlock(struct p9_ctx *ctx);
 int p9_op_readdir(struct p9_ctx *ctx);    /* readdir.c */
 int p9_op_xattrwalk(struct p9_ctx *ctx);  /* xattr.c */
-/* fs/p9/modify.c (each refuses with -EROFS on a read-only export): */
-int p9_op_lcreate(struct p9_ctx *ctx);
+/* The modifying ones each refuse with -EROFS on a read-only export. */
+int p9_op_setattr(struct p9_ctx *ctx);    /* attr.c */
+int p9_op_xattrcreate(struct p9_ctx *ctx); /* xattr.c */
+int p9_op_lcreate(struct p9_ctx *ctx);    /* create.c */
 int p9_op_mkdir(struct p9_ctx *ctx);
 int p9_op_symlink(struct p9_ctx *ctx);
 int p9_op_mknod(struct p9_ctx *ctx);
-int p9_op_link(struct p9_ctx *ctx);
+int p9_op_link(struct p9_ctx *ctx);       /* modify.c */
 int p9_op_rename(struct p9_ctx *ctx);
 int p9_op_renameat(struct p9_ctx *ctx);
 int p9_op_unlinkat(struct p9_ctx *ctx);
 int p9_op_remove(struct p9_ctx *ctx);    /* clunks the fid whatever happens */
-int p9_op_setattr(struct p9_ctx *ctx);
-int p9_op_xattrcreate(struct p9_ctx *ctx);
 /* Tclunk of a P9_FID_XATTR_WRITE fid: set (or, size 0, remove) the
- * attribute; 0 or -errno (fs/p9/modify.c). */
+ * attribute; 0 or -errno (xattr.c). */
 int p9_xattr_commit(struct p9_server *s, struct p9_fid *f);
+
+/* --- What the modifying operations share (modify.c) --- */
+
 /* Mode bits a guest may set: without passthrough S_ISUID/S_ISGID are
- * dropped (fs/p9/modify.c). */
+ * dropped. */
 mode_t p9_sanitize_mode(const struct p9_server *s, mode_t mode);
+/*
+ * What every modifying operation checks once its message is parsed, in
+ * this order: a complete message (@str_err: its first string's error), a
+ * writable export, and @name (if any) one usable component.
+ */
+int p9_modify_checks(struct p9_server *s, const struct p9_in *in,
+		     int str_err, const char *name);
+/* The directory a creating operation works in. */
+struct p9_dirfid {
+	int fd;       /* a dup of the fid's O_PATH fd: close it */
+	uint32_t uid; /* the fid's attach uid, for passthrough chown */
+};
+/* Directory fid @id (walked or opened) as @d: 0, or -ENOENT, -EINVAL (an
+ * xattr fid), -ENOTDIR, -errno. */
+int p9_dirfid_get(struct p9_server *s, uint32_t id, unsigned int session,
+		  struct p9_dirfid *d);
+void p9_dirfid_put(struct p9_dirfid *d);
 
 #endif

@@ -145,6 +145,38 @@ int p9_fstat(int fd, struct stat *st)
 	return 0;
 }
 
+int p9_dup_fd(int fd)
+{
+	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	return nfd < 0 ? -errno : nfd;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+int p9_check_identity(int dirfd, const char *name, const struct stat *st)
+{
+	struct stat now;
+
+	if (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW))
+		return errno == ENOENT ? -ESTALE : -errno;
+	return same_file(&now, st) ? 0 : -ESTALE;
+}
+
+/* fchmod refuses O_PATH fds: through the magic link. */
+int p9_chmod_fd(struct p9_server *s, int fd, mode_t mode)
+{
+	char fdname[16];
+
+	p9_fd_name(fd, fdname);
+	if (fchmodat(s->proc_fd, fdname, mode, 0))
+		return -errno;
+	return 0;
+}
+
 /* Index of @dev in s->devs (added if new); index 0 is the export's. */
 static uint64_t dev_index(struct p9_server *s, dev_t dev)
 {

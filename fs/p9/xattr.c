@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Extended attributes: Txattrwalk makes a fid the read side of one value
- * (or of the name list).
+ * (or of the name list), Txattrcreate the write side of one, set when the
+ * fid is clunked.  Without passthrough only user.* xattrs can be set.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/xattr.h>
 
 #include "internal.h"
 
 #define P9_XATTR_RETRIES 3      /* the value changed size between calls */
+#define P9_XATTR_NAME_MAX 255   /* XATTR_NAME_MAX */
 
 /* --- Txattrwalk --- */
 
@@ -120,5 +123,124 @@ int p9_op_xattrwalk(struct p9_ctx *ctx)
 	if (!r)
 		p9_put64(&ctx->out, size);
 	p9_fid_put(ctx->s, f);
+	return r;
+}
+
+/* --- Txattrcreate --- */
+
+/*
+ * Without passthrough only the user namespace: security.capability would
+ * grant file capabilities, trusted.* needs root anyway, and system.*
+ * (POSIX ACLs) can grant access the mode bits do not show.
+ */
+static bool xattr_name_allowed(const struct p9_server *s, const char *name)
+{
+	return s->passthrough || !strncmp(name, "user.", 5);
+}
+
+/*
+ * Txattrcreate fid name[s] attr_size[8] flags[4] -> ()
+ * The fid becomes the write side of one attribute: Twrite fills the value,
+ * Tclunk sets it (p9_xattr_commit).
+ */
+int p9_op_xattrcreate(struct p9_ctx *ctx)
+{
+	struct p9_server *s = ctx->s;
+	char name[P9_XATTR_NAME_MAX + 1];
+	uint8_t *buf = NULL;
+	char *namedup = NULL;
+	uint64_t size;
+	uint32_t id, flags;
+	struct p9_fid *f;
+	int r;
+
+	id = p9_get32(&ctx->in);
+	r = p9_getstr(&ctx->in, name, sizeof(name));
+	size = p9_get64(&ctx->in);
+	flags = p9_get32(&ctx->in);
+	if (r == -ENAMETOOLONG)
+		r = -ERANGE; /* as setxattr(2) */
+	r = p9_modify_checks(s, &ctx->in, r, NULL);
+	if (r)
+		return r;
+	if (!name[0])
+		return -ERANGE;
+	if (size > P9_XATTR_SIZE_MAX)
+		return -E2BIG;
+	if (flags & ~(uint32_t)(P9_XATTR_CREATE | P9_XATTR_REPLACE))
+		return -EINVAL;
+	if (!xattr_name_allowed(s, name))
+		return -EOPNOTSUPP;
+	f = p9_fid_get(s, id, ctx->session);
+	if (!f)
+		return -ENOENT;
+	pthread_mutex_lock(&f->lock);
+	if (f->kind != P9_FID_PATH)
+		r = -EINVAL;
+	else if (!S_ISREG(f->type) && !S_ISDIR(f->type))
+		r = -EPERM; /* as user xattrs on special files */
+	else
+		/* The value waits for the clunk: bounded per export. */
+		r = p9_buf_charge(s, f, (size_t)size);
+	if (r)
+		goto unlock;
+	namedup = strdup(name);
+	buf = calloc(size ? size : 1, 1);
+	if (!namedup || !buf) {
+		p9_buf_uncharge(s, f, (size_t)size);
+		r = -ENOMEM;
+		goto unlock;
+	}
+	f->kind = P9_FID_XATTR_WRITE;
+	f->xattr_name = namedup;
+	f->xattr_buf = buf;
+	f->xattr_size = size;
+	f->xattr_len = 0;
+	f->xattr_flags = (int)flags;
+	namedup = NULL;
+	buf = NULL;
+unlock:
+	pthread_mutex_unlock(&f->lock);
+	p9_fid_put(s, f);
+	free(namedup);
+	free(buf);
+	return r;
+}
+
+static int xattr_commit_locked(struct p9_server *s, struct p9_fid *f)
+{
+	char path[32];
+	struct stat st;
+	int r;
+
+	if (f->kind != P9_FID_XATTR_WRITE || !f->xattr_name)
+		return -EINVAL;
+	if (s->readonly)
+		return -EROFS;
+	if (f->xattr_len != f->xattr_size)
+		return -EINVAL; /* the value was not written completely */
+	r = p9_fstat(f->fd, &st);
+	if (r)
+		return r;
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return -EPERM;
+	/* The fd's magic link, followed: the inode the fid holds. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", f->fd);
+	if (!f->xattr_size)
+		r = removexattr(path, f->xattr_name);
+	else
+		r = setxattr(path, f->xattr_name, f->xattr_buf,
+			     (size_t)f->xattr_size, f->xattr_flags);
+	return r ? -errno : 0;
+}
+
+/* Called by Tclunk (the fid already out of the table, its lock free). */
+int p9_xattr_commit(struct p9_server *s, struct p9_fid *f)
+{
+	int r;
+
+	pthread_mutex_lock(&f->lock);
+	r = xattr_commit_locked(s, f);
+	pthread_mutex_unlock(&f->lock);
 	return r;
 }
