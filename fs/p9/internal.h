@@ -530,6 +530,9 @@ int p9_reopen(struct p9_server *s, struct p9_fid *f, int flags);
 void p9_fd_name(int fd, char buf[16]);
 /* stat of the file behind @fd (AT_EMPTY_PATH, no follow). */
 int p9_fstat(int fd, struct stat *st);
+/* A file just opened as @fd (or a -errno, passed on) and its stat: @fd, or
+ * -errno with @fd closed. */
+int p9_fstat_or_close(int fd, struct stat *st);
 /* A close-on-exec duplicate of @fd, or -errno. */
 int p9_dup_fd(int fd);
 /* 0 if @name in @dirfd is still the inode @st describes, else -ESTALE

@@ -24,7 +24,7 @@ static bool dotl_writes(uint32_t flags)
 /* Open @f (kind PATH, f->lock held) for I/O with Tlopen @flags. */
 static int fid_open(struct p9_server *s, struct p9_fid *f, uint32_t flags)
 {
-	int host = p9_host_open_flags(flags), fd, r;
+	int host = p9_host_open_flags(flags), fd;
 	struct stat st;
 
 	if (f->kind != P9_FID_PATH)
@@ -38,14 +38,9 @@ static int fid_open(struct p9_server *s, struct p9_fid *f, uint32_t flags)
 	host |= O_NOCTTY;
 	if (S_ISDIR(f->type) && (host & O_ACCMODE) != O_RDONLY)
 		return -EISDIR;
-	fd = p9_reopen(s, f, host);
+	fd = p9_fstat_or_close(p9_reopen(s, f, host), &st);
 	if (fd < 0)
 		return fd;
-	r = p9_fstat(fd, &st);
-	if (r) {
-		close(fd);
-		return r;
-	}
 	f->open_fd = fd;
 	f->open_flags = host;
 	f->kind = S_ISDIR(st.st_mode) ? P9_FID_DIR : P9_FID_FILE;

@@ -92,6 +92,16 @@ static int check_named(const struct p9_fid *f, struct stat *st)
 	return r ? r : p9_check_identity(f->parent->fd, f->name, st);
 }
 
+/* The checks of an operation that puts @name into directory fid @did
+ * (p9_modify_checks()), then that directory as @d. */
+static int checked_dirfid(struct p9_ctx *ctx, int str_err, const char *name,
+			  uint32_t did, struct p9_dirfid *d)
+{
+	int r = p9_modify_checks(ctx->s, &ctx->in, str_err, name);
+
+	return r ? r : p9_dirfid_get(ctx->s, did, ctx->session, d);
+}
+
 /* Tlink dfid fid name[s] -> (): a new name for @fid's file in @dfid. */
 int p9_op_link(struct p9_ctx *ctx)
 {
@@ -105,10 +115,7 @@ int p9_op_link(struct p9_ctx *ctx)
 	did = p9_get32(&ctx->in);
 	id = p9_get32(&ctx->in);
 	r = p9_getstr(&ctx->in, name, sizeof(name));
-	r = p9_modify_checks(s, &ctx->in, r, name);
-	if (r)
-		return r;
-	r = p9_dirfid_get(s, did, ctx->session, &d);
+	r = checked_dirfid(ctx, r, name, did, &d);
 	if (r)
 		return r;
 	f = p9_fid_get(s, id, ctx->session);
@@ -162,10 +169,7 @@ int p9_op_rename(struct p9_ctx *ctx)
 	id = p9_get32(&ctx->in);
 	did = p9_get32(&ctx->in);
 	r = p9_getstr(&ctx->in, name, sizeof(name));
-	r = p9_modify_checks(s, &ctx->in, r, name);
-	if (r)
-		return r;
-	r = p9_dirfid_get(s, did, ctx->session, &d);
+	r = checked_dirfid(ctx, r, name, did, &d);
 	if (r)
 		return r;
 	/* Everything that can fail before the rename, so the fid's name

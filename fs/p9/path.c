@@ -145,6 +145,20 @@ int p9_fstat(int fd, struct stat *st)
 	return 0;
 }
 
+int p9_fstat_or_close(int fd, struct stat *st)
+{
+	int r;
+
+	if (fd < 0)
+		return fd;
+	r = p9_fstat(fd, st);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 int p9_dup_fd(int fd)
 {
 	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);

@@ -118,20 +118,16 @@ static int walk_parse(struct p9_in *in, struct walk *w)
  * kept in w->fds). */
 static int walk_names(struct p9_server *s, struct walk *w)
 {
-	int cur = w->base_fd, fd, r;
+	int cur = w->base_fd, fd;
 	struct stat st;
 
 	if (w->nwname && !S_ISDIR(w->base_type))
 		return -ENOTDIR;
 	for (w->nwqid = 0; w->nwqid < w->nwname; w->nwqid++) {
-		fd = p9_walk_one(s, cur, w->names[w->nwqid]);
+		fd = p9_fstat_or_close(p9_walk_one(s, cur, w->names[w->nwqid]),
+				       &st);
 		if (fd < 0)
 			return fd;
-		r = p9_fstat(fd, &st);
-		if (r) {
-			close(fd);
-			return r;
-		}
 		p9_stat_qid(s, &st, &w->qids[w->nwqid]);
 		w->fds[w->nwqid] = fd;
 		w->last_type = st.st_mode & S_IFMT;

@@ -14,17 +14,34 @@
 
 #define P9_XATTR_RETRIES 3      /* the value changed size between calls */
 #define P9_XATTR_NAME_MAX 255   /* XATTR_NAME_MAX */
+#define XATTR_PATH_SIZE 32      /* "/proc/self/fd/" and an int */
 
 /* --- Txattrwalk --- */
 
-/* getxattr, or listxattr for @name "", of the file behind @fd. */
-static ssize_t xattr_get(int fd, const char *name, void *buf, size_t size)
+/*
+ * The xattr calls take a path: the magic link of @fd, which, followed, is
+ * the inode @fd holds.  Only for a regular file or directory, checked on
+ * the fd itself (nothing else is ever reached through a magic link):
+ * 0, -EPERM for another type, or -errno.
+ */
+static int xattr_path(int fd, char path[XATTR_PATH_SIZE])
 {
-	char path[32];
+	struct stat st;
+	int r;
 
-	/* Through the fd's magic link: a regular file or directory, which
-	 * the caller checked on the fd itself. */
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	r = p9_fstat(fd, &st);
+	if (r)
+		return r;
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return -EPERM;
+	snprintf(path, XATTR_PATH_SIZE, "/proc/self/fd/%d", fd);
+	return 0;
+}
+
+/* getxattr, or listxattr for @name "", of the file at @path. */
+static ssize_t xattr_get(const char *path, const char *name, void *buf,
+			 size_t size)
+{
 	if (name[0])
 		return getxattr(path, name, buf, size);
 	return listxattr(path, buf, size);
@@ -34,20 +51,20 @@ static ssize_t xattr_get(int fd, const char *name, void *buf, size_t size)
 static int xattr_fetch(int fd, const char *name, uint8_t **buf,
 		       uint64_t *len)
 {
+	char path[XATTR_PATH_SIZE];
 	unsigned int tries;
-	struct stat st;
 	ssize_t n = 0;
 	int r;
 
 	*buf = NULL;
 	*len = 0;
-	r = p9_fstat(fd, &st);
+	r = xattr_path(fd, path);
+	if (r == -EPERM)
+		return name[0] ? -ENODATA : 0; /* none on special files */
 	if (r)
 		return r;
-	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
-		return name[0] ? -ENODATA : 0;
 	for (tries = 0; tries < P9_XATTR_RETRIES; tries++) {
-		n = xattr_get(fd, name, NULL, 0);
+		n = xattr_get(path, name, NULL, 0);
 		if (n < 0)
 			return -errno;
 		if ((size_t)n > P9_XATTR_SIZE_MAX)
@@ -56,7 +73,7 @@ static int xattr_fetch(int fd, const char *name, uint8_t **buf,
 		*buf = malloc(n ? (size_t)n : 1);
 		if (!*buf)
 			return -ENOMEM;
-		n = n ? xattr_get(fd, name, *buf, (size_t)n) : 0;
+		n = n ? xattr_get(path, name, *buf, (size_t)n) : 0;
 		if (n >= 0 || errno != ERANGE)
 			break; /* ERANGE: it grew meanwhile */
 	}
@@ -209,8 +226,7 @@ unlock:
 
 static int xattr_commit_locked(struct p9_server *s, struct p9_fid *f)
 {
-	char path[32];
-	struct stat st;
+	char path[XATTR_PATH_SIZE];
 	int r;
 
 	if (f->kind != P9_FID_XATTR_WRITE || !f->xattr_name)
@@ -219,13 +235,9 @@ static int xattr_commit_locked(struct p9_server *s, struct p9_fid *f)
 		return -EROFS;
 	if (f->xattr_len != f->xattr_size)
 		return -EINVAL; /* the value was not written completely */
-	r = p9_fstat(f->fd, &st);
+	r = xattr_path(f->fd, path);
 	if (r)
 		return r;
-	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
-		return -EPERM;
-	/* The fd's magic link, followed: the inode the fid holds. */
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", f->fd);
 	if (!f->xattr_size)
 		r = removexattr(path, f->xattr_name);
 	else
