@@ -322,11 +322,13 @@ struct p9_server {
 	pthread_cond_t q_done;   /* a request finished, a worker exited
 				  * (CLOCK_MONOTONIC, for timed waits) */
 	struct p9_request *q_head, *q_tail;
-	struct p9_request **running; /* one slot per worker */
+	/* Per worker: a copy of the header of the request it runs, or NULL
+	 * (for Tflush, which looks for a tag). */
+	struct p9_request **worker_req;
 	/* Per worker: the Tflushes of the request it runs, answered right
 	 * after that request completes (p9_op_flush()).  At most one per
 	 * queued request object: the transport bounds those. */
-	struct p9_request **parked;
+	struct p9_request **parked_flushes;
 	unsigned int nr_inflight;    /* queued + running */
 	bool q_stop;
 	bool closing;            /* p9_server_free() is giving up on a stuck
@@ -354,7 +356,7 @@ struct p9_server {
 /* Per-request context handed to every operation handler. */
 struct p9_ctx {
 	struct p9_server *s;
-	int slot;                /* the worker's s->running index, or -1 */
+	int slot;                /* the worker's s->worker_req index, or -1 */
 	struct p9_request *req;  /* the request on a worker, or NULL */
 	bool parked;             /* Tflush: answered later, by the worker
 				  * of the request it flushes; from then
@@ -402,7 +404,7 @@ void p9_hdr_read(const struct iovec *iov, unsigned int n, struct p9_hdr *h);
 /*
  * Execute a message whose header is already in @h: the request's @nr_out
  * readable iovecs, then @nr_in writable ones for the reply.  @req and @slot
- * are the request and its worker's s->running index (NULL and -1 on a
+ * are the request and its worker's s->worker_req index (NULL and -1 on a
  * caller's thread); *@parked (if given) says a Tflush was parked.  Returns
  * the reply's length (0: nothing written).
  */

@@ -235,8 +235,8 @@ void p9_server_release(struct p9_server *s)
 		close(s->proc_fd);
 	free(s->fid_hash);
 	free(s->devs);
-	free(s->running);
-	free(s->parked);
+	free(s->worker_req);
+	free(s->parked_flushes);
 	free(s->threads);
 	free(s->path);
 	free(s->tag);

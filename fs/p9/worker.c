@@ -39,7 +39,7 @@ static int tag_running_slot(struct p9_server *s, uint16_t tag, int self)
 	unsigned int i;
 
 	for (i = 0; i < s->nr_threads; i++) {
-		const struct p9_request *r = s->running[i];
+		const struct p9_request *r = s->worker_req[i];
 
 		if ((int)i != self && r && r->tag == tag &&
 		    r->type != P9_TFLUSH)
@@ -119,8 +119,8 @@ static void complete_parked(struct p9_server *s, unsigned int slot)
 {
 	struct p9_request *req;
 
-	while ((req = s->parked[slot]) != NULL) {
-		s->parked[slot] = req->next;
+	while ((req = s->parked_flushes[slot]) != NULL) {
+		s->parked_flushes[slot] = req->next;
 		req->next = NULL;
 		complete_parked_flush(s, req);
 	}
@@ -156,8 +156,8 @@ int p9_op_flush(struct p9_ctx *ctx)
 	} else if (ctx->req &&
 		   (slot = tag_running_slot(s, oldtag, ctx->slot)) >= 0) {
 		ctx->parked = true;
-		ctx->req->next = s->parked[slot];
-		s->parked[slot] = ctx->req;
+		ctx->req->next = s->parked_flushes[slot];
+		s->parked_flushes[slot] = ctx->req;
 	}
 	pthread_mutex_unlock(&s->q_lock);
 	return 0;
@@ -168,8 +168,8 @@ int p9_op_flush(struct p9_ctx *ctx)
 struct p9_worker {
 	struct p9_server *s;
 	unsigned int idx;
-	/* What s->running[idx] points at while a request runs: a copy of its
-	 * tag and type, valid after the transport got the request back. */
+	/* What s->worker_req[idx] points at while a request runs: a copy of
+	 * its tag and type, valid after the transport got the request back. */
 	struct p9_request busy;
 };
 
@@ -221,7 +221,7 @@ static void *p9_worker_main(void *arg)
 		req->running = true;
 		w->busy.tag = req->tag;
 		w->busy.type = req->type;
-		s->running[w->idx] = &w->busy;
+		s->worker_req[w->idx] = &w->busy;
 		/* Read under q_lock: a reset cancels what is still queued
 		 * under it before it starts a new session. */
 		session = p9_server_session(s);
@@ -238,7 +238,7 @@ static void *p9_worker_main(void *arg)
 			complete_parked(s, w->idx);
 		}
 		/* (A parked Tflush completes on the worker it waits for.) */
-		s->running[w->idx] = NULL;
+		s->worker_req[w->idx] = NULL;
 		pthread_cond_broadcast(&s->q_done);
 	}
 	last = !--s->nr_live && s->abandoned;
@@ -314,9 +314,9 @@ int p9_workers_start(struct p9_server *s, unsigned int n)
 	int r;
 
 	s->threads = calloc(n, sizeof(*s->threads));
-	s->running = calloc(n, sizeof(*s->running));
-	s->parked = calloc(n, sizeof(*s->parked));
-	if (!s->threads || !s->running || !s->parked)
+	s->worker_req = calloc(n, sizeof(*s->worker_req));
+	s->parked_flushes = calloc(n, sizeof(*s->parked_flushes));
+	if (!s->threads || !s->worker_req || !s->parked_flushes)
 		return -ENOMEM;
 	while (s->nr_threads < n) {
 		w = calloc(1, sizeof(*w));

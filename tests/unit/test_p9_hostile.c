@@ -70,7 +70,7 @@ static bool tag_on_worker(struct p9_server *s, uint16_t tag)
 
 	pthread_mutex_lock(&s->q_lock);
 	for (i = 0; i < s->nr_threads; i++)
-		found |= s->running[i] && s->running[i]->tag == tag;
+		found |= s->worker_req[i] && s->worker_req[i]->tag == tag;
 	pthread_mutex_unlock(&s->q_lock);
 	return found;
 }
