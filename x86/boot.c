@@ -18,7 +18,6 @@
 
 #define SETUP_HDR_OFFSET 0x1f1
 #define HDRS_MAGIC 0x53726448 /* "HdrS" */
-#define ENTRY64_OFFSET 0x200  /* startup_64 relative to the load address */
 #define MIN_BOOT_PROTOCOL 0x020c /* 2.12: xloadflags, 64-bit entry flag */
 
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* x86 machine: KVM VM-wide objects, memory map, platform devices, vCPUs. */
+/*
+ * x86 machine: KVM VM-wide objects, memory map, platform devices, and the
+ * vCPUs' LAPIC and boot registers.  Their CPUID is in x86/cpuid.c, their
+ * MSRs in x86/msr.c.
+ */
 #include <errno.h>
 #include <linux/kvm.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -10,9 +13,6 @@
 #include "lkvm/arch-hooks.h"
 #include "lkvm/util.h"
 #include "lkvm/vm.h"
-
-static struct kvm_cpuid2 *get_supported_cpuid(int kvm_fd);
-static void cpuid_cleanup(void *p);
 
 const char *arch_default_cmdline(void)
 {
@@ -49,12 +49,7 @@ int arch_vm_init(struct vm *vm)
 		pr_err("KVM_CREATE_PIT2 failed: %s", strerror(e));
 		return -e;
 	}
-	vm->arch.cpuid = get_supported_cpuid(vm->kvm_fd);
-	if (!vm->arch.cpuid) {
-		pr_err("KVM_GET_SUPPORTED_CPUID failed: %s", strerror(errno));
-		return -EIO;
-	}
-	return vm_add_cleanup(vm, cpuid_cleanup, vm->arch.cpuid);
+	return x86_cpuid_init(vm);
 }
 
 int arch_layout_memory(struct vm *vm, unsigned long long ram_bytes)
@@ -178,112 +173,14 @@ int arch_devices_init(struct vm *vm)
 	return 0;
 }
 
-/* ---- CPUID ---- */
-
-static struct kvm_cpuid2 *get_supported_cpuid(int kvm_fd)
-{
-	unsigned int nent = 64;
-
-	for (;;) {
-		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
-		if (!c)
-			return NULL;
-		c->nent = nent;
-		if (!ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c))
-			return c;
-		free(c);
-		if (errno != E2BIG || nent >= 4096)
-			return NULL;
-		nent *= 2;
-	}
-}
-
-static unsigned int bits_for(unsigned int n)
-{
-	unsigned int b = 0;
-
-	while ((1u << b) < n)
-		b++;
-	return b;
-}
-
-/* Give vCPU @id its own APIC ID and a one-socket, n-core topology. */
-static void cpuid_fixup(struct kvm_cpuid2 *c, unsigned int id, unsigned int nr)
-{
-	unsigned int i, core_bits = bits_for(nr);
-
-	for (i = 0; i < c->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &c->entries[i];
-
-		switch (e->function) {
-		case 1:
-			e->ebx = (e->ebx & 0xffff) | (id << 24) |
-				 ((1u << core_bits) << 16);
-			if (nr > 1)
-				e->edx |= 1u << 28; /* HTT: more than one logical CPU */
-			e->ecx |= 1u << 31;         /* running under a hypervisor */
-			break;
-		case 4:
-			/* Cores per package, minus one, in EAX[31:26]. */
-			if (e->eax & 0x1f)
-				e->eax = (e->eax & 0x03ffffff) | ((nr - 1) << 26);
-			break;
-		case 0xb:
-		case 0x1f:
-			/* Level 0: SMT (one thread per core); level 1: cores. */
-			if (e->index == 0) {
-				e->eax = 0;
-				e->ebx = 1;
-				e->ecx = 1u << 8;
-			} else if (e->index == 1) {
-				e->eax = core_bits;
-				e->ebx = nr;
-				e->ecx = 1 | (2u << 8);
-			} else {
-				e->eax = e->ebx = 0;
-				e->ecx = e->index;
-			}
-			e->edx = id;
-			break;
-		case 0x80000008:
-			/* AMD: NC = cores - 1, and the APIC ID width for them. */
-			e->ecx = (e->ecx & ~0xf0ffu) | (nr - 1) | (core_bits << 12);
-			break;
-		case 0x8000001e:
-			e->eax = id;
-			e->ebx = id & 0xff; /* core id; one thread per core */
-			e->ecx = 0;
-			break;
-		default:
-			break;
-		}
-	}
-}
-
-static const struct kvm_cpuid_entry2 *cpuid_find(const struct kvm_cpuid2 *c,
-						  uint32_t fn)
-{
-	unsigned int i;
-
-	for (i = 0; i < c->nent; i++)
-		if (c->entries[i].function == fn)
-			return &c->entries[i];
-	return NULL;
-}
-
-static void cpuid_cleanup(void *p) { free(p); }
+/* ---- Firmware tables ---- */
 
 int x86_write_mptable(struct vm *vm)
 {
-	const struct kvm_cpuid_entry2 *leaf1;
-	struct mptable_cpu cpu = { 0, 0 };
+	struct mptable_cpu cpu;
 	int n;
 
-	leaf1 = cpuid_find(vm->arch.cpuid, 1);
-	if (leaf1) {
-		cpu.signature = leaf1->eax;
-		cpu.features = leaf1->edx;
-	}
+	x86_cpuid_mptable_cpu(vm->arch.cpuid, &cpu);
 	n = mptable_write(gpa_to_hva(&vm->mem, X86_BIOS_AREA, 0x10000), 0x10000,
 			  X86_BIOS_AREA, vm->nr_vcpus, &cpu);
 	if (n < 0) {
@@ -295,61 +192,35 @@ int x86_write_mptable(struct vm *vm)
 
 /* ---- vCPU state ---- */
 
-#define MSR_IA32_TSC 0x10
-#define MSR_IA32_SYSENTER_CS 0x174
-#define MSR_IA32_SYSENTER_ESP 0x175
-#define MSR_IA32_SYSENTER_EIP 0x176
-#define MSR_IA32_MISC_ENABLE 0x1a0
-#define MSR_MTRR_DEF_TYPE 0x2ff
-#define MSR_STAR 0xc0000081
-#define MSR_LSTAR 0xc0000082
-#define MSR_CSTAR 0xc0000083
-#define MSR_SYSCALL_MASK 0xc0000084
-#define MSR_KERNEL_GS_BASE 0xc0000102
+/* Local APIC registers and LVT fields (Linux's asm/apicdef.h names). */
+#define APIC_LVT0 0x350
+#define APIC_LVT1 0x360
+#define APIC_DM_MASK 0x700      /* delivery mode field */
+#define APIC_DM_NMI 0x400
+#define APIC_DM_EXTINT 0x700
+#define APIC_LVT_MASKED (1u << 16)
 
-static int setup_msrs(struct vcpu *vcpu)
-{
-	static const struct { uint32_t index; uint64_t data; } msrs[] = {
-		{ MSR_IA32_SYSENTER_CS, 0 },
-		{ MSR_IA32_SYSENTER_ESP, 0 },
-		{ MSR_IA32_SYSENTER_EIP, 0 },
-		{ MSR_STAR, 0 },
-		{ MSR_CSTAR, 0 },
-		{ MSR_KERNEL_GS_BASE, 0 },
-		{ MSR_SYSCALL_MASK, 0 },
-		{ MSR_LSTAR, 0 },
-		{ MSR_IA32_TSC, 0 },
-		{ MSR_IA32_MISC_ENABLE, 1 },           /* fast strings */
-		{ MSR_MTRR_DEF_TYPE, (1u << 11) | 6 }, /* MTRRs on, default WB */
-	};
-	struct kvm_msrs *buf;
-	unsigned int i;
-	int n;
+/* Control register and EFER bits the boot states set. */
+#define X86_CR0_PE (1u << 0)
+#define X86_CR0_MP (1u << 1)
+#define X86_CR0_ET (1u << 4)
+#define X86_CR0_NE (1u << 5)
+#define X86_CR0_PG (1u << 31)
+#define X86_CR4_PAE (1u << 5)
+#define X86_EFER_LME (1u << 8)
+#define X86_EFER_LMA (1u << 10)
 
-	buf = calloc(1, sizeof(*buf) + ARRAY_SIZE(msrs) * sizeof(buf->entries[0]));
-	if (!buf)
-		return -ENOMEM;
-	buf->nmsrs = ARRAY_SIZE(msrs);
-	for (i = 0; i < ARRAY_SIZE(msrs); i++) {
-		buf->entries[i].index = msrs[i].index;
-		buf->entries[i].data = msrs[i].data;
-	}
-	n = ioctl(vcpu->fd, KVM_SET_MSRS, buf);
-	free(buf);
-	if (n < 0 || (unsigned int)n != ARRAY_SIZE(msrs)) {
-		pr_err("vCPU %u: KVM_SET_MSRS failed at MSR %#x", vcpu->id,
-		       n >= 0 && (unsigned int)n < ARRAY_SIZE(msrs) ? msrs[n].index : 0);
-		return -EIO;
-	}
-	return 0;
-}
+#define X86_SEG_TYPE_CODE 0xb   /* execute/read, accessed */
+#define X86_SEG_TYPE_DATA 0x3   /* read/write, accessed */
+#define X86_SEG_TYPE_TSS_BUSY 0xb
+#define X86_RFLAGS_RESERVED 0x2 /* bit 1 always reads as 1 */
 
 static void set_lvt(struct kvm_lapic_state *l, unsigned int reg, uint32_t mode)
 {
 	uint32_t v;
 
 	memcpy(&v, &l->regs[reg], 4);
-	v = (v & ~0x700u & ~(1u << 16)) | mode; /* delivery mode, unmasked */
+	v = (v & ~APIC_DM_MASK & ~APIC_LVT_MASKED) | mode; /* unmasked */
 	memcpy(&l->regs[reg], &v, 4);
 }
 
@@ -360,8 +231,8 @@ static int setup_lapic(struct vcpu *vcpu)
 	if (ioctl(vcpu->fd, KVM_GET_LAPIC, &l) < 0)
 		return -errno;
 	/* Virtual-wire mode, as firmware leaves it: LINT0 ExtINT, LINT1 NMI. */
-	set_lvt(&l, 0x350, 0x700);
-	set_lvt(&l, 0x360, 0x400);
+	set_lvt(&l, APIC_LVT0, APIC_DM_EXTINT);
+	set_lvt(&l, APIC_LVT1, APIC_DM_NMI);
 	if (ioctl(vcpu->fd, KVM_SET_LAPIC, &l) < 0)
 		return -errno;
 	return 0;
@@ -388,47 +259,48 @@ static int setup_boot_state(struct vcpu *vcpu)
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 	struct kvm_fpu fpu;
-
-	bool pvh = vm->arch.kind == X86_KERNEL_PVH;
+	bool pvh_boot = vm->arch.kind == X86_KERNEL_PVH;
 
 	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
-	flat_segment(&sregs.cs, pvh ? X86_BOOT_CS32 : X86_BOOT_CS64, 0xb, !pvh);
-	flat_segment(&sregs.ds, X86_BOOT_DS, 0x3, false);
+	flat_segment(&sregs.cs, pvh_boot ? X86_BOOT_CS32 : X86_BOOT_CS64,
+		     X86_SEG_TYPE_CODE, !pvh_boot);
+	flat_segment(&sregs.ds, X86_BOOT_DS, X86_SEG_TYPE_DATA, false);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
 	memset(&sregs.tr, 0, sizeof(sregs.tr));
 	sregs.tr.selector = X86_BOOT_TR;
 	sregs.tr.limit = 0x67;
-	sregs.tr.type = 0xb; /* busy TSS */
+	sregs.tr.type = X86_SEG_TYPE_TSS_BUSY;
 	sregs.tr.present = 1;
 	sregs.ldt.unusable = 1;
 	sregs.gdt.base = X86_GDT_ADDR;
 	sregs.gdt.limit = X86_GDT_ENTRIES * 8 - 1;
 	sregs.idt.base = 0;
 	sregs.idt.limit = 0;
-	if (pvh) {
+	if (pvh_boot) {
 		/* PVH: 32-bit protected mode, paging off (Xen's pvh.pandoc). */
-		sregs.cr0 = 0x11; /* ET | PE */
+		sregs.cr0 = X86_CR0_ET | X86_CR0_PE;
 		sregs.cr3 = 0;
 		sregs.cr4 = 0;
 		sregs.efer = 0;
 	} else {
 		/* 64-bit boot protocol: long mode on identity page tables. */
-		sregs.cr0 = 0x80000033; /* PG | NE | ET | MP | PE */
+		sregs.cr0 = X86_CR0_PG | X86_CR0_NE | X86_CR0_ET | X86_CR0_MP |
+			    X86_CR0_PE;
 		sregs.cr3 = X86_PML4_ADDR;
-		sregs.cr4 = 0x20;       /* PAE */
-		sregs.efer = 0x500;     /* LMA | LME */
+		sregs.cr4 = X86_CR4_PAE;
+		sregs.efer = X86_EFER_LMA | X86_EFER_LME;
 	}
 	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0)
 		return -errno;
 
 	memset(&regs, 0, sizeof(regs));
-	regs.rflags = 0x2;
-	if (pvh) {
+	regs.rflags = X86_RFLAGS_RESERVED;
+	if (pvh_boot) {
 		regs.rip = vm->arch.pvh.entry;
 		regs.rbx = X86_PVH_INFO_ADDR; /* hvm_start_info */
 	} else {
-		regs.rip = vm->arch.kernel_load_addr + 0x200; /* startup_64 */
+		regs.rip = vm->arch.kernel_load_addr + X86_ENTRY64_OFFSET;
 		regs.rsi = X86_ZERO_PAGE_ADDR;
 	}
 	regs.rsp = regs.rbp = X86_BOOT_STACK;
@@ -436,8 +308,8 @@ static int setup_boot_state(struct vcpu *vcpu)
 		return -errno;
 
 	memset(&fpu, 0, sizeof(fpu));
-	fpu.fcw = 0x37f;
-	fpu.mxcsr = 0x1f80;
+	fpu.fcw = 0x37f;    /* FNINIT's control word */
+	fpu.mxcsr = 0x1f80; /* all SSE exceptions masked: the reset value */
 	if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu) < 0)
 		return -errno;
 	return 0;
@@ -445,23 +317,12 @@ static int setup_boot_state(struct vcpu *vcpu)
 
 int arch_vcpu_init(struct vcpu *vcpu)
 {
-	struct vm *vm = vcpu->vm;
-	struct kvm_cpuid2 *c = vm->arch.cpuid;
-	size_t sz = sizeof(*c) + c->nent * sizeof(c->entries[0]);
-	struct kvm_cpuid2 *mine = malloc(sz);
 	int err;
 
-	if (!mine)
-		return -ENOMEM;
-	memcpy(mine, c, sz);
-	cpuid_fixup(mine, vcpu->id, vm->nr_vcpus);
-	err = ioctl(vcpu->fd, KVM_SET_CPUID2, mine) < 0 ? -errno : 0;
-	free(mine);
-	if (err) {
-		pr_err("vCPU %u: KVM_SET_CPUID2 failed: %s", vcpu->id, strerror(-err));
+	err = x86_vcpu_setup_cpuid(vcpu);
+	if (err)
 		return err;
-	}
-	err = setup_msrs(vcpu);
+	err = x86_vcpu_setup_msrs(vcpu);
 	if (err)
 		return err;
 	err = setup_lapic(vcpu);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Stand-ins for what the unit-test link leaves out (main.o, vmm/vm.o,
- * vmm/vcpu.o, x86/kvm.o: everything that needs /dev/kvm) but the linked
- * objects refer to.  They are weak, so if one of these functions moves into
+ * Stand-ins for what the unit-test link leaves out (NEEDS_KVM_OBJS in the
+ * Makefile: everything that needs /dev/kvm) but the linked objects refer
+ * to.  They are weak, so if one of these functions moves into
  * a file the tests do link, the real definition wins instead of clashing.
  * None of them is expected to run in a unit test; those that can be reached
  * from linked code do nothing harmful and count their calls.

@@ -31,6 +31,8 @@ struct kvm_cpuid2;
 #define X86_PVH_INFO_ADDR 0x6000 /* hvm_start_info + memmap + modlist */
 #define X86_ZERO_PAGE_ADDR 0x7000
 #define X86_BOOT_STACK 0x8ff0
+/* The 64-bit boot protocol's entry (startup_64), from the load address. */
+#define X86_ENTRY64_OFFSET 0x200
 #define X86_PML4_ADDR 0x9000
 #define X86_PDPT_ADDR 0xa000
 #define X86_PD_ADDR 0xb000 /* four page directories: 0xb000..0xefff */
@@ -202,7 +204,18 @@ int pvh_parse(const uint8_t *img, size_t len, struct pvh_info *info,
 	      char *why, size_t why_len);
 int pvh_load(struct vm *vm);
 
-/* Write the MP table for vm's CPUs into the BIOS area. */
+/* Write the MP table for vm's CPUs into the BIOS area (x86/kvm.c). */
 int x86_write_mptable(struct vm *vm);
+
+/* CPUID (x86/cpuid.c): what KVM supports into vm->arch.cpuid (freed by
+ * the VM's cleanups); each vCPU's copy of it, with its own APIC ID and a
+ * one-socket, n-core topology; CPUID.1 for the MP table (zeroes when KVM
+ * reports no leaf 1).  Set-up steps print their own errors. */
+struct vcpu;
+int x86_cpuid_init(struct vm *vm);
+int x86_vcpu_setup_cpuid(struct vcpu *vcpu);
+void x86_cpuid_mptable_cpu(const struct kvm_cpuid2 *c, struct mptable_cpu *cpu);
+/* The MSRs a vCPU starts with (x86/msr.c). */
+int x86_vcpu_setup_msrs(struct vcpu *vcpu);
 
 #endif
