@@ -74,10 +74,10 @@ static void plic_notify(void *opaque, unsigned int ctx, bool level)
 			 strerror(errno));
 }
 
-void arch_irq_line(struct vm *vm, unsigned int irq, int level)
+void vm_set_irq_line(struct vm *vm, unsigned int irq, int level)
 {
 	if (vm->arch.irqchip == RISCV_IRQCHIP_AIA)
-		vm_kvm_irq_line(vm, irq, level);
+		vm_ioctl_irq_line(vm, irq, level);
 	else
 		plic_set_level(&vm->arch.plic, irq, level);
 }
@@ -86,7 +86,7 @@ void arch_irq_line(struct vm *vm, unsigned int irq, int level)
 
 static void uart_irq(void *opaque, int level)
 {
-	arch_irq_line(opaque, RISCV_UART_IRQ, level);
+	vm_set_irq_line(opaque, RISCV_UART_IRQ, level);
 }
 
 int arch_console_input(struct vm *vm, unsigned char c)

@@ -67,12 +67,7 @@ bool vm_stopping(const struct vm *vm)
 	return __atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) != VM_RUNNING;
 }
 
-void vm_irq_line(struct vm *vm, unsigned int irq, int level)
-{
-	arch_irq_line(vm, irq, level);
-}
-
-int vm_kvm_irq_line(struct vm *vm, unsigned int irq, int level)
+int vm_ioctl_irq_line(struct vm *vm, unsigned int irq, int level)
 {
 	struct kvm_irq_level l = { .irq = irq, .level = level };
 

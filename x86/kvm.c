@@ -66,9 +66,9 @@ int arch_layout_memory(struct vm *vm, unsigned long long ram_bytes)
 	return err;
 }
 
-void arch_irq_line(struct vm *vm, unsigned int irq, int level)
+void vm_set_irq_line(struct vm *vm, unsigned int irq, int level)
 {
-	vm_kvm_irq_line(vm, irq, level); /* the IOAPIC (and PIC) pin */
+	vm_ioctl_irq_line(vm, irq, level); /* the IOAPIC (and PIC) pin */
 }
 
 int arch_finish_machine(struct vm *vm)
@@ -81,12 +81,12 @@ int arch_finish_machine(struct vm *vm)
 
 static void uart_irq(void *opaque, int level)
 {
-	vm_irq_line(opaque, X86_UART_IRQ, level);
+	vm_set_irq_line(opaque, X86_UART_IRQ, level);
 }
 
 static void kbd_irq(void *opaque, int level)
 {
-	vm_irq_line(opaque, I8042_KBD_IRQ, level);
+	vm_set_irq_line(opaque, I8042_KBD_IRQ, level);
 }
 
 static void kbd_reset(void *opaque)

@@ -49,9 +49,8 @@ int arch_handle_exit(struct vcpu *vcpu);
 /* Deliver host console input to the guest; false when shutting down. */
 int arch_console_input(struct vm *vm, unsigned char c);
 
-/* Drive guest interrupt line @irq (x86: a GSI; riscv: a PLIC/APLIC source)
- * to @level.  Thread-safe. */
-void arch_irq_line(struct vm *vm, unsigned int irq, int level);
+/* Each architecture also implements vm_set_irq_line() (lkvm/vm.h), the
+ * interrupt line devices drive. */
 
 /* --- What virtio transports need from the platform --- */
 struct pci_bus;

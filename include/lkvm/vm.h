@@ -115,10 +115,16 @@ int vm_add_cleanup(struct vm *vm, void (*fn)(void *), void *opaque);
 void vm_request_stop(struct vm *vm, enum vm_stop_reason why);
 bool vm_stopping(const struct vm *vm);
 
-/* Set a guest interrupt line (edge devices pulse it): arch_irq_line(). */
-void vm_irq_line(struct vm *vm, unsigned int irq, int level);
-/* KVM_IRQ_LINE on the in-kernel irqchip; 0 or -errno (logged with --debug). */
-int vm_kvm_irq_line(struct vm *vm, unsigned int irq, int level);
+/*
+ * Drive guest interrupt line @irq to @level (edge devices pulse it): what
+ * device models' interrupt callbacks call.  Thread-safe.  Each architecture
+ * implements it for its interrupt controller (x86/kvm.c: a GSI of KVM's
+ * IOAPIC/PIC; riscv/kvm.c: a source of KVM's AIA or of the userspace PLIC).
+ */
+void vm_set_irq_line(struct vm *vm, unsigned int irq, int level);
+/* The KVM_IRQ_LINE ioctl on the in-kernel irqchip; 0 or -errno (logged
+ * with --debug). */
+int vm_ioctl_irq_line(struct vm *vm, unsigned int irq, int level);
 
 /* The guest's console output to the terminal (a uart_tx_fn, @opaque the
  * vm). */

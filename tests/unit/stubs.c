@@ -27,9 +27,9 @@ __attribute__((weak)) int x86_write_mptable(struct vm *vm)
 	return -ENOSYS;
 }
 
-/* vmm/vm.o: what device models call back into. */
-__attribute__((weak)) void vm_irq_line(struct vm *vm, unsigned int irq,
-				       int level)
+/* x86/kvm.o: the interrupt line device models drive. */
+__attribute__((weak)) void vm_set_irq_line(struct vm *vm, unsigned int irq,
+					   int level)
 {
 	(void)vm;
 	__atomic_store_n(&stub_irq_line_last_irq, irq, __ATOMIC_SEQ_CST);

@@ -4,7 +4,7 @@
 
 /* Call counters of the weak stand-ins in stubs.c. */
 extern unsigned int stub_irq_line_calls;
-extern unsigned int stub_irq_line_last_irq; /* of the last vm_irq_line() */
+extern unsigned int stub_irq_line_last_irq; /* last vm_set_irq_line() */
 extern int stub_irq_line_last_level;
 extern unsigned int stub_request_stop_calls;
 extern unsigned int stub_write_mptable_calls;

@@ -148,7 +148,7 @@ static unsigned int live_irqfds(void)
 static int line_level[32];
 static unsigned int line_calls;
 
-void vm_irq_line(struct vm *vm, unsigned int irq, int level)
+void vm_set_irq_line(struct vm *vm, unsigned int irq, int level)
 {
 	(void)vm;
 	/* Called from worker threads too. */

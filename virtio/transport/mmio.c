@@ -75,10 +75,10 @@ static void update_line(struct virtio_mmio *m, bool pulse)
 		/* Bits remain after an ACK: give edge-configured pins a new
 		 * edge.  On a level pin this is indistinguishable from staying
 		 * high. */
-		vm_irq_line(m->vm, m->line_nr, 0);
-		vm_irq_line(m->vm, m->line_nr, 1);
+		vm_set_irq_line(m->vm, m->line_nr, 0);
+		vm_set_irq_line(m->vm, m->line_nr, 1);
 	} else if (want != m->line) {
-		vm_irq_line(m->vm, m->line_nr, want);
+		vm_set_irq_line(m->vm, m->line_nr, want);
 	}
 	m->line = want;
 }

@@ -6,7 +6,7 @@
 
 void vp_intx_set(void *opaque, unsigned int line, int level)
 {
-	vm_irq_line(opaque, line, level);
+	vm_set_irq_line(opaque, line, level);
 }
 
 /* Point @x's route (and irqfd) at its table entry.  irq_lock held. */
