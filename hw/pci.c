@@ -58,8 +58,9 @@ void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor,
 	put16(&dev->cfg[PCI_DEVICE_ID], device);
 	dev->cfg[PCI_CLASS_PROG] = prog_if;
 	put16(&dev->cfg[PCI_CLASS_DEVICE], class_code);
-	/* Command: I/O, memory, bus master, INTx disable are guest-writable. */
-	put16(&dev->wmask[PCI_COMMAND], 0x0407);
+	put16(&dev->wmask[PCI_COMMAND], PCI_COMMAND_IO | PCI_COMMAND_MEMORY |
+					PCI_COMMAND_MASTER |
+					PCI_COMMAND_INTX_DISABLE);
 	dev->wmask[PCI_INTERRUPT_LINE] = 0xff;
 }
 
@@ -71,7 +72,8 @@ int pci_bar_init(struct pci_device *dev, unsigned int bar, bool io,
 	uint32_t mask;
 
 	if (bar >= PCI_NUM_BARS || !size || (size & (size - 1)) ||
-	    size < (io ? 4u : 16u) || (io && size > 256))
+	    size < (io ? PCI_BAR_IO_MIN_SIZE : PCI_BAR_MEM_MIN_SIZE) ||
+	    (io && size > PCI_BAR_IO_MAX_SIZE))
 		return -EINVAL;
 	dev->bars[bar] = (struct pci_bar){ .size = size, .io = io };
 	/*
@@ -80,7 +82,7 @@ int pci_bar_init(struct pci_device *dev, unsigned int bar, bool io,
 	 * bits.  I/O BARs decode 16 bits of port address (x86 has 64 KiB of
 	 * ports); the upper half reads as zero.
 	 */
-	mask = ~(size - 1) & (io ? 0x0000fffcu : 0xfffffff0u);
+	mask = ~(size - 1) & (io ? PCI_BAR_IO_ADDR_MASK : PCI_BAR_MEM_ADDR_MASK);
 	put32(&dev->cfg[PCI_BAR0 + 4 * bar], io ? PCI_BAR_IO_SPACE : 0);
 	put32(&dev->wmask[PCI_BAR0 + 4 * bar], mask);
 	return 0;
@@ -122,7 +124,7 @@ static uint64_t bar_decoded_at(const struct pci_device *dev, unsigned int bar)
 	 * reach the top of the 16-bit port space or of the 32-bit memory
 	 * space) is mid-probe, not a real assignment: don't decode it.
 	 */
-	if (addr + b->size - 1 >= (b->io ? 0xffffu : 0xffffffffu))
+	if (addr + b->size - 1 >= (b->io ? UINT16_MAX : UINT32_MAX))
 		return 0;
 	return addr;
 }
@@ -246,6 +248,16 @@ out:
 	return ret;
 }
 
+int pci_bus_add_host_bridge(struct pci_bus *bus, struct pci_device *dev)
+{
+	int slot;
+
+	pci_device_init(dev, "host-bridge", PCI_VENDOR_ID_REDHAT,
+			PCI_DEVICE_ID_REDHAT_PCIE_HOST, PCI_CLASS_BRIDGE_HOST, 0);
+	slot = pci_bus_add(bus, dev, 0);
+	return slot < 0 ? slot : 0;
+}
+
 void pci_bus_remove(struct pci_bus *bus, struct pci_device *dev)
 {
 	unsigned int i;
@@ -267,9 +279,9 @@ static struct pci_device *pci_lookup(struct pci_bus *bus, uint8_t busnr,
 				     uint8_t devfn)
 {
 	/* Single-function devices on bus 0 only. */
-	if (busnr != 0 || (devfn & 7))
+	if (busnr != 0 || PCI_FUNC(devfn))
 		return NULL;
-	return bus->slots[devfn >> 3];
+	return bus->slots[PCI_SLOT(devfn)];
 }
 
 static bool access_ok(unsigned int off, unsigned int len)

@@ -9,16 +9,22 @@
 
 #include <string.h>
 
+#define ECAM_BUS_SHIFT 20
+#define ECAM_DEVFN_SHIFT 12
+#define ECAM_REG_MASK 0xfff      /* a function's 4 KiB */
+#define ECAM_WINDOW_BITS 28      /* 256 buses */
+
 void pci_ecam_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 		 bool is_write)
 {
 	struct pci_bus *bus = opaque;
-	unsigned int reg = (unsigned int)(off & 0xfff);
-	uint8_t busnr = (uint8_t)(off >> 20), devfn = (uint8_t)(off >> 12);
+	unsigned int reg = (unsigned int)(off & ECAM_REG_MASK);
+	uint8_t busnr = (uint8_t)(off >> ECAM_BUS_SHIFT);
+	uint8_t devfn = (uint8_t)(off >> ECAM_DEVFN_SHIFT);
 	uint32_t val = 0;
 
 	if ((len != 1 && len != 2 && len != 4) || (reg & (len - 1)) ||
-	    off >> 28) {
+	    off >> ECAM_WINDOW_BITS) {
 		if (!is_write)
 			memset(data, 0xff, len);
 		return;

@@ -39,6 +39,10 @@
 #define PCI_SPACE_IO 0x01000000u   /* phys.hi of an I/O range */
 #define PCI_SPACE_MEM32 0x02000000u /* phys.hi of a 32-bit memory range */
 #define PCI_PINS 4                 /* INTA..INTD */
+/* interrupt-map: the device number in phys.hi bits 15:11, and the pin. */
+#define PCI_PHYS_HI_DEV_SHIFT 11
+#define PCI_PHYS_HI_DEV_MASK (0x1fu << PCI_PHYS_HI_DEV_SHIFT)
+#define PCI_PIN_MASK 7
 
 #define NODE_NAME_MAX 64
 
@@ -527,7 +531,7 @@ static int pci_interrupt_map(void *fdt, const struct riscv_fdt_desc *d)
 		unsigned int n = irq_spec(d, d->pci_intx_irq[slot], spec);
 
 		for (pin = 1; pin <= PCI_PINS; pin++) {
-			set_cell(c, at++, slot << 11);
+			set_cell(c, at++, slot << PCI_PHYS_HI_DEV_SHIFT);
 			set_cell(c, at++, 0);
 			set_cell(c, at++, 0);
 			set_cell(c, at++, pin);
@@ -542,8 +546,9 @@ static int pci_interrupt_map(void *fdt, const struct riscv_fdt_desc *d)
 static int add_pci(void *fdt, const struct riscv_fdt_desc *d)
 {
 	const fdt32_t bus_range[2] = { cpu_to_fdt32(0), cpu_to_fdt32(0) };
-	const fdt32_t mask[4] = { cpu_to_fdt32(0xf800), cpu_to_fdt32(0),
-				  cpu_to_fdt32(0), cpu_to_fdt32(7) };
+	const fdt32_t mask[4] = { cpu_to_fdt32(PCI_PHYS_HI_DEV_MASK),
+				  cpu_to_fdt32(0), cpu_to_fdt32(0),
+				  cpu_to_fdt32(PCI_PIN_MASK) };
 	void *c;
 
 	TRY(begin_node_at(fdt, "pci", d->pci_ecam_base));

@@ -136,11 +136,8 @@ int arch_devices_init(struct vm *vm)
 	err = pci_bus_init(&a->pci);
 	if (err || (err = vm_add_cleanup(vm, pci_cleanup, &a->pci)))
 		return err;
-	/* Linux's generic ECAM host expects a host bridge at 00:00.0. */
-	pci_device_init(&a->host_bridge, "host-bridge", 0x1b36, 0x0008,
-			PCI_CLASS_BRIDGE_HOST, 0);
-	err = pci_bus_add(&a->pci, &a->host_bridge, 0);
-	if (err < 0)
+	err = pci_bus_add_host_bridge(&a->pci, &a->host_bridge);
+	if (err)
 		return err;
 
 	const struct mmio_map regions[] = {

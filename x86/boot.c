@@ -248,9 +248,10 @@ static int load_common(struct vm *vm, uint32_t cmdline_limit)
 	err = x86_write_mptable(vm);
 	if (err)
 		return err;
-	err = acpi_write_tables_mmio(gpa_to_hva(&vm->mem, X86_ACPI_AREA, 0x10000),
-				     0x10000, X86_ACPI_AREA, vm->nr_vcpus,
-				     vm->arch.virtio_mmio,
+	err = acpi_write_tables_mmio(gpa_to_hva(&vm->mem, X86_ACPI_AREA,
+						X86_ACPI_AREA_SIZE),
+				     X86_ACPI_AREA_SIZE, X86_ACPI_AREA,
+				     vm->nr_vcpus, vm->arch.virtio_mmio,
 				     vm->arch.nr_virtio_mmio);
 	if (err < 0)
 		return err;

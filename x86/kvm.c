@@ -145,11 +145,8 @@ int arch_devices_init(struct vm *vm)
 	if (err || (err = vm_add_cleanup(vm, pm_cleanup, &a->pm)))
 		return err;
 
-	/* A host bridge at 00:00.0 is what Linux's conf1 sanity check looks for. */
-	pci_device_init(&a->host_bridge, "host-bridge", 0x1b36, 0x0008,
-			PCI_CLASS_BRIDGE_HOST, 0);
-	err = pci_bus_add(&a->pci, &a->host_bridge, 0);
-	if (err < 0)
+	err = pci_bus_add_host_bridge(&a->pci, &a->host_bridge);
+	if (err)
 		return err;
 
 	const struct pio_map ports[] = {
@@ -181,8 +178,10 @@ int x86_write_mptable(struct vm *vm)
 	int n;
 
 	x86_cpuid_mptable_cpu(vm->arch.cpuid, &cpu);
-	n = mptable_write(gpa_to_hva(&vm->mem, X86_BIOS_AREA, 0x10000), 0x10000,
-			  X86_BIOS_AREA, vm->nr_vcpus, &cpu);
+	n = mptable_write(gpa_to_hva(&vm->mem, X86_BIOS_AREA,
+				     X86_BIOS_AREA_SIZE),
+			  X86_BIOS_AREA_SIZE, X86_BIOS_AREA, vm->nr_vcpus,
+			  &cpu);
 	if (n < 0) {
 		pr_err("cannot build the MP table for %u CPUs", vm->nr_vcpus);
 		return n;

@@ -9,7 +9,11 @@
 
 #include "lkvm/pci.h"
 
+/* The address latch: enable, bus, devfn and a dword-aligned register. */
 #define CONF1_ENABLE 0x80000000u
+#define CONF1_BUS_SHIFT 16
+#define CONF1_DEVFN_SHIFT 8
+#define CONF1_REG_MASK 0xfc
 
 int pci_conf1_init(struct pci_conf1 *c, struct pci_bus *bus)
 {
@@ -52,7 +56,7 @@ void pci_conf1_data_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 	addr = c->addr;
 	pthread_mutex_unlock(&c->lock);
 
-	reg = (addr & 0xfc) + (unsigned int)off;
+	reg = (addr & CONF1_REG_MASK) + (unsigned int)off;
 	if (!(addr & CONF1_ENABLE) || (len != 1 && len != 2 && len != 4) ||
 	    (reg & 3) + len > 4) {
 		if (!is_write)
@@ -61,11 +65,13 @@ void pci_conf1_data_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 	}
 	if (is_write) {
 		memcpy(&val, data, len);
-		pci_config_write(c->bus, (uint8_t)(addr >> 16),
-				 (uint8_t)(addr >> 8), reg, val, len);
+		pci_config_write(c->bus, (uint8_t)(addr >> CONF1_BUS_SHIFT),
+				 (uint8_t)(addr >> CONF1_DEVFN_SHIFT), reg, val,
+				 len);
 	} else {
-		val = pci_config_read(c->bus, (uint8_t)(addr >> 16),
-				      (uint8_t)(addr >> 8), reg, len);
+		val = pci_config_read(c->bus, (uint8_t)(addr >> CONF1_BUS_SHIFT),
+				      (uint8_t)(addr >> CONF1_DEVFN_SHIFT), reg,
+				      len);
 		memcpy(data, &val, len);
 	}
 }

@@ -26,6 +26,7 @@
 #define REG_B_24H 0x02
 #define REG_B_BINARY 0x04
 #define REG_D_VRT 0x80 /* valid RAM and time */
+#define HOURS_PM 0x80  /* 12-hour mode: the hours register's PM bit */
 
 int cmos_rtc_init(struct cmos_rtc *rtc, cmos_clock_fn clock)
 {
@@ -74,9 +75,11 @@ static uint8_t rtc_read_reg(struct cmos_rtc *rtc, uint8_t reg)
 	case RTC_HOURS:
 		hour = (unsigned int)tm.tm_hour;
 		if (!(rtc->ram[RTC_REG_B] & REG_B_24H)) {
-			bool pm = hour >= 12;
+			bool after_noon = hour >= 12;
+
 			hour = hour % 12 ? hour % 12 : 12;
-			return (uint8_t)(rtc_encode(rtc, hour) | (pm ? 0x80 : 0));
+			return (uint8_t)(rtc_encode(rtc, hour) |
+					 (after_noon ? HOURS_PM : 0));
 		}
 		return rtc_encode(rtc, hour);
 	case RTC_DAY_OF_WEEK: return rtc_encode(rtc, (unsigned int)tm.tm_wday + 1);

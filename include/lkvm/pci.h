@@ -45,6 +45,17 @@
 #define PCI_STATUS_CAP_LIST 0x0010
 
 #define PCI_BAR_IO_SPACE 0x1 /* BAR bit 0: I/O (1) or memory (0) */
+/* A BAR's address bits: I/O BARs decode 16 bits of port address (bits
+ * 1:0 are type bits), memory BARs 32 (bits 3:0). */
+#define PCI_BAR_IO_ADDR_MASK 0x0000fffcu
+#define PCI_BAR_MEM_ADDR_MASK 0xfffffff0u
+#define PCI_BAR_IO_MIN_SIZE 4u
+#define PCI_BAR_IO_MAX_SIZE 256u /* the PCI spec's limit for I/O BARs */
+#define PCI_BAR_MEM_MIN_SIZE 16u
+
+/* devfn: device (slot) in bits 7:3, function in bits 2:0. */
+#define PCI_SLOT(devfn) ((devfn) >> 3)
+#define PCI_FUNC(devfn) ((devfn) & 7)
 
 #define PCI_CAP_ID_VNDR 0x09
 #define PCI_CAP_ID_MSIX 0x11
@@ -56,6 +67,11 @@
 #define PCI_CLASS_NETWORK_ETHERNET 0x0200
 #define PCI_CLASS_BRIDGE_HOST 0x0600
 #define PCI_CLASS_COMMUNICATION_OTHER 0x0780
+
+/* The host bridge at 00:00.0: the ids of QEMU's generic PCIe host bridge
+ * (PCI_DEVICE_ID_REDHAT_PCIE_HOST), to which Linux binds no driver. */
+#define PCI_VENDOR_ID_REDHAT 0x1b36
+#define PCI_DEVICE_ID_REDHAT_PCIE_HOST 0x0008
 
 struct pci_bus;
 
@@ -156,6 +172,9 @@ void pci_set_irq(struct pci_device *dev, bool level);
 
 /* Returns the slot used, or -ENOSPC / -EEXIST. @slot < 0 picks the first free. */
 int pci_bus_add(struct pci_bus *bus, struct pci_device *dev, int slot);
+/* A host bridge @dev in slot 0, where Linux's conf1 sanity check and its
+ * generic ECAM host driver look for one: 0 or -EEXIST. */
+int pci_bus_add_host_bridge(struct pci_bus *bus, struct pci_device *dev);
 /* Take @dev off the bus (VM teardown); its INTx is deasserted. */
 void pci_bus_remove(struct pci_bus *bus, struct pci_device *dev);
 

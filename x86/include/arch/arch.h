@@ -40,6 +40,7 @@ struct kvm_cpuid2;
 #define X86_CMDLINE_MAX 0x10000
 #define X86_EBDA_ADDR 0x9fc00
 #define X86_BIOS_AREA 0xf0000 /* MP table lives here */
+#define X86_BIOS_AREA_SIZE 0x10000
 #define X86_HIGH_MEM 0x100000
 
 /* The 32-bit hole for MMIO (PCI BARs, IOAPIC, LAPIC) is [3 GiB, 4 GiB). */
@@ -59,6 +60,7 @@ struct kvm_cpuid2;
 
 /* ACPI tables and the PM1a register block (see x86/acpi.c). */
 #define X86_ACPI_AREA 0xe0000
+#define X86_ACPI_AREA_SIZE 0x10000
 #define X86_ACPI_PM_BASE 0x600
 #define X86_ACPI_PM1_CNT 4
 #define X86_ACPI_PM_LEN 6
