@@ -74,10 +74,9 @@ $(error missing build dependencies: install the Debian packages: $(strip $(MISSI
 endif
 endif
 
-# Every .c file in these directories is part of lkvm (sorted, so builds are
-# reproducible).  Arch code lives only under the arch directory.
 # Layers are folders (Documentation/architecture.md); every .c below these
-# is part of lkvm.
+# is part of lkvm (sorted, so builds are reproducible).  Arch code lives
+# only under the arch directory.
 CORE_DIRS := vmm hw virtio disk fs
 CORE_SRCS := $(sort $(shell find $(CORE_DIRS) -name '*.c'))
 ARCH_SRCS := $(sort $(wildcard $(ARCH_DIR)/*.c))
