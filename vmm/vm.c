@@ -377,11 +377,11 @@ static const char *signame(int sig)
 }
 
 /* Wait in the main thread until something asks the VM to stop. */
-static void wait_for_stop(struct vm *vm, int sfd)
+static void wait_for_stop(struct vm *vm, int signal_fd)
 {
 	while (!vm_stopping(vm)) {
 		struct pollfd p[2] = {
-			{ .fd = sfd, .events = POLLIN },
+			{ .fd = signal_fd, .events = POLLIN },
 			{ .fd = vm->stop_eventfd, .events = POLLIN },
 		};
 		if (poll(p, 2, -1) < 0) {
@@ -393,7 +393,7 @@ static void wait_for_stop(struct vm *vm, int sfd)
 		}
 		if (p[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+			if (read(signal_fd, &si, sizeof(si)) != sizeof(si))
 				continue;
 			if (si.ssi_signo == SIGWINCH) {
 				console_resize(vm);
@@ -477,110 +477,148 @@ static int exit_status_for(enum vm_stop_reason why)
 	return why == VM_STOP_ERROR ? LKVM_EXIT_FAILURE : LKVM_EXIT_OK;
 }
 
-int vm_run(const struct vm_config *cfg)
+/* The kernel and initrd, first, so a typo is reported before anything
+ * heavy happens. */
+static int load_boot_files(struct vm *vm, const struct vm_config *cfg)
 {
-	struct vm vm;
-	sigset_t stop_sigs;
-	int sfd = -1, status = LKVM_EXIT_FAILURE, err;
-	unsigned int nr_cpus;
-
-	lkvm_debug_enabled = cfg->debug;
-	if (plan_privileges(cfg))
-		return LKVM_EXIT_FAILURE;
-	err = vm_init(&vm, cfg);
-	if (err)
-		goto out;
-
-	/* Files first, so a typo is reported before anything heavy happens. */
-	if (load_file("kernel", cfg->kernel_path, &vm.kernel_image,
-		      &vm.kernel_size) ||
-	    arch_check_kernel(&vm))
-		goto out;
+	if (load_file("kernel", cfg->kernel_path, &vm->kernel_image,
+		      &vm->kernel_size) ||
+	    arch_check_kernel(vm))
+		return -1;
 	if ((cfg->initrd_path || cfg->initrd_what) &&
-	    open_initrd(&vm, cfg->initrd_what ? cfg->initrd_what :
+	    open_initrd(vm, cfg->initrd_what ? cfg->initrd_what :
 			cfg->initrd_path))
-		goto out;
+		return -1;
+	return 0;
+}
+
+/* -c, or one vCPU per online host CPU up to what KVM recommends; -EINVAL
+ * (reported) past what KVM or lkvm supports. */
+static int set_nr_vcpus(struct vm *vm, const struct vm_config *cfg)
+{
+	unsigned int nr_cpus;
 
 	if (cfg->cpus_set) {
 		nr_cpus = cfg->nr_cpus;
 	} else {
 		long online = sysconf(_SC_NPROCESSORS_ONLN);
-		int rec = ioctl(vm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+		int rec = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
 		nr_cpus = online > 0 ? (unsigned int)online : 1;
 		if (rec > 0 && nr_cpus > (unsigned int)rec)
 			nr_cpus = (unsigned int)rec;
 	}
-	if (nr_cpus > vm.max_vcpus || nr_cpus > LKVM_MAX_CPUS) {
+	if (nr_cpus > vm->max_vcpus || nr_cpus > LKVM_MAX_CPUS) {
 		pr_err("-c %u: KVM on this host supports at most %u vCPUs",
-		       nr_cpus, MIN(vm.max_vcpus, (unsigned int)LKVM_MAX_CPUS));
-		status = LKVM_EXIT_USAGE;
-		goto out;
+		       nr_cpus, MIN(vm->max_vcpus, (unsigned int)LKVM_MAX_CPUS));
+		return -EINVAL;
 	}
-	vm.nr_vcpus = nr_cpus;
+	vm->nr_vcpus = nr_cpus;
+	return 0;
+}
 
-	vm.cmdline = vm_build_cmdline(arch_default_cmdline(), cfg->params);
-	if (!vm.cmdline)
-		goto out;
-	vm.cmdline_defaults_len = strlen(arch_default_cmdline());
+/* The command line and the machine, in dependency order (vm_destroy()
+ * unwinds all of it): 0, 1 when there is nothing to run, <0 on failure. */
+static int build_machine(struct vm *vm, const struct vm_config *cfg)
+{
+	vm->cmdline = vm_build_cmdline(arch_default_cmdline(), cfg->params);
+	if (!vm->cmdline)
+		return -ENOMEM;
+	vm->cmdline_defaults_len = strlen(arch_default_cmdline());
 
-	/* The machine, in dependency order; vm_destroy() unwinds all of it. */
-	if (arch_vm_init(&vm) ||
-	    vm_setup_memory(&vm, cfg->mem_bytes) ||
-	    vm_start_workers(&vm) ||
-	    arch_devices_init(&vm) ||
-	    virtio_devices_init(&vm) ||
-	    arch_load_kernel(&vm) ||
-	    vcpus_create(&vm))
-		goto out;
-	err = arch_finish_machine(&vm);
-	if (err) {
-		if (err > 0)
-			status = LKVM_EXIT_OK; /* nothing to run */
-		goto out;
-	}
+	if (arch_vm_init(vm) ||
+	    vm_setup_memory(vm, cfg->mem_bytes) ||
+	    vm_start_workers(vm) ||
+	    arch_devices_init(vm) ||
+	    virtio_devices_init(vm) ||
+	    arch_load_kernel(vm) ||
+	    vcpus_create(vm))
+		return -1;
+	return arch_finish_machine(vm);
+}
+
+static void name_vm(struct vm *vm, const struct vm_config *cfg)
+{
 	if (cfg->name)
-		snprintf(vm.name, sizeof(vm.name), "%s", cfg->name);
+		snprintf(vm->name, sizeof(vm->name), "%s", cfg->name);
 	else
-		snprintf(vm.name, sizeof(vm.name), "guest-%ld", (long)getpid());
-	pr_debug("starting %s: %u vCPUs, %llu MiB", vm.name, vm.nr_vcpus,
+		snprintf(vm->name, sizeof(vm->name), "guest-%ld", (long)getpid());
+	pr_debug("starting %s: %u vCPUs, %llu MiB", vm->name, vm->nr_vcpus,
 		 (unsigned long long)(cfg->mem_bytes >> 20));
-	pr_debug("command line: %s", vm.cmdline);
+	pr_debug("command line: %s", vm->cmdline);
+}
 
-	/*
-	 * Signals that stop the VM are taken synchronously by the main thread
-	 * through a signalfd; block them before any thread exists so that every
-	 * thread inherits the mask.
-	 */
+/*
+ * Signals that stop the VM are taken synchronously by the main thread
+ * through a signalfd; they are blocked before any thread exists so that
+ * every thread inherits the mask.  Returns the signalfd, or -1 (reported).
+ */
+static int block_stop_signals(void)
+{
+	sigset_t stop_sigs;
+	int signal_fd;
+
 	sigemptyset(&stop_sigs);
 	sigaddset(&stop_sigs, SIGINT);
 	sigaddset(&stop_sigs, SIGTERM);
 	sigaddset(&stop_sigs, SIGHUP);
 	sigaddset(&stop_sigs, SIGWINCH); /* terminal resized */
 	pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
-	sfd = signalfd(-1, &stop_sigs, SFD_CLOEXEC);
-	if (sfd < 0) {
+	signal_fd = signalfd(-1, &stop_sigs, SFD_CLOEXEC);
+	if (signal_fd < 0)
 		pr_err("signalfd: %s", strerror(errno));
-		goto out;
-	}
+	return signal_fd;
+}
+
+/* Drop privileges, start the console and the vCPUs, and wait for the VM
+ * to stop; returns lkvm's exit status. */
+static int run_until_stop(struct vm *vm, int signal_fd)
+{
+	int err;
 
 	if (drop_privileges())
-		goto out;
-
-	err = term_start(&vm.term, console_input, console_escape, &vm);
+		return LKVM_EXIT_FAILURE;
+	err = term_start(&vm->term, console_input, console_escape, vm);
 	if (err) {
 		pr_err("cannot start the console: %s", strerror(-err));
+		return LKVM_EXIT_FAILURE;
+	}
+	console_resize(vm); /* the initial size */
+	if (vcpus_start(vm))
+		return LKVM_EXIT_FAILURE;
+
+	wait_for_stop(vm, signal_fd);
+	vcpus_stop(vm);
+	return exit_status_for((enum vm_stop_reason)vm->stop_reason);
+}
+
+int vm_run(const struct vm_config *cfg)
+{
+	struct vm vm;
+	int signal_fd = -1, status = LKVM_EXIT_FAILURE, err;
+
+	lkvm_debug_enabled = cfg->debug;
+	if (plan_privileges(cfg))
+		return LKVM_EXIT_FAILURE;
+	err = vm_init(&vm, cfg);
+	if (err || load_boot_files(&vm, cfg))
+		goto out;
+	if (set_nr_vcpus(&vm, cfg)) {
+		status = LKVM_EXIT_USAGE;
 		goto out;
 	}
-	console_resize(&vm); /* the initial size */
-	if (vcpus_start(&vm))
+	err = build_machine(&vm, cfg);
+	if (err) {
+		if (err > 0)
+			status = LKVM_EXIT_OK; /* nothing to run */
 		goto out;
-
-	wait_for_stop(&vm, sfd);
-	vcpus_stop(&vm);
-	status = exit_status_for((enum vm_stop_reason)vm.stop_reason);
+	}
+	name_vm(&vm, cfg);
+	signal_fd = block_stop_signals();
+	if (signal_fd >= 0)
+		status = run_until_stop(&vm, signal_fd);
 out:
 	vm_destroy(&vm);
-	if (sfd >= 0)
-		close(sfd);
+	if (signal_fd >= 0)
+		close(signal_fd);
 	return status;
 }
