@@ -218,32 +218,12 @@ static inline void publish_avail_event(struct virtqueue *vq)
 }
 
 /*
- * Policy for bad chains (virtio 1.2 2.7.5.3.1 and 2.7.4.2 say what a driver
- * MUST NOT do; the device may then do anything short of harming the host):
- *   ring structure is unusable -> -EIO, NEEDS_RESET, nothing consumed:
- *     avail idx more than size ahead, head or next index out of range, a
- *     chain longer than its table (this also catches loops), INDIRECT not
- *     negotiated, INDIRECT together with NEXT, an indirect descriptor in an
- *     indirect table, an indirect table that is empty, not a multiple of
- *     16 bytes, larger than VIRTQ_MAX_INDIRECT entries or not in RAM;
- *   the chain is well-formed but unusable -> consumed, per-request error:
- *     -EFAULT a buffer outside RAM, -EINVAL readable after writable,
- *     -E2BIG more buffers than the caller has iovecs for.
+ * The head of the next available chain into *@head: 1, 0 when the driver
+ * made none available, or -EIO (NEEDS_RESET: the ring is broken).
  */
-int virtq_pop(struct virtqueue *vq, struct virtq_chain *c, struct iovec *iov,
-	      unsigned int iov_cap)
+static int next_avail_head(struct virtqueue *vq, uint16_t *head)
 {
-	const struct guest_memory *mem = vq_mem(vq);
-	const struct vring_desc *table;
-	unsigned int tsize, walked = 0, nr = 0;
-	uint16_t avail_idx, head, i;
-	bool in_indirect = false;
-	int err = 0;
-
-	memset(c, 0, sizeof(*c));
-	c->iov = iov;
-	if (!__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE))
-		return 0;
+	uint16_t avail_idx;
 
 	/* Acquire: ring entries below this index are read after it, as
 	 * virtio_ring.c publishes the entry before the index (wmb). */
@@ -265,9 +245,94 @@ int virtq_pop(struct virtqueue *vq, struct virtq_chain *c, struct iovec *iov,
 	if ((uint16_t)(avail_idx - vq->last_avail) > vq->size)
 		return ring_broken(vq, "avail index ran ahead of the ring");
 
-	head = ring_read16(&vq->avail->ring[vq->last_avail & (vq->size - 1)]);
-	if (head >= vq->size)
+	*head = ring_read16(&vq->avail->ring[vq->last_avail & (vq->size - 1)]);
+	if (*head >= vq->size)
 		return ring_broken(vq, "avail ring entry out of range");
+	return 1;
+}
+
+/* The table of INDIRECT descriptor @d, checked, into *@table and *@tsize:
+ * 0, or -EIO (NEEDS_RESET: the ring is broken). */
+static int indirect_table(struct virtqueue *vq, const struct guest_memory *mem,
+			  const struct desc *d, bool in_indirect,
+			  const struct vring_desc **table, unsigned int *tsize)
+{
+	if (!vq->indirect)
+		return ring_broken(vq, "indirect descriptor not negotiated");
+	if (in_indirect)
+		return ring_broken(vq, "indirect descriptor in an indirect table");
+	if (d->flags & VRING_DESC_F_NEXT)
+		return ring_broken(vq, "indirect descriptor with NEXT");
+	if (!d->len || d->len % sizeof(struct vring_desc) ||
+	    d->len / sizeof(struct vring_desc) > VIRTQ_MAX_INDIRECT)
+		return ring_broken(vq, "bad indirect table size");
+	*table = gpa_to_hva(mem, d->addr, d->len);
+	if (!*table)
+		return ring_broken(vq, "indirect table outside guest RAM");
+	*tsize = d->len / sizeof(struct vring_desc);
+	return 0;
+}
+
+/* Buffer @d as iov[*@nr] of chain @c: 0, or the chain's per-request error
+ * (-EINVAL readable after writable, -EFAULT outside RAM, -E2BIG). */
+static int chain_add_buffer(struct virtq_chain *c, struct iovec *iov,
+			    unsigned int iov_cap, unsigned int *nr,
+			    const struct guest_memory *mem, const struct desc *d)
+{
+	bool write = d->flags & VRING_DESC_F_WRITE;
+	void *hva = gpa_to_hva(mem, d->addr, d->len);
+
+	if (!write && c->nr_in)
+		return -EINVAL; /* readable after writable */
+	if (!hva)
+		return -EFAULT;
+	if (*nr >= iov_cap)
+		return -E2BIG;
+	iov[*nr].iov_base = hva;
+	iov[*nr].iov_len = d->len;
+	(*nr)++;
+	/* u32 lengths, at most 1024 * 1024 of them: these 64-bit sums
+	 * cannot overflow. */
+	if (write) {
+		c->nr_in++;
+		c->in_len += d->len;
+	} else {
+		c->nr_out++;
+		c->out_len += d->len;
+	}
+	return 0;
+}
+
+/*
+ * Policy for bad chains (virtio 1.2 2.7.5.3.1 and 2.7.4.2 say what a driver
+ * MUST NOT do; the device may then do anything short of harming the host):
+ *   ring structure is unusable -> -EIO, NEEDS_RESET, nothing consumed:
+ *     avail idx more than size ahead, head or next index out of range, a
+ *     chain longer than its table (this also catches loops), INDIRECT not
+ *     negotiated, INDIRECT together with NEXT, an indirect descriptor in an
+ *     indirect table, an indirect table that is empty, not a multiple of
+ *     16 bytes, larger than VIRTQ_MAX_INDIRECT entries or not in RAM;
+ *   the chain is well-formed but unusable -> consumed, per-request error:
+ *     -EFAULT a buffer outside RAM, -EINVAL readable after writable,
+ *     -E2BIG more buffers than the caller has iovecs for.
+ */
+int virtq_pop(struct virtqueue *vq, struct virtq_chain *c, struct iovec *iov,
+	      unsigned int iov_cap)
+{
+	const struct guest_memory *mem = vq_mem(vq);
+	const struct vring_desc *table;
+	unsigned int tsize, walked = 0, nr = 0;
+	uint16_t head, i;
+	bool in_indirect = false;
+	int err = 0, r;
+
+	memset(c, 0, sizeof(*c));
+	c->iov = iov;
+	if (!__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE))
+		return 0;
+	r = next_avail_head(vq, &head);
+	if (r <= 0)
+		return r;
 	c->head = head;
 
 	table = vq->desc;
@@ -281,19 +346,10 @@ int virtq_pop(struct virtqueue *vq, struct virtq_chain *c, struct iovec *iov,
 		read_desc(&table[i], &d);
 
 		if (d.flags & VRING_DESC_F_INDIRECT) {
-			if (!vq->indirect)
-				return ring_broken(vq, "indirect descriptor not negotiated");
-			if (in_indirect)
-				return ring_broken(vq, "indirect descriptor in an indirect table");
-			if (d.flags & VRING_DESC_F_NEXT)
-				return ring_broken(vq, "indirect descriptor with NEXT");
-			if (!d.len || d.len % sizeof(struct vring_desc) ||
-			    d.len / sizeof(struct vring_desc) > VIRTQ_MAX_INDIRECT)
-				return ring_broken(vq, "bad indirect table size");
-			table = gpa_to_hva(mem, d.addr, d.len);
-			if (!table)
-				return ring_broken(vq, "indirect table outside guest RAM");
-			tsize = d.len / sizeof(struct vring_desc);
+			r = indirect_table(vq, mem, &d, in_indirect, &table,
+					   &tsize);
+			if (r)
+				return r;
 			in_indirect = true;
 			walked = 0;
 			i = 0;
@@ -302,31 +358,8 @@ int virtq_pop(struct virtqueue *vq, struct virtq_chain *c, struct iovec *iov,
 
 		/* A per-request problem stops collecting buffers but the
 		 * walk goes on, so a broken ring is still reported as such. */
-		if (!err && d.len) {
-			bool write = d.flags & VRING_DESC_F_WRITE;
-			void *hva = gpa_to_hva(mem, d.addr, d.len);
-
-			if (!write && c->nr_in)
-				err = -EINVAL; /* readable after writable */
-			else if (!hva)
-				err = -EFAULT;
-			else if (nr >= iov_cap)
-				err = -E2BIG;
-			if (!err) {
-				iov[nr].iov_base = hva;
-				iov[nr].iov_len = d.len;
-				nr++;
-				/* u32 lengths, at most 1024 * 1024 of them:
-				 * these 64-bit sums cannot overflow. */
-				if (write) {
-					c->nr_in++;
-					c->in_len += d.len;
-				} else {
-					c->nr_out++;
-					c->out_len += d.len;
-				}
-			}
-		}
+		if (!err && d.len)
+			err = chain_add_buffer(c, iov, iov_cap, &nr, mem, &d);
 
 		if (!(d.flags & VRING_DESC_F_NEXT))
 			break;
