@@ -136,6 +136,94 @@ static int make_node(struct p9_ctx *ctx, uint32_t dirid, const char *name,
 	return r;
 }
 
+/* The new file of a Tlcreate, ready to become its fid's. */
+struct created_file {
+	int open_fd;             /* open with the request's flags */
+	int path_fd;             /* O_PATH of it */
+	struct p9_dir_ref *dir;  /* for the fid's directory (a duplicate fd,
+				  * swapped with the fid's) */
+	char *name;              /* malloc'ed */
+	struct stat st;
+};
+
+/*
+ * Create @name in directory fid @f (locked) and prepare everything @f
+ * will hold as the new file, so nothing can fail once it changes.  On
+ * failure the new file is removed again.
+ */
+static int create_file(struct p9_server *s, struct p9_fid *f,
+		       const char *name, int hflags, mode_t mode, uint32_t gid,
+		       struct created_file *cf)
+{
+	int nfd, pfd = -1, oldfd = -1, r;
+	char fdname[16], *namedup = NULL;
+
+	nfd = p9_open_beneath(s, f->fd, name, hflags, mode);
+	if (nfd < 0)
+		return nfd;
+	if (fstat(nfd, &cf->st)) {
+		r = -errno;
+		close(nfd);
+		return r;
+	}
+	r = own_node(s, nfd, f->uid, gid, mode, &cf->st);
+	if (r)
+		goto undo;
+	p9_fd_name(nfd, fdname);
+	pfd = openat(s->proc_fd, fdname, O_PATH | O_CLOEXEC);
+	oldfd = p9_dup_fd(f->fd);
+	namedup = strdup(name);
+	if (pfd < 0 || oldfd < 0 || !namedup) {
+		r = pfd < 0 ? -errno : oldfd < 0 ? oldfd : -ENOMEM;
+		goto undo;
+	}
+	cf->dir = p9_dir_ref_new(oldfd);
+	oldfd = -1;
+	if (!cf->dir) {
+		r = -ENOMEM;
+		goto undo;
+	}
+	cf->open_fd = nfd;
+	cf->path_fd = pfd;
+	cf->name = namedup;
+	return 0;
+
+undo:
+	free(namedup);
+	if (oldfd >= 0)
+		close(oldfd);
+	if (pfd >= 0)
+		close(pfd);
+	close(nfd);
+	undo_create(f->fd, name, &cf->st);
+	return r;
+}
+
+/*
+ * @f (locked) becomes the file @cf, named cf->name in its old directory.
+ * The directory keeps its fd number (the reference takes it, the
+ * duplicate is closed instead): a number a fid held is never closed here
+ * while another request might still be looking at it.
+ */
+static void fid_become_file(struct p9_server *s, struct p9_fid *f,
+			    struct created_file *cf, int hflags)
+{
+	int dup_fd = cf->dir->fd;
+
+	cf->dir->fd = f->fd;
+	close(dup_fd);
+	p9_dir_ref_put(f->parent);
+	f->parent = cf->dir;
+	free(f->name);
+	f->name = cf->name;
+	f->fd = cf->path_fd;
+	f->open_fd = cf->open_fd;
+	f->open_flags = hflags & ~(O_CREAT | O_EXCL | O_TRUNC);
+	f->kind = P9_FID_FILE;
+	f->type = S_IFREG;
+	p9_stat_qid(s, &cf->st, &f->qid);
+}
+
 /*
  * Tlcreate fid name[s] flags[4] mode[4] gid[4] -> qid iounit[4]
  * @fid, a walked directory, becomes the new file, open.
@@ -143,13 +231,11 @@ static int make_node(struct p9_ctx *ctx, uint32_t dirid, const char *name,
 int p9_op_lcreate(struct p9_ctx *ctx)
 {
 	struct p9_server *s = ctx->s;
-	char name[P9_NAME_MAX + 1], fdname[16];
-	struct p9_dir_ref *dref = NULL;
+	char name[P9_NAME_MAX + 1];
 	uint32_t id, flags, mode, gid;
-	char *namedup = NULL;
-	int nfd = -1, pfd = -1, oldfd = -1, hflags, r;
+	struct created_file cf;
 	struct p9_fid *f;
-	struct stat st;
+	int hflags, r;
 
 	id = p9_get32(&ctx->in);
 	r = p9_getstr(&ctx->in, name, sizeof(name));
@@ -167,77 +253,17 @@ int p9_op_lcreate(struct p9_ctx *ctx)
 	if (!f)
 		return -ENOENT;
 	pthread_mutex_lock(&f->lock);
-	if (f->kind != P9_FID_PATH) {
+	if (f->kind != P9_FID_PATH)
 		r = -EINVAL;
-		goto unlock;
-	}
-	if (!S_ISDIR(f->type)) {
+	else if (!S_ISDIR(f->type))
 		r = -ENOTDIR;
-		goto unlock;
+	else
+		r = create_file(s, f, name, hflags, mode, gid, &cf);
+	if (!r) {
+		fid_become_file(s, f, &cf, hflags);
+		p9_putqid(&ctx->out, &f->qid);
+		p9_put32(&ctx->out, p9_iounit(s));
 	}
-	nfd = p9_open_beneath(s, f->fd, name, hflags, mode);
-	if (nfd < 0) {
-		r = nfd;
-		goto unlock;
-	}
-	if (fstat(nfd, &st)) {
-		r = -errno;
-		close(nfd);
-		goto unlock;
-	}
-	r = own_node(s, nfd, f->uid, gid, mode, &st);
-	if (r)
-		goto undo;
-	p9_fd_name(nfd, fdname);
-	pfd = openat(s->proc_fd, fdname, O_PATH | O_CLOEXEC);
-	oldfd = p9_dup_fd(f->fd);
-	namedup = strdup(name);
-	if (pfd < 0 || oldfd < 0 || !namedup) {
-		r = pfd < 0 ? -errno : oldfd < 0 ? oldfd : -ENOMEM;
-		goto undo;
-	}
-	dref = p9_dir_ref_new(oldfd);
-	oldfd = -1;
-	if (!dref) {
-		r = -ENOMEM;
-		goto undo;
-	}
-
-	/*
-	 * The fid now is the new file, named @name in its old directory.
-	 * The directory keeps its fd number (the reference takes it, the
-	 * duplicate is closed instead): a number a fid held is never closed
-	 * here while another request might still be looking at it.
-	 */
-	oldfd = dref->fd;
-	dref->fd = f->fd;
-	close(oldfd);
-	oldfd = -1;
-	p9_dir_ref_put(f->parent);
-	f->parent = dref;
-	free(f->name);
-	f->name = namedup;
-	f->fd = pfd;
-	f->open_fd = nfd;
-	f->open_flags = hflags & ~(O_CREAT | O_EXCL | O_TRUNC);
-	f->kind = P9_FID_FILE;
-	f->type = S_IFREG;
-	p9_stat_qid(s, &st, &f->qid);
-	p9_putqid(&ctx->out, &f->qid);
-	p9_put32(&ctx->out, p9_iounit(s));
-	pthread_mutex_unlock(&f->lock);
-	p9_fid_put(s, f);
-	return 0;
-
-undo:
-	free(namedup);
-	if (oldfd >= 0)
-		close(oldfd);
-	if (pfd >= 0)
-		close(pfd);
-	close(nfd);
-	undo_create(f->fd, name, &st);
-unlock:
 	pthread_mutex_unlock(&f->lock);
 	p9_fid_put(s, f);
 	return r;
