@@ -119,41 +119,55 @@ $(GUEST_BLOB): guest/init-blob.S $(B)/guest/init
 -include $(B)/guest/init.d
 
 # --- Tests ---
-# Unit tests and the code they exercise are built a second time under
+# Unit tests mirror the source tree: tests/unit/virtio/test_blk.c tests
+# virtio/blk.c and builds into build/tests/virtio/test_blk (each test_*.c
+# below tests/unit/ is one binary; `make build/tests/virtio/test_blk`
+# builds just that one).  Their shared fixtures live in tests/unit/lib/.
+# The tests and the code they exercise are built a second time under
 # AddressSanitizer and UndefinedBehaviorSanitizer (build/san/): the hostile
 # ring tests must prove that nothing outside the fake guest RAM is touched.
+# `make unit UNIT=virtio` builds and runs only the tests below
+# tests/unit/virtio/ (any path prefix of the test's).
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	     -fno-omit-frame-pointer
-UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(filter-out tests/unit/test.c,$(wildcard tests/unit/test_*.c)))
+UNIT_SRCS := $(sort $(shell find tests/unit -name 'test_*.c' -not -path 'tests/unit/lib/*'))
+UNIT_ALL := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
+UNIT_TESTS := $(if $(UNIT),$(filter build/tests/$(UNIT)%,$(UNIT_ALL)),$(UNIT_ALL))
+UNIT_FIXTURES := $(sort $(wildcard tests/unit/lib/*.c))
+# The fixtures' headers (test.h, vq_driver.h, ...) by name; fs/'s private
+# header as "fs/p9-internal.h" from the top of the tree.
+UNIT_CPPFLAGS := -Itests/unit/lib -iquote .
 UNIT_LIB_OBJS := $(patsubst build/%,build/san/%,$(filter-out build/main.o build/vmm/vm.o build/vmm/vcpu.o build/x86/kvm.o $(GUEST_BLOB),$(OBJS))) $(GUEST_BLOB) \
-	build/san/tests/unit/stubs.o build/san/tests/unit/vq_driver.o build/san/tests/unit/p9_client.o build/san/tests/unit/p9_treq.o build/san/tests/unit/host_files.o
+	$(UNIT_FIXTURES:%.c=build/san/%.o)
+# The riscv pieces that need no KVM are unit-tested on any host: the tests
+# in tests/unit/riscv/ and riscv's code see riscv's arch headers.
+RISCV_UNIT_TESTS := $(filter build/tests/riscv/%,$(UNIT_ALL))
 RISCV_UNIT_OBJS := $(RISCV_HOST_SRCS:%.c=build/san/%.o)
 RISCV_CPPFLAGS := -Iinclude -Iriscv/include -D_GNU_SOURCE $(filter-out -Iinclude -I$(ARCH_DIR)/include -D_GNU_SOURCE,$(CPPFLAGS))
 
-# riscv code and its tests see riscv's arch headers, whatever the host.
 build/san/riscv/%.o: riscv/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(RISCV_CPPFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
 
-build/san/tests/unit/test_riscv_%.o: tests/unit/test_riscv_%.c
+build/san/tests/unit/riscv/%.o: tests/unit/riscv/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(RISCV_CPPFLAGS) -Itests/unit $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
-
-build/tests/test_riscv_%: build/san/tests/unit/test_riscv_%.o $(UNIT_LIB_OBJS) $(RISCV_UNIT_OBJS)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(RISCV_CPPFLAGS) $(UNIT_CPPFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
 
 build/san/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(UNIT_CPPFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
 
 build/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
 
--include $(UNIT_LIB_OBJS:.o=.d) $(RISCV_UNIT_OBJS:.o=.d) $(patsubst build/tests/%,build/san/tests/unit/%.d,$(UNIT_TESTS))
+-include $(UNIT_LIB_OBJS:.o=.d) $(RISCV_UNIT_OBJS:.o=.d) $(UNIT_ALL:build/tests/%=build/san/tests/unit/%.d)
 
-build/tests/test_%: build/san/tests/unit/test_%.o $(UNIT_LIB_OBJS)
+$(RISCV_UNIT_TESTS): build/tests/%: build/san/tests/unit/%.o $(UNIT_LIB_OBJS) $(RISCV_UNIT_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+
+$(filter-out $(RISCV_UNIT_TESTS),$(UNIT_ALL)): build/tests/%: build/san/tests/unit/%.o $(UNIT_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(SAN_FLAGS) -o $@ $^ $(LIBS)
 
@@ -184,17 +198,17 @@ check: lkvm $(UNIT_TESTS) riscv-lkvm
 # Host-side device-model benchmark: virtio-blk + backends driven through
 # fake guest rings (no KVM, no sanitizers).
 BENCH_LIB_OBJS := $(filter-out build/main.o build/vmm/vm.o build/vmm/vcpu.o build/x86/kvm.o,$(OBJS)) \
-	build/tests/unit/stubs.o build/tests/unit/vq_driver.o
+	build/tests/unit/lib/stubs.o build/tests/unit/lib/vq_driver.o
 
-build/tests/unit/%.o: tests/unit/%.c
+build/tests/unit/lib/%.o: tests/unit/lib/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(UNIT_CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 build/tests/blkbench: tests/tools/blkbench.c $(BENCH_LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -MMD -MP -o $@ $^ $(LIBS)
+	$(CC) $(CPPFLAGS) $(UNIT_CPPFLAGS) $(CFLAGS) $(LDFLAGS) -MMD -MP -o $@ $^ $(LIBS)
 
--include build/tests/unit/stubs.d build/tests/unit/vq_driver.d build/tests/blkbench.d
+-include build/tests/unit/lib/stubs.d build/tests/unit/lib/vq_driver.d build/tests/blkbench.d
 
 bench: lkvm
 	tests/bench/boot-time.sh --lkvm ./lkvm
