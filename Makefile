@@ -186,7 +186,7 @@ e2e: lkvm
 # The riscv64 lkvm, cross-built statically against the cached sysroot.
 RISCV_MAKE := $(MAKE) ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu- O=build/riscv64
 riscv-lkvm:
-	@tests/riscv/sysroot.sh >/dev/null
+	@tools/riscv-sysroot/sysroot.sh >/dev/null
 	@$(RISCV_MAKE)
 
 e2e-riscv: riscv-lkvm
@@ -242,7 +242,7 @@ check-fresh:
 
 # The riscv64 sysroot for `make ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu-`.
 deps-riscv:
-	tests/riscv/sysroot.sh
+	tools/riscv-sysroot/sysroot.sh
 
 clean:
 	rm -rf build lkvm

@@ -1,9 +1,7 @@
 # Shared helpers for lkvm's end-to-end tests and boot benchmark.
 # Sourced (not executed) by tests/e2e/*.sh and tests/bench/*.sh; bash.
-#
-# Everything downloaded or built goes to the cache directory
-#   ${XDG_CACHE_HOME:-$HOME/.cache}/lkvm-tests
-# never into the source tree.
+# Builds on tools/lib.sh (LKVM_TOP, LKVM_CACHE, lkvm_log, lkvm_die,
+# lkvm_need, lkvm_need_file).
 #
 # Layout of the cache:
 #   linux-image-<ver>-amd64-unsigned_*.deb    the guest kernel package
@@ -14,30 +12,15 @@
 
 # shellcheck shell=bash
 
-LKVM_TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-LKVM_TOP=$(cd "$LKVM_TESTS_DIR/.." && pwd)
-# CI may run without HOME: fall back to the passwd entry.
-: "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
-LKVM_CACHE=${LKVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lkvm-tests}
+# shellcheck source=../../tools/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib.sh"
+LKVM_TESTS_DIR=$LKVM_TOP/tests
 LKVM_BUILD=$LKVM_CACHE/build
 # Bump to invalidate every cached image when the packing logic changes.
 LKVM_IMAGE_FORMAT=4
 
-lkvm_log() { printf '%s: %s\n' "${LKVM_PROG:-lkvm-tests}" "$*" >&2; }
-lkvm_die() { printf '%s: error: %s\n' "${LKVM_PROG:-lkvm-tests}" "$*" >&2; exit 2; }
-
 # Monotonic-ish wall clock in milliseconds (for the reports only).
 lkvm_now_ms() { date +%s%3N; }
-
-# lkvm_need CMD PACKAGE: fail clearly when a host command is missing.
-lkvm_need() {
-	command -v "$1" >/dev/null 2>&1 ||
-		lkvm_die "'$1' not found; install the Debian package '$2' (apt-get install $2)"
-}
-
-lkvm_need_file() {
-	[ -e "$1" ] || lkvm_die "'$1' not found; install the Debian package '$2' (apt-get install $2)"
-}
 
 # Host tools every harness needs.
 lkvm_check_host_tools() {

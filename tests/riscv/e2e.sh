@@ -25,7 +25,7 @@
 # exits 0 only if every requested case passed.
 set -eu
 LKVM_PROG=riscv-e2e
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/guest.sh"
 
 ALL_CASES="boot-marker smp-2 cmdline serial-shell virtio-blk virtio-blk-pci rng 9p virtio-pci-all irqchip-aia-pci irqchip-aia-mmio reboot earlycon dump-dtb"
 lkvm_bin=$LKVM_TOP/build/riscv64/lkvm
