@@ -195,20 +195,21 @@ e2e-riscv: riscv-lkvm
 check: lkvm $(UNIT_TESTS) riscv-lkvm
 	@UNIT_TESTS="$(UNIT_TESTS)" tests/run-all.sh unit smoke e2e e2e-riscv
 
-# Host-side device-model benchmark: virtio-blk + backends driven through
-# fake guest rings (no KVM, no sanitizers).
+# Host-side device-model benchmark (tests/bench/tools/blkbench.c):
+# virtio-blk + backends driven through the unit tests' fake guest rings
+# (no KVM, no sanitizers), built into build/bench/.
 BENCH_LIB_OBJS := $(filter-out build/main.o build/vmm/vm.o build/vmm/vcpu.o build/x86/kvm.o,$(OBJS)) \
-	build/tests/unit/lib/stubs.o build/tests/unit/lib/vq_driver.o
+	build/bench/lib/stubs.o build/bench/lib/vq_driver.o
 
-build/tests/unit/lib/%.o: tests/unit/lib/%.c
+build/bench/lib/%.o: tests/unit/lib/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(UNIT_CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-build/tests/blkbench: tests/tools/blkbench.c $(BENCH_LIB_OBJS)
+build/bench/blkbench: tests/bench/tools/blkbench.c $(BENCH_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(UNIT_CPPFLAGS) $(CFLAGS) $(LDFLAGS) -MMD -MP -o $@ $^ $(LIBS)
 
--include build/tests/unit/lib/stubs.d build/tests/unit/lib/vq_driver.d build/tests/blkbench.d
+-include build/bench/lib/stubs.d build/bench/lib/vq_driver.d build/bench/blkbench.d
 
 bench: lkvm
 	tests/bench/boot-time.sh --lkvm ./lkvm
@@ -222,7 +223,7 @@ bench-9p: lkvm
 	tests/bench/9p.sh --lkvm ./lkvm --runs 3
 
 # The virtio-blk device model per backend vs fio on the same host file.
-bench-blk-model: build/tests/blkbench
+bench-blk-model: build/bench/blkbench
 	tests/bench/blk-model.sh
 	tests/bench/blk-model.sh --direct
 

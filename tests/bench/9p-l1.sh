@@ -2,7 +2,7 @@
 # virtio-9p benchmark, inside L1 (busybox sh) as /payload.sh; see
 # tests/bench/9p.sh. Boots the L2 kernel with lkvm and with QEMU, in turn,
 # each serving the same empty directory on a tmpfs, and runs
-# tests/bench/p9bench in the guest (lkvmtest=9pbench in
+# p9bench (tests/bench/tools/) in the guest (lkvmtest=9pbench in
 # tests/e2e/l2-init.sh): sequential write and read of a big file, then
 # create + stat + unlink of many small files.
 #

@@ -18,8 +18,8 @@
 # lkvm runs `--9p DIR,bench`; QEMU runs `-virtfs local,path=DIR,
 # mount_tag=bench,security_model=none` on -M pc (virtio-9p-pci, the same
 # transport as lkvm's default). The guest mounts with trans=virtio,
-# version=9p2000.L and cache=none (the default), and tests/bench/p9bench
-# (static) does 1 MiB sequential writes (then fsync) and, after dropping
+# version=9p2000.L and cache=none (the default), and p9bench
+# (tests/bench/tools/p9bench.c, static) does 1 MiB sequential writes (then fsync) and, after dropping
 # the guest's caches, reads of --mib MiB, then creates, stats and unlinks
 # --files empty files. Prints every measurement, then MB/s and ops/s per
 # VMM (medians) and lkvm/QEMU. Absolute numbers under TCG mean little;
@@ -58,7 +58,7 @@ lkvm_check_vmm "" "$lkvm_bin"
 lkvm_fetch_kernel
 
 # The guest's benchmark tool, static, into the virtio initramfs.
-p9bench=$(lkvm_build_static_tool p9bench "$LKVM_TESTS_DIR/bench/p9bench.c") || exit 2
+p9bench=$(lkvm_build_static_tool p9bench "$LKVM_TESTS_DIR/bench/tools/p9bench.c") || exit 2
 lkvm_build_l2_virtio_initrd "$p9bench:/usr/bin/p9bench"
 
 lkvm_scratch 9pbench

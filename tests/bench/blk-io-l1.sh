@@ -1,9 +1,10 @@
 #!/bin/sh
 # Block I/O benchmark, inside L1 (busybox sh) as /payload.sh; see
 # tests/bench/blk-io.sh. Boots the L2 kernel with lkvm and with QEMU, in
-# turn, on the same backing store, and runs tests/bench/blkio in the guest
-# (lkvmtest=bench in tests/e2e/l2-init.sh): O_DIRECT sequential write and
-# read, then 4 KiB random reads at a queue depth, all on /dev/vda.
+# turn, on the same backing store, and runs blkio (tests/bench/tools/) in
+# the guest (lkvmtest=bench in tests/e2e/l2-init.sh): O_DIRECT sequential
+# write and read, then 4 KiB random reads at a queue depth, all on
+# /dev/vda.
 #
 # Two backing stores, each with the matching caching mode in both VMMs:
 #   buffered  an image file on tmpfs, through the host page cache:

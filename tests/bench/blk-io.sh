@@ -20,8 +20,9 @@
 #                  the same runs as "base", with lkvm/base ratios
 #   --timeout S    limit for the whole L1 run (default 1800)
 #
-# In the guest, tests/bench/blkio (static) does O_DIRECT sequential 1 MiB
-# writes and reads and Linux-AIO 4 KiB random reads on /dev/vda. Prints
+# In the guest, blkio (tests/bench/tools/blkio.c, static) does O_DIRECT
+# sequential 1 MiB writes and reads and Linux-AIO 4 KiB random reads on
+# /dev/vda. Prints
 # every measurement, then MB/s and IOPS per VMM (medians) and lkvm/QEMU.
 # Absolute numbers under TCG mean little; compare within one run.
 set -eu
@@ -62,7 +63,7 @@ lkvm_check_vmm "" "$lkvm_bin"
 lkvm_fetch_kernel
 
 # The guest's benchmark tool, static, into the virtio initramfs.
-blkio=$(lkvm_build_static_tool blkio "$LKVM_TESTS_DIR/bench/blkio.c") || exit 2
+blkio=$(lkvm_build_static_tool blkio "$LKVM_TESTS_DIR/bench/tools/blkio.c") || exit 2
 lkvm_build_l2_virtio_initrd "$blkio:/usr/bin/blkio"
 
 lkvm_scratch blkbench

@@ -17,7 +17,7 @@
 #   --runs N             boots per VMM (default 5), alternating lkvm, qemu
 #   --timeout S          limit for the whole L1 run (default 1200)
 #
-# For each boot it measures, inside L1 and with tests/tools/bootstamp,
+# For each boot it measures, inside L1 and with bootstamp (tests/bench/tools/),
 # milliseconds from spawning the VMM to the L2 init's marker and to the
 # VMM's exit. Prints each run, the medians and the ratios lkvm/qemu. Wall
 # times under TCG are slow and noisy: compare only within one run.
@@ -52,7 +52,7 @@ lkvm_check_host_tools
 lkvm_check_vmm "$wrapper" "$lkvm_bin"
 lkvm_fetch_kernel
 lkvm_build_l2_initrd
-lkvm_build_bootstamp
+BOOTSTAMP=$(lkvm_build_static_tool bootstamp "$LKVM_TESTS_DIR/bench/tools/bootstamp.c") || exit 2
 
 lkvm_scratch bench
 printf 'BENCH_RUNS=%s\nBENCH_TIMEOUT=%s\nBENCH_VMMS="%s"\n' "$runs" 120 "$vmms" >"$conf"

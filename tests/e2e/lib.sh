@@ -442,11 +442,6 @@ lkvm_build_static_tool() {
 	printf '%s\n' "$bin"
 }
 
-# lkvm_build_bootstamp: tests/tools/bootstamp.c, static. Sets BOOTSTAMP.
-lkvm_build_bootstamp() {
-	BOOTSTAMP=$(lkvm_build_static_tool bootstamp "$LKVM_TESTS_DIR/tools/bootstamp.c") || exit 2
-}
-
 # lkvm_scratch NAME: a harness's per-run scratch paths under LKVM_BUILD,
 # removed when the script exits: $stage (the L1 image being staged), $conf
 # (its /etc/lkvm-test.conf) and $results (the lines L1 reported).
