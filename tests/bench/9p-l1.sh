@@ -3,7 +3,7 @@
 # tests/bench/9p.sh. Boots the L2 kernel with lkvm and with QEMU, in turn,
 # each serving the same empty directory on a tmpfs, and runs
 # p9bench (tests/bench/tools/) in the guest (lkvmtest=9pbench in
-# tests/e2e/l2-init.sh): sequential write and read of a big file, then
+# tests/e2e/x86/l2-init.sh): sequential write and read of a big file, then
 # create + stat + unlink of many small files.
 #
 #   lkvm  --9p DIR,bench

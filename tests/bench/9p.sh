@@ -1,7 +1,7 @@
 #!/bin/bash
 # virtio-9p benchmark: lkvm's 9p server against QEMU's virtfs, both serving
 # a directory on the same tmpfs to the same Debian kernel as L2 inside one
-# nested-KVM L1 (see tests/e2e/run.sh). Not part of make check.
+# nested-KVM L1 (see tests/e2e/x86/run.sh). Not part of make check.
 #
 # usage: tests/bench/9p.sh [--lkvm PATH] [--runs N] [--mib N] [--files N]
 #                          [--msize BYTES] [--timeout S]
@@ -26,7 +26,7 @@
 # compare within one run.
 set -eu
 LKVM_PROG=9p-bench
-. "$(dirname "$0")/../e2e/lib.sh"
+. "$(dirname "$0")/../e2e/lib/host.sh"
 
 lkvm_bin=$LKVM_TOP/lkvm
 runs=1 mib=256 files=5000 msize=524288

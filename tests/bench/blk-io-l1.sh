@@ -2,7 +2,7 @@
 # Block I/O benchmark, inside L1 (busybox sh) as /payload.sh; see
 # tests/bench/blk-io.sh. Boots the L2 kernel with lkvm and with QEMU, in
 # turn, on the same backing store, and runs blkio (tests/bench/tools/) in
-# the guest (lkvmtest=bench in tests/e2e/l2-init.sh): O_DIRECT sequential
+# the guest (lkvmtest=bench in tests/e2e/x86/l2-init.sh): O_DIRECT sequential
 # write and read, then 4 KiB random reads at a queue depth, all on
 # /dev/vda.
 #

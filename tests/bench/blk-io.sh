@@ -1,6 +1,6 @@
 #!/bin/bash
 # Block I/O benchmark: lkvm's virtio-blk against QEMU's, both running the
-# same Debian kernel as L2 inside one nested-KVM L1 (see tests/e2e/run.sh),
+# same Debian kernel as L2 inside one nested-KVM L1 (see tests/e2e/x86/run.sh),
 # on the same backing store with the same caching mode. Not part of
 # make check.
 #
@@ -27,7 +27,7 @@
 # Absolute numbers under TCG mean little; compare within one run.
 set -eu
 LKVM_PROG=blk-bench
-. "$(dirname "$0")/../e2e/lib.sh"
+. "$(dirname "$0")/../e2e/lib/host.sh"
 
 lkvm_bin=$LKVM_TOP/lkvm
 runs=1 mib=128 secs=10 depth=32 modes="buffered direct"

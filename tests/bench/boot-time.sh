@@ -1,7 +1,7 @@
 #!/bin/bash
 # Boot-time benchmark: lkvm against QEMU -M microvm, both booting the same
 # Debian kernel and busybox initramfs as L2 inside one nested-KVM L1 (QEMU
-# TCG with emulated AMD SVM; see tests/e2e/run.sh). Not part of make check.
+# TCG with emulated AMD SVM; see tests/e2e/x86/run.sh). Not part of make check.
 #
 # usage: tests/bench/boot-time.sh [--lkvm PATH] [--vmm-wrapper SCRIPT |
 #                                 --qemu-shim] [--baseline PATH]
@@ -10,7 +10,7 @@
 #   --lkvm PATH          lkvm binary (default: ./lkvm at the top)
 #   --vmm-wrapper SCRIPT put SCRIPT in L1 as "lkvm" instead (e.g. to check
 #                        the benchmark itself); also LKVM_E2E_WRAPPER
-#   --qemu-shim          same as --vmm-wrapper tests/e2e/qemu-shim.sh
+#   --qemu-shim          same as --vmm-wrapper tests/e2e/x86/qemu-shim.sh
 #   --baseline PATH      another lkvm binary (an earlier build) booted in
 #                        the same runs as "base" (bzImage and PVH), with
 #                        lkvm/base ratios: before/after a change, same L1
@@ -23,7 +23,7 @@
 # times under TCG are slow and noisy: compare only within one run.
 set -eu
 LKVM_PROG=bench
-. "$(dirname "$0")/../e2e/lib.sh"
+. "$(dirname "$0")/../e2e/lib/host.sh"
 
 lkvm_bin=$LKVM_TOP/lkvm
 wrapper=${LKVM_E2E_WRAPPER:-}
@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--lkvm) lkvm_bin=$2; shift 2 ;;
 	--vmm-wrapper) wrapper=$2; shift 2 ;;
-	--qemu-shim) wrapper=$LKVM_TESTS_DIR/e2e/qemu-shim.sh; shift ;;
+	--qemu-shim) wrapper=$LKVM_TESTS_DIR/e2e/x86/qemu-shim.sh; shift ;;
 	--baseline) baseline=$2; shift 2 ;;
 	--runs) runs=$2; shift 2 ;;
 	--timeout) l1_timeout=$2; shift 2 ;;

@@ -7,9 +7,9 @@
 #   kernel-<ver>/ (the unpacked linux-image), busybox (static), .stamp
 
 # shellcheck shell=bash
-# shellcheck source=../e2e/lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
-# shellcheck source=../../tools/riscv-sysroot/riscv64-apt.sh
+# shellcheck source=../lib/host.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/host.sh"
+# shellcheck source=../../../tools/riscv-sysroot/riscv64-apt.sh
 . "$LKVM_TOP/tools/riscv-sysroot/riscv64-apt.sh"
 
 RV_GUEST_DIR=$LKVM_CACHE/riscv64-guest

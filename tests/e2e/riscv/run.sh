@@ -4,9 +4,9 @@
 # kernel as L1, whose kvm.ko gives /dev/kvm; inside it the static riscv64
 # lkvm boots the same kernel as L2 with a busybox initramfs, once per case.
 #
-# usage: tests/riscv/e2e.sh [--lkvm PATH] [--cases a,b,...] [--case-timeout S]
-#                           [--timeout S] [--l1-smp N] [--l1-only]
-#                           [--verbose] [--build-only]
+# usage: tests/e2e/riscv/run.sh [--lkvm PATH] [--cases a,b,...]
+#                               [--case-timeout S] [--timeout S] [--l1-smp N]
+#                               [--l1-only] [--verbose] [--build-only]
 #
 #   --lkvm PATH        the static riscv64 lkvm (default: build/riscv64/lkvm,
 #                      from make ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu-
@@ -112,7 +112,7 @@ stage1=$LKVM_BUILD/stage-rv-l1.$$
 conf=$LKVM_BUILD/rv-conf.$$
 trap 'rm -rf "$stage2" "$stage1" "$conf"' EXIT
 lkvm_stage_base "$stage2"
-install -m 755 "$LKVM_TESTS_DIR/riscv/l2-init.sh" "$stage2/init"
+install -m 755 "$LKVM_TESTS_DIR/e2e/riscv/l2-init.sh" "$stage2/init"
 rv_stage_modules "$stage2" l2-modules $RV_L2_MODULES
 l2_image=$(lkvm_pack_cached "$stage2" "$LKVM_BUILD/rv-l2")
 
@@ -126,13 +126,13 @@ rv_stage_modules "$stage1" l1-modules $RV_L1_MODULES
 mkdir -p "$stage1/l2"
 cp "$RV_KIMAGE" "$stage1/l2/Image"
 cp "$l2_image" "$stage1/l2/initrd.cpio.gz"
-install -m 755 "$LKVM_TESTS_DIR/e2e/l1-init.sh" "$stage1/init"
+install -m 755 "$LKVM_TESTS_DIR/e2e/lib/l1-init.sh" "$stage1/init"
 if [ "$l1_only" = 1 ]; then
 	printf '#!/bin/sh\necho "E2E-L1-ONLY /dev/kvm: $(ls -l /dev/kvm)"\ndmesg | grep -i -e kvm -e aia -e imsic | sed "s/^/E2E-L1-DMESG /"\n' >"$stage1/payload.sh"
 	chmod 755 "$stage1/payload.sh"
 else
-	install -m 755 "$LKVM_TESTS_DIR/riscv/cases.sh" "$stage1/payload.sh"
-	install -m 644 "$LKVM_TESTS_DIR/e2e/case-lib.sh" "$stage1/case-lib.sh"
+	install -m 755 "$LKVM_TESTS_DIR/e2e/riscv/cases.sh" "$stage1/payload.sh"
+	install -m 644 "$LKVM_TESTS_DIR/e2e/lib/l1-lib.sh" "$stage1/l1-lib.sh"
 	install -D -m 755 "$lkvm_bin" "$stage1/usr/bin/lkvm"
 fi
 cp "$conf" "$stage1/etc/lkvm-test.conf"
@@ -148,7 +148,7 @@ lkvm_log "lkvm under test: $([ "$l1_only" = 1 ] && echo none || echo "$lkvm_bin"
 lkvm_log "L1 image ${l1_image##*/} ($(du -h "$l1_image" | cut -f1)), kernel $RV_KVER, L1 harts $l1_smp, cases: ${cases:-none}"
 
 # --- boot L1 and watch its console ---------------------------------------------
-# rv_boot_l1 IMAGE TIMEOUT: like lkvm_boot_l1 (tests/e2e/lib.sh), with
+# rv_boot_l1 IMAGE TIMEOUT: like lkvm_boot_l1 (tests/e2e/lib/host.sh), with
 # qemu-system-riscv64's virt machine and the hypervisor extension.  L1's
 # harts have AIA (Smaia/Ssaia) and its wired interrupts go through an
 # APLIC, so L1's KVM offers the in-kernel AIA (emulated IMSICs) that

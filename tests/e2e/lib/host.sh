@@ -1,7 +1,10 @@
-# Shared helpers for lkvm's end-to-end tests and boot benchmark.
-# Sourced (not executed) by tests/e2e/*.sh and tests/bench/*.sh; bash.
-# Builds on tools/lib.sh (LKVM_TOP, LKVM_CACHE, lkvm_log, lkvm_die,
-# lkvm_need, lkvm_need_file).
+# The build machine's side of every nested (L1) harness: the e2e suites of
+# both architectures (tests/e2e/x86/, tests/e2e/riscv/), the smoke suite's
+# guest cases in L1 (tests/smoke/in-l1.sh) and the benchmarks
+# (tests/bench/).  Kernel fetch, module closure, initramfs staging and
+# packing, the x86 L1 (QEMU TCG with AMD SVM) and its watchdog, the
+# verdict.  Sourced (not executed); bash.  Builds on tools/lib.sh
+# (LKVM_TOP, LKVM_CACHE, lkvm_log, lkvm_die, lkvm_need, lkvm_need_file).
 #
 # Layout of the cache:
 #   linux-image-<ver>-amd64-unsigned_*.deb    the guest kernel package
@@ -12,8 +15,8 @@
 
 # shellcheck shell=bash
 
-# shellcheck source=../../tools/lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib.sh"
+# shellcheck source=../../../tools/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../../tools/lib.sh"
 LKVM_TESTS_DIR=$LKVM_TOP/tests
 LKVM_BUILD=$LKVM_CACHE/build
 # Bump to invalidate every cached image when the packing logic changes.
@@ -267,7 +270,7 @@ lkvm_prune() {
 # lkvm_build_l2_initrd: the L2 guest's initramfs (busybox + l2-init.sh).
 # Sets L2_INITRD. Cached by content hash.
 lkvm_build_l2_initrd() {
-	local init=$LKVM_TESTS_DIR/e2e/l2-init.sh h
+	local init=$LKVM_TESTS_DIR/e2e/x86/l2-init.sh h
 	mkdir -p "$LKVM_BUILD"
 	h=$(lkvm_hash l2 /bin/busybox "$init")
 	L2_INITRD=$LKVM_BUILD/l2-$h.cpio.gz
@@ -294,7 +297,7 @@ LKVM_L2_VIRTIO_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_mode
 # L2_VIRTIO_INITRD. Cached by content hash. The plain image stays small so
 # that the other cases do not pay for unpacking modules.
 lkvm_build_l2_virtio_initrd() {
-	local init=$LKVM_TESTS_DIR/e2e/l2-init.sh h m x
+	local init=$LKVM_TESTS_DIR/e2e/x86/l2-init.sh h m x
 	mkdir -p "$LKVM_BUILD"
 	lkvm_module_closure $LKVM_L2_VIRTIO_MODULES
 	local files=(/bin/busybox "$init" "${LKVM_MODULES[@]}")
@@ -469,9 +472,9 @@ lkvm_stage_l1() {
 	done
 	cp "$KIMAGE" "$d/l2/bzImage"
 	cp "$L2_INITRD" "$d/l2/initrd.cpio.gz"
-	install -m 755 "$LKVM_TESTS_DIR/e2e/l1-init.sh" "$d/init"
+	install -m 755 "$LKVM_TESTS_DIR/e2e/lib/l1-init.sh" "$d/init"
 	install -m 755 "$payload" "$d/payload.sh"
-	install -m 644 "$LKVM_TESTS_DIR/e2e/case-lib.sh" "$d/case-lib.sh"
+	install -m 644 "$LKVM_TESTS_DIR/e2e/lib/l1-lib.sh" "$d/l1-lib.sh"
 	cp "$conf" "$d/etc/lkvm-test.conf"
 }
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The riscv64 e2e cases. Runs inside L1 (busybox sh) as /payload.sh after
-# kvm.ko is loaded (tests/e2e/l1-init.sh); each case runs lkvm on the L2
+# kvm.ko is loaded (tests/e2e/lib/l1-init.sh); each case runs lkvm on the L2
 # kernel and initramfs, streams the L2 console with a "  [case] " prefix,
 # prints "E2E-TIME <case> <secs>s status=<n>" and exactly one
 # "E2E <case>: PASS" or "E2E <case>: FAIL <reason>" line.
@@ -20,7 +20,7 @@ mount -t tmpfs -o size=512m tmpfs "$D" 2>/dev/null
 # nested TCG; warnings and errors still print.
 Q=quiet
 
-. /case-lib.sh
+. /l1-lib.sh
 
 no_panic() {
 	! grep -q -e 'Kernel panic' -e 'LKVM-L2-.*-FAILED' -e 'LKVM-L2-INSMOD-FAILED' "$TXT" ||

@@ -21,7 +21,7 @@ mkdir -p "$D"
 mount -t tmpfs -o size=1200m tmpfs "$D" 2>/dev/null
 ln -sf /proc/mounts /etc/mtab
 
-. /case-lib.sh
+. /l1-lib.sh
 
 # --- the cases -------------------------------------------------------------
 
@@ -193,7 +193,7 @@ case_missing_kernel() {
 # Several cases share one VMM run (a boot under nested TCG costs ~15 s):
 # the first case that needs it runs it, and each case then checks its own
 # part of the result. The guest side is the blk*, rng, hvc and hold actions
-# of tests/e2e/l2-init.sh.
+# of tests/e2e/x86/l2-init.sh.
 
 # once BOOT FUNCTION: run FUNCTION (which calls run_vmm BOOT ...) unless it
 # already ran, then point TXT, ERR, RC, CS and tmo at BOOT's results.

@@ -4,7 +4,7 @@
 # listed in lkvmtest=<action>[,<action>...] on the kernel command line, and
 # ends with lkvmend=poweroff (the default; SBI system reset, shutdown) or
 # lkvmend=reboot (SBI system reset, reboot). Its output lines are read by
-# tests/riscv/cases.sh in L1.
+# tests/e2e/riscv/cases.sh in L1.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 
 mount -t proc proc /proc
@@ -24,7 +24,7 @@ if [ -f /etc/l2-modules ]; then
 	done
 fi
 
-# pat TAG BYTES: the pattern L1 (tests/riscv/cases.sh) computes the same way.
+# pat TAG BYTES: the pattern L1 (tests/e2e/riscv/cases.sh) computes the same way.
 pat() { yes "lkvm-rv-$1-0123456789abcdef" | head -c "$2"; }
 
 # wait_dev PATH: devices appear as their drivers probe; give them 10 s.

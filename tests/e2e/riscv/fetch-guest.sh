@@ -5,7 +5,7 @@
 # into ${XDG_CACHE_HOME:-$HOME/.cache}/lkvm-tests/riscv64-guest. Done once;
 # later runs reuse it offline. Prints the directory on stdout.
 #
-# usage: tests/riscv/fetch-guest.sh [--update]
+# usage: tests/e2e/riscv/fetch-guest.sh [--update]
 #   --update   refresh the package lists and fetch again if a version changed
 set -eu
 LKVM_PROG=riscv-guest

@@ -1,6 +1,6 @@
 #!/bin/sh
 # /init of the L2 test guest (busybox only). Reads lkvmtest=<case> from
-# /proc/cmdline and acts on it; see tests/e2e/README.md.
+# /proc/cmdline and acts on it; see tests/e2e/x86/README.md.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 
 mount -t proc proc /proc
@@ -31,7 +31,7 @@ if [ -f /etc/l2-modules ]; then
 	done
 fi
 
-# pat TAG BYTES: the deterministic test pattern; L1 (tests/e2e/cases.sh)
+# pat TAG BYTES: the deterministic test pattern; L1 (tests/e2e/x86/cases.sh)
 # computes the same bytes with the same busybox to check the image files.
 pat() { yes "lkvm-$1-0123456789abcdef" | head -c "$2"; }
 
@@ -81,7 +81,7 @@ blk_rw() {
 
 sha() { sha256sum | cut -d' ' -f1; }
 
-# --- virtio-9p (lkvmtest=9p; L1's side is in tests/e2e/cases.sh) ----------
+# --- virtio-9p (lkvmtest=9p; L1's side is in tests/e2e/x86/cases.sh) ------
 # Every check prints NAME=ok, or NAME=<what went wrong>; L1 also checks the
 # host side of each. Output read back from the exports is printed as
 # "P9-READ: ..." lines, so that L1 sees whatever a hostile read returned.

@@ -1,6 +1,6 @@
 #!/bin/sh
-# What every e2e payload's cases share (tests/e2e/cases.sh for x86,
-# tests/riscv/cases.sh for riscv64); installed in L1 as /case-lib.sh and
+# What every e2e payload's cases share (tests/e2e/x86/cases.sh,
+# tests/e2e/riscv/cases.sh); installed in L1 as /l1-lib.sh and
 # sourced by the payload after it has set W (work dir) and VMM.
 # busybox sh.
 
