@@ -92,6 +92,11 @@ expect_line() {
 expect_marker() { expect_line '^LKVM-L2-INIT-OK$' "L2 init marker LKVM-L2-INIT-OK never appeared"; }
 value() { sed -n "s/^$1=//p" "$TXT" | head -n1; }
 
+# pat TAG BYTES: the pattern the guests write (the same as in l2-lib.sh:
+# same busybox, same bytes).
+pat() { yes "lkvm-$1-0123456789abcdef" | head -c "$2"; }
+sha() { sha256sum | cut -d' ' -f1; }
+
 # Helpers of stdin feeders (the shell functions run_vmm pipes into the
 # VMM), which count half-seconds in i up to twice the case's timeout tmo.
 # wait_for_output PATTERN: until the guest printed PATTERN; fails when lkvm

@@ -208,9 +208,6 @@ once() {
 	read -r CS tmo <"$W/$1.meta" 2>/dev/null || { CS=0 tmo=$E2E_TIMEOUT; }
 }
 
-# The pattern the guest writes (same busybox, same bytes as l2-init.sh).
-pat() { yes "lkvm-$1-0123456789abcdef" | head -c "$2"; }
-sha() { sha256sum | cut -d' ' -f1; }
 # region_sha FILE OFFSET LENGTH [direct]: sha256 of bytes of a file or device.
 region_sha() {
 	if [ "${4:-}" = direct ]; then
