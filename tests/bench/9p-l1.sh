@@ -26,9 +26,10 @@ SHARE=/tmp/share/dir
 mkdir -p "$W" /tmp/share
 mount -t tmpfs -o size=$((BENCH_MIB + 256))m tmpfs /tmp/share
 
-# A heartbeat tells the host that L1 is alive while a guest is quiet.
-(while :; do sleep 30; echo "E2E-L1-HEARTBEAT uptime=$(cut -d' ' -f1 /proc/uptime)"; done) &
-hb=$!
+# A heartbeat tells the host that L1 is alive while a guest is quiet
+# (l1_heartbeat: tests/e2e/lib/l1-lib.sh, in L1 as /l1-lib.sh).
+. /l1-lib.sh
+l1_heartbeat
 
 # run_one VMM RUN: one boot on an empty export; prints a BENCH line per
 # measurement.

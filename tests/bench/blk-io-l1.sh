@@ -37,9 +37,10 @@ insmod /modules/brd.ko rd_nr=1 rd_size=$(((BENCH_MIB + 16) * 1024)) max_part=0 |
 # VMM does not pay for that alone.
 dd if=/dev/zero of=/dev/ram0 bs=1M oflag=direct 2>/dev/null
 
-# A heartbeat tells the host that L1 is alive while a guest is quiet.
-(while :; do sleep 30; echo "E2E-L1-HEARTBEAT uptime=$(cut -d' ' -f1 /proc/uptime)"; done) &
-hb=$!
+# A heartbeat tells the host that L1 is alive while a guest is quiet
+# (l1_heartbeat: tests/e2e/lib/l1-lib.sh, in L1 as /l1-lib.sh).
+. /l1-lib.sh
+l1_heartbeat
 
 # run_one VMM MODE RUN: one boot; prints a BENCH line per measurement.
 run_one() {

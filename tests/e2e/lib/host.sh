@@ -638,6 +638,19 @@ lkvm_watch_l1() {
 	return 0
 }
 
+# lkvm_count_cases ALL CASES: the number of CASES (words); dies naming a
+# case that is not one of ALL.
+lkvm_count_cases() {
+	local c n=0
+	for c in $2; do
+		case " $1 " in
+		*" $c "*) n=$((n + 1)) ;;
+		*) lkvm_die "unknown case '$c' (known: $1)" ;;
+		esac
+	done
+	echo "$n"
+}
+
 # lkvm_e2e_verdict PROG CASES RESULTS LOG L1_RC L1_TIMEOUT: count the cases'
 # PASS/FAIL lines in RESULTS into $passed and $failed (a case without one
 # did not run: a failure), set $seen (cases with a verdict), and explain an

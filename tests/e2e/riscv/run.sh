@@ -53,14 +53,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ "$l1_only" = 0 ] || cases=
-for c in $cases; do
-	case " $ALL_CASES " in
-	*" $c "*) ;;
-	*) lkvm_die "unknown case '$c' (known: $ALL_CASES)" ;;
-	esac
-done
-set -- $cases
-n_expected=$#
+n_expected=$(lkvm_count_cases "$ALL_CASES" "$cases") || exit 2
 [ -n "$l1_timeout" ] || l1_timeout=$((120 + 60 * n_expected))
 
 t_start=$(lkvm_now_ms)

@@ -70,14 +70,7 @@ while [ $# -gt 0 ]; do
 	*) echo "e2e: unknown option '$1'" >&2; usage ;;
 	esac
 done
-for c in $cases; do
-	case " $ALL_CASES " in
-	*" $c "*) ;;
-	*) lkvm_die "unknown case '$c' (known: $ALL_CASES)" ;;
-	esac
-done
-set -- $cases
-n_expected=$#
+n_expected=$(lkvm_count_cases "$ALL_CASES" "$cases") || exit 2
 if [ -z "$l1_timeout" ]; then
 	l1_timeout=$((120 + 45 * n_expected))
 	[ "$l1_timeout" -ge 600 ] || l1_timeout=600
