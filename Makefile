@@ -4,9 +4,13 @@
 #                make included), then build ./lkvm; `make deps` installs only
 #   make         build ./lkvm
 #   make check   unit, host smoke and nested-KVM end-to-end tests (x86, and
-#                the riscv64 build booting under nested riscv64 KVM)
-#   make check-fresh   the two commands above on a fresh Debian 12 root
+#                the riscv64 build booting under nested riscv64 KVM); alone:
+#                make unit, make smoke, make e2e, make e2e-riscv
+#   make check-fresh   ./deps.sh and make check on a fresh Debian 12 root
 #                (debootstrap), as CI runs them; as root
+#   make unit UNIT=virtio   the unit tests below tests/unit/virtio/ only;
+#                make build/tests/virtio/test_blk builds one
+#                (Documentation/testing.md)
 #   make bench   boot-time benchmark against QEMU (not part of check)
 #   make bench-blk, make bench-blk-model   block I/O benchmarks
 #   make doc     rewrite the generated DEVICES list of lkvm-run.txt
