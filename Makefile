@@ -4,9 +4,13 @@
 #                make included), then build ./lkvm; `make deps` installs only
 #   make         build ./lkvm
 #   make check   unit, host smoke and nested-KVM end-to-end tests (x86, and
-#                the riscv64 build booting under nested riscv64 KVM)
-#   make check-fresh   the two commands above on a fresh Debian 12 root
+#                the riscv64 build booting under nested riscv64 KVM); alone:
+#                make unit, make smoke, make e2e, make e2e-riscv
+#   make check-fresh   ./deps.sh and make check on a fresh Debian 12 root
 #                (debootstrap), as CI runs them; as root
+#   make unit UNIT=virtio   the unit tests below tests/unit/virtio/ only;
+#                make build/tests/virtio/test_blk builds one
+#                (Documentation/testing.md)
 #   make bench   boot-time benchmark against QEMU (not part of check)
 #   make bench-blk, make bench-blk-model   block I/O benchmarks
 #   make doc     rewrite the generated DEVICES list of lkvm-run.txt
@@ -118,45 +122,59 @@ $(GUEST_BLOB): guest/init-blob.S $(B)/guest/init
 -include $(B)/guest/init.d
 
 # --- Tests ---
-# Unit tests and the code they exercise are built a second time under
+# Unit tests mirror the source tree: tests/unit/virtio/test_blk.c tests
+# virtio/blk.c and builds into build/tests/virtio/test_blk (each test_*.c
+# below tests/unit/ is one binary; `make build/tests/virtio/test_blk`
+# builds just that one).  Their shared fixtures live in tests/unit/lib/.
+# The tests and the code they exercise are built a second time under
 # AddressSanitizer and UndefinedBehaviorSanitizer (build/san/): the hostile
 # ring tests must prove that nothing outside the fake guest RAM is touched.
+# `make unit UNIT=virtio` builds and runs only the tests below
+# tests/unit/virtio/ (any path prefix of the test's).
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	     -fno-omit-frame-pointer
-UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(filter-out tests/unit/test.c,$(wildcard tests/unit/test_*.c)))
+UNIT_SRCS := $(sort $(shell find tests/unit -name 'test_*.c' -not -path 'tests/unit/lib/*'))
+UNIT_ALL := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
+UNIT_TESTS := $(if $(UNIT),$(filter build/tests/$(UNIT)%,$(UNIT_ALL)),$(UNIT_ALL))
+UNIT_FIXTURES := $(sort $(wildcard tests/unit/lib/*.c))
+# The fixtures' headers (test.h, vq_driver.h, ...) by name; fs/'s private
+# header as "fs/p9/internal.h" from the top of the tree.
+UNIT_CPPFLAGS := -Itests/unit/lib -iquote .
 # What needs /dev/kvm (KVM ioctls on a real VM): left out of the unit tests
-# and the benchmark, whose stand-ins are in tests/unit/stubs.c.
+# and the benchmark, whose stand-ins are in tests/unit/lib/stubs.c.
 NEEDS_KVM_OBJS := $(addprefix build/,main.o vmm/vm.o vmm/vcpu.o x86/kvm.o \
 	x86/cpuid.o x86/msr.o)
 UNIT_LIB_OBJS := $(patsubst build/%,build/san/%,$(filter-out $(NEEDS_KVM_OBJS) $(GUEST_BLOB),$(OBJS))) $(GUEST_BLOB) \
-	build/san/tests/unit/stubs.o build/san/tests/unit/vq_driver.o build/san/tests/unit/p9_client.o build/san/tests/unit/p9_treq.o build/san/tests/unit/host_files.o
+	$(UNIT_FIXTURES:%.c=build/san/%.o)
+# The riscv pieces that need no KVM are unit-tested on any host: the tests
+# in tests/unit/riscv/ and riscv's code see riscv's arch headers.
+RISCV_UNIT_TESTS := $(filter build/tests/riscv/%,$(UNIT_ALL))
 RISCV_UNIT_OBJS := $(RISCV_HOST_SRCS:%.c=build/san/%.o)
 RISCV_CPPFLAGS := -Iinclude -Iriscv/include -D_GNU_SOURCE $(filter-out -Iinclude -I$(ARCH_DIR)/include -D_GNU_SOURCE,$(CPPFLAGS))
 
-# riscv code and its tests see riscv's arch headers, whatever the host.
 build/san/riscv/%.o: riscv/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(RISCV_CPPFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
 
-build/san/tests/unit/test_riscv_%.o: tests/unit/test_riscv_%.c
+build/san/tests/unit/riscv/%.o: tests/unit/riscv/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(RISCV_CPPFLAGS) -Itests/unit $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
-
-build/tests/test_riscv_%: build/san/tests/unit/test_riscv_%.o $(UNIT_LIB_OBJS) $(RISCV_UNIT_OBJS)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(RISCV_CPPFLAGS) $(UNIT_CPPFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
 
 build/san/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(UNIT_CPPFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
 
 build/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
 
--include $(UNIT_LIB_OBJS:.o=.d) $(RISCV_UNIT_OBJS:.o=.d) $(patsubst build/tests/%,build/san/tests/unit/%.d,$(UNIT_TESTS))
+-include $(UNIT_LIB_OBJS:.o=.d) $(RISCV_UNIT_OBJS:.o=.d) $(UNIT_ALL:build/tests/%=build/san/tests/unit/%.d)
 
-build/tests/test_%: build/san/tests/unit/test_%.o $(UNIT_LIB_OBJS)
+$(RISCV_UNIT_TESTS): build/tests/%: build/san/tests/unit/%.o $(UNIT_LIB_OBJS) $(RISCV_UNIT_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+
+$(filter-out $(RISCV_UNIT_TESTS),$(UNIT_ALL)): build/tests/%: build/san/tests/unit/%.o $(UNIT_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(SAN_FLAGS) -o $@ $^ $(LIBS)
 
@@ -175,7 +193,7 @@ e2e: lkvm
 # The riscv64 lkvm, cross-built statically against the cached sysroot.
 RISCV_MAKE := $(MAKE) ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu- O=build/riscv64
 riscv-lkvm:
-	@tests/riscv/sysroot.sh >/dev/null
+	@tools/riscv-sysroot/sysroot.sh >/dev/null
 	@$(RISCV_MAKE)
 
 e2e-riscv: riscv-lkvm
@@ -184,20 +202,21 @@ e2e-riscv: riscv-lkvm
 check: lkvm $(UNIT_TESTS) riscv-lkvm
 	@UNIT_TESTS="$(UNIT_TESTS)" tests/run-all.sh unit smoke e2e e2e-riscv
 
-# Host-side device-model benchmark: virtio-blk + backends driven through
-# fake guest rings (no KVM, no sanitizers).
+# Host-side device-model benchmark (tests/bench/tools/blkbench.c):
+# virtio-blk + backends driven through the unit tests' fake guest rings
+# (no KVM, no sanitizers), built into build/bench/.
 BENCH_LIB_OBJS := $(filter-out $(NEEDS_KVM_OBJS),$(OBJS)) \
-	build/tests/unit/stubs.o build/tests/unit/vq_driver.o
+	build/bench/lib/stubs.o build/bench/lib/vq_driver.o
 
-build/tests/unit/%.o: tests/unit/%.c
+build/bench/lib/%.o: tests/unit/lib/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(UNIT_CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-build/tests/blkbench: tests/tools/blkbench.c $(BENCH_LIB_OBJS)
+build/bench/blkbench: tests/bench/tools/blkbench.c $(BENCH_LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -MMD -MP -o $@ $^ $(LIBS)
+	$(CC) $(CPPFLAGS) $(UNIT_CPPFLAGS) $(CFLAGS) $(LDFLAGS) -MMD -MP -o $@ $^ $(LIBS)
 
--include build/tests/unit/stubs.d build/tests/unit/vq_driver.d build/tests/blkbench.d
+-include build/bench/lib/stubs.d build/bench/lib/vq_driver.d build/bench/blkbench.d
 
 bench: lkvm
 	tests/bench/boot-time.sh --lkvm ./lkvm
@@ -211,7 +230,7 @@ bench-9p: lkvm
 	tests/bench/9p.sh --lkvm ./lkvm --runs 3
 
 # The virtio-blk device model per backend vs fio on the same host file.
-bench-blk-model: build/tests/blkbench
+bench-blk-model: build/bench/blkbench
 	tests/bench/blk-model.sh
 	tests/bench/blk-model.sh --direct
 
@@ -231,7 +250,7 @@ check-fresh:
 
 # The riscv64 sysroot for `make ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu-`.
 deps-riscv:
-	tests/riscv/sysroot.sh
+	tools/riscv-sysroot/sysroot.sh
 
 clean:
 	rm -rf build lkvm

@@ -3,7 +3,7 @@
 # Rewrite the generated DEVICES list of Documentation/lkvm-run.txt, the
 # lines between ".. devices begin" and ".. devices end", from the Devices
 # list 'lkvm help run' prints (virtio_device_types[]).  `make doc` runs it;
-# tests/unit/test_cli.c fails while the page is out of date.
+# tests/unit/vmm/frontend/test_cli.c fails while the page is out of date.
 #
 #   Documentation/update-devices.sh [LKVM]     (default: ./lkvm)
 set -eu

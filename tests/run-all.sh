@@ -19,11 +19,11 @@ for s in $suites; do
 		# The Makefile passes the binaries it built (stale ones from deleted
 		# tests must not run); by hand, take what is there.
 		# shellcheck disable=SC2206
-		bins=(${UNIT_TESTS:-$(ls "$top"/build/tests/test_* 2>/dev/null)})
+		bins=(${UNIT_TESTS:-$(cd "$top" && find build/tests -type f -name 'test_*' -perm -u+x 2>/dev/null | sort)})
 		cmd=("$top/tests/unit/run.sh" "${bins[@]/#build/$top/build}") ;;
 	smoke) cmd=("$top/tests/smoke/run.sh" --lkvm "$lkvm") ;;
-	e2e) cmd=("$top/tests/e2e/run.sh" --lkvm "$lkvm") ;;
-	e2e-riscv) cmd=("$top/tests/riscv/e2e.sh" --lkvm "$top/build/riscv64/lkvm") ;;
+	e2e) cmd=("$top/tests/e2e/x86/run.sh" --lkvm "$lkvm") ;;
+	e2e-riscv) cmd=("$top/tests/e2e/riscv/run.sh" --lkvm "$top/build/riscv64/lkvm") ;;
 	*) echo "run-all: unknown suite '$s'" >&2; exit 2 ;;
 	esac
 	echo "=== $s"

@@ -30,8 +30,8 @@
  * by hand (a thread forgotten is a silent use-after-free), urcu-bp's
  * automatic registration and call_rcu()'s worker thread are more than this
  * one pointer needs, and it would be one more library in the static riscv64
- * sysroot (tests/riscv/sysroot.sh) and in the e2e images, for what is
- * about fifty lines here.
+ * sysroot (tools/riscv-sysroot/sysroot.sh) and in the e2e images, for what
+ * is about fifty lines here.
  */
 struct bus_reader {
 	unsigned long seq;       /* odd inside a lookup; atomic */

@@ -2,8 +2,8 @@
 # virtio-9p benchmark, inside L1 (busybox sh) as /payload.sh; see
 # tests/bench/9p.sh. Boots the L2 kernel with lkvm and with QEMU, in turn,
 # each serving the same empty directory on a tmpfs, and runs
-# tests/bench/p9bench in the guest (lkvmtest=9pbench in
-# tests/e2e/l2-init.sh): sequential write and read of a big file, then
+# p9bench (tests/bench/tools/) in the guest (lkvmtest=9pbench in
+# tests/e2e/x86/l2-init.sh): sequential write and read of a big file, then
 # create + stat + unlink of many small files.
 #
 #   lkvm  --9p DIR,bench
@@ -26,9 +26,10 @@ SHARE=/tmp/share/dir
 mkdir -p "$W" /tmp/share
 mount -t tmpfs -o size=$((BENCH_MIB + 256))m tmpfs /tmp/share
 
-# A heartbeat tells the host that L1 is alive while a guest is quiet.
-(while :; do sleep 30; echo "E2E-L1-HEARTBEAT uptime=$(cut -d' ' -f1 /proc/uptime)"; done) &
-hb=$!
+# A heartbeat tells the host that L1 is alive while a guest is quiet
+# (l1_heartbeat: tests/e2e/lib/l1-lib.sh, in L1 as /l1-lib.sh).
+. /l1-lib.sh
+l1_heartbeat
 
 # run_one VMM RUN: one boot on an empty export; prints a BENCH line per
 # measurement.

@@ -1,7 +1,7 @@
 #!/bin/bash
 # virtio-9p benchmark: lkvm's 9p server against QEMU's virtfs, both serving
 # a directory on the same tmpfs to the same Debian kernel as L2 inside one
-# nested-KVM L1 (see tests/e2e/run.sh). Not part of make check.
+# nested-KVM L1 (see tests/e2e/x86/run.sh). Not part of make check.
 #
 # usage: tests/bench/9p.sh [--lkvm PATH] [--runs N] [--mib N] [--files N]
 #                          [--msize BYTES] [--timeout S]
@@ -18,15 +18,15 @@
 # lkvm runs `--9p DIR,bench`; QEMU runs `-virtfs local,path=DIR,
 # mount_tag=bench,security_model=none` on -M pc (virtio-9p-pci, the same
 # transport as lkvm's default). The guest mounts with trans=virtio,
-# version=9p2000.L and cache=none (the default), and tests/bench/p9bench
-# (static) does 1 MiB sequential writes (then fsync) and, after dropping
+# version=9p2000.L and cache=none (the default), and p9bench
+# (tests/bench/tools/p9bench.c, static) does 1 MiB sequential writes (then fsync) and, after dropping
 # the guest's caches, reads of --mib MiB, then creates, stats and unlinks
 # --files empty files. Prints every measurement, then MB/s and ops/s per
 # VMM (medians) and lkvm/QEMU. Absolute numbers under TCG mean little;
 # compare within one run.
 set -eu
 LKVM_PROG=9p-bench
-. "$(dirname "$0")/../e2e/lib.sh"
+. "$(dirname "$0")/../e2e/lib/host.sh"
 
 lkvm_bin=$LKVM_TOP/lkvm
 runs=1 mib=256 files=5000 msize=524288
@@ -58,7 +58,7 @@ lkvm_check_vmm "" "$lkvm_bin"
 lkvm_fetch_kernel
 
 # The guest's benchmark tool, static, into the virtio initramfs.
-p9bench=$(lkvm_build_static_tool p9bench "$LKVM_TESTS_DIR/bench/p9bench.c") || exit 2
+p9bench=$(lkvm_build_static_tool p9bench "$LKVM_TESTS_DIR/bench/tools/p9bench.c") || exit 2
 lkvm_build_l2_virtio_initrd "$p9bench:/usr/bin/p9bench"
 
 lkvm_scratch 9pbench

@@ -64,9 +64,10 @@ time_qemu_pvh() {
 		-append "console=ttyS0 reboot=k panic=-1 lkvmtest=marker"
 }
 
-# A heartbeat tells the host that L1 is alive while a boot is quiet.
-(while :; do sleep 30; echo "E2E-L1-HEARTBEAT uptime=$(cut -d' ' -f1 /proc/uptime)"; done) &
-hb=$!
+# A heartbeat tells the host that L1 is alive while a boot is quiet
+# (l1_heartbeat: tests/e2e/lib/l1-lib.sh, in L1 as /l1-lib.sh).
+. /l1-lib.sh
+l1_heartbeat
 
 echo "BENCH-CONFIG runs=$BENCH_RUNS lkvm=$(command -v lkvm) qemu=$(command -v qemu-system-x86_64)"
 i=1

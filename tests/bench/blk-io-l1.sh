@@ -1,9 +1,10 @@
 #!/bin/sh
 # Block I/O benchmark, inside L1 (busybox sh) as /payload.sh; see
 # tests/bench/blk-io.sh. Boots the L2 kernel with lkvm and with QEMU, in
-# turn, on the same backing store, and runs tests/bench/blkio in the guest
-# (lkvmtest=bench in tests/e2e/l2-init.sh): O_DIRECT sequential write and
-# read, then 4 KiB random reads at a queue depth, all on /dev/vda.
+# turn, on the same backing store, and runs blkio (tests/bench/tools/) in
+# the guest (lkvmtest=bench in tests/e2e/x86/l2-init.sh): O_DIRECT sequential
+# write and read, then 4 KiB random reads at a queue depth, all on
+# /dev/vda.
 #
 # Two backing stores, each with the matching caching mode in both VMMs:
 #   buffered  an image file on tmpfs, through the host page cache:
@@ -36,9 +37,10 @@ insmod /modules/brd.ko rd_nr=1 rd_size=$(((BENCH_MIB + 16) * 1024)) max_part=0 |
 # VMM does not pay for that alone.
 dd if=/dev/zero of=/dev/ram0 bs=1M oflag=direct 2>/dev/null
 
-# A heartbeat tells the host that L1 is alive while a guest is quiet.
-(while :; do sleep 30; echo "E2E-L1-HEARTBEAT uptime=$(cut -d' ' -f1 /proc/uptime)"; done) &
-hb=$!
+# A heartbeat tells the host that L1 is alive while a guest is quiet
+# (l1_heartbeat: tests/e2e/lib/l1-lib.sh, in L1 as /l1-lib.sh).
+. /l1-lib.sh
+l1_heartbeat
 
 # run_one VMM MODE RUN: one boot; prints a BENCH line per measurement.
 run_one() {

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Block I/O benchmark: lkvm's virtio-blk against QEMU's, both running the
-# same Debian kernel as L2 inside one nested-KVM L1 (see tests/e2e/run.sh),
+# same Debian kernel as L2 inside one nested-KVM L1 (see tests/e2e/x86/run.sh),
 # on the same backing store with the same caching mode. Not part of
 # make check.
 #
@@ -20,13 +20,14 @@
 #                  the same runs as "base", with lkvm/base ratios
 #   --timeout S    limit for the whole L1 run (default 1800)
 #
-# In the guest, tests/bench/blkio (static) does O_DIRECT sequential 1 MiB
-# writes and reads and Linux-AIO 4 KiB random reads on /dev/vda. Prints
+# In the guest, blkio (tests/bench/tools/blkio.c, static) does O_DIRECT
+# sequential 1 MiB writes and reads and Linux-AIO 4 KiB random reads on
+# /dev/vda. Prints
 # every measurement, then MB/s and IOPS per VMM (medians) and lkvm/QEMU.
 # Absolute numbers under TCG mean little; compare within one run.
 set -eu
 LKVM_PROG=blk-bench
-. "$(dirname "$0")/../e2e/lib.sh"
+. "$(dirname "$0")/../e2e/lib/host.sh"
 
 lkvm_bin=$LKVM_TOP/lkvm
 runs=1 mib=128 secs=10 depth=32 modes="buffered direct"
@@ -62,7 +63,7 @@ lkvm_check_vmm "" "$lkvm_bin"
 lkvm_fetch_kernel
 
 # The guest's benchmark tool, static, into the virtio initramfs.
-blkio=$(lkvm_build_static_tool blkio "$LKVM_TESTS_DIR/bench/blkio.c") || exit 2
+blkio=$(lkvm_build_static_tool blkio "$LKVM_TESTS_DIR/bench/tools/blkio.c") || exit 2
 lkvm_build_l2_virtio_initrd "$blkio:/usr/bin/blkio"
 
 lkvm_scratch blkbench

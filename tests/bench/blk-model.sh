@@ -1,7 +1,7 @@
 #!/bin/bash
 # Device-model throughput: lkvm's virtio-blk device and disk backends driven
-# on the host by tests/tools/blkbench (a fake guest on a real ring, no KVM),
-# against fio doing the same workloads directly on the same file with the
+# on the host by tests/bench/tools/blkbench.c (a fake guest on a real ring,
+# no KVM), against fio doing the same workloads directly on the same file with the
 # matching I/O engine. Shows what the device model costs over the raw
 # backend. Not part of make check; needs fio (./deps.sh installs it).
 #
@@ -43,7 +43,7 @@ command -v fio >/dev/null || die "fio not found; install the Debian package 'fio
 
 # --- build blkbench against lkvm's objects (the Makefile's rule) ----------
 cd "$top"
-bench=build/tests/blkbench
+bench=build/bench/blkbench
 make -s "$bench" >/dev/null || die "building $bench failed (make $bench)"
 
 # --- the test file -----------------------------------------------------------

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Boot-time benchmark: lkvm against QEMU -M microvm, both booting the same
 # Debian kernel and busybox initramfs as L2 inside one nested-KVM L1 (QEMU
-# TCG with emulated AMD SVM; see tests/e2e/run.sh). Not part of make check.
+# TCG with emulated AMD SVM; see tests/e2e/x86/run.sh). Not part of make check.
 #
 # usage: tests/bench/boot-time.sh [--lkvm PATH] [--vmm-wrapper SCRIPT |
 #                                 --qemu-shim] [--baseline PATH]
@@ -10,20 +10,20 @@
 #   --lkvm PATH          lkvm binary (default: ./lkvm at the top)
 #   --vmm-wrapper SCRIPT put SCRIPT in L1 as "lkvm" instead (e.g. to check
 #                        the benchmark itself); also LKVM_E2E_WRAPPER
-#   --qemu-shim          same as --vmm-wrapper tests/e2e/qemu-shim.sh
+#   --qemu-shim          same as --vmm-wrapper tests/e2e/x86/qemu-shim.sh
 #   --baseline PATH      another lkvm binary (an earlier build) booted in
 #                        the same runs as "base" (bzImage and PVH), with
 #                        lkvm/base ratios: before/after a change, same L1
 #   --runs N             boots per VMM (default 5), alternating lkvm, qemu
 #   --timeout S          limit for the whole L1 run (default 1200)
 #
-# For each boot it measures, inside L1 and with tests/tools/bootstamp,
+# For each boot it measures, inside L1 and with bootstamp (tests/bench/tools/),
 # milliseconds from spawning the VMM to the L2 init's marker and to the
 # VMM's exit. Prints each run, the medians and the ratios lkvm/qemu. Wall
 # times under TCG are slow and noisy: compare only within one run.
 set -eu
 LKVM_PROG=bench
-. "$(dirname "$0")/../e2e/lib.sh"
+. "$(dirname "$0")/../e2e/lib/host.sh"
 
 lkvm_bin=$LKVM_TOP/lkvm
 wrapper=${LKVM_E2E_WRAPPER:-}
@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--lkvm) lkvm_bin=$2; shift 2 ;;
 	--vmm-wrapper) wrapper=$2; shift 2 ;;
-	--qemu-shim) wrapper=$LKVM_TESTS_DIR/e2e/qemu-shim.sh; shift ;;
+	--qemu-shim) wrapper=$LKVM_TESTS_DIR/e2e/x86/qemu-shim.sh; shift ;;
 	--baseline) baseline=$2; shift 2 ;;
 	--runs) runs=$2; shift 2 ;;
 	--timeout) l1_timeout=$2; shift 2 ;;
@@ -52,7 +52,7 @@ lkvm_check_host_tools
 lkvm_check_vmm "$wrapper" "$lkvm_bin"
 lkvm_fetch_kernel
 lkvm_build_l2_initrd
-lkvm_build_bootstamp
+BOOTSTAMP=$(lkvm_build_static_tool bootstamp "$LKVM_TESTS_DIR/bench/tools/bootstamp.c") || exit 2
 
 lkvm_scratch bench
 printf 'BENCH_RUNS=%s\nBENCH_TIMEOUT=%s\nBENCH_VMMS="%s"\n' "$runs" 120 "$vmms" >"$conf"

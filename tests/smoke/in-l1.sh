@@ -12,7 +12,7 @@
 # that did not run them all counts as one more failure.
 set -eu
 LKVM_PROG=smoke
-. "$(dirname "$0")/../e2e/lib.sh"
+. "$(dirname "$0")/../e2e/lib/host.sh"
 
 lkvm_bin=$LKVM_TOP/lkvm
 verbose=0

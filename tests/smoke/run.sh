@@ -3,7 +3,7 @@
 # drives lkvm's boot path, vCPU loop, port bus, UART, i8042 reset and signal
 # handling in well under a second per case, plus the user-error paths that
 # need no guest at all.  Real Linux guests are the nested e2e suite's job
-# (tests/e2e/run.sh).
+# (tests/e2e/).
 #
 # The guest cases (tests/smoke/guest-cases.sh) run on the host's /dev/kvm;
 # a host without a usable one (or SMOKE_IN_L1=1) runs them inside a nested

@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # Run unit-test binaries, show their output and add up their results.
 #
-#   tests/unit/run.sh build/tests/test_a build/tests/test_b ...
+#   tests/unit/run.sh build/tests/vmm/test_bus build/tests/virtio/test_blk ...
 #
-# Each binary ends its output with "N passed, N failed" (tests/unit/test.h).
+# A binary is named by its path below build/tests/ (the path of its source
+# below tests/unit/): test_pci alone would not say whose.
+# Each binary ends its output with "N passed, N failed" (tests/unit/lib/test.h).
 # The last line printed here is exactly "N passed, N failed" for all of them.
 # A binary that crashes, hangs (UNIT_TIMEOUT seconds, default 300), exits
 # non-zero or prints no summary counts as one more failed case.  Exit status
@@ -31,7 +33,7 @@ out=$(mktemp "${TMPDIR:-/tmp}/lkvm-unit.XXXXXX") || exit 1
 trap 'rm -f "$out"' EXIT INT TERM
 
 for t in "$@"; do
-	name=$(basename "$t")
+	name=${t##*build/tests/}
 	echo "== $name"
 	if [ ! -x "$t" ]; then
 		echo "run.sh: $t: not an executable"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The riscv64 e2e cases. Runs inside L1 (busybox sh) as /payload.sh after
-# kvm.ko is loaded (tests/e2e/l1-init.sh); each case runs lkvm on the L2
+# kvm.ko is loaded (tests/e2e/lib/l1-init.sh); each case runs lkvm on the L2
 # kernel and initramfs, streams the L2 console with a "  [case] " prefix,
 # prints "E2E-TIME <case> <secs>s status=<n>" and exactly one
 # "E2E <case>: PASS" or "E2E <case>: FAIL <reason>" line.
@@ -20,15 +20,12 @@ mount -t tmpfs -o size=512m tmpfs "$D" 2>/dev/null
 # nested TCG; warnings and errors still print.
 Q=quiet
 
-. /case-lib.sh
+. /l1-lib.sh
 
 no_panic() {
 	! grep -q -e 'Kernel panic' -e 'LKVM-L2-.*-FAILED' -e 'LKVM-L2-INSMOD-FAILED' "$TXT" ||
 		{ why="guest: $(grep -m1 -e 'Kernel panic' -e 'LKVM-L2-.*-FAILED' -e 'LKVM-L2-INSMOD-FAILED' "$TXT")"; return 1; }
 }
-value() { sed -n "s/^$1=//p" "$TXT" | head -n1; }
-sha() { sha256sum | cut -d' ' -f1; }
-pat() { yes "lkvm-rv-$1-0123456789abcdef" | head -c "$2"; }
 
 # lkvm run with the L2 kernel and initramfs and the common options.
 l2() {
@@ -85,13 +82,13 @@ blk_case() {
 	rm -f "$img"
 	truncate -s 32M "$img"
 	l2 "$bn" none -c 1 --disk "$img" "$@" -p "$Q lkvmtest=blk lkvmblk=$bn"
-	expect_marker && expect_line '^BLK_RW=' "the guest did not get to its disk" || return 1
-	[ "$(value BLK_RW)" = ok ] || { why="guest: BLK_RW=$(value BLK_RW)"; return 1; }
-	[ "$(value BLK_SIZE)" = $((32 * 1048576)) ] || { why="guest disk size $(value BLK_SIZE), image 32 MiB"; return 1; }
+	expect_marker && expect_line '^DISK_vda_RW=' "the guest did not get to its disk" || return 1
+	[ "$(value DISK_vda_RW)" = ok ] || { why="guest: DISK_vda_RW=$(value DISK_vda_RW)"; return 1; }
+	[ "$(value DISK_vda_SIZE)" = $((32 * 1048576)) ] || { why="guest disk size $(value DISK_vda_SIZE), image 32 MiB"; return 1; }
 	# shellcheck disable=SC2254 # WHERE is a pattern
-	case "$(value BLK_DEVPATH)" in
+	case "$(value DISK_vda_DEVPATH)" in
 	$where) ;;
-	*) why="vda is not where expected ($where): $(value BLK_DEVPATH)"; return 1 ;;
+	*) why="vda is not where expected ($where): $(value DISK_vda_DEVPATH)"; return 1 ;;
 	esac
 	expect_status 0 || return 1
 	size=$(stat -c %s "$img")
@@ -128,8 +125,8 @@ case_9p() {
 	tok=$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
 	echo "written-by-l1-$tok" >"$S/from-l1.txt"
 	l2 9p none -c 1 --9p "$S,e2e" -p "$Q lkvmtest=9p"
-	expect_marker && expect_line '^P9_MOUNT=' "the guest did not get to its 9p mount" || return 1
-	[ "$(value P9_MOUNT)" = ok ] || { why="guest: P9_MOUNT=$(value P9_MOUNT)"; return 1; }
+	expect_marker && expect_line '^P9_MOUNT_e2e=' "the guest did not get to its 9p mount" || return 1
+	[ "$(value P9_MOUNT_e2e)" = ok ] || { why="guest: P9_MOUNT_e2e=$(value P9_MOUNT_e2e)"; return 1; }
 	[ "$(value P9_READ)" = "written-by-l1-$tok" ] || { why="the guest read '$(value P9_READ)' from L1's file"; return 1; }
 	[ "$(value P9_WRITE)" = ok ] || { why="the guest could not write its file"; return 1; }
 	expect_status 0 || return 1
@@ -152,8 +149,8 @@ case_virtio_pci_all() {
 	l2 virtio-pci-all none -c 2 --virtio-transport pci --disk "$img" --rng \
 		--9p "$S,e2e" --console virtio -p "$Q lkvmtest=blk,rng,9p,hvc lkvmblk=pci-all"
 	expect_marker && expect_line '^LKVM-L2-HVC-HELLO' "a line written to hvc0 never reached lkvm's stdout" || return 1
-	[ "$(value BLK_RW)" = ok ] || { why="guest: BLK_RW=$(value BLK_RW)"; return 1; }
-	for v in BLK_DEVPATH HVC_DEVPATH; do
+	[ "$(value DISK_vda_RW)" = ok ] || { why="guest: DISK_vda_RW=$(value DISK_vda_RW)"; return 1; }
+	for v in DISK_vda_DEVPATH HVC_DEVPATH; do
 		case "$(value $v)" in
 		*pci0000:*) ;;
 		*) why="$v=$(value $v): not behind the PCI host bridge"; return 1 ;;
@@ -197,7 +194,7 @@ aia_case() {
 	*) why="device tree irqchips: '$(value IRQCHIP)', not an APLIC and IMSICs"; return 1 ;;
 	esac
 	[ "$(value CPUS_ONLINE)" = 0-1 ] || { why="CPUs online: $(value CPUS_ONLINE)"; return 1; }
-	[ "$(value BLK_RW)" = ok ] || { why="guest: BLK_RW=$(value BLK_RW)"; return 1; }
+	[ "$(value DISK_vda_RW)" = ok ] || { why="guest: DISK_vda_RW=$(value DISK_vda_RW)"; return 1; }
 	expect_status 0
 }
 case_irqchip_aia_pci() {

@@ -1,87 +1,13 @@
 #!/bin/sh
 # /init of the L2 test guest (busybox only). Reads lkvmtest=<case> from
-# /proc/cmdline and acts on it; see tests/e2e/README.md.
+# /proc/cmdline and acts on it; see tests/e2e/x86/README.md.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+# l2_start, l2_arg, l2_end, pat, sha, wait_dev, blk_rw, rng_report,
+# l2_shell, p9_mount: tests/e2e/lib/l2-lib.sh.
+. /l2-lib.sh
+l2_start
 
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-# Without a /dev/console node in the image the kernel gave us no stdio.
-# With console=hvc0 alone (a kernel whose virtio_console is a module),
-# /dev/console cannot be opened yet: fall back to the UART. (A failed
-# redirection on exec would end this shell, so try it in a subshell.)
-if [ ! -t 1 ]; then
-	if (: </dev/console) 2>/dev/null; then
-		exec </dev/console >/dev/console 2>&1
-	else
-		exec </dev/ttyS0 >/dev/ttyS0 2>&1
-	fi
-fi
-# Keep late kernel messages from splitting our output lines (panics are
-# KERN_EMERG and still print).
-echo 1 >/proc/sys/kernel/printk
-
-echo "LKVM-L2-INIT-OK"
-
-# The virtio image (see lkvm_build_l2_virtio_initrd) carries the virtio and
-# ext4 modules, dependencies first; the plain image has none.
-if [ -f /etc/l2-modules ]; then
-	for m in $(cat /etc/l2-modules); do
-		insmod "/modules/$m" || echo "LKVM-L2-INSMOD-FAILED $m"
-	done
-fi
-
-# pat TAG BYTES: the deterministic test pattern; L1 (tests/e2e/cases.sh)
-# computes the same bytes with the same busybox to check the image files.
-pat() { yes "lkvm-$1-0123456789abcdef" | head -c "$2"; }
-
-# wait_dev PATH: devices appear as their drivers probe; give them 10 s.
-wait_dev() {
-	i=0
-	while [ ! -e "$1" ] && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ -e "$1" ]
-}
-
-# blk_rw DEV: write the pattern of the disk's serial at three places (the
-# start, a 512-byte-aligned offset that is not 4 KiB-aligned, and the last
-# 12 KiB), with O_DIRECT so each write reaches the device, then read each
-# back with O_DIRECT and compare. Prints DISK_<dev>=... lines for L1.
-blk_rw() {
-	d=${1#/dev/}
-	wait_dev "/dev/$d" || { echo "DISK_$d=missing"; return 1; }
-	size=$(blockdev --getsize64 "/dev/$d")
-	serial=$(cat "/sys/block/$d/serial" 2>/dev/null)
-	echo "DISK_${d}_SIZE=$size"
-	echo "DISK_${d}_SERIAL=$serial"
-	echo "DISK_${d}_DEVPATH=$(readlink -f "/sys/block/$d/device")"
-	echo "DISK_${d}_FEATURES=$(cat "/sys/block/$d/device/features" 2>/dev/null)"
-	echo "DISK_${d}_MQ=$(ls "/sys/block/$d/mq" 2>/dev/null | wc -l)"
-	ok=ok
-	for r in "a 0 65536" "b 1049088 8192" "c $((size - 12288)) 12288"; do
-		set -- $r
-		pat "$serial-$1" "$3" | dd of="/dev/$d" bs=4096 iflag=fullblock \
-			oflag=seek_bytes,direct seek="$2" conv=notrunc,fsync 2>/dev/null ||
-			{ ok="write-failed-at-$2"; break; }
-	done
-	# Read back through the device, not the page cache.
-	if [ $ok = ok ]; then
-		for r in "a 0 65536" "b 1049088 8192" "c $((size - 12288)) 12288"; do
-			set -- $r
-			want=$(pat "$serial-$1" "$3" | sha256sum | cut -d' ' -f1)
-			got=$(dd if="/dev/$d" bs=4096 iflag=skip_bytes,direct skip="$2" \
-				count=$(($3 / 4096)) 2>/dev/null | sha256sum | cut -d' ' -f1)
-			[ "$want" = "$got" ] || { ok="readback-differs-at-$2"; break; }
-		done
-	fi
-	echo "DISK_${d}_RW=$ok"
-}
-
-sha() { sha256sum | cut -d' ' -f1; }
-
-# --- virtio-9p (lkvmtest=9p; L1's side is in tests/e2e/cases.sh) ----------
+# --- virtio-9p (lkvmtest=9p; L1's side is in tests/e2e/x86/cases.sh) ------
 # Every check prints NAME=ok, or NAME=<what went wrong>; L1 also checks the
 # host side of each. Output read back from the exports is printed as
 # "P9-READ: ..." lines, so that L1 sees whatever a hostile read returned.
@@ -123,21 +49,6 @@ tick() {
 	now=$(cut -d' ' -f1 /proc/uptime)
 	echo "P9INFO_T_$1=$(awk -v a="${tick_t:-$now}" -v b="$now" 'BEGIN { printf "%.1f", b - a }')s"
 	tick_t=$now
-}
-
-# p9_mount TAG MSIZE: mount the export TAG on /mnt/TAG.
-p9_mount() {
-	mkdir -p "/mnt/$1"
-	i=0
-	while ! mount -t 9p -o "trans=virtio,version=9p2000.L,msize=$2" "$1" "/mnt/$1" 2>/tmp/mount.err; do
-		i=$((i + 1))
-		if [ $i -ge 20 ]; then
-			echo "P9_MOUNT_$1=failed: $(cat /tmp/mount.err)"
-			return 1
-		fi
-		sleep 0.5
-	done
-	echo "P9_MOUNT_$1=ok"
 }
 
 # p9_rw DIR FULL: file operations on a read-write export. FULL=1 adds a
@@ -369,7 +280,7 @@ p9_hostile() {
 # the checks each tag asks for: e2e (p9_rw, full), mm (p9_rw, basic),
 # e2ero (p9_ro), hostile (p9_hostile). lkvm9p=MSIZE on the command line.
 p9_action() {
-	msize=$(sed -n 's/.*lkvm9p=\([0-9]*\).*/\1/p' /proc/cmdline)
+	msize=$(l2_arg lkvm9p)
 	tags=
 	for t in /sys/bus/virtio/drivers/9pnet_virtio/virtio*/mount_tag; do
 		[ -e "$t" ] && tags="$tags $(tr -d '\000' <"$t")"
@@ -401,15 +312,8 @@ virtio_irqs() {
 	grep virtio /proc/interrupts | while read -r l; do echo "IRQ: $l"; done
 }
 
-t=
-for w in $(cat /proc/cmdline); do
-	case "$w" in
-	lkvmtest=*) t=${w#lkvmtest=} ;;
-	esac
-done
-
 # lkvmtest= may list several actions separated by commas; they run in turn.
-for a in $(echo "$t" | tr , ' '); do
+for a in $(l2_arg lkvmtest | tr , ' '); do
 case "$a" in
 marker)
 	;;
@@ -424,9 +328,7 @@ info)
 	echo "RAM_ABOVE_4G=$(grep -c '^1[0-9a-f]\{8\}-.* : System RAM' /proc/iomem)"
 	;;
 shell)
-	echo "LKVM-L2-SHELL-READY"
-	sh
-	echo "LKVM-L2-SHELL-DONE"
+	l2_shell
 	;;
 panic)
 	echo "LKVM-L2-PANICKING"
@@ -524,17 +426,7 @@ hvc)
 	fi
 	;;
 rng)
-	if wait_dev /dev/hwrng; then
-		echo "RNG_CURRENT=$(cat /sys/class/misc/hw_random/rng_current)"
-		echo "RNG_AVAILABLE=$(cat /sys/class/misc/hw_random/rng_available)"
-		echo "RNG_BYTES=$(dd if=/dev/hwrng bs=64 count=1 2>/dev/null | wc -c)"
-		echo "RNG_BIG=$(dd if=/dev/hwrng bs=4096 count=4 iflag=fullblock 2>/dev/null | wc -c)"
-		echo "RNG_SHA1=$(dd if=/dev/hwrng bs=64 count=1 2>/dev/null | sha256sum | cut -d' ' -f1)"
-		echo "RNG_SHA2=$(dd if=/dev/hwrng bs=64 count=1 2>/dev/null | sha256sum | cut -d' ' -f1)"
-		echo "RNG_ZERO=$(head -c 64 /dev/zero | sha256sum | cut -d' ' -f1)"
-	else
-		echo "RNG_CURRENT=none"
-	fi
+	rng_report
 	;;
 9p)
 	p9_action
@@ -542,7 +434,7 @@ rng)
 9pbench)
 	# tests/bench/9p.sh: lkvm9pbench=MiB,FILES,MSIZE; p9bench is only in
 	# the benchmark's image.
-	set -- $(sed -n 's/.*lkvm9pbench=\([0-9,]*\).*/\1/p' /proc/cmdline | tr , ' ')
+	set -- $(l2_arg lkvm9pbench | tr , ' ')
 	if p9_mount bench "${3:-524288}" >/tmp/mount.log; then
 		echo "P9BENCH-MSIZE $(sed -n 's|^bench /mnt/bench 9p .*msize=\([0-9]*\).*|\1|p' /proc/mounts)"
 		p9bench seqwrite /mnt/bench/big.bin "${1:-256}" &&
@@ -559,7 +451,7 @@ rng)
 bench)
 	# tests/bench/blk-io.sh: lkvmbench=MiB,SECONDS,DEPTH; blkio is only in
 	# the benchmark's image.
-	set -- $(sed -n 's/.*lkvmbench=\([0-9,]*\).*/\1/p' /proc/cmdline | tr , ' ')
+	set -- $(l2_arg lkvmbench | tr , ' ')
 	if wait_dev /dev/vda; then
 		blkio seqwrite /dev/vda "${1:-128}" &&
 			blkio seqread /dev/vda "${1:-128}" &&
@@ -570,10 +462,7 @@ bench)
 	;;
 poweroff)
 	# With ACPI (lkvm's default) this powers off through PM1a S5.
-	echo "LKVM-L2-POWERING-OFF"
-	poweroff -f
-	sleep 10
-	echo "LKVM-L2-POWEROFF-FAILED"
+	l2_end poweroff
 	;;
 *)
 	echo "LKVM-L2-UNKNOWN-CASE '$a'"
@@ -581,10 +470,4 @@ poweroff)
 esac
 done
 
-echo "LKVM-L2-REBOOTING"
-reboot -f
-# Should not get here; never let init exit (that panics the kernel).
-sleep 10
-echo "LKVM-L2-REBOOT-FAILED"
-poweroff -f
-while :; do sleep 3600; done
+l2_end reboot

@@ -3,7 +3,7 @@
  * blkbench: throughput of lkvm's virtio-blk device model and disk backends,
  * measured on the host without a guest.
  *
- * A fake guest (tests/unit/vq_driver.h: fake RAM, split ring, a driver
+ * A fake guest (tests/unit/lib/vq_driver.h: fake RAM, split ring, a driver
  * that negotiates every feature) drives virtio/blk.c exactly like a Linux
  * guest would: QD requests in flight, each an indirect descriptor chain
  * (header, data, status), kicks only when the device asks for them
@@ -27,8 +27,9 @@
  *   BLKBENCH backend=io_uring workload=seqread bs=131072 qd=32 direct=0
  *            ops=N bytes=N secs=X.XXX mbps=X.X iops=N errors=N
  *
- * (on one line).  Build: the objects of lkvm minus main/vm/vcpu/x86 kvm,
- * tests/unit/stubs.c and tests/unit/vq_driver.c, -luring -laio.
+ * (on one line).  Build (make build/bench/blkbench): the objects of lkvm
+ * minus main/vm/vcpu/x86 kvm, tests/unit/lib/stubs.c and
+ * tests/unit/lib/vq_driver.c, -luring -laio.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -4,9 +4,9 @@
 # kernel as L1, whose kvm.ko gives /dev/kvm; inside it the static riscv64
 # lkvm boots the same kernel as L2 with a busybox initramfs, once per case.
 #
-# usage: tests/riscv/e2e.sh [--lkvm PATH] [--cases a,b,...] [--case-timeout S]
-#                           [--timeout S] [--l1-smp N] [--l1-only]
-#                           [--verbose] [--build-only]
+# usage: tests/e2e/riscv/run.sh [--lkvm PATH] [--cases a,b,...]
+#                               [--case-timeout S] [--timeout S] [--l1-smp N]
+#                               [--l1-only] [--verbose] [--build-only]
 #
 #   --lkvm PATH        the static riscv64 lkvm (default: build/riscv64/lkvm,
 #                      from make ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu-
@@ -25,7 +25,7 @@
 # exits 0 only if every requested case passed.
 set -eu
 LKVM_PROG=riscv-e2e
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/guest.sh"
 
 ALL_CASES="boot-marker smp-2 cmdline serial-shell virtio-blk virtio-blk-pci rng 9p virtio-pci-all irqchip-aia-pci irqchip-aia-mmio reboot earlycon dump-dtb"
 lkvm_bin=$LKVM_TOP/build/riscv64/lkvm
@@ -53,14 +53,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ "$l1_only" = 0 ] || cases=
-for c in $cases; do
-	case " $ALL_CASES " in
-	*" $c "*) ;;
-	*) lkvm_die "unknown case '$c' (known: $ALL_CASES)" ;;
-	esac
-done
-set -- $cases
-n_expected=$#
+n_expected=$(lkvm_count_cases "$ALL_CASES" "$cases") || exit 2
 [ -n "$l1_timeout" ] || l1_timeout=$((120 + 60 * n_expected))
 
 t_start=$(lkvm_now_ms)
@@ -82,61 +75,32 @@ if [ "$l1_only" = 0 ]; then
 fi
 
 rv_guest
+KIMAGE=$RV_KIMAGE
 KMODS=$RV_KMODS
 LKVM_BUSYBOX=$RV_BUSYBOX
-
 # The modules L2 needs: the virtio-mmio transport (virtio-pci is built in),
 # the block and rng drivers (the hw_random core and virtio_console are
 # built in), 9p over virtio (with 9pnet and netfs). L1 needs only kvm (no
 # dependencies in this kernel).
 RV_L2_MODULES="virtio_mmio virtio_blk virtio-rng 9pnet_virtio 9p"
-RV_L1_MODULES="kvm"
+LKVM_L1_MODULES=kvm
+LKVM_L2_KERNEL=Image
 
-# rv_stage_modules DIR NAME...: the modules and their dependencies,
-# decompressed into DIR/modules, their load order in DIR/etc/ORDERFILE.
-rv_stage_modules() {
-	local d=$1 order=$2 m
-	shift 2
-	lkvm_module_closure "$@"
-	mkdir -p "$d/modules"
-	: >"$d/etc/$order"
-	for m in "${LKVM_MODULES[@]}"; do
-		lkvm_install_module "$m" "$d/modules" >>"$d/etc/$order"
-	done
-}
-
-# --- the L2 initramfs ------------------------------------------------------------
-mkdir -p "$LKVM_BUILD"
-stage2=$LKVM_BUILD/stage-rv-l2.$$
-stage1=$LKVM_BUILD/stage-rv-l1.$$
-conf=$LKVM_BUILD/rv-conf.$$
-trap 'rm -rf "$stage2" "$stage1" "$conf"' EXIT
-lkvm_stage_base "$stage2"
-install -m 755 "$LKVM_TESTS_DIR/riscv/l2-init.sh" "$stage2/init"
-rv_stage_modules "$stage2" l2-modules $RV_L2_MODULES
-l2_image=$(lkvm_pack_cached "$stage2" "$LKVM_BUILD/rv-l2")
-
-# --- the L1 initramfs -------------------------------------------------------------
+# --- the images ---------------------------------------------------------------
+lkvm_build_l2_image rv-l2 "$LKVM_TESTS_DIR/e2e/riscv/l2-init.sh" "$RV_L2_MODULES"
+L2_INITRD=$L2_IMAGE
+lkvm_scratch rv-e2e
 {
 	printf 'E2E_CASES="%s"\n' "$cases"
 	printf 'E2E_TIMEOUT=%s\n' "$case_timeout"
 } >"$conf"
-lkvm_stage_base "$stage1"
-rv_stage_modules "$stage1" l1-modules $RV_L1_MODULES
-mkdir -p "$stage1/l2"
-cp "$RV_KIMAGE" "$stage1/l2/Image"
-cp "$l2_image" "$stage1/l2/initrd.cpio.gz"
-install -m 755 "$LKVM_TESTS_DIR/e2e/l1-init.sh" "$stage1/init"
+lkvm_stage_l1 "$stage" "$LKVM_TESTS_DIR/e2e/riscv/cases.sh" "$conf"
 if [ "$l1_only" = 1 ]; then
-	printf '#!/bin/sh\necho "E2E-L1-ONLY /dev/kvm: $(ls -l /dev/kvm)"\ndmesg | grep -i -e kvm -e aia -e imsic | sed "s/^/E2E-L1-DMESG /"\n' >"$stage1/payload.sh"
-	chmod 755 "$stage1/payload.sh"
+	printf '#!/bin/sh\necho "E2E-L1-ONLY /dev/kvm: $(ls -l /dev/kvm)"\ndmesg | grep -i -e kvm -e aia -e imsic | sed "s/^/E2E-L1-DMESG /"\n' >"$stage/payload.sh"
 else
-	install -m 755 "$LKVM_TESTS_DIR/riscv/cases.sh" "$stage1/payload.sh"
-	install -m 644 "$LKVM_TESTS_DIR/e2e/case-lib.sh" "$stage1/case-lib.sh"
-	install -D -m 755 "$lkvm_bin" "$stage1/usr/bin/lkvm"
+	install -D -m 755 "$lkvm_bin" "$stage/usr/bin/lkvm"
 fi
-cp "$conf" "$stage1/etc/lkvm-test.conf"
-l1_image=$(lkvm_pack_cached "$stage1" "$LKVM_BUILD/rv-l1")
+l1_image=$(lkvm_pack_cached "$stage" "$LKVM_BUILD/rv-l1")
 rm -f "$conf"
 t_built=$(lkvm_now_ms)
 if [ "$build_only" = 1 ]; then
@@ -148,33 +112,21 @@ lkvm_log "lkvm under test: $([ "$l1_only" = 1 ] && echo none || echo "$lkvm_bin"
 lkvm_log "L1 image ${l1_image##*/} ($(du -h "$l1_image" | cut -f1)), kernel $RV_KVER, L1 harts $l1_smp, cases: ${cases:-none}"
 
 # --- boot L1 and watch its console ---------------------------------------------
-# rv_boot_l1 IMAGE TIMEOUT: like lkvm_boot_l1 (tests/e2e/lib.sh), with
-# qemu-system-riscv64's virt machine and the hypervisor extension.  L1's
-# harts have AIA (Smaia/Ssaia) and its wired interrupts go through an
+# L1 is qemu-system-riscv64's virt machine with the hypervisor extension.
+# Its harts have AIA (Smaia/Ssaia) and its wired interrupts go through an
 # APLIC, so L1's KVM offers the in-kernel AIA (emulated IMSICs) that
 # --irqchip aia uses.  (aia=aplic-imsic hangs Debian's 6.12 L1 on QEMU 7.2
 # once its serial console takes interrupts.)
-rv_boot_l1() {
-	local rc=0
-	rm -f "$LKVM_L1_PID" "$LKVM_L1_MON"
-	timeout -k 10 "$2" qemu-system-riscv64 -M virt,aia=aplic \
-		-cpu rv64,h=true,x-smaia=true,x-ssaia=true -smp "$l1_smp" -m 2048 \
-		-nographic -monitor "unix:$LKVM_L1_MON,server=on,wait=off" \
-		-pidfile "$LKVM_L1_PID" -no-reboot -kernel "$RV_KIMAGE" -initrd "$1" \
-		-append "console=ttyS0 panic=-1 quiet" </dev/null 2>&1 || rc=$?
-	rm -f "$LKVM_L1_PID" "$LKVM_L1_MON"
-	echo "E2E-HOST-QEMU-EXIT $rc"
-}
+LKVM_L1_MACHINE=(qemu-system-riscv64 -M virt,aia=aplic
+	-cpu rv64,h=true,x-smaia=true,x-ssaia=true -smp "$l1_smp")
 # What lkvm_watch_l1 shows of the emulated CPU when L1 wedges.
 LKVM_L1_DIAG_RE='^ *(pc|mstatus|hstatus|mcause|scause|sepc|mip|mie) '
 
 lkvm_new_log riscv-e2e
 log=$LOG
-results=$LKVM_BUILD/rv-results.$$
-trap 'rm -rf "$stage2" "$stage1" "$conf" "$results"' EXIT
 lkvm_e2e_console "$verbose"
 : >"$results"
-rv_boot_l1 "$l1_image" "$l1_timeout" | lkvm_watch_l1 150 "$log" "$results"
+lkvm_boot_l1 "$l1_image" "$l1_timeout" | lkvm_watch_l1 150 "$log" "$results"
 l1_rc=$(sed -n 's/^E2E-HOST-QEMU-EXIT //p' "$results" | tail -n1)
 t_end=$(lkvm_now_ms)
 

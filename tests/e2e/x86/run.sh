@@ -6,16 +6,16 @@
 # a real /dev/kvm; inside it lkvm boots the same kernel as L2 with a busybox
 # initramfs, once per case. One L1 boot runs all cases.
 #
-# usage: tests/e2e/run.sh [--lkvm PATH] [--vmm-wrapper SCRIPT | --qemu-shim]
-#                         [--cases a,b,...] [--case-timeout S] [--timeout S]
-#                         [--transport T] [--verbose]
+# usage: tests/e2e/x86/run.sh [--lkvm PATH] [--vmm-wrapper SCRIPT | --qemu-shim]
+#                             [--cases a,b,...] [--case-timeout S] [--timeout S]
+#                             [--transport T] [--verbose] [--build-only]
 #
 #   --lkvm PATH          the lkvm binary to test (default: ./lkvm at the top)
 #   --vmm-wrapper SCRIPT install SCRIPT as lkvm inside L1 instead, together
 #                        with qemu-system-x86_64 (its libraries and microvm
 #                        firmware) for the script to call; also
 #                        LKVM_E2E_WRAPPER=SCRIPT
-#   --qemu-shim          same as --vmm-wrapper tests/e2e/qemu-shim.sh: runs
+#   --qemu-shim          same as --vmm-wrapper tests/e2e/x86/qemu-shim.sh: runs
 #                        the cases with QEMU as the L2 VMM (checks the
 #                        harness itself)
 #   --cases LIST         comma-separated subset of the cases, in that order
@@ -32,7 +32,7 @@
 # "N passed, N failed"; exits 0 only if every expected case passed.
 set -eu
 LKVM_PROG=e2e
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/host.sh"
 
 ALL_CASES="boot-marker smp-2 smp-2-acpi-off mem-size mem-above-4g platform-devices cmdline-append stdin-to-shell reboot-exit0 poweroff-exit0 panic-exit triple-fault-exit0 internal-error pvh-vmlinux missing-kernel bad-kernel
 virtio-blk virtio-blk-two-disks virtio-blk-multiqueue virtio-pci-msix virtio-blk-ro virtio-blk-discard virtio-blk-lock
@@ -59,7 +59,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--lkvm) lkvm_bin=$2; shift 2 ;;
 	--vmm-wrapper) wrapper=$2; shift 2 ;;
-	--qemu-shim) wrapper=$LKVM_TESTS_DIR/e2e/qemu-shim.sh; shift ;;
+	--qemu-shim) wrapper=$LKVM_TESTS_DIR/e2e/x86/qemu-shim.sh; shift ;;
 	--cases) cases=${2//,/ }; shift 2 ;;
 	--case-timeout) case_timeout=$2; shift 2 ;;
 	--timeout) l1_timeout=$2; shift 2 ;;
@@ -70,14 +70,7 @@ while [ $# -gt 0 ]; do
 	*) echo "e2e: unknown option '$1'" >&2; usage ;;
 	esac
 done
-for c in $cases; do
-	case " $ALL_CASES " in
-	*" $c "*) ;;
-	*) lkvm_die "unknown case '$c' (known: $ALL_CASES)" ;;
-	esac
-done
-set -- $cases
-n_expected=$#
+n_expected=$(lkvm_count_cases "$ALL_CASES" "$cases") || exit 2
 if [ -z "$l1_timeout" ]; then
 	l1_timeout=$((120 + 45 * n_expected))
 	[ "$l1_timeout" -ge 600 ] || l1_timeout=600
@@ -102,7 +95,7 @@ build_l1_image() {
 		printf 'VMM=lkvm\n'
 		printf 'E2E_TRANSPORT=%s\n' "$transport"
 	} >"$conf"
-	lkvm_stage_l1 "$stage" "$LKVM_TESTS_DIR/e2e/cases.sh" "$conf"
+	lkvm_stage_l1 "$stage" "$LKVM_TESTS_DIR/e2e/x86/cases.sh" "$conf"
 	# Extras for single cases: the uncompressed vmlinux (PVH boot) and the smoke
 	# stand-in kernel (a real triple fault, which a healthy Linux never does).
 	case " $1 " in *" pvh-vmlinux "*)

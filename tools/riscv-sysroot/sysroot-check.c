@@ -1,6 +1,6 @@
 /*
- * Link test of the riscv64 sysroot (tests/riscv/sysroot.sh): calls what
- * lkvm calls from each library, so that a static link pulls the same
+ * Link test of the riscv64 sysroot (tools/riscv-sysroot/sysroot.sh): calls
+ * what lkvm calls from each library, so that a static link pulls the same
  * objects out of the archives (libarchive's cpio writer and its reader
  * with every decompression filter, libfdt, libaio, libcap-ng, liburing).
  * It is only linked, never run.

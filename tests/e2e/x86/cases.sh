@@ -21,7 +21,7 @@ mkdir -p "$D"
 mount -t tmpfs -o size=1200m tmpfs "$D" 2>/dev/null
 ln -sf /proc/mounts /etc/mtab
 
-. /case-lib.sh
+. /l1-lib.sh
 
 # --- the cases -------------------------------------------------------------
 
@@ -193,7 +193,7 @@ case_missing_kernel() {
 # Several cases share one VMM run (a boot under nested TCG costs ~15 s):
 # the first case that needs it runs it, and each case then checks its own
 # part of the result. The guest side is the blk*, rng, hvc and hold actions
-# of tests/e2e/l2-init.sh.
+# of tests/e2e/x86/l2-init.sh.
 
 # once BOOT FUNCTION: run FUNCTION (which calls run_vmm BOOT ...) unless it
 # already ran, then point TXT, ERR, RC, CS and tmo at BOOT's results.
@@ -208,9 +208,6 @@ once() {
 	read -r CS tmo <"$W/$1.meta" 2>/dev/null || { CS=0 tmo=$E2E_TIMEOUT; }
 }
 
-# The pattern the guest writes (same busybox, same bytes as l2-init.sh).
-pat() { yes "lkvm-$1-0123456789abcdef" | head -c "$2"; }
-sha() { sha256sum | cut -d' ' -f1; }
 # region_sha FILE OFFSET LENGTH [direct]: sha256 of bytes of a file or device.
 region_sha() {
 	if [ "${4:-}" = direct ]; then

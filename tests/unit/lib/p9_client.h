@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../fs/p9/internal.h"
+#include "fs/p9/internal.h"
 
 struct p9c {
 	struct p9_server *s;

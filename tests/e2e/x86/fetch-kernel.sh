@@ -5,7 +5,7 @@
 # Prints the kernel image path on stdout.
 set -eu
 LKVM_PROG=fetch-kernel
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/host.sh"
 lkvm_fetch_kernel
 lkvm_log "kernel $KVER unpacked in $KDIR"
 printf '%s\n' "$KIMAGE"

@@ -1,7 +1,8 @@
 #!/bin/sh
-# What every e2e payload's cases share (tests/e2e/cases.sh for x86,
-# tests/riscv/cases.sh for riscv64); installed in L1 as /case-lib.sh and
-# sourced by the payload after it has set W (work dir) and VMM.
+# What every e2e payload's cases share (tests/e2e/x86/cases.sh,
+# tests/e2e/riscv/cases.sh); installed in L1 as /l1-lib.sh (lkvm_stage_l1)
+# and sourced by the payload after it has set W (work dir) and VMM.  The
+# benchmarks' payloads (tests/bench/*-l1.sh) use its l1_heartbeat.
 # busybox sh.
 
 now_cs() { awk '{ printf "%d", $1 * 100 }' /proc/uptime; }
@@ -92,6 +93,11 @@ expect_line() {
 expect_marker() { expect_line '^LKVM-L2-INIT-OK$' "L2 init marker LKVM-L2-INIT-OK never appeared"; }
 value() { sed -n "s/^$1=//p" "$TXT" | head -n1; }
 
+# pat TAG BYTES: the pattern the guests write (the same as in l2-lib.sh:
+# same busybox, same bytes).
+pat() { yes "lkvm-$1-0123456789abcdef" | head -c "$2"; }
+sha() { sha256sum | cut -d' ' -f1; }
+
 # Helpers of stdin feeders (the shell functions run_vmm pipes into the
 # VMM), which count half-seconds in i up to twice the case's timeout tmo.
 # wait_for_output PATTERN: until the guest printed PATTERN; fails when lkvm
@@ -126,13 +132,20 @@ feed_shell() {
 	exit_shell
 }
 
+# l1_heartbeat: from now on a line every 30 s tells the host that L1 is
+# alive while a guest is quiet (the host's watchdog kills an L1 silent for
+# 150 s); kill "$hb" stops it.
+l1_heartbeat() {
+	(while :; do sleep 30; echo "E2E-L1-HEARTBEAT uptime=$(cut -d' ' -f1 /proc/uptime)"; done) &
+	hb=$!
+}
+
 # run_cases CASE...: run case_<name> (dashes as underscores) for each, in
 # order, printing one "E2E <case>: PASS" or "E2E <case>: FAIL <why>" line
 # (and the tail of a failed case's console), with a heartbeat every 30 s
 # that tells the host L1 is alive while a case is quiet.
 run_cases() {
-	(while :; do sleep 30; echo "E2E-L1-HEARTBEAT uptime=$(cut -d' ' -f1 /proc/uptime)"; done) &
-	hb=$!
+	l1_heartbeat
 	echo "E2E-L1-CASES $#: $*"
 	echo "E2E-L1-VMM $(command -v "$VMM" || echo "$VMM: not found")"
 	for c in "$@"; do

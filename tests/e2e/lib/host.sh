@@ -1,9 +1,10 @@
-# Shared helpers for lkvm's end-to-end tests and boot benchmark.
-# Sourced (not executed) by tests/e2e/*.sh and tests/bench/*.sh; bash.
-#
-# Everything downloaded or built goes to the cache directory
-#   ${XDG_CACHE_HOME:-$HOME/.cache}/lkvm-tests
-# never into the source tree.
+# The build machine's side of every nested (L1) harness: the e2e suites of
+# both architectures (tests/e2e/x86/, tests/e2e/riscv/), the smoke suite's
+# guest cases in L1 (tests/smoke/in-l1.sh) and the benchmarks
+# (tests/bench/).  Kernel fetch, module closure, initramfs staging and
+# packing, the x86 L1 (QEMU TCG with AMD SVM) and its watchdog, the
+# verdict.  Sourced (not executed); bash.  Builds on tools/lib.sh
+# (LKVM_TOP, LKVM_CACHE, lkvm_log, lkvm_die, lkvm_need, lkvm_need_file).
 #
 # Layout of the cache:
 #   linux-image-<ver>-amd64-unsigned_*.deb    the guest kernel package
@@ -14,30 +15,15 @@
 
 # shellcheck shell=bash
 
-LKVM_TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-LKVM_TOP=$(cd "$LKVM_TESTS_DIR/.." && pwd)
-# CI may run without HOME: fall back to the passwd entry.
-: "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
-LKVM_CACHE=${LKVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lkvm-tests}
+# shellcheck source=../../../tools/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../../tools/lib.sh"
+LKVM_TESTS_DIR=$LKVM_TOP/tests
 LKVM_BUILD=$LKVM_CACHE/build
 # Bump to invalidate every cached image when the packing logic changes.
 LKVM_IMAGE_FORMAT=4
 
-lkvm_log() { printf '%s: %s\n' "${LKVM_PROG:-lkvm-tests}" "$*" >&2; }
-lkvm_die() { printf '%s: error: %s\n' "${LKVM_PROG:-lkvm-tests}" "$*" >&2; exit 2; }
-
 # Monotonic-ish wall clock in milliseconds (for the reports only).
 lkvm_now_ms() { date +%s%3N; }
-
-# lkvm_need CMD PACKAGE: fail clearly when a host command is missing.
-lkvm_need() {
-	command -v "$1" >/dev/null 2>&1 ||
-		lkvm_die "'$1' not found; install the Debian package '$2' (apt-get install $2)"
-}
-
-lkvm_need_file() {
-	[ -e "$1" ] || lkvm_die "'$1' not found; install the Debian package '$2' (apt-get install $2)"
-}
 
 # Host tools every harness needs.
 lkvm_check_host_tools() {
@@ -281,22 +267,58 @@ lkvm_prune() {
 	return 0
 }
 
-# lkvm_build_l2_initrd: the L2 guest's initramfs (busybox + l2-init.sh).
-# Sets L2_INITRD. Cached by content hash.
-lkvm_build_l2_initrd() {
-	local init=$LKVM_TESTS_DIR/e2e/l2-init.sh h
+# lkvm_stage_modules DIR ORDER: the modules of the last lkvm_module_closure
+# (LKVM_MODULES), decompressed, into DIR/modules, their load order in
+# DIR/etc/ORDER (for l1-init.sh or l2-lib.sh to insmod).
+lkvm_stage_modules() {
+	local m
+	mkdir -p "$1/modules" "$1/etc"
+	: >"$1/etc/$2"
+	for m in "${LKVM_MODULES[@]}"; do
+		lkvm_install_module "$m" "$1/modules" >>"$1/etc/$2"
+	done
+}
+
+# The library every L2 init sources, as /l2-lib.sh.
+LKVM_L2_LIB=$LKVM_TESTS_DIR/e2e/lib/l2-lib.sh
+
+# lkvm_build_l2_image PREFIX INIT MODULES [SRC:DEST...]: an L2 initramfs:
+# busybox (LKVM_BUSYBOX or the host's), INIT as /init with /l2-lib.sh, the
+# kernel modules MODULES (a list, may be empty) and their dependencies from
+# KMODS (insmod'ed by l2_start in the order of /etc/l2-modules), and the
+# given static executables.  Cached by content hash as
+# LKVM_BUILD/PREFIX-<hash>.cpio.gz, without staging anything when it
+# exists; sets L2_IMAGE.
+lkvm_build_l2_image() {
+	local prefix=$1 init=$2 mods=$3 bb=${LKVM_BUSYBOX:-/bin/busybox} h x st
+	shift 3
 	mkdir -p "$LKVM_BUILD"
-	h=$(lkvm_hash l2 /bin/busybox "$init")
-	L2_INITRD=$LKVM_BUILD/l2-$h.cpio.gz
-	if [ ! -f "$L2_INITRD" ]; then
-		local st=$LKVM_BUILD/stage-l2.$$
-		lkvm_stage_base "$st"
-		install -m 755 "$init" "$st/init"
-		lkvm_pack "$st" "$L2_INITRD" gzip
-		rm -rf "$st"
-		lkvm_prune "$LKVM_BUILD/l2" "$L2_INITRD"
-		lkvm_log "built L2 initramfs ${L2_INITRD##*/} ($(du -h "$L2_INITRD" | cut -f1))"
-	fi
+	LKVM_MODULES=()
+	[ -z "$mods" ] || lkvm_module_closure $mods
+	local files=("$bb" "$init" "$LKVM_L2_LIB" "${LKVM_MODULES[@]}")
+	for x in "$@"; do files+=("${x%%:*}"); done
+	h=$(lkvm_hash "$prefix $* $mods" "${files[@]}")
+	L2_IMAGE=$LKVM_BUILD/$prefix-$h.cpio.gz
+	[ ! -f "$L2_IMAGE" ] || return 0
+	st=$LKVM_BUILD/stage-$prefix.$$
+	lkvm_stage_base "$st"
+	install -m 755 "$init" "$st/init"
+	install -m 644 "$LKVM_L2_LIB" "$st/l2-lib.sh"
+	[ -z "$mods" ] || lkvm_stage_modules "$st" l2-modules
+	for x in "$@"; do
+		install -D -m 755 "${x%%:*}" "$st/${x#*:}"
+	done
+	lkvm_pack "$st" "$L2_IMAGE" gzip
+	rm -rf "$st"
+	lkvm_prune "$LKVM_BUILD/$prefix" "$L2_IMAGE"
+	lkvm_log "built L2 initramfs ${L2_IMAGE##*/} ($(du -h "$L2_IMAGE" | cut -f1))"
+}
+
+# lkvm_build_l2_initrd: the x86 L2 guest's initramfs (busybox and
+# l2-init.sh). Sets L2_INITRD.
+lkvm_build_l2_initrd() {
+	lkvm_build_l2_image l2 "$LKVM_TESTS_DIR/e2e/x86/l2-init.sh" ""
+	L2_INITRD=$L2_IMAGE
 }
 
 # The L2 modules for the virtio cases, dependencies first: the virtio core
@@ -305,37 +327,13 @@ lkvm_build_l2_initrd() {
 # virtio (9p needs netfs and fscache). hw_random is built in.
 LKVM_L2_VIRTIO_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_mmio virtio_blk virtio_console virtio-rng crc16 mbcache jbd2 crc32c_generic ext4 netfs fscache 9pnet 9pnet_virtio 9p"
 
-# lkvm_build_l2_virtio_initrd [SRC:DEST...]: the L2 initramfs of the virtio
-# cases: the plain one plus the modules above (insmod'ed by l2-init.sh in
-# the order of /etc/l2-modules) and the given static executables. Sets
-# L2_VIRTIO_INITRD. Cached by content hash. The plain image stays small so
-# that the other cases do not pay for unpacking modules.
+# lkvm_build_l2_virtio_initrd [SRC:DEST...]: the x86 L2 initramfs of the
+# virtio cases: the plain one plus the modules above and the given static
+# executables. Sets L2_VIRTIO_INITRD. The plain image stays small so that
+# the other cases do not pay for unpacking modules.
 lkvm_build_l2_virtio_initrd() {
-	local init=$LKVM_TESTS_DIR/e2e/l2-init.sh h m x
-	mkdir -p "$LKVM_BUILD"
-	lkvm_module_closure $LKVM_L2_VIRTIO_MODULES
-	local files=(/bin/busybox "$init" "${LKVM_MODULES[@]}")
-	for x in "$@"; do files+=("${x%%:*}"); done
-	h=$(lkvm_hash "l2-virtio $* $LKVM_L2_VIRTIO_MODULES" "${files[@]}")
-	L2_VIRTIO_INITRD=$LKVM_BUILD/l2v-$h.cpio.gz
-	if [ ! -f "$L2_VIRTIO_INITRD" ]; then
-		local st=$LKVM_BUILD/stage-l2v.$$
-		lkvm_stage_base "$st"
-		install -m 755 "$init" "$st/init"
-		mkdir -p "$st/modules"
-		: >"$st/etc/l2-modules"
-		for m in "${LKVM_MODULES[@]}"; do
-			cp "$m" "$st/modules/"
-			printf '%s\n' "${m##*/}" >>"$st/etc/l2-modules"
-		done
-		for x in "$@"; do
-			install -D -m 755 "${x%%:*}" "$st/${x#*:}"
-		done
-		lkvm_pack "$st" "$L2_VIRTIO_INITRD" gzip
-		rm -rf "$st"
-		lkvm_prune "$LKVM_BUILD/l2v" "$L2_VIRTIO_INITRD"
-		lkvm_log "built L2 virtio initramfs ${L2_VIRTIO_INITRD##*/} ($(du -h "$L2_VIRTIO_INITRD" | cut -f1))"
-	fi
+	lkvm_build_l2_image l2v "$LKVM_TESTS_DIR/e2e/x86/l2-init.sh" "$LKVM_L2_VIRTIO_MODULES" "$@"
+	L2_VIRTIO_INITRD=$L2_IMAGE
 }
 
 # lkvm_stage_l1_disk_tools DIR: what L1 needs to check the disks the guests
@@ -459,11 +457,6 @@ lkvm_build_static_tool() {
 	printf '%s\n' "$bin"
 }
 
-# lkvm_build_bootstamp: tests/tools/bootstamp.c, static. Sets BOOTSTAMP.
-lkvm_build_bootstamp() {
-	BOOTSTAMP=$(lkvm_build_static_tool bootstamp "$LKVM_TESTS_DIR/tools/bootstamp.c") || exit 2
-}
-
 # lkvm_scratch NAME: a harness's per-run scratch paths under LKVM_BUILD,
 # removed when the script exits: $stage (the L1 image being staged), $conf
 # (its /etc/lkvm-test.conf) and $results (the lines L1 reported).
@@ -476,24 +469,24 @@ lkvm_scratch() {
 }
 
 # lkvm_stage_l1 DIR PAYLOAD CONF: the L1 image's common part: busybox, the
-# kvm modules (load order in /etc/l1-modules), the L2 kernel and initramfs
-# in /l2, /init, the payload script as /payload.sh and CONF (a file) as
-# /etc/lkvm-test.conf. Needs KMODS, KIMAGE and L2_INITRD.
+# kvm modules LKVM_L1_MODULES (load order in /etc/l1-modules), the L2
+# kernel (/l2/$LKVM_L2_KERNEL) and initramfs (/l2/initrd.cpio.gz), /init,
+# the payload script as /payload.sh with the cases' library /l1-lib.sh,
+# and CONF (a file) as /etc/lkvm-test.conf. Needs KMODS, KIMAGE and
+# L2_INITRD. The defaults are x86's; the riscv64 suite sets its own.
+LKVM_L1_MODULES="irqbypass kvm ccp kvm-amd"
+LKVM_L2_KERNEL=bzImage
 lkvm_stage_l1() {
-	local d=$1 payload=$2 conf=$3 m
+	local d=$1 payload=$2 conf=$3
 	lkvm_stage_base "$d"
-	mkdir -p "$d/modules" "$d/l2"
-	: >"$d/etc/l1-modules"
-	lkvm_module_closure irqbypass kvm ccp kvm-amd
-	for m in "${LKVM_MODULES[@]}"; do
-		cp "$m" "$d/modules/"
-		printf '%s\n' "${m##*/}" >>"$d/etc/l1-modules"
-	done
-	cp "$KIMAGE" "$d/l2/bzImage"
+	mkdir -p "$d/l2"
+	lkvm_module_closure $LKVM_L1_MODULES
+	lkvm_stage_modules "$d" l1-modules
+	cp "$KIMAGE" "$d/l2/$LKVM_L2_KERNEL"
 	cp "$L2_INITRD" "$d/l2/initrd.cpio.gz"
-	install -m 755 "$LKVM_TESTS_DIR/e2e/l1-init.sh" "$d/init"
+	install -m 755 "$LKVM_TESTS_DIR/e2e/lib/l1-init.sh" "$d/init"
 	install -m 755 "$payload" "$d/payload.sh"
-	install -m 644 "$LKVM_TESTS_DIR/e2e/case-lib.sh" "$d/case-lib.sh"
+	install -m 644 "$LKVM_TESTS_DIR/e2e/lib/l1-lib.sh" "$d/l1-lib.sh"
 	cp "$conf" "$d/etc/lkvm-test.conf"
 }
 
@@ -543,19 +536,20 @@ lkvm_new_log() {
 	ls -t "$LKVM_CACHE/logs/$1"-*.log 2>/dev/null | tail -n +11 | xargs -r rm -f
 }
 
-# lkvm_boot_l1 IMAGE TIMEOUT [MEM_MiB]: boot the L1 kernel with IMAGE as its
-# initramfs under QEMU TCG with an emulated AMD SVM CPU (so kvm-amd works
-# inside), killed after TIMEOUT seconds (KILL 10 s later: a wedged TCG may
-# ignore TERM). Its console goes to stdout, followed by a last line
-# "E2E-HOST-QEMU-EXIT <status>" (124 or 137: timed out). QEMU's pid goes to
-# $LKVM_L1_PID and its monitor listens on the unix socket $LKVM_L1_MON, for
-# lkvm_watch_l1.
+# lkvm_boot_l1 IMAGE TIMEOUT [MEM_MiB]: boot the L1 kernel KIMAGE with IMAGE
+# as its initramfs on the emulated machine LKVM_L1_MACHINE (an array: by
+# default QEMU TCG with an AMD SVM CPU, so kvm-amd works inside), killed
+# after TIMEOUT seconds (KILL 10 s later: a wedged TCG may ignore TERM).
+# Its console goes to stdout, followed by a last line "E2E-HOST-QEMU-EXIT
+# <status>" (124 or 137: timed out). QEMU's pid goes to $LKVM_L1_PID and
+# its monitor listens on the unix socket $LKVM_L1_MON, for lkvm_watch_l1.
 LKVM_L1_PID=${TMPDIR:-/tmp}/lkvm-l1-$$.pid
 LKVM_L1_MON=${TMPDIR:-/tmp}/lkvm-l1-$$.mon
+LKVM_L1_MACHINE=(qemu-system-x86_64 -accel tcg -cpu EPYC,+svm -smp 1)
 lkvm_boot_l1() {
 	local img=$1 t=$2 mem=${3:-2048} rc=0
 	rm -f "$LKVM_L1_PID" "$LKVM_L1_MON"
-	timeout -k 10 "$t" qemu-system-x86_64 -accel tcg -cpu EPYC,+svm -smp 1 -m "$mem" \
+	timeout -k 10 "$t" "${LKVM_L1_MACHINE[@]}" -m "$mem" \
 		-nographic -monitor "unix:$LKVM_L1_MON,server=on,wait=off" \
 		-pidfile "$LKVM_L1_PID" -no-reboot -kernel "$KIMAGE" -initrd "$img" \
 		-append "console=ttyS0 panic=-1 quiet" </dev/null 2>&1 || rc=$?
@@ -642,6 +636,19 @@ lkvm_watch_l1() {
 		lkvm_on_line "$line"
 	done
 	return 0
+}
+
+# lkvm_count_cases ALL CASES: the number of CASES (words); dies naming a
+# case that is not one of ALL.
+lkvm_count_cases() {
+	local c n=0
+	for c in $2; do
+		case " $1 " in
+		*" $c "*) n=$((n + 1)) ;;
+		*) lkvm_die "unknown case '$c' (known: $1)" ;;
+		esac
+	done
+	echo "$n"
 }
 
 # lkvm_e2e_verdict PROG CASES RESULTS LOG L1_RC L1_TIMEOUT: count the cases'

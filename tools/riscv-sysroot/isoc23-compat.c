@@ -6,8 +6,8 @@
  * glibc 2.38 redirects strtol() and friends to __isoc23_*() under
  * _GNU_SOURCE; the C23 variants differ only in also accepting a "0b"
  * binary prefix, which no caller in those libraries relies on. Built by
- * tests/riscv/sysroot.sh into the sysroot's liblkvm-isoc23.a, and linked
- * only when the toolchain's libc.a lacks these symbols.
+ * tools/riscv-sysroot/sysroot.sh into the sysroot's liblkvm-isoc23.a, and
+ * linked only when the toolchain's libc.a lacks these symbols.
  */
 #include <inttypes.h>
 #include <stdarg.h>
