@@ -49,4 +49,13 @@ int read_whole_file(const char *path, uint8_t **buf, size_t *len);
 /* write() all of buf, retrying on EINTR/short writes. */
 int write_all(int fd, const void *buf, size_t len);
 
+/*
+ * A bump allocator (the platforms' address-space allocators): take @size
+ * bytes from the window [@start, @end) whose free part begins at *@next (0:
+ * nothing taken yet), naturally aligned and at least to @align (a power of
+ * two).  Returns the address, or 0 if @size is 0 or the window is full.
+ */
+uint64_t bump_alloc(uint64_t *next, uint64_t start, uint64_t end,
+		    uint64_t align, uint64_t size);
+
 #endif
