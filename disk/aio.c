@@ -13,7 +13,6 @@
 #include <libaio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,13 +27,10 @@
 struct aio {
 	io_context_t ctx;
 	bool ctx_ok;
-	int efd;
-	struct io_watch watch;
-	bool watching;
+	struct disk_async as;             /* as.lock: free list, backlog */
 	bool have_fdsync;
 	struct iocb probe;                /* the fdsync probe's iocb */
 
-	pthread_mutex_t lock;             /* free list, backlog */
 	struct iocb iocbs[DISK_RING_ENTRIES];
 	struct iocb *free[DISK_RING_ENTRIES];
 	unsigned int nr_free;
@@ -44,9 +40,9 @@ struct aio {
 
 static void put_iocb(struct aio *a, struct iocb *cb)
 {
-	pthread_mutex_lock(&a->lock);
+	pthread_mutex_lock(&a->as.lock);
 	a->free[a->nr_free++] = cb;
-	pthread_mutex_unlock(&a->lock);
+	pthread_mutex_unlock(&a->as.lock);
 }
 
 static void prep(struct disk *d, struct iocb *cb, struct disk_req *r)
@@ -61,7 +57,7 @@ static void prep(struct disk *d, struct iocb *cb, struct disk_req *r)
 				 (long long)r->offset, r->fua ? RWF_DSYNC : 0);
 	else
 		io_prep_fdsync(cb, d->fd);
-	io_set_eventfd(cb, a->efd);
+	io_set_eventfd(cb, a->as.efd);
 	cb->data = r;
 }
 
@@ -99,14 +95,14 @@ static void submit_iocbs(struct disk *d, struct iocb **cbs, unsigned int n)
 			 * the completion handler. */
 			unsigned int i;
 
-			pthread_mutex_lock(&a->lock);
+			pthread_mutex_lock(&a->as.lock);
 			for (i = 0; i < n; i++) {
 				disk_fifo_push(&a->backlog, cbs[i]->data);
 				a->free[a->nr_free++] = cbs[i];
 			}
 			a->submit_failed = true;
-			pthread_mutex_unlock(&a->lock);
-			ioloop_watch_kick(&a->watch);
+			pthread_mutex_unlock(&a->as.lock);
+			ioloop_watch_kick(&a->as.watch);
 			return;
 		}
 		put_iocb(a, cbs[0]);
@@ -134,7 +130,7 @@ static void aio_queue(struct disk *d, struct disk_req **reqs, unsigned int n)
 	struct iocb *cbs[DISK_RING_ENTRIES];
 	unsigned int i, nr = 0;
 
-	pthread_mutex_lock(&a->lock);
+	pthread_mutex_lock(&a->as.lock);
 	a->submit_failed = false;
 	while (a->backlog.head && a->nr_free) {
 		struct disk_req *r = disk_fifo_pop(&a->backlog);
@@ -156,7 +152,7 @@ static void aio_queue(struct disk *d, struct disk_req **reqs, unsigned int n)
 		cbs[nr] = a->free[--a->nr_free];
 		prep(d, cbs[nr++], r);
 	}
-	pthread_mutex_unlock(&a->lock);
+	pthread_mutex_unlock(&a->as.lock);
 	if (nr)
 		submit_iocbs(d, cbs, nr);
 }
@@ -181,16 +177,7 @@ static bool finish_event(struct disk *d, struct disk_req *r, long res)
 		r->result = res < 0 ? (int)res : 0;
 		return true;
 	}
-	if (res < 0) {
-		r->result = (int)res;
-		return true;
-	}
-	if ((uint64_t)res < r->len) {
-		disk_continue_short(d, r, (uint64_t)res);
-		return false;
-	}
-	r->result = 0;
-	return true;
+	return disk_finish_rw(d, r, res);
 }
 
 static void aio_event(struct io_watch *w)
@@ -201,7 +188,7 @@ static void aio_event(struct io_watch *w)
 	bool retry;
 	uint64_t cnt;
 
-	(void)!read(a->efd, &cnt, sizeof(cnt)); /* drain before reaping */
+	(void)!read(a->as.efd, &cnt, sizeof(cnt)); /* drain before reaping */
 
 	while (budget) {
 		struct io_event ev[AIO_REAP_BATCH];
@@ -232,9 +219,9 @@ static void aio_event(struct io_watch *w)
 		budget -= MIN(budget, (unsigned int)n);
 	}
 
-	pthread_mutex_lock(&a->lock);
+	pthread_mutex_lock(&a->as.lock);
 	retry = a->submit_failed || (a->backlog.head && a->nr_free);
-	pthread_mutex_unlock(&a->lock);
+	pthread_mutex_unlock(&a->as.lock);
 	if (retry)
 		aio_queue(d, NULL, 0);
 	if (!budget)
@@ -268,16 +255,10 @@ static void aio_destroy(struct disk *d)
 
 	if (!a)
 		return;
-	if (a->watching)
-		ioloop_watch_del(&a->watch);
+	disk_async_unwatch(&a->as);
 	if (a->ctx_ok)
 		io_destroy(a->ctx);
-	if (a->efd >= 0)
-		close(a->efd);
-	disk_pool_stop(d);
-	pthread_mutex_destroy(&a->lock);
-	free(a);
-	d->priv = NULL;
+	disk_async_free(d, &a->as);
 }
 
 static int aio_init(struct disk *d, unsigned int depth, char *why,
@@ -288,19 +269,13 @@ static int aio_init(struct disk *d, unsigned int depth, char *why,
 	int err;
 
 	(void)depth;
-	if (!d->loop) {
-		snprintf(why, why_len, "no event loop");
-		return -EINVAL;
-	}
-	a = calloc(1, sizeof(*a));
+	a = disk_async_alloc(d, sizeof(*a), offsetof(struct aio, as), why,
+			     why_len, &err);
 	if (!a)
-		return -ENOMEM;
-	a->efd = -1;
-	pthread_mutex_init(&a->lock, NULL);
+		return err;
 	for (i = 0; i < DISK_RING_ENTRIES; i++)
 		a->free[i] = &a->iocbs[i];
 	a->nr_free = DISK_RING_ENTRIES;
-	d->priv = a;
 
 	err = io_setup(DISK_RING_ENTRIES, &a->ctx);
 	if (err) {
@@ -309,16 +284,12 @@ static int aio_init(struct disk *d, unsigned int depth, char *why,
 	}
 	a->ctx_ok = true;
 	a->have_fdsync = probe_fdsync(d, a);
-	a->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (a->efd < 0) {
-		err = -errno;
-		snprintf(why, why_len, "eventfd: %s", strerror(-err));
-		goto fail;
-	}
-	err = disk_async_start(d, &a->watch, a->efd, aio_event, why, why_len);
+	err = disk_async_eventfd(&a->as, why, why_len);
 	if (err)
 		goto fail;
-	a->watching = true;
+	err = disk_async_start(d, &a->as, aio_event, why, why_len);
+	if (err)
+		goto fail;
 	if (!a->have_fdsync)
 		pr_debug("%s: no AIO fdsync; flushes go to helper threads",
 			 d->who);

@@ -3,9 +3,12 @@
 #ifndef LKVM_DISK_BACKEND_H
 #define LKVM_DISK_BACKEND_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lkvm/disk.h"
+#include "lkvm/ioloop.h"
 
 /* Size of the zero buffer used when write-zeroes falls back to writes. */
 #define DISK_ZERO_BUF (256 * 1024)
@@ -75,14 +78,49 @@ static inline struct disk_req *disk_fifo_pop(struct disk_req_fifo *f)
 }
 
 int disk_pool_start(struct disk *d, unsigned int threads);
+
+/* --- What the async backends (aio.c, uring.c) share --- */
+
+/*
+ * The part of an async backend's state (d->priv) that both have: the
+ * eventfd the kernel signals completions on, its watch on the VM's ioloop,
+ * and the lock over the backend's submission side.
+ */
+struct disk_async {
+	pthread_mutex_t lock;
+	int efd;                  /* -1 until disk_async_eventfd() */
+	struct io_watch watch;
+	bool watching;            /* the watch is on d->loop */
+};
+
+/*
+ * The head of an async backend's init: allocate its state (@size bytes, its
+ * struct disk_async at offset @as_off) as d->priv, the lock ready.  NULL
+ * with *@err (and @why) set when there is no event loop or no memory.
+ */
+void *disk_async_alloc(struct disk *d, size_t size, size_t as_off, char *why,
+		       size_t why_len, int *err);
+/* Make the completion eventfd (as->efd).  On failure writes a reason to @why. */
+int disk_async_eventfd(struct disk_async *as, char *why, size_t why_len);
 /*
  * The common tail of an async backend's init: two helper-pool threads (for
  * discards, zeroing fallbacks and short-transfer tails) and an ioloop watch
- * on the completion eventfd @efd.  On failure writes a reason to @why.
+ * on the completion eventfd that calls @fn.  On failure writes a reason to
+ * @why.
  */
-struct io_watch;
-int disk_async_start(struct disk *d, struct io_watch *w, int efd,
+int disk_async_start(struct disk *d, struct disk_async *as,
 		     void (*fn)(struct io_watch *w), char *why, size_t why_len);
+/* The head of an async backend's destroy: no more completion handlers. */
+void disk_async_unwatch(struct disk_async *as);
+/* The tail of it, once the kernel side is gone: the eventfd, the pool, the
+ * lock and the state (d->priv) itself. */
+void disk_async_free(struct disk *d, struct disk_async *as);
+/*
+ * A READ/WRITE's completion with @res (bytes, or a negative errno): true if
+ * @r is finished now (r->result set), false if a short transfer carries on
+ * in the pool.
+ */
+bool disk_finish_rw(struct disk *d, struct disk_req *r, long res);
 /* Queue a request to be done synchronously, from req->done onwards (how
  * every bounced request is done, whatever the backend). */
 void disk_pool_queue(struct disk *d, struct disk_req *req);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -576,7 +577,42 @@ void disk_close(struct disk *d)
 	pthread_cond_destroy(&d->idle);
 }
 
-int disk_async_start(struct disk *d, struct io_watch *w, int efd,
+void *disk_async_alloc(struct disk *d, size_t size, size_t as_off, char *why,
+		       size_t why_len, int *err)
+{
+	struct disk_async *as;
+	char *priv;
+
+	if (!d->loop) {
+		snprintf(why, why_len, "no event loop");
+		*err = -EINVAL;
+		return NULL;
+	}
+	priv = calloc(1, size);
+	if (!priv) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	as = (struct disk_async *)(void *)(priv + as_off);
+	as->efd = -1;
+	pthread_mutex_init(&as->lock, NULL);
+	d->priv = priv;
+	return priv;
+}
+
+int disk_async_eventfd(struct disk_async *as, char *why, size_t why_len)
+{
+	int err;
+
+	as->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (as->efd >= 0)
+		return 0;
+	err = -errno;
+	snprintf(why, why_len, "eventfd: %s", strerror(-err));
+	return err;
+}
+
+int disk_async_start(struct disk *d, struct disk_async *as,
 		     void (*fn)(struct io_watch *w), char *why, size_t why_len)
 {
 	int err = disk_pool_start(d, 2);
@@ -586,9 +622,43 @@ int disk_async_start(struct disk *d, struct io_watch *w, int efd,
 			 strerror(-err));
 		return err;
 	}
-	err = ioloop_watch_add(d->loop, w, efd, fn, d, d->who);
-	if (err)
+	err = ioloop_watch_add(d->loop, &as->watch, as->efd, fn, d, d->who);
+	if (err) {
 		snprintf(why, why_len, "cannot watch completions: %s",
 			 strerror(-err));
-	return err;
+		return err;
+	}
+	as->watching = true;
+	return 0;
+}
+
+void disk_async_unwatch(struct disk_async *as)
+{
+	if (as->watching)
+		ioloop_watch_del(&as->watch);
+	as->watching = false;
+}
+
+void disk_async_free(struct disk *d, struct disk_async *as)
+{
+	if (as->efd >= 0)
+		close(as->efd);
+	disk_pool_stop(d);
+	pthread_mutex_destroy(&as->lock);
+	free(d->priv);
+	d->priv = NULL;
+}
+
+bool disk_finish_rw(struct disk *d, struct disk_req *r, long res)
+{
+	if (res < 0) {
+		r->result = (int)res;
+		return true;
+	}
+	if ((uint64_t)res < r->len) {
+		disk_continue_short(d, r, (uint64_t)res);
+		return false;
+	}
+	r->result = 0;
+	return true;
 }

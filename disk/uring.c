@@ -2,7 +2,7 @@
 /*
  * The io_uring backend.
  *
- * Submitters (queue workers of any device queue) fill SQEs under u->lock
+ * Submitters (queue workers of any device queue) fill SQEs under u->as.lock
  * and submit them with one io_uring_enter per batch.  The kernel signals an
  * eventfd for every completion; that eventfd is watched on the VM's ioloop,
  * whose one-shot arming guarantees a single thread reaps the CQ at a time,
@@ -15,7 +15,6 @@
 #include <liburing.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -29,12 +28,9 @@
 struct uring {
 	struct io_uring ring;
 	bool ring_ok;
-	int efd;
-	struct io_watch watch;
-	bool watching;
 	bool have_fallocate;
 
-	pthread_mutex_t lock;          /* SQ, inflight, backlog */
+	struct disk_async as;          /* as.lock: SQ, inflight, backlog */
 	unsigned int inflight;         /* requests owned by the kernel */
 	unsigned int capacity;
 	struct disk_req_fifo backlog;  /* waiting for a free SQE */
@@ -114,7 +110,7 @@ static void submit_locked(struct disk *d, struct uring *u)
 	    ret != -EINTR)
 		pr_warn("%s: io_uring_submit: %s", d->who, strerror(-ret));
 	u->submit_failed = true;
-	ioloop_watch_kick(&u->watch);
+	ioloop_watch_kick(&u->as.watch);
 }
 
 /* Move backlogged requests into free SQEs. */
@@ -141,7 +137,7 @@ static void uring_submit(struct disk *d, struct disk_req **reqs,
 	unsigned int i;
 	bool queued = false;
 
-	pthread_mutex_lock(&u->lock);
+	pthread_mutex_lock(&u->as.lock);
 	for (i = 0; i < n; i++) {
 		struct disk_req *r = reqs[i];
 		int mode = -1;
@@ -163,24 +159,14 @@ static void uring_submit(struct disk *d, struct disk_req **reqs,
 	}
 	if (queued)
 		submit_locked(d, u);
-	pthread_mutex_unlock(&u->lock);
+	pthread_mutex_unlock(&u->as.lock);
 }
 
 /* Decide what a CQE means for @r; true if @r is finished now. */
 static bool finish_cqe(struct disk *d, struct disk_req *r, int res)
 {
-	if (is_rw(r)) {
-		if (res < 0) {
-			r->result = res;
-			return true;
-		}
-		if ((uint64_t)res < r->len) {
-			disk_continue_short(d, r, (uint64_t)res);
-			return false;
-		}
-		r->result = 0;
-		return true;
-	}
+	if (is_rw(r))
+		return disk_finish_rw(d, r, res);
 	if (r->op == DISK_OP_WRITE_ZEROES &&
 	    (res == -EOPNOTSUPP || res == -EINVAL)) {
 		/* The pool knows the fallbacks (down to writing zeroes). */
@@ -202,7 +188,7 @@ static void uring_event(struct io_watch *w)
 	uint64_t cnt;
 
 	/* Drain first: a completion posted after this read signals again. */
-	(void)!read(u->efd, &cnt, sizeof(cnt));
+	(void)!read(u->as.efd, &cnt, sizeof(cnt));
 
 	while (budget) {
 		struct io_uring_cqe *cqes[URING_REAP_BATCH];
@@ -220,19 +206,19 @@ static void uring_event(struct io_watch *w)
 		}
 		io_uring_cq_advance(&u->ring, n);
 
-		pthread_mutex_lock(&u->lock);
+		pthread_mutex_lock(&u->as.lock);
 		u->inflight -= MIN(n, u->inflight);
 		refill_locked(d, u);
-		pthread_mutex_unlock(&u->lock);
+		pthread_mutex_unlock(&u->as.lock);
 
 		disk_complete_reqs(d, done, nr_done);
 		budget -= MIN(budget, n);
 	}
 
-	pthread_mutex_lock(&u->lock);
+	pthread_mutex_lock(&u->as.lock);
 	if (u->submit_failed)
 		refill_locked(d, u);
-	pthread_mutex_unlock(&u->lock);
+	pthread_mutex_unlock(&u->as.lock);
 	if (!budget)
 		ioloop_watch_kick(w); /* more later, after other watches */
 }
@@ -243,16 +229,10 @@ static void uring_destroy(struct disk *d)
 
 	if (!u)
 		return;
-	if (u->watching)
-		ioloop_watch_del(&u->watch);
+	disk_async_unwatch(&u->as);
 	if (u->ring_ok)
 		io_uring_queue_exit(&u->ring);
-	if (u->efd >= 0)
-		close(u->efd);
-	disk_pool_stop(d);
-	pthread_mutex_destroy(&u->lock);
-	free(u);
-	d->priv = NULL;
+	disk_async_free(d, &u->as);
 }
 
 static int uring_init(struct disk *d, unsigned int depth, char *why,
@@ -263,17 +243,11 @@ static int uring_init(struct disk *d, unsigned int depth, char *why,
 	int err;
 
 	(void)depth;
-	if (!d->loop) {
-		snprintf(why, why_len, "no event loop");
-		return -EINVAL;
-	}
-	u = calloc(1, sizeof(*u));
+	u = disk_async_alloc(d, sizeof(*u), offsetof(struct uring, as), why,
+			     why_len, &err);
 	if (!u)
-		return -ENOMEM;
-	u->efd = -1;
+		return err;
 	u->capacity = DISK_RING_ENTRIES;
-	pthread_mutex_init(&u->lock, NULL);
-	d->priv = u;
 
 #ifdef IORING_SETUP_SUBMIT_ALL
 	/* Keep submitting past an SQE the kernel rejects (5.18+). */
@@ -306,23 +280,18 @@ static int uring_init(struct disk *d, unsigned int depth, char *why,
 		io_uring_opcode_supported(probe, IORING_OP_FALLOCATE);
 	io_uring_free_probe(probe);
 
-	u->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (u->efd < 0) {
-		err = -errno;
-		snprintf(why, why_len, "eventfd: %s", strerror(-err));
+	err = disk_async_eventfd(&u->as, why, why_len);
+	if (err)
 		goto fail;
-	}
-	err = io_uring_register_eventfd(&u->ring, u->efd);
+	err = io_uring_register_eventfd(&u->ring, u->as.efd);
 	if (err) {
 		snprintf(why, why_len, "io_uring_register_eventfd: %s",
 			 strerror(-err));
 		goto fail;
 	}
-	err = disk_async_start(d, &u->watch, u->efd, uring_event, why,
-			       why_len);
+	err = disk_async_start(d, &u->as, uring_event, why, why_len);
 	if (err)
 		goto fail;
-	u->watching = true;
 	return 0;
 
 fail:

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "lkvm/util.h"
+
 int pci_bus_init(struct pci_bus *bus)
 {
 	int err;
@@ -26,39 +28,17 @@ void pci_bus_destroy(struct pci_bus *bus)
 	pthread_mutex_destroy(&bus->lock);
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) | (uint32_t)get16(p + 2) << 16;
-}
-
 void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor,
 		     uint16_t device, uint16_t class_code, uint8_t prog_if)
 {
 	memset(dev, 0, sizeof(*dev));
 	dev->name = name;
 	dev->cap_end = PCI_CAP_START;
-	put16(&dev->cfg[PCI_VENDOR_ID], vendor);
-	put16(&dev->cfg[PCI_DEVICE_ID], device);
+	put_le16(&dev->cfg[PCI_VENDOR_ID], vendor);
+	put_le16(&dev->cfg[PCI_DEVICE_ID], device);
 	dev->cfg[PCI_CLASS_PROG] = prog_if;
-	put16(&dev->cfg[PCI_CLASS_DEVICE], class_code);
-	put16(&dev->wmask[PCI_COMMAND], PCI_COMMAND_IO | PCI_COMMAND_MEMORY |
+	put_le16(&dev->cfg[PCI_CLASS_DEVICE], class_code);
+	put_le16(&dev->wmask[PCI_COMMAND], PCI_COMMAND_IO | PCI_COMMAND_MEMORY |
 					PCI_COMMAND_MASTER |
 					PCI_COMMAND_INTX_DISABLE);
 	dev->wmask[PCI_INTERRUPT_LINE] = 0xff;
@@ -83,8 +63,8 @@ int pci_bar_init(struct pci_device *dev, unsigned int bar, bool io,
 	 * ports); the upper half reads as zero.
 	 */
 	mask = ~(size - 1) & (io ? PCI_BAR_IO_ADDR_MASK : PCI_BAR_MEM_ADDR_MASK);
-	put32(&dev->cfg[PCI_BAR0 + 4 * bar], io ? PCI_BAR_IO_SPACE : 0);
-	put32(&dev->wmask[PCI_BAR0 + 4 * bar], mask);
+	put_le32(&dev->cfg[PCI_BAR0 + 4 * bar], io ? PCI_BAR_IO_SPACE : 0);
+	put_le32(&dev->wmask[PCI_BAR0 + 4 * bar], mask);
 	return 0;
 }
 
@@ -96,23 +76,23 @@ void pci_bar_set_addr(struct pci_device *dev, unsigned int bar, uint64_t addr)
 	if (bar >= PCI_NUM_BARS || !dev->bars[bar].size)
 		return;
 	reg = &dev->cfg[PCI_BAR0 + 4 * bar];
-	mask = get32(&dev->wmask[PCI_BAR0 + 4 * bar]);
-	put32(reg, (get32(reg) & ~mask) | ((uint32_t)addr & mask));
+	mask = get_le32(&dev->wmask[PCI_BAR0 + 4 * bar]);
+	put_le32(reg, (get_le32(reg) & ~mask) | ((uint32_t)addr & mask));
 }
 
 uint64_t pci_bar_addr(const struct pci_device *dev, unsigned int bar)
 {
 	if (bar >= PCI_NUM_BARS || !dev->bars[bar].size)
 		return 0;
-	return get32(&dev->cfg[PCI_BAR0 + 4 * bar]) &
-	       get32(&dev->wmask[PCI_BAR0 + 4 * bar]);
+	return get_le32(&dev->cfg[PCI_BAR0 + 4 * bar]) &
+	       get_le32(&dev->wmask[PCI_BAR0 + 4 * bar]);
 }
 
 /* Where BAR @bar is decoded given config space now; 0 for nowhere. */
 static uint64_t bar_decoded_at(const struct pci_device *dev, unsigned int bar)
 {
 	const struct pci_bar *b = &dev->bars[bar];
-	uint16_t cmd = get16(&dev->cfg[PCI_COMMAND]);
+	uint16_t cmd = get_le16(&dev->cfg[PCI_COMMAND]);
 	uint64_t addr = pci_bar_addr(dev, bar);
 
 	if (!b->size || !addr)

@@ -11,11 +11,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "lkvm/thread.h"
+
 int serial8250_init(struct serial8250 *s, uart_irq_fn irq, uart_tx_fn tx,
 		    void *opaque)
 {
-	int err;
-
 	memset(s, 0, sizeof(*s));
 	s->irq = irq;
 	s->tx = tx;
@@ -23,15 +23,7 @@ int serial8250_init(struct serial8250 *s, uart_irq_fn irq, uart_tx_fn tx,
 	/* Modem lines up: a cable is plugged in and the other end is ready. */
 	s->mcr = UART_MCR_OUT2;
 	s->msr = UART_MSR_DCD | UART_MSR_DSR | UART_MSR_CTS;
-	err = pthread_mutex_init(&s->lock, NULL);
-	if (err)
-		return -err;
-	err = pthread_cond_init(&s->rx_space, NULL);
-	if (err) {
-		pthread_mutex_destroy(&s->lock);
-		return -err;
-	}
-	return 0;
+	return lkvm_lock_cond_init(&s->lock, &s->rx_space);
 }
 
 void serial8250_destroy(struct serial8250 *s)

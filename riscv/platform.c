@@ -20,42 +20,25 @@ struct pci_bus *arch_pci_bus(struct vm *vm)
 	return &vm->arch.pci;
 }
 
-static uint64_t bump(uint64_t *next, uint64_t start, uint64_t end,
-		     uint64_t size)
-{
-	uint64_t align = 4096, addr;
-
-	if (!size)
-		return 0;
-	/* Natural alignment (BARs need it), at least a page. */
-	while (align < size)
-		align <<= 1;
-	if (!*next)
-		*next = start;
-	addr = ALIGN_UP(*next, align);
-	if (addr < *next || addr > end || size > end - addr)
-		return 0;
-	*next = addr + size;
-	return addr;
-}
-
 uint64_t arch_alloc_mmio(struct vm *vm, uint64_t size)
 {
-	return bump(&vm->arch.mmio_next, RISCV_PCI_MMIO_BASE,
-		    RISCV_PCI_MMIO_BASE + RISCV_PCI_MMIO_SIZE, size);
+	/* Natural alignment (BARs need it), at least a page. */
+	return bump_alloc(&vm->arch.mmio_next, RISCV_PCI_MMIO_BASE,
+			  RISCV_PCI_MMIO_BASE + RISCV_PCI_MMIO_SIZE, 4096, size);
 }
 
 uint64_t arch_alloc_platform_mmio(struct vm *vm, uint64_t size)
 {
-	return bump(&vm->arch.virtio_mmio_next, RISCV_VIRTIO_MMIO_BASE,
-		    RISCV_VIRTIO_MMIO_END, size);
+	return bump_alloc(&vm->arch.virtio_mmio_next, RISCV_VIRTIO_MMIO_BASE,
+			  RISCV_VIRTIO_MMIO_END, 4096, size);
 }
 
 uint16_t arch_alloc_pio(struct vm *vm, uint16_t size)
 {
 	uint64_t next = vm->arch.pio_next, addr;
 
-	addr = bump(&next, RISCV_PIO_ALLOC_START, RISCV_PCI_IO_SIZE, size);
+	addr = bump_alloc(&next, RISCV_PIO_ALLOC_START, RISCV_PCI_IO_SIZE, 4096,
+			  size);
 	vm->arch.pio_next = (uint32_t)next;
 	return (uint16_t)addr;
 }

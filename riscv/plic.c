@@ -118,6 +118,19 @@ uint64_t plic_mmio_size(unsigned int nr_contexts)
 	return PLIC_CONTEXT_BASE + (uint64_t)nr_contexts * PLIC_CONTEXT_STRIDE;
 }
 
+/* Free the state arrays (any of them may be NULL) and forget everything. */
+static void free_arrays(struct plic *p)
+{
+	free(p->output);
+	free(p->threshold);
+	free(p->enable);
+	free(p->in_flight);
+	free(p->pending);
+	free(p->level);
+	free(p->priority);
+	memset(p, 0, sizeof(*p));
+}
+
 int plic_init(struct plic *p, unsigned int nr_sources, unsigned int nr_contexts,
 	      plic_notify_fn notify, void *opaque)
 {
@@ -134,64 +147,31 @@ int plic_init(struct plic *p, unsigned int nr_sources, unsigned int nr_contexts,
 	p->notify = notify;
 	p->opaque = opaque;
 
-	err = -ENOMEM;
 	p->priority = calloc(nr_sources, sizeof(*p->priority));
-	if (!p->priority)
-		goto err;
 	p->level = calloc(p->nr_words, sizeof(*p->level));
-	if (!p->level)
-		goto err_priority;
 	p->pending = calloc(p->nr_words, sizeof(*p->pending));
-	if (!p->pending)
-		goto err_level;
 	p->in_flight = calloc(p->nr_words, sizeof(*p->in_flight));
-	if (!p->in_flight)
-		goto err_pending;
 	p->enable = calloc((size_t)nr_contexts * p->nr_words,
 			   sizeof(*p->enable));
-	if (!p->enable)
-		goto err_in_flight;
 	p->threshold = calloc(nr_contexts, sizeof(*p->threshold));
-	if (!p->threshold)
-		goto err_enable;
 	p->output = calloc(nr_contexts, sizeof(*p->output));
-	if (!p->output)
-		goto err_threshold;
+	if (!p->priority || !p->level || !p->pending || !p->in_flight ||
+	    !p->enable || !p->threshold || !p->output) {
+		free_arrays(p);
+		return -ENOMEM;
+	}
 	err = -pthread_mutex_init(&p->lock, NULL);
-	if (err)
-		goto err_output;
+	if (err) {
+		free_arrays(p);
+		return err;
+	}
 	return 0;
-
-err_output:
-	free(p->output);
-err_threshold:
-	free(p->threshold);
-err_enable:
-	free(p->enable);
-err_in_flight:
-	free(p->in_flight);
-err_pending:
-	free(p->pending);
-err_level:
-	free(p->level);
-err_priority:
-	free(p->priority);
-err:
-	memset(p, 0, sizeof(*p));
-	return err;
 }
 
 void plic_destroy(struct plic *p)
 {
 	pthread_mutex_destroy(&p->lock);
-	free(p->output);
-	free(p->threshold);
-	free(p->enable);
-	free(p->in_flight);
-	free(p->pending);
-	free(p->level);
-	free(p->priority);
-	memset(p, 0, sizeof(*p));
+	free_arrays(p);
 }
 
 void plic_set_level(struct plic *p, unsigned int src, bool level)

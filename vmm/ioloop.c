@@ -255,14 +255,9 @@ int ioloop_watch_add(struct ioloop *l, struct io_watch *w, int fd,
 	w->fn = fn;
 	w->opaque = opaque;
 	w->name = name;
-	err = pthread_mutex_init(&w->lock, NULL);
+	err = lkvm_lock_cond_init(&w->lock, &w->idle);
 	if (err)
-		return -err;
-	err = pthread_cond_init(&w->idle, NULL);
-	if (err) {
-		pthread_mutex_destroy(&w->lock);
-		return -err;
-	}
+		return err;
 
 	pthread_mutex_lock(&l->lock);
 	slot = alloc_slot(l, w);

@@ -87,3 +87,17 @@ int lkvm_thread_create(pthread_t *thread, void *(*fn)(void *), void *arg)
 		free(st);
 	return err;
 }
+
+int lkvm_lock_cond_init(pthread_mutex_t *lock, pthread_cond_t *cond)
+{
+	int err = pthread_mutex_init(lock, NULL);
+
+	if (err)
+		return -err;
+	err = pthread_cond_init(cond, NULL);
+	if (err) {
+		pthread_mutex_destroy(lock);
+		return -err;
+	}
+	return 0;
+}

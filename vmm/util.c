@@ -155,3 +155,21 @@ int write_all(int fd, const void *buf, size_t len)
 	}
 	return 0;
 }
+
+uint64_t bump_alloc(uint64_t *next, uint64_t start, uint64_t end,
+		    uint64_t align, uint64_t size)
+{
+	uint64_t addr;
+
+	if (!size)
+		return 0;
+	while (align < size)
+		align <<= 1;
+	if (!*next)
+		*next = start;
+	addr = ALIGN_UP(*next, align);
+	if (addr < *next || addr > end || size > end - addr)
+		return 0;
+	*next = addr + size;
+	return addr;
+}

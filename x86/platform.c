@@ -19,21 +19,9 @@ struct pci_bus *arch_pci_bus(struct vm *vm)
 
 uint64_t arch_alloc_mmio(struct vm *vm, uint64_t size)
 {
-	struct arch_vm *a = &vm->arch;
-	uint64_t align = 4096, addr;
-
-	if (!size)
-		return 0;
 	/* Natural alignment (BARs need it), at least a page. */
-	while (align < size)
-		align <<= 1;
-	if (!a->mmio_next)
-		a->mmio_next = X86_MMIO_ALLOC_START;
-	addr = ALIGN_UP(a->mmio_next, align);
-	if (addr < a->mmio_next || addr + size > X86_MMIO_ALLOC_END)
-		return 0;
-	a->mmio_next = addr + size;
-	return addr;
+	return bump_alloc(&vm->arch.mmio_next, X86_MMIO_ALLOC_START,
+			  X86_MMIO_ALLOC_END, 4096, size);
 }
 
 /* x86 has one MMIO hole for BARs and platform devices alike. */
@@ -44,19 +32,11 @@ uint64_t arch_alloc_platform_mmio(struct vm *vm, uint64_t size)
 
 uint16_t arch_alloc_pio(struct vm *vm, uint16_t size)
 {
-	struct arch_vm *a = &vm->arch;
-	uint32_t align = 4, addr;
+	uint64_t next = vm->arch.pio_next;
+	uint64_t addr = bump_alloc(&next, X86_PIO_ALLOC_START,
+				   X86_PIO_ALLOC_END, 4, size);
 
-	if (!size)
-		return 0;
-	while (align < size)
-		align <<= 1;
-	if (!a->pio_next)
-		a->pio_next = X86_PIO_ALLOC_START;
-	addr = ALIGN_UP(a->pio_next, align);
-	if (addr + size > X86_PIO_ALLOC_END)
-		return 0;
-	a->pio_next = addr + size;
+	vm->arch.pio_next = (uint32_t)next;
 	return (uint16_t)addr;
 }
 

@@ -213,10 +213,9 @@ int p9_op_setattr(struct p9_ctx *ctx)
 	r = p9_modify_checks(s, &ctx->in, 0, NULL);
 	if (r)
 		return r;
-	f = p9_fid_get(s, id, ctx->session);
+	f = p9_fid_get_locked(ctx, id);
 	if (!f)
 		return -ENOENT;
-	pthread_mutex_lock(&f->lock);
 	if (f->kind == P9_FID_XATTR_READ || f->kind == P9_FID_XATTR_WRITE) {
 		r = -EINVAL;
 		goto out;
@@ -249,7 +248,6 @@ int p9_op_setattr(struct p9_ctx *ctx)
 	if (a.valid & (P9_ATTR_ATIME | P9_ATTR_MTIME))
 		r = setattr_times(s, f, &a);
 out:
-	pthread_mutex_unlock(&f->lock);
-	p9_fid_put(s, f);
+	p9_fid_unlock_put(s, f);
 	return r;
 }

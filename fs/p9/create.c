@@ -249,10 +249,9 @@ int p9_op_lcreate(struct p9_ctx *ctx)
 	/* O_EXCL: never open a node that already exists (a FIFO, say). */
 	hflags = (p9_host_open_flags(flags) & ~O_DIRECTORY) | O_CREAT | O_EXCL;
 
-	f = p9_fid_get(s, id, ctx->session);
+	f = p9_fid_get_locked(ctx, id);
 	if (!f)
 		return -ENOENT;
-	pthread_mutex_lock(&f->lock);
 	if (f->kind != P9_FID_PATH)
 		r = -EINVAL;
 	else if (!S_ISDIR(f->type))
@@ -264,8 +263,7 @@ int p9_op_lcreate(struct p9_ctx *ctx)
 		p9_putqid(&ctx->out, &f->qid);
 		p9_put32(&ctx->out, p9_iounit(s));
 	}
-	pthread_mutex_unlock(&f->lock);
-	p9_fid_put(s, f);
+	p9_fid_unlock_put(s, f);
 	return r;
 }
 

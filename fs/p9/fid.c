@@ -314,6 +314,21 @@ int p9_lookup_fid(struct p9_ctx *ctx, uint32_t fid, struct p9_fid **f)
 	return *f ? 0 : -ENOENT;
 }
 
+struct p9_fid *p9_fid_get_locked(struct p9_ctx *ctx, uint32_t fid)
+{
+	struct p9_fid *f = p9_fid_get(ctx->s, fid, ctx->session);
+
+	if (f)
+		pthread_mutex_lock(&f->lock);
+	return f;
+}
+
+void p9_fid_unlock_put(struct p9_server *s, struct p9_fid *f)
+{
+	pthread_mutex_unlock(&f->lock);
+	p9_fid_put(s, f);
+}
+
 /* The fid of a request's first field. */
 int p9_parse_fid(struct p9_ctx *ctx, struct p9_fid **f)
 {

@@ -489,6 +489,10 @@ int p9_fid_open_fd(struct p9_fid *f);
 /* The fid a request named in @fid, once all its fields were read
  * (-EINVAL for a short message, -ENOENT for an unknown fid). */
 int p9_lookup_fid(struct p9_ctx *ctx, uint32_t fid, struct p9_fid **f);
+/* The fid @fid of the request's session, referenced and locked (f->lock),
+ * or NULL; let go of it with p9_fid_unlock_put(). */
+struct p9_fid *p9_fid_get_locked(struct p9_ctx *ctx, uint32_t fid);
+void p9_fid_unlock_put(struct p9_server *s, struct p9_fid *f);
 /* The fid of a request's first field (read from ctx->in). */
 int p9_parse_fid(struct p9_ctx *ctx, struct p9_fid **f);
 

@@ -188,10 +188,9 @@ int p9_op_xattrcreate(struct p9_ctx *ctx)
 		return -EINVAL;
 	if (!xattr_name_allowed(s, name))
 		return -EOPNOTSUPP;
-	f = p9_fid_get(s, id, ctx->session);
+	f = p9_fid_get_locked(ctx, id);
 	if (!f)
 		return -ENOENT;
-	pthread_mutex_lock(&f->lock);
 	if (f->kind != P9_FID_PATH)
 		r = -EINVAL;
 	else if (!S_ISREG(f->type) && !S_ISDIR(f->type))
@@ -217,8 +216,7 @@ int p9_op_xattrcreate(struct p9_ctx *ctx)
 	namedup = NULL;
 	buf = NULL;
 unlock:
-	pthread_mutex_unlock(&f->lock);
-	p9_fid_put(s, f);
+	p9_fid_unlock_put(s, f);
 	free(namedup);
 	free(buf);
 	return r;

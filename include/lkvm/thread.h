@@ -31,4 +31,9 @@ int lkvm_privs_drop(void);
  */
 int lkvm_thread_create(pthread_t *thread, void *(*fn)(void *), void *arg);
 
+/* pthread_mutex_init() and pthread_cond_init() (default attributes) of a
+ * lock and a condition waited for under it: 0, or -errno with neither
+ * initialised. */
+int lkvm_lock_cond_init(pthread_mutex_t *lock, pthread_cond_t *cond);
+
 #endif

@@ -20,6 +20,35 @@
 #define MiB (1024ULL * KiB)
 #define GiB (1024ULL * MiB)
 
+/* Little-endian fields in byte buffers (PCI config space, boot headers). */
+static inline void put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void put_le32(uint8_t *p, uint32_t v)
+{
+	put_le16(p, (uint16_t)v);
+	put_le16(p + 2, (uint16_t)(v >> 16));
+}
+
+static inline void put_le64(uint8_t *p, uint64_t v)
+{
+	put_le32(p, (uint32_t)v);
+	put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint16_t get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)get_le16(p) | (uint32_t)get_le16(p + 2) << 16;
+}
+
 /* Process-wide logging switch (set by --debug); not per-VM state. */
 extern bool lkvm_debug_enabled;
 
@@ -48,5 +77,14 @@ int read_whole_file(const char *path, uint8_t **buf, size_t *len);
 
 /* write() all of buf, retrying on EINTR/short writes. */
 int write_all(int fd, const void *buf, size_t len);
+
+/*
+ * A bump allocator (the platforms' address-space allocators): take @size
+ * bytes from the window [@start, @end) whose free part begins at *@next (0:
+ * nothing taken yet), naturally aligned and at least to @align (a power of
+ * two).  Returns the address, or 0 if @size is 0 or the window is full.
+ */
+uint64_t bump_alloc(uint64_t *next, uint64_t start, uint64_t end,
+		    uint64_t align, uint64_t size);
 
 #endif

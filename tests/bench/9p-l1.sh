@@ -46,16 +46,11 @@ run_one() {
 			-virtfs "local,path=$SHARE,mount_tag=bench,security_model=none" \
 			-kernel $K -initrd $I -append "console=ttyS0 reboot=k panic=-1 $P"
 	fi
-	echo "BENCH-RUN $vmm run=$run: $*"
-	timeout -k 5 "$BENCH_TIMEOUT" "$@" </dev/null >"$log" 2>&1
+	l1_bench_boot "$log" "$vmm run=$run" "$@"
 	rc=$?
 	tr -d '\r' <"$log" | sed -n "s/^P9BENCH /BENCH 9p vmm=$vmm run=$run /p"
 	tr -d '\r' <"$log" | sed -n "s/^P9BENCH-MSIZE /BENCH 9p vmm=$vmm run=$run msize=/p"
-	n=$(grep -c '^P9BENCH op=' "$log")
-	if [ "$rc" != 0 ] || [ "$n" != 6 ]; then
-		echo "BENCH-FAIL $vmm run=$run: status $rc, $n of 6 results; last console lines:"
-		tail -n 25 "$log" | tr -d '\r' | sed "s/^/  [$vmm-$run] /"
-	fi
+	l1_bench_check "$rc" "$log" 6 '^P9BENCH op=' "$vmm run=$run" "$vmm-$run"
 }
 
 echo "BENCH-CONFIG runs=$BENCH_RUNS mib=$BENCH_MIB files=$BENCH_FILES msize=$BENCH_MSIZE"

@@ -74,16 +74,11 @@ lkvm_stage_binary "$stage" "$lkvm_bin" /usr/bin/lkvm
 l1_image=$(lkvm_pack_cached "$stage" "$LKVM_BUILD/l1-9pbench")
 
 lkvm_log "lkvm: $vmm_desc --9p; qemu: $(command -v qemu-system-x86_64) -M pc -virtfs local,security_model=none; $runs run(s)"
-lkvm_log "L1 image ${l1_image##*/} ($(du -h "$l1_image" | cut -f1)), kernel $KVER"
-lkvm_new_log 9pbench
-log=$LOG
-: >"$results"
-
 # L1 RAM: the exported tmpfs holds the big file once; 2 GiB as in the e2e
 # run unless the file needs more.
 l1_mem=2048
 [ $((mib + 1024)) -le 2048 ] || l1_mem=$((mib + 1024))
-lkvm_boot_l1 "$l1_image" "$l1_timeout" "$l1_mem" | lkvm_watch_l1 150 "$log" "$results"
+lkvm_bench_boot_l1 9pbench "$l1_image" "$l1_timeout" "$l1_mem"
 
 ok=1
 lkvm_bench_finished 9p-bench "$results" "$log" || ok=0

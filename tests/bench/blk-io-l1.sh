@@ -65,15 +65,11 @@ run_one() {
 			-device virtio-blk-pci,drive=d0 \
 			-kernel $K -initrd $I -append "console=ttyS0 reboot=k panic=-1 $P"
 	fi
-	echo "BENCH-RUN $vmm $mode run=$run: $*"
-	timeout -k 5 "$BENCH_TIMEOUT" "$@" </dev/null >"$log" 2>&1
+	l1_bench_boot "$log" "$vmm $mode run=$run" "$@"
 	rc=$?
 	tr -d '\r' <"$log" | sed -n "s/^BLKIO /BENCH blk vmm=$vmm mode=$mode run=$run /p"
-	n=$(grep -c '^BLKIO ' "$log")
-	if [ "$rc" != 0 ] || [ "$n" != 3 ]; then
-		echo "BENCH-FAIL $vmm $mode run=$run: status $rc, $n of 3 results; last console lines:"
-		tail -n 25 "$log" | tr -d '\r' | sed "s/^/  [$vmm-$mode-$run] /"
-	fi
+	l1_bench_check "$rc" "$log" 3 '^BLKIO ' "$vmm $mode run=$run" \
+		"$vmm-$mode-$run"
 }
 
 echo "BENCH-CONFIG runs=$BENCH_RUNS mib=$BENCH_MIB secs=$BENCH_SECS depth=$BENCH_DEPTH modes=$BENCH_MODES"

@@ -81,13 +81,8 @@ lkvm_stage_binary "$stage" "$lkvm_bin" /usr/bin/lkvm
 l1_image=$(lkvm_pack_cached "$stage" "$LKVM_BUILD/l1-blkbench")
 
 lkvm_log "lkvm: $vmm_desc; qemu: $(command -v qemu-system-x86_64) -M pc virtio-blk-pci; modes: $modes; $runs run(s)"
-lkvm_log "L1 image ${l1_image##*/} ($(du -h "$l1_image" | cut -f1)), kernel $KVER"
-lkvm_new_log blkbench
-log=$LOG
-: >"$results"
-
 # More L1 RAM: the image (tmpfs) and the ramdisk hold the data twice.
-lkvm_boot_l1 "$l1_image" "$l1_timeout" $((2048 + 2 * mib)) | lkvm_watch_l1 150 "$log" "$results"
+lkvm_bench_boot_l1 blkbench "$l1_image" "$l1_timeout" $((2048 + 2 * mib))
 
 ok=1
 lkvm_bench_finished blk-bench "$results" "$log" || ok=0

@@ -70,12 +70,7 @@ fi
 l1_image=$(lkvm_pack_cached "$stage" "$LKVM_BUILD/l1-bench")
 
 lkvm_log "lkvm: $vmm_desc; qemu: $(command -v qemu-system-x86_64) -M microvm; $runs runs each"
-lkvm_log "L1 image ${l1_image##*/} ($(du -h "$l1_image" | cut -f1)), kernel $KVER"
-lkvm_new_log bench
-log=$LOG
-: >"$results"
-
-lkvm_boot_l1 "$l1_image" "$l1_timeout" | lkvm_watch_l1 150 "$log" "$results"
+lkvm_bench_boot_l1 bench "$l1_image" "$l1_timeout"
 
 field() { sed -n "s/^BENCH $1 run=[0-9]* .*$2=\([-0-9]*\).*/\1/p" "$results"; }
 

@@ -698,5 +698,17 @@ lkvm_bench_finished() {
 	return $ok
 }
 
+# lkvm_bench_boot_l1 LOGNAME IMAGE TIMEOUT [MEM_MiB]: a benchmark's L1 run.
+# Names IMAGE in the log, then boots it (lkvm_boot_l1) with its console in a
+# new log (lkvm_new_log LOGNAME, also in $log) and its measurements in
+# $results (emptied first).
+lkvm_bench_boot_l1() {
+	lkvm_log "L1 image ${2##*/} ($(du -h "$2" | cut -f1)), kernel $KVER"
+	lkvm_new_log "$1"
+	log=$LOG
+	: >"$results"
+	lkvm_boot_l1 "$2" "$3" "${4:-}" | lkvm_watch_l1 150 "$log" "$results"
+}
+
 # median of the numbers on stdin (lower middle for an even count)
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }

@@ -109,28 +109,35 @@ wait_for_output() {
 		sleep 0.5
 	done
 }
-# exit_shell: end the guest's shell and wait for lkvm to exit.
-exit_shell() {
-	sleep 1
-	printf 'exit\n'
+# wait_vmm_exit: until lkvm exited or time is up.
+wait_vmm_exit() {
 	while [ ! -e "$RCF" ] && [ $i -lt $((tmo * 2)) ]; do
 		i=$((i + 1))
 		sleep 0.5
 	done
 }
-
-# feed_shell: (a feeder) types into the guest's shell once it printed
-# LKVM-L2-SHELL-READY, one short line (the 8250 FIFO is 16 bytes), then
-# holds stdin open until the VMM has exited, so a case tests the input
-# path, not the handling of EOF.
-feed_shell() {
-	i=0
-	wait_for_output LKVM-L2-SHELL-READY || return 0
+# exit_shell: end the guest's shell and wait for lkvm to exit.
+exit_shell() {
 	sleep 1
-	# The tty echoes the command; only the shell can print the product.
-	printf 'echo MAGIC-$((6*7))\n'
+	printf 'exit\n'
+	wait_vmm_exit
+}
+
+# feed_command READY LINE: (a feeder) types LINE into the guest's shell
+# once it printed READY, then holds stdin open until the VMM has exited, so
+# a case tests the input path, not the handling of EOF.
+feed_command() {
+	i=0
+	wait_for_output "$1" || return 0
+	sleep 1
+	printf '%s\n' "$2"
 	exit_shell
 }
+
+# feed_shell: feed_command for the serial shell: one short line (the 8250
+# FIFO is 16 bytes).  The tty echoes the command; only the shell can print
+# the product.
+feed_shell() { feed_command LKVM-L2-SHELL-READY 'echo MAGIC-$((6*7))'; }
 
 # l1_heartbeat: from now on a line every 30 s tells the host that L1 is
 # alive while a guest is quiet (the host's watchdog kills an L1 silent for
@@ -138,6 +145,27 @@ feed_shell() {
 l1_heartbeat() {
 	(while :; do sleep 30; echo "E2E-L1-HEARTBEAT uptime=$(cut -d' ' -f1 /proc/uptime)"; done) &
 	hb=$!
+}
+
+# l1_bench_boot LOG TAG CMD...: one benchmark boot: says so ("BENCH-RUN TAG:
+# CMD"), then runs CMD (a VMM) under BENCH_TIMEOUT with its console in LOG.
+# Returns CMD's status.
+l1_bench_boot() {
+	_log=$1 _tag=$2
+	shift 2
+	echo "BENCH-RUN $_tag: $*"
+	timeout -k 5 "$BENCH_TIMEOUT" "$@" </dev/null >"$_log" 2>&1
+}
+
+# l1_bench_check STATUS LOG WANT PATTERN TAG LABEL: a BENCH-FAIL line, and
+# the last console lines of LOG prefixed [LABEL], unless the boot of TAG
+# exited 0 having printed WANT lines matching PATTERN.
+l1_bench_check() {
+	_n=$(grep -c "$4" "$2")
+	if [ "$1" != 0 ] || [ "$_n" != "$3" ]; then
+		echo "BENCH-FAIL $5: status $1, $_n of $3 results; last console lines:"
+		tail -n 25 "$2" | tr -d '\r' | sed "s/^/  [$6] /"
+	fi
 }
 
 # run_cases CASE...: run case_<name> (dashes as underscores) for each, in

@@ -375,11 +375,7 @@ case_virtio_blk_discard() {
 # the first exits, the image is free again.
 feed_lock() {
 	i=0
-	while ! grep -q LKVM-L2-HOLDING "$OUT" 2>/dev/null; do
-		[ ! -e "$RCF" ] && [ $i -lt $((tmo * 2)) ] || return 0
-		i=$((i + 1))
-		sleep 0.5
-	done
+	wait_for_output LKVM-L2-HOLDING || return 0
 	for mode in rw ro; do
 		opt=
 		[ $mode = rw ] || opt=,ro
@@ -388,10 +384,7 @@ feed_lock() {
 		echo $? >"$W/lock2-$mode.rc"
 	done
 	printf 'release\n'
-	while [ ! -e "$RCF" ] && [ $i -lt $((tmo * 2)) ]; do
-		i=$((i + 1))
-		sleep 0.5
-	done
+	wait_vmm_exit
 }
 
 case_virtio_blk_lock() {
@@ -496,13 +489,7 @@ case_virtio_blk_direct_bdev() { blk_aio vdd /dev/ram0 direct direct; }
 
 # --console virtio: a line written to hvc0 by the guest reaches stdout, and
 # a command piped into lkvm's stdin reaches a shell reading hvc0.
-feed_hvc() {
-	i=0
-	wait_for_output LKVM-L2-HVC-READY || return 0
-	sleep 1
-	printf 'echo MAGIC-$((6*7))-$(tty)\n'
-	exit_shell
-}
+feed_hvc() { feed_command LKVM-L2-HVC-READY 'echo MAGIC-$((6*7))-$(tty)'; }
 boot_console_rng() {
 	run_vmm virtio-console-rng feed_hvc "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 1 \
 		$TR --console virtio --rng -p "$Q lkvmtest=rng,hvc"

@@ -259,6 +259,22 @@ static void bctx_fini(struct bctx *b)
 	free(b->path);
 }
 
+/* A READ or WRITE at @offset into/from @iov. */
+static struct disk_req rw_req(enum disk_op op, uint64_t offset,
+			      const struct iovec *iov, unsigned int iovcnt)
+{
+	return (struct disk_req){
+		.op = op, .offset = offset, .iov = iov, .iovcnt = iovcnt
+	};
+}
+
+/* A DISCARD or WRITE_ZEROES of @len bytes at @offset. */
+static struct disk_req range_req(enum disk_op op, uint64_t offset,
+				 uint64_t len)
+{
+	return (struct disk_req){ .op = op, .offset = offset, .len = len };
+}
+
 static int run1(struct bctx *b, struct disk_req *r)
 {
 	unsigned int before = b->w.done;
@@ -269,38 +285,6 @@ static int run1(struct bctx *b, struct disk_req *r)
 	if (!CHECK(wait_done(&b->w, before + 1)))
 		return -ETIMEDOUT;
 	return r->result;
-}
-
-static bool file_is(struct bctx *b, uint64_t off, const uint8_t *want,
-		    size_t len)
-{
-	uint8_t *got = malloc(len);
-	bool ok = pread(b->check_fd, got, len, (off_t)off) == (ssize_t)len &&
-		  !memcmp(got, want, len);
-
-	free(got);
-	return ok;
-}
-
-static bool file_is_zero(struct bctx *b, uint64_t off, size_t len)
-{
-	uint8_t *zero = calloc(1, len);
-	bool ok = file_is(b, off, zero, len);
-
-	free(zero);
-	return ok;
-}
-
-static bool file_is_pattern(struct bctx *b, uint64_t off, size_t len)
-{
-	uint8_t *want = malloc(len);
-	bool ok;
-
-	for (size_t i = 0; i < len; i++)
-		want[i] = pattern(off + i);
-	ok = file_is(b, off, want, len);
-	free(want);
-	return ok;
 }
 
 static void exercise(enum disk_aio_kind kind, bool direct)
@@ -322,11 +306,7 @@ static void exercise(enum disk_aio_kind kind, bool direct)
 	iov[0] = (struct iovec){ buf, 4096 };
 	iov[1] = (struct iovec){ buf + 8192, 8192 };
 	iov[2] = (struct iovec){ buf + 65536, 4096 };
-	memset(&r, 0, sizeof(r));
-	r.op = DISK_OP_READ;
-	r.offset = 1 * MiB;
-	r.iov = iov;
-	r.iovcnt = 3;
+	r = rw_req(DISK_OP_READ, 1 * MiB, iov, 3);
 	CHECK_EQ(run1(&b, &r), 0);
 	CHECK_EQ(r.len, 16384);
 	for (size_t i = 0; i < 4096; i++)
@@ -343,70 +323,46 @@ static void exercise(enum disk_aio_kind kind, bool direct)
 	for (size_t i = 0; i < 128 * KiB; i++)
 		buf[i] = (uint8_t)(i ^ 0x5a);
 	iov[0] = (struct iovec){ buf, 128 * KiB };
-	memset(&r, 0, sizeof(r));
-	r.op = DISK_OP_WRITE;
-	r.offset = 2 * MiB;
-	r.iov = iov;
-	r.iovcnt = 1;
+	r = rw_req(DISK_OP_WRITE, 2 * MiB, iov, 1);
 	CHECK_EQ(run1(&b, &r), 0);
-	CHECK(file_is(&b, 2 * MiB, buf, 128 * KiB));
-	CHECK(file_is_pattern(&b, 2 * MiB + 128 * KiB, 4096));
+	CHECK(image_is(b.check_fd, 2 * MiB, buf, 128 * KiB));
+	CHECK(image_is_pattern(b.check_fd, 2 * MiB + 128 * KiB, 4096));
 	memset(&r, 0, sizeof(r));
 	r.op = DISK_OP_FLUSH;
 	CHECK_EQ(run1(&b, &r), 0);
 
 	/* A durable (FUA) write. */
 	memset(buf, 0xc3, 4096);
-	memset(&r, 0, sizeof(r));
-	r.op = DISK_OP_WRITE;
-	r.offset = 3 * MiB;
-	r.iov = iov;
 	iov[0].iov_len = 4096;
-	r.iovcnt = 1;
+	r = rw_req(DISK_OP_WRITE, 3 * MiB, iov, 1);
 	r.fua = true;
 	CHECK_EQ(run1(&b, &r), 0);
-	CHECK(file_is(&b, 3 * MiB, buf, 4096));
+	CHECK(image_is(b.check_fd, 3 * MiB, buf, 4096));
 
 	/* Discard punches a hole: zeroes, neighbours intact. */
-	memset(&r, 0, sizeof(r));
-	r.op = DISK_OP_DISCARD;
-	r.offset = 64 * KiB;
-	r.len = 64 * KiB;
+	r = range_req(DISK_OP_DISCARD, 64 * KiB, 64 * KiB);
 	CHECK_EQ(run1(&b, &r), 0);
-	CHECK(file_is_zero(&b, 64 * KiB, 64 * KiB));
-	CHECK(file_is_pattern(&b, 60 * KiB, 4 * KiB));
-	CHECK(file_is_pattern(&b, 128 * KiB, 4 * KiB));
+	CHECK(image_is_zero(b.check_fd, 64 * KiB, 64 * KiB));
+	CHECK(image_is_pattern(b.check_fd, 60 * KiB, 4 * KiB));
+	CHECK(image_is_pattern(b.check_fd, 128 * KiB, 4 * KiB));
 
 	/* Write-zeroes, with and without unmap, not block aligned. */
-	memset(&r, 0, sizeof(r));
-	r.op = DISK_OP_WRITE_ZEROES;
-	r.offset = 512 * KiB + 512;
-	r.len = 3 * 512;
+	r = range_req(DISK_OP_WRITE_ZEROES, 512 * KiB + 512, 3 * 512);
 	CHECK_EQ(run1(&b, &r), 0);
-	CHECK(file_is_zero(&b, 512 * KiB + 512, 3 * 512));
-	CHECK(file_is_pattern(&b, 512 * KiB, 512));
-	CHECK(file_is_pattern(&b, 512 * KiB + 2048, 512));
-	memset(&r, 0, sizeof(r));
-	r.op = DISK_OP_WRITE_ZEROES;
-	r.offset = 768 * KiB;
-	r.len = 32 * KiB;
+	CHECK(image_is_zero(b.check_fd, 512 * KiB + 512, 3 * 512));
+	CHECK(image_is_pattern(b.check_fd, 512 * KiB, 512));
+	CHECK(image_is_pattern(b.check_fd, 512 * KiB + 2048, 512));
+	r = range_req(DISK_OP_WRITE_ZEROES, 768 * KiB, 32 * KiB);
 	r.unmap = true;
 	CHECK_EQ(run1(&b, &r), 0);
-	CHECK(file_is_zero(&b, 768 * KiB, 32 * KiB));
-	CHECK(file_is_pattern(&b, 800 * KiB, 4 * KiB));
+	CHECK(image_is_zero(b.check_fd, 768 * KiB, 32 * KiB));
+	CHECK(image_is_pattern(b.check_fd, 800 * KiB, 4 * KiB));
 
 	/* Out of range and nonsense fail cleanly. */
-	memset(&r, 0, sizeof(r));
-	r.op = DISK_OP_READ;
-	r.offset = IMG_SIZE - 512;
 	iov[0] = (struct iovec){ buf, 1024 };
-	r.iov = iov;
-	r.iovcnt = 1;
+	r = rw_req(DISK_OP_READ, IMG_SIZE - 512, iov, 1);
 	CHECK_EQ(run1(&b, &r), -EINVAL);
-	memset(&r, 0, sizeof(r));
-	r.op = DISK_OP_DISCARD;
-	r.offset = UINT64_MAX - 511;
-	r.len = 1024;
+	r = range_req(DISK_OP_DISCARD, UINT64_MAX - 511, 1024);
 	CHECK_EQ(run1(&b, &r), -EINVAL);
 
 	/* Many in flight at once: 4 KiB reads all over the image. */
@@ -441,26 +397,18 @@ static void exercise(enum disk_aio_kind kind, bool direct)
 	}
 
 	/* Buffers O_DIRECT cannot take (odd address): bounced, still right. */
-	memset(&r, 0, sizeof(r));
-	r.op = DISK_OP_READ;
-	r.offset = 1 * MiB;
 	iov[0] = (struct iovec){ buf2 + 1, 1536 };
-	r.iov = iov;
-	r.iovcnt = 1;
+	r = rw_req(DISK_OP_READ, 1 * MiB, iov, 1);
 	CHECK_EQ(run1(&b, &r), 0);
 	CHECK(r.iov == iov); /* the caller's iovecs are back */
 	for (size_t i = 0; i < 1536; i++)
 		if (!CHECK_EQ(buf2[1 + i], pattern(MiB + i)))
 			break;
 	memset(buf2 + 1, 0x77, 1024);
-	memset(&r, 0, sizeof(r));
-	r.op = DISK_OP_WRITE;
-	r.offset = 3 * MiB + 8192;
 	iov[0] = (struct iovec){ buf2 + 1, 1024 };
-	r.iov = iov;
-	r.iovcnt = 1;
+	r = rw_req(DISK_OP_WRITE, 3 * MiB + 8192, iov, 1);
 	CHECK_EQ(run1(&b, &r), 0);
-	CHECK(file_is(&b, 3 * MiB + 8192, buf2 + 1, 1024));
+	CHECK(image_is(b.check_fd, 3 * MiB + 8192, buf2 + 1, 1024));
 
 	free(buf);
 	free(buf2);
@@ -546,11 +494,7 @@ static void bounce_bounded(enum disk_aio_kind kind)
 	iov[0] = (struct iovec){ buf + 1, 3 * MiB + 100 };
 	iov[1] = (struct iovec){ buf + 1 + 3 * MiB + 100, 1 * MiB + lb - 100 };
 	iov[2] = (struct iovec){ buf + 1 + 4 * MiB + lb, 5 * MiB };
-	memset(&r, 0, sizeof(r));
-	r.op = DISK_OP_READ;
-	r.offset = lb;
-	r.iov = iov;
-	r.iovcnt = 3;
+	r = rw_req(DISK_OP_READ, lb, iov, 3);
 	CHECK_EQ(run1(&b, &r), 0);
 	CHECK_EQ(r.len, len);
 	CHECK(r.iov == iov);
@@ -561,15 +505,11 @@ static void bounce_bounded(enum disk_aio_kind kind)
 	/* The same as a durable write of new data. */
 	for (i = 0; i < len; i++)
 		buf[1 + i] = (uint8_t)(i * 31 + (i >> 12));
-	memset(&r, 0, sizeof(r));
-	r.op = DISK_OP_WRITE;
-	r.offset = 2 * lb;
-	r.iov = iov;
-	r.iovcnt = 3;
+	r = rw_req(DISK_OP_WRITE, 2 * lb, iov, 3);
 	r.fua = true;
 	CHECK_EQ(run1(&b, &r), 0);
-	CHECK(file_is(&b, 2 * lb, buf + 1, len));
-	CHECK(file_is_pattern(&b, 2 * lb + len, 4096));
+	CHECK(image_is(b.check_fd, 2 * lb, buf + 1, len));
+	CHECK(image_is_pattern(b.check_fd, 2 * lb + len, 4096));
 	free(buf);
 	CHECK(b.d.bounce_peak > 0);
 	CHECK(b.d.bounce_peak <= DISK_BOUNCE_MAX);
@@ -636,22 +576,14 @@ TEST(readonly_backend)
 	struct iovec iov = { buf, sizeof(buf) };
 
 	if (bctx_init(&b, DISK_AIO_AUTO, false, true)) {
-		memset(&r, 0, sizeof(r));
-		r.op = DISK_OP_WRITE;
-		r.iov = &iov;
-		r.iovcnt = 1;
+		r = rw_req(DISK_OP_WRITE, 0, &iov, 1);
 		CHECK_EQ(run1(&b, &r), -EROFS);
-		memset(&r, 0, sizeof(r));
-		r.op = DISK_OP_DISCARD;
-		r.len = 512;
+		r = range_req(DISK_OP_DISCARD, 0, 512);
 		CHECK_EQ(run1(&b, &r), -EROFS);
-		memset(&r, 0, sizeof(r));
-		r.op = DISK_OP_READ;
-		r.iov = &iov;
-		r.iovcnt = 1;
+		r = rw_req(DISK_OP_READ, 0, &iov, 1);
 		CHECK_EQ(run1(&b, &r), 0);
 		CHECK_EQ(buf[5], pattern(5));
-		CHECK(file_is_pattern(&b, 0, 4096));
+		CHECK(image_is_pattern(b.check_fd, 0, 4096));
 	}
 	bctx_fini(&b);
 }

@@ -7,9 +7,11 @@
 #define LKVM_UNIT_TEST_IMAGES_H
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "host_files.h"
@@ -42,6 +44,41 @@ static inline char *make_image(uint64_t size)
 	}
 	free(buf);
 	return path;
+}
+
+/* The @len bytes at @off of the image open on @fd are @want. */
+static inline bool image_is(int fd, uint64_t off, const uint8_t *want,
+			    size_t len)
+{
+	uint8_t *got = malloc(len);
+	bool ok = pread(fd, got, len, (off_t)off) == (ssize_t)len &&
+		  !memcmp(got, want, len);
+
+	free(got);
+	return ok;
+}
+
+/* ...are zeroes. */
+static inline bool image_is_zero(int fd, uint64_t off, size_t len)
+{
+	uint8_t *zero = calloc(1, len);
+	bool ok = image_is(fd, off, zero, len);
+
+	free(zero);
+	return ok;
+}
+
+/* ...are still those of a fresh image (pattern()). */
+static inline bool image_is_pattern(int fd, uint64_t off, size_t len)
+{
+	uint8_t *want = malloc(len);
+	bool ok;
+
+	for (size_t i = 0; i < len; i++)
+		want[i] = pattern(off + i);
+	ok = image_is(fd, off, want, len);
+	free(want);
+	return ok;
 }
 
 /* Create tmpdir as ${TMPDIR:-/tmp}/lkvm-test-@tag.XXXXXX; 0 or -1. */

@@ -45,6 +45,18 @@ static int call(unsigned long ext, unsigned long fn, unsigned long a0,
 	return riscv_sbi_console(&mem, ext, fn, args, ret, capture, NULL);
 }
 
+/* DBCN function @fn with (@a0, @a1, @a2) is handled here and answers
+ * (@error, @value). */
+static void check_dbcn(unsigned long fn, unsigned long a0, unsigned long a1,
+		       unsigned long a2, long error, unsigned long value)
+{
+	unsigned long ret[2];
+
+	CHECK_EQ(call(EXT_DBCN, fn, a0, a1, a2, ret), 0);
+	CHECK_EQ((long)ret[0], error);
+	CHECK_EQ(ret[1], value);
+}
+
 TEST(legacy_console)
 {
 	unsigned long ret[2];
@@ -62,33 +74,25 @@ TEST(legacy_console)
 
 TEST(dbcn_write_from_guest_ram)
 {
-	unsigned long ret[2];
 	char *g;
 
 	CHECK(setup());
 	g = gpa_to_hva(&mem, RAM_BASE + 0x1000, 16);
 	memcpy(g, "hello, earlycon\n", 16);
-	CHECK_EQ(call(EXT_DBCN, 0, 16, RAM_BASE + 0x1000, 0, ret), 0);
-	CHECK_EQ((long)ret[0], SBI_SUCCESS);
-	CHECK_EQ(ret[1], 16UL);
+	check_dbcn(0, 16, RAM_BASE + 0x1000, 0, SBI_SUCCESS, 16UL);
 	CHECK_EQ(out_len, 16UL);
 	CHECK(!memcmp(out, "hello, earlycon\n", 16));
 	/* Zero bytes: success, nothing written, the address unchecked. */
 	out_len = 0;
-	CHECK_EQ(call(EXT_DBCN, 0, 0, 0, 0, ret), 0);
-	CHECK_EQ((long)ret[0], SBI_SUCCESS);
-	CHECK_EQ(ret[1], 0UL);
+	check_dbcn(0, 0, 0, 0, SBI_SUCCESS, 0UL);
 	CHECK_EQ(out_len, 0UL);
 }
 
 TEST(dbcn_write_is_capped_to_a_page)
 {
-	unsigned long ret[2];
-
 	CHECK(setup());
-	CHECK_EQ(call(EXT_DBCN, 0, 100000, RAM_BASE, 0, ret), 0);
-	CHECK_EQ((long)ret[0], SBI_SUCCESS);
-	CHECK_EQ(ret[1], 4096UL); /* the guest loops for the rest */
+	/* The guest loops for the rest. */
+	check_dbcn(0, 100000, RAM_BASE, 0, SBI_SUCCESS, 4096UL);
 	CHECK_EQ(out_len, 4096UL);
 }
 
@@ -105,14 +109,11 @@ TEST(dbcn_write_hostile_buffers)
 		{ 16, RAM_BASE, 1 },                    /* high half set on rv64 */
 		{ ~0UL, RAM_BASE + RAM_SIZE - 100, 0 }, /* capped, still past the end */
 	};
-	unsigned long ret[2];
 
 	CHECK(setup());
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		CHECK_EQ(call(EXT_DBCN, 0, bad[i].len, bad[i].lo, bad[i].hi, ret), 0);
-		CHECK_EQ((long)ret[0], SBI_ERR_INVALID_PARAM);
-		CHECK_EQ(ret[1], 0UL);
-	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		check_dbcn(0, bad[i].len, bad[i].lo, bad[i].hi,
+			   SBI_ERR_INVALID_PARAM, 0UL);
 	CHECK_EQ(out_len, 0UL);
 }
 
@@ -121,9 +122,7 @@ TEST(dbcn_read_and_write_byte)
 	unsigned long ret[2];
 
 	CHECK(setup());
-	CHECK_EQ(call(EXT_DBCN, 1, 64, RAM_BASE, 0, ret), 0);
-	CHECK_EQ((long)ret[0], SBI_SUCCESS);
-	CHECK_EQ(ret[1], 0UL); /* nothing to read */
+	check_dbcn(1, 64, RAM_BASE, 0, SBI_SUCCESS, 0UL); /* nothing to read */
 	CHECK_EQ(call(EXT_DBCN, 2, 'x', 0, 0, ret), 0);
 	CHECK_EQ((long)ret[0], SBI_SUCCESS);
 	CHECK_EQ(out_len, 1UL);

@@ -153,38 +153,6 @@ static int request(struct ctx *c, uint32_t type, uint64_t sector,
 	return *st;
 }
 
-static bool file_is(struct ctx *c, uint64_t off, const uint8_t *want,
-		    size_t len)
-{
-	uint8_t *got = malloc(len);
-	bool ok = pread(c->check_fd, got, len, (off_t)off) == (ssize_t)len &&
-		  !memcmp(got, want, len);
-
-	free(got);
-	return ok;
-}
-
-static bool file_is_pattern(struct ctx *c, uint64_t off, size_t len)
-{
-	uint8_t *want = malloc(len);
-	bool ok;
-
-	for (size_t i = 0; i < len; i++)
-		want[i] = pattern(off + i);
-	ok = file_is(c, off, want, len);
-	free(want);
-	return ok;
-}
-
-static bool file_is_zero(struct ctx *c, uint64_t off, size_t len)
-{
-	uint8_t *zero = calloc(1, len);
-	bool ok = file_is(c, off, zero, len);
-
-	free(zero);
-	return ok;
-}
-
 static bool all_are(const uint8_t *p, uint8_t v, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
@@ -208,6 +176,16 @@ static bool still_works(struct ctx *c)
 	       CHECK_EQ(d[511], pattern(7 * 512 + 511)) &&
 	       CHECK(!(virtio_get_status(c->vdev) &
 		       VIRTIO_CONFIG_S_NEEDS_RESET));
+}
+
+/* A new driver sets the device up again (after a reset); it does I/O. */
+static void reattach_and_check(struct ctx *c)
+{
+	REQUIRE(vqd_negotiate(c->vdev, c->vdev->host_features) &
+		VIRTIO_CONFIG_S_FEATURES_OK);
+	REQUIRE(vqd_queue_setup(&c->q, &c->env, &c->vdev->vqs[0], QSIZE) == 0);
+	REQUIRE(vqd_driver_ok(c->vdev) & VIRTIO_CONFIG_S_DRIVER_OK);
+	CHECK(still_works(c));
 }
 
 static struct virtio_blk_config config(struct ctx *c)
@@ -312,9 +290,9 @@ static void normal_io(enum disk_aio_kind aio, bool direct)
 	CHECK_EQ(request(&c, VIRTIO_BLK_T_OUT, 2048, g, 65536, false, &used),
 		 VIRTIO_BLK_S_OK);
 	CHECK_EQ(used, 1);
-	CHECK(file_is(&c, 2048 * 512, d, 65536));
-	CHECK(file_is_pattern(&c, 2048 * 512 + 65536, 512));
-	CHECK(file_is_pattern(&c, 2047 * 512, 512));
+	CHECK(image_is(c.check_fd, 2048 * 512, d, 65536));
+	CHECK(image_is_pattern(c.check_fd, 2048 * 512 + 65536, 512));
+	CHECK(image_is_pattern(c.check_fd, 2047 * 512, 512));
 	CHECK_EQ(request(&c, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false, &used),
 		 VIRTIO_BLK_S_OK);
 
@@ -333,9 +311,9 @@ static void normal_io(enum disk_aio_kind aio, bool direct)
 	CHECK_EQ(request(&c, VIRTIO_BLK_T_OUT, 6800, g + 1, 600 * KiB, false,
 			 &used),
 		 VIRTIO_BLK_S_OK);
-	CHECK(file_is(&c, 6800 * 512, d + 1, 600 * KiB));
-	CHECK(file_is_pattern(&c, 6799 * 512, 512));
-	CHECK(file_is_pattern(&c, 6800 * 512 + 600 * KiB, 512));
+	CHECK(image_is(c.check_fd, 6800 * 512, d + 1, 600 * KiB));
+	CHECK(image_is_pattern(c.check_fd, 6799 * 512, 512));
+	CHECK(image_is_pattern(c.check_fd, 6800 * 512 + 600 * KiB, 512));
 
 	/* GET_ID: the derived serial, NUL padded to 20 bytes. */
 	g = buf(&c, VIRTIO_BLK_ID_BYTES, 8, &d);
@@ -362,9 +340,9 @@ static void normal_io(enum disk_aio_kind aio, bool direct)
 		r->flags = 0;
 		REQUIRE(kick_and_wait(&c, vqd_add(&c.q, b, 3), &used));
 		CHECK_EQ(*st, VIRTIO_BLK_S_OK);
-		CHECK(file_is_zero(&c, 4096 * 512, 16 * 512));
-		CHECK(file_is_pattern(&c, 4095 * 512, 512));
-		CHECK(file_is_pattern(&c, 4112 * 512, 512));
+		CHECK(image_is_zero(c.check_fd, 4096 * 512, 16 * 512));
+		CHECK(image_is_pattern(c.check_fd, 4095 * 512, 512));
+		CHECK(image_is_pattern(c.check_fd, 4112 * 512, 512));
 	}
 
 	/* Write-zeroes over three ranges, one with UNMAP. */
@@ -388,13 +366,13 @@ static void normal_io(enum disk_aio_kind aio, bool direct)
 			htole64(6000), htole32(1), 0 };
 		REQUIRE(kick_and_wait(&c, vqd_add(&c.q, b, 3), &used));
 		CHECK_EQ(*st, VIRTIO_BLK_S_OK);
-		CHECK(file_is_zero(&c, 5000 * 512, 3 * 512));
-		CHECK(file_is_zero(&c, 5100 * 512, 8 * 512));
-		CHECK(file_is_zero(&c, 6000 * 512, 512));
-		CHECK(file_is_pattern(&c, 4999 * 512, 512));
-		CHECK(file_is_pattern(&c, 5003 * 512, 512));
-		CHECK(file_is_pattern(&c, 5108 * 512, 512));
-		CHECK(file_is_pattern(&c, 6001 * 512, 512));
+		CHECK(image_is_zero(c.check_fd, 5000 * 512, 3 * 512));
+		CHECK(image_is_zero(c.check_fd, 5100 * 512, 8 * 512));
+		CHECK(image_is_zero(c.check_fd, 6000 * 512, 512));
+		CHECK(image_is_pattern(c.check_fd, 4999 * 512, 512));
+		CHECK(image_is_pattern(c.check_fd, 5003 * 512, 512));
+		CHECK(image_is_pattern(c.check_fd, 5108 * 512, 512));
+		CHECK(image_is_pattern(c.check_fd, 6001 * 512, 512));
 	}
 
 	/* A zero-length read is fine. */
@@ -485,7 +463,7 @@ TEST(custom_serial_and_layouts)
 		memset(h + 16, 0x3c, 512);
 		REQUIRE(kick_and_wait(&c, vqd_add(&c.q, b, 2), &used));
 		CHECK_EQ(*st, VIRTIO_BLK_S_OK);
-		CHECK(file_is(&c, 12 * 512, h + 16, 512));
+		CHECK(image_is(c.check_fd, 12 * 512, h + 16, 512));
 	}
 
 	/* Indirect descriptors. */
@@ -642,11 +620,7 @@ TEST(reset_with_requests_in_flight)
 	CHECK_EQ(virtio_get_status(c.vdev), 0);
 
 	/* The device comes back for a new driver. */
-	REQUIRE(vqd_negotiate(c.vdev, c.vdev->host_features) &
-		VIRTIO_CONFIG_S_FEATURES_OK);
-	REQUIRE(vqd_queue_setup(&c.q, &c.env, &c.vdev->vqs[0], QSIZE) == 0);
-	REQUIRE(vqd_driver_ok(c.vdev) & VIRTIO_CONFIG_S_DRIVER_OK);
-	CHECK(still_works(&c));
+	reattach_and_check(&c);
 	ctx_fini(&c);
 }
 
@@ -695,7 +669,7 @@ TEST(hostile_ranges)
 	CHECK_EQ(request(&c, VIRTIO_BLK_T_OUT, 0, g, 513, false, NULL),
 		 VIRTIO_BLK_S_IOERR);
 	CHECK(all_are(d, FILL, 4096));
-	CHECK(file_is_pattern(&c, 0, 4096));
+	CHECK(image_is_pattern(c.check_fd, 0, 4096));
 	CHECK(still_works(&c));
 	ctx_fini(&c);
 }
@@ -845,7 +819,7 @@ TEST(hostile_discard)
 		 VIRTIO_BLK_S_UNSUPP);
 	CHECK_EQ(dwz(&c, VIRTIO_BLK_T_DISCARD, r, 33 * sizeof(*r)),
 		 VIRTIO_BLK_S_UNSUPP);
-	CHECK(file_is_pattern(&c, 0, 1000 * 8 * 512));
+	CHECK(image_is_pattern(c.check_fd, 0, 1000 * 8 * 512));
 	/* Payload not a whole number of ranges. */
 	CHECK_EQ(dwz(&c, VIRTIO_BLK_T_DISCARD, r, 20), VIRTIO_BLK_S_IOERR);
 	/* A range past the end, or wrapping around. */
@@ -868,7 +842,7 @@ TEST(hostile_discard)
 	r[0].flags = htole32(0x80);
 	CHECK_EQ(dwz(&c, VIRTIO_BLK_T_WRITE_ZEROES, r, sizeof(*r)),
 		 VIRTIO_BLK_S_UNSUPP);
-	CHECK(file_is_pattern(&c, 0, 1000 * 8 * 512));
+	CHECK(image_is_pattern(c.check_fd, 0, 1000 * 8 * 512));
 	/* No payload at all. */
 	CHECK_EQ(dwz(&c, VIRTIO_BLK_T_DISCARD, r, 0), VIRTIO_BLK_S_IOERR);
 	/* Empty ranges are fine and change nothing. */
@@ -876,7 +850,7 @@ TEST(hostile_discard)
 	r[0].num_sectors = 0;
 	CHECK_EQ(dwz(&c, VIRTIO_BLK_T_DISCARD, r, sizeof(*r)),
 		 VIRTIO_BLK_S_OK);
-	CHECK(file_is_pattern(&c, 0, 8 * 512));
+	CHECK(image_is_pattern(c.check_fd, 0, 8 * 512));
 	CHECK(still_works(&c));
 	ctx_fini(&c);
 	free(r);
@@ -904,7 +878,7 @@ TEST(hostile_readonly)
 	/* A flush on a read-only disk has nothing to do. */
 	CHECK_EQ(request(&c, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false, NULL),
 		 VIRTIO_BLK_S_OK);
-	CHECK(file_is_pattern(&c, 0, 8192));
+	CHECK(image_is_pattern(c.check_fd, 0, 8192));
 	CHECK(still_works(&c));
 	ctx_fini(&c);
 }
@@ -927,11 +901,7 @@ TEST(hostile_broken_ring)
 	}
 	CHECK(virtio_get_status(c.vdev) & VIRTIO_CONFIG_S_NEEDS_RESET);
 	/* A reset brings it back. */
-	REQUIRE(vqd_negotiate(c.vdev, c.vdev->host_features) &
-		VIRTIO_CONFIG_S_FEATURES_OK);
-	REQUIRE(vqd_queue_setup(&c.q, &c.env, &c.vdev->vqs[0], QSIZE) == 0);
-	REQUIRE(vqd_driver_ok(c.vdev) & VIRTIO_CONFIG_S_DRIVER_OK);
-	CHECK(still_works(&c));
+	reattach_and_check(&c);
 	ctx_fini(&c);
 }
 
@@ -961,7 +931,7 @@ TEST(write_through_without_flush)
 	memset(d, 0x42, 4096);
 	CHECK_EQ(request(&c, VIRTIO_BLK_T_OUT, 8, g, 4096, false, NULL),
 		 VIRTIO_BLK_S_OK);
-	CHECK(file_is(&c, 8 * 512, d, 4096));
+	CHECK(image_is(c.check_fd, 8 * 512, d, 4096));
 	ctx_fini(&c);
 }
 

@@ -49,18 +49,27 @@ TEST(creation_order)
 /* What the transports and the initramfs builder read from the table. */
 TEST(identities)
 {
-	CHECK_EQ(virtio_blk_type.device_id, VIRTIO_ID_BLOCK);
-	CHECK_EQ(virtio_blk_type.pci_class, PCI_CLASS_STORAGE_OTHER);
-	CHECK_STREQ(virtio_blk_type.modules[0], "virtio_blk");
-	CHECK_EQ(virtio_console_type.device_id, VIRTIO_ID_CONSOLE);
-	CHECK_EQ(virtio_console_type.pci_class, PCI_CLASS_COMMUNICATION_OTHER);
-	CHECK_STREQ(virtio_console_type.modules[0], "virtio_console");
-	CHECK_EQ(virtio_rng_type.device_id, VIRTIO_ID_RNG);
-	CHECK_EQ(virtio_rng_type.pci_class, PCI_CLASS_UNCLASSIFIED_OTHER);
-	CHECK_STREQ(virtio_rng_type.modules[0], "virtio_rng");
-	CHECK_EQ(virtio_9p_type.device_id, VIRTIO_ID_9P);
-	CHECK_EQ(virtio_9p_type.pci_class, PCI_CLASS_UNCLASSIFIED_OTHER);
-	CHECK_STREQ(virtio_9p_type.modules[0], "9pnet_virtio");
+	static const struct {
+		const struct virtio_device_type *type;
+		uint32_t device_id;
+		uint16_t pci_class;
+		const char *first_module;
+	} want[] = {
+		{ &virtio_blk_type, VIRTIO_ID_BLOCK, PCI_CLASS_STORAGE_OTHER,
+		  "virtio_blk" },
+		{ &virtio_console_type, VIRTIO_ID_CONSOLE,
+		  PCI_CLASS_COMMUNICATION_OTHER, "virtio_console" },
+		{ &virtio_rng_type, VIRTIO_ID_RNG, PCI_CLASS_UNCLASSIFIED_OTHER,
+		  "virtio_rng" },
+		{ &virtio_9p_type, VIRTIO_ID_9P, PCI_CLASS_UNCLASSIFIED_OTHER,
+		  "9pnet_virtio" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		CHECK_EQ(want[i].type->device_id, want[i].device_id);
+		CHECK_EQ(want[i].type->pci_class, want[i].pci_class);
+		CHECK_STREQ(want[i].type->modules[0], want[i].first_module);
+	}
 	CHECK_STREQ(virtio_9p_type.modules[1], "9p");
 	CHECK_NULL(virtio_9p_type.modules[2]);
 }

@@ -16,24 +16,6 @@
 #define PAYLOAD 8192
 #define IMG_SIZE (SETUP_SIZE + PAYLOAD)
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
 /* A plausible 64-bit bzImage, protocol 2.15. */
 static void make_bzimage(uint8_t *img, size_t len)
 {
@@ -43,23 +25,23 @@ static void make_bzimage(uint8_t *img, size_t len)
 	for (i = SETUP_SIZE; i < len; i++)
 		img[i] = (uint8_t)(i * 7);
 	img[0x1f1] = SETUP_SECTS;
-	put16(img + 0x1fe, 0xaa55);
+	put_le16(img + 0x1fe, 0xaa55);
 	img[0x200] = 0xeb;           /* jmp short */
 	img[0x201] = 0x66;           /* ... to 0x268: the header ends there */
 	memcpy(img + 0x202, "HdrS", 4);
-	put16(img + 0x206, 0x020f);
+	put_le16(img + 0x206, 0x020f);
 	img[0x211] = LOADED_HIGH | QUIET_FLAG; /* loadflags */
-	put32(img + 0x214, 0x100000);          /* code32_start */
-	put32(img + 0x22c, 0x7fffffff);        /* initrd_addr_max */
-	put32(img + 0x230, 0x200000);          /* kernel_alignment */
+	put_le32(img + 0x214, 0x100000);          /* code32_start */
+	put_le32(img + 0x22c, 0x7fffffff);        /* initrd_addr_max */
+	put_le32(img + 0x230, 0x200000);          /* kernel_alignment */
 	img[0x234] = 1;                        /* relocatable_kernel */
 	img[0x235] = 21;                       /* min_alignment */
-	put16(img + 0x236, XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G);
-	put32(img + 0x238, 2047);              /* cmdline_size */
-	put64(img + 0x258, 0x1000000);         /* pref_address */
-	put32(img + 0x260, 0x2345000);         /* init_size */
-	put32(img + 0x264, 0x190);             /* handover_offset */
-	put32(img + 0x268, 0xabcd);            /* kernel_info_offset: 2.15 */
+	put_le16(img + 0x236, XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G);
+	put_le32(img + 0x238, 2047);              /* cmdline_size */
+	put_le64(img + 0x258, 0x1000000);         /* pref_address */
+	put_le32(img + 0x260, 0x2345000);         /* init_size */
+	put_le32(img + 0x264, 0x190);             /* handover_offset */
+	put_le32(img + 0x268, 0xabcd);            /* kernel_info_offset: 2.15 */
 }
 
 static uint8_t img[IMG_SIZE];
@@ -99,11 +81,11 @@ TEST(bzimage_header_variants)
 	CHECK_EQ(info.setup_size, 11 * 512);
 	/* No preferred address (old kernels): the classic 1 MiB. */
 	make_bzimage(img, sizeof(img));
-	put64(img + 0x258, 0);
+	put_le64(img + 0x258, 0);
 	CHECK_EQ(bzimage_parse(img, sizeof(img), &info, why, sizeof(why)), 0);
 	CHECK_EQ(info.pref_address, 0x100000);
 	/* A 64-bit pref_address is read whole. */
-	put64(img + 0x258, 0x123456789000ULL);
+	put_le64(img + 0x258, 0x123456789000ULL);
 	CHECK_EQ(bzimage_parse(img, sizeof(img), &info, why, sizeof(why)), 0);
 	CHECK_EQ(info.pref_address, 0x123456789000ULL);
 	/* A jump past the setup header is clamped to the header's size. */
@@ -113,7 +95,7 @@ TEST(bzimage_header_variants)
 	CHECK_EQ(info.header_end, 0x1f1 + sizeof(struct setup_header));
 	/* Exactly protocol 2.12 is accepted. */
 	make_bzimage(img, sizeof(img));
-	put16(img + 0x206, 0x020c);
+	put_le16(img + 0x206, 0x020c);
 	CHECK_EQ(bzimage_parse(img, sizeof(img), &info, why, sizeof(why)), 0);
 	CHECK_EQ(info.version, 0x020c);
 	/* The smallest file that still has a payload byte. */
@@ -147,14 +129,14 @@ TEST(bzimage_rejects)
 	CHECK_REJECT(img, sizeof(img), "HdrS");
 
 	make_bzimage(img, sizeof(img));
-	put16(img + 0x206, 0x0209);
+	put_le16(img + 0x206, 0x0209);
 	CHECK_REJECT(img, sizeof(img), "2.09");
 	CHECK_REJECT(img, sizeof(img), "2.12");
-	put16(img + 0x206, 0x020b);
+	put_le16(img + 0x206, 0x020b);
 	CHECK_REJECT(img, sizeof(img), "protocol 2.11");
 
 	make_bzimage(img, sizeof(img));
-	put16(img + 0x236, XLF_CAN_BE_LOADED_ABOVE_4G); /* no XLF_KERNEL_64 */
+	put_le16(img + 0x236, XLF_CAN_BE_LOADED_ABOVE_4G); /* no XLF_KERNEL_64 */
 	CHECK_REJECT(img, sizeof(img), "64-bit");
 
 	/* Setup code longer than the file, or nothing after it. */
@@ -383,8 +365,8 @@ TEST(boot_params_no_initrd)
 
 	make_bzimage(img, sizeof(img));
 	img[0x201] = 0x62; /* a 2.12-era header ending at 0x264 */
-	put16(img + 0x206, 0x020c);
-	put32(img + 0x264, 0x777);
+	put_le16(img + 0x206, 0x020c);
+	put_le32(img + 0x264, 0x777);
 	REQUIRE(bzimage_parse(img, sizeof(img), &info, why, sizeof(why)) == 0);
 	x86_build_e820(64 * MiB, 0, &e);
 	memset(&bp, 0xcc, sizeof(bp));
@@ -474,18 +456,15 @@ static bool translate(const uint8_t *mem, uint64_t va, uint64_t *pa)
 	const uint64_t addr_mask = 0x000ffffffffff000ULL;
 	uint64_t e, t = X86_PML4_ADDR;
 
-	e = *(const uint64_t *)(mem + t + ((va >> 39) & 511) * 8);
-	if (!(e & 1) || !(e & 2) || (e & 0x80))
-		return false;
-	t = e & addr_mask;
-	if (t + 4096 > LOW_BUF)
-		return false;
-	e = *(const uint64_t *)(mem + t + ((va >> 30) & 511) * 8);
-	if (!(e & 1) || !(e & 2) || (e & 0x80))
-		return false;
-	t = e & addr_mask;
-	if (t + 4096 > LOW_BUF)
-		return false;
+	/* PML4 and PDPT: present, writable, pointing to the next table. */
+	for (int shift = 39; shift > 21; shift -= 9) {
+		e = *(const uint64_t *)(mem + t + ((va >> shift) & 511) * 8);
+		if (!(e & 1) || !(e & 2) || (e & 0x80))
+			return false;
+		t = e & addr_mask;
+		if (t + 4096 > LOW_BUF)
+			return false;
+	}
 	e = *(const uint64_t *)(mem + t + ((va >> 21) & 511) * 8);
 	if (!(e & 1) || !(e & 2) || !(e & 0x80)) /* must be a 2 MiB page */
 		return false;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The i8042 keyboard controller (x86/i8042.c). */
 #include "arch/devices.h"
+#include "lkvm/bus.h"
 #include "test.h"
 
 #define ST_OBF 0x01
@@ -47,30 +48,39 @@ static void setup(void)
 	}
 }
 
-static uint8_t status(void)
+/* One byte in or out of a port, through its bus handler (i8042_cmd_io,
+ * 0x64, or i8042_data_io, 0x60). */
+static uint8_t port_in(bus_io_fn io)
 {
 	uint8_t v = 0xee;
 
-	i8042_cmd_io(&kbd, 0, &v, 1, false);
+	io(&kbd, 0, &v, 1, false);
 	return v;
+}
+
+static void port_out(bus_io_fn io, uint8_t v)
+{
+	io(&kbd, 0, &v, 1, true);
+}
+
+static uint8_t status(void)
+{
+	return port_in(i8042_cmd_io);
 }
 
 static void command(uint8_t c)
 {
-	i8042_cmd_io(&kbd, 0, &c, 1, true);
+	port_out(i8042_cmd_io, c);
 }
 
 static uint8_t data_in(void)
 {
-	uint8_t v = 0xee;
-
-	i8042_data_io(&kbd, 0, &v, 1, false);
-	return v;
+	return port_in(i8042_data_io);
 }
 
 static void data_out(uint8_t v)
 {
-	i8042_data_io(&kbd, 0, &v, 1, true);
+	port_out(i8042_data_io, v);
 }
 
 TEST(status_idle)

@@ -55,17 +55,33 @@ static void wr(uint8_t index, uint8_t v)
 	cmos_rtc_io(&rtc, 1, &v, 1, true);
 }
 
+/* What the clock registers read, seconds to century. */
+struct clock_regs {
+	uint8_t sec, min, hour, wday, mday, mon, year, century;
+};
+
+static void check_clock(struct clock_regs want)
+{
+	CHECK_EQ(rd(REG_SEC), want.sec);
+	CHECK_EQ(rd(REG_MIN), want.min);
+	CHECK_EQ(rd(REG_HOUR), want.hour);
+	CHECK_EQ(rd(REG_WDAY), want.wday); /* 1 = Sunday */
+	CHECK_EQ(rd(REG_MDAY), want.mday);
+	CHECK_EQ(rd(REG_MON), want.mon);
+	CHECK_EQ(rd(REG_YEAR), want.year);
+	CHECK_EQ(rd(REG_CENTURY), want.century);
+}
+
+/* T_2026 in BCD (24-hour mode). */
+static const struct clock_regs bcd_2026 = {
+	.sec = 0x02, .min = 0x47, .hour = 0x13, .wday = 0x07,
+	.mday = 0x21, .mon = 0x11, .year = 0x26, .century = 0x20
+};
+
 TEST(bcd_time)
 {
 	setup(T_2026);
-	CHECK_EQ(rd(REG_SEC), 0x02);
-	CHECK_EQ(rd(REG_MIN), 0x47);
-	CHECK_EQ(rd(REG_HOUR), 0x13);
-	CHECK_EQ(rd(REG_WDAY), 0x07); /* 1 = Sunday */
-	CHECK_EQ(rd(REG_MDAY), 0x21);
-	CHECK_EQ(rd(REG_MON), 0x11);
-	CHECK_EQ(rd(REG_YEAR), 0x26);
-	CHECK_EQ(rd(REG_CENTURY), 0x20);
+	check_clock(bcd_2026);
 	CHECK_EQ(rd(REG_B), 0x02); /* 24-hour, BCD */
 	cmos_rtc_destroy(&rtc);
 }
@@ -75,14 +91,9 @@ TEST(binary_time)
 	setup(T_2026);
 	wr(REG_B, 0x02 | 0x04);
 	CHECK_EQ(rd(REG_B), 0x06);
-	CHECK_EQ(rd(REG_SEC), 2);
-	CHECK_EQ(rd(REG_MIN), 47);
-	CHECK_EQ(rd(REG_HOUR), 13);
-	CHECK_EQ(rd(REG_WDAY), 7);
-	CHECK_EQ(rd(REG_MDAY), 21);
-	CHECK_EQ(rd(REG_MON), 11);
-	CHECK_EQ(rd(REG_YEAR), 26);
-	CHECK_EQ(rd(REG_CENTURY), 20);
+	check_clock((struct clock_regs){
+		.sec = 2, .min = 47, .hour = 13, .wday = 7,
+		.mday = 21, .mon = 11, .year = 26, .century = 20 });
 	cmos_rtc_destroy(&rtc);
 }
 
@@ -101,19 +112,13 @@ TEST(clock_is_read_each_time)
 TEST(century_and_new_year)
 {
 	setup(T_1999);
-	CHECK_EQ(rd(REG_CENTURY), 0x19);
-	CHECK_EQ(rd(REG_YEAR), 0x99);
-	CHECK_EQ(rd(REG_MON), 0x12);
-	CHECK_EQ(rd(REG_MDAY), 0x31);
-	CHECK_EQ(rd(REG_WDAY), 0x06); /* Friday */
-	CHECK_EQ(rd(REG_HOUR), 0x00);
-	CHECK_EQ(rd(REG_MIN), 0x05);
-	CHECK_EQ(rd(REG_SEC), 0x09);
+	check_clock((struct clock_regs){
+		.sec = 0x09, .min = 0x05, .hour = 0x00, .wday = 0x06, /* Friday */
+		.mday = 0x31, .mon = 0x12, .year = 0x99, .century = 0x19 });
 	fake_now = T_2000_NOON;
-	CHECK_EQ(rd(REG_CENTURY), 0x20);
-	CHECK_EQ(rd(REG_YEAR), 0x00);
-	CHECK_EQ(rd(REG_MON), 0x01);
-	CHECK_EQ(rd(REG_MDAY), 0x01);
+	check_clock((struct clock_regs){
+		.sec = 0x00, .min = 0x00, .hour = 0x12, .wday = 0x07, /* Saturday */
+		.mday = 0x01, .mon = 0x01, .year = 0x00, .century = 0x20 });
 	cmos_rtc_destroy(&rtc);
 }
 
@@ -176,10 +181,7 @@ TEST(time_writes_ignored)
 	wr(REG_HOUR, 0x01);
 	wr(REG_YEAR, 0x99);
 	wr(REG_CENTURY, 0x19);
-	CHECK_EQ(rd(REG_SEC), 0x02);
-	CHECK_EQ(rd(REG_HOUR), 0x13);
-	CHECK_EQ(rd(REG_YEAR), 0x26);
-	CHECK_EQ(rd(REG_CENTURY), 0x20);
+	check_clock(bcd_2026);
 	cmos_rtc_destroy(&rtc);
 }
 

@@ -239,6 +239,29 @@ TEST(negotiation_accepts_offered_subset)
 	fx_fini(&fx);
 }
 
+/* A one-queue (64-entry) test device offering @features, attached to a
+ * fresh @env; undone by single_fini(). */
+static bool single_init(struct vqd_env *env, struct tdev *t,
+			uint64_t features)
+{
+	if (!CHECK_EQ(vqd_env_init(env, 1 * MiB, 0), 0))
+		return false;
+	if (!CHECK_EQ(vqd_dev_init(&t->vdev, &env->vm, &tdev_ops, "vtest", 4,
+				   1, 64, features, 0, t),
+		      0)) {
+		vqd_env_destroy(env);
+		return false;
+	}
+	vqd_attach(env, &t->vdev);
+	return true;
+}
+
+static void single_fini(struct vqd_env *env, struct tdev *t)
+{
+	virtio_dev_destroy(&t->vdev);
+	vqd_env_destroy(env);
+}
+
 TEST(negotiation_refuses_bad_features)
 {
 	struct vqd_env env;
@@ -246,10 +269,7 @@ TEST(negotiation_refuses_bad_features)
 	struct virtio_dev *v = &t.vdev;
 	uint8_t st;
 
-	REQUIRE(vqd_env_init(&env, 1 * MiB, 0) == 0);
-	REQUIRE(vqd_dev_init(v, &env.vm, &tdev_ops, "vtest", 4, 1, 64,
-				DEV_FEATURE, 0, &t) == 0);
-	vqd_attach(&env, v);
+	REQUIRE(single_init(&env, &t, DEV_FEATURE));
 
 	/* A feature that was never offered. */
 	st = vqd_negotiate(v, F(VIRTIO_F_VERSION_1) | F(40));
@@ -270,8 +290,7 @@ TEST(negotiation_refuses_bad_features)
 	/* And then a good set is accepted after all. */
 	st = vqd_negotiate(v, F(VIRTIO_F_VERSION_1));
 	CHECK(st & VIRTIO_CONFIG_S_FEATURES_OK);
-	virtio_dev_destroy(v);
-	vqd_env_destroy(&env);
+	single_fini(&env, &t);
 }
 
 TEST(negotiation_legacy)
@@ -281,10 +300,7 @@ TEST(negotiation_legacy)
 	struct virtio_dev *v = &t.vdev;
 	uint8_t st;
 
-	REQUIRE(vqd_env_init(&env, 1 * MiB, 0) == 0);
-	REQUIRE(vqd_dev_init(v, &env.vm, &tdev_ops, "vtest", 4, 1, 64,
-				DEV_FEATURE, 0, &t) == 0);
-	vqd_attach(&env, v);
+	REQUIRE(single_init(&env, &t, DEV_FEATURE));
 	v->legacy = true;
 	CHECK_EQ(virtio_get_host_features(v, 1), 0); /* no VERSION_1 */
 	CHECK(virtio_get_host_features(v, 0) & F(VIRTIO_RING_F_EVENT_IDX));
@@ -301,8 +317,7 @@ TEST(negotiation_legacy)
 	/* Frozen while live. */
 	virtio_set_guest_features(v, 0, 0);
 	CHECK_EQ(v->guest_features, DEV_FEATURE | F(VIRTIO_RING_F_EVENT_IDX));
-	virtio_dev_destroy(v);
-	vqd_env_destroy(&env);
+	single_fini(&env, &t);
 }
 
 TEST(status_bits_only_added)
@@ -331,10 +346,7 @@ TEST(start_failure_needs_reset)
 	struct tdev t = { 0 };
 	struct virtio_dev *v = &t.vdev;
 
-	REQUIRE(vqd_env_init(&env, 1 * MiB, 0) == 0);
-	REQUIRE(vqd_dev_init(v, &env.vm, &tdev_ops, "vtest", 4, 1, 64, 0, 0,
-				&t) == 0);
-	vqd_attach(&env, v);
+	REQUIRE(single_init(&env, &t, 0));
 	t.start_ret = -ENOSPC;
 	CHECK(vqd_negotiate(v, F(VIRTIO_F_VERSION_1)) &
 	      VIRTIO_CONFIG_S_FEATURES_OK);
@@ -352,8 +364,7 @@ TEST(start_failure_needs_reset)
 	virtio_set_needs_reset(v, "not live");
 	CHECK_EQ(virtio_get_status(v), 0);
 	CHECK_EQ(vqd_signal_config_count(&env), 1);
-	virtio_dev_destroy(v);
-	vqd_env_destroy(&env);
+	single_fini(&env, &t);
 }
 
 TEST(reset_restores_queue_state)
