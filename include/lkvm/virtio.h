@@ -114,7 +114,8 @@ struct virtio_dev_ops {
  * VirtioInterrupt).  The transport embeds it in its own state
  * (container_of).  Devices call it only through virtq_notify() and
  * virtio_config_changed(); it is never NULL once attached, and stays valid
- * until the device is destroyed.
+ * until the device is destroyed (a failed attach clears it before any
+ * worker runs).
  */
 struct virtio_interrupt {
 	/* Used buffers on queue @index. */

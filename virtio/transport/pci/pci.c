@@ -219,14 +219,16 @@ static void vp_unplug(struct virtio_interrupt *irq)
 
 	if (!vp->vdev)
 		return;
-	pthread_mutex_lock(&vp->map_lock);
-	bar_unmap(vp, VP_IO_BAR);
-	bar_unmap(vp, VP_MEM_BAR);
-	pthread_mutex_unlock(&vp->map_lock);
+	/* Off the bus first: no config write can move a BAR back onto the
+	 * PIO/MMIO buses once they are unmapped below. */
 	if (vp->on_bus)
 		pci_bus_remove(arch_pci_bus(vp->vm), &vp->pci);
 	vp->on_bus = false;
+	pthread_mutex_lock(&vp->map_lock);
+	bar_unmap(vp, VP_IO_BAR);
+	bar_unmap(vp, VP_MEM_BAR);
 	vp->vdev = NULL;
+	pthread_mutex_unlock(&vp->map_lock);
 }
 
 /*
