@@ -7,10 +7,10 @@
 /*
  * The virtio device types lkvm offers.  Each device declares its identity
  * once, in its own file (virtio/rng.c: virtio_rng_type), and
- * VIRTIO_DEVICE_TYPES below lists them in the order devices are created.  Everything that
- * needs to know about device types reads this table: the transports (PCI
- * class), the initramfs builder (guest modules), the CLI (a device's own
- * options, the device list in --help) and the man page.
+ * VIRTIO_DEVICE_TYPES below lists them in the order devices are created.
+ * Everything that needs to know about device types reads this table: the
+ * transports (PCI class), the initramfs builder (guest modules), the CLI
+ * (a device's own options, the device list in --help) and the man page.
  */
 struct vm;
 struct vm_config;
