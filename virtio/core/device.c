@@ -118,7 +118,7 @@ int virtio_dev_init(struct virtio_dev *vdev, const struct virtio_dev_init *init)
 	if (err)
 		return -err;
 
-	vdev->vqs = calloc(nr_queues ? nr_queues : 1, sizeof(*vdev->vqs));
+	vdev->vqs = calloc(nr_queues, sizeof(*vdev->vqs)); /* nr_queues >= 1 */
 	if (!vdev->vqs) {
 		err = -ENOMEM;
 		goto err_lock;
