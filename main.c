@@ -30,6 +30,7 @@ static int boot(const struct cli_command *cmd, int argc, char **argv)
 		cli_print_usage(cmd, stdout);
 		goto out;
 	}
+	lkvm_quiet = cfg.quiet; /* before sandbox_prepare()'s lines */
 	if (!ret)
 		ret = sandbox_default_kernel(&cfg, &sb, stderr);
 	if (!ret)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 bool lkvm_debug_enabled;
+bool lkvm_quiet;
 
 static void vlog(const char *prefix, const char *fmt, va_list ap)
 {
@@ -44,7 +45,7 @@ static void vlog(const char *prefix, const char *fmt, va_list ap)
 
 DEFINE_LOG(pr_err, "error: ")
 DEFINE_LOG(pr_warn, "warning: ")
-DEFINE_LOG(pr_info, "")
+DEFINE_LOG(pr_info_impl, "")
 DEFINE_LOG(pr_debug_impl, "debug: ")
 
 int parse_uint(const char *s, unsigned int *out)

@@ -185,6 +185,7 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
 	vm->cfg = cfg;
 	vm->kvm_fd = vm->vm_fd = vm->stop_eventfd = vm->initrd_fd = -1;
 	term_init(&vm->term, STDIN_FILENO, STDOUT_FILENO);
+	vm->term.quiet = cfg->quiet;
 	if ((err = vm_irq_init(vm)))
 		return err;
 	err = bus_init(&vm->pio_bus, "pio");
@@ -597,6 +598,7 @@ int vm_run(const struct vm_config *cfg)
 	int signal_fd = -1, status = LKVM_EXIT_FAILURE, err;
 
 	lkvm_debug_enabled = cfg->debug;
+	lkvm_quiet = cfg->quiet;
 	if (plan_privileges(cfg))
 		return LKVM_EXIT_FAILURE;
 	err = vm_init(&vm, cfg);

@@ -105,6 +105,7 @@ struct vm_config {
 	const char *dump_dtb;      /* --dump-dtb FILE: write the DTB, exit */
 	enum irqchip_kind irqchip; /* --irqchip */
 	bool debug;
+	bool quiet; /* --quiet: no banner, no informational lines */
 	bool help; /* --help: print usage and exit 0 */
 };
 

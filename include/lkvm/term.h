@@ -11,7 +11,9 @@
  * The host side of the guest console: stdin feeds the guest's UART, the
  * UART's output goes to stdout.  When stdin is a terminal it is put in raw
  * mode (so Ctrl-C reaches the guest) and is always restored on exit; Ctrl-A x
- * stops the VM, Ctrl-A Ctrl-A sends a literal Ctrl-A.
+ * stops the VM, Ctrl-A ? (or h) lists the escapes, Ctrl-A Ctrl-A sends a
+ * literal Ctrl-A.  At a terminal, term_start() prints one line saying so
+ * unless @quiet.
  */
 
 /* Deliver one input byte; may block until the device has room. Returns
@@ -22,7 +24,9 @@ typedef void (*term_escape_fn)(void *opaque); /* Ctrl-A x */
 struct term {
 	int in_fd;
 	int out_fd;
+	int msg_fd; /* lkvm's own lines (banner, Ctrl-A ? help): stderr */
 	bool in_is_tty;
+	bool quiet; /* no start-up banner (--quiet) */
 	bool raw_active;
 	bool reader_started;
 	int wake_fd; /* eventfd: tells the reader thread to exit */
@@ -46,5 +50,13 @@ void term_restore_saved(void);
 
 /* Feed one byte through the escape-sequence filter (exposed for tests). */
 void term_handle_input_byte(struct term *t, uint8_t c, bool *stop);
+
+/* The start-up line and the Ctrl-A ? text (exposed for tests). */
+#define TERM_BANNER "lkvm: Ctrl-A x to stop the VM, Ctrl-A ? for help\n"
+#define TERM_HELP                                                              \
+	"\r\nlkvm escape keys:\r\n"                                            \
+	"  Ctrl-A x       stop the VM\r\n"                                      \
+	"  Ctrl-A ? or h  this help\r\n"                                        \
+	"  Ctrl-A Ctrl-A  send Ctrl-A to the guest\r\n"
 
 #endif

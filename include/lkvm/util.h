@@ -49,12 +49,20 @@ static inline uint32_t get_le32(const uint8_t *p)
 	return (uint32_t)get_le16(p) | (uint32_t)get_le16(p + 2) << 16;
 }
 
-/* Process-wide logging switch (set by --debug); not per-VM state. */
+/* Process-wide logging switches (set by --debug and --quiet); not per-VM
+ * state. */
 extern bool lkvm_debug_enabled;
+extern bool lkvm_quiet;
 
 void pr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void pr_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pr_info_impl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Informational lines, which --quiet silences; errors and warnings stay. */
+#define pr_info(...)                                                           \
+	do {                                                                   \
+		if (!lkvm_quiet)                                               \
+			pr_info_impl(__VA_ARGS__);                             \
+	} while (0)
 void pr_debug_impl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define pr_debug(...)                                                          \
 	do {                                                                   \

@@ -261,6 +261,9 @@ static const struct cli_option run_options[] = {
 	  .apply = apply_dump_dtb, .field = CLI_FIELD(dump_dtb),
 	  .hidden = !LKVM_ARCH_HAS_FDT },
 	CLI_FLAG(0, "debug", debug, "log unhandled I/O and other diagnostics"),
+	CLI_FLAG('q', "quiet", quiet,
+		 "no start-up line at a terminal and no informational\n"
+		 "lines (errors and warnings stay)"),
 	CLI_HELP,
 	CLI_END,
 };

@@ -33,6 +33,7 @@ void term_init(struct term *t, int in_fd, int out_fd)
 	memset(t, 0, sizeof(*t));
 	t->in_fd = in_fd;
 	t->out_fd = out_fd;
+	t->msg_fd = STDERR_FILENO;
 	t->wake_fd = -1;
 	t->in_is_tty = isatty(in_fd);
 }
@@ -70,6 +71,11 @@ void term_handle_input_byte(struct term *t, uint8_t c, bool *stop)
 		if (c == 'x' || c == 'X') {
 			if (t->escape)
 				t->escape(t->opaque);
+			return;
+		}
+		if (c == '?' || c == 'h' || c == 'H') {
+			/* CR LF: the terminal is in raw mode. */
+			(void)write_all(t->msg_fd, TERM_HELP, strlen(TERM_HELP));
 			return;
 		}
 		if (c != CTRL_A && !t->input(t->opaque, CTRL_A)) {
@@ -133,6 +139,10 @@ int term_start(struct term *t, term_input_fn input, term_escape_fn escape,
 	if (t->wake_fd < 0)
 		return -errno;
 	if (t->in_is_tty) {
+		/* Before raw mode, so a plain \n ends the line. */
+		if (!t->quiet)
+			(void)write_all(t->msg_fd, TERM_BANNER,
+					strlen(TERM_BANNER));
 		err = term_enter_raw(t);
 		if (err)
 			pr_warn("cannot put the terminal in raw mode: %s",

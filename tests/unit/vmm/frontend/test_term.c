@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,7 +54,7 @@ static void sink_reset(void)
 static void fake_tty(struct term *t, bool tty)
 {
 	memset(t, 0, sizeof(*t));
-	t->in_fd = t->out_fd = t->wake_fd = -1;
+	t->in_fd = t->out_fd = t->msg_fd = t->wake_fd = -1;
 	t->in_is_tty = tty;
 	t->input = sink_input;
 	t->escape = sink_escape;
@@ -169,6 +170,104 @@ TEST(stop_when_device_refuses)
 	CHECK_EQ(sink.buf[0], CTRL_A);
 }
 
+/* What a pipe holds right now (non-blocking), NUL-terminated. */
+static size_t drain(int fd, char *buf, size_t size)
+{
+	ssize_t n;
+
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	n = read(fd, buf, size - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	return n > 0 ? (size_t)n : 0;
+}
+
+TEST(ctrl_a_help)
+{
+	struct term t;
+	bool stopped;
+	char buf[512];
+	int msg[2];
+
+	REQUIRE(pipe(msg) == 0);
+	sink_reset();
+	fake_tty(&t, true);
+	t.msg_fd = msg[1];
+	/* Ctrl-A ? and Ctrl-A h list the escapes; the guest sees neither. */
+	feed(&t, "\001?", 2, &stopped);
+	CHECK(!stopped);
+	drain(msg[0], buf, sizeof(buf));
+	CHECK_STREQ(buf, TERM_HELP);
+	CHECK(strstr(buf, "Ctrl-A x") != NULL);
+	feed(&t, "\001h", 2, &stopped);
+	drain(msg[0], buf, sizeof(buf));
+	CHECK_STREQ(buf, TERM_HELP);
+	CHECK_EQ(sink.len, 0);
+	CHECK_EQ(sink.escapes, 0);
+	/* Piped input: '?' after Ctrl-A is the guest's. */
+	fake_tty(&t, false);
+	t.msg_fd = msg[1];
+	feed(&t, "\001?", 2, &stopped);
+	CHECK_EQ(drain(msg[0], buf, sizeof(buf)), 0);
+	CHECK_EQ(sink.len, 2);
+	close(msg[0]);
+	close(msg[1]);
+}
+
+/* term_start() on a pseudo-terminal: the banner, unless quiet. */
+static void start_on_pty(bool quiet, char *buf, size_t size)
+{
+	int master, slave, msg[2];
+	struct term t;
+
+	buf[0] = '\0';
+	master = posix_openpt(O_RDWR | O_NOCTTY);
+	if (master < 0 || grantpt(master) || unlockpt(master)) {
+		CHECK(!"no pseudo-terminal");
+		return;
+	}
+	slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+	REQUIRE(slave >= 0);
+	REQUIRE(pipe(msg) == 0);
+	sink_reset();
+	term_init(&t, slave, slave);
+	CHECK(t.in_is_tty);
+	t.msg_fd = msg[1];
+	t.quiet = quiet;
+	CHECK_EQ(term_start(&t, sink_input, sink_escape, &sink), 0);
+	CHECK(t.raw_active);
+	term_stop(&t);
+	drain(msg[0], buf, size);
+	close(msg[0]);
+	close(msg[1]);
+	close(slave);
+	close(master);
+}
+
+TEST(banner_at_a_terminal)
+{
+	char buf[256];
+	int in[2], msg[2];
+	struct term t;
+
+	start_on_pty(false, buf, sizeof(buf));
+	CHECK_STREQ(buf, TERM_BANNER);
+	CHECK(strstr(buf, "Ctrl-A ?") != NULL);
+	start_on_pty(true, buf, sizeof(buf));
+	CHECK_STREQ(buf, "");
+	/* Not a terminal: no banner (scripts read lkvm's output). */
+	REQUIRE(pipe(in) == 0);
+	REQUIRE(pipe(msg) == 0);
+	term_init(&t, in[0], STDOUT_FILENO);
+	t.msg_fd = msg[1];
+	CHECK_EQ(term_start(&t, sink_input, sink_escape, &sink), 0);
+	term_stop(&t);
+	CHECK_EQ(drain(msg[0], buf, sizeof(buf)), 0);
+	close(in[0]);
+	close(in[1]);
+	close(msg[0]);
+	close(msg[1]);
+}
+
 static size_t sink_len(void)
 {
 	size_t n;
@@ -275,6 +374,8 @@ int main(void)
 	RUN(ctrl_a_passthrough);
 	RUN(not_a_tty_no_escapes);
 	RUN(stop_when_device_refuses);
+	RUN(ctrl_a_help);
+	RUN(banner_at_a_terminal);
 	RUN(reader_thread_pipe);
 	RUN(reader_thread_eof);
 	RUN(write_to_closed_pipe);
