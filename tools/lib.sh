@@ -17,6 +17,13 @@ LKVM_CACHE=${LKVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lkvm-tests}
 # LKVM_PROG names the calling script in every message.
 lkvm_log() { printf '%s: %s\n' "${LKVM_PROG:-lkvm-tests}" "$*" >&2; }
 lkvm_die() { printf '%s: error: %s\n' "${LKVM_PROG:-lkvm-tests}" "$*" >&2; exit 2; }
+# A download failed, so the suite cannot run: exit LKVM_EXIT_OFFLINE, which
+# tests/run-all.sh reports as "skipped: no network" (never as a pass).
+LKVM_EXIT_OFFLINE=77
+lkvm_offline() {
+	printf '%s: skipped: no network: %s\n' "${LKVM_PROG:-lkvm-tests}" "$*" >&2
+	exit $LKVM_EXIT_OFFLINE
+}
 
 # lkvm_need CMD PACKAGE: fail clearly when a host command is missing.
 lkvm_need() {

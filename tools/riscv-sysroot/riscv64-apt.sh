@@ -57,7 +57,7 @@ rv_apt_setup() {
 	local a=$RV_APT_DIR mirror
 	mkdir -p "$a/lists/partial" "$a/cache/archives/partial" "$a/parts" "$a/debs"
 	[ -e "$a/status" ] || : >"$a/status"
-	mirror=$(rv_host_mirror) || exit 2
+	mirror=$(rv_host_mirror) || exit
 	# trixie main alone: its point releases carry the newest 6.12 kernel.
 	printf 'deb [arch=riscv64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
 		"$mirror" "$RV_SUITE" >"$a/sources.list.new"
@@ -96,7 +96,7 @@ rv_apt_update() {
 	lkvm_log "fetching the $RV_SUITE riscv64 package lists (private apt state in $RV_APT_DIR)"
 	apt-get "${RV_APT[@]}" update >"$RV_APT_DIR/update.log" 2>&1 || true
 	l=$(ls "$RV_APT_DIR/lists/"*_Packages* 2>/dev/null | head -n1 || true)
-	[ -n "$l" ] || lkvm_die "apt-get update of the $RV_SUITE riscv64 lists failed: $(grep -m1 '^E:' "$RV_APT_DIR/update.log")"
+	[ -n "$l" ] || lkvm_offline "apt-get update of the $RV_SUITE riscv64 lists failed: $(grep -m1 '^[EW]:' "$RV_APT_DIR/update.log")"
 }
 
 # rv_versions PKG...: "name=version" of each package's candidate, one per
@@ -122,7 +122,7 @@ rv_download() {
 	if [ ${#missing[@]} -gt 0 ]; then
 		lkvm_log "apt-get download ${missing[*]}"
 		(cd "$RV_APT_DIR/debs" && apt-get "${RV_APT[@]}" download "${missing[@]}") >&2 ||
-			lkvm_die "apt-get download ${missing[*]} failed (is the Debian archive reachable?)"
+			lkvm_offline "apt-get download ${missing[*]} failed (is the Debian archive reachable?)"
 	fi
 	for pv in "$@"; do
 		p=${pv%%=*} v=${pv#*=}

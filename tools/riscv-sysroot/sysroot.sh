@@ -76,14 +76,14 @@ rv_sysroot() {
 	rv_apt_setup
 	rv_apt_update "${1:+force}"
 	local versions
-	versions=$(rv_versions $RV_SYSROOT_PKGS) || exit 2
+	versions=$(rv_versions $RV_SYSROOT_PKGS) || exit
 	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hdr
 $versions" ]; then
 		touch "$stamp"
 		return 0
 	fi
 	local debs deb tmp=$RV_SYSROOT.tmp.$$
-	debs=$(rv_download $versions) || exit 2
+	debs=$(rv_download $versions) || exit
 	rm -rf "$tmp"
 	trap 'rm -rf "$RV_SYSROOT.tmp.$$"' EXIT
 	mkdir -p "$tmp"

@@ -99,7 +99,7 @@ lkvm_fetch_kernel() {
 			# warns that the _apt sandbox user cannot access the directory;
 			# that is harmless.
 			(cd "$LKVM_CACHE" && apt-get download "$pkg") >&2 ||
-				lkvm_die "apt-get download $pkg failed (run 'apt-get update'? is Debian's archive reachable?)"
+				lkvm_offline "apt-get download $pkg failed (is Debian's archive reachable? run 'apt-get update'?)"
 			deb=$(ls "$LKVM_CACHE/${pkg}"_*_amd64.deb 2>/dev/null | sort -V | tail -n1 || true)
 			[ -n "$deb" ] || lkvm_die "apt-get download $pkg produced no .deb in $LKVM_CACHE"
 		fi

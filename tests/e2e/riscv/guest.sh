@@ -39,12 +39,12 @@ rv_guest() {
 		rv_apt_setup
 		rv_apt_update "${1:+force}"
 		local kpkg versions
-		kpkg=$(rv_guest_kernel_pkg) || exit 2
-		versions=$(rv_versions "$kpkg" busybox-static) || exit 2
+		kpkg=$(rv_guest_kernel_pkg) || exit
+		versions=$(rv_versions "$kpkg" busybox-static) || exit
 		if [ ! -f "$stamp" ] || [ "$(grep -v '^kernel=' "$stamp")" != "$hdr
 $versions" ]; then
 			local debs kdeb bdeb tmp=$RV_GUEST_DIR/tmp.$$ kver=${kpkg#linux-image-}
-			debs=$(rv_download $versions) || exit 2
+			debs=$(rv_download $versions) || exit
 			kdeb=$(printf '%s\n' "$debs" | head -n1)
 			bdeb=$(printf '%s\n' "$debs" | tail -n1)
 			rm -rf "$tmp"
