@@ -300,6 +300,9 @@ const struct cli_command cli_run_command = {
 	.list_options = true,
 	.list_devices = true,
 	.epilogue =
+		"An option with a value is given once; -d, --9p and -p may be repeated.\n"
+		"A value that starts with '-' is written attached: --kernel=-x, -k-x.\n"
+		"\n"
 		"The console is the guest's ttyS0 (hvc0 with --console virtio) on lkvm's\n"
 		"stdin/stdout. At a terminal, Ctrl-A x stops the VM.\n"
 		"\n"
