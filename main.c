@@ -59,29 +59,34 @@ static int cmd_setup(int argc, char **argv)
 	return sandbox_cmd_setup(argc, argv, NULL, stdout, stderr);
 }
 
+/* lkvm help [COMMAND] */
 static int cmd_help(int argc, char **argv)
 {
-	const struct cli_command *cmd;
+	struct vm_config cfg;
+	int ret;
 
-	if (argc < 2) {
+	ret = cli_parse(&cli_help_command, argc, argv, &cfg, stderr);
+	if (ret)
+		return ret;
+	if (cfg.name && !cfg.help)
+		cli_print_usage(cli_find_command(cfg.name), stdout);
+	else
 		cli_print_main_usage(stdout);
-		return LKVM_EXIT_OK;
-	}
-	cmd = cli_find_command(argv[1]);
-	if (!cmd) {
-		fprintf(stderr, "lkvm: error: unknown command '%s' (see 'lkvm help')\n",
-			argv[1]);
-		return LKVM_EXIT_USAGE;
-	}
-	cli_print_usage(cmd, stdout);
 	return LKVM_EXIT_OK;
 }
 
 static int cmd_version(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	printf("lkvm version %s\n", LKVM_VERSION);
+	struct vm_config cfg;
+	int ret;
+
+	ret = cli_parse(&cli_version_command, argc, argv, &cfg, stderr);
+	if (ret)
+		return ret;
+	if (cfg.help)
+		cli_print_main_usage(stdout);
+	else
+		printf("lkvm version %s\n", LKVM_VERSION);
 	return LKVM_EXIT_OK;
 }
 
@@ -97,11 +102,30 @@ static const struct {
 	{ &cli_version_command, cmd_version },
 };
 
+/* The command @name runs, or NULL. */
+static int (*command_named(const char *name))(int argc, char **argv)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(name, commands[i].cmd->name))
+			return commands[i].run;
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
-	size_t i;
+	int (*run)(int argc, char **argv);
+	int ret;
 
+	/*
+	 * Started with 0, 1 or 2 closed (`lkvm run <&-`), lkvm's own files
+	 * would take those numbers: the console reader would read the stop
+	 * eventfd, guest output would go into whatever became fd 1.
+	 */
+	if (keep_std_fds_open() < 0)
+		return LKVM_EXIT_FAILURE;
 	/* A closed stdout must not kill the VM; write() reports EPIPE instead. */
 	signal(SIGPIPE, SIG_IGN);
 
@@ -113,9 +137,12 @@ int main(int argc, char **argv)
 		cmd = "help";
 	else if (!strcmp(cmd, "--version"))
 		cmd = "version";
-	for (i = 0; i < ARRAY_SIZE(commands); i++)
-		if (!strcmp(cmd, commands[i].cmd->name))
-			return commands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "lkvm: error: unknown command '%s' (see 'lkvm help')\n", cmd);
-	return LKVM_EXIT_USAGE;
+	run = command_named(cmd);
+	if (!run)
+		return cli_unknown_command(cmd, stderr);
+	ret = run(argc - 1, argv + 1);
+	/* `lkvm help >/dev/full` fails, and says so. */
+	if (cli_close_output(stdout, stderr) && !ret)
+		ret = LKVM_EXIT_FAILURE;
+	return ret;
 }

@@ -13,25 +13,77 @@
 bool lkvm_debug_enabled;
 bool lkvm_quiet;
 
+size_t escape_controls(char *dst, size_t cap, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t n = 0;
+
+	if (!cap)
+		return 0;
+	for (; *s; s++) {
+		/* U+0080..U+009F, the C1 controls, are 0xc2 0x80..0x9f. */
+		size_t len = *s == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f ? 2 : 1;
+		size_t i;
+
+		if (len == 1 && *s >= 0x20 && *s != 0x7f) {
+			if (n + 1 >= cap)
+				break;
+			dst[n++] = (char)*s;
+			continue;
+		}
+		if (n + 4 * len >= cap)
+			break;
+		for (i = 0; i < len; i++, n += 4)
+			snprintf(dst + n, 5, "\\x%02x", s[i]);
+		s += len - 1;
+	}
+	dst[n] = '\0';
+	return n;
+}
+
 static void vlog(const char *prefix, const char *fmt, va_list ap)
 {
-	char line[1024];
-	int n = snprintf(line, sizeof(line), "lkvm: %s", prefix);
+	char msg[1024], line[4 * sizeof(msg)];
+	int n = snprintf(msg, sizeof(msg), "lkvm: %s", prefix);
+	size_t len;
 
-	if (n < 0 || (size_t)n >= sizeof(line))
+	if (n < 0 || (size_t)n >= sizeof(msg))
 		n = 0;
-	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
+	/* File names and guest-supplied strings must not drive the terminal. */
+	len = escape_controls(line, sizeof(line) - 2, msg);
 	/*
 	 * The terminal may be in raw mode (no output post-processing), so end
 	 * the line with CR LF ourselves.  One write keeps lines from different
 	 * threads from interleaving.
 	 */
-	size_t len = strlen(line);
-	if (len > sizeof(line) - 3)
-		len = sizeof(line) - 3;
 	line[len++] = '\r';
 	line[len++] = '\n';
 	(void)!write(STDERR_FILENO, line, len);
+}
+
+int keep_std_fds_open(void)
+{
+	int fd, null;
+
+	for (fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* The lowest free descriptor: @fd, as the ones below are open. */
+		null = open("/dev/null", O_RDWR);
+		if (null < 0)
+			return -errno;
+		if (null != fd) {
+			if (dup2(null, fd) < 0) {
+				int e = -errno;
+
+				close(null);
+				return e;
+			}
+			close(null);
+		}
+	}
+	return 0;
 }
 
 #define DEFINE_LOG(name, prefix)                                               \

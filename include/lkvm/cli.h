@@ -32,7 +32,18 @@
  *
  * Syntax, kvmtool's: "--opt value", "--opt=value", "-m 512", "-m512"; a
  * bare argument is an operand (the kernel for run); after "--" every
- * argument is an operand, or (sandbox) the guest's command.
+ * argument is an operand, or (sandbox) the guest's command.  Rules that
+ * keep other tools' habits from going wrong silently (lkvm-run(1), OPTION
+ * SYNTAX):
+ *  - a value taken from the next argument may not start with '-' (unless
+ *    the option is .dash_value): "-k -i x" is "-k needs a value"; attached
+ *    ("--kernel=-x", "-k-x") it may;
+ *  - a single-dash word that spells a long option ("-kernel") or is in
+ *    cli_foreign[] ("-smp") is refused, not read as "-k" + "ernel";
+ *  - an option with a value that is not .repeatable may be given once;
+ *    flags may be repeated;
+ *  - an unknown option or command is looked up in cli_foreign[] (kvmtool's
+ *    and QEMU's names), then near misses are suggested ("--dsik").
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -76,8 +87,16 @@ struct cli_option {
 				 * arch's option, which explains itself) */
 	bool device_options;    /* stands for every device type's options
 				 * (in a command's table only) */
+	bool repeatable;        /* each use counts (-d, --9p, -p); an option
+				 * with a value that is not may be given once */
+	bool dash_value;        /* its value may start with '-' even as the
+				 * next argument (-p "-- init args") */
 	const struct virtio_device_type *device; /* cli_request_device() */
 };
+
+/* How many options that may be given once cli_parse() tracks: more than a
+ * command has (test_cli checks run's). */
+#define CLI_MAX_ONCE_OPTIONS 32
 
 /* Table entries. */
 #define CLI_END { .long_name = NULL }
@@ -93,7 +112,7 @@ struct cli_option {
 /* A device type's option with a value (-n ARG): one device per use. */
 #define CLI_DEVICE_OPTION(s, l, a, t, h) \
 	{ .short_name = (s), .long_name = (l), .arg = (a), .help = (h), \
-	  .apply = cli_request_device, .device = (t) }
+	  .apply = cli_request_device, .device = (t), .repeatable = true }
 /* A flag that sets the bool vm_config.F. */
 #define CLI_FLAG(s, l, f, h) \
 	{ .short_name = (s), .long_name = (l), .help = (h), \
@@ -109,9 +128,38 @@ int cli_set_choice(struct vm_config *cfg, const struct cli_use *use);
 /* A struct device_request for opt->device (a flag: only the first use). */
 int cli_request_device(struct vm_config *cfg, const struct cli_use *use);
 
-/* One usage-error line, "lkvm: error: ...\n", on @err; LKVM_EXIT_USAGE. */
+/* One usage-error line, "lkvm: error: ...\n", on @err; LKVM_EXIT_USAGE.
+ * Control characters in the message are escaped (escape_controls()). */
 int cli_error(FILE *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The same line for any other error (the caller picks the status). */
+void cli_print_error(FILE *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * What users of kvmtool or QEMU type that lkvm does not have: an option as
+ * they spell it ("--sandbox", "-n", "-smp"; a trailing '*' matches any
+ * rest: "--disable-*") or a command ("stop").  Consulted only for what
+ * none of lkvm's tables knows, so an option lkvm gains simply takes over
+ * (test_cli checks that no entry is shadowed).  One table, in commands.c.
+ */
+struct cli_foreign {
+	const char *name;
+	const char *tool;    /* "kvmtool" or "QEMU" */
+	const char *instead; /* lkvm's spelling of the same thing, or NULL */
+	const char *hint;    /* else what to do instead, or NULL */
+};
+extern const struct cli_foreign cli_foreign[]; /* ended by a NULL name */
+/* The entry for the @len bytes at @name, or NULL. */
+const struct cli_foreign *cli_find_foreign(const char *name, size_t len);
+
+/*
+ * The optimal-string-alignment (restricted Damerau-Levenshtein) distance
+ * of the @la bytes at @a and the string @b: insertions, deletions,
+ * substitutions and swaps of neighbours ("rnu" is 1 from "run").  Names
+ * longer than 63 bytes are "far": UINT_MAX.
+ */
+unsigned int cli_edit_distance(const char *a, size_t la, const char *b);
 
 /* What the parser does with "--" and what follows it. */
 enum cli_dashdash {
@@ -135,6 +183,8 @@ struct cli_command {
 	bool list_devices;
 	/* Where an unknown option's message points: "lkvm run --help". */
 	const char *see;
+	/* An unknown option is looked up in cli_foreign[] (run's options). */
+	bool foreign;
 	/* A bare argument; NULL: none is accepted. */
 	int (*operand)(struct vm_config *cfg, const char *arg, FILE *err);
 	/* After the last argument (not after --help): what is missing. */
@@ -153,6 +203,12 @@ extern const struct cli_command cli_version_command;
 extern const struct cli_command *const cli_commands[];
 /* The command called @name, or NULL. */
 const struct cli_command *cli_find_command(const char *name);
+/*
+ * The usage error for `lkvm NAME ...` when no command is called @name:
+ * kvmtool's commands and run's options ("lkvm -k K": did you mean 'lkvm
+ * run -k ...'?) say what to do, a near miss is suggested ("rnu": 'run').
+ */
+int cli_unknown_command(const char *name, FILE *err);
 
 /*
  * Parse @cmd's arguments (argv[0] is the command's name) into @cfg, which
@@ -165,7 +221,8 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv,
 	      struct vm_config *cfg, FILE *err);
 /* cli_parse(&cli_run_command, ...). */
 int cli_parse_run(int argc, char **argv, struct vm_config *cfg, FILE *err);
-/* Free what cli_parse() allocated (the disk and share arrays). */
+/* Free what cli_parse() allocated (the disk and share arrays, the
+ * joined -p values). */
 void cli_free_config(struct vm_config *cfg);
 /* Parse one --disk argument (exposed for tests); 0 or a usage error. */
 int cli_parse_disk(const char *arg, struct disk_config *d, FILE *err);
@@ -186,6 +243,13 @@ const struct cli_option *cli_options_next(struct cli_option_iter *it);
 
 /* The left column of an option's --help line: "-m, --mem SIZE". */
 void cli_format_option(const struct cli_option *opt, char *buf, size_t cap);
+
+/*
+ * At the end of lkvm: flush and close @out (standard output) and make sure
+ * all it was given was written (`lkvm help >/dev/full`).  0, or
+ * LKVM_EXIT_FAILURE after one error line on @err.
+ */
+int cli_close_output(FILE *out, FILE *err);
 
 /* `lkvm COMMAND --help` (or lkvm's usage when @cmd has none). */
 void cli_print_usage(const struct cli_command *cmd, FILE *out);

@@ -79,6 +79,8 @@ struct vm_config {
 	const char *kernel_path;
 	const char *initrd_path;
 	const char *params; /* appended to lkvm's default command line */
+	char *params_joined; /* -p given more than once: the values joined by
+			      * spaces, which @params points to */
 	const char *name;   /* --name (setup: its NAME) */
 	uint64_t mem_bytes;
 	unsigned int nr_cpus;

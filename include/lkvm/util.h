@@ -71,6 +71,23 @@ void pr_debug_impl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 	} while (0)
 
 /*
+ * Copy @src to @dst (@cap bytes, always NUL-terminated) with each control
+ * character written as "\xNN": bytes below 0x20 (newline and tab too), DEL,
+ * and the UTF-8 encodings of U+0080..U+009F.  lkvm's messages echo file
+ * names and other user strings, which must not drive the terminal or break
+ * the one-line message; other UTF-8 is copied as it is.  An escape that
+ * does not fit is left out whole.  Returns the length of @dst.
+ */
+size_t escape_controls(char *dst, size_t cap, const char *src);
+
+/*
+ * Open /dev/null on each of fds 0, 1 and 2 that is closed, so no file lkvm
+ * opens later (an eventfd, a disk) becomes its standard input or output.
+ * 0, or -errno.
+ */
+int keep_std_fds_open(void);
+
+/*
  * Parse a size such as "512", "512M", "2G", "1024K".  A bare number is in
  * @default_unit bytes (kvmtool reads -m in MiB).  Returns 0 or -1 on syntax
  * error / overflow / zero.

@@ -156,6 +156,20 @@ for sig in TERM INT; do
 	fi
 done
 
+# Started with stdin closed (`<&-`), lkvm's own files must not become fd 0:
+# the console reader would eat the stop eventfd and SIGTERM would hang.
+timeout -k 5 20 "$lkvm" run -k "$img" -i "$work/initrd.img" -m 64 -c 1 -p smoke=h <&- >"$work/out" 2>"$work/err" &
+pid=$!
+sleep "$settle"
+kill -TERM $pid
+wait $pid
+rc=$?
+if [ $rc = 0 ] && grep -q "SIGTERM received" "$work/err"; then
+	result closed-stdin-sigterm 0 ""
+else
+	result closed-stdin-sigterm 1 "rc=$rc"
+fi
+
 # Once the guest runs, lkvm holds no capabilities and cannot gain any: in
 # every thread (capabilities are per thread), device and 9p workers and the
 # disk thread pool included.

@@ -35,6 +35,46 @@ run_case bad-mem 2 "" "invalid memory size '0'" -- run -k "$img" -m 0
 run_case bad-cpus 2 "" "invalid CPU count '0'" -- run -k "$img" -c 0
 run_case unknown-option 2 "" "unknown option '--bogus'" -- run --bogus "$img"
 run_case no-kernel 2 "" "no kernel given" -- run -m 128
+# Other tools' habits: one line saying what lkvm does instead.
+run_case kvmtool-option 2 "" "--sandbox (a kvmtool option) is not supported by lkvm; use 'lkvm sandbox -- CMD'" -- run --sandbox x.sh "$img"
+run_case kvmtool-command 2 "" "'lkvm stop' (a kvmtool command) is not supported by lkvm" -- stop
+run_case qemu-option 2 "" "unknown option '-kernel' (did you mean '--kernel'?)" -- run -kernel "$img"
+run_case qemu-smp 2 "" "-smp (a QEMU option) is not supported by lkvm; did you mean '--cpus'?" -- run -k "$img" -smp 2
+run_case option-as-value 2 "" "option '-k' needs a value (got option '-i')" -- run -k -i "$work/initrd.img"
+run_case run-option-as-command 2 "" "did you mean 'lkvm run -k ...'?" -- -k "$img"
+run_case command-typo 2 "" "unknown command 'rnu' (did you mean 'run'?" -- rnu
+run_case option-typo 2 "" "unknown option '--dsik' (did you mean '--disk'?" -- run --dsik x.img "$img"
+run_case given-twice 2 "" "--initrd given twice ('a' and 'b')" -- run -k "$img" -i a -i b
+run_case version-extra 2 "" "unexpected argument 'extra'" -- version extra
+run_case help-extra 2 "" "unexpected argument 'extra'" -- help run extra
+# A file name's control characters are escaped, not sent to the terminal.
+run_case escaped-name 1 "" "cannot read kernel '.x1b\[31mX'" -- run -k $'\e[31mX'
+if grep -q $'\e' "$work/err"; then
+	result escaped-name-raw 1 "an ESC byte reached stderr"
+else
+	result escaped-name-raw 0 ""
+fi
+# Closed standard descriptors (`<&- >&-`) are /dev/null to lkvm: the usual
+# one error line, nothing written into a file lkvm opened.
+timeout -k 5 20 "$lkvm" run -k /nonexistent <&- >&- 2>"$work/err"
+rc=$?
+if [ "$rc" = 1 ] && [ "$(wc -l <"$work/err")" = 1 ] &&
+   grep -q "cannot read kernel '/nonexistent'" "$work/err"; then
+	result closed-std-fds 0 ""
+else
+	result closed-std-fds 1 "exit status $rc"
+fi
+# Output that cannot be written is an error, not a silent exit 0.
+for args in "version" "help" "run --help"; do
+	timeout -k 5 20 "$lkvm" $args >/dev/full 2>"$work/err"
+	rc=$?
+	if [ "$rc" = 1 ] && [ "$(wc -l <"$work/err")" = 1 ] &&
+	   grep -q "lkvm: error: cannot write to standard output: No space left on device" "$work/err"; then
+		result "full-stdout-${args// /-}" 0 ""
+	else
+		result "full-stdout-${args// /-}" 1 "exit status $rc"
+	fi
+done
 
 # --- lkvm setup / lkvm sandbox: the setup layout and the errors that need
 # no guest (the nested e2e boots real sandboxes).  HOME is a scratch

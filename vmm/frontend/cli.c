@@ -6,6 +6,7 @@
  * vmm/frontend/commands.c and the device files.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,16 +24,64 @@
  * help on its line ("--irqchip plic|aia  interrupt controller..."). */
 #define HELP_OVERHANG 3
 
+/* "lkvm: error: MESSAGE\n" on @err, the message's control characters
+ * escaped: it may hold a file name such as $'\e[31m'. */
+static void print_error(FILE *err, const char *fmt, va_list ap)
+{
+	char fixed[1024], *msg, *shown = fixed;
+	size_t cap;
+
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		fputs("lkvm: error: out of memory\n", err);
+		return;
+	}
+	cap = 4 * strlen(msg) + 1;
+	if (cap > sizeof(fixed) && !(shown = malloc(cap))) {
+		shown = fixed;
+		cap = sizeof(fixed);
+	}
+	escape_controls(shown, cap, msg);
+	fprintf(err, "lkvm: error: %s\n", shown);
+	if (shown != fixed)
+		free(shown);
+	free(msg);
+}
+
 int cli_error(FILE *err, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("lkvm: error: ", err);
 	va_start(ap, fmt);
-	vfprintf(err, fmt, ap);
+	print_error(err, fmt, ap);
 	va_end(ap);
-	fputc('\n', err);
 	return LKVM_EXIT_USAGE;
+}
+
+void cli_print_error(FILE *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	print_error(err, fmt, ap);
+	va_end(ap);
+}
+
+int cli_close_output(FILE *out, FILE *err)
+{
+	int e = 0;
+
+	if (fflush(out))
+		e = errno;
+	else if (ferror(out))
+		e = EIO; /* an earlier write failed; its errno is gone */
+	/* EBADF: nothing was ever written to a closed stdout. */
+	if (fclose(out) && !e && errno != EBADF)
+		e = errno;
+	if (!e)
+		return 0;
+	cli_print_error(err, "cannot write to standard output: %s",
+			strerror(e));
+	return LKVM_EXIT_FAILURE;
 }
 
 /* --- generic apply functions --- */
@@ -159,35 +208,231 @@ const struct cli_command *cli_find_command(const char *name)
 	return NULL;
 }
 
+/* --- other tools' names, near misses --- */
+
+const struct cli_foreign *cli_find_foreign(const char *name, size_t len)
+{
+	const struct cli_foreign *f;
+
+	for (f = cli_foreign; f->name; f++) {
+		size_t n = strlen(f->name);
+		bool prefix = n && f->name[n - 1] == '*';
+
+		if (prefix ? len >= n - 1 && !strncmp(name, f->name, n - 1)
+			   : len == n && !strncmp(name, f->name, n))
+			return f;
+	}
+	return NULL;
+}
+
+/* "--sandbox (a kvmtool option) is not supported by lkvm; use ...", for
+ * the @len bytes at @name that @f stands for. */
+static int foreign_error(const struct cli_foreign *f, const char *name,
+			 size_t len, FILE *err)
+{
+	bool option = name[0] == '-';
+
+	return cli_error(err, "%s%.*s%s (a %s %s) is not supported by lkvm%s%s%s",
+			 option ? "" : "'lkvm ", (int)len, name,
+			 option ? "" : "'", f->tool,
+			 option ? "option" : "command",
+			 f->instead ? "; did you mean '" : f->hint ? "; " : "",
+			 f->instead ? f->instead : f->hint ? f->hint : "",
+			 f->instead ? "'?" : "");
+}
+
+unsigned int cli_edit_distance(const char *a, size_t la, const char *b)
+{
+	enum { MAX_LEN = 63 };
+	unsigned int rows[3][MAX_LEN + 1], *prev2 = rows[0], *prev = rows[1];
+	unsigned int *cur = rows[2], *t;
+	size_t lb = strlen(b), i, j;
+
+	if (la > MAX_LEN || lb > MAX_LEN)
+		return UINT_MAX;
+	for (j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (j = 1; j <= lb; j++) {
+			unsigned int d = MIN(prev[j], cur[j - 1]) + 1;
+
+			d = MIN(d, prev[j - 1] + (a[i - 1] != b[j - 1]));
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1])
+				d = MIN(d, prev2[j - 2] + 1);
+			cur[j] = d;
+		}
+		t = prev2;
+		prev2 = prev;
+		prev = cur;
+		cur = t;
+	}
+	return prev[lb];
+}
+
+/* Close enough to @len bytes typed to be a typo of them: two edits, one
+ * for a word of up to three bytes ("--9x" is not "--rng"). */
+static bool near_miss(unsigned int distance, size_t len)
+{
+	return distance <= (len <= 3 ? 1u : 2u);
+}
+
+/* The long option of @cmd nearest to the @len bytes at @word, if that is
+ * a near miss; NULL otherwise. */
+static const struct cli_option *nearest_option(const struct cli_command *cmd,
+					       const char *word, size_t len)
+{
+	const struct cli_option *o, *best = NULL;
+	unsigned int d, best_d = UINT_MAX;
+	struct cli_option_iter it;
+
+	cli_options_begin(&it, cmd);
+	while ((o = cli_options_next(&it))) {
+		d = cli_edit_distance(word, len, o->long_name);
+		if (d < best_d) {
+			best = o;
+			best_d = d;
+		}
+	}
+	return best && near_miss(best_d, len) ? best : NULL;
+}
+
+/*
+ * The option of @cmd that the argument @arg (which starts with '-')
+ * names: "--name[=V]", "-x[V]", or a long name after one dash ("-kernel").
+ */
+static const struct cli_option *option_named(const struct cli_command *cmd,
+					     const char *arg)
+{
+	size_t len = strcspn(arg, "=");
+	const struct cli_option *o;
+
+	if (arg[1] == '-')
+		return find_option(cmd, 0, arg + 2, len - 2);
+	o = len > 2 ? find_option(cmd, 0, arg + 1, len - 1) : NULL;
+	return o ? o : find_option(cmd, arg[1], NULL, 0);
+}
+
+/* The usage error for the unknown option spelled by the @len bytes at
+ * @word ("--bogus", "-z", "-kernel"). */
+static int unknown_option(const struct cli_command *cmd, const char *word,
+			  size_t len, FILE *err)
+{
+	const struct cli_foreign *f;
+	const struct cli_option *o;
+
+	f = cmd->foreign ? cli_find_foreign(word, len) : NULL;
+	if (f)
+		return foreign_error(f, word, len, err);
+	if (word[1] != '-') {
+		o = len > 2 ? find_option(cmd, 0, word + 1, len - 1) : NULL;
+		if (o)
+			return cli_error(err, "unknown option '%.*s' (did you mean '--%s'?)",
+					 (int)len, word, o->long_name);
+	} else {
+		o = nearest_option(cmd, word + 2, len - 2);
+		if (o)
+			return cli_error(err, "unknown option '%.*s' (did you mean '--%s'? see '%s')",
+					 (int)len, word, o->long_name, cmd->see);
+	}
+	return cli_error(err, "unknown option '%.*s' (see '%s')", (int)len,
+			 word, cmd->see);
+}
+
+int cli_unknown_command(const char *name, FILE *err)
+{
+	const struct cli_command *const *c, *best = NULL;
+	const struct cli_option *o;
+	const struct cli_foreign *f;
+	unsigned int d, best_d = UINT_MAX;
+	size_t len = strcspn(name, "=");
+
+	f = cli_find_foreign(name, len);
+	if (f)
+		return foreign_error(f, name, len, err);
+	if (name[0] == '-' && name[1]) {
+		/* "lkvm -k K": run's options without "run". */
+		o = option_named(&cli_run_command, name);
+		if (o && name[1] != '-' && len > 2 &&
+		    find_option(&cli_run_command, 0, name + 1, len - 1))
+			return cli_error(err, "unknown command '%s' (did you mean 'lkvm run --%s ...'?)",
+					 name, o->long_name);
+		if (o)
+			return cli_error(err, "unknown command '%s' (did you mean 'lkvm run %s ...'?)",
+					 name, name);
+		return cli_error(err, "unknown option '%s' (see 'lkvm help')",
+				 name);
+	}
+	for (c = cli_commands; *c; c++) {
+		d = cli_edit_distance(name, strlen(name), (*c)->name);
+		if (d < best_d) {
+			best = *c;
+			best_d = d;
+		}
+	}
+	if (best && near_miss(best_d, strlen(name)))
+		return cli_error(err, "unknown command '%s' (did you mean '%s'? see 'lkvm help')",
+				 name, best->name);
+	return cli_error(err, "unknown command '%s' (see 'lkvm help')", name);
+}
+
 /* --- parsing --- */
+
+/* The options with a value given so far that may be given only once, and
+ * those values. */
+struct once_options {
+	const struct cli_option *opt[CLI_MAX_ONCE_OPTIONS];
+	const char *arg[CLI_MAX_ONCE_OPTIONS];
+	unsigned int n;
+};
+
+/* The error for "-k -i x": @val, the argument after @name, starts with
+ * '-' and @o's value may not. */
+static int value_looks_like_option(const struct cli_command *cmd,
+				   const struct cli_option *o,
+				   const char *name, const char *val, FILE *err)
+{
+	if (option_named(cmd, val) ||
+	    (cmd->foreign && cli_find_foreign(val, strcspn(val, "="))))
+		return cli_error(err, "option '%s' needs a value (got option '%s')",
+				 name, val);
+	return cli_error(err, "option '%s' needs a value (got '%s'; write --%s=%s for a value that starts with '-')",
+			 name, val, o->long_name, val);
+}
 
 /*
  * The option argv[*i] ("--name", "--name=VALUE", "-x", "-xVALUE"), with its
  * value from the next argument when it needs one, applied to @cfg.
  */
 static int parse_option(const struct cli_command *cmd, int argc, char **argv,
-			int *i, struct vm_config *cfg, FILE *err)
+			int *i, struct vm_config *cfg,
+			struct once_options *once, FILE *err)
 {
 	const char *a = argv[*i], *val = NULL;
 	const struct cli_option *o;
 	struct cli_use use;
+	unsigned int k;
 	char name[64];
+	size_t len;
 
 	if (a[1] == '-') {
-		size_t len = strcspn(a + 2, "=");
-
+		len = strcspn(a + 2, "=");
 		o = find_option(cmd, 0, a + 2, len);
 		if (!o)
-			return cli_error(err, "unknown option '%.*s' (see '%s')",
-					 (int)(len + 2), a, cmd->see);
+			return unknown_option(cmd, a, len + 2, err);
 		snprintf(name, sizeof(name), "--%s", o->long_name);
 		if (a[2 + len])
 			val = a + 3 + len;
 	} else {
+		/* "-kernel" and "-smp" are not -k and -s with a value. */
+		len = strcspn(a, "=");
+		if (len > 2 && ((cmd->foreign && cli_find_foreign(a, len)) ||
+				find_option(cmd, 0, a + 1, len - 1)))
+			return unknown_option(cmd, a, len, err);
 		o = find_option(cmd, a[1], NULL, 0);
 		if (!o)
-			return cli_error(err, "unknown option '-%c' (see '%s')",
-					 a[1], cmd->see);
+			return unknown_option(cmd, a, 2, err);
 		snprintf(name, sizeof(name), "-%c", a[1]);
 		if (a[2])
 			val = a + 2;
@@ -198,6 +443,18 @@ static int parse_option(const struct cli_command *cmd, int argc, char **argv,
 		if (*i + 1 >= argc)
 			return cli_error(err, "option '%s' needs a value", name);
 		val = argv[++*i];
+		if (val[0] == '-' && val[1] && !o->dash_value)
+			return value_looks_like_option(cmd, o, name, val, err);
+	}
+	if (o->arg && !o->repeatable) {
+		for (k = 0; k < once->n; k++)
+			if (once->opt[k] == o)
+				return cli_error(err, "--%s given twice ('%s' and '%s')",
+						 o->long_name, once->arg[k], val);
+		if (once->n < CLI_MAX_ONCE_OPTIONS) {
+			once->opt[once->n] = o;
+			once->arg[once->n++] = val;
+		}
 	}
 	use = (struct cli_use){ .opt = o, .name = name, .arg = val ? val : "",
 				.err = err };
@@ -233,6 +490,7 @@ static int split_command(const struct cli_command *cmd, int *argc,
 int cli_parse(const struct cli_command *cmd, int argc, char **argv,
 	      struct vm_config *cfg, FILE *err)
 {
+	struct once_options once = { .n = 0 };
 	bool operands = false;
 	int i, ret = 0;
 
@@ -247,7 +505,8 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv,
 		if (!operands && !strcmp(a, "--"))
 			operands = true;
 		else if (!operands && a[0] == '-' && a[1])
-			ret = parse_option(cmd, argc, argv, &i, cfg, err);
+			ret = parse_option(cmd, argc, argv, &i, cfg, &once,
+					   err);
 		else if (cmd->operand) /* "-" on its own is an operand too */
 			ret = cmd->operand(cfg, a, err);
 		else

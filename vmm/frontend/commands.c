@@ -39,6 +39,25 @@ static int run_operand(struct vm_config *cfg, const char *arg, FILE *err)
 	return 0;
 }
 
+/* Each -p adds to the parameters, space-separated (kvmtool keeps the last
+ * one; joining loses nothing a script meant to add). */
+static int apply_params(struct vm_config *cfg, const struct cli_use *use)
+{
+	char *joined;
+
+	if (!cfg->params || !*cfg->params) {
+		cfg->params = use->arg;
+		return 0;
+	}
+	if (!*use->arg)
+		return 0;
+	if (asprintf(&joined, "%s %s", cfg->params, use->arg) < 0)
+		return cli_error(use->err, "out of memory");
+	free(cfg->params_joined);
+	cfg->params = cfg->params_joined = joined;
+	return 0;
+}
+
 static int apply_mem(struct vm_config *cfg, const struct cli_use *use)
 {
 	const char *val = use->arg, *name = use->name;
@@ -204,8 +223,9 @@ static const struct cli_option run_options[] = {
 	  .help = "initial ramdisk",
 	  .apply = cli_set_path, .field = CLI_FIELD(initrd_path) },
 	{ .short_name = 'p', .long_name = "params", .arg = "STR",
-	  .help = "kernel parameters, appended to lkvm's defaults",
-	  .apply = cli_set_string, .field = CLI_FIELD(params) },
+	  .help = "kernel parameters, appended to lkvm's defaults;\n"
+		  "repeatable (joined by spaces); STR may start with '-'",
+	  .apply = apply_params, .repeatable = true, .dash_value = true },
 	{ .short_name = 'm', .long_name = "mem", .arg = "SIZE",
 	  .help = "guest RAM; a bare number is MiB, or use a K/M/G/T\n"
 		  "suffix (default: " STR(LKVM_DEFAULT_MEM_MIB) " MiB)",
@@ -228,7 +248,7 @@ static const struct cli_option run_options[] = {
 		  "             direct disks, else sync)\n"
 		  "  serial=ID  disk serial (up to "
 		  STR(LKVM_DISK_SERIAL_MAX) " characters)",
-	  .apply = apply_disk },
+	  .apply = apply_disk, .repeatable = true },
 	{ .long_name = "console", .arg = "TYPE",
 	  .help = "guest console on the terminal: serial (ttyS0) or\n"
 		  "virtio (hvc0; ttyS0 stays) (default: serial)",
@@ -243,7 +263,7 @@ static const struct cli_option run_options[] = {
 		  "  ro           refuse every change (EROFS)\n"
 		  "  passthrough  honour the guest's owners, setuid bits\n"
 		  "               and device nodes (needs root)",
-	  .apply = apply_9p },
+	  .apply = apply_9p, .repeatable = true },
 	{ .long_name = "virtio-transport",
 	  .arg = "pci|pci-legacy|mmio|mmio-legacy",
 	  .help = "how virtio devices attach (default: "
@@ -283,6 +303,9 @@ const struct cli_command cli_run_command = {
 	.list_options = true,
 	.list_devices = true,
 	.epilogue =
+		"An option with a value is given once; -d, --9p and -p may be repeated.\n"
+		"A value that starts with '-' is written attached: --kernel=-x, -k-x.\n"
+		"\n"
 		"The console is the guest's ttyS0 (hvc0 with --console virtio) on lkvm's\n"
 		"stdin/stdout. At a terminal, Ctrl-A x stops the VM.\n"
 		"\n"
@@ -290,6 +313,7 @@ const struct cli_command cli_run_command = {
 		"by SIGINT/SIGTERM; 1 on a run-time failure; 2 on a usage error. With a\n"
 		"9p root, the exit status of the guest's shell when it exits.\n",
 	.see = "lkvm run --help",
+	.foreign = true,
 	.operand = run_operand,
 };
 
@@ -318,6 +342,7 @@ const struct cli_command cli_sandbox_command = {
 	/* -i is refused by sandbox_prepare(), which says why. */
 	.options = run_options,
 	.see = "lkvm run --help",
+	.foreign = true,
 	.operand = run_operand,
 	.dashdash = CLI_DASHDASH_COMMAND,
 	.needs = "lkvm sandbox needs a command: lkvm sandbox [OPTIONS] -- CMD [ARGS...] (see 'lkvm help sandbox')",
@@ -343,7 +368,8 @@ static int setup_finish(struct vm_config *cfg, FILE *err)
 	return cfg->name ? 0 : cli_error(err, SETUP_NEEDS_NAME);
 }
 
-static const struct cli_option setup_options[] = {
+/* setup's, help's and version's. */
+static const struct cli_option help_only_options[] = {
 	CLI_HELP,
 	CLI_END,
 };
@@ -361,22 +387,47 @@ const struct cli_command cli_setup_command = {
 	.epilogue =
 		"Exit status: 0; 1 when NAME exists or cannot be created; 2 on a usage\n"
 		"error.\n",
-	.options = setup_options,
+	.options = help_only_options,
 	.see = "lkvm help setup",
 	.operand = setup_operand,
 	.finish = setup_finish,
 };
 
-/* --- help and version: no options; their help is lkvm's usage --- */
+/* --- help and version: their help is lkvm's usage --- */
+
+/* lkvm help [COMMAND]: the COMMAND, in cfg->name. */
+static int help_operand(struct vm_config *cfg, const char *arg, FILE *err)
+{
+	if (cfg->name)
+		return cli_error(err, "unexpected argument '%s' (lkvm help [COMMAND])",
+				 arg);
+	if (!cli_find_command(arg))
+		return cli_unknown_command(arg, err);
+	cfg->name = arg;
+	return 0;
+}
+
+static int version_operand(struct vm_config *cfg, const char *arg, FILE *err)
+{
+	(void)cfg;
+	return cli_error(err, "unexpected argument '%s' (lkvm version takes none)",
+			 arg);
+}
 
 const struct cli_command cli_help_command = {
 	.name = "help",
 	.summary = "Show help for lkvm or for a command (lkvm help run)",
+	.options = help_only_options,
+	.see = "lkvm help",
+	.operand = help_operand,
 };
 
 const struct cli_command cli_version_command = {
 	.name = "version",
 	.summary = "Print lkvm's version",
+	.options = help_only_options,
+	.see = "lkvm help",
+	.operand = version_operand,
 };
 
 const struct cli_command *const cli_commands[] = {
@@ -386,6 +437,77 @@ const struct cli_command *const cli_commands[] = {
 	&cli_help_command,
 	&cli_version_command,
 	NULL,
+};
+
+/* --- what kvmtool's and QEMU's users type (include/lkvm/cli.h) --- */
+
+#define KVMTOOL(name, instead, hint) { name, "kvmtool", instead, hint }
+#define QEMU(name, instead, hint) { name, "QEMU", instead, hint }
+#define NO_FRAMEBUFFER "lkvm's console is text, on its standard input and output"
+#define USE_DEBUG "--debug logs unhandled port and MMIO accesses"
+
+const struct cli_foreign cli_foreign[] = {
+	/* kvmtool's commands */
+	KVMTOOL("stop", NULL, "stop a VM with Ctrl-A x at its console or SIGTERM to its lkvm process"),
+	KVMTOOL("list", NULL, "each VM is one lkvm process: pgrep -a lkvm"),
+	KVMTOOL("pause", NULL, "SIGSTOP to a VM's lkvm process pauses it, SIGCONT resumes it"),
+	KVMTOOL("resume", NULL, "SIGCONT to a VM's lkvm process resumes it after SIGSTOP"),
+	KVMTOOL("debug", NULL, "'lkvm run --debug' logs diagnostics as the VM runs"),
+	KVMTOOL("balloon", NULL, NULL),
+	KVMTOOL("stat", NULL, NULL),
+	/* kvmtool's `lkvm run` options (builtin-run.c, x86's and riscv's) */
+	KVMTOOL("--sandbox", NULL, "use 'lkvm sandbox -- CMD' (the host's / is at /host in the guest)"),
+	KVMTOOL("--firmware", NULL, "lkvm boots the kernel directly (-k)"),
+	KVMTOOL("-f", NULL, "lkvm boots the kernel directly (-k)"),
+	KVMTOOL("--flash", NULL, NULL),
+	KVMTOOL("-F", NULL, NULL),
+	KVMTOOL("--hugetlbfs", NULL, NULL),
+	KVMTOOL("--loglevel", NULL, "--debug shows debug messages"),
+	KVMTOOL("--dev", NULL, "lkvm always opens /dev/kvm"),
+	KVMTOOL("--tty", NULL, "the guest's console is lkvm's standard input and output (see --console)"),
+	KVMTOOL("--vnc", NULL, NO_FRAMEBUFFER),
+	KVMTOOL("--sdl", NULL, NO_FRAMEBUFFER),
+	KVMTOOL("--gtk", NULL, NO_FRAMEBUFFER),
+	KVMTOOL("--vidmode", NULL, NO_FRAMEBUFFER),
+	KVMTOOL("--balloon", NULL, NULL),
+	KVMTOOL("--vsock", NULL, NULL),
+	KVMTOOL("--nodefaults", NULL, "lkvm adds no device that was not asked for"),
+	KVMTOOL("--network", NULL, NULL),
+	KVMTOOL("-n", NULL, NULL),
+	KVMTOOL("--no-dhcp", NULL, NULL),
+	KVMTOOL("--vfio-pci", NULL, NULL),
+	KVMTOOL("--virtio-legacy", "--virtio-transport pci-legacy", NULL),
+	KVMTOOL("--debug-ioport", NULL, USE_DEBUG),
+	KVMTOOL("--debug-mmio", NULL, USE_DEBUG),
+	KVMTOOL("--debug-single-step", NULL, NULL),
+	KVMTOOL("--debug-iodelay", NULL, NULL),
+	KVMTOOL("--custom-mvendorid", NULL, NULL),
+	KVMTOOL("--custom-marchid", NULL, NULL),
+	KVMTOOL("--custom-mimpid", NULL, NULL),
+	KVMTOOL("--disable-*", NULL, NULL),
+	/* QEMU's (one dash; -kernel, -initrd, -name are lkvm's long options
+	 * with one dash, which the parser recognises by itself) */
+	QEMU("-append", "--params", NULL),
+	QEMU("-smp", "--cpus", NULL),
+	QEMU("-drive", "--disk", NULL),
+	QEMU("-hda", "--disk", NULL),
+	QEMU("-virtfs", "--9p", NULL),
+	QEMU("-fsdev", "--9p", NULL),
+	QEMU("-serial", "--console", NULL),
+	QEMU("-nographic", NULL, "the guest's console is always lkvm's standard input and output"),
+	QEMU("-display", NULL, NO_FRAMEBUFFER),
+	QEMU("-enable-kvm", NULL, "lkvm always uses KVM"),
+	QEMU("-accel", NULL, "lkvm always uses KVM"),
+	QEMU("-machine", NULL, "lkvm has one machine type"),
+	QEMU("-M", NULL, "lkvm has one machine type"),
+	QEMU("-cpu", NULL, "the guest sees the host's CPU as KVM offers it"),
+	QEMU("-bios", NULL, "lkvm boots the kernel directly (-k)"),
+	QEMU("-no-reboot", NULL, "lkvm always exits when the guest reboots"),
+	QEMU("-device", NULL, "lkvm's devices have options of their own: see 'lkvm run --help'"),
+	QEMU("-netdev", NULL, NULL),
+	QEMU("-nic", NULL, NULL),
+	QEMU("-net", NULL, NULL),
+	{ NULL, NULL, NULL, NULL },
 };
 
 /* --- --disk and --9p values --- */
@@ -523,6 +645,10 @@ void cli_free_config(struct vm_config *cfg)
 {
 	unsigned int i;
 
+	if (cfg->params == cfg->params_joined)
+		cfg->params = NULL;
+	free(cfg->params_joined);
+	cfg->params_joined = NULL;
 	for (i = 0; i < cfg->nr_disks; i++)
 		free((char *)cfg->disks[i].path);
 	free(cfg->disks);

@@ -280,7 +280,7 @@ int sandbox_default_kernel_for(const char *boot_dir, const char *release,
 {
 	if (!fmt_path(buf, cap, "%s/vmlinuz-%s", boot_dir, release) ||
 	    access(buf, F_OK) < 0) {
-		fprintf(err, "lkvm: error: no kernel given and %s/vmlinuz-%s does not exist (use -k/--kernel PATH)\n",
+		cli_print_error(err, "no kernel given and %s/vmlinuz-%s does not exist (use -k/--kernel PATH)",
 			boot_dir, release);
 		return LKVM_EXIT_USAGE;
 	}
@@ -296,7 +296,7 @@ int sandbox_default_kernel(struct vm_config *cfg, struct sandbox *sb,
 	if (cfg->kernel_path)
 		return 0;
 	if (uname(&u) < 0) {
-		fprintf(err, "lkvm: error: no kernel given (use -k/--kernel PATH)\n");
+		cli_print_error(err, "no kernel given (use -k/--kernel PATH)");
 		return LKVM_EXIT_USAGE;
 	}
 	ret = sandbox_default_kernel_for(sb->boot_dir, u.release, sb->kernel,
@@ -343,7 +343,7 @@ static void bad_name(FILE *err, const char *name)
 	for (i = 0; name[i] && i < sizeof(shown) - 4; i++)
 		shown[i] = isprint((unsigned char)name[i]) ? name[i] : '?';
 	strcpy(shown + i, name[i] ? "..." : "");
-	fprintf(err, "lkvm: error: invalid name '%s' (1-64 of A-Z a-z 0-9 . _ -, not starting with '.')\n",
+	cli_print_error(err, "invalid name '%s' (1-64 of A-Z a-z 0-9 . _ -, not starting with '.')",
 		shown);
 }
 
@@ -419,19 +419,19 @@ int sandbox_setup_instance(const char *home, const char *name, FILE *err)
 	}
 	/* Room for "/.NAME.XXXXXX" after it. */
 	if (!fmt_path(base, sizeof(base) - 80, "%s/" LKVM_INSTANCES_DIR, home)) {
-		fprintf(err, "lkvm: error: home directory path '%s' is too long\n",
+		cli_print_error(err, "home directory path '%s' is too long",
 			home);
 		return -ENAMETOOLONG;
 	}
 	fmt_path(dst, sizeof(dst), "%s/%s", base, name);
 	if (lstat(dst, &st) == 0) {
-		fprintf(err, "lkvm: error: %s already exists (boot it with 'lkvm run -d %s', or choose another name)\n",
+		cli_print_error(err, "%s already exists (boot it with 'lkvm run -d %s', or choose another name)",
 			dst, name);
 		return -EEXIST;
 	}
 	if (mkdir(base, 0755) < 0 && errno != EEXIST) {
 		e = errno;
-		fprintf(err, "lkvm: error: cannot create %s: %s\n", base,
+		cli_print_error(err, "cannot create %s: %s", base,
 			strerror(e));
 		return -e;
 	}
@@ -440,7 +440,7 @@ int sandbox_setup_instance(const char *home, const char *name, FILE *err)
 	fmt_path(tmp, sizeof(tmp), "%s/.%s.XXXXXX", base, name);
 	if (!mkdtemp(tmp)) {
 		e = errno;
-		fprintf(err, "lkvm: error: cannot create a directory in %s: %s\n",
+		cli_print_error(err, "cannot create a directory in %s: %s",
 			base, strerror(e));
 		return -e;
 	}
@@ -451,16 +451,16 @@ int sandbox_setup_instance(const char *home, const char *name, FILE *err)
 	if (dfd >= 0)
 		close(dfd);
 	if (e) {
-		fprintf(err, "lkvm: error: cannot create %s/%s: %s\n", dst, what,
+		cli_print_error(err, "cannot create %s/%s: %s", dst, what,
 			strerror(-e));
 		goto fail;
 	}
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_NOREPLACE) < 0) {
 		e = -errno;
 		if (e == -EEXIST)
-			fprintf(err, "lkvm: error: %s already exists\n", dst);
+			cli_print_error(err, "%s already exists", dst);
 		else
-			fprintf(err, "lkvm: error: cannot create %s: %s\n", dst,
+			cli_print_error(err, "cannot create %s: %s", dst,
 				strerror(-e));
 		goto fail;
 	}
@@ -491,7 +491,7 @@ int sandbox_cmd_setup(int argc, char **argv, const struct sandbox *sb,
 		return LKVM_EXIT_USAGE;
 	}
 	if (sandbox_home_dir(sb, home, sizeof(home))) {
-		fprintf(err, "lkvm: error: cannot find your home directory (set HOME)\n");
+		cli_print_error(err, "cannot find your home directory (set HOME)");
 		return LKVM_EXIT_FAILURE;
 	}
 	e = sandbox_setup_instance(home, name, err);

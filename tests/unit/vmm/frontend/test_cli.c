@@ -4,6 +4,7 @@
  * parsing, the option tables, --help, the man page's lists against the
  * tables; and the number parsers (vmm/util.c).
  */
+#include <limits.h>
 #include <stdarg.h>
 
 #include "lkvm/cli.h"
@@ -272,9 +273,9 @@ TEST(mem_sizes)
 			printf("  (that was: lkvm run %s %s k)\n", good[i].arg,
 			       good[i].arg2 ? good[i].arg2 : "");
 	}
-	/* The last -m wins. */
-	CHECK_OK(parse(&c, "-m", "64", "-m", "128", "k", NULL));
-	CHECK_EQ(c.mem_bytes, 128 * MiB);
+	/* -m once (repeated_options). */
+	CHECK_USAGE_ERROR(parse(&c, "-m", "64", "-m", "128", "k", NULL),
+			  "--mem given twice ('64' and '128')");
 }
 
 TEST(mem_errors)
@@ -284,7 +285,8 @@ TEST(mem_errors)
 		{ "-m", "abc", "invalid memory size 'abc' for -m" },
 		{ "-m", "12X", "invalid memory size '12X'" },
 		{ "--mem=", NULL, "invalid memory size '' for --mem" },
-		{ "-m", "-512", "invalid memory size '-512'" },
+		{ "--mem=-512", NULL, "invalid memory size '-512'" },
+		{ "-m-512", NULL, "invalid memory size '-512'" },
 		{ "-m", " 512", "invalid memory size" },
 		{ "-m", "512 ", "invalid memory size" },
 		{ "-m", "1.5G", "invalid memory size '1.5G'" },
@@ -313,7 +315,7 @@ TEST(cpus)
 	static const struct bad_args bad[] = {
 		{ "-c", "0", "invalid CPU count '0' for -c" },
 		{ "-c", "255", "invalid CPU count '255'" },
-		{ "-c", "-1", "invalid CPU count '-1'" },
+		{ "--cpus=-1", NULL, "invalid CPU count '-1'" },
 		{ "-c", "2x", "invalid CPU count '2x'" },
 		{ "--cpus", "", "invalid CPU count '' for --cpus" },
 		{ "-c", "4294967297", "invalid CPU count" },
@@ -930,6 +932,469 @@ TEST(cmdline_add_before_user_params)
 	free(vm.cmdline);
 }
 
+/* --- other tools' habits (include/lkvm/cli.h) --- */
+
+/* A value from the next argument may not start with '-' (-p's may);
+ * attached, or after "=", it may. */
+TEST(values_that_look_like_options)
+{
+	struct vm_config c;
+
+	CHECK_USAGE_ERROR(parse(&c, "-k", "-i", "initrd", NULL),
+			  "option '-k' needs a value (got option '-i')");
+	CHECK_USAGE_ERROR(parse(&c, "-k", "--initrd=x", NULL),
+			  "option '-k' needs a value (got option '--initrd=x')");
+	CHECK_USAGE_ERROR(parse(&c, "--initrd", "--rng", "k", NULL),
+			  "option '--initrd' needs a value (got option '--rng')");
+	CHECK_USAGE_ERROR(parse(&c, "-k", "-weird", NULL),
+			  "option '-k' needs a value (got '-weird'; write --kernel=-weird for a value that starts with '-')");
+	CHECK_USAGE_ERROR(parse(&c, "-k", "--", "x", NULL),
+			  "option '-k' needs a value (got '--'");
+	CHECK_USAGE_ERROR(parse(&c, "-d", "-x.img", "k", NULL),
+			  "option '-d' needs a value (got '-x.img'");
+	CHECK_USAGE_ERROR(parse(&c, "--9p", "-weird", "k", NULL),
+			  "option '--9p' needs a value (got '-weird'");
+	CHECK_USAGE_ERROR(parse(&c, "--9p", "-dir", "k", NULL), /* -d "ir" */
+			  "option '--9p' needs a value (got option '-dir')");
+	CHECK_USAGE_ERROR(parse(&c, "--name", "-n", "k", NULL),
+			  "needs a value (got option '-n')"); /* kvmtool's -n */
+	CHECK_USAGE_ERROR(parse(&c, "--console", "--sandbox", "k", NULL),
+			  "needs a value (got option '--sandbox')");
+	CHECK_USAGE_ERROR(parse_cmd(&cli_sandbox_command, &c, "-k", "-i", "x",
+				    "--", "ls", NULL),
+			  "option '-k' needs a value (got option '-i')");
+
+	/* Written so that it cannot be an option, it is the value. */
+	CHECK_OK(parse(&c, "--kernel=-weird", NULL));
+	CHECK_STREQ(c.kernel_path, "-weird");
+	CHECK_OK(parse(&c, "-k-weird", NULL));
+	CHECK_STREQ(c.kernel_path, "-weird");
+	CHECK_OK(parse(&c, "-k", "./-weird", NULL));
+	CHECK_STREQ(c.kernel_path, "./-weird");
+	CHECK_OK(parse(&c, "-k", "-", NULL)); /* "-" alone is no option */
+	CHECK_STREQ(c.kernel_path, "-");
+	/* -p's value is free text. */
+	CHECK_OK(parse(&c, "-p", "-- init-arg", "k", NULL));
+	CHECK_STREQ(c.params, "-- init-arg");
+}
+
+/* One value for the k-th value of option @o in repeated_options(). */
+static const char *sample_value(const struct cli_option *o, int k)
+{
+	static const struct {
+		const char *name, *values[2];
+	} samples[] = {
+		{ "mem", { "64", "128" } },
+		{ "cpus", { "1", "2" } },
+		{ "console", { "serial", "virtio" } },
+		{ "virtio-transport", { "pci", "mmio" } },
+		{ "irqchip", { "plic", "aia" } },
+	};
+	static const char *const paths[2] = { "v1", "v2" };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(samples); i++)
+		if (!strcmp(o->long_name, samples[i].name))
+			return samples[i].values[k];
+	return paths[k];
+}
+
+/* An option with a value that is not repeatable may be given once;
+ * repeatable ones and flags may be repeated.  Every option of run's table
+ * (and of any device type) is checked, also those added later. */
+TEST(repeated_options)
+{
+	struct cli_option_iter it;
+	const struct cli_option *o;
+	struct vm_config c;
+	char a1[64], a2[64], want[64];
+	unsigned int once = 0;
+	int failures;
+
+	cli_options_begin(&it, &cli_run_command);
+	while ((o = cli_options_next(&it))) {
+		if (!o->arg || o->repeatable)
+			continue;
+		once++;
+		snprintf(a1, sizeof(a1), "--%s=%s", o->long_name,
+			 sample_value(o, 0));
+		snprintf(a2, sizeof(a2), "--%s=%s", o->long_name,
+			 sample_value(o, 1));
+		if (parse(&c, a1, "k", NULL)) /* another arch's: an error */
+			continue;
+		failures = t_case_failures;
+		snprintf(want, sizeof(want), "--%s given twice ('%s' and '%s')",
+			 o->long_name, sample_value(o, 0), sample_value(o, 1));
+		CHECK_USAGE_ERROR(parse(&c, a1, a2, "k", NULL), want);
+		if (t_case_failures != failures)
+			printf("  (that was: lkvm run %s %s k)\n", a1, a2);
+		cli_free_config(&c);
+	}
+	CHECK(once >= 7); /* -k -i -m -c --name --console --virtio-transport */
+	CHECK(once <= CLI_MAX_ONCE_OPTIONS);
+
+	/* Whatever the spelling, and the same value twice too. */
+	CHECK_USAGE_ERROR(parse(&c, "-i", "a", "--initrd", "b", "k", NULL),
+			  "--initrd given twice ('a' and 'b')");
+	CHECK_USAGE_ERROR(parse(&c, "-c", "2", "-c2", "k", NULL),
+			  "--cpus given twice ('2' and '2')");
+	CHECK_USAGE_ERROR(parse(&c, "--name=x", "--name", "y", "k", NULL),
+			  "--name given twice ('x' and 'y')");
+	CHECK_USAGE_ERROR(parse_cmd(&cli_sandbox_command, &c, "-m", "1G", "-m",
+				    "2G", "--", "ls", NULL),
+			  "--mem given twice");
+
+	/* Flags and repeatable options. */
+	CHECK_OK(parse(&c, "--debug", "--debug", "--rng", "--rng", "k", NULL));
+	CHECK(c.debug);
+	CHECK_OK(parse(&c, "-d", "a", "-d", "b", "--9p", "x,t1", "--9p", "y,t2",
+		       "k", NULL));
+	CHECK_EQ(c.nr_disks, 2);
+	CHECK_EQ(c.nr_shares, 2);
+	cli_free_config(&c);
+}
+
+/* -p given again adds to the parameters. */
+TEST(params_append)
+{
+	struct vm_config c;
+
+	CHECK_OK(parse(&c, "-p", "quiet", "--params=loglevel=3", "-pfoo=bar",
+		       "k", NULL));
+	CHECK_STREQ(c.params, "quiet loglevel=3 foo=bar");
+	cli_free_config(&c);
+	CHECK_NULL(c.params);
+	CHECK_NULL(c.params_joined);
+	/* Empty values add nothing. */
+	CHECK_OK(parse(&c, "-p", "", "-p", "a", "-p", "", "k", NULL));
+	CHECK_STREQ(c.params, "a");
+	cli_free_config(&c);
+	CHECK_OK(parse(&c, "-p", "a", "k", NULL));
+	CHECK_STREQ(c.params, "a");
+	CHECK_NULL(c.params_joined);
+	cli_free_config(&c);
+}
+
+/* kvmtool's and QEMU's options and commands that lkvm lacks: one line
+ * naming them and, where there is one, lkvm's way. */
+TEST(foreign_names)
+{
+	struct vm_config c;
+
+	CHECK_USAGE_ERROR(parse(&c, "--sandbox", "x.sh", "k", NULL),
+			  "lkvm: error: --sandbox (a kvmtool option) is not supported by lkvm; use 'lkvm sandbox -- CMD'");
+	CHECK_USAGE_ERROR(parse(&c, "--sandbox=x.sh", "k", NULL),
+			  "--sandbox (a kvmtool option) is not supported");
+	CHECK(!strstr(errbuf, "x.sh"));
+	CHECK_USAGE_ERROR(parse(&c, "--network", "mode=user", "k", NULL),
+			  "--network (a kvmtool option) is not supported by lkvm\n");
+	CHECK_USAGE_ERROR(parse(&c, "-n", "mode=user", "k", NULL),
+			  "-n (a kvmtool option) is not supported by lkvm");
+	CHECK_USAGE_ERROR(parse(&c, "-nmode=tap", "k", NULL),
+			  "-n (a kvmtool option) is not supported by lkvm");
+	CHECK_USAGE_ERROR(parse(&c, "--virtio-legacy", "k", NULL),
+			  "--virtio-legacy (a kvmtool option) is not supported by lkvm; did you mean '--virtio-transport pci-legacy'?");
+	CHECK_USAGE_ERROR(parse(&c, "--tty", "0", "k", NULL),
+			  "see --console");
+	CHECK_USAGE_ERROR(parse(&c, "--disable-sstc", "k", NULL),
+			  "--disable-sstc (a kvmtool option)");
+	CHECK_USAGE_ERROR(parse_cmd(&cli_sandbox_command, &c, "--balloon", "--",
+				    "ls", NULL),
+			  "--balloon (a kvmtool option) is not supported by lkvm");
+	/* QEMU's spellings, also where a short option would take the rest
+	 * as its value (-d "rive", -h "da"). */
+	CHECK_USAGE_ERROR(parse(&c, "-append", "quiet", "k", NULL),
+			  "-append (a QEMU option) is not supported by lkvm; did you mean '--params'?");
+	CHECK_USAGE_ERROR(parse(&c, "-smp", "2", "k", NULL),
+			  "did you mean '--cpus'?");
+	CHECK_USAGE_ERROR(parse(&c, "-drive", "file=x", "k", NULL),
+			  "did you mean '--disk'?");
+	CHECK_USAGE_ERROR(parse(&c, "-hda", "x", "k", NULL),
+			  "-hda (a QEMU option)");
+	CHECK_USAGE_ERROR(parse(&c, "-nographic", "k", NULL),
+			  "-nographic (a QEMU option) is not supported by lkvm; the guest's console is always");
+	CHECK_USAGE_ERROR(parse(&c, "-enable-kvm", "k", NULL),
+			  "lkvm always uses KVM");
+	CHECK_USAGE_ERROR(parse(&c, "-M", "microvm", "k", NULL),
+			  "-M (a QEMU option)");
+	CHECK_USAGE_ERROR(parse(&c, "-cpu", "host", "k", NULL),
+			  "-cpu (a QEMU option)");
+	/* Only run's and sandbox's options are looked up. */
+	CHECK_USAGE_ERROR(parse_cmd(&cli_setup_command, &c, "--sandbox", "box",
+				    NULL),
+			  "unknown option '--sandbox' (see 'lkvm help setup')");
+}
+
+/* "-kernel" is not "-k ernel": a single-dash word that spells a long
+ * option is refused with the right spelling; other attached values stay. */
+TEST(single_dash_long_options)
+{
+	struct vm_config c;
+
+	CHECK_USAGE_ERROR(parse(&c, "-kernel", "bzImage", NULL),
+			  "unknown option '-kernel' (did you mean '--kernel'?)");
+	CHECK_USAGE_ERROR(parse(&c, "-kernel=bzImage", NULL),
+			  "unknown option '-kernel' (did you mean '--kernel'?)");
+	CHECK_USAGE_ERROR(parse(&c, "-initrd", "i", "k", NULL),
+			  "did you mean '--initrd'?");
+	CHECK_USAGE_ERROR(parse(&c, "-name", "x", "k", NULL),
+			  "did you mean '--name'?");
+	CHECK_USAGE_ERROR(parse(&c, "-debug", "k", NULL),
+			  "did you mean '--debug'?");
+	CHECK_USAGE_ERROR(parse(&c, "-rng", "k", NULL),
+			  "did you mean '--rng'?");
+	CHECK_USAGE_ERROR(parse(&c, "-9p", "dir", "k", NULL),
+			  "did you mean '--9p'?");
+	/* Attached values that spell nothing are values. */
+	CHECK_OK(parse(&c, "-dimage.img", "-m512", "-kbzImage", NULL));
+	CHECK_EQ(c.nr_disks, 1);
+	if (c.nr_disks == 1)
+		CHECK_STREQ(c.disks[0].path, "image.img");
+	CHECK_EQ(c.mem_bytes, 512 * MiB);
+	CHECK_STREQ(c.kernel_path, "bzImage");
+	cli_free_config(&c);
+	/* Separated, a value may spell an option's name. */
+	CHECK_OK(parse(&c, "-d", "ebug", "k", NULL));
+	CHECK_EQ(c.nr_disks, 1);
+	CHECK(!c.debug);
+	cli_free_config(&c);
+}
+
+/* cli_foreign[] never hides one of lkvm's options or commands: an entry
+ * only speaks for what lkvm does not know. */
+TEST(foreign_table_shadows_nothing)
+{
+	const struct cli_command *const *cmd;
+	const struct cli_foreign *f;
+	struct cli_option_iter it;
+	const struct cli_option *o;
+	char spelled[80];
+	size_t n;
+
+	for (f = cli_foreign; f->name; f++) {
+		n = strlen(f->name);
+		CHECK(n && f->tool && *f->tool);
+		CHECK(!(f->instead && f->hint)); /* one or the other */
+		if (f->name[0] != '-') {
+			if (!CHECK_NULL(cli_find_command(f->name)))
+				printf("  'lkvm %s' is lkvm's now\n", f->name);
+			continue;
+		}
+		for (cmd = cli_commands; *cmd; cmd++) {
+			cli_options_begin(&it, *cmd);
+			while ((o = cli_options_next(&it))) {
+				bool clash = f->name[1] == '-'
+					? !strcmp(f->name + 2, o->long_name)
+					: n == 2 ? f->name[1] == o->short_name
+						 : !strcmp(f->name + 1, o->long_name);
+
+				if (!CHECK(!clash))
+					printf("  %s shadows --%s\n", f->name,
+					       o->long_name);
+			}
+		}
+	}
+	/* Prefix entries ("--disable-*") included: no option of lkvm's
+	 * spelling matches an entry. */
+	for (cmd = cli_commands; *cmd; cmd++) {
+		CHECK_NULL(cli_find_foreign((*cmd)->name,
+					    strlen((*cmd)->name)));
+		cli_options_begin(&it, *cmd);
+		while ((o = cli_options_next(&it))) {
+			snprintf(spelled, sizeof(spelled), "--%s",
+				 o->long_name);
+			if (!CHECK_NULL(cli_find_foreign(spelled,
+							 strlen(spelled))))
+				printf("  %s is in cli_foreign[]\n", spelled);
+			snprintf(spelled, sizeof(spelled), "-%c",
+				 o->short_name);
+			if (o->short_name)
+				CHECK_NULL(cli_find_foreign(spelled, 2));
+		}
+	}
+	CHECK_NULL(cli_find_foreign("--disable", 9));
+	CHECK(cli_find_foreign("--disable-zbb", 13) != NULL);
+	CHECK_NULL(cli_find_foreign("stopped", 7));
+}
+
+TEST(edit_distance)
+{
+	CHECK_EQ(cli_edit_distance("run", 3, "run"), 0);
+	CHECK_EQ(cli_edit_distance("rnu", 3, "run"), 1);   /* a swap */
+	CHECK_EQ(cli_edit_distance("dsik", 4, "disk"), 1);
+	CHECK_EQ(cli_edit_distance("rn", 2, "run"), 1);    /* a deletion */
+	CHECK_EQ(cli_edit_distance("runn", 4, "run"), 1);  /* an insertion */
+	CHECK_EQ(cli_edit_distance("rum", 3, "run"), 1);   /* a substitution */
+	CHECK_EQ(cli_edit_distance("sandbx", 6, "sandbox"), 1);
+	CHECK_EQ(cli_edit_distance("kern", 4, "kernel"), 2);
+	CHECK_EQ(cli_edit_distance("", 0, "abc"), 3);
+	CHECK_EQ(cli_edit_distance("abc", 3, ""), 3);
+	CHECK_EQ(cli_edit_distance("ca", 2, "abc"), 3);    /* OSA, not DL */
+	CHECK_EQ(cli_edit_distance("runXXX", 3, "run"), 0); /* @la bytes */
+	CHECK_EQ(cli_edit_distance("x", 1,
+				   "0123456789012345678901234567890123456789012345678901234567890123"),
+		 UINT_MAX);
+}
+
+/* A near miss of a long option is suggested. */
+TEST(option_typos)
+{
+	struct vm_config c;
+
+	CHECK_USAGE_ERROR(parse(&c, "--dsik", "a.img", "k", NULL),
+			  "unknown option '--dsik' (did you mean '--disk'? see 'lkvm run --help')");
+	CHECK_USAGE_ERROR(parse(&c, "--kernal=x", NULL),
+			  "unknown option '--kernal' (did you mean '--kernel'?");
+	CHECK_USAGE_ERROR(parse(&c, "--cpu", "2", "k", NULL),
+			  "did you mean '--cpus'?");
+	CHECK_USAGE_ERROR(parse(&c, "--virtio-transprot", "pci", "k", NULL),
+			  "did you mean '--virtio-transport'?");
+	/* Nothing near: no guess. */
+	CHECK_USAGE_ERROR(parse(&c, "--bogus", "k", NULL),
+			  "unknown option '--bogus' (see 'lkvm run --help')");
+	CHECK_USAGE_ERROR(parse(&c, "--xy", "k", NULL),
+			  "unknown option '--xy' (see 'lkvm run --help')");
+}
+
+/* `lkvm NAME`: kvmtool's commands, run's options, near misses. */
+TEST(unknown_commands)
+{
+	FILE *err;
+
+#define CHECK_UNKNOWN_COMMAND(name, what)                                      \
+	do {                                                                   \
+		err = errbuf_open();                                           \
+		REQUIRE(err);                                                  \
+		CHECK_EQ(cli_unknown_command((name), err), LKVM_EXIT_USAGE);   \
+		fclose(err);                                                   \
+		CHECK_USAGE_ERROR(LKVM_EXIT_USAGE, (what));                    \
+	} while (0)
+
+	CHECK_UNKNOWN_COMMAND("rnu", "unknown command 'rnu' (did you mean 'run'? see 'lkvm help')");
+	CHECK_UNKNOWN_COMMAND("sandbx", "did you mean 'sandbox'?");
+	CHECK_UNKNOWN_COMMAND("verison", "did you mean 'version'?");
+	CHECK_UNKNOWN_COMMAND("bogus", "unknown command 'bogus' (see 'lkvm help')");
+	CHECK_UNKNOWN_COMMAND("stop", "'lkvm stop' (a kvmtool command) is not supported by lkvm; stop a VM with Ctrl-A x");
+	CHECK_UNKNOWN_COMMAND("list", "'lkvm list' (a kvmtool command)");
+	CHECK_UNKNOWN_COMMAND("balloon", "'lkvm balloon' (a kvmtool command) is not supported by lkvm\n");
+	CHECK_UNKNOWN_COMMAND("-k", "unknown command '-k' (did you mean 'lkvm run -k ...'?)");
+	CHECK_UNKNOWN_COMMAND("-m512", "did you mean 'lkvm run -m512 ...'?");
+	CHECK_UNKNOWN_COMMAND("--kernel=bzImage", "did you mean 'lkvm run --kernel=bzImage ...'?");
+	CHECK_UNKNOWN_COMMAND("-kernel", "unknown command '-kernel' (did you mean 'lkvm run --kernel ...'?)");
+	CHECK_UNKNOWN_COMMAND("--sandbox", "--sandbox (a kvmtool option) is not supported");
+	CHECK_UNKNOWN_COMMAND("--bogus", "unknown option '--bogus' (see 'lkvm help')");
+	CHECK_UNKNOWN_COMMAND("-", "unknown command '-' (see 'lkvm help')");
+#undef CHECK_UNKNOWN_COMMAND
+}
+
+/* help takes at most a COMMAND, version nothing. */
+TEST(help_and_version_arguments)
+{
+	struct vm_config c;
+
+	CHECK_OK(parse_cmd(&cli_version_command, &c, NULL));
+	CHECK(!c.help);
+	CHECK_OK(parse_cmd(&cli_version_command, &c, "--help", NULL));
+	CHECK(c.help);
+	CHECK_USAGE_ERROR(parse_cmd(&cli_version_command, &c, "extra", NULL),
+			  "unexpected argument 'extra' (lkvm version takes none)");
+	CHECK_USAGE_ERROR(parse_cmd(&cli_version_command, &c, "-x", NULL),
+			  "unknown option '-x' (see 'lkvm help')");
+
+	CHECK_OK(parse_cmd(&cli_help_command, &c, NULL));
+	CHECK_NULL(c.name);
+	CHECK_OK(parse_cmd(&cli_help_command, &c, "run", NULL));
+	CHECK_STREQ(c.name, "run");
+	CHECK_USAGE_ERROR(parse_cmd(&cli_help_command, &c, "run", "extra",
+				    NULL),
+			  "unexpected argument 'extra' (lkvm help [COMMAND])");
+	CHECK_USAGE_ERROR(parse_cmd(&cli_help_command, &c, "rnu", NULL),
+			  "unknown command 'rnu' (did you mean 'run'?");
+	CHECK_USAGE_ERROR(parse_cmd(&cli_help_command, &c, "stop", NULL),
+			  "'lkvm stop' (a kvmtool command)");
+}
+
+/* What could not be written to standard output is an error. */
+TEST(output_errors)
+{
+	FILE *out, *err;
+
+	out = fopen("/dev/full", "w");
+	REQUIRE(out);
+	fputs("lkvm version 0.1.0\n", out);
+	err = errbuf_open();
+	REQUIRE(err);
+	CHECK_EQ(cli_close_output(out, err), LKVM_EXIT_FAILURE);
+	fclose(err);
+	CHECK_STREQ(errbuf, "lkvm: error: cannot write to standard output: No space left on device\n");
+
+	/* More than a buffer: the error comes before the flush. */
+	out = fopen("/dev/full", "w");
+	REQUIRE(out);
+	for (int i = 0; i < 10000; i++)
+		fputs("0123456789", out);
+	err = errbuf_open();
+	REQUIRE(err);
+	CHECK_EQ(cli_close_output(out, err), LKVM_EXIT_FAILURE);
+	fclose(err);
+	CHECK_EQ(count_lines(errbuf), 1);
+	CHECK_CONTAINS(errbuf, "lkvm: error: cannot write to standard output: ");
+
+	/* Nothing to write, or written: fine. */
+	out = fopen("/dev/full", "w");
+	REQUIRE(out);
+	err = errbuf_open();
+	REQUIRE(err);
+	CHECK_EQ(cli_close_output(out, err), 0);
+	out = fopen("/dev/null", "w");
+	REQUIRE(out);
+	fputs("text\n", out);
+	CHECK_EQ(cli_close_output(out, err), 0);
+	fclose(err);
+	CHECK_STREQ(errbuf, "");
+}
+
+/* User strings in messages cannot drive the terminal. */
+TEST(escaped_errors)
+{
+	struct vm_config c;
+	FILE *err;
+
+	err = errbuf_open();
+	REQUIRE(err);
+	CHECK_EQ(cli_error(err, "cannot read kernel '%s'", "\x1b[31mX\ny"),
+		 LKVM_EXIT_USAGE);
+	fclose(err);
+	CHECK_STREQ(errbuf, "lkvm: error: cannot read kernel '\\x1b[31mX\\x0ay'\n");
+
+	/* UTF-8 stays; DEL and C1 controls do not. */
+	err = errbuf_open();
+	REQUIRE(err);
+	cli_print_error(err, "%s", "caf\xc3\xa9 \x7f \xc2\x9b" "1m");
+	fclose(err);
+	CHECK_STREQ(errbuf, "lkvm: error: caf\xc3\xa9 \\x7f \\xc2\\x9b1m\n");
+
+	/* Through the parser: still one line. */
+	CHECK_USAGE_ERROR(parse(&c, "--name", "a\nb\x1b", "k", NULL),
+			  "invalid guest name 'a\\x0ab\\x1b'");
+
+	/* Longer than any fixed buffer: whole. */
+	{
+		static char longname[3000];
+		struct memout m;
+		char *text;
+
+		memset(longname, '\t', sizeof(longname) - 1);
+		if (memout_start(&m))
+			cli_print_error(m.f, "%s", longname);
+		text = memout_end(&m);
+		REQUIRE(text);
+		CHECK_EQ(strlen(text), 13 + 4 * (sizeof(longname) - 1) + 1);
+		CHECK_CONTAINS(text, "\\x09\n");
+		free(text);
+	}
+}
+
 /* --- help texts; the man page follows the tables --- */
 
 /* Documentation/@name, whole (malloc'ed; NULL after a message).  The tests
@@ -1104,5 +1569,17 @@ int main(void)
 	RUN(run_help);
 	RUN(man_page_devices);
 	RUN(man_page_options);
+	RUN(values_that_look_like_options);
+	RUN(repeated_options);
+	RUN(params_append);
+	RUN(foreign_names);
+	RUN(single_dash_long_options);
+	RUN(foreign_table_shadows_nothing);
+	RUN(edit_distance);
+	RUN(option_typos);
+	RUN(unknown_commands);
+	RUN(help_and_version_arguments);
+	RUN(output_errors);
+	RUN(escaped_errors);
 	return test_summary();
 }

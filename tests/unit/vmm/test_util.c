@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmm/util.c: the standard descriptors lkvm keeps open, and the escaping
+ * of control characters in its messages (pr_err() and friends).  The
+ * number parsers are tested with the command line (frontend/test_cli.c).
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "lkvm/util.h"
+#include "test.h"
+
+/* Whether @fd is open on /dev/null. */
+static bool is_dev_null(int fd)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && stat("/dev/null", &b) == 0 &&
+	       S_ISCHR(a.st_mode) && a.st_rdev == b.st_rdev;
+}
+
+/* `lkvm <&- >&- 2>&-`: each closed one becomes /dev/null, read-write. */
+static void std_fds_all_closed(void)
+{
+	int saved = dup(STDOUT_FILENO), ret;
+	char c;
+
+	REQUIRE(saved > STDERR_FILENO);
+	close(STDIN_FILENO);
+	close(STDOUT_FILENO);
+	close(STDERR_FILENO);
+	ret = keep_std_fds_open();
+	/* Checks print to stdout: bring it back, /dev/null's number aside. */
+	dup2(STDOUT_FILENO, 3 + saved);
+	dup2(saved, STDOUT_FILENO);
+	CHECK_EQ(ret, 0);
+	CHECK(is_dev_null(STDIN_FILENO));
+	CHECK(is_dev_null(3 + saved));
+	CHECK(is_dev_null(STDERR_FILENO));
+	CHECK_EQ(fcntl(STDIN_FILENO, F_GETFL) & O_ACCMODE, O_RDWR);
+	CHECK_EQ(read(STDIN_FILENO, &c, 1), 0);
+	CHECK_EQ(write(STDERR_FILENO, "x", 1), 1);
+}
+
+TEST(keep_std_fds_all_closed)
+{
+	t_run_child(std_fds_all_closed, 5, true);
+}
+
+/* Only fd 0 closed (`lkvm run <&-`); 1 and 2 stay as they are. */
+static void std_fds_stdin_closed(void)
+{
+	struct stat before, after;
+	int pipefd[2];
+
+	REQUIRE(pipe(pipefd) == 0);
+	REQUIRE(dup2(pipefd[1], STDERR_FILENO) == STDERR_FILENO);
+	REQUIRE(fstat(STDERR_FILENO, &before) == 0);
+	close(STDIN_FILENO);
+	CHECK_EQ(keep_std_fds_open(), 0);
+	CHECK(is_dev_null(STDIN_FILENO));
+	CHECK(fstat(STDERR_FILENO, &after) == 0 &&
+	      after.st_ino == before.st_ino); /* still the pipe */
+	CHECK(!is_dev_null(STDOUT_FILENO));
+	/* The eventfd-like next file does not become fd 0. */
+	CHECK(open("/dev/null", O_RDONLY) > STDERR_FILENO);
+}
+
+TEST(keep_std_fds_stdin_closed)
+{
+	t_run_child(std_fds_stdin_closed, 5, true);
+}
+
+/* All open: nothing changes. */
+TEST(keep_std_fds_all_open)
+{
+	int fd = open("/dev/null", O_RDONLY), next;
+
+	REQUIRE(fd >= 0);
+	close(fd);
+	CHECK_EQ(keep_std_fds_open(), 0);
+	next = open("/dev/null", O_RDONLY);
+	CHECK_EQ(next, fd);
+	close(next);
+}
+
+TEST(escape_controls_text)
+{
+	char out[256];
+
+	CHECK_EQ(escape_controls(out, sizeof(out), "plain text"), 10);
+	CHECK_STREQ(out, "plain text");
+	escape_controls(out, sizeof(out), "\x1b[31mred\x1b[0m");
+	CHECK_STREQ(out, "\\x1b[31mred\\x1b[0m");
+	escape_controls(out, sizeof(out), "a\nb\tc\rd\x01\x7f");
+	CHECK_STREQ(out, "a\\x0ab\\x09c\\x0dd\\x01\\x7f");
+	/* UTF-8 stays; the C1 controls' encodings (U+0080..U+009F) do not. */
+	escape_controls(out, sizeof(out), "caf\xc3\xa9 \xe2\x82\xac \xc2\x9b\xc2\x80\xc2\xa0");
+	CHECK_STREQ(out, "caf\xc3\xa9 \xe2\x82\xac \\xc2\\x9b\\xc2\\x80\xc2\xa0");
+	/* A lone 0xc2 at the end is copied. */
+	escape_controls(out, sizeof(out), "x\xc2");
+	CHECK_STREQ(out, "x\xc2");
+	/* A backslash is not a control character. */
+	escape_controls(out, sizeof(out), "a\\x1b");
+	CHECK_STREQ(out, "a\\x1b");
+}
+
+/* Too small a buffer: what fits, never half an escape. */
+TEST(escape_controls_truncation)
+{
+	char out[16];
+
+	memset(out, 'z', sizeof(out));
+	CHECK_EQ(escape_controls(out, 0, "abc"), 0);
+	CHECK_EQ(out[0], 'z');
+	CHECK_EQ(escape_controls(out, 1, "abc"), 0);
+	CHECK_STREQ(out, "");
+	CHECK_EQ(escape_controls(out, 3, "abc"), 2);
+	CHECK_STREQ(out, "ab");
+	CHECK_EQ(escape_controls(out, 6, "ab\x1b"), 2);
+	CHECK_STREQ(out, "ab");
+	CHECK_EQ(escape_controls(out, 7, "ab\x1b"), 6);
+	CHECK_STREQ(out, "ab\\x1b");
+	CHECK_EQ(escape_controls(out, 9, "a\xc2\x9b"), 1); /* 9 + NUL */
+	CHECK_STREQ(out, "a");
+	CHECK_EQ(escape_controls(out, 10, "a\xc2\x9b"), 9);
+	CHECK_STREQ(out, "a\\xc2\\x9b");
+}
+
+/* What pr_err() writes to fd 2 for @arg (one message). */
+static void capture_pr_err(const char *arg, char *buf, size_t cap)
+{
+	int saved = dup(STDERR_FILENO), fd;
+	FILE *f = tmpfile();
+	ssize_t n;
+
+	memset(buf, 0, cap);
+	if (!CHECK(saved >= 0 && f))
+		return;
+	fd = fileno(f);
+	dup2(fd, STDERR_FILENO);
+	pr_err("cannot open '%s'", arg);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, buf, cap - 1, 0);
+	CHECK(n > 0);
+	fclose(f);
+}
+
+/* pr_err() and friends: one line, CR LF, control characters escaped. */
+TEST(log_messages_escaped)
+{
+	char buf[512];
+
+	capture_pr_err("\x1b]0;pwned\x07\nx", buf, sizeof(buf));
+	CHECK_STREQ(buf, "lkvm: error: cannot open '\\x1b]0;pwned\\x07\\x0ax'\r\n");
+	capture_pr_err("d\xc3\xa9j\xc3\xa0", buf, sizeof(buf));
+	CHECK_STREQ(buf, "lkvm: error: cannot open 'd\xc3\xa9j\xc3\xa0'\r\n");
+}
+
+int main(void)
+{
+	RUN(keep_std_fds_all_closed);
+	RUN(keep_std_fds_stdin_closed);
+	RUN(keep_std_fds_all_open);
+	RUN(escape_controls_text);
+	RUN(escape_controls_truncation);
+	RUN(log_messages_escaped);
+	return test_summary();
+}
