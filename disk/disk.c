@@ -219,6 +219,21 @@ static int take_lock(struct disk *d)
 	}
 }
 
+/* A raw image is a regular file or a block device. */
+static int check_type(const struct disk *d, const struct stat *st)
+{
+	if (S_ISDIR(st->st_mode)) {
+		pr_err("disk '%s' is a directory, not an image", d->path);
+		return -EISDIR;
+	}
+	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode)) {
+		pr_err("disk '%s' is not a regular file or a block device",
+		       d->path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int disk_open(struct disk *d, const struct disk_config *cfg)
 {
 	int flags = O_CLOEXEC | O_NOCTTY;
@@ -244,7 +259,17 @@ int disk_open(struct disk *d, const struct disk_config *cfg)
 	flags |= d->readonly ? O_RDONLY : O_RDWR;
 	if (d->direct)
 		flags |= O_DIRECT;
-	d->fd = open(d->path, flags);
+	/*
+	 * Look before opening (opening a device may do something by itself)
+	 * and open without blocking: a FIFO opened read-only would wait for
+	 * a writer.  The type is checked again on the descriptor.
+	 */
+	if (stat(d->path, &st) == 0) {
+		err = check_type(d, &st);
+		if (err)
+			return err;
+	}
+	d->fd = open(d->path, flags | O_NONBLOCK);
 	if (d->fd < 0) {
 		err = errno;
 		/* open() of a directory for writing says EISDIR. */
@@ -259,14 +284,13 @@ int disk_open(struct disk *d, const struct disk_config *cfg)
 		pr_err("disk '%s': %s", d->path, strerror(-err));
 		return err;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		pr_err("disk '%s' is a directory, not an image", d->path);
-		return -EISDIR;
-	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		pr_err("disk '%s' is not a regular file or a block device",
-		       d->path);
-		return -EINVAL;
+	err = check_type(d, &st);
+	if (err)
+		return err;
+	if (fcntl(d->fd, F_SETFL, fcntl(d->fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		err = -errno;
+		pr_err("disk '%s': %s", d->path, strerror(-err));
+		return err;
 	}
 	d->blockdev = S_ISBLK(st.st_mode);
 	d->st_dev = d->blockdev ? st.st_rdev : st.st_dev;

@@ -273,18 +273,22 @@ static int open_initrd(struct vm *vm, const char *path)
 {
 	struct stat st;
 
-	if (vm->cfg->initrd_what) /* lkvm's own (a memfd); ours to close */
+	if (vm->cfg->initrd_what) { /* lkvm's own (a memfd); ours to close */
 		vm->initrd_fd = fcntl(vm->cfg->initrd_fd, F_DUPFD_CLOEXEC, 0);
-	else
-		vm->initrd_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (vm->initrd_fd < 0 || fstat(vm->initrd_fd, &st) < 0) {
-		int e = errno;
-		pr_err("cannot read initrd '%s': %s", path, strerror(e));
-		return -e;
-	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		pr_err("initrd '%s' is not a regular file", path);
-		return -EINVAL;
+		if (vm->initrd_fd < 0 || fstat(vm->initrd_fd, &st) < 0) {
+			int e = errno;
+			pr_err("cannot read initrd '%s': %s", path, strerror(e));
+			return -e;
+		}
+	} else {
+		/* A file or a block device; never a FIFO to wait on. */
+		vm->initrd_fd = open_regular_file(path, true, &st);
+		if (vm->initrd_fd < 0) {
+			int err = vm->initrd_fd;
+
+			pr_file_error("initrd", path, err);
+			return err;
+		}
 	}
 	if (S_ISBLK(st.st_mode)) {
 		off_t end = lseek(vm->initrd_fd, 0, SEEK_END);
@@ -327,7 +331,7 @@ static int load_file(const char *what, const char *path, uint8_t **buf,
 	int err = read_whole_file(path, buf, len);
 
 	if (err) {
-		pr_err("cannot read %s '%s': %s", what, path, strerror(-err));
+		pr_file_error(what, path, err);
 		return err;
 	}
 	if (!*len) {

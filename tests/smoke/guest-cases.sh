@@ -19,6 +19,8 @@ head -c 1048576 /dev/urandom >"$work/initrd.img"
 
 # lkvm opens /dev/kvm before it reads the initrd, so this error needs KVM.
 run_case missing-initrd 1 "" "cannot read initrd '/nonexistent.img'" -- run -k "$img" -i /nonexistent.img
+mkfifo "$work/fifo"
+run_case initrd-fifo 1 "" "initrd '$work/fifo' is not a regular file" -- run -k "$img" -i "$work/fifo"
 # (-i: an initrd; with no disk and no initrd lkvm boots its 9p root.)
 run_case boot-serial-reset 0 "SMOKE-OK" "" -- run -k "$img" -i "$work/initrd.img" -m 64 -c 1 -p smoke=o
 run_case unclaimed-port-reads-ff 0 "PIO-FF" "" -- run -k "$img" -i "$work/initrd.img" -m 64 -c 1 -p smoke=p

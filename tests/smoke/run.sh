@@ -31,6 +31,10 @@ img=$work/smoke.bzImage
 # --- user errors: no KVM needed ---
 run_case not-bzimage 1 "" "is not a bzImage" -- run -k /etc/hostname
 run_case missing-kernel 1 "" "cannot read kernel '/nonexistent'" -- run -k /nonexistent
+# Not a regular file: refused at once (a FIFO used to block in open()).
+mkfifo "$work/fifo"
+run_case kernel-fifo 1 "" "kernel '$work/fifo' is not a regular file" -- run -k "$work/fifo"
+run_case kernel-char-device 1 "" "kernel '/dev/zero' is not a regular file" -- run -k /dev/zero
 run_case bad-mem 2 "" "invalid memory size '0'" -- run -k "$img" -m 0
 run_case bad-cpus 2 "" "invalid CPU count '0'" -- run -k "$img" -c 0
 run_case unknown-option 2 "" "unknown option '--bogus'" -- run --bogus "$img"

@@ -406,13 +406,20 @@ static int decompress(const char *path, uint8_t **data, size_t *size)
 	struct archive_entry *e;
 	uint8_t *buf = NULL;
 	size_t len = 0, cap = 0;
-	int err = 0;
+	struct stat st;
+	int err = 0, fd;
 
 	if (!a)
 		return -ENOMEM;
+	/* Only a regular file: a FIFO would block libarchive's open. */
+	fd = open_regular_file(path, false, &st);
+	if (fd < 0) {
+		archive_read_free(a);
+		return fd;
+	}
 	archive_read_support_filter_all(a);
 	archive_read_support_format_raw(a);
-	if (archive_read_open_filename(a, path, 64 * 1024) != ARCHIVE_OK ||
+	if (archive_read_open_fd(a, fd, 64 * 1024) != ARCHIVE_OK ||
 	    archive_read_next_header(a, &e) != ARCHIVE_OK) {
 		err = archive_errno(a) > 0 ? -archive_errno(a) : -EINVAL;
 		goto out;
@@ -446,6 +453,7 @@ static int decompress(const char *path, uint8_t **data, size_t *size)
 	}
 out:
 	archive_read_free(a);
+	close(fd);
 	if (err) {
 		free(buf);
 		return err;
@@ -472,8 +480,9 @@ int modules_read(struct module_set *set)
 
 		if (err) {
 			pr_err("cannot read module %s (%s): %s", m->name, m->path,
-			       err == -EINVAL ? "not compressed as its name says"
-					      : strerror(-err));
+			       err == -EINVAL ? "not compressed as its name says" :
+			       err == -LKVM_ENOTREG ? "not a regular file" :
+			       strerror(-err));
 			return err;
 		}
 		if (m->size < 4 || memcmp(m->data, "\177ELF", 4)) {

@@ -704,7 +704,7 @@ static int kernel_release(const char *kernel, char *buf, size_t cap)
 	int err = read_whole_file(kernel, &img, &len);
 
 	if (err) {
-		pr_err("cannot read kernel '%s': %s", kernel, strerror(-err));
+		pr_file_error("kernel", kernel, err);
 		return err;
 	}
 	err = arch_kernel_release(img, len, buf, cap);

@@ -91,6 +91,35 @@ TEST(open_errors)
 	free(tiny);
 }
 
+/* A FIFO with no writer, read-only or not: one line, at once (a child
+ * with an alarm: a read-only open() used to wait for a writer). */
+static void fifo_child(void)
+{
+	struct capture cap;
+	struct disk d;
+	const char *msg;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/fifo.img", tmpdir);
+	CHECK_EQ(open_disk(&d, path, true, false, &msg, &cap), -EINVAL);
+	CHECK_CONTAINS(msg, "not a regular file or a block device");
+	CHECK_EQ(count_lines(msg), 1);
+	disk_close(&d);
+	CHECK_EQ(open_disk(&d, path, false, false, &msg, &cap), -EINVAL);
+	CHECK_CONTAINS(msg, "not a regular file or a block device");
+	disk_close(&d);
+}
+
+TEST(open_fifo)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/fifo.img", tmpdir);
+	REQUIRE(mkfifo(path, 0600) == 0);
+	t_run_child(fifo_child, 5, true);
+	unlink(path);
+}
+
 TEST(open_unreadable)
 {
 	struct capture cap;
@@ -637,6 +666,7 @@ int main(void)
 	if (tmpdir_create("disk"))
 		return 1;
 	RUN(open_errors);
+	RUN(open_fifo);
 	RUN(open_unreadable);
 	RUN(size_and_blocks);
 	RUN(locking);
