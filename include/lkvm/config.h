@@ -37,13 +37,14 @@ enum disk_aio_kind {
 
 #define LKVM_DISK_SERIAL_MAX 20 /* VIRTIO_BLK_ID_BYTES */
 
-/* One -d/--disk PATH[,ro][,direct][,aio=...][,serial=ID]. */
+/* One -d/--disk PATH[,ro][,direct][,aio=...][,serial=ID][,format=raw]. */
 struct disk_config {
 	const char *path;        /* malloc'ed; freed by cli_free_config() */
 	bool readonly;
 	bool direct;             /* O_DIRECT */
 	enum disk_aio_kind aio;
 	char serial[LKVM_DISK_SERIAL_MAX + 1]; /* empty: lkvm derives one */
+	bool format_raw;         /* ,format=raw: no image-format check */
 };
 
 #define LKVM_9P_TAG_MAX 64          /* bytes in a virtio-9p mount tag */

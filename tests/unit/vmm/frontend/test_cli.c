@@ -655,7 +655,7 @@ TEST(disk_errors)
 	CHECK_PARSE_FAILS("must be 1-20 characters", "-d", "a,serial=", "k");
 	CHECK_PARSE_FAILS("must be 1-20 characters",
 			  "-d", "a,serial=123456789012345678901", "k");
-	CHECK_PARSE_FAILS("not printable ASCII", "-d", "a,serial=a b", "k");
+	CHECK_PARSE_FAILS("not printable ASCII", "-d", "a,serial=a\tb", "k");
 	CHECK_PARSE_FAILS("unknown disk option ''", "-d", "a,", "k");
 	/* An error after a good disk: the first disk is still freed. */
 	CHECK_PARSE_FAILS("unknown disk option 'x'",
@@ -761,7 +761,7 @@ TEST(share_errors)
 	CHECK_PARSE_FAILS("--9p needs a directory", "--9p", "", "k");
 	CHECK_PARSE_FAILS("--9p needs a directory", "--9p", ",tag", "k");
 	CHECK_PARSE_FAILS("empty 9p tag in --9p dir,", "--9p", "dir,", "k");
-	CHECK_PARSE_FAILS("empty 9p tag", "--9p", "dir,,ro", "k");
+	CHECK_PARSE_FAILS("empty 9p tag", "--9p", "dir,ro,", "k");
 	memset(tag, 'x', LKVM_9P_TAG_MAX + 1);
 	tag[LKVM_9P_TAG_MAX + 1] = '\0';
 	snprintf(arg, sizeof(arg), "dir,%s", tag);
