@@ -28,6 +28,7 @@
 #include "lkvm/thread.h"
 #include "lkvm/util.h"
 #include "lkvm/vcpu.h"
+#include "lkvm/virtio-devices.h"
 #include "lkvm/virtio.h"
 
 #define KVM_DEVICE "/dev/kvm"
@@ -601,6 +602,16 @@ int vm_run(const struct vm_config *cfg)
 	int signal_fd = -1, status = LKVM_EXIT_FAILURE, err;
 
 	lkvm_debug_enabled = cfg->debug;
+	/* Again, with what a 9p-root boot added: one line before anything
+	 * is built. */
+	{
+		char why[512];
+
+		if (virtio_devices_check(cfg, why, sizeof(why))) {
+			pr_err("%s", why);
+			return LKVM_EXIT_USAGE;
+		}
+	}
 	if (plan_privileges(cfg))
 		return LKVM_EXIT_FAILURE;
 	err = vm_init(&vm, cfg);

@@ -51,7 +51,7 @@ struct disk_config {
 #define LKVM_9P_DEFAULT_TAG "kvm_9p" /* kvmtool's default */
 #define LKVM_9P_ROOT_TAG "/dev/root" /* the 9p root filesystem (kvmtool) */
 #define LKVM_9P_HOSTFS_TAG "hostfs"  /* host / for `lkvm setup` guests */
-#define LKVM_MAX_SHARES 32
+#define LKVM_MAX_SHARES 64 /* the transport allows fewer (PCI: 31) */
 
 /* One --9p DIR[,TAG][,ro][,passthrough] (or an export lkvm adds itself). */
 struct share_config {

@@ -39,6 +39,23 @@ run_case bad-mem 2 "" "invalid memory size '0'" -- run -k "$img" -m 0
 run_case bad-cpus 2 "" "invalid CPU count '0'" -- run -k "$img" -c 0
 run_case unknown-option 2 "" "unknown option '--bogus'" -- run --bogus "$img"
 run_case no-kernel 2 "" "no kernel given" -- run -m 128
+# More virtio devices than the transport takes: one line with the real
+# limit (31 PCI slots; 15 interrupt lines for mmio on x86), before KVM.
+many=""
+for i in $(seq 0 31); do
+	truncate -s 1M "$work/many$i.img"
+	many="$many -d $work/many$i.img"
+done
+# shellcheck disable=SC2086
+run_case too-many-pci-disks 2 "" "too many virtio devices for --virtio-transport pci (the default): 32 given (32 virtio-blk), at most 31 on x86 (one PCI slot each)" -- run -k "$img" -i "$img" $many
+many16=""
+for i in $(seq 0 15); do many16="$many16 -d $work/many$i.img"; done
+# shellcheck disable=SC2086
+run_case too-many-mmio-disks 2 "" "at most 15 on x86 (one interrupt line each); --virtio-transport pci allows 31" -- run -k "$img" -i "$img" --virtio-transport mmio $many16
+# The same image twice, by any path: not "locked by another process".
+run_case disk-given-twice 2 "" "disk '$work/many0.img' given twice" -- run -k "$img" -d "$work/many0.img" -d "$work/many0.img"
+: >"$work/a,b.img"
+run_case disk-comma-escape 2 "" "disk '$work/a,b.img' given twice" -- run -k "$img" -d "$work/a,,b.img" -d "$work/a,,b.img,ro"
 
 # --- lkvm setup / lkvm sandbox: the setup layout and the errors that need
 # no guest (the nested e2e boots real sandboxes).  HOME is a scratch

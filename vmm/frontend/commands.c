@@ -14,6 +14,7 @@
 #include "lkvm/config.h"
 #include "lkvm/util.h"
 #include "lkvm/vcpu.h"
+#include "lkvm/virtio-devices.h"
 #include "lkvm/vm.h"
 
 #define STR_(x) #x
@@ -137,8 +138,14 @@ static void *grow(void *arr, unsigned int n, size_t size, unsigned int max,
 {
 	void *p;
 
+	/* Far more than a transport takes (virtio_devices_check() says
+	 * how many it does, once every option is known). */
 	if (n >= max) {
-		cli_error(err, "too many %s (at most %u)", what, max);
+		cli_error(err, "too many %s: more than %u given; lkvm's virtio transports take at most %u devices (pci) and %u (mmio) on %s",
+			  what, max,
+			  virtio_transport_max_devices(VIRTIO_TRANSPORT_PCI),
+			  virtio_transport_max_devices(VIRTIO_TRANSPORT_MMIO),
+			  LKVM_ARCH_NAME);
 		return NULL;
 	}
 	p = realloc(arr, (n + 1) * size);
@@ -190,6 +197,17 @@ static int apply_9p(struct vm_config *cfg, const struct cli_use *use)
 		}
 	}
 	cfg->nr_shares++;
+	return 0;
+}
+
+/* Once every option is known: what the devices ask of the transport,
+ * the same disk twice (virtio_devices_check()). */
+static int run_finish(struct vm_config *cfg, FILE *err)
+{
+	char why[512];
+
+	if (virtio_devices_check(cfg, why, sizeof(why)))
+		return cli_error(err, "%s", why);
 	return 0;
 }
 
@@ -294,6 +312,7 @@ const struct cli_command cli_run_command = {
 		"9p root, the exit status of the guest's shell when it exits.\n",
 	.see = "lkvm run --help",
 	.operand = run_operand,
+	.finish = run_finish,
 };
 
 /* --- lkvm sandbox: run's options, then "-- CMD [ARGS...]" --- */
@@ -322,6 +341,7 @@ const struct cli_command cli_sandbox_command = {
 	.options = run_options,
 	.see = "lkvm run --help",
 	.operand = run_operand,
+	.finish = run_finish,
 	.dashdash = CLI_DASHDASH_COMMAND,
 	.needs = "lkvm sandbox needs a command: lkvm sandbox [OPTIONS] -- CMD [ARGS...] (see 'lkvm help sandbox')",
 };

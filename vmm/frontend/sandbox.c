@@ -576,7 +576,7 @@ static int add_share(struct vm_config *cfg, const char *path, const char *tag,
 		}
 	}
 	if (cfg->nr_shares >= LKVM_MAX_SHARES) {
-		pr_err("too many --9p shares for a 9p-root boot (at most %d with lkvm's own)",
+		pr_err("too many --9p shares for a 9p-root boot (at most %d, lkvm's own exports included)",
 		       LKVM_MAX_SHARES);
 		return LKVM_EXIT_USAGE;
 	}

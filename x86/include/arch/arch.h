@@ -20,6 +20,8 @@ struct kvm_cpuid2;
 #define LKVM_ARCH_DEFAULT_TRANSPORT_KIND VIRTIO_TRANSPORT_PCI
 #define LKVM_ARCH_HAS_FDT 0
 #define LKVM_ARCH_HAS_IRQCHIP_CHOICE 0
+/* virtio-mmio devices: one IOAPIC line each, 15 free (x86/platform.c). */
+#define LKVM_ARCH_MAX_VIRTIO_MMIO 15
 
 /* Where lkvm puts things in low guest memory (all below 1 MiB). */
 #define X86_GDT_ADDR 0x500

@@ -45,7 +45,7 @@ static int parse(struct vm_config *cfg, ...)
 
 /* `lkvm run` with @n times "@opt VALUE" (VALUE: @fmt with i), then
  * @extra (or nothing) and the kernel. */
-static __attribute__((unused)) int parse_n(struct vm_config *cfg, const char *opt, const char *fmt,
+static int parse_n(struct vm_config *cfg, const char *opt, const char *fmt,
 		   int n, const char *extra, const char *extra2)
 {
 	static char vals[MAX_ARGS][32];
@@ -189,10 +189,99 @@ TEST(disk_serial_and_format)
 	cli_free_config(&c);
 }
 
+/* One line before anything starts, naming the transport's real limit,
+ * and the other transport only when it takes them all. */
+TEST(device_count_per_transport)
+{
+	struct vm_config c;
+
+	CHECK_OK(parse_n(&c, "-d", "x%d.img", 31, NULL, NULL));
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse_n(&c, "-d", "x%d.img", 32, NULL, NULL),
+			  "too many virtio devices for --virtio-transport pci (the default): 32 given (32 virtio-blk), at most 31 on x86 (one PCI slot each)\n");
+	cli_free_config(&c);
+	/* Every device type counts, in creation order. */
+	CHECK_USAGE_ERROR(parse_n(&c, "-d", "x%d.img", 30, "--rng",
+				  "--console=virtio"),
+			  "32 given (1 virtio-console, 1 virtio-rng, 30 virtio-blk), at most 31");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse_n(&c, "--9p", "/d,t%d", 31, "-d", "a.img"),
+			  "32 given (1 virtio-blk, 31 virtio-9p)");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse_n(&c, "-d", "x%d.img", 32, "--virtio-transport",
+				  "pci-legacy"),
+			  "--virtio-transport pci-legacy: 32 given (32 virtio-blk), at most 31 on x86 (one PCI slot each)\n");
+	cli_free_config(&c);
+
+	/* mmio: 15 interrupt lines on x86; pci takes 16 (said), not 32. */
+	CHECK_OK(parse_n(&c, "-d", "x%d.img", 15, "--virtio-transport", "mmio"));
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse_n(&c, "-d", "x%d.img", 16, "--virtio-transport",
+				  "mmio"),
+			  "too many virtio devices for --virtio-transport mmio: 16 given (16 virtio-blk), at most 15 on x86 (one interrupt line each); --virtio-transport pci allows 31\n");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse_n(&c, "--9p", "/d,t%d", 16,
+				  "--virtio-transport", "mmio-legacy"),
+			  "--virtio-transport mmio-legacy: 16 given (16 virtio-9p), at most 15 on x86");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse_n(&c, "-d", "x%d.img", 32, "--virtio-transport",
+				  "mmio"),
+			  "at most 15 on x86 (one interrupt line each)\n");
+	cli_free_config(&c);
+
+	CHECK_EQ(virtio_transport_max_devices(VIRTIO_TRANSPORT_DEFAULT), 31);
+	CHECK_EQ(virtio_transport_max_devices(VIRTIO_TRANSPORT_MMIO_LEGACY), 15);
+}
+
+/* The same image twice would fail on its own lock as "locked by another
+ * process": said as what it is, by any path, before anything is opened. */
+TEST(disk_given_twice)
+{
+	char dir[128], a[256], b[256], via[300], want[700];
+	struct vm_config c;
+
+	REQUIRE(tmp_dir_make(dir, sizeof(dir), "commands"));
+	snprintf(a, sizeof(a), "%s/a.img", dir);
+	snprintf(b, sizeof(b), "%s/b.img", dir);
+	snprintf(via, sizeof(via), "%s/../%s/a.img", dir, strrchr(dir, '/') + 1);
+	REQUIRE(file_put(a, "x", 1, 0644) == 0);
+	REQUIRE(file_put(b, "x", 1, 0644) == 0);
+
+	snprintf(want, sizeof(want), "lkvm: error: disk '%s' given twice\n", a);
+	CHECK_USAGE_ERROR(parse(&c, "-d", a, "-d", b, "-d", a, "k", NULL), "");
+	CHECK_STREQ(errbuf, want);
+	cli_free_config(&c);
+	snprintf(want, sizeof(want),
+		 "lkvm: error: disk '%s' given twice (it is the same file as disk '%s')\n",
+		 via, a);
+	CHECK_USAGE_ERROR(parse(&c, "-d", a, "-d", via, "k", NULL), "");
+	CHECK_STREQ(errbuf, want);
+	cli_free_config(&c);
+	/* Read-only and read-write: the write lock would conflict. */
+	CHECK_USAGE_ERROR(parse(&c, "-d", a, "-d", via, "k", NULL),
+			  "given twice");
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse(&c, "-d", a, "-d", strcat(strcpy(want, a), ",ro"),
+				"k", NULL),
+			  "given twice");
+	cli_free_config(&c);
+	/* Twice read-only shares read locks: allowed. */
+	snprintf(want, sizeof(want), "%s,ro", a);
+	CHECK_OK(parse(&c, "-d", want, "-d", want, "k", NULL));
+	cli_free_config(&c);
+	/* Different files, and a missing one (disk_open() reports it). */
+	CHECK_OK(parse(&c, "-d", a, "-d", b, "-d", "/nonexistent.img", "-d",
+		       "/nonexistent.img", "k", NULL));
+	cli_free_config(&c);
+	tmp_dir_remove(dir);
+}
+
 int main(void)
 {
 	RUN(field_tokenizer);
 	RUN(commas_in_paths);
 	RUN(disk_serial_and_format);
+	RUN(device_count_per_transport);
+	RUN(disk_given_twice);
 	return test_summary();
 }
