@@ -186,6 +186,21 @@ void pr_file_error(const char *what, const char *path, int err)
 		pr_err("cannot read %s '%s': %s", what, path, strerror(-err));
 }
 
+struct size_str size_str(uint64_t bytes)
+{
+	static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB" };
+	struct size_str s;
+	unsigned int u = 0;
+
+	while (u + 1 < ARRAY_SIZE(units) && bytes && !(bytes % 1024)) {
+		bytes /= 1024;
+		u++;
+	}
+	snprintf(s.s, sizeof(s.s), "%llu %s", (unsigned long long)bytes,
+		 bytes == 1 && !u ? "byte" : units[u]);
+	return s;
+}
+
 int write_all(int fd, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;

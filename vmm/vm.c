@@ -207,8 +207,8 @@ int vm_setup_memory(struct vm *vm, uint64_t ram_bytes)
 
 	err = guest_memory_alloc(&vm->mem, ram_bytes);
 	if (err) {
-		pr_err("cannot allocate %llu MiB of guest memory: %s",
-		       (unsigned long long)(ram_bytes >> 20), strerror(-err));
+		pr_err("cannot allocate %s of guest memory: %s",
+		       size_str(ram_bytes).s, strerror(-err));
 		return err;
 	}
 	err = arch_layout_memory(vm, ram_bytes);
@@ -226,8 +226,8 @@ int vm_setup_memory(struct vm *vm, uint64_t ram_bytes)
 		};
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0) {
 			int e = errno;
-			pr_err("KVM_SET_USER_MEMORY_REGION (%llu MiB at %#llx) failed: %s",
-			       (unsigned long long)(r->size >> 20),
+			pr_err("KVM_SET_USER_MEMORY_REGION (%s at %#llx) failed: %s",
+			       size_str(r->size).s,
 			       (unsigned long long)r->gpa, strerror(e));
 			return -e;
 		}
@@ -547,8 +547,8 @@ static void name_vm(struct vm *vm, const struct vm_config *cfg)
 		snprintf(vm->name, sizeof(vm->name), "%s", cfg->name);
 	else
 		snprintf(vm->name, sizeof(vm->name), "guest-%ld", (long)getpid());
-	pr_debug("starting %s: %u vCPUs, %llu MiB", vm->name, vm->nr_vcpus,
-		 (unsigned long long)(cfg->mem_bytes >> 20));
+	pr_debug("starting %s: %u vCPUs, %s", vm->name, vm->nr_vcpus,
+		 size_str(cfg->mem_bytes).s);
 	pr_debug("command line: %s", vm->cmdline);
 }
 

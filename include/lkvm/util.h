@@ -99,6 +99,16 @@ int read_whole_file(const char *path, uint8_t **buf, size_t *len);
  * "... is a directory, not a file", or "cannot read kernel 'f': ...". */
 void pr_file_error(const char *what, const char *path, int err);
 
+/*
+ * @bytes exactly, in the largest binary unit that divides it, for
+ * messages: "4100 KiB", "64 MiB", "2 GiB", "4097 bytes".  The string lives
+ * in the returned value: pr_err("%s", size_str(n).s).
+ */
+struct size_str {
+	char s[32];
+};
+struct size_str size_str(uint64_t bytes);
+
 /* write() all of buf, retrying on EINTR/short writes. */
 int write_all(int fd, const void *buf, size_t len);
 

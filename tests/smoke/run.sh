@@ -35,7 +35,7 @@ run_case missing-kernel 1 "" "cannot read kernel '/nonexistent'" -- run -k /none
 mkfifo "$work/fifo"
 run_case kernel-fifo 1 "" "kernel '$work/fifo' is not a regular file" -- run -k "$work/fifo"
 run_case kernel-char-device 1 "" "kernel '/dev/zero' is not a regular file" -- run -k /dev/zero
-run_case bad-mem 2 "" "invalid memory size '0'" -- run -k "$img" -m 0
+run_case bad-mem 2 "" "memory size '0' for -m is out of range: give 4 MiB to 1 TiB" -- run -k "$img" -m 0
 run_case bad-cpus 2 "" "invalid CPU count '0'" -- run -k "$img" -c 0
 run_case unknown-option 2 "" "unknown option '--bogus'" -- run --bogus "$img"
 run_case no-kernel 2 "" "no kernel given" -- run -m 128

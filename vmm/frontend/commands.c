@@ -40,20 +40,36 @@ static int run_operand(struct vm_config *cfg, const char *arg, FILE *err)
 	return 0;
 }
 
+/* "0", "00M", "0G"...: a well-formed size of zero (parse_size() refuses
+ * zero as it refuses a typo; for -m it is just too small). */
+static bool is_zero_size(const char *s)
+{
+	size_t zeros = strspn(s, "0");
+	char one[16];
+	uint64_t v;
+
+	if (!zeros || strlen(s + zeros) >= sizeof(one) - 1)
+		return false;
+	snprintf(one, sizeof(one), "1%s", s + zeros);
+	return !parse_size(one, MiB, &v);
+}
+
 static int apply_mem(struct vm_config *cfg, const struct cli_use *use)
 {
 	const char *val = use->arg, *name = use->name;
+	bool zero = is_zero_size(val);
 
-	if (parse_size(val, MiB, &cfg->mem_bytes))
+	if (!zero && parse_size(val, MiB, &cfg->mem_bytes))
 		return cli_error(use->err, "invalid memory size '%s' for %s (examples: 512, 512M, 2G)",
 				 val, name);
-	if (cfg->mem_bytes % 4096)
+	if (!zero && cfg->mem_bytes % 4096)
 		return cli_error(use->err, "memory size '%s' for %s is not a multiple of 4 KiB",
 				 val, name);
-	if (cfg->mem_bytes < LKVM_MIN_MEM_BYTES ||
+	if (zero || cfg->mem_bytes < LKVM_MIN_MEM_BYTES ||
 	    cfg->mem_bytes > LKVM_MAX_MEM_BYTES)
-		return cli_error(use->err, "memory size '%s' for %s is out of range (4M to 1T)",
-				 val, name);
+		return cli_error(use->err, "memory size '%s' for %s is out of range: give %s to %s",
+				 val, name, size_str(LKVM_MIN_MEM_BYTES).s,
+				 size_str(LKVM_MAX_MEM_BYTES).s);
 	cfg->mem_set = true;
 	return 0;
 }

@@ -94,6 +94,21 @@ TEST(file_error_lines)
 	CHECK_STREQ(cap.text, "lkvm: error: cannot read kernel '/x': No such file or directory\r\n");
 }
 
+/* Sizes exactly: -m 4100K is not "4 MiB". */
+TEST(sizes_exact)
+{
+	CHECK_STREQ(size_str(4100 * KiB).s, "4100 KiB");
+	CHECK_STREQ(size_str(4 * MiB).s, "4 MiB");
+	CHECK_STREQ(size_str(2 * GiB).s, "2 GiB");
+	CHECK_STREQ(size_str(1024 * GiB).s, "1 TiB");
+	CHECK_STREQ(size_str(3 * 1024 * 1024 * GiB).s, "3072 TiB");
+	CHECK_STREQ(size_str(4097).s, "4097 bytes");
+	CHECK_STREQ(size_str(1).s, "1 byte");
+	CHECK_STREQ(size_str(0).s, "0 bytes");
+	CHECK_STREQ(size_str(0x7fffffff).s, "2147483647 bytes");
+	CHECK_STREQ(size_str(UINT64_MAX).s, "18446744073709551615 bytes");
+}
+
 int main(void)
 {
 	if (!tmp_dir_make(dir, sizeof(dir), "util"))
@@ -102,6 +117,7 @@ int main(void)
 	RUN(devices_and_directories_refused);
 	RUN(regular_file_read);
 	RUN(file_error_lines);
+	RUN(sizes_exact);
 	tmp_dir_remove(dir);
 	return test_summary();
 }

@@ -280,7 +280,7 @@ TEST(mem_sizes)
 TEST(mem_errors)
 {
 	static const struct bad_args bad[] = {
-		{ "-m", "0", "invalid memory size '0'" },
+		{ "-m", "0", "memory size '0' for -m is out of range: give 4 MiB to 1 TiB" },
 		{ "-m", "abc", "invalid memory size 'abc' for -m" },
 		{ "-m", "12X", "invalid memory size '12X'" },
 		{ "--mem=", NULL, "invalid memory size '' for --mem" },

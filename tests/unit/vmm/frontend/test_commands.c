@@ -276,6 +276,30 @@ TEST(disk_given_twice)
 	tmp_dir_remove(dir);
 }
 
+/* -m 0 and -m 3 are the same mistake: one message, with the range. */
+TEST(mem_range)
+{
+	static const char *const small[] = { "0", "00", "0M", "0g", "3", "1024K" };
+	struct vm_config c;
+	char want[128];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(small); i++) {
+		snprintf(want, sizeof(want),
+			 "lkvm: error: memory size '%s' for -m is out of range: give 4 MiB to 1 TiB\n",
+			 small[i]);
+		CHECK_USAGE_ERROR(parse(&c, "-m", small[i], "k", NULL), "");
+		CHECK_STREQ(errbuf, want);
+	}
+	CHECK_USAGE_ERROR(parse(&c, "--mem", "1025G", "k", NULL),
+			  "memory size '1025G' for --mem is out of range: give 4 MiB to 1 TiB");
+	/* Not a size at all: still "invalid". */
+	CHECK_USAGE_ERROR(parse(&c, "-m", "0x", "k", NULL), "invalid memory size '0x'");
+	CHECK_USAGE_ERROR(parse(&c, "-m", "0.5G", "k", NULL), "invalid memory size");
+	CHECK_OK(parse(&c, "-m", "4100K", "k", NULL));
+	CHECK_EQ(c.mem_bytes, 4100 * KiB);
+}
+
 int main(void)
 {
 	RUN(field_tokenizer);
@@ -283,5 +307,6 @@ int main(void)
 	RUN(disk_serial_and_format);
 	RUN(device_count_per_transport);
 	RUN(disk_given_twice);
+	RUN(mem_range);
 	return test_summary();
 }
