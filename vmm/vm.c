@@ -151,6 +151,14 @@ static int kvm_open(struct vm *vm)
 		return -e;
 	}
 	api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (api < 0) {
+		int e = errno;
+
+		/* /dev/null or a file there: not KVM at all. */
+		pr_err("%s: KVM_GET_API_VERSION failed: %s (is it a KVM device?)",
+		       KVM_DEVICE, strerror(e));
+		return -e;
+	}
 	if (api != KVM_EXPECTED_API) {
 		pr_err("KVM API version %d is not supported (lkvm needs %d)", api,
 		       KVM_EXPECTED_API);

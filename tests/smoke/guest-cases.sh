@@ -187,7 +187,8 @@ if command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
 	# Something that is not KVM at /dev/kvm: the API check names the problem.
 	unshare -m sh -c "mount --bind /dev/null /dev/kvm && exec '$lkvm' run -k '$img' -i '$work/initrd.img' -m 64" </dev/null >"$work/out" 2>"$work/err"
 	rc=$?
-	if [ $rc = 1 ] && grep -q "KVM API version" "$work/err"; then
+	if [ $rc = 1 ] && grep -q "/dev/kvm: KVM_GET_API_VERSION failed: Inappropriate ioctl for device (is it a KVM device?)" "$work/err" &&
+	   [ "$(wc -l <"$work/err")" = 1 ]; then
 		result not-kvm-device 0 ""
 	else
 		result not-kvm-device 1 "rc=$rc"

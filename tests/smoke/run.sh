@@ -57,6 +57,20 @@ run_case disk-given-twice 2 "" "disk '$work/many0.img' given twice" -- run -k "$
 : >"$work/a,b.img"
 run_case disk-comma-escape 2 "" "disk '$work/a,b.img' given twice" -- run -k "$img" -d "$work/a,,b.img" -d "$work/a,,b.img,ro"
 
+# Something that is not KVM at /dev/kvm (a private mount namespace puts
+# /dev/null there): the failing ioctl and its errno, not "API version -1".
+if unshare -m true 2>/dev/null; then
+	: >"$work/nullb"
+	unshare -m sh -c "mount --bind /dev/null '$work/nullb' && mount -t tmpfs none /dev && : >/dev/kvm && mount --bind '$work/nullb' /dev/kvm && exec '$lkvm' run -k '$img' -i '$img' -m 64" </dev/null >"$work/out" 2>"$work/err"
+	rc=$?
+	if [ $rc = 1 ] && grep -q "/dev/kvm: KVM_GET_API_VERSION failed: Inappropriate ioctl for device (is it a KVM device?)" "$work/err" &&
+	   [ "$(wc -l <"$work/err")" = 1 ]; then
+		result not-kvm-device-host 0 ""
+	else
+		result not-kvm-device-host 1 "rc=$rc"
+	fi
+fi
+
 # --- lkvm setup / lkvm sandbox: the setup layout and the errors that need
 # no guest (the nested e2e boots real sandboxes).  HOME is a scratch
 # directory, so ~/.lkvm is $work/home/.lkvm.
