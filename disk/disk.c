@@ -219,6 +219,110 @@ static int take_lock(struct disk *d)
 	}
 }
 
+/* --- Image formats lkvm does not read --- */
+
+const char *disk_image_format(const uint8_t *head, size_t head_len,
+			      const uint8_t *tail, size_t tail_len)
+{
+#define AT(buf, len, off, magic) \
+	((len) >= (off) + sizeof(magic) - 1 && \
+	 !memcmp((buf) + (off), magic, sizeof(magic) - 1))
+	if (AT(head, head_len, 0, "QFI\xfb"))
+		/* Version 1 (big-endian at 4) is the old qcow. */
+		return head_len >= 8 && !memcmp(head + 4, "\0\0\0\1", 4) ?
+		       "qcow" : "qcow2";
+	if (AT(head, head_len, 0, "QED\0"))
+		return "QED";
+	if (AT(head, head_len, 0, "KDMV") || AT(head, head_len, 0, "COWD") ||
+	    AT(head, head_len, 0, "# Disk DescriptorFile"))
+		return "VMDK";
+	if (AT(head, head_len, 0x40, "\x7f\x10\xda\xbe"))
+		return "VDI";
+	if (AT(head, head_len, 0, "vhdxfile"))
+		return "VHDX";
+	/* A VHD's footer is its last 512 bytes (dynamic ones copy it first). */
+	if (AT(head, head_len, 0, "conectix") ||
+	    (tail_len == 512 && AT(tail, tail_len, 0, "conectix")))
+		return "VHD";
+	if (AT(head, head_len, 0, "LUKS\xba\xbe"))
+		return "LUKS";
+#undef AT
+	return NULL;
+}
+
+/* 'qemu-img convert -O raw x.qcow2 x.img': the raw file to suggest. */
+static void raw_name(const char *path, char *out, size_t cap)
+{
+	static const char *const exts[] = {
+		".qcow2", ".qcow", ".qed", ".vmdk", ".vdi", ".vhdx", ".vhd",
+		".luks", ".img",
+	};
+	size_t len = strlen(path), i, n;
+
+	for (i = 0; i < ARRAY_SIZE(exts); i++) {
+		n = strlen(exts[i]);
+		if (len > n && !strcasecmp(path + len - n, exts[i])) {
+			len -= n;
+			break;
+		}
+	}
+	snprintf(out, cap, "%.*s.img", (int)len, path);
+	if (!strcmp(out, path))
+		snprintf(out, cap, "%.*s.raw.img", (int)len, path);
+}
+
+/*
+ * Refuse an image in a format lkvm does not read (the guest would see its
+ * metadata as a disk), unless ,format=raw says the bytes are meant as
+ * they are.  Reads the first 4 KiB and the last 512 bytes.
+ */
+static int check_format(struct disk *d)
+{
+	uint8_t head[4096], tail[512];
+	ssize_t nh, nt = 0;
+	const char *fmt;
+	char raw[PATH_MAX + 16];
+	int fl = fcntl(d->fd, F_GETFL);
+
+	/* Small unaligned reads: without O_DIRECT for the moment. */
+	if (fl >= 0 && (fl & O_DIRECT))
+		(void)!fcntl(d->fd, F_SETFL, fl & ~O_DIRECT);
+	nh = pread(d->fd, head, sizeof(head), 0);
+	if (d->size >= sizeof(tail) * 2)
+		nt = pread(d->fd, tail, sizeof(tail),
+			   (off_t)(d->size - sizeof(tail)));
+	if (fl >= 0 && (fl & O_DIRECT))
+		(void)!fcntl(d->fd, F_SETFL, fl);
+	fmt = disk_image_format(head, nh > 0 ? (size_t)nh : 0, tail,
+				nt > 0 ? (size_t)nt : 0);
+	if (!fmt)
+		return 0;
+	if (!strcmp(fmt, "LUKS")) {
+		pr_err("disk '%s' is a LUKS volume; lkvm reads raw images only: add ,format=raw to give the guest the encrypted volume as it is (the guest unlocks it), or decrypt it on the host",
+		       d->path);
+		return -EMEDIUMTYPE;
+	}
+	raw_name(d->path, raw, sizeof(raw));
+	pr_err("disk '%s' is a %s image; lkvm reads raw images only: convert it with 'qemu-img convert -O raw %s %s', or add ,format=raw to use the bytes as they are",
+	       d->path, fmt, d->path, raw);
+	return -EMEDIUMTYPE;
+}
+
+/* A raw image is a regular file or a block device. */
+static int check_type(const struct disk *d, const struct stat *st)
+{
+	if (S_ISDIR(st->st_mode)) {
+		pr_err("disk '%s' is a directory, not an image", d->path);
+		return -EISDIR;
+	}
+	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode)) {
+		pr_err("disk '%s' is not a regular file or a block device",
+		       d->path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int disk_open(struct disk *d, const struct disk_config *cfg)
 {
 	int flags = O_CLOEXEC | O_NOCTTY;
@@ -244,7 +348,17 @@ int disk_open(struct disk *d, const struct disk_config *cfg)
 	flags |= d->readonly ? O_RDONLY : O_RDWR;
 	if (d->direct)
 		flags |= O_DIRECT;
-	d->fd = open(d->path, flags);
+	/*
+	 * Look before opening (opening a device may do something by itself)
+	 * and open without blocking: a FIFO opened read-only would wait for
+	 * a writer.  The type is checked again on the descriptor.
+	 */
+	if (stat(d->path, &st) == 0) {
+		err = check_type(d, &st);
+		if (err)
+			return err;
+	}
+	d->fd = open(d->path, flags | O_NONBLOCK);
 	if (d->fd < 0) {
 		err = errno;
 		/* open() of a directory for writing says EISDIR. */
@@ -259,14 +373,13 @@ int disk_open(struct disk *d, const struct disk_config *cfg)
 		pr_err("disk '%s': %s", d->path, strerror(-err));
 		return err;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		pr_err("disk '%s' is a directory, not an image", d->path);
-		return -EISDIR;
-	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		pr_err("disk '%s' is not a regular file or a block device",
-		       d->path);
-		return -EINVAL;
+	err = check_type(d, &st);
+	if (err)
+		return err;
+	if (fcntl(d->fd, F_SETFL, fcntl(d->fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		err = -errno;
+		pr_err("disk '%s': %s", d->path, strerror(-err));
+		return err;
 	}
 	d->blockdev = S_ISBLK(st.st_mode);
 	d->st_dev = d->blockdev ? st.st_rdev : st.st_dev;
@@ -288,6 +401,11 @@ int disk_open(struct disk *d, const struct disk_config *cfg)
 	if (d->size == 0) {
 		pr_err("disk '%s' is empty", d->path);
 		return -EINVAL;
+	}
+	if (!cfg->format_raw) {
+		err = check_format(d);
+		if (err)
+			return err;
 	}
 	if (d->size < d->logical_block) {
 		pr_err("disk '%s' is smaller than one %u-byte block", d->path,

@@ -42,6 +42,19 @@ const char *arch_default_cmdline(void)
 	return "console=ttyS0 panic=1";
 }
 
+/*
+ * The least RAM, in whole MiB, for a kernel ending at @kernel_end and an
+ * initrd of @initrd_size below the device tree, which takes the 2 MiB
+ * block holding RAM's last 64 KiB (arch_load_kernel()).
+ */
+static uint64_t riscv_min_ram(uint64_t kernel_end, uint64_t initrd_size)
+{
+	uint64_t fdt = ALIGN_UP(ALIGN_UP(kernel_end, 4096) +
+				ALIGN_UP(initrd_size, 4096), SZ_2M);
+
+	return ALIGN_UP(fdt + FDT_MAX_SIZE - RISCV_RAM_BASE, MiB);
+}
+
 int arch_load_kernel(struct vm *vm)
 {
 	struct arch_vm *a = &vm->arch;
@@ -54,9 +67,12 @@ int arch_load_kernel(struct vm *vm)
 	 * PMD), the initrd goes right below it. */
 	a->fdt_addr = ALIGN_DOWN(ram_end - FDT_MAX_SIZE, SZ_2M);
 	if (kernel_end > a->fdt_addr) {
-		pr_err("kernel needs %llu MiB of RAM; -m %llu is too small",
-		       (unsigned long long)((kernel_end - RISCV_RAM_BASE + SZ_2M) >> 20),
-		       (unsigned long long)(a->ram_size >> 20));
+		pr_err("kernel '%s' needs %s of guest RAM with the device tree, the guest has %s: give -m %lluM or more",
+		       vm->cfg->kernel_path,
+		       size_str(riscv_min_ram(kernel_end, 0)).s,
+		       size_str(a->ram_size).s,
+		       (unsigned long long)(riscv_min_ram(kernel_end,
+							  vm->initrd_size) >> 20));
 		return -ENOMEM;
 	}
 	dst = gpa_to_hva(&vm->mem, a->kernel_addr, vm->kernel_size);
@@ -66,8 +82,13 @@ int arch_load_kernel(struct vm *vm)
 
 	if (vm->initrd_size) {
 		if (vm->initrd_size > a->fdt_addr - kernel_end) {
-			pr_err("initrd (%llu MiB) does not fit in guest RAM after the kernel; use a bigger -m",
-			       (unsigned long long)(vm->initrd_size >> 20));
+			pr_err("initrd '%s' (%s) does not fit in guest memory beside the kernel (the guest has %s; give -m %lluM or more)",
+			       vm->cfg->initrd_what ? vm->cfg->initrd_what :
+			       vm->cfg->initrd_path,
+			       size_str(vm->initrd_size).s,
+			       size_str(a->ram_size).s,
+			       (unsigned long long)(riscv_min_ram(kernel_end,
+								  vm->initrd_size) >> 20));
 			return -ENOMEM;
 		}
 		a->initrd_addr = ALIGN_DOWN(a->fdt_addr - vm->initrd_size, 4096);

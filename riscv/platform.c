@@ -43,6 +43,9 @@ uint16_t arch_alloc_pio(struct vm *vm, uint16_t size)
 	return (uint16_t)addr;
 }
 
+_Static_assert(RISCV_FDT_MAX_MMIO >= LKVM_ARCH_MAX_VIRTIO_MMIO,
+	       "every line the CLI allows can be described");
+
 int arch_alloc_irq_line(struct vm *vm)
 {
 	struct arch_vm *a = &vm->arch;

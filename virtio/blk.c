@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lkvm/config.h"
 #include "lkvm/disk.h"
@@ -790,6 +791,58 @@ static unsigned int blk_count(const struct vm_config *cfg)
 	return cfg->nr_disks;
 }
 
+/*
+ * The same image twice (by any path: the same device and inode, or the
+ * same block device) would fail on its own lock as if another process
+ * held it; say what happened instead.  Twice read-only is allowed (read
+ * locks share).  Paths that do not exist yet are disk_open()'s to report.
+ */
+static int blk_check(const struct vm_config *cfg, char *why, size_t len)
+{
+	struct stat *st = calloc(cfg->nr_disks ? cfg->nr_disks : 1, sizeof(*st));
+	bool *ok = calloc(cfg->nr_disks ? cfg->nr_disks : 1, sizeof(*ok));
+	unsigned int i, j;
+	int err = 0;
+
+	if (!st || !ok) {
+		snprintf(why, len, "out of memory");
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < cfg->nr_disks && !err; i++) {
+		const struct disk_config *d = &cfg->disks[i];
+
+		ok[i] = stat(d->path, &st[i]) == 0 &&
+			(S_ISREG(st[i].st_mode) || S_ISBLK(st[i].st_mode));
+		for (j = 0; ok[i] && j < i; j++) {
+			bool same = S_ISBLK(st[i].st_mode) ?
+				S_ISBLK(st[j].st_mode) &&
+				st[i].st_rdev == st[j].st_rdev :
+				S_ISREG(st[j].st_mode) &&
+				st[i].st_dev == st[j].st_dev &&
+				st[i].st_ino == st[j].st_ino;
+
+			if (!ok[j] || !same ||
+			    (d->readonly && cfg->disks[j].readonly))
+				continue;
+			if (!strcmp(d->path, cfg->disks[j].path))
+				snprintf(why, len, "disk '%s' given twice",
+					 d->path);
+			else
+				snprintf(why, len, "disk '%s' given twice (it is the same %s as disk '%s')",
+					 d->path, S_ISBLK(st[i].st_mode) ?
+					 "block device" : "file",
+					 cfg->disks[j].path);
+			err = -EEXIST;
+			break;
+		}
+	}
+out:
+	free(st);
+	free(ok);
+	return err;
+}
+
 static struct virtio_dev *blk_create(struct vm *vm, unsigned int index)
 {
 	return virtio_blk_new(vm, &vm->cfg->disks[index], index);
@@ -808,4 +861,5 @@ const struct virtio_device_type virtio_blk_type = {
 	.config_size = sizeof(struct virtio_blk_config),
 	.count = blk_count,
 	.create = blk_create,
+	.check = blk_check,
 };

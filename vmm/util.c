@@ -150,6 +150,50 @@ int parse_size(const char *s, uint64_t default_unit, uint64_t *out)
 	return 0;
 }
 
+/* 0 when @st is a file lkvm may read as a kernel, initrd or module. */
+static int regular_or_error(const struct stat *st, bool allow_blockdev)
+{
+	if (S_ISREG(st->st_mode) || (allow_blockdev && S_ISBLK(st->st_mode)))
+		return 0;
+	return S_ISDIR(st->st_mode) ? -EISDIR : -LKVM_ENOTREG;
+}
+
+int open_regular_file(const char *path, bool allow_blockdev, struct stat *st)
+{
+	int fd, flags, err;
+
+	/*
+	 * Look before opening: opening a device can have effects of its own,
+	 * and opening a FIFO for reading waits for a writer.  The type is
+	 * checked again on the descriptor (the path may have changed), which
+	 * O_NONBLOCK keeps from blocking in between.
+	 */
+	if (stat(path, st) < 0)
+		return -errno;
+	err = regular_or_error(st, allow_blockdev);
+	if (err)
+		return err;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) < 0) {
+		err = -errno;
+		goto out_close;
+	}
+	err = regular_or_error(st, allow_blockdev);
+	if (err)
+		goto out_close;
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+		err = -errno;
+		goto out_close;
+	}
+	return fd;
+out_close:
+	close(fd);
+	return err;
+}
+
 int read_whole_file(const char *path, uint8_t **buf, size_t *len)
 {
 	struct stat st;
@@ -157,17 +201,9 @@ int read_whole_file(const char *path, uint8_t **buf, size_t *len)
 	size_t done = 0;
 	int fd, err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_regular_file(path, false, &st);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		err = -errno;
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-		goto out_close;
-	}
+		return fd;
 	p = malloc(st.st_size ? (size_t)st.st_size : 1);
 	if (!p) {
 		err = -ENOMEM;
@@ -191,6 +227,31 @@ int read_whole_file(const char *path, uint8_t **buf, size_t *len)
 out_close:
 	close(fd);
 	return err;
+}
+
+void pr_file_error(const char *what, const char *path, int err)
+{
+	if (err == -LKVM_ENOTREG)
+		pr_err("%s '%s' is not a regular file", what, path);
+	else if (err == -EISDIR)
+		pr_err("%s '%s' is a directory, not a file", what, path);
+	else
+		pr_err("cannot read %s '%s': %s", what, path, strerror(-err));
+}
+
+struct size_str size_str(uint64_t bytes)
+{
+	static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB" };
+	struct size_str s;
+	unsigned int u = 0;
+
+	while (u + 1 < ARRAY_SIZE(units) && bytes && !(bytes % 1024)) {
+		bytes /= 1024;
+		u++;
+	}
+	snprintf(s.s, sizeof(s.s), "%llu %s", (unsigned long long)bytes,
+		 bytes == 1 && !u ? "byte" : units[u]);
+	return s;
 }
 
 int write_all(int fd, const void *buf, size_t len)

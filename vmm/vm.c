@@ -28,6 +28,7 @@
 #include "lkvm/thread.h"
 #include "lkvm/util.h"
 #include "lkvm/vcpu.h"
+#include "lkvm/virtio-devices.h"
 #include "lkvm/virtio.h"
 
 #define KVM_DEVICE "/dev/kvm"
@@ -150,6 +151,14 @@ static int kvm_open(struct vm *vm)
 		return -e;
 	}
 	api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (api < 0) {
+		int e = errno;
+
+		/* /dev/null or a file there: not KVM at all. */
+		pr_err("%s: KVM_GET_API_VERSION failed: %s (is it a KVM device?)",
+		       KVM_DEVICE, strerror(e));
+		return -e;
+	}
 	if (api != KVM_EXPECTED_API) {
 		pr_err("KVM API version %d is not supported (lkvm needs %d)", api,
 		       KVM_EXPECTED_API);
@@ -207,8 +216,8 @@ int vm_setup_memory(struct vm *vm, uint64_t ram_bytes)
 
 	err = guest_memory_alloc(&vm->mem, ram_bytes);
 	if (err) {
-		pr_err("cannot allocate %llu MiB of guest memory: %s",
-		       (unsigned long long)(ram_bytes >> 20), strerror(-err));
+		pr_err("cannot allocate %s of guest memory: %s",
+		       size_str(ram_bytes).s, strerror(-err));
 		return err;
 	}
 	err = arch_layout_memory(vm, ram_bytes);
@@ -226,8 +235,8 @@ int vm_setup_memory(struct vm *vm, uint64_t ram_bytes)
 		};
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0) {
 			int e = errno;
-			pr_err("KVM_SET_USER_MEMORY_REGION (%llu MiB at %#llx) failed: %s",
-			       (unsigned long long)(r->size >> 20),
+			pr_err("KVM_SET_USER_MEMORY_REGION (%s at %#llx) failed: %s",
+			       size_str(r->size).s,
 			       (unsigned long long)r->gpa, strerror(e));
 			return -e;
 		}
@@ -274,18 +283,22 @@ static int open_initrd(struct vm *vm, const char *path)
 {
 	struct stat st;
 
-	if (vm->cfg->initrd_what) /* lkvm's own (a memfd); ours to close */
+	if (vm->cfg->initrd_what) { /* lkvm's own (a memfd); ours to close */
 		vm->initrd_fd = fcntl(vm->cfg->initrd_fd, F_DUPFD_CLOEXEC, 0);
-	else
-		vm->initrd_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (vm->initrd_fd < 0 || fstat(vm->initrd_fd, &st) < 0) {
-		int e = errno;
-		pr_err("cannot read initrd '%s': %s", path, strerror(e));
-		return -e;
-	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		pr_err("initrd '%s' is not a regular file", path);
-		return -EINVAL;
+		if (vm->initrd_fd < 0 || fstat(vm->initrd_fd, &st) < 0) {
+			int e = errno;
+			pr_err("cannot read initrd '%s': %s", path, strerror(e));
+			return -e;
+		}
+	} else {
+		/* A file or a block device; never a FIFO to wait on. */
+		vm->initrd_fd = open_regular_file(path, true, &st);
+		if (vm->initrd_fd < 0) {
+			int err = vm->initrd_fd;
+
+			pr_file_error("initrd", path, err);
+			return err;
+		}
 	}
 	if (S_ISBLK(st.st_mode)) {
 		off_t end = lseek(vm->initrd_fd, 0, SEEK_END);
@@ -328,7 +341,7 @@ static int load_file(const char *what, const char *path, uint8_t **buf,
 	int err = read_whole_file(path, buf, len);
 
 	if (err) {
-		pr_err("cannot read %s '%s': %s", what, path, strerror(-err));
+		pr_file_error(what, path, err);
 		return err;
 	}
 	if (!*len) {
@@ -543,8 +556,8 @@ static void name_vm(struct vm *vm, const struct vm_config *cfg)
 		snprintf(vm->name, sizeof(vm->name), "%s", cfg->name);
 	else
 		snprintf(vm->name, sizeof(vm->name), "guest-%ld", (long)getpid());
-	pr_debug("starting %s: %u vCPUs, %llu MiB", vm->name, vm->nr_vcpus,
-		 (unsigned long long)(cfg->mem_bytes >> 20));
+	pr_debug("starting %s: %u vCPUs, %s", vm->name, vm->nr_vcpus,
+		 size_str(cfg->mem_bytes).s);
 	pr_debug("command line: %s", vm->cmdline);
 }
 
@@ -599,6 +612,16 @@ int vm_run(const struct vm_config *cfg)
 
 	lkvm_debug_enabled = cfg->debug;
 	lkvm_quiet = cfg->quiet;
+	/* Again, with what a 9p-root boot added: one line before anything
+	 * is built. */
+	{
+		char why[512];
+
+		if (virtio_devices_check(cfg, why, sizeof(why))) {
+			pr_err("%s", why);
+			return LKVM_EXIT_USAGE;
+		}
+	}
 	if (plan_privileges(cfg))
 		return LKVM_EXIT_FAILURE;
 	err = vm_init(&vm, cfg);

@@ -133,14 +133,34 @@ void x86_fill_boot_params(struct boot_params *bp, const uint8_t *img,
 	}
 }
 
+/*
+ * initrd_addr_max is the highest address the last byte may occupy;
+ * protocols before 2.03 left it 0, meaning 0x37ffffff.
+ */
+static uint64_t initrd_limit(uint32_t addr_max)
+{
+	return (uint64_t)(addr_max ? addr_max : 0x37ffffff) + 1;
+}
+
+uint64_t x86_min_ram(uint64_t kernel_end, uint64_t initrd_size,
+		     uint32_t addr_max)
+{
+	uint64_t end = ALIGN_UP(kernel_end, 4096);
+
+	if (kernel_end > X86_MMIO_HOLE_START || initrd_size > X86_MMIO_HOLE_START)
+		return 0;
+	if (initrd_size) {
+		end += ALIGN_UP(initrd_size, 4096);
+		if (end > MIN(initrd_limit(addr_max), X86_MMIO_HOLE_START))
+			return 0;
+	}
+	return end > X86_MMIO_HOLE_START ? 0 : end;
+}
+
 int x86_place_initrd(uint64_t lowmem, uint64_t kernel_end, uint32_t addr_max,
 		     uint64_t size, uint64_t *addr)
 {
-	/*
-	 * initrd_addr_max is the highest address the last byte may occupy;
-	 * protocols before 2.03 left it 0, meaning 0x37ffffff.
-	 */
-	uint64_t top = MIN(lowmem, (uint64_t)(addr_max ? addr_max : 0x37ffffff) + 1);
+	uint64_t top = MIN(lowmem, initrd_limit(addr_max));
 	uint64_t a;
 
 	if (size > top)
@@ -150,6 +170,60 @@ int x86_place_initrd(uint64_t lowmem, uint64_t kernel_end, uint32_t addr_max,
 		return -ENOSPC;
 	*addr = a;
 	return 0;
+}
+
+/* -m's value for at least @bytes of RAM, in whole MiB. */
+static unsigned long long mem_arg(uint64_t bytes)
+{
+	return (unsigned long long)(ALIGN_UP(bytes, MiB) >> 20);
+}
+
+void x86_report_initrd_fit(const char *what, uint64_t size,
+			   uint64_t kernel_end, uint32_t addr_max,
+			   uint64_t ram)
+{
+	uint64_t min = x86_min_ram(kernel_end, size, addr_max);
+	uint64_t limit = initrd_limit(addr_max);
+
+	if (min) {
+		pr_err("initrd '%s' (%s) does not fit in guest memory beside the kernel (the guest has %s; give -m %lluM or more)",
+		       what, size_str(size).s, size_str(ram).s, mem_arg(min));
+	} else if (limit < X86_MMIO_HOLE_START) {
+		/* No amount of RAM helps: the kernel cannot reach it. */
+		pr_err("initrd '%s' (%s) does not fit below the kernel's initrd_addr_max (%s - 1) after the kernel, which ends at %s",
+		       what, size_str(size).s, size_str(limit).s,
+		       size_str(ALIGN_UP(kernel_end, 4096)).s);
+	} else {
+		pr_err("initrd '%s' (%s) does not fit between the kernel, which ends at %s, and 3 GiB, where guest RAM below the PCI hole ends",
+		       what, size_str(size).s,
+		       size_str(ALIGN_UP(kernel_end, 4096)).s);
+	}
+}
+
+void x86_report_kernel_fit(const char *path, uint64_t load, uint64_t need,
+			   uint64_t initrd_size, uint32_t addr_max,
+			   uint64_t ram)
+{
+	uint64_t end = load + need;
+	uint64_t min = end < load ? 0 : x86_min_ram(end, initrd_size, addr_max);
+
+	if (end < load || end > X86_MMIO_HOLE_START) {
+		pr_err("kernel '%s' needs RAM up to %#llx (%s from %#llx), above the 3 GiB lkvm has below the PCI hole",
+		       path, (unsigned long long)end, size_str(need).s,
+		       (unsigned long long)load);
+	} else if (!min) {
+		/* The kernel fits with more RAM; its initrd never will. */
+		pr_err("kernel '%s' needs %s of guest RAM (%s from %s), the guest has %s; and its initrd (%s) cannot fit after it below the kernel's initrd_addr_max (%s - 1)",
+		       path, size_str(end).s, size_str(need).s,
+		       size_str(load).s, size_str(ram).s,
+		       size_str(initrd_size).s,
+		       size_str(MIN(initrd_limit(addr_max), X86_MMIO_HOLE_START)).s);
+	} else {
+		pr_err("kernel '%s' needs %s of guest RAM (%s from %s), the guest has %s: give -m %lluM or more%s",
+		       path, size_str(end).s, size_str(need).s,
+		       size_str(load).s, size_str(ram).s, mem_arg(min),
+		       initrd_size ? " (kernel and initrd)" : "");
+	}
 }
 
 int x86_load_initrd(struct vm *vm, uint64_t kernel_end, uint32_t addr_max)
@@ -163,10 +237,10 @@ int x86_load_initrd(struct vm *vm, uint64_t kernel_end, uint32_t addr_max)
 	err = x86_place_initrd(a->lowmem_size, kernel_end, addr_max,
 			       vm->initrd_size, &a->initrd_addr);
 	if (err) {
-		pr_err("initrd '%s' (%llu MiB) does not fit in guest memory beside the kernel (%llu MiB RAM; raise -m)",
-		       vm->cfg->initrd_path,
-		       (unsigned long long)(vm->initrd_size >> 20),
-		       (unsigned long long)((a->lowmem_size + a->highmem_size) >> 20));
+		x86_report_initrd_fit(vm->cfg->initrd_what ? vm->cfg->initrd_what :
+				      vm->cfg->initrd_path, vm->initrd_size,
+				      kernel_end, addr_max,
+				      a->lowmem_size + a->highmem_size);
 		return err;
 	}
 	return vm_read_initrd(vm, gpa_to_hva(&vm->mem, a->initrd_addr,
@@ -287,10 +361,10 @@ static int bzimage_load(struct vm *vm)
 	int err;
 
 	if (load + need > a->lowmem_size || load + need < load) {
-		pr_err("kernel '%s' needs %llu MiB from %#llx; guest has %llu MiB (raise -m)",
-		       vm->cfg->kernel_path, (unsigned long long)(need >> 20),
-		       (unsigned long long)load,
-		       (unsigned long long)(a->lowmem_size >> 20));
+		x86_report_kernel_fit(vm->cfg->kernel_path, load, need,
+				      vm->initrd_fd >= 0 ? vm->initrd_size : 0,
+				      k->initrd_addr_max,
+				      a->lowmem_size + a->highmem_size);
 		return -ENOSPC;
 	}
 	dst = gpa_to_hva(&vm->mem, load, payload);

@@ -48,6 +48,9 @@ uint16_t arch_alloc_pio(struct vm *vm, uint16_t size)
 static const uint8_t free_lines[] = { 5, 6, 7, 10, 11, 14, 15,
 				      16, 17, 18, 19, 20, 21, 22, 23 };
 
+_Static_assert(ARRAY_SIZE(free_lines) == LKVM_ARCH_MAX_VIRTIO_MMIO,
+	       "the --virtio-transport mmio limit the CLI checks");
+
 int arch_alloc_irq_line(struct vm *vm)
 {
 	struct arch_vm *a = &vm->arch;

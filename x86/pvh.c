@@ -150,9 +150,13 @@ int pvh_load(struct vm *vm)
 	int err;
 
 	if (a->pvh.end > a->lowmem_size) {
-		pr_err("kernel '%s' needs RAM up to %llu MiB; guest has %llu MiB below the hole (raise -m)",
-		       vm->cfg->kernel_path, (unsigned long long)(a->pvh.end >> 20),
-		       (unsigned long long)(a->lowmem_size >> 20));
+		uint64_t low = MIN(a->pvh.low, a->pvh.end);
+
+		x86_report_kernel_fit(vm->cfg->kernel_path, low,
+				      a->pvh.end - low,
+				      vm->initrd_fd >= 0 ? vm->initrd_size : 0,
+				      0xffffffffu,
+				      a->lowmem_size + a->highmem_size);
 		return -ENOSPC;
 	}
 	if (a->pvh.low < X86_HIGH_MEM) {

@@ -224,6 +224,13 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, FILE *err);
 /* Free what cli_parse() allocated (the disk and share arrays, the
  * joined -p values). */
 void cli_free_config(struct vm_config *cfg);
+/*
+ * The next field of a PATH[,OPT...] value (--disk, --9p) at *@pos: up to
+ * the next lone comma, ",," standing for a literal comma (as in QEMU and
+ * kvmtool).  Returns it malloc'ed (NULL: out of memory), moves *@pos past
+ * it and its comma, and sets *@more when a field follows.
+ */
+char *cli_next_field(const char **pos, bool *more);
 /* Parse one --disk argument (exposed for tests); 0 or a usage error. */
 int cli_parse_disk(const char *arg, struct disk_config *d, FILE *err);
 /* Parse one --9p argument (exposed for tests); 0 (@sh->path allocated) or

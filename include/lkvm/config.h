@@ -37,20 +37,21 @@ enum disk_aio_kind {
 
 #define LKVM_DISK_SERIAL_MAX 20 /* VIRTIO_BLK_ID_BYTES */
 
-/* One -d/--disk PATH[,ro][,direct][,aio=...][,serial=ID]. */
+/* One -d/--disk PATH[,ro][,direct][,aio=...][,serial=ID][,format=raw]. */
 struct disk_config {
 	const char *path;        /* malloc'ed; freed by cli_free_config() */
 	bool readonly;
 	bool direct;             /* O_DIRECT */
 	enum disk_aio_kind aio;
 	char serial[LKVM_DISK_SERIAL_MAX + 1]; /* empty: lkvm derives one */
+	bool format_raw;         /* ,format=raw: no image-format check */
 };
 
 #define LKVM_9P_TAG_MAX 64          /* bytes in a virtio-9p mount tag */
 #define LKVM_9P_DEFAULT_TAG "kvm_9p" /* kvmtool's default */
 #define LKVM_9P_ROOT_TAG "/dev/root" /* the 9p root filesystem (kvmtool) */
 #define LKVM_9P_HOSTFS_TAG "hostfs"  /* host / for `lkvm setup` guests */
-#define LKVM_MAX_SHARES 32
+#define LKVM_MAX_SHARES 64 /* the transport allows fewer (PCI: 31) */
 
 /* One --9p DIR[,TAG][,ro][,passthrough] (or an export lkvm adds itself). */
 struct share_config {

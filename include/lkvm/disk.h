@@ -144,9 +144,20 @@ struct disk {
  * and take an OFD lock on it: a write lock, or a read lock when read-only,
  * so several read-only users may share an image but never with a writer.
  * On failure prints one line naming the image and returns a negative errno
- * (-EBUSY when another process holds the lock).
+ * (-EBUSY when another process holds the lock).  An image in a format
+ * lkvm does not read is refused (see disk_image_format()).
  */
 int disk_open(struct disk *d, const struct disk_config *cfg);
+
+/*
+ * The image format lkvm does not read whose signature the first bytes of
+ * an image (@head) or its last 512 (@tail, @tail_len 512 or 0) carry:
+ * "qcow2", "qcow", "QED", "VMDK", "VDI", "VHDX", "VHD", "LUKS"; NULL for
+ * anything else.  disk_open() refuses such an image (-EMEDIUMTYPE, one
+ * line saying how to convert it) unless cfg->format_raw.
+ */
+const char *disk_image_format(const uint8_t *head, size_t head_len,
+			      const uint8_t *tail, size_t tail_len);
 
 /*
  * Start an I/O backend for @d.  DISK_AIO_AUTO tries io_uring, then libaio

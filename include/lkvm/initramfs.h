@@ -56,10 +56,13 @@ const char **initramfs_wanted_modules(const struct vm_config *cfg,
  * Resolve @names in @moddir (modules.dep; modules.builtin: built-ins need
  * nothing) into @set: the closure, each module after its dependencies, as
  * modprobe loads them.  Names compare with '-' and '_' equal.  Prints one
- * error line naming what is missing and returns -errno on failure.
+ * error line naming what is missing and what to do -- with @initrd_ok
+ * (lkvm run) "or give an initrd with -i", otherwise (lkvm sandbox, which
+ * takes none) "use -k with a kernel whose modules are installed" -- and
+ * returns -errno on failure.
  */
 int modules_resolve(const char *moddir, const char *const *names,
-		    unsigned int nr, struct module_set *set);
+		    unsigned int nr, bool initrd_ok, struct module_set *set);
 /* Read every module of @set into memory, decompressing .ko.xz, .ko.zst
  * and .ko.gz.  Prints one error line on failure. */
 int modules_read(struct module_set *set);

@@ -20,6 +20,8 @@
  */
 
 #define PCI_MAX_DEVICES 32
+/* Devices a virtio-pci guest can have: the host bridge takes slot 0. */
+#define PCI_MAX_VIRTIO_DEVICES (PCI_MAX_DEVICES - 1)
 #define PCI_CFG_SIZE 256
 #define PCI_NUM_BARS 6
 

@@ -2,6 +2,7 @@
 #ifndef LKVM_UTIL_H
 #define LKVM_UTIL_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -97,8 +98,41 @@ int parse_size(const char *s, uint64_t default_unit, uint64_t *out);
 /* Parse a non-negative decimal integer that fits in an unsigned int. */
 int parse_uint(const char *s, unsigned int *out);
 
-/* Read a whole file; returns 0 or -errno. *buf is malloc'ed. */
+/*
+ * open_regular_file() and read_whole_file() refuse what is not a regular
+ * file (a FIFO, a socket, a character device; a block device unless
+ * allowed) with -LKVM_ENOTREG, and a directory with -EISDIR, without
+ * blocking on it.
+ */
+#define LKVM_ENOTREG EMEDIUMTYPE
+
+/*
+ * Open @path read-only (close-on-exec, never a controlling terminal) if it
+ * is a regular file, or with @allow_blockdev a block device: the
+ * descriptor (blocking), its stat in *@st; or -errno.  A FIFO is refused
+ * without waiting for a writer.
+ */
+struct stat;
+int open_regular_file(const char *path, bool allow_blockdev, struct stat *st);
+
+/* Read a whole regular file; returns 0 or -errno (see LKVM_ENOTREG).
+ * *buf is malloc'ed. */
 int read_whole_file(const char *path, uint8_t **buf, size_t *len);
+
+/* One line for open_regular_file()'s or read_whole_file()'s @err about
+ * the @what ("kernel") at @path: "kernel 'f' is not a regular file",
+ * "... is a directory, not a file", or "cannot read kernel 'f': ...". */
+void pr_file_error(const char *what, const char *path, int err);
+
+/*
+ * @bytes exactly, in the largest binary unit that divides it, for
+ * messages: "4100 KiB", "64 MiB", "2 GiB", "4097 bytes".  The string lives
+ * in the returned value: pr_err("%s", size_str(n).s).
+ */
+struct size_str {
+	char s[32];
+};
+struct size_str size_str(uint64_t bytes);
 
 /* write() all of buf, retrying on EINTR/short writes. */
 int write_all(int fd, const void *buf, size_t len);

@@ -2,6 +2,7 @@
 #ifndef LKVM_VIRTIO_DEVICES_H
 #define LKVM_VIRTIO_DEVICES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -37,6 +38,9 @@ struct virtio_device_type {
 	/* `lkvm run` options the device brings (NULL, or ended by an entry
 	 * with no long name); the CLI adds them to the command's table. */
 	const struct cli_option *options;
+	/* Optional: a usage error in what @cfg asks of this type, found
+	 * before anything is built: 0, or -errno with the reason in @why. */
+	int (*check)(const struct vm_config *cfg, char *why, size_t len);
 };
 
 /*
@@ -69,6 +73,16 @@ const char *virtio_device_request_arg(const struct vm_config *cfg,
  * 0, or -ENOSPC when cfg->dev_reqs is full. */
 int virtio_device_request(struct vm_config *cfg,
 			  const struct virtio_device_type *t, const char *arg);
+
+/*
+ * Usage errors in the devices @cfg asks for, before anything is built:
+ * more than its transport can attach (PCI: PCI_MAX_VIRTIO_DEVICES; mmio:
+ * LKVM_ARCH_MAX_VIRTIO_MMIO, one interrupt line each), and each type's
+ * own check (the same disk twice).  0, or -errno with one line in @why.
+ */
+int virtio_devices_check(const struct vm_config *cfg, char *why, size_t len);
+/* The most virtio devices @transport (the default: the arch's) allows. */
+unsigned int virtio_transport_max_devices(int transport);
 
 /* The type with @device_id, or NULL. */
 const struct virtio_device_type *virtio_device_type_find(uint32_t device_id);

@@ -31,7 +31,11 @@ img=$work/smoke.bzImage
 # --- user errors: no KVM needed ---
 run_case not-bzimage 1 "" "is not a bzImage" -- run -k /etc/hostname
 run_case missing-kernel 1 "" "cannot read kernel '/nonexistent'" -- run -k /nonexistent
-run_case bad-mem 2 "" "invalid memory size '0'" -- run -k "$img" -m 0
+# Not a regular file: refused at once (a FIFO used to block in open()).
+mkfifo "$work/fifo"
+run_case kernel-fifo 1 "" "kernel '$work/fifo' is not a regular file" -- run -k "$work/fifo"
+run_case kernel-char-device 1 "" "kernel '/dev/zero' is not a regular file" -- run -k /dev/zero
+run_case bad-mem 2 "" "memory size '0' for -m is out of range: give 4 MiB to 1 TiB" -- run -k "$img" -m 0
 run_case bad-cpus 2 "" "invalid CPU count '0'" -- run -k "$img" -c 0
 run_case unknown-option 2 "" "unknown option '--bogus'" -- run --bogus "$img"
 run_case no-kernel 2 "" "no kernel given" -- run -m 128
@@ -75,6 +79,37 @@ for args in "version" "help" "run --help"; do
 		result "full-stdout-${args// /-}" 1 "exit status $rc"
 	fi
 done
+# More virtio devices than the transport takes: one line with the real
+# limit (31 PCI slots; 15 interrupt lines for mmio on x86), before KVM.
+many=""
+for i in $(seq 0 31); do
+	truncate -s 1M "$work/many$i.img"
+	many="$many -d $work/many$i.img"
+done
+# shellcheck disable=SC2086
+run_case too-many-pci-disks 2 "" "too many virtio devices for --virtio-transport pci (the default): 32 given (32 virtio-blk), at most 31 on x86 (one PCI slot each)" -- run -k "$img" -i "$img" $many
+many16=""
+for i in $(seq 0 15); do many16="$many16 -d $work/many$i.img"; done
+# shellcheck disable=SC2086
+run_case too-many-mmio-disks 2 "" "at most 15 on x86 (one interrupt line each); --virtio-transport pci allows 31" -- run -k "$img" -i "$img" --virtio-transport mmio $many16
+# The same image twice, by any path: not "locked by another process".
+run_case disk-given-twice 2 "" "disk '$work/many0.img' given twice" -- run -k "$img" -d "$work/many0.img" -d "$work/many0.img"
+: >"$work/a,b.img"
+run_case disk-comma-escape 2 "" "disk '$work/a,b.img' given twice" -- run -k "$img" -d "$work/a,,b.img" -d "$work/a,,b.img,ro"
+
+# Something that is not KVM at /dev/kvm (a private mount namespace puts
+# /dev/null there): the failing ioctl and its errno, not "API version -1".
+if unshare -m true 2>/dev/null; then
+	: >"$work/nullb"
+	unshare -m sh -c "mount --bind /dev/null '$work/nullb' && mount -t tmpfs none /dev && : >/dev/kvm && mount --bind '$work/nullb' /dev/kvm && exec '$lkvm' run -k '$img' -i '$img' -m 64" </dev/null >"$work/out" 2>"$work/err"
+	rc=$?
+	if [ $rc = 1 ] && grep -q "/dev/kvm: KVM_GET_API_VERSION failed: Inappropriate ioctl for device (is it a KVM device?)" "$work/err" &&
+	   [ "$(wc -l <"$work/err")" = 1 ]; then
+		result not-kvm-device-host 0 ""
+	else
+		result not-kvm-device-host 1 "rc=$rc"
+	fi
+fi
 
 # --- lkvm setup / lkvm sandbox: the setup layout and the errors that need
 # no guest (the nested e2e boots real sandboxes).  HOME is a scratch

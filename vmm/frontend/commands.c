@@ -14,6 +14,7 @@
 #include "lkvm/config.h"
 #include "lkvm/util.h"
 #include "lkvm/vcpu.h"
+#include "lkvm/virtio-devices.h"
 #include "lkvm/vm.h"
 
 #define STR_(x) #x
@@ -58,20 +59,36 @@ static int apply_params(struct vm_config *cfg, const struct cli_use *use)
 	return 0;
 }
 
+/* "0", "00M", "0G"...: a well-formed size of zero (parse_size() refuses
+ * zero as it refuses a typo; for -m it is just too small). */
+static bool is_zero_size(const char *s)
+{
+	size_t zeros = strspn(s, "0");
+	char one[16];
+	uint64_t v;
+
+	if (!zeros || strlen(s + zeros) >= sizeof(one) - 1)
+		return false;
+	snprintf(one, sizeof(one), "1%s", s + zeros);
+	return !parse_size(one, MiB, &v);
+}
+
 static int apply_mem(struct vm_config *cfg, const struct cli_use *use)
 {
 	const char *val = use->arg, *name = use->name;
+	bool zero = is_zero_size(val);
 
-	if (parse_size(val, MiB, &cfg->mem_bytes))
+	if (!zero && parse_size(val, MiB, &cfg->mem_bytes))
 		return cli_error(use->err, "invalid memory size '%s' for %s (examples: 512, 512M, 2G)",
 				 val, name);
-	if (cfg->mem_bytes % 4096)
+	if (!zero && cfg->mem_bytes % 4096)
 		return cli_error(use->err, "memory size '%s' for %s is not a multiple of 4 KiB",
 				 val, name);
-	if (cfg->mem_bytes < LKVM_MIN_MEM_BYTES ||
+	if (zero || cfg->mem_bytes < LKVM_MIN_MEM_BYTES ||
 	    cfg->mem_bytes > LKVM_MAX_MEM_BYTES)
-		return cli_error(use->err, "memory size '%s' for %s is out of range (4M to 1T)",
-				 val, name);
+		return cli_error(use->err, "memory size '%s' for %s is out of range: give %s to %s",
+				 val, name, size_str(LKVM_MIN_MEM_BYTES).s,
+				 size_str(LKVM_MAX_MEM_BYTES).s);
 	cfg->mem_set = true;
 	return 0;
 }
@@ -156,8 +173,14 @@ static void *grow(void *arr, unsigned int n, size_t size, unsigned int max,
 {
 	void *p;
 
+	/* Far more than a transport takes (virtio_devices_check() says
+	 * how many it does, once every option is known). */
 	if (n >= max) {
-		cli_error(err, "too many %s (at most %u)", what, max);
+		cli_error(err, "too many %s: more than %u given; lkvm's virtio transports take at most %u devices (pci) and %u (mmio) on %s",
+			  what, max,
+			  virtio_transport_max_devices(VIRTIO_TRANSPORT_PCI),
+			  virtio_transport_max_devices(VIRTIO_TRANSPORT_MMIO),
+			  LKVM_ARCH_NAME);
 		return NULL;
 	}
 	p = realloc(arr, (n + 1) * size);
@@ -212,6 +235,17 @@ static int apply_9p(struct vm_config *cfg, const struct cli_use *use)
 	return 0;
 }
 
+/* Once every option is known: what the devices ask of the transport,
+ * the same disk twice (virtio_devices_check()). */
+static int run_finish(struct vm_config *cfg, FILE *err)
+{
+	char why[512];
+
+	if (virtio_devices_check(cfg, why, sizeof(why)))
+		return cli_error(err, "%s", why);
+	return 0;
+}
+
 /* --- lkvm run --- */
 
 static const struct cli_option run_options[] = {
@@ -240,14 +274,19 @@ static const struct cli_option run_options[] = {
 	  .apply = apply_name },
 	{ .short_name = 'd', .long_name = "disk", .arg = "PATH[,OPT...]",
 	  .help = "virtio-blk disk backed by a raw image file or a\n"
-		  "host block device; repeatable.  Options:\n"
+		  "host block device; repeatable (a comma in PATH is\n"
+		  "written ,,).  Options:\n"
 		  "  ro         read-only\n"
 		  "  direct     O_DIRECT (bypass the host page cache)\n"
 		  "  aio=io_uring|libaio|sync  I/O backend (default:\n"
 		  "             io_uring; without it, libaio for\n"
 		  "             direct disks, else sync)\n"
-		  "  serial=ID  disk serial (up to "
-		  STR(LKVM_DISK_SERIAL_MAX) " characters)",
+		  "  serial=ID  disk serial (1-" STR(LKVM_DISK_SERIAL_MAX)
+		  " printable ASCII\n"
+		  "             characters, space included)\n"
+		  "  format=raw use the image's bytes as they are, even\n"
+		  "             when they look like qcow2, VMDK, VDI,\n"
+		  "             VHD(X), QED or LUKS (refused otherwise)",
 	  .apply = apply_disk, .repeatable = true },
 	{ .long_name = "console", .arg = "TYPE",
 	  .help = "guest console on the terminal: serial (ttyS0) or\n"
@@ -256,7 +295,8 @@ static const struct cli_option run_options[] = {
 	  .choices = &consoles },
 	CLI_DEVICE_OPTIONS, /* --rng */
 	{ .long_name = "9p", .arg = "DIR[,TAG][,ro][,passthrough]",
-	  .help = "share host directory DIR over virtio-9p; repeatable.\n"
+	  .help = "share host directory DIR over virtio-9p; repeatable\n"
+		  "(a comma in DIR or TAG is written ,,).\n"
 		  "TAG is the guest's mount tag (default: "
 		  LKVM_9P_DEFAULT_TAG "):\n"
 		  "  mount -t 9p -o trans=virtio,version=9p2000.L TAG /mnt\n"
@@ -315,6 +355,7 @@ const struct cli_command cli_run_command = {
 	.see = "lkvm run --help",
 	.foreign = true,
 	.operand = run_operand,
+	.finish = run_finish,
 };
 
 /* --- lkvm sandbox: run's options, then "-- CMD [ARGS...]" --- */
@@ -344,6 +385,7 @@ const struct cli_command cli_sandbox_command = {
 	.see = "lkvm run --help",
 	.foreign = true,
 	.operand = run_operand,
+	.finish = run_finish,
 	.dashdash = CLI_DASHDASH_COMMAND,
 	.needs = "lkvm sandbox needs a command: lkvm sandbox [OPTIONS] -- CMD [ARGS...] (see 'lkvm help sandbox')",
 };
@@ -512,87 +554,126 @@ const struct cli_foreign cli_foreign[] = {
 
 /* --- --disk and --9p values --- */
 
+char *cli_next_field(const char **pos, bool *more)
+{
+	const char *p = *pos;
+	char *field = malloc(strlen(p) + 1), *q = field;
+
+	*more = false;
+	for (; *p; p++) {
+		if (*p == ',' && p[1] == ',') {
+			p++; /* ",," is one literal comma */
+		} else if (*p == ',') {
+			*more = true;
+			p++;
+			break;
+		}
+		if (q)
+			*q++ = *p;
+	}
+	if (q)
+		*q = '\0';
+	*pos = p;
+	return field;
+}
+
+#define DISK_SYNTAX "--disk PATH[,ro][,direct][,aio=io_uring|libaio|sync][,serial=ID][,format=raw]"
+
+/* One field after the path (@f); @arg is the whole value, for messages. */
+static int parse_disk_field(const char *arg, const char *f,
+			    struct disk_config *d, FILE *err)
+{
+	if (!strcmp(f, "ro")) {
+		d->readonly = true;
+	} else if (!strcmp(f, "direct")) {
+		d->direct = true;
+	} else if (!strcmp(f, "aio=io_uring")) {
+		d->aio = DISK_AIO_IO_URING;
+	} else if (!strcmp(f, "aio=libaio")) {
+		d->aio = DISK_AIO_LIBAIO;
+	} else if (!strcmp(f, "aio=sync")) {
+		d->aio = DISK_AIO_SYNC;
+	} else if (!strncmp(f, "aio=", 4)) {
+		return cli_error(err, "unknown disk I/O backend '%s' in --disk %s (io_uring, libaio, sync)",
+				 f + 4, arg);
+	} else if (!strcmp(f, "format=raw")) {
+		d->format_raw = true;
+	} else if (!strncmp(f, "format=", 7)) {
+		return cli_error(err, "unsupported disk format '%s' in --disk %s: lkvm reads raw images only (format=raw); convert others with qemu-img convert -O raw",
+				 f + 7, arg);
+	} else if (!strncmp(f, "serial=", 7)) {
+		const char *v = f + 7;
+		size_t len = strlen(v), i;
+
+		if (!len || len > LKVM_DISK_SERIAL_MAX)
+			return cli_error(err, "disk serial in --disk %s must be 1-%d characters",
+					 arg, LKVM_DISK_SERIAL_MAX);
+		/* Anything the guest can show: printable ASCII, space
+		 * included (a literal comma is written ",,"). */
+		for (i = 0; i < len; i++)
+			if (v[i] < 0x20 || v[i] > 0x7e)
+				return cli_error(err, "disk serial in --disk %s has a character that is not printable ASCII (allowed: letters, digits, space and punctuation)",
+						 arg);
+		memcpy(d->serial, v, len + 1);
+	} else {
+		return cli_error(err, "unknown disk option '%s' in --disk %s (ro, direct, aio=, serial=, format=raw)",
+				 f, arg);
+	}
+	return 0;
+}
+
+/*
+ * --disk PATH[,OPT...]: the options follow the first lone comma; ",," is
+ * a literal comma, in the path as in a value (cli_next_field()).
+ */
 int cli_parse_disk(const char *arg, struct disk_config *d, FILE *err)
 {
-	const char *comma = strchr(arg, ',');
-	const char *p;
+	const char *pos = arg;
+	bool more;
+	char *path, *f;
+	int ret = 0;
 
 	memset(d, 0, sizeof(*d));
-	if (!*arg || comma == arg)
-		return cli_error(err, "--disk needs a path (--disk PATH[,ro][,direct][,aio=io_uring|libaio|sync][,serial=ID])");
-	/* Options follow the first comma (paths with commas are not supported,
-	 * as in kvmtool). */
-	d->path = strndup(arg, comma ? (size_t)(comma - arg) : strlen(arg));
-	if (!d->path)
+	path = cli_next_field(&pos, &more);
+	if (!path)
 		return cli_error(err, "out of memory");
-	if (!comma)
-		return 0;
-	for (p = comma + 1;;) {
-		const char *end = strchr(p, ',');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-
-#define IS(word) (n == strlen(word) && !strncmp(p, word, n))
-#define HAS(prefix) (n >= strlen(prefix) && !strncmp(p, prefix, strlen(prefix)))
-		if (IS("ro")) {
-			d->readonly = true;
-		} else if (IS("direct")) {
-			d->direct = true;
-		} else if (IS("aio=io_uring")) {
-			d->aio = DISK_AIO_IO_URING;
-		} else if (IS("aio=libaio")) {
-			d->aio = DISK_AIO_LIBAIO;
-		} else if (IS("aio=sync")) {
-			d->aio = DISK_AIO_SYNC;
-		} else if (HAS("aio=")) {
-			return cli_error(err, "unknown disk I/O backend '%.*s' in --disk %s (io_uring, libaio, sync)",
-					 (int)(n - 4), p + 4, arg);
-		} else if (HAS("serial=")) {
-			size_t len = n - strlen("serial=");
-			size_t i;
-
-			if (!len || len > LKVM_DISK_SERIAL_MAX)
-				return cli_error(err, "disk serial in --disk %s must be 1-%d characters",
-						 arg, LKVM_DISK_SERIAL_MAX);
-			for (i = 0; i < len; i++) {
-				unsigned char c = (unsigned char)p[7 + i];
-				if (!isprint(c) || c == ' ')
-					return cli_error(err, "disk serial in --disk %s has a character that is not printable ASCII",
-							 arg);
-			}
-			memcpy(d->serial, p + 7, len);
-			d->serial[len] = '\0';
-		} else {
-			return cli_error(err, "unknown disk option '%.*s' in --disk %s (ro, direct, aio=, serial=)",
-					 (int)n, p, arg);
-		}
-#undef IS
-#undef HAS
-		if (!end)
-			break;
-		p = end + 1;
+	if (!*path) {
+		free(path);
+		return cli_error(err, "--disk needs a path (" DISK_SYNTAX ")");
 	}
+	while (more && !ret) {
+		f = cli_next_field(&pos, &more);
+		ret = f ? parse_disk_field(arg, f, d, err)
+			: cli_error(err, "out of memory");
+		free(f);
+	}
+	if (ret) {
+		free(path);
+		return ret;
+	}
+	d->path = path;
 	return 0;
 }
 
 #define P9_SYNTAX "--9p DIR[,TAG][,ro][,passthrough]"
 
 /* One field after DIR: ro, passthrough, or (the first other one) the tag. */
-static int parse_9p_field(const char *arg, const char *p, size_t n,
+static int parse_9p_field(const char *arg, const char *f,
 			  struct share_config *sh, bool *have_tag, FILE *err)
 {
-	size_t i;
+	size_t n = strlen(f), i;
 
-	if (n == 2 && !strncmp(p, "ro", 2)) {
+	if (!strcmp(f, "ro")) {
 		sh->readonly = true;
 		return 0;
 	}
-	if (n == 11 && !strncmp(p, "passthrough", 11)) {
+	if (!strcmp(f, "passthrough")) {
 		sh->passthrough = true;
 		return 0;
 	}
 	if (*have_tag)
-		return cli_error(err, "unknown 9p option '%.*s' in --9p %s (the tag is '%s'; options: ro, passthrough)",
-				 (int)n, p, arg, sh->tag);
+		return cli_error(err, "unknown 9p option '%s' in --9p %s (the tag is '%s'; options: ro, passthrough)",
+				 f, arg, sh->tag);
 	if (!n)
 		return cli_error(err, "empty 9p tag in --9p %s (" P9_SYNTAX ")",
 				 arg);
@@ -600,39 +681,41 @@ static int parse_9p_field(const char *arg, const char *p, size_t n,
 		return cli_error(err, "9p tag in --9p %s is longer than %d bytes",
 				 arg, LKVM_9P_TAG_MAX);
 	for (i = 0; i < n; i++)
-		if (!isprint((unsigned char)p[i]))
+		if (!isprint((unsigned char)f[i]))
 			return cli_error(err, "9p tag in --9p %s has a character that is not printable ASCII",
 					 arg);
-	memcpy(sh->tag, p, n);
-	sh->tag[n] = '\0';
+	memcpy(sh->tag, f, n + 1);
 	*have_tag = true;
 	return 0;
 }
 
 /*
  * --9p DIR[,TAG][,ro][,passthrough] (kvmtool: --9p DIR,TAG): after DIR, the
- * first field that is not a keyword is the tag, in any position.
+ * first field that is not a keyword is the tag, in any position; ",," is
+ * a literal comma, as for --disk.
  */
 int cli_parse_9p(const char *arg, struct share_config *sh, FILE *err)
 {
-	const char *comma = strchr(arg, ',');
-	const char *p;
-	bool have_tag = false;
+	const char *pos = arg;
+	bool have_tag = false, more;
+	char *f;
 	int ret = 0;
 
 	memset(sh, 0, sizeof(*sh));
-	if (!*arg || comma == arg)
-		return cli_error(err, "--9p needs a directory (" P9_SYNTAX ")");
-	/* As for --disk, a path cannot contain a comma. */
-	sh->path = strndup(arg, comma ? (size_t)(comma - arg) : strlen(arg));
+	sh->path = cli_next_field(&pos, &more);
 	if (!sh->path)
 		return cli_error(err, "out of memory");
+	if (!*sh->path) {
+		free(sh->path);
+		sh->path = NULL;
+		return cli_error(err, "--9p needs a directory (" P9_SYNTAX ")");
+	}
 	snprintf(sh->tag, sizeof(sh->tag), "%s", LKVM_9P_DEFAULT_TAG);
-	for (p = comma; p && !ret; p = strchr(p, ',')) {
-		const char *end = strchr(++p, ',');
-
-		ret = parse_9p_field(arg, p, end ? (size_t)(end - p) : strlen(p),
-				     sh, &have_tag, err);
+	while (more && !ret) {
+		f = cli_next_field(&pos, &more);
+		ret = f ? parse_9p_field(arg, f, sh, &have_tag, err)
+			: cli_error(err, "out of memory");
+		free(f);
 	}
 	if (ret) {
 		free(sh->path);

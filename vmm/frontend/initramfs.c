@@ -116,6 +116,7 @@ struct dep_line {
 
 struct moddep {
 	const char *dir;
+	bool initrd_ok;          /* -i is a way out (lkvm run, not sandbox) */
 	char *text;              /* modules.dep, split in place */
 	struct dep_line *lines;
 	unsigned int nr;
@@ -243,7 +244,15 @@ static void moddep_free(struct moddep *md)
 	free(md->builtin_text);
 }
 
-static int moddep_load(struct moddep *md, const char *dir)
+/* The other way to boot when the modules are not there: lkvm run takes
+ * an initrd; lkvm sandbox only ever boots its own. */
+static const char *way_out(const struct moddep *md)
+{
+	return md->initrd_ok ? "give an initrd with -i" :
+	       "use -k with a kernel whose modules are installed";
+}
+
+static int moddep_load(struct moddep *md, const char *dir, bool initrd_ok)
 {
 	struct stat st;
 	size_t len;
@@ -251,15 +260,16 @@ static int moddep_load(struct moddep *md, const char *dir)
 
 	memset(md, 0, sizeof(*md));
 	md->dir = dir;
+	md->initrd_ok = initrd_ok;
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		pr_err("no modules for the guest kernel: %s does not exist (install the kernel's modules, or give an initrd with -i)",
-		       dir);
+		pr_err("no modules for the guest kernel: %s does not exist (install the kernel's modules, or %s)",
+		       dir, way_out(md));
 		return -ENOENT;
 	}
 	md->text = read_text(dir, "modules.dep", &len, &err);
 	if (!md->text) {
-		pr_err("cannot read %s/modules.dep: %s (run depmod for that kernel, or give an initrd with -i)",
-		       dir, strerror(-err));
+		pr_err("cannot read %s/modules.dep: %s (run depmod for that kernel, or %s)",
+		       dir, strerror(-err), way_out(md));
 		return err;
 	}
 	err = parse_dep(md, len);
@@ -338,10 +348,13 @@ static int visit(struct moddep *md, const char *name, const char *needed_by,
 		if (is_builtin(md, name))
 			return 0;
 		if (needed_by)
-			pr_err("module %s (needed by %s) is missing from %s/modules.dep (give an initrd with -i)",
-			       name, needed_by, md->dir);
-		else
+			pr_err("module %s (needed by %s) is missing from %s/modules.dep (run depmod for that kernel, or %s)",
+			       name, needed_by, md->dir, way_out(md));
+		else if (md->initrd_ok)
 			pr_err("the guest kernel has no module %s in %s (it is needed for the 9p root; use a kernel with it, or give an initrd with -i)",
+			       name, md->dir);
+		else
+			pr_err("the guest kernel has no module %s in %s (it is needed for the 9p root; use -k with a kernel that has it)",
 			       name, md->dir);
 		return -ENOENT;
 	}
@@ -374,14 +387,14 @@ static int visit(struct moddep *md, const char *name, const char *needed_by,
 }
 
 int modules_resolve(const char *moddir, const char *const *names,
-		    unsigned int nr, struct module_set *set)
+		    unsigned int nr, bool initrd_ok, struct module_set *set)
 {
 	struct moddep md;
 	unsigned int i;
 	int err;
 
 	memset(set, 0, sizeof(*set));
-	err = moddep_load(&md, moddir);
+	err = moddep_load(&md, moddir, initrd_ok);
 	for (i = 0; !err && i < nr; i++)
 		err = visit(&md, names[i], NULL, 0, set);
 	moddep_free(&md);
@@ -406,13 +419,20 @@ static int decompress(const char *path, uint8_t **data, size_t *size)
 	struct archive_entry *e;
 	uint8_t *buf = NULL;
 	size_t len = 0, cap = 0;
-	int err = 0;
+	struct stat st;
+	int err = 0, fd;
 
 	if (!a)
 		return -ENOMEM;
+	/* Only a regular file: a FIFO would block libarchive's open. */
+	fd = open_regular_file(path, false, &st);
+	if (fd < 0) {
+		archive_read_free(a);
+		return fd;
+	}
 	archive_read_support_filter_all(a);
 	archive_read_support_format_raw(a);
-	if (archive_read_open_filename(a, path, 64 * 1024) != ARCHIVE_OK ||
+	if (archive_read_open_fd(a, fd, 64 * 1024) != ARCHIVE_OK ||
 	    archive_read_next_header(a, &e) != ARCHIVE_OK) {
 		err = archive_errno(a) > 0 ? -archive_errno(a) : -EINVAL;
 		goto out;
@@ -446,6 +466,7 @@ static int decompress(const char *path, uint8_t **data, size_t *size)
 	}
 out:
 	archive_read_free(a);
+	close(fd);
 	if (err) {
 		free(buf);
 		return err;
@@ -472,8 +493,9 @@ int modules_read(struct module_set *set)
 
 		if (err) {
 			pr_err("cannot read module %s (%s): %s", m->name, m->path,
-			       err == -EINVAL ? "not compressed as its name says"
-					      : strerror(-err));
+			       err == -EINVAL ? "not compressed as its name says" :
+			       err == -LKVM_ENOTREG ? "not a regular file" :
+			       strerror(-err));
 			return err;
 		}
 		if (m->size < 4 || memcmp(m->data, "\177ELF", 4)) {

@@ -576,7 +576,7 @@ static int add_share(struct vm_config *cfg, const char *path, const char *tag,
 		}
 	}
 	if (cfg->nr_shares >= LKVM_MAX_SHARES) {
-		pr_err("too many --9p shares for a 9p-root boot (at most %d with lkvm's own)",
+		pr_err("too many --9p shares for a 9p-root boot (at most %d, lkvm's own exports included)",
 		       LKVM_MAX_SHARES);
 		return LKVM_EXIT_USAGE;
 	}
@@ -697,14 +697,15 @@ int sandbox_read_status(const char *ctl_dir)
 
 /* --- putting it together --- */
 
-static int kernel_release(const char *kernel, char *buf, size_t cap)
+static int kernel_release(const char *kernel, char *buf, size_t cap,
+			  bool initrd_ok)
 {
 	uint8_t *img;
 	size_t len;
 	int err = read_whole_file(kernel, &img, &len);
 
 	if (err) {
-		pr_err("cannot read kernel '%s': %s", kernel, strerror(-err));
+		pr_file_error("kernel", kernel, err);
 		return err;
 	}
 	err = arch_kernel_release(img, len, buf, cap);
@@ -712,8 +713,9 @@ static int kernel_release(const char *kernel, char *buf, size_t cap)
 	if (err == -ENOEXEC)
 		pr_err("kernel '%s' is not a bzImage or an ELF vmlinux", kernel);
 	else if (err)
-		pr_err("cannot read the release of kernel '%s' (lkvm loads the guest's drivers from /lib/modules/RELEASE for the 9p root; give an initrd with -i)",
-		       kernel);
+		pr_err("cannot read the release of kernel '%s' (lkvm loads the guest's drivers from /lib/modules/RELEASE for the 9p root; %s)",
+		       kernel, initrd_ok ? "give an initrd with -i" :
+		       "use -k with a kernel that names its release, whose modules are installed");
 	return err;
 }
 
@@ -727,7 +729,7 @@ static int load_modules(const struct vm_config *cfg, struct sandbox *sb,
 	int err;
 
 	err = kernel_release(cfg->kernel_path, sb->release,
-			     sizeof(sb->release));
+			     sizeof(sb->release), !sb->is_sandbox);
 	if (err)
 		return err;
 	if (!fmt_path(dir, sizeof(dir), "%s/%s", sb->modules_dir,
@@ -740,7 +742,7 @@ static int load_modules(const struct vm_config *cfg, struct sandbox *sb,
 		pr_err("out of memory");
 		return -ENOMEM;
 	}
-	err = modules_resolve(dir, names, n, ms);
+	err = modules_resolve(dir, names, n, !sb->is_sandbox, ms);
 	free(names);
 	if (!err)
 		err = modules_read(ms);

@@ -91,6 +91,131 @@ TEST(open_errors)
 	free(tiny);
 }
 
+/* A FIFO with no writer, read-only or not: one line, at once (a child
+ * with an alarm: a read-only open() used to wait for a writer). */
+static void fifo_child(void)
+{
+	struct capture cap;
+	struct disk d;
+	const char *msg;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/fifo.img", tmpdir);
+	CHECK_EQ(open_disk(&d, path, true, false, &msg, &cap), -EINVAL);
+	CHECK_CONTAINS(msg, "not a regular file or a block device");
+	CHECK_EQ(count_lines(msg), 1);
+	disk_close(&d);
+	CHECK_EQ(open_disk(&d, path, false, false, &msg, &cap), -EINVAL);
+	CHECK_CONTAINS(msg, "not a regular file or a block device");
+	disk_close(&d);
+}
+
+TEST(open_fifo)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/fifo.img", tmpdir);
+	REQUIRE(mkfifo(path, 0600) == 0);
+	t_run_child(fifo_child, 5, true);
+	unlink(path);
+}
+
+/* An image of @size zero bytes with @magic at @off (and @tail's first
+ * bytes at size - 512), named @name in tmpdir. */
+static void put_image(char *path, size_t cap, const char *name, size_t size,
+		      size_t off, const void *magic, size_t len,
+		      const char *tail)
+{
+	uint8_t *buf = calloc(1, size);
+
+	snprintf(path, cap, "%s/%s", tmpdir, name);
+	if (!buf)
+		return;
+	if (magic)
+		memcpy(buf + off, magic, len);
+	if (tail)
+		memcpy(buf + size - 512, tail, strlen(tail));
+	file_put_or_exit(path, buf, size);
+	free(buf);
+}
+
+TEST(image_formats)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		const char *magic;
+		size_t len;
+		const char *tail, *fmt, *raw;
+	} imgs[] = {
+		{ "x.qcow2", 0, "QFI\xfb\0\0\0\3", 8, NULL, "a qcow2 image", "x.img" },
+		{ "old.qcow", 0, "QFI\xfb\0\0\0\1", 8, NULL, "a qcow image", "old.img" },
+		{ "d.img", 0, "QED", 4, NULL, "a QED image", "d.raw.img" },
+		{ "s.vmdk", 0, "KDMV", 4, NULL, "a VMDK image", "s.img" },
+		{ "desc.vmdk", 0, "# Disk DescriptorFile\n", 22, NULL, "a VMDK image", "desc.img" },
+		{ "v.vdi", 0x40, "\x7f\x10\xda\xbe", 4, NULL, "a VDI image", "v.img" },
+		{ "h.vhdx", 0, "vhdxfile", 8, NULL, "a VHDX image", "h.img" },
+		{ "dyn.vhd", 0, "conectix", 8, NULL, "a VHD image", "dyn.img" },
+		{ "fixed.vhd", 0, NULL, 0, "conectix", "a VHD image", "fixed.img" },
+		{ "noext", 0, "QFI\xfb", 4, NULL, "a qcow2 image", "noext.img" },
+	};
+	char path[256], want[1200];
+	struct capture cap;
+	struct disk d;
+	const char *msg;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(imgs); i++) {
+		put_image(path, sizeof(path), imgs[i].name, 64 * 1024,
+			  imgs[i].off, imgs[i].magic, imgs[i].len, imgs[i].tail);
+		CHECK_EQ(open_disk(&d, path, true, false, &msg, &cap),
+			 -EMEDIUMTYPE);
+		snprintf(want, sizeof(want),
+			 "lkvm: error: disk '%s' is %s; lkvm reads raw images only: convert it with 'qemu-img convert -O raw %s %s/%s', or add ,format=raw to use the bytes as they are\r\n",
+			 path, imgs[i].fmt, path, tmpdir, imgs[i].raw);
+		if (!CHECK_STREQ(msg, want))
+			printf("  (that was %s)\n", imgs[i].name);
+		disk_close(&d);
+		/* O_DIRECT and read-write: the same check. */
+		CHECK_EQ(open_disk(&d, path, false, true, &msg, &cap),
+			 -EMEDIUMTYPE);
+		CHECK_CONTAINS(msg, imgs[i].fmt);
+		disk_close(&d);
+		/* ,format=raw: the bytes as they are. */
+		{
+			struct disk_config cfg = { .path = path,
+						   .readonly = true,
+						   .format_raw = true };
+			CHECK_EQ(disk_open(&d, &cfg), 0);
+			disk_close(&d);
+		}
+		unlink(path);
+	}
+
+	/* LUKS: the guest may unlock it itself, so that is the advice. */
+	put_image(path, sizeof(path), "c.luks", 64 * 1024, 0, "LUKS\xba\xbe", 6,
+		  NULL);
+	CHECK_EQ(open_disk(&d, path, true, false, &msg, &cap), -EMEDIUMTYPE);
+	CHECK_CONTAINS(msg, "is a LUKS volume; lkvm reads raw images only: add ,format=raw to give the guest the encrypted volume as it is");
+	CHECK_EQ(count_lines(msg), 1);
+	disk_close(&d);
+	unlink(path);
+
+	/* A raw image that merely contains a signature elsewhere is raw. */
+	put_image(path, sizeof(path), "raw.img", 64 * 1024, 512, "QFI\xfb", 4,
+		  NULL);
+	CHECK_EQ(open_disk(&d, path, true, false, &msg, &cap), 0);
+	CHECK_STREQ(msg, "");
+	disk_close(&d);
+	unlink(path);
+
+	/* The detector on short buffers. */
+	CHECK_NULL(disk_image_format((const uint8_t *)"QFI", 3, NULL, 0));
+	CHECK_STREQ(disk_image_format((const uint8_t *)"QFI\xfb", 4, NULL, 0),
+		    "qcow2");
+	CHECK_NULL(disk_image_format(NULL, 0, NULL, 0));
+}
+
 TEST(open_unreadable)
 {
 	struct capture cap;
@@ -637,6 +762,8 @@ int main(void)
 	if (tmpdir_create("disk"))
 		return 1;
 	RUN(open_errors);
+	RUN(open_fifo);
+	RUN(image_formats);
 	RUN(open_unreadable);
 	RUN(size_and_blocks);
 	RUN(locking);

@@ -9,6 +9,7 @@
 
 #include "arch/arch.h"
 #include "lkvm/util.h"
+#include "host_files.h"
 #include "test.h"
 
 #define SETUP_SECTS 4
@@ -446,6 +447,91 @@ TEST(initrd_does_not_fit)
 	CHECK_EQ(a, 0xdead); /* untouched on failure */
 }
 
+/* x86_min_ram() is exactly what x86_place_initrd() needs. */
+TEST(min_ram_matches_placement)
+{
+	static const struct {
+		uint64_t kernel_end, size;
+		uint32_t addr_max;
+	} c[] = {
+		{ 79 * MiB, 100 * MiB, 0x7fffffff },
+		{ 79 * MiB + 1, 4097, 0x7fffffff },
+		{ 16 * MiB, 1, 0xffffffff },
+		{ 60 * MiB, 4 * MiB, 0 },
+	};
+	unsigned int i;
+	uint64_t a, min;
+
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		min = x86_min_ram(c[i].kernel_end, c[i].size, c[i].addr_max);
+		REQUIRE(min);
+		CHECK_EQ(x86_place_initrd(min, ALIGN_UP(c[i].kernel_end, 4096),
+					  c[i].addr_max, c[i].size, &a), 0);
+		CHECK_EQ(x86_place_initrd(min - 4096,
+					  ALIGN_UP(c[i].kernel_end, 4096),
+					  c[i].addr_max, c[i].size, &a),
+			 -ENOSPC);
+	}
+	/* No RAM is enough: past initrd_addr_max, or past 3 GiB. */
+	CHECK_EQ(x86_min_ram(79 * MiB, 2100 * MiB, 0x7fffffff), 0);
+	CHECK_EQ(x86_min_ram(79 * MiB, 3 * GiB, 0xffffffff), 0);
+	CHECK_EQ(x86_min_ram(79 * MiB, UINT64_MAX, 0xffffffff), 0);
+	CHECK_EQ(x86_min_ram(79 * MiB, 0, 0x7fffffff), 79 * MiB);
+}
+
+/* The reported issue: 2100 MiB with -m 64G cannot fit below a 2 GiB
+ * initrd_addr_max, so "raise -m" was wrong advice. */
+TEST(initrd_fit_messages)
+{
+	struct capture cap;
+
+	capture_start(&cap);
+	x86_report_initrd_fit("big.img", 2100 * MiB, 79 * MiB, 0x7fffffff,
+			      64 * GiB);
+	capture_end(&cap);
+	CHECK_STREQ(cap.text, "lkvm: error: initrd 'big.img' (2100 MiB) does not fit below the kernel's initrd_addr_max (2 GiB - 1) after the kernel, which ends at 79 MiB\r\n");
+
+	/* More RAM helps: the exact -m. */
+	capture_start(&cap);
+	x86_report_initrd_fit("i.img", 100 * MiB, 79 * MiB, 0x7fffffff,
+			      4100 * KiB);
+	capture_end(&cap);
+	CHECK_STREQ(cap.text, "lkvm: error: initrd 'i.img' (100 MiB) does not fit in guest memory beside the kernel (the guest has 4100 KiB; give -m 179M or more)\r\n");
+
+	/* PVH: no initrd_addr_max below 4 GiB; 3 GiB is the limit. */
+	capture_start(&cap);
+	x86_report_initrd_fit("i.img", 3 * GiB, 16 * MiB, 0xffffffff, 64 * GiB);
+	capture_end(&cap);
+	CHECK_CONTAINS(cap.text, "does not fit between the kernel, which ends at 16 MiB, and 3 GiB");
+	CHECK(!strstr(cap.text, "-m"));
+}
+
+/* The reported issue: a kernel needing 63 MiB from 16 MiB said "needs 63
+ * MiB" with -m 64; it needs 79. */
+TEST(kernel_fit_messages)
+{
+	struct capture cap;
+
+	capture_start(&cap);
+	x86_report_kernel_fit("bzImage", 16 * MiB, 63 * MiB, 0, 0x7fffffff,
+			      64 * MiB);
+	capture_end(&cap);
+	CHECK_STREQ(cap.text, "lkvm: error: kernel 'bzImage' needs 79 MiB of guest RAM (63 MiB from 16 MiB), the guest has 64 MiB: give -m 79M or more\r\n");
+	/* With an initrd, the -m that holds both. */
+	capture_start(&cap);
+	x86_report_kernel_fit("bzImage", 16 * MiB, 0x3f00123, 10 * MiB + 1,
+			      0x7fffffff, 4100 * KiB);
+	capture_end(&cap);
+	CHECK_STREQ(cap.text, "lkvm: error: kernel 'bzImage' needs 82837795 bytes of guest RAM (66060579 bytes from 16 MiB), the guest has 4100 KiB: give -m 90M or more (kernel and initrd)\r\n");
+	/* An initrd that can never fit after it: no -m advice. */
+	capture_start(&cap);
+	x86_report_kernel_fit("bzImage", 16 * MiB, 63 * MiB, 2100 * MiB,
+			      0x7fffffff, 64 * MiB);
+	capture_end(&cap);
+	CHECK_CONTAINS(cap.text, "cannot fit after it below the kernel's initrd_addr_max (2 GiB - 1)");
+	CHECK(!strstr(cap.text, "-m"));
+}
+
 /* ---- page tables and GDT ---- */
 
 #define LOW_BUF (1 * MiB)
@@ -572,6 +658,9 @@ int main(void)
 	RUN(initrd_top_of_ram);
 	RUN(initrd_addr_max);
 	RUN(initrd_does_not_fit);
+	RUN(min_ram_matches_placement);
+	RUN(initrd_fit_messages);
+	RUN(kernel_fit_messages);
 	RUN(page_tables_identity);
 	RUN(gdt_descriptors);
 	return test_summary();

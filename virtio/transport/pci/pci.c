@@ -447,8 +447,8 @@ static int vp_plug(struct virtio_pci *vp)
 
 	err = pci_bus_add(bus, &vp->pci, -1);
 	if (err < 0) {
-		pr_err("%s: no free PCI slot (at most %d virtio-pci devices; use --virtio-transport mmio for more)",
-		       vp->name, PCI_MAX_DEVICES - 1);
+		pr_err("%s: no free PCI slot (at most %d virtio-pci devices)",
+		       vp->name, PCI_MAX_VIRTIO_DEVICES);
 		return err;
 	}
 	vp->slot = err;

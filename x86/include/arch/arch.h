@@ -20,6 +20,8 @@ struct kvm_cpuid2;
 #define LKVM_ARCH_DEFAULT_TRANSPORT_KIND VIRTIO_TRANSPORT_PCI
 #define LKVM_ARCH_HAS_FDT 0
 #define LKVM_ARCH_HAS_IRQCHIP_CHOICE 0
+/* virtio-mmio devices: one IOAPIC line each, 15 free (x86/platform.c). */
+#define LKVM_ARCH_MAX_VIRTIO_MMIO 15
 
 /* Where lkvm puts things in low guest memory (all below 1 MiB). */
 #define X86_GDT_ADDR 0x500
@@ -185,6 +187,23 @@ void x86_fill_boot_params(struct boot_params *bp, const uint8_t *img,
 /* Choose where the initrd goes: highest page-aligned spot that fits. */
 int x86_place_initrd(uint64_t lowmem, uint64_t kernel_end, uint32_t addr_max,
 		     uint64_t size, uint64_t *addr);
+/*
+ * The least RAM (-m, bytes) in which a kernel ending at @kernel_end and an
+ * initrd of @initrd_size (0: none) fit, the initrd ending below the
+ * kernel's initrd_addr_max @addr_max and RAM below the 3 GiB hole; 0 when
+ * no amount of RAM is enough.
+ */
+uint64_t x86_min_ram(uint64_t kernel_end, uint64_t initrd_size,
+		     uint32_t addr_max);
+/* One line each: why a kernel needing @need bytes from @load, or an
+ * initrd of @size after a kernel ending at @kernel_end, does not fit in
+ * @ram bytes, and -m's value when more RAM would help. */
+void x86_report_kernel_fit(const char *path, uint64_t load, uint64_t need,
+			   uint64_t initrd_size, uint32_t addr_max,
+			   uint64_t ram);
+void x86_report_initrd_fit(const char *what, uint64_t size,
+			   uint64_t kernel_end, uint32_t addr_max,
+			   uint64_t ram);
 /* Identity-map the first 4 GiB with 2 MiB pages; @mem is guest RAM at 0. */
 void x86_build_page_tables(uint8_t *mem);
 void x86_build_gdt(uint8_t *mem);

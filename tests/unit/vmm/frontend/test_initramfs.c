@@ -169,7 +169,7 @@ static int resolve(struct module_set *ms, const char *const *names,
 	int err;
 
 	capture_start(cap);
-	err = modules_resolve(moddir, names, n, ms);
+	err = modules_resolve(moddir, names, n, true, ms);
 	capture_end(cap);
 	return err;
 }
@@ -339,7 +339,7 @@ TEST(missing_modules)
 	/* No modules directory at all. */
 	snprintf(path, sizeof(path), "%s/no-such-release", tmpdir);
 	capture_start(&cap);
-	CHECK_EQ(modules_resolve(path, names, 1, &ms), -ENOENT);
+	CHECK_EQ(modules_resolve(path, names, 1, true, &ms), -ENOENT);
 	capture_end(&cap);
 	CHECK_CONTAINS(cap.text, path);
 	CHECK_CONTAINS(cap.text, "does not exist");
@@ -348,11 +348,29 @@ TEST(missing_modules)
 
 	/* A directory without modules.dep. */
 	capture_start(&cap);
-	CHECK_EQ(modules_resolve(tmpdir, names, 1, &ms), -ENOENT);
+	CHECK_EQ(modules_resolve(tmpdir, names, 1, true, &ms), -ENOENT);
 	capture_end(&cap);
 	CHECK_CONTAINS(cap.text, "modules.dep");
 	CHECK_CONTAINS(cap.text, "depmod");
 	CHECK_EQ(count_lines(cap.text), 1);
+
+	/* lkvm sandbox takes no -i: advice that works for it. */
+	capture_start(&cap);
+	CHECK_EQ(modules_resolve(path, names, 1, false, &ms), -ENOENT);
+	capture_end(&cap);
+	CHECK_CONTAINS(cap.text, "does not exist (install the kernel's modules, or use -k with a kernel whose modules are installed)");
+	CHECK(!strstr(cap.text, " -i"));
+	capture_start(&cap);
+	CHECK_EQ(modules_resolve(tmpdir, names, 1, false, &ms), -ENOENT);
+	capture_end(&cap);
+	CHECK_CONTAINS(cap.text, "(run depmod for that kernel, or use -k with a kernel whose modules are installed)");
+	CHECK(!strstr(cap.text, " -i"));
+	capture_start(&cap);
+	CHECK_EQ(modules_resolve(moddir, (const char *[]){ "nonesuch" }, 1,
+				 false, &ms), -ENOENT);
+	capture_end(&cap);
+	CHECK_CONTAINS(cap.text, "(it is needed for the 9p root; use -k with a kernel that has it)");
+	CHECK(!strstr(cap.text, " -i"));
 }
 
 TEST(decompression)

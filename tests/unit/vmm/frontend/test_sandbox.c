@@ -988,6 +988,9 @@ TEST(prepare_choices)
 	snprintf(path, sizeof(path), "%s/9.9.9-test does not exist", dir);
 	CHECK_CONTAINS(cap.text, path);
 	CHECK_EQ(count_lines(cap.text), 1);
+	/* sandbox refuses -i: the advice is one that works for it. */
+	CHECK_CONTAINS(cap.text, "(install the kernel's modules, or use -k with a kernel whose modules are installed)");
+	CHECK(!strstr(cap.text, " -i"));
 	CHECK_NULL(sb.ctl_dir);
 	CHECK(sb.initrd_fd < 0);
 	sandbox_free(&sb);
@@ -1005,6 +1008,34 @@ TEST(prepare_choices)
 	capture_end(&cap);
 	CHECK_CONTAINS(cap.text, "cannot read the release of kernel");
 	CHECK_CONTAINS(cap.text, "-i");
+	CHECK_EQ(count_lines(cap.text), 1);
+	sandbox_free(&sb);
+	cli_free_config(&c);
+
+	/* The same for lkvm sandbox: no -i in the advice. */
+	REQUIRE(parse(&c, "-k", path, "-d", dir, NULL) == 0);
+	c.guest_argv = argv;
+	sandbox_init(&sb);
+	sb.home = home;
+	sb.modules_dir = mods;
+	capture_start(&cap);
+	CHECK_EQ(sandbox_prepare(&c, &sb), LKVM_EXIT_FAILURE);
+	capture_end(&cap);
+	CHECK_CONTAINS(cap.text, "use -k with a kernel that names its release, whose modules are installed");
+	CHECK(!strstr(cap.text, " -i"));
+	CHECK_EQ(count_lines(cap.text), 1);
+	sandbox_free(&sb);
+	cli_free_config(&c);
+
+	/* lkvm run with its 9p root and no modules: -i still helps. */
+	REQUIRE(parse(&c, "-k", kernel, "-d", dir, NULL) == 0);
+	sandbox_init(&sb);
+	sb.home = home;
+	sb.modules_dir = dir;
+	capture_start(&cap);
+	CHECK_EQ(sandbox_prepare(&c, &sb), LKVM_EXIT_FAILURE);
+	capture_end(&cap);
+	CHECK_CONTAINS(cap.text, "(install the kernel's modules, or give an initrd with -i)");
 	CHECK_EQ(count_lines(cap.text), 1);
 	sandbox_free(&sb);
 	cli_free_config(&c);
