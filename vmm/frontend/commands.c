@@ -623,11 +623,32 @@ static int parse_disk_field(const char *arg, const char *f,
 }
 
 /*
+ * Whether @f is a KEY=VALUE disk option whose KEY came before (@seen: one
+ * bit per key).  As with options given twice, one value or an error: never
+ * a silent last-wins.  Flags (ro, direct) twice are harmless.
+ */
+static bool disk_key_repeated(const char *f, unsigned int *seen)
+{
+	static const char *const keys[] = { "aio=", "serial=", "format=" };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(keys); i++) {
+		if (strncmp(f, keys[i], strlen(keys[i])))
+			continue;
+		if (*seen & 1u << i)
+			return true;
+		*seen |= 1u << i;
+	}
+	return false;
+}
+
+/*
  * --disk PATH[,OPT...]: the options follow the first lone comma; ",," is
  * a literal comma, in the path as in a value (cli_next_field()).
  */
 int cli_parse_disk(const char *arg, struct disk_config *d, FILE *err)
 {
+	unsigned int keys_seen = 0;
 	const char *pos = arg;
 	bool more;
 	char *path, *f;
@@ -643,8 +664,13 @@ int cli_parse_disk(const char *arg, struct disk_config *d, FILE *err)
 	}
 	while (more && !ret) {
 		f = cli_next_field(&pos, &more);
-		ret = f ? parse_disk_field(arg, f, d, err)
-			: cli_error(err, "out of memory");
+		if (!f)
+			ret = cli_error(err, "out of memory");
+		else if (disk_key_repeated(f, &keys_seen))
+			ret = cli_error(err, "disk option '%.*s' given twice in --disk %s",
+					(int)strcspn(f, "="), f, arg);
+		else
+			ret = parse_disk_field(arg, f, d, err);
 		free(f);
 	}
 	if (ret) {

@@ -663,6 +663,13 @@ TEST(disk_errors)
 	CHECK_PARSE_FAILS("unknown disk option 'x'",
 			  "-d", "a", "-d", "b,x", "k");
 	CHECK_PARSE_FAILS("option '-d' needs a value", "-d");
+	/* A KEY=VALUE option twice is an error, like an option twice. */
+	CHECK_PARSE_FAILS("disk option 'aio' given twice in --disk a,aio=sync,aio=libaio",
+			  "-d", "a,aio=sync,aio=libaio", "k");
+	CHECK_PARSE_FAILS("disk option 'serial' given twice",
+			  "-d", "a,serial=x,ro,serial=x", "k");
+	CHECK_PARSE_FAILS("disk option 'format' given twice",
+			  "-d", "a,format=raw,format=raw", "k");
 }
 
 TEST(transport_and_rng)
