@@ -196,6 +196,11 @@ out_close:
 
 int read_whole_file(const char *path, uint8_t **buf, size_t *len)
 {
+	return read_file_max(path, UINT64_MAX, buf, len);
+}
+
+int read_file_max(const char *path, uint64_t max, uint8_t **buf, size_t *len)
+{
 	struct stat st;
 	uint8_t *p;
 	size_t done = 0;
@@ -204,6 +209,12 @@ int read_whole_file(const char *path, uint8_t **buf, size_t *len)
 	fd = open_regular_file(path, false, &st);
 	if (fd < 0)
 		return fd;
+	/* Before reading: a 2 GiB disk image given as the kernel must not
+	 * take 2 GiB of memory and seconds to be refused. */
+	if ((uint64_t)st.st_size > max || (uint64_t)st.st_size > SIZE_MAX) {
+		err = -EFBIG;
+		goto out_close;
+	}
 	p = malloc(st.st_size ? (size_t)st.st_size : 1);
 	if (!p) {
 		err = -ENOMEM;

@@ -133,7 +133,7 @@ int vm_irqfd(struct vm *vm, int fd, uint32_t gsi, bool assign)
 	return 0;
 }
 
-static int kvm_open(struct vm *vm)
+int vm_open_kvm(struct vm *vm)
 {
 	int api;
 
@@ -206,7 +206,7 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
 	vm->stop_eventfd = eventfd(0, EFD_CLOEXEC);
 	if (vm->stop_eventfd < 0)
 		return -errno;
-	return kvm_open(vm);
+	return 0;
 }
 
 int vm_setup_memory(struct vm *vm, uint64_t ram_bytes)
@@ -335,17 +335,27 @@ int vm_read_initrd(struct vm *vm, void *dst)
 	return 0;
 }
 
-static int load_file(const char *what, const char *path, uint8_t **buf,
-		     size_t *len)
+int vm_read_kernel(const char *path, uint64_t mem_bytes, uint8_t **buf,
+		   size_t *len)
 {
-	int err = read_whole_file(path, buf, len);
+	int err = read_file_max(path, mem_bytes, buf, len);
 
+	if (err == -EFBIG) {
+		struct stat st;
+
+		if (stat(path, &st) < 0)
+			st.st_size = 0;
+		pr_err("kernel '%s' (%s) is larger than the guest's memory (%s): is it a disk image? (give disks with -d)",
+		       path, size_str((uint64_t)st.st_size).s,
+		       size_str(mem_bytes).s);
+		return err;
+	}
 	if (err) {
-		pr_file_error(what, path, err);
+		pr_file_error("kernel", path, err);
 		return err;
 	}
 	if (!*len) {
-		pr_err("%s '%s' is empty", what, path);
+		pr_err("kernel '%s' is empty", path);
 		free(*buf);
 		*buf = NULL;
 		return -EINVAL;
@@ -495,8 +505,8 @@ static int exit_status_for(enum vm_stop_reason why)
  * heavy happens. */
 static int load_boot_files(struct vm *vm, const struct vm_config *cfg)
 {
-	if (load_file("kernel", cfg->kernel_path, &vm->kernel_image,
-		      &vm->kernel_size) ||
+	if (vm_read_kernel(cfg->kernel_path, cfg->mem_bytes, &vm->kernel_image,
+			   &vm->kernel_size) ||
 	    arch_check_kernel(vm))
 		return -1;
 	if ((cfg->initrd_path || cfg->initrd_what) &&
@@ -625,7 +635,9 @@ int vm_run(const struct vm_config *cfg)
 	if (plan_privileges(cfg))
 		return LKVM_EXIT_FAILURE;
 	err = vm_init(&vm, cfg);
-	if (err || load_boot_files(&vm, cfg))
+	/* The user's files first: a typo in -k or -i is reported even on a
+	 * host without /dev/kvm. */
+	if (err || load_boot_files(&vm, cfg) || vm_open_kvm(&vm))
 		goto out;
 	if (set_nr_vcpus(&vm, cfg)) {
 		status = LKVM_EXIT_USAGE;

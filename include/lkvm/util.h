@@ -118,6 +118,9 @@ int open_regular_file(const char *path, bool allow_blockdev, struct stat *st);
 /* Read a whole regular file; returns 0 or -errno (see LKVM_ENOTREG).
  * *buf is malloc'ed. */
 int read_whole_file(const char *path, uint8_t **buf, size_t *len);
+/* The same, -EFBIG (before reading anything) when the file is larger than
+ * @max bytes. */
+int read_file_max(const char *path, uint64_t max, uint8_t **buf, size_t *len);
 
 /* One line for open_regular_file()'s or read_whole_file()'s @err about
  * the @what ("kernel") at @path: "kernel 'f' is not a regular file",

@@ -91,11 +91,20 @@ struct vm {
 /* Run a whole VM described by @cfg; returns lkvm's exit status. */
 int vm_run(const struct vm_config *cfg);
 
+/* The kernel at @path into a malloc'ed *@buf; one error line (not a
+ * regular file, larger than the guest's @mem_bytes, empty...) and -errno
+ * on failure. */
+int vm_read_kernel(const char *path, uint64_t mem_bytes, uint8_t **buf,
+		   size_t *len);
+
 /*
  * Piece-by-piece construction, used by vm_run() and by tests that want a VM
- * without a kernel.  vm_init() zeroes @vm and opens /dev/kvm + creates the VM.
+ * without a kernel.  vm_init() zeroes @vm and sets up what needs no KVM;
+ * vm_open_kvm() opens /dev/kvm and creates the VM (vm_run() reads the
+ * user's kernel and initrd in between, so their errors come first).
  */
 int vm_init(struct vm *vm, const struct vm_config *cfg);
+int vm_open_kvm(struct vm *vm);
 int vm_setup_memory(struct vm *vm, uint64_t ram_bytes);
 /* Start the device worker threads (vm->ioloop). */
 int vm_start_workers(struct vm *vm);

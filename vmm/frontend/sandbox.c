@@ -29,6 +29,7 @@
 #include "lkvm/config.h"
 #include "lkvm/initramfs.h"
 #include "lkvm/util.h"
+#include "lkvm/vm.h"
 
 /* snprintf for paths: false (and an empty @buf) when it does not fit. */
 static bool fmt_path(char *buf, size_t cap, const char *fmt, ...)
@@ -697,17 +698,15 @@ int sandbox_read_status(const char *ctl_dir)
 
 /* --- putting it together --- */
 
-static int kernel_release(const char *kernel, char *buf, size_t cap,
-			  bool initrd_ok)
+static int kernel_release(const char *kernel, uint64_t mem_bytes, char *buf,
+			  size_t cap, bool initrd_ok)
 {
 	uint8_t *img;
 	size_t len;
-	int err = read_whole_file(kernel, &img, &len);
+	int err = vm_read_kernel(kernel, mem_bytes, &img, &len);
 
-	if (err) {
-		pr_file_error("kernel", kernel, err);
+	if (err)
 		return err;
-	}
 	err = arch_kernel_release(img, len, buf, cap);
 	free(img);
 	if (err == -ENOEXEC)
@@ -728,7 +727,7 @@ static int load_modules(const struct vm_config *cfg, struct sandbox *sb,
 	unsigned int n;
 	int err;
 
-	err = kernel_release(cfg->kernel_path, sb->release,
+	err = kernel_release(cfg->kernel_path, cfg->mem_bytes, sb->release,
 			     sizeof(sb->release), !sb->is_sandbox);
 	if (err)
 		return err;
