@@ -43,23 +43,37 @@ size_t escape_controls(char *dst, size_t cap, const char *src)
 
 static void vlog(const char *prefix, const char *fmt, va_list ap)
 {
-	char msg[1024], line[4 * sizeof(msg)];
-	int n = snprintf(msg, sizeof(msg), "lkvm: %s", prefix);
-	size_t len;
+	char fixed[1024], *msg = NULL, *line = fixed;
+	size_t cap = sizeof(fixed), len;
 
-	if (n < 0 || (size_t)n >= sizeof(msg))
-		n = 0;
-	vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
+	/* The whole message, however long (a 10 KiB path must not cut off
+	 * the reason after it). */
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	if (msg && 4 * strlen(msg) + 64 > cap) {
+		cap = 4 * strlen(msg) + 64;
+		line = malloc(cap);
+		if (!line) {
+			line = fixed;
+			cap = sizeof(fixed);
+		}
+	}
+	len = (size_t)snprintf(line, cap, "lkvm: %s", prefix);
 	/* File names and guest-supplied strings must not drive the terminal. */
-	len = escape_controls(line, sizeof(line) - 2, msg);
+	len += escape_controls(line + len, cap - len - 2,
+			       msg ? msg : "(out of memory)");
 	/*
-	 * The terminal may be in raw mode (no output post-processing), so end
-	 * the line with CR LF ourselves.  One write keeps lines from different
-	 * threads from interleaving.
+	 * A terminal may be in raw mode (no output post-processing): end the
+	 * line with CR LF there ourselves; a log file gets a plain LF.  One
+	 * write keeps lines from different threads from interleaving.
 	 */
-	line[len++] = '\r';
+	if (isatty(STDERR_FILENO))
+		line[len++] = '\r';
 	line[len++] = '\n';
 	(void)!write(STDERR_FILENO, line, len);
+	if (line != fixed)
+		free(line);
+	free(msg);
 }
 
 int keep_std_fds_open(void)
@@ -238,6 +252,34 @@ int read_file_max(const char *path, uint64_t max, uint8_t **buf, size_t *len)
 out_close:
 	close(fd);
 	return err;
+}
+
+int read_kernel_file(const char *path, uint64_t mem_bytes, uint8_t **buf,
+		     size_t *len)
+{
+	int err = read_file_max(path, mem_bytes, buf, len);
+
+	if (err == -EFBIG) {
+		struct stat st;
+
+		if (stat(path, &st) < 0)
+			st.st_size = 0;
+		pr_err("kernel '%s' (%s) is larger than the guest's memory (%s): is it a disk image? (give disks with -d)",
+		       path, size_str((uint64_t)st.st_size).s,
+		       size_str(mem_bytes).s);
+		return err;
+	}
+	if (err) {
+		pr_file_error("kernel", path, err);
+		return err;
+	}
+	if (!*len) {
+		pr_err("kernel '%s' is empty", path);
+		free(*buf);
+		*buf = NULL;
+		return -EINVAL;
+	}
+	return 0;
 }
 
 void pr_file_error(const char *what, const char *path, int err)

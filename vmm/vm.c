@@ -335,34 +335,6 @@ int vm_read_initrd(struct vm *vm, void *dst)
 	return 0;
 }
 
-int vm_read_kernel(const char *path, uint64_t mem_bytes, uint8_t **buf,
-		   size_t *len)
-{
-	int err = read_file_max(path, mem_bytes, buf, len);
-
-	if (err == -EFBIG) {
-		struct stat st;
-
-		if (stat(path, &st) < 0)
-			st.st_size = 0;
-		pr_err("kernel '%s' (%s) is larger than the guest's memory (%s): is it a disk image? (give disks with -d)",
-		       path, size_str((uint64_t)st.st_size).s,
-		       size_str(mem_bytes).s);
-		return err;
-	}
-	if (err) {
-		pr_file_error("kernel", path, err);
-		return err;
-	}
-	if (!*len) {
-		pr_err("kernel '%s' is empty", path);
-		free(*buf);
-		*buf = NULL;
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static bool console_input(void *opaque, uint8_t c)
 {
 	struct vm *vm = opaque;
@@ -505,7 +477,7 @@ static int exit_status_for(enum vm_stop_reason why)
  * heavy happens. */
 static int load_boot_files(struct vm *vm, const struct vm_config *cfg)
 {
-	if (vm_read_kernel(cfg->kernel_path, cfg->mem_bytes, &vm->kernel_image,
+	if (read_kernel_file(cfg->kernel_path, cfg->mem_bytes, &vm->kernel_image,
 			   &vm->kernel_size) ||
 	    arch_check_kernel(vm))
 		return -1;

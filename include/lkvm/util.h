@@ -127,6 +127,12 @@ int read_file_max(const char *path, uint64_t max, uint8_t **buf, size_t *len);
  * "... is a directory, not a file", or "cannot read kernel 'f': ...". */
 void pr_file_error(const char *what, const char *path, int err);
 
+/* The kernel at @path into a malloc'ed *@buf; one error line (not a
+ * regular file, larger than the guest's @mem_bytes, empty...) and -errno
+ * on failure. */
+int read_kernel_file(const char *path, uint64_t mem_bytes, uint8_t **buf,
+		     size_t *len);
+
 /*
  * @bytes exactly, in the largest binary unit that divides it, for
  * messages: "4100 KiB", "64 MiB", "2 GiB", "4097 bytes".  The string lives

@@ -91,12 +91,6 @@ struct vm {
 /* Run a whole VM described by @cfg; returns lkvm's exit status. */
 int vm_run(const struct vm_config *cfg);
 
-/* The kernel at @path into a malloc'ed *@buf; one error line (not a
- * regular file, larger than the guest's @mem_bytes, empty...) and -errno
- * on failure. */
-int vm_read_kernel(const char *path, uint64_t mem_bytes, uint8_t **buf,
-		   size_t *len);
-
 /*
  * Piece-by-piece construction, used by vm_run() and by tests that want a VM
  * without a kernel.  vm_init() zeroes @vm and sets up what needs no KVM;

@@ -29,7 +29,6 @@
 #include "lkvm/config.h"
 #include "lkvm/initramfs.h"
 #include "lkvm/util.h"
-#include "lkvm/vm.h"
 
 /* snprintf for paths: false (and an empty @buf) when it does not fit. */
 static bool fmt_path(char *buf, size_t cap, const char *fmt, ...)
@@ -703,7 +702,7 @@ static int kernel_release(const char *kernel, uint64_t mem_bytes, char *buf,
 {
 	uint8_t *img;
 	size_t len;
-	int err = vm_read_kernel(kernel, mem_bytes, &img, &len);
+	int err = read_kernel_file(kernel, mem_bytes, &img, &len);
 
 	if (err)
 		return err;

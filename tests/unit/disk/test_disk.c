@@ -171,7 +171,7 @@ TEST(image_formats)
 		CHECK_EQ(open_disk(&d, path, true, false, &msg, &cap),
 			 -EMEDIUMTYPE);
 		snprintf(want, sizeof(want),
-			 "lkvm: error: disk '%s' is %s; lkvm reads raw images only: convert it with 'qemu-img convert -O raw %s %s/%s', or add ,format=raw to use the bytes as they are\r\n",
+			 "lkvm: error: disk '%s' is %s; lkvm reads raw images only: convert it with 'qemu-img convert -O raw %s %s/%s', or add ,format=raw to use the bytes as they are\n",
 			 path, imgs[i].fmt, path, tmpdir, imgs[i].raw);
 		if (!CHECK_STREQ(msg, want))
 			printf("  (that was %s)\n", imgs[i].name);

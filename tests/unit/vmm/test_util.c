@@ -154,15 +154,16 @@ static void capture_pr_err(const char *arg, char *buf, size_t cap)
 	fclose(f);
 }
 
-/* pr_err() and friends: one line, CR LF, control characters escaped. */
+/* pr_err() and friends: one line (LF into a file; CR LF only at a
+ * terminal, which may be in raw mode), control characters escaped. */
 TEST(log_messages_escaped)
 {
 	char buf[512];
 
 	capture_pr_err("\x1b]0;pwned\x07\nx", buf, sizeof(buf));
-	CHECK_STREQ(buf, "lkvm: error: cannot open '\\x1b]0;pwned\\x07\\x0ax'\r\n");
+	CHECK_STREQ(buf, "lkvm: error: cannot open '\\x1b]0;pwned\\x07\\x0ax'\n");
 	capture_pr_err("d\xc3\xa9j\xc3\xa0", buf, sizeof(buf));
-	CHECK_STREQ(buf, "lkvm: error: cannot open 'd\xc3\xa9j\xc3\xa0'\r\n");
+	CHECK_STREQ(buf, "lkvm: error: cannot open 'd\xc3\xa9j\xc3\xa0'\n");
 }
 
 /* A FIFO with no writer: open_regular_file() and read_whole_file() refuse
@@ -234,15 +235,85 @@ TEST(file_error_lines)
 	capture_start(&cap);
 	pr_file_error("kernel", "f", -LKVM_ENOTREG);
 	capture_end(&cap);
-	CHECK_STREQ(cap.text, "lkvm: error: kernel 'f' is not a regular file\r\n");
+	CHECK_STREQ(cap.text, "lkvm: error: kernel 'f' is not a regular file\n");
 	capture_start(&cap);
 	pr_file_error("initrd", "/tmp", -EISDIR);
 	capture_end(&cap);
-	CHECK_STREQ(cap.text, "lkvm: error: initrd '/tmp' is a directory, not a file\r\n");
+	CHECK_STREQ(cap.text, "lkvm: error: initrd '/tmp' is a directory, not a file\n");
 	capture_start(&cap);
 	pr_file_error("kernel", "/x", -ENOENT);
 	capture_end(&cap);
-	CHECK_STREQ(cap.text, "lkvm: error: cannot read kernel '/x': No such file or directory\r\n");
+	CHECK_STREQ(cap.text, "lkvm: error: cannot read kernel '/x': No such file or directory\n");
+}
+
+/* A disk image given as the kernel: refused by its size, before a byte
+ * of it is read (not after reading 2 GiB into memory). */
+TEST(kernel_larger_than_memory)
+{
+	char path[300], want[600];
+	struct capture cap;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/disk.img", dir);
+	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+	REQUIRE(fd >= 0);
+	REQUIRE(ftruncate(fd, 2 * MiB) == 0);
+	close(fd);
+	CHECK_EQ(read_file_max(path, MiB, &buf, &len), -EFBIG);
+	CHECK_NULL(buf);
+	capture_start(&cap);
+	CHECK_EQ(read_kernel_file(path, MiB, &buf, &len), -EFBIG);
+	capture_end(&cap);
+	snprintf(want, sizeof(want),
+		 "lkvm: error: kernel '%s' (2 MiB) is larger than the guest's memory (1 MiB): is it a disk image? (give disks with -d)\n",
+		 path);
+	CHECK_STREQ(cap.text, want);
+	/* Up to the limit it is read; an empty one is refused. */
+	CHECK_EQ(read_kernel_file(path, 2 * MiB, &buf, &len), 0);
+	CHECK_EQ(len, 2 * MiB);
+	free(buf);
+	REQUIRE(truncate(path, 0) == 0);
+	capture_start(&cap);
+	CHECK_EQ(read_kernel_file(path, MiB, &buf, &len), -EINVAL);
+	capture_end(&cap);
+	CHECK(strstr(cap.text, "is empty\n") != NULL);
+	unlink(path);
+}
+
+/* A message longer than any fixed buffer keeps its end (the reason). */
+TEST(long_message_whole)
+{
+	static char name[10001];
+	struct capture cap;
+
+	memset(name, 'a', sizeof(name) - 1);
+	capture_start(&cap);
+	pr_file_error("kernel", name, -ENAMETOOLONG);
+	capture_end(&cap);
+	/* capture keeps 4 KiB: check the write's end through the file. */
+	CHECK(strncmp(cap.text, "lkvm: error: cannot read kernel 'aaaa", 37) == 0);
+	{
+		FILE *f = tmpfile();
+		int saved = dup(STDERR_FILENO);
+		char tail[64] = { 0 };
+		long size;
+
+		REQUIRE(f && saved >= 0);
+		dup2(fileno(f), STDERR_FILENO);
+		pr_file_error("kernel", name, -ENAMETOOLONG);
+		dup2(saved, STDERR_FILENO);
+		close(saved);
+		fseek(f, 0, SEEK_END);
+		size = ftell(f);
+		CHECK_EQ(size, (long)strlen("lkvm: error: cannot read kernel '") +
+			 10000 + (long)strlen("': File name too long\n"));
+		fseek(f, -(long)strlen("': File name too long\n"), SEEK_END);
+		CHECK(fread(tail, 1, sizeof(tail) - 1, f) > 0);
+		CHECK_STREQ(tail, "': File name too long\n");
+		fclose(f);
+	}
 }
 
 /* Sizes exactly: -m 4100K is not "4 MiB". */
@@ -274,6 +345,8 @@ int main(void)
 	RUN(devices_and_directories_refused);
 	RUN(regular_file_read);
 	RUN(file_error_lines);
+	RUN(kernel_larger_than_memory);
+	RUN(long_message_whole);
 	RUN(sizes_exact);
 	tmp_dir_remove(dir);
 	return test_summary();

@@ -489,14 +489,14 @@ TEST(initrd_fit_messages)
 	x86_report_initrd_fit("big.img", 2100 * MiB, 79 * MiB, 0x7fffffff,
 			      64 * GiB);
 	capture_end(&cap);
-	CHECK_STREQ(cap.text, "lkvm: error: initrd 'big.img' (2100 MiB) does not fit below the kernel's initrd_addr_max (2 GiB - 1) after the kernel, which ends at 79 MiB\r\n");
+	CHECK_STREQ(cap.text, "lkvm: error: initrd 'big.img' (2100 MiB) does not fit below the kernel's initrd_addr_max (2 GiB - 1) after the kernel, which ends at 79 MiB\n");
 
 	/* More RAM helps: the exact -m. */
 	capture_start(&cap);
 	x86_report_initrd_fit("i.img", 100 * MiB, 79 * MiB, 0x7fffffff,
 			      4100 * KiB);
 	capture_end(&cap);
-	CHECK_STREQ(cap.text, "lkvm: error: initrd 'i.img' (100 MiB) does not fit in guest memory beside the kernel (the guest has 4100 KiB; give -m 179M or more)\r\n");
+	CHECK_STREQ(cap.text, "lkvm: error: initrd 'i.img' (100 MiB) does not fit in guest memory beside the kernel (the guest has 4100 KiB; give -m 179M or more)\n");
 
 	/* PVH: no initrd_addr_max below 4 GiB; 3 GiB is the limit. */
 	capture_start(&cap);
@@ -516,13 +516,13 @@ TEST(kernel_fit_messages)
 	x86_report_kernel_fit("bzImage", 16 * MiB, 63 * MiB, 0, 0x7fffffff,
 			      64 * MiB);
 	capture_end(&cap);
-	CHECK_STREQ(cap.text, "lkvm: error: kernel 'bzImage' needs 79 MiB of guest RAM (63 MiB from 16 MiB), the guest has 64 MiB: give -m 79M or more\r\n");
+	CHECK_STREQ(cap.text, "lkvm: error: kernel 'bzImage' needs 79 MiB of guest RAM (63 MiB from 16 MiB), the guest has 64 MiB: give -m 79M or more\n");
 	/* With an initrd, the -m that holds both. */
 	capture_start(&cap);
 	x86_report_kernel_fit("bzImage", 16 * MiB, 0x3f00123, 10 * MiB + 1,
 			      0x7fffffff, 4100 * KiB);
 	capture_end(&cap);
-	CHECK_STREQ(cap.text, "lkvm: error: kernel 'bzImage' needs 82837795 bytes of guest RAM (66060579 bytes from 16 MiB), the guest has 4100 KiB: give -m 90M or more (kernel and initrd)\r\n");
+	CHECK_STREQ(cap.text, "lkvm: error: kernel 'bzImage' needs 82837795 bytes of guest RAM (66060579 bytes from 16 MiB), the guest has 4100 KiB: give -m 90M or more (kernel and initrd)\n");
 	/* An initrd that can never fit after it: no -m advice. */
 	capture_start(&cap);
 	x86_report_kernel_fit("bzImage", 16 * MiB, 63 * MiB, 2100 * MiB,
