@@ -5,6 +5,7 @@
  * the device types' options it includes).  The tables themselves are in
  * vmm/frontend/commands.c and the device files.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -79,6 +80,10 @@ int cli_close_output(FILE *out, FILE *err)
 		e = errno;
 	if (!e)
 		return 0;
+	/* The reader went away (lkvm help run | head -1): nothing to tell
+	 * it, and the shell's user asked for less; quiet, but not 0. */
+	if (e == EPIPE)
+		return LKVM_EXIT_FAILURE;
 	cli_print_error(err, "cannot write to standard output: %s",
 			strerror(e));
 	return LKVM_EXIT_FAILURE;
@@ -396,6 +401,10 @@ static int value_looks_like_option(const struct cli_command *cmd,
 	if (option_named(cmd, val) ||
 	    (cmd->foreign && cli_find_foreign(val, strcspn(val, "="))))
 		return cli_error(err, "option '%s' needs a value (got option '%s')",
+				 name, val);
+	/* -m -1, -c -2: no spelling makes a negative number valid. */
+	if (isdigit((unsigned char)val[1]))
+		return cli_error(err, "option '%s' needs a value (got '%s'; a negative number is never valid)",
 				 name, val);
 	return cli_error(err, "option '%s' needs a value (got '%s'; write --%s=%s for a value that starts with '-')",
 			 name, val, o->long_name, val);

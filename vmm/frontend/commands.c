@@ -81,14 +81,15 @@ static int apply_mem(struct vm_config *cfg, const struct cli_use *use)
 	if (!zero && parse_size(val, MiB, &cfg->mem_bytes))
 		return cli_error(use->err, "invalid memory size '%s' for %s (examples: 512, 512M, 2G)",
 				 val, name);
-	if (!zero && cfg->mem_bytes % 4096)
-		return cli_error(use->err, "memory size '%s' for %s is not a multiple of 4 KiB",
-				 val, name);
+	/* The range first: -m 1K is too small, whatever its alignment. */
 	if (zero || cfg->mem_bytes < LKVM_MIN_MEM_BYTES ||
 	    cfg->mem_bytes > LKVM_MAX_MEM_BYTES)
 		return cli_error(use->err, "memory size '%s' for %s is out of range: give %s to %s",
 				 val, name, size_str(LKVM_MIN_MEM_BYTES).s,
 				 size_str(LKVM_MAX_MEM_BYTES).s);
+	if (cfg->mem_bytes % 4096)
+		return cli_error(use->err, "memory size '%s' for %s is not a multiple of 4 KiB",
+				 val, name);
 	cfg->mem_set = true;
 	return 0;
 }
@@ -246,6 +247,15 @@ static int run_finish(struct vm_config *cfg, FILE *err)
 	return 0;
 }
 
+/* sandbox: run's checks, and -i refused before the kernel is looked for
+ * (sandbox_prepare() says the same for a caller that skips the parser). */
+static int sandbox_finish(struct vm_config *cfg, FILE *err)
+{
+	if (cfg->initrd_path)
+		return cli_error(err, "lkvm sandbox boots lkvm's own initramfs: -i/--initrd cannot be used with it");
+	return run_finish(cfg, err);
+}
+
 /* --- lkvm run --- */
 
 static const struct cli_option run_options[] = {
@@ -385,7 +395,7 @@ const struct cli_command cli_sandbox_command = {
 	.see = "lkvm run --help",
 	.foreign = true,
 	.operand = run_operand,
-	.finish = run_finish,
+	.finish = sandbox_finish,
 	.dashdash = CLI_DASHDASH_COMMAND,
 	.needs = "lkvm sandbox needs a command: lkvm sandbox [OPTIONS] -- CMD [ARGS...] (see 'lkvm help sandbox')",
 };
@@ -549,6 +559,59 @@ const struct cli_foreign cli_foreign[] = {
 	QEMU("-netdev", NULL, NULL),
 	QEMU("-nic", NULL, NULL),
 	QEMU("-net", NULL, NULL),
+	QEMU("-cdrom", "--disk", NULL),
+	QEMU("-hdb", "--disk", NULL),
+	QEMU("-hdc", "--disk", NULL),
+	QEMU("-hdd", "--disk", NULL),
+	QEMU("-blockdev", "--disk", NULL),
+	QEMU("-snapshot", NULL, "give the disk read-only (-d IMG,ro) or a copy"),
+	QEMU("-boot", NULL, "lkvm boots the kernel directly (-k)"),
+	QEMU("-pflash", NULL, "lkvm boots the kernel directly (-k)"),
+	QEMU("-dtb", NULL, "lkvm writes the device tree itself (--dump-dtb shows it)"),
+	QEMU("-monitor", NULL, NULL),
+	QEMU("-qmp", NULL, NULL),
+	QEMU("-mon", NULL, NULL),
+	QEMU("-chardev", NULL, NULL),
+	QEMU("-parallel", NULL, NULL),
+	QEMU("-debugcon", NULL, NULL),
+	QEMU("-pidfile", NULL, "each VM is one lkvm process: $! in the shell that started it"),
+	QEMU("-daemonize", NULL, "run lkvm in the background from the shell (with -d images and no console use)"),
+	QEMU("-uuid", NULL, NULL),
+	QEMU("-mem-path", NULL, NULL),
+	QEMU("-mem-prealloc", NULL, NULL),
+	QEMU("-object", NULL, NULL),
+	QEMU("-numa", NULL, NULL),
+	QEMU("-global", NULL, NULL),
+	QEMU("-nodefaults", NULL, "lkvm adds no device that was not asked for"),
+	QEMU("-no-shutdown", NULL, "lkvm always exits when the guest powers off"),
+	QEMU("-no-acpi", NULL, NULL),
+	QEMU("-action", NULL, NULL),
+	QEMU("-watchdog-action", NULL, NULL),
+	QEMU("-full-screen", NULL, NO_FRAMEBUFFER),
+	QEMU("-vga", NULL, NO_FRAMEBUFFER),
+	QEMU("-vnc", NULL, NO_FRAMEBUFFER),
+	QEMU("-sdl", NULL, NO_FRAMEBUFFER),
+	QEMU("-spice", NULL, NO_FRAMEBUFFER),
+	QEMU("-curses", NULL, NO_FRAMEBUFFER),
+	QEMU("-usb", NULL, NULL),
+	QEMU("-usbdevice", NULL, NULL),
+	QEMU("-audiodev", NULL, NULL),
+	QEMU("-rtc", NULL, "the guest's clock is the host's time"),
+	QEMU("-icount", NULL, NULL),
+	QEMU("-incoming", NULL, NULL),
+	QEMU("-loadvm", NULL, NULL),
+	QEMU("-gdb", NULL, NULL),
+	QEMU("-s", NULL, NULL),
+	QEMU("-S", NULL, NULL),
+	QEMU("-trace", NULL, USE_DEBUG),
+	QEMU("-D", NULL, USE_DEBUG),
+	QEMU("-L", NULL, NULL),
+	QEMU("-sandbox", NULL, "lkvm drops every capability and sets no_new_privs before the guest runs"),
+	QEMU("-runas", NULL, NULL),
+	QEMU("-chroot", NULL, NULL),
+	QEMU("-readconfig", NULL, NULL),
+	QEMU("-no-user-config", NULL, NULL),
+	QEMU("-version", "--version", NULL),
 	{ NULL, NULL, NULL, NULL },
 };
 

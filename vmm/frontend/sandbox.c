@@ -340,8 +340,9 @@ static void bad_name(FILE *err, const char *name)
 	char shown[72];
 	size_t i;
 
+	/* Shortened; cli_print_error() escapes its control characters. */
 	for (i = 0; name[i] && i < sizeof(shown) - 4; i++)
-		shown[i] = isprint((unsigned char)name[i]) ? name[i] : '?';
+		shown[i] = name[i];
 	strcpy(shown + i, name[i] ? "..." : "");
 	cli_print_error(err, "invalid name '%s' (1-64 of A-Z a-z 0-9 . _ -, not starting with '.')",
 		shown);

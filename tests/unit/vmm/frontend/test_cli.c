@@ -5,6 +5,7 @@
  * tables; and the number parsers (vmm/util.c).
  */
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 
 #include "lkvm/cli.h"
@@ -296,9 +297,9 @@ TEST(mem_errors)
 		  "invalid memory size '99999999999999999999'" },
 		{ "-m", "17179869184G", "invalid memory size" },
 		{ "-m", "18446744073709551615", "invalid memory size" },
-		/* Not a multiple of 4 KiB (checked before the range). */
+		/* Not a multiple of 4 KiB; too small comes first. */
 		{ "-m", "4097K", "multiple of 4 KiB" },
-		{ "-m", "1K", "multiple of 4 KiB" },
+		{ "-m", "1K", "out of range: give 4 MiB to" },
 		/* Below 4 MiB, above 1 TiB. */
 		{ "-m", "1024K", "out of range" },
 		{ "-m", "3", "out of range" },
@@ -962,6 +963,11 @@ TEST(values_that_look_like_options)
 			  "option '-k' needs a value (got '-weird'; write --kernel=-weird for a value that starts with '-')");
 	CHECK_USAGE_ERROR(parse(&c, "-k", "--", "x", NULL),
 			  "option '-k' needs a value (got '--'");
+	/* A negative number: no "write --mem=-1" advice that cannot work. */
+	CHECK_USAGE_ERROR(parse(&c, "-m", "-1", "k", NULL),
+			  "option '-m' needs a value (got '-1'; a negative number is never valid)");
+	CHECK_USAGE_ERROR(parse(&c, "-c", "-2", "k", NULL),
+			  "option '-c' needs a value (got '-2'; a negative number is never valid)");
 	CHECK_USAGE_ERROR(parse(&c, "-d", "-x.img", "k", NULL),
 			  "option '-d' needs a value (got '-x.img'");
 	CHECK_USAGE_ERROR(parse(&c, "--9p", "-weird", "k", NULL),
@@ -975,6 +981,10 @@ TEST(values_that_look_like_options)
 	CHECK_USAGE_ERROR(parse_cmd(&cli_sandbox_command, &c, "-k", "-i", "x",
 				    "--", "ls", NULL),
 			  "option '-k' needs a value (got option '-i')");
+	/* sandbox refuses -i at parse time, before looking for a kernel. */
+	CHECK_USAGE_ERROR(parse_cmd(&cli_sandbox_command, &c, "-i", "x",
+				    "--", "ls", NULL),
+			  "lkvm sandbox boots lkvm's own initramfs: -i/--initrd cannot be used with it");
 
 	/* Written so that it cannot be an option, it is the value. */
 	CHECK_OK(parse(&c, "--kernel=-weird", NULL));
@@ -1114,7 +1124,22 @@ TEST(foreign_names)
 				    "ls", NULL),
 			  "--balloon (a kvmtool option) is not supported by lkvm");
 	/* QEMU's spellings, also where a short option would take the rest
-	 * as its value (-d "rive", -h "da"). */
+	 * as its value (-d "rive", -h "da", -p "idfile", -m "onitor",
+	 * -c "drom", -q "mp", -n "odefaults"). */
+	CHECK_USAGE_ERROR(parse(&c, "-pidfile", "/tmp/p", "k", NULL),
+			  "-pidfile (a QEMU option) is not supported by lkvm");
+	CHECK_USAGE_ERROR(parse(&c, "-monitor", "stdio", "k", NULL),
+			  "-monitor (a QEMU option) is not supported by lkvm\n");
+	CHECK_USAGE_ERROR(parse(&c, "-cdrom", "x.iso", "k", NULL),
+			  "-cdrom (a QEMU option) is not supported by lkvm; did you mean '--disk'?");
+	CHECK_USAGE_ERROR(parse(&c, "-qmp", "x", "k", NULL),
+			  "-qmp (a QEMU option) is not supported by lkvm");
+	CHECK_USAGE_ERROR(parse(&c, "-nodefaults", "k", NULL),
+			  "-nodefaults (a QEMU option) is not supported by lkvm");
+	CHECK_USAGE_ERROR(parse(&c, "-daemonize", "k", NULL),
+			  "-daemonize (a QEMU option)");
+	CHECK_USAGE_ERROR(parse(&c, "-version", NULL),
+			  "did you mean '--version'?");
 	CHECK_USAGE_ERROR(parse(&c, "-append", "quiet", "k", NULL),
 			  "-append (a QEMU option) is not supported by lkvm; did you mean '--params'?");
 	CHECK_USAGE_ERROR(parse(&c, "-smp", "2", "k", NULL),
@@ -1351,6 +1376,23 @@ TEST(output_errors)
 	fclose(err);
 	CHECK_EQ(count_lines(errbuf), 1);
 	CHECK_CONTAINS(errbuf, "lkvm: error: cannot write to standard output: ");
+
+	/* A closed pipe (lkvm help run | head -1): no error line. */
+	{
+		int fds[2];
+
+		REQUIRE(pipe(fds) == 0);
+		close(fds[0]);
+		signal(SIGPIPE, SIG_IGN);
+		out = fdopen(fds[1], "w");
+		REQUIRE(out);
+		fputs("usage: lkvm run\n", out);
+		err = errbuf_open();
+		REQUIRE(err);
+		CHECK_EQ(cli_close_output(out, err), LKVM_EXIT_FAILURE);
+		fclose(err);
+		CHECK_STREQ(errbuf, "");
+	}
 
 	/* Nothing to write, or written: fine. */
 	out = fopen("/dev/full", "w");

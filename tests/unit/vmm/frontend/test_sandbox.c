@@ -180,6 +180,13 @@ TEST(setup_names)
 		CHECK_CONTAINS(cap.text, "lkvm: error: invalid name");
 		CHECK_EQ(count_lines(cap.text), 1);
 	}
+	/* A control character is shown escaped, as in every message. */
+	argv[1] = "a\x1b[31m";
+	capture_start(&cap);
+	CHECK_EQ(sandbox_cmd_setup(2, argv, &sb, devnull, stderr),
+		 LKVM_EXIT_USAGE);
+	capture_end(&cap);
+	CHECK_CONTAINS(cap.text, "invalid name 'a\\x1b[31m'");
 	/* No NAME, two NAMEs, an option. */
 	capture_start(&cap);
 	CHECK_EQ(sandbox_cmd_setup(1, argv, &sb, devnull, stderr), LKVM_EXIT_USAGE);
