@@ -13,6 +13,42 @@
 bool lkvm_debug_enabled;
 bool lkvm_quiet;
 
+/*
+ * The length of the well-formed UTF-8 sequence at @s (1 for ASCII), or 0
+ * when the bytes there are not one (a stray continuation byte, an overlong
+ * or truncated sequence, a surrogate, past U+10FFFF).
+ */
+static size_t utf8_sequence(const unsigned char *s)
+{
+	size_t len, i;
+	unsigned int lo = 0x80, hi = 0xbf; /* the second byte's range */
+
+	if (*s < 0x80)
+		return 1;
+	if (*s >= 0xc2 && *s <= 0xdf)
+		len = 2;
+	else if (*s >= 0xe0 && *s <= 0xef)
+		len = 3;
+	else if (*s >= 0xf0 && *s <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (*s == 0xe0)
+		lo = 0xa0; /* overlong */
+	else if (*s == 0xed)
+		hi = 0x9f; /* surrogates */
+	else if (*s == 0xf0)
+		lo = 0x90; /* overlong */
+	else if (*s == 0xf4)
+		hi = 0x8f; /* past U+10FFFF */
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
 size_t escape_controls(char *dst, size_t cap, const char *src)
 {
 	const unsigned char *s = (const unsigned char *)src;
@@ -20,22 +56,36 @@ size_t escape_controls(char *dst, size_t cap, const char *src)
 
 	if (!cap)
 		return 0;
-	for (; *s; s++) {
-		/* U+0080..U+009F, the C1 controls, are 0xc2 0x80..0x9f. */
-		size_t len = *s == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f ? 2 : 1;
-		size_t i;
+	while (*s) {
+		size_t len = utf8_sequence(s), esc, i;
 
-		if (len == 1 && *s >= 0x20 && *s != 0x7f) {
-			if (n + 1 >= cap)
+		/*
+		 * Printable ASCII and well-formed UTF-8 are copied.  Escaped
+		 * are C0 controls, DEL, the C1 controls U+0080..U+009F (0xc2
+		 * 0x80..0x9f, which some terminals obey) and every byte that is
+		 * not part of well-formed UTF-8.
+		 */
+		if (len == 1)
+			esc = *s < 0x20 || *s == 0x7f;
+		else if (len == 2 && *s == 0xc2 && s[1] <= 0x9f)
+			esc = 1;
+		else
+			esc = !len;
+		if (!len)
+			len = 1;
+		if (!esc) {
+			if (n + len >= cap)
 				break;
-			dst[n++] = (char)*s;
+			memcpy(dst + n, s, len);
+			n += len;
+			s += len;
 			continue;
 		}
 		if (n + 4 * len >= cap)
 			break;
 		for (i = 0; i < len; i++, n += 4)
 			snprintf(dst + n, 5, "\\x%02x", s[i]);
-		s += len - 1;
+		s += len;
 	}
 	dst[n] = '\0';
 	return n;

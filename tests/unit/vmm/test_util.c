@@ -104,9 +104,15 @@ TEST(escape_controls_text)
 	/* UTF-8 stays; the C1 controls' encodings (U+0080..U+009F) do not. */
 	escape_controls(out, sizeof(out), "caf\xc3\xa9 \xe2\x82\xac \xc2\x9b\xc2\x80\xc2\xa0");
 	CHECK_STREQ(out, "caf\xc3\xa9 \xe2\x82\xac \\xc2\\x9b\\xc2\\x80\xc2\xa0");
-	/* A lone 0xc2 at the end is copied. */
+	/* Bytes that are not well-formed UTF-8 are escaped: a lone lead
+	 * byte, stray continuation bytes, 0xff/0xfe, overlong encodings,
+	 * surrogates. */
 	escape_controls(out, sizeof(out), "x\xc2");
-	CHECK_STREQ(out, "x\xc2");
+	CHECK_STREQ(out, "x\\xc2");
+	escape_controls(out, sizeof(out), "\xff\xfe-\x80-\xc0\xaf-\xe0\x80\x80-\xed\xa0\x80");
+	CHECK_STREQ(out, "\\xff\\xfe-\\x80-\\xc0\\xaf-\\xe0\\x80\\x80-\\xed\\xa0\\x80");
+	escape_controls(out, sizeof(out), "\xf0\x9f\x98\x80 \xe2\x82");
+	CHECK_STREQ(out, "\xf0\x9f\x98\x80 \\xe2\\x82");
 	/* A backslash is not a control character. */
 	escape_controls(out, sizeof(out), "a\\x1b");
 	CHECK_STREQ(out, "a\\x1b");
