@@ -104,6 +104,11 @@ static void pci_io_window(void *opaque, uint64_t off, uint8_t *data,
 		memset(data, 0xff, len);
 }
 
+static void guest_panicked(void *opaque)
+{
+	vm_request_stop(opaque, VM_STOP_PANIC);
+}
+
 static void uart_cleanup(void *p) { serial8250_destroy(p); }
 static void plic_cleanup(void *p) { plic_destroy(p); }
 static void pci_cleanup(void *p) { pci_bus_destroy(p); }
@@ -139,9 +144,12 @@ int arch_devices_init(struct vm *vm)
 	err = pci_bus_add_host_bridge(&a->pci, &a->host_bridge);
 	if (err)
 		return err;
+	pvpanic_init(&a->pvpanic, guest_panicked, vm);
 
 	const struct mmio_map regions[] = {
 		{ RISCV_UART_BASE, UART_NR_REGS, serial8250_io, &a->uart, "ttyS0" },
+		{ RISCV_PVPANIC_BASE, RISCV_PVPANIC_SIZE, pvpanic_io, &a->pvpanic,
+		  "pvpanic" },
 		{ RISCV_PLIC_BASE, plic_size, plic_mmio, &a->plic, "plic" },
 		{ RISCV_PCI_ECAM_BASE, RISCV_PCI_ECAM_SIZE, pci_ecam_io, &a->pci,
 		  "pci-ecam" },
@@ -176,6 +184,8 @@ int arch_devices_init(struct vm *vm)
 	d->uart_size = RISCV_UART_SIZE;
 	d->uart_irq = RISCV_UART_IRQ;
 	d->uart_clock = RISCV_UART_CLOCK;
+	d->pvpanic_base = RISCV_PVPANIC_BASE;
+	d->pvpanic_size = RISCV_PVPANIC_SIZE;
 	d->pci = 1;
 	d->pci_ecam_base = RISCV_PCI_ECAM_BASE;
 	d->pci_ecam_size = RISCV_PCI_ECAM_SIZE;

@@ -106,6 +106,11 @@ static void acpi_poweroff(void *opaque)
 	vm_request_stop(opaque, VM_STOP_POWEROFF);
 }
 
+static void guest_panicked(void *opaque)
+{
+	vm_request_stop(opaque, VM_STOP_PANIC);
+}
+
 static void uart_cleanup(void *p) { serial8250_destroy(p); }
 static void pm_cleanup(void *p) { acpi_pm_destroy(p); }
 static void kbd_cleanup(void *p) { i8042_destroy(p); }
@@ -145,6 +150,8 @@ int arch_devices_init(struct vm *vm)
 	if (err || (err = vm_add_cleanup(vm, pm_cleanup, &a->pm)))
 		return err;
 
+	pvpanic_init(&a->pvpanic, guest_panicked, vm);
+
 	err = pci_bus_add_host_bridge(&a->pci, &a->host_bridge);
 	if (err)
 		return err;
@@ -157,6 +164,7 @@ int arch_devices_init(struct vm *vm)
 		{ PCI_CONF1_ADDR_PORT, 4, pci_conf1_addr_io, &a->conf1, "pci-addr" },
 		{ PCI_CONF1_DATA_PORT, 4, pci_conf1_data_io, &a->conf1, "pci-data" },
 		{ X86_ACPI_PM_BASE, X86_ACPI_PM_LEN, acpi_pm_io, &a->pm, "acpi-pm1a" },
+		{ X86_PVPANIC_PORT, X86_PVPANIC_LEN, pvpanic_io, &a->pvpanic, "pvpanic" },
 	};
 	for (i = 0; i < ARRAY_SIZE(ports); i++) {
 		err = bus_register(&vm->pio_bus, ports[i].port, ports[i].len,
