@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lkvm/util.h"
+#include "lkvm/vm.h"
 
 const char *const pvpanic_guest_modules[] = { "pvpanic_mmio", NULL };
 
@@ -53,4 +54,10 @@ void pvpanic_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 		if (first(p, PVPANIC_CRASH_LOADED))
 			pr_info("guest kernel panicked; its crash (kdump) kernel takes over, the VM goes on");
 	}
+}
+
+void pvpanic_stop_vm(void *vm)
+{
+	/* vm_run() prints "guest kernel panicked" and exits with status 3. */
+	vm_request_stop(vm, VM_STOP_PANIC);
 }

@@ -104,11 +104,6 @@ static void pci_io_window(void *opaque, uint64_t off, uint8_t *data,
 		memset(data, 0xff, len);
 }
 
-static void guest_panicked(void *opaque)
-{
-	vm_request_stop(opaque, VM_STOP_PANIC);
-}
-
 static void uart_cleanup(void *p) { serial8250_destroy(p); }
 static void plic_cleanup(void *p) { plic_destroy(p); }
 static void pci_cleanup(void *p) { pci_bus_destroy(p); }
@@ -144,7 +139,7 @@ int arch_devices_init(struct vm *vm)
 	err = pci_bus_add_host_bridge(&a->pci, &a->host_bridge);
 	if (err)
 		return err;
-	pvpanic_init(&a->pvpanic, guest_panicked, vm);
+	pvpanic_init(&a->pvpanic, pvpanic_stop_vm, vm);
 
 	const struct mmio_map regions[] = {
 		{ RISCV_UART_BASE, UART_NR_REGS, serial8250_io, &a->uart, "ttyS0" },

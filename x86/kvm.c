@@ -106,11 +106,6 @@ static void acpi_poweroff(void *opaque)
 	vm_request_stop(opaque, VM_STOP_POWEROFF);
 }
 
-static void guest_panicked(void *opaque)
-{
-	vm_request_stop(opaque, VM_STOP_PANIC);
-}
-
 static void uart_cleanup(void *p) { serial8250_destroy(p); }
 static void pm_cleanup(void *p) { acpi_pm_destroy(p); }
 static void kbd_cleanup(void *p) { i8042_destroy(p); }
@@ -150,7 +145,7 @@ int arch_devices_init(struct vm *vm)
 	if (err || (err = vm_add_cleanup(vm, pm_cleanup, &a->pm)))
 		return err;
 
-	pvpanic_init(&a->pvpanic, guest_panicked, vm);
+	pvpanic_init(&a->pvpanic, pvpanic_stop_vm, vm);
 
 	err = pci_bus_add_host_bridge(&a->pci, &a->host_bridge);
 	if (err)

@@ -12,8 +12,8 @@
  * notifier writes the event that happened.  Each machine puts it where
  * its guests look for one (x86: I/O port 0x505 described in the ACPI DSDT
  * as QEMU0001, which pvpanic-mmio matches; riscv: a "qemu,pvpanic-mmio"
- * device-tree node with an MMIO register), and wires @panicked to stop
- * the VM with VM_STOP_PANIC (lkvm's exit status 3).
+ * device-tree node with an MMIO register) with pvpanic_stop_vm() as
+ * @panicked: the VM stops with VM_STOP_PANIC (lkvm's exit status 3).
  */
 #define PVPANIC_PANICKED (1u << 0)     /* the kernel panicked */
 #define PVPANIC_CRASH_LOADED (1u << 1) /* it panicked; its kdump kernel runs */
@@ -34,6 +34,9 @@ struct pvpanic {
 
 void pvpanic_init(struct pvpanic *p, void (*panicked)(void *opaque),
 		  void *opaque);
+/* The @panicked every machine uses, @vm its struct vm: stop the VM with
+ * VM_STOP_PANIC. */
+void pvpanic_stop_vm(void *vm);
 /*
  * Bus handler.  A one-byte read at offset 0 returns PVPANIC_EVENTS; a
  * one-byte write there with PVPANIC_PANICKED calls @panicked, once; one
