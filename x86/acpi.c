@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Minimal ACPI: just enough for a guest to power the machine off.
+ * Minimal ACPI: just enough for a guest to power the machine off and find
+ * lkvm's platform devices.
  *
- *   RSDP -> XSDT -> FADT -> DSDT (one object: \_S5)
+ *   RSDP -> XSDT -> FADT -> DSDT (\_S5; \_SB.PEVT, \_SB.VRnn)
  *                |       -> FACS
  *                -> MADT (local APICs, IOAPIC, PCI INTx overrides,
  *                         LINT1 = NMI)

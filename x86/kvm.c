@@ -18,8 +18,9 @@ const char *arch_default_cmdline(void)
 {
 	/*
 	 * CPUs, IOAPIC and ISA IRQs come from the MADT (or, under acpi=off,
-	 * the identical MP table); the DSDT describes no devices, so PCI is
-	 * probed through conf1 (ports 0xCF8/0xCFC; "noacpi": no ACPI IRQ
+	 * the identical MP table); the DSDT describes no PCI bus (only
+	 * virtio-mmio windows and the pvpanic port), so PCI is probed through
+	 * conf1 (ports 0xCF8/0xCFC; "noacpi": no ACPI IRQ
 	 * routing) and ISA devices are not looked up in ACPI (pnpacpi=off).
 	 * See x86/acpi.c.  reboot=k: reset through the i8042,
 	 * which lkvm turns into a clean exit.  The i8042 options skip probing a
