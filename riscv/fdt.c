@@ -61,7 +61,8 @@ struct region {
 	uint64_t base, size;
 };
 
-/* RAM, UART, PLIC or APLIC + IMSICs, the virtio-mmio devices, 3 PCI. */
+/* RAM, UART, pvpanic, PLIC or APLIC + IMSICs, the virtio-mmio devices,
+ * 3 PCI. */
 #define MAX_REGIONS (RISCV_FDT_MAX_MMIO + 8)
 
 static bool add_region(struct region *r, unsigned int *n, const char *what,
@@ -230,6 +231,9 @@ static bool check_desc(const struct riscv_fdt_desc *d)
 		pr_debug("fdt: UART clock-frequency 0");
 		return false;
 	}
+	if (d->pvpanic_size &&
+	    !add_region(r, &n, "pvpanic", d->pvpanic_base, d->pvpanic_size))
+		return false;
 	if (d->nr_virtio_mmio > RISCV_FDT_MAX_MMIO) {
 		pr_debug("fdt: %u virtio-mmio devices", d->nr_virtio_mmio);
 		return false;
@@ -487,6 +491,15 @@ static int add_uart(void *fdt, const struct riscv_fdt_desc *d)
 	return fdt_end_node(fdt);
 }
 
+/* Linux's pvpanic-mmio driver (CONFIG_PVPANIC_MMIO) binds to it. */
+static int add_pvpanic(void *fdt, const struct riscv_fdt_desc *d)
+{
+	TRY(begin_node_at(fdt, "pvpanic", d->pvpanic_base));
+	TRY(fdt_property_string(fdt, "compatible", "qemu,pvpanic-mmio"));
+	TRY(prop_reg(fdt, d->pvpanic_base, d->pvpanic_size));
+	return fdt_end_node(fdt);
+}
+
 static int add_virtio_mmio(void *fdt, const struct riscv_fdt_desc *d,
 			   const struct riscv_fdt_mmio_dev *m)
 {
@@ -589,6 +602,8 @@ static int add_soc(void *fdt, const struct riscv_fdt_desc *d)
 	else
 		TRY(add_aia(fdt, d));
 	TRY(add_uart(fdt, d));
+	if (d->pvpanic_size)
+		TRY(add_pvpanic(fdt, d));
 	for (i = 0; i < d->nr_virtio_mmio; i++)
 		TRY(add_virtio_mmio(fdt, d, &d->virtio_mmio[i]));
 	if (d->pci)

@@ -139,9 +139,12 @@ int arch_devices_init(struct vm *vm)
 	err = pci_bus_add_host_bridge(&a->pci, &a->host_bridge);
 	if (err)
 		return err;
+	pvpanic_init(&a->pvpanic, pvpanic_stop_vm, vm);
 
 	const struct mmio_map regions[] = {
 		{ RISCV_UART_BASE, UART_NR_REGS, serial8250_io, &a->uart, "ttyS0" },
+		{ RISCV_PVPANIC_BASE, RISCV_PVPANIC_SIZE, pvpanic_io, &a->pvpanic,
+		  "pvpanic" },
 		{ RISCV_PLIC_BASE, plic_size, plic_mmio, &a->plic, "plic" },
 		{ RISCV_PCI_ECAM_BASE, RISCV_PCI_ECAM_SIZE, pci_ecam_io, &a->pci,
 		  "pci-ecam" },
@@ -176,6 +179,8 @@ int arch_devices_init(struct vm *vm)
 	d->uart_size = RISCV_UART_SIZE;
 	d->uart_irq = RISCV_UART_IRQ;
 	d->uart_clock = RISCV_UART_CLOCK;
+	d->pvpanic_base = RISCV_PVPANIC_BASE;
+	d->pvpanic_size = RISCV_PVPANIC_SIZE;
 	d->pci = 1;
 	d->pci_ecam_base = RISCV_PCI_ECAM_BASE;
 	d->pci_ecam_size = RISCV_PCI_ECAM_SIZE;

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The kernel command line: lkvm's defaults (the arch's, then what devices
- * and transports add) followed by the user's -p parameters, which stay last
- * (they override defaults, and may end in "-- args" for init).  Only this
- * file edits vm->cmdline.
+ * The kernel command line: lkvm's defaults (the arch's, the root disk's,
+ * then what devices and transports add) followed by the user's -p
+ * parameters, which stay last (they override defaults, and may end in
+ * "-- args" for init).  Only this file edits vm->cmdline.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -100,4 +100,65 @@ int vm_cmdline_add_after(struct vm *vm, const char *after, const char *param)
 	vm->cmdline = n;
 	vm->cmdline_defaults_len += plen + 1;
 	return 0;
+}
+
+/*
+ * Whether the kernel parameters @params set root=.  Split as the kernel's
+ * next_arg() does: at blanks outside double quotes, a leading quote not
+ * part of the name; a bare "--" ends the kernel's parameters (the rest is
+ * init's).  nfsroot= and other names ending in "root" do not count.
+ */
+static bool params_set_root(const char *params)
+{
+	const char *p = params;
+
+	while (p && *p) {
+		const char *tok;
+		bool quoted = false;
+		size_t len;
+
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (!*p)
+			break;
+		tok = p;
+		for (; *p && (quoted || (*p != ' ' && *p != '\t' && *p != '\n'));
+		     p++)
+			if (*p == '"')
+				quoted = !quoted;
+		len = (size_t)(p - tok);
+		if (*tok == '"') {
+			tok++;
+			len--;
+		}
+		if (len == 2 && !memcmp(tok, "--", 2))
+			return false;
+		if (len >= 5 && !memcmp(tok, "root=", 5))
+			return true;
+	}
+	return false;
+}
+
+const char *vm_default_root(const struct vm_config *cfg)
+{
+	/* No disk: nothing to mount.  lkvm's own initramfs (the 9p root)
+	 * mounts its root itself; with a 9p root and the user's initrd,
+	 * sandbox_prepare() has put root=/dev/root in cfg->params. */
+	if (!cfg->nr_disks || cfg->initrd_what || params_set_root(cfg->params))
+		return NULL;
+	/* The first --disk is the first virtio-blk device, /dev/vda. */
+	return cfg->disks[0].readonly ? "root=/dev/vda ro" : "root=/dev/vda rw";
+}
+
+int vm_cmdline_init(struct vm *vm, const char *arch_defaults,
+		    const struct vm_config *cfg)
+{
+	const char *root = vm_default_root(cfg);
+
+	free(vm->cmdline);
+	vm->cmdline = vm_build_cmdline(arch_defaults, cfg->params);
+	if (!vm->cmdline)
+		return -ENOMEM;
+	vm->cmdline_defaults_len = strlen(arch_defaults);
+	return root ? vm_cmdline_add(vm, root) : 0;
 }

@@ -163,7 +163,8 @@ static bool handle_exit(struct vcpu *v)
 			vm_request_stop(v->vm, VM_STOP_RESET);
 			return false;
 		case KVM_SYSTEM_EVENT_CRASH:
-			pr_info("guest reported a crash");
+			/* vm_run() says "guest kernel panicked". */
+			pr_debug("vCPU %u: KVM_SYSTEM_EVENT_CRASH", v->id);
 			vm_request_stop(v->vm, VM_STOP_PANIC);
 			return false;
 		default:

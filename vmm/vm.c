@@ -469,8 +469,16 @@ int vm_start_workers(struct vm *vm)
 
 static int exit_status_for(enum vm_stop_reason why)
 {
-	/* Every guest- or user-initiated stop is a normal end of the VM. */
-	return why == VM_STOP_ERROR ? LKVM_EXIT_FAILURE : LKVM_EXIT_OK;
+	switch (why) {
+	case VM_STOP_ERROR:
+		return LKVM_EXIT_FAILURE;
+	case VM_STOP_PANIC:
+		/* Not a normal end: a script must not take it for success. */
+		return LKVM_EXIT_GUEST_PANIC;
+	default:
+		/* Every other guest- or user-initiated stop is a normal end. */
+		return LKVM_EXIT_OK;
+	}
 }
 
 /* The kernel and initrd, first, so a typo is reported before anything
@@ -516,10 +524,8 @@ static int set_nr_vcpus(struct vm *vm, const struct vm_config *cfg)
  * unwinds all of it): 0, 1 when there is nothing to run, <0 on failure. */
 static int build_machine(struct vm *vm, const struct vm_config *cfg)
 {
-	vm->cmdline = vm_build_cmdline(arch_default_cmdline(), cfg->params);
-	if (!vm->cmdline)
+	if (vm_cmdline_init(vm, arch_default_cmdline(), cfg))
 		return -ENOMEM;
-	vm->cmdline_defaults_len = strlen(arch_default_cmdline());
 
 	if (arch_vm_init(vm) ||
 	    vm_setup_memory(vm, cfg->mem_bytes) ||
@@ -569,6 +575,7 @@ static int block_stop_signals(void)
  * to stop; returns lkvm's exit status. */
 static int run_until_stop(struct vm *vm, int signal_fd)
 {
+	enum vm_stop_reason why;
 	int err;
 
 	if (drop_privileges())
@@ -584,7 +591,12 @@ static int run_until_stop(struct vm *vm, int signal_fd)
 
 	wait_for_stop(vm, signal_fd);
 	vcpus_stop(vm);
-	return exit_status_for((enum vm_stop_reason)vm->stop_reason);
+	why = (enum vm_stop_reason)__atomic_load_n(&vm->stop_reason,
+						   __ATOMIC_ACQUIRE);
+	/* One line however the guest said so (and however often). */
+	if (why == VM_STOP_PANIC)
+		pr_info("guest kernel panicked");
+	return exit_status_for(why);
 }
 
 int vm_run(const struct vm_config *cfg)

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Minimal ACPI: just enough for a guest to power the machine off.
+ * Minimal ACPI: just enough for a guest to power the machine off and find
+ * lkvm's platform devices.
  *
- *   RSDP -> XSDT -> FADT -> DSDT (one object: \_S5)
+ *   RSDP -> XSDT -> FADT -> DSDT (\_S5; \_SB.PEVT, \_SB.VRnn)
  *                |       -> FACS
  *                -> MADT (local APICs, IOAPIC, PCI INTx overrides,
  *                         LINT1 = NMI)
@@ -16,7 +17,8 @@
  * The FADT is "full hardware" with only a PM1a event block and a PM1a
  * control block at X86_ACPI_PM_BASE; a write of SLP_TYP=5 | SLP_EN to
  * PM1a_CNT is S5, soft-off, which lkvm turns into a clean exit.
- * virtio-mmio devices, if any, are \_SB.VRnn in the DSDT (see below).
+ * virtio-mmio devices, if any, are \_SB.VRnn in the DSDT, and the pvpanic
+ * port is \_SB.PEVT (see below).
  */
 #include <errno.h>
 #include <string.h>
@@ -175,6 +177,8 @@ static const uint8_t dsdt_aml[] = {
 /* Room for one device: 61 bytes as encoded today, plus slack. */
 #define AML_MMIO_DEV_MAX 72
 #define AML_SCOPE_MAX (1 + AML_PKG_RESERVE + 5)
+/* The pvpanic device: 41 bytes as encoded today, plus slack. */
+#define AML_PVPANIC_DEV_MAX 48
 
 /*
  * Packages are written body-first: the body starts AML_PKG_RESERVE bytes
@@ -272,16 +276,63 @@ static uint8_t *aml_mmio_device(uint8_t *p, unsigned int uid,
 	return aml_pkg_close(pkg, p);
 }
 
+/*
+ * The pvpanic device as QEMU describes its ISA one, which Linux's
+ * pvpanic-mmio driver matches by _HID (its I/O resource is ioport-mapped):
+ *
+ *   Device (PEVT) {
+ *     Name (_HID, "QEMU0001")
+ *     Name (_CRS, ResourceTemplate () { IO (Decode16, port, port, 1, 1) })
+ *   }
+ */
+static uint8_t *aml_pvpanic_device(uint8_t *p, uint16_t port)
+{
+	uint8_t *pkg, *buf, *res;
+
+	*p++ = AML_EXT_PREFIX;
+	*p++ = AML_DEVICE_OP;
+	pkg = p;
+	p += AML_PKG_RESERVE;
+	memcpy(p, "PEVT", 4);
+	p += 4;
+
+	p = aml_name(p, "_HID");
+	*p++ = AML_STRING_PREFIX;
+	memcpy(p, "QEMU0001", 9); /* with its NUL */
+	p += 9;
+
+	p = aml_name(p, "_CRS");
+	*p++ = AML_BUFFER_OP;
+	buf = p;
+	p += AML_PKG_RESERVE;
+	*p++ = AML_BYTE_PREFIX; /* BufferSize */
+	res = p++;
+	/* I/O port: small item 0x08, 7 data bytes; 16-bit decode, minimum
+	 * = maximum = @port, alignment 1, one port. */
+	*p++ = 0x47;
+	*p++ = 0x01;
+	*p++ = (uint8_t)port;
+	*p++ = (uint8_t)(port >> 8);
+	*p++ = (uint8_t)port;
+	*p++ = (uint8_t)(port >> 8);
+	*p++ = 1;
+	*p++ = X86_PVPANIC_LEN;
+	*p++ = 0x79; /* end tag, checksum 0 */
+	*p++ = 0;
+	*res = (uint8_t)(p - (res + 1));
+	p = aml_pkg_close(buf, p);
+	return aml_pkg_close(pkg, p);
+}
+
 /* The DSDT's AML into @aml; returns its length. */
-static size_t dsdt_build(uint8_t *aml, const struct acpi_mmio_dev *mmio,
-			 unsigned int nr_mmio)
+static size_t dsdt_build(uint8_t *aml, const struct acpi_devices *devs)
 {
 	uint8_t *p = aml, *pkg;
 	unsigned int i;
 
 	memcpy(p, dsdt_aml, sizeof(dsdt_aml));
 	p += sizeof(dsdt_aml);
-	if (!nr_mmio)
+	if (!devs->nr_mmio && !devs->pvpanic_port)
 		return (size_t)(p - aml);
 	*p++ = AML_SCOPE_OP;
 	pkg = p;
@@ -289,8 +340,10 @@ static size_t dsdt_build(uint8_t *aml, const struct acpi_mmio_dev *mmio,
 	*p++ = AML_ROOT_CHAR;
 	memcpy(p, "_SB_", 4);
 	p += 4;
-	for (i = 0; i < nr_mmio; i++)
-		p = aml_mmio_device(p, i, &mmio[i]);
+	if (devs->pvpanic_port)
+		p = aml_pvpanic_device(p, devs->pvpanic_port);
+	for (i = 0; i < devs->nr_mmio; i++)
+		p = aml_mmio_device(p, i, &devs->mmio[i]);
 	p = aml_pkg_close(pkg, p);
 	return (size_t)(p - aml);
 }
@@ -390,6 +443,15 @@ int acpi_write_tables_mmio(uint8_t *mem, size_t room, uint32_t gpa,
 			   const struct acpi_mmio_dev *mmio,
 			   unsigned int nr_mmio)
 {
+	const struct acpi_devices devs = { .mmio = mmio, .nr_mmio = nr_mmio };
+
+	return acpi_write_tables_devs(mem, room, gpa, nr_cpus, &devs);
+}
+
+int acpi_write_tables_devs(uint8_t *mem, size_t room, uint32_t gpa,
+			   unsigned int nr_cpus,
+			   const struct acpi_devices *devs)
+{
 	/* Layout inside the area, each table 16-byte aligned; the DSDT,
 	 * whose size depends on the devices, comes last. */
 	const uint32_t rsdp_off = 0, xsdt_off = 64, facs_off = 128,
@@ -398,7 +460,7 @@ int acpi_write_tables_mmio(uint8_t *mem, size_t room, uint32_t gpa,
 	const uint32_t madt_max = 44 + 8 * nr_cpus + 12 + 6 +
 		10 * (uint32_t)__builtin_popcount(x86_pci_intx_line_mask());
 	const uint32_t dsdt_off = ALIGN_UP(madt_off + madt_max, 16);
-	uint8_t aml[sizeof(dsdt_aml) + AML_SCOPE_MAX +
+	uint8_t aml[sizeof(dsdt_aml) + AML_SCOPE_MAX + AML_PVPANIC_DEV_MAX +
 		    X86_IOAPIC_PINS * AML_MMIO_DEV_MAX];
 	uint32_t dsdt_len;
 	uint64_t madt_gpa = gpa + madt_off;
@@ -409,10 +471,10 @@ int acpi_write_tables_mmio(uint8_t *mem, size_t room, uint32_t gpa,
 	struct acpi_header *dsdt = (struct acpi_header *)(mem + dsdt_off);
 	uint64_t fadt_gpa = gpa + fadt_off;
 
-	if (!nr_cpus || nr_cpus > 254 || nr_mmio > X86_IOAPIC_PINS)
+	if (!nr_cpus || nr_cpus > 254 || devs->nr_mmio > X86_IOAPIC_PINS)
 		return -ENOSPC;
 	dsdt_len = (uint32_t)(sizeof(struct acpi_header) +
-			      dsdt_build(aml, mmio, nr_mmio));
+			      dsdt_build(aml, devs));
 	if (room < dsdt_off + dsdt_len)
 		return -ENOSPC;
 	memset(mem, 0, dsdt_off + dsdt_len);

@@ -322,11 +322,14 @@ static int load_common(struct vm *vm, uint32_t cmdline_limit)
 	err = x86_write_mptable(vm);
 	if (err)
 		return err;
-	err = acpi_write_tables_mmio(gpa_to_hva(&vm->mem, X86_ACPI_AREA,
+	err = acpi_write_tables_devs(gpa_to_hva(&vm->mem, X86_ACPI_AREA,
 						X86_ACPI_AREA_SIZE),
 				     X86_ACPI_AREA_SIZE, X86_ACPI_AREA,
-				     vm->nr_vcpus, vm->arch.virtio_mmio,
-				     vm->arch.nr_virtio_mmio);
+				     vm->nr_vcpus, &(struct acpi_devices){
+					.mmio = vm->arch.virtio_mmio,
+					.nr_mmio = vm->arch.nr_virtio_mmio,
+					.pvpanic_port = X86_PVPANIC_PORT,
+				     });
 	if (err < 0)
 		return err;
 	/* The BIOS data area's EBDA pointer, where Linux expects it. */

@@ -18,8 +18,9 @@ const char *arch_default_cmdline(void)
 {
 	/*
 	 * CPUs, IOAPIC and ISA IRQs come from the MADT (or, under acpi=off,
-	 * the identical MP table); the DSDT describes no devices, so PCI is
-	 * probed through conf1 (ports 0xCF8/0xCFC; "noacpi": no ACPI IRQ
+	 * the identical MP table); the DSDT describes no PCI bus (only
+	 * virtio-mmio windows and the pvpanic port), so PCI is probed through
+	 * conf1 (ports 0xCF8/0xCFC; "noacpi": no ACPI IRQ
 	 * routing) and ISA devices are not looked up in ACPI (pnpacpi=off).
 	 * See x86/acpi.c.  reboot=k: reset through the i8042,
 	 * which lkvm turns into a clean exit.  The i8042 options skip probing a
@@ -145,6 +146,8 @@ int arch_devices_init(struct vm *vm)
 	if (err || (err = vm_add_cleanup(vm, pm_cleanup, &a->pm)))
 		return err;
 
+	pvpanic_init(&a->pvpanic, pvpanic_stop_vm, vm);
+
 	err = pci_bus_add_host_bridge(&a->pci, &a->host_bridge);
 	if (err)
 		return err;
@@ -157,6 +160,7 @@ int arch_devices_init(struct vm *vm)
 		{ PCI_CONF1_ADDR_PORT, 4, pci_conf1_addr_io, &a->conf1, "pci-addr" },
 		{ PCI_CONF1_DATA_PORT, 4, pci_conf1_data_io, &a->conf1, "pci-data" },
 		{ X86_ACPI_PM_BASE, X86_ACPI_PM_LEN, acpi_pm_io, &a->pm, "acpi-pm1a" },
+		{ X86_PVPANIC_PORT, X86_PVPANIC_LEN, pvpanic_io, &a->pvpanic, "pvpanic" },
 	};
 	for (i = 0; i < ARRAY_SIZE(ports); i++) {
 		err = bus_register(&vm->pio_bus, ports[i].port, ports[i].len,

@@ -116,6 +116,9 @@ struct vm_config {
 #define LKVM_EXIT_OK 0
 #define LKVM_EXIT_FAILURE 1
 #define LKVM_EXIT_USAGE 2
+/* The guest kernel said it panicked (pvpanic, or KVM's crash event): the
+ * guest failed, not lkvm (1) and not the way it was asked to run (2). */
+#define LKVM_EXIT_GUEST_PANIC 3
 
 #define LKVM_DEFAULT_MEM_MIB 512 /* a plain number: --help shows it */
 #define LKVM_MIN_MEM_BYTES (4ULL << 20)

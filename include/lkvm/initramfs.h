@@ -53,6 +53,13 @@ const char **initramfs_wanted_modules(const struct vm_config *cfg,
 				      unsigned int *nr);
 
 /*
+ * The modules a guest can go without, NULL-ended: the drivers of the
+ * platform devices every guest has (pvpanic).  The initramfs loads them
+ * when the kernel has them.
+ */
+const char *const *initramfs_optional_modules(void);
+
+/*
  * Resolve @names in @moddir (modules.dep; modules.builtin: built-ins need
  * nothing) into @set: the closure, each module after its dependencies, as
  * modprobe loads them.  Names compare with '-' and '_' equal.  Prints one
@@ -63,6 +70,11 @@ const char **initramfs_wanted_modules(const struct vm_config *cfg,
  */
 int modules_resolve(const char *moddir, const char *const *names,
 		    unsigned int nr, bool initrd_ok, struct module_set *set);
+/* The same, then the NULL-ended @optional (may be NULL) after them: one
+ * that modules.dep does not list is left out, silently. */
+int modules_resolve_with(const char *moddir, const char *const *names,
+			 unsigned int nr, const char *const *optional,
+			 bool initrd_ok, struct module_set *set);
 /* Read every module of @set into memory, decompressing .ko.xz, .ko.zst
  * and .ko.gz.  Prints one error line on failure. */
 int modules_read(struct module_set *set);

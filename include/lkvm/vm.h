@@ -30,7 +30,8 @@ enum vm_stop_reason {
 	VM_RUNNING = 0,
 	VM_STOP_POWEROFF,  /* guest asked to power off */
 	VM_STOP_RESET,     /* guest reset: i8042 0xFE, triple fault, PSCI... */
-	VM_STOP_PANIC,     /* guest reported a crash (KVM_SYSTEM_EVENT_CRASH) */
+	VM_STOP_PANIC,     /* guest kernel panicked (pvpanic, KVM_SYSTEM_EVENT_CRASH):
+			    * exit status 3 */
 	VM_STOP_SIGNAL,    /* SIGINT/SIGTERM/SIGHUP or the Ctrl-A x escape */
 	VM_STOP_ERROR,     /* lkvm could not continue: exit status 1 */
 };
@@ -160,6 +161,16 @@ int vm_read_initrd(struct vm *vm, void *dst);
 /* The kernel command line (vmm/cmdline.c, the only code that edits
  * vm->cmdline): arch defaults + -p params. */
 char *vm_build_cmdline(const char *arch_defaults, const char *user_params);
+/*
+ * kvmtool's default root for a disk boot: "root=/dev/vda rw" ("ro" when the
+ * first disk is ,ro) when @cfg has an image disk, the root is not lkvm's 9p
+ * root, and the -p parameters set no root= (before a "--"); else NULL.
+ */
+const char *vm_default_root(const struct vm_config *cfg);
+/* vm->cmdline for @cfg: @arch_defaults, vm_default_root()'s parameter,
+ * then cfg->params; 0 or -ENOMEM. */
+int vm_cmdline_init(struct vm *vm, const char *arch_defaults,
+		    const struct vm_config *cfg);
 /* Add @param to lkvm's defaults in vm->cmdline, before the -p parameters
  * (which stay last: they override defaults, and may end in "-- args"). */
 int vm_cmdline_add(struct vm *vm, const char *param);

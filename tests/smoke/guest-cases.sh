@@ -26,6 +26,11 @@ run_case boot-serial-reset 0 "SMOKE-OK" "" -- run -k "$img" -i "$work/initrd.img
 run_case unclaimed-port-reads-ff 0 "PIO-FF" "" -- run -k "$img" -i "$work/initrd.img" -m 64 -c 1 -p smoke=p
 run_case debug-logs-unclaimed-port 0 "PIO-FF" "unhandled port read 0x2f8" -- run -k "$img" -i "$work/initrd.img" -m 64 -c 1 --debug -p smoke=p
 run_case with-initrd-smp 0 "SMOKE-OK" "" -- run -k "$img" -i "$work/initrd.img" -m 64 -c 2 -p smoke=o
+# pvpanic at port 0x505: the register offers PANICKED|CRASH_LOADED; a
+# PANICKED write stops the VM with status 3 and one line; CRASH_LOADED
+# (the kdump kernel takes over) is logged and the VM goes on to its reset.
+run_case pvpanic-panicked-exit3 3 "PVPANIC-CAPS-3" "lkvm: guest kernel panicked" -- run -k "$img" -i "$work/initrd.img" -m 64 -c 1 -p smoke=v
+run_case pvpanic-crash-loaded-goes-on 0 "CRASH-LOADED" "crash (kdump) kernel takes over" -- run -k "$img" -i "$work/initrd.img" -m 64 -c 1 -p smoke=k
 run_case kernel-does-not-fit 1 "" "of guest RAM (.*), the guest has 8 MiB: give -m [0-9]*M or more" -- run -k "$img" -i "$work/initrd.img" -m 8 -c 1 -p smoke=o
 truncate -s 80M "$work/big.img"
 run_case initrd-does-not-fit 1 "" "does not fit in guest memory" -- run -k "$img" -i "$work/big.img" -m 64 -c 1 -p smoke=o

@@ -10,6 +10,11 @@
  *   e  echo COM1 input back (polled) until 'q', then reset
  *   x  jump into the MMIO hole (no RAM there): KVM cannot fetch the
  *      instruction, so lkvm must report an internal error and exit 1
+ *   v  read the pvpanic port (0x505): print "PVPANIC-CAPS-3" if it
+ *      offers PANICKED|CRASH_LOADED, write PANICKED and hang (lkvm must
+ *      stop with status 3); else print "PVPANIC-NOT-3" and reset
+ *   k  write CRASH_LOADED to the pvpanic port 3 times, print
+ *      "CRASH-LOADED", then reset (lkvm logs it once and goes on)
  * Built by tests/smoke/run.sh with the system assembler; never committed.
  */
 	.code64
@@ -59,6 +64,10 @@ entry64:
 	je mode_echo
 	cmpb $'x', %al
 	je mode_mmio_exec
+	cmpb $'v', %al
+	je mode_pvpanic
+	cmpb $'k', %al
+	je mode_kdump
 	jmp mode_hang
 
 /* putc(%bl) on COM1 */
@@ -112,6 +121,31 @@ mode_mmio_exec:
 	movl $0xc0000000, %eax
 	jmp *%rax
 
+mode_pvpanic:
+	movw $0x505, %dx
+	inb %dx, %al
+	cmpb $3, %al
+	jne 7f
+	leaq msg_caps(%rip), %rcx
+	call puts
+	movw $0x505, %dx
+	movb $1, %al            /* PVPANIC_PANICKED */
+	outb %al, %dx
+	jmp mode_hang
+7:	leaq msg_nocaps(%rip), %rcx
+	call puts
+	jmp reset
+
+mode_kdump:
+	movw $0x505, %dx
+	movb $2, %al            /* PVPANIC_CRASH_LOADED */
+	outb %al, %dx
+	outb %al, %dx
+	outb %al, %dx
+	leaq msg_kdump(%rip), %rcx
+	call puts
+	jmp reset
+
 mode_hang:
 	cli
 	hlt
@@ -142,4 +176,7 @@ msg_bad:  .asciz "PIO-NOT-FF\n"
 msg_tf:   .asciz "TRIPLE\n"
 msg_echo: .asciz "ECHO-READY\n"
 msg_x:    .asciz "EXEC-MMIO\n"
+msg_caps: .asciz "PVPANIC-CAPS-3\n"
+msg_nocaps: .asciz "PVPANIC-NOT-3\n"
+msg_kdump: .asciz "CRASH-LOADED\n"
 	. = 0x1000

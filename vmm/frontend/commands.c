@@ -267,8 +267,10 @@ static const struct cli_option run_options[] = {
 	  .help = "initial ramdisk",
 	  .apply = cli_set_path, .field = CLI_FIELD(initrd_path) },
 	{ .short_name = 'p', .long_name = "params", .arg = "STR",
-	  .help = "kernel parameters, appended to lkvm's defaults;\n"
-		  "repeatable (joined by spaces); STR may start with '-'",
+	  .help = "kernel parameters, appended to lkvm's defaults\n"
+		  "(with a disk image and no root= here, those\n"
+		  "include root=/dev/vda rw); repeatable (joined by\n"
+		  "spaces); STR may start with '-'",
 	  .apply = apply_params, .repeatable = true, .dash_value = true },
 	{ .short_name = 'm', .long_name = "mem", .arg = "SIZE",
 	  .help = "guest RAM; a bare number is MiB, or use a K/M/G/T\n"
@@ -285,7 +287,8 @@ static const struct cli_option run_options[] = {
 	{ .short_name = 'd', .long_name = "disk", .arg = "PATH[,OPT...]",
 	  .help = "virtio-blk disk backed by a raw image file or a\n"
 		  "host block device; repeatable (a comma in PATH is\n"
-		  "written ,,).  Options:\n"
+		  "written ,,); the first is /dev/vda, the root\n"
+		  "unless -p sets root=.  Options:\n"
 		  "  ro         read-only\n"
 		  "  direct     O_DIRECT (bypass the host page cache)\n"
 		  "  aio=io_uring|libaio|sync  I/O backend (default:\n"
@@ -359,9 +362,11 @@ const struct cli_command cli_run_command = {
 		"The console is the guest's ttyS0 (hvc0 with --console virtio) on lkvm's\n"
 		"stdin/stdout. At a terminal, Ctrl-A x stops the VM.\n"
 		"\n"
-		"Exit status: 0 when the guest powers off, reboots, panics or is stopped\n"
-		"by SIGINT/SIGTERM; 1 on a run-time failure; 2 on a usage error. With a\n"
-		"9p root, the exit status of the guest's shell when it exits.\n",
+		"Exit status: 0 when the guest powers off, reboots or is stopped by\n"
+		"SIGINT/SIGTERM; 1 on a run-time failure; 2 on a usage error; 3 when the\n"
+		"guest kernel panicked (reported through lkvm's pvpanic device; a guest\n"
+		"without that driver reboots on panic=1, status 0). With a 9p root, the\n"
+		"exit status of the guest's shell when it exits.\n",
 	.see = "lkvm run --help",
 	.foreign = true,
 	.operand = run_operand,
@@ -388,8 +393,9 @@ const struct cli_command cli_sandbox_command = {
 		"\n"
 		"Options are those of 'lkvm run' (see 'lkvm help run'), except -i.\n",
 	.epilogue =
-		"Exit status: CMD's; 1 when the guest stopped before CMD finished or on a\n"
-		"run-time failure; 2 on a usage error.\n",
+		"Exit status: CMD's; 3 when the guest kernel panicked before CMD finished;\n"
+		"1 when the guest stopped otherwise before CMD finished or on a run-time\n"
+		"failure; 2 on a usage error.\n",
 	/* -i is refused by sandbox_prepare(), which says why. */
 	.options = run_options,
 	.see = "lkvm run --help",

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "lkvm/config.h"
+#include "lkvm/pvpanic.h"
 #include "lkvm/util.h"
 #include "lkvm/virtio-devices.h"
 
@@ -57,6 +58,12 @@ const char **initramfs_wanted_modules(const struct vm_config *cfg,
 			names[n++] = *m;
 	*nr = n;
 	return names;
+}
+
+const char *const *initramfs_optional_modules(void)
+{
+	/* The drivers of the platform devices every guest has. */
+	return pvpanic_guest_modules;
 }
 
 /* --- names --- */
@@ -305,6 +312,44 @@ static bool is_builtin(const struct moddep *md, const char *name)
 	return false;
 }
 
+/* The file of modules.dep's @rel. */
+static void module_path(const struct moddep *md, const char *rel, char *buf,
+			size_t cap)
+{
+	/* depmod writes paths relative to the directory (absolute long ago). */
+	if (rel[0] == '/')
+		snprintf(buf, cap, "%s", rel);
+	else
+		snprintf(buf, cap, "%s/%s", md->dir, rel);
+}
+
+static bool module_file_exists(const struct moddep *md, const char *rel)
+{
+	char path[4096];
+
+	module_path(md, rel, path, sizeof(path));
+	return access(path, R_OK) == 0;
+}
+
+/*
+ * Whether optional module @name can be loaded: modules.dep lists it, and
+ * its file and those of the dependencies its line lists (depmod lists them
+ * all, indirect ones included) are there.
+ */
+static bool optional_available(struct moddep *md, const char *name)
+{
+	const struct dep_line *l = find_line(md, name);
+	const char *d;
+	unsigned int i;
+
+	if (!l || !module_file_exists(md, l->path))
+		return false;
+	for (i = 0, d = l->deps; i < l->nr_deps; i++, d += strlen(d) + 1)
+		if (!module_file_exists(md, d))
+			return false;
+	return true;
+}
+
 static int add_module(struct moddep *md, const struct dep_line *l,
 		      struct module_set *set)
 {
@@ -323,11 +368,7 @@ static int add_module(struct moddep *md, const struct dep_line *l,
 	m = &set->mods[set->nr];
 	memset(m, 0, sizeof(*m));
 	snprintf(m->name, sizeof(m->name), "%s", l->name);
-	/* depmod writes paths relative to the directory (absolute long ago). */
-	if (l->path[0] == '/')
-		snprintf(path, sizeof(path), "%s", l->path);
-	else
-		snprintf(path, sizeof(path), "%s/%s", md->dir, l->path);
+	module_path(md, l->path, path, sizeof(path));
 	m->path = strdup(path);
 	if (!m->path)
 		return -ENOMEM;
@@ -386,8 +427,9 @@ static int visit(struct moddep *md, const char *name, const char *needed_by,
 	return err;
 }
 
-int modules_resolve(const char *moddir, const char *const *names,
-		    unsigned int nr, bool initrd_ok, struct module_set *set)
+int modules_resolve_with(const char *moddir, const char *const *names,
+			 unsigned int nr, const char *const *optional,
+			 bool initrd_ok, struct module_set *set)
 {
 	struct moddep md;
 	unsigned int i;
@@ -397,10 +439,26 @@ int modules_resolve(const char *moddir, const char *const *names,
 	err = moddep_load(&md, moddir, initrd_ok);
 	for (i = 0; !err && i < nr; i++)
 		err = visit(&md, names[i], NULL, 0, set);
+	for (; !err && optional && *optional; optional++) {
+		/* A kernel without the driver: the guest goes without. */
+		if (!optional_available(&md, *optional)) {
+			if (!is_builtin(&md, *optional))
+				pr_debug("no module %s in %s: the guest goes without it",
+					 *optional, moddir);
+			continue;
+		}
+		err = visit(&md, *optional, NULL, 0, set);
+	}
 	moddep_free(&md);
 	if (err)
 		modules_free(set);
 	return err;
+}
+
+int modules_resolve(const char *moddir, const char *const *names,
+		    unsigned int nr, bool initrd_ok, struct module_set *set)
+{
+	return modules_resolve_with(moddir, names, nr, NULL, initrd_ok, set);
 }
 
 /* --- reading modules --- */

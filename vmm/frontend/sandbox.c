@@ -741,7 +741,8 @@ static int load_modules(const struct vm_config *cfg, struct sandbox *sb,
 		pr_err("out of memory");
 		return -ENOMEM;
 	}
-	err = modules_resolve(dir, names, n, !sb->is_sandbox, ms);
+	err = modules_resolve_with(dir, names, n, initramfs_optional_modules(),
+				   !sb->is_sandbox, ms);
 	free(names);
 	if (!err)
 		err = modules_read(ms);
@@ -922,7 +923,8 @@ int sandbox_finish(struct sandbox *sb, int vm_status)
 	sb->ctl_dir = NULL;
 	if (status >= 0)
 		return status;
-	/* lkvm itself failed: it has said why. */
+	/* lkvm itself failed, or the guest kernel panicked (status 3): it
+	 * has said so. */
 	if (vm_status != LKVM_EXIT_OK)
 		return vm_status;
 	if (sb->is_sandbox) {

@@ -24,6 +24,7 @@
  *       or, with AIA: imsics@BASE ("riscv,imsics") + aplic@BASE
  *                   ("riscv,aplic", msi-parent = imsics)
  *       serial@BASE ns16550a, clock-frequency, interrupts
+ *       pvpanic@BASE "qemu,pvpanic-mmio" (when it has a size)
  *       virtio_mmio@BASE "virtio,mmio", interrupts (one per device)
  *       pci@BASE    "pci-host-ecam-generic", bus-range 0..0, ranges (I/O +
  *                   32-bit MMIO), interrupt-map for INTA..INTD of every
@@ -75,6 +76,8 @@ struct riscv_fdt_desc {
 	uint64_t uart_base, uart_size;
 	unsigned int uart_irq;
 	uint32_t uart_clock;
+
+	uint64_t pvpanic_base, pvpanic_size; /* size 0: no pvpanic node */
 
 	struct riscv_fdt_mmio_dev virtio_mmio[RISCV_FDT_MAX_MMIO];
 	unsigned int nr_virtio_mmio;

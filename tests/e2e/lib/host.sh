@@ -323,9 +323,10 @@ lkvm_build_l2_initrd() {
 
 # The L2 modules for the virtio cases, dependencies first: the virtio core
 # and both transports, the three devices, ext4 (which also serves ext2;
-# crc32c_generic for checksummed metadata) and the 9p file system over
-# virtio (9p needs netfs and fscache). hw_random is built in.
-LKVM_L2_VIRTIO_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_mmio virtio_blk virtio_console virtio-rng crc16 mbcache jbd2 crc32c_generic ext4 netfs fscache 9pnet 9pnet_virtio 9p"
+# crc32c_generic for checksummed metadata), the 9p file system over
+# virtio (9p needs netfs and fscache) and the pvpanic driver (pvpanic-mmio,
+# which binds lkvm's ACPI QEMU0001 device). hw_random is built in.
+LKVM_L2_VIRTIO_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_mmio virtio_blk virtio_console virtio-rng crc16 mbcache jbd2 crc32c_generic ext4 netfs fscache 9pnet 9pnet_virtio 9p pvpanic-mmio"
 
 # lkvm_build_l2_virtio_initrd [SRC:DEST...]: the x86 L2 initramfs of the
 # virtio cases: the plain one plus the modules above and the given static
@@ -356,9 +357,10 @@ lkvm_stage_l1_disk_tools() {
 # ---------------------------------------------------------------------------
 
 # The modules lkvm's in-memory initramfs may load in its guest (the virtio
-# transports, 9p over virtio and the other virtio devices); L1 gets them and
-# their dependencies under /lib/modules/$KVER, where a Debian host has them.
-LKVM_L1_SANDBOX_MODULES="virtio_pci virtio_mmio 9pnet_virtio 9p virtio_blk virtio_console virtio-rng"
+# transports, 9p over virtio, the other virtio devices and the pvpanic
+# driver); L1 gets them and their dependencies under /lib/modules/$KVER,
+# where a Debian host has them.
+LKVM_L1_SANDBOX_MODULES="virtio_pci virtio_mmio 9pnet_virtio 9p virtio_blk virtio_console virtio-rng pvpanic-mmio"
 
 # lkvm_modules_dep: sets LKVM_MODULES_DEP to a modules.dep for the whole
 # unpacked kernel, in depmod's format (cached in KDIR). Debian's package

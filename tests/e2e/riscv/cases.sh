@@ -61,6 +61,9 @@ case_cmdline() {
 	*" foo=bar "*) ;;
 	*) why="foo=bar missing from the guest's /proc/cmdline: $(value CMDLINE)"; return 1 ;;
 	esac
+	# The guest's device tree describes lkvm's pvpanic device.
+	[ "$(value PVPANIC_DT)" = qemu,pvpanic-mmio ] ||
+		{ why="no qemu,pvpanic-mmio node in the guest's /proc/device-tree/soc: '$(value PVPANIC_DT)'"; return 1; }
 	expect_status 0
 }
 
@@ -236,7 +239,8 @@ case_dump_dtb() {
 	# value may follow a printable byte of its property header).
 	tr -c ' -~' '\n' <"$W/x.dtb" | grep -a '...' >"$W/x.strings"
 	echo "E2E-INFO dump-dtb: $(stat -c %s "$W/x.dtb") bytes; nodes: $(grep -a '@' "$W/x.strings" | tr '\n' ' ')"
-	for want in cpu@0 cpu@1 memory@80000000 chosen ns16550a riscv,isa bootargs; do
+	for want in cpu@0 cpu@1 memory@80000000 chosen ns16550a riscv,isa bootargs \
+		pvpanic@10001000 qemu,pvpanic-mmio; do
 		grep -aq -e "$want\$" "$W/x.strings" || { why="the DTB of -c 2 has no '$want'"; return 1; }
 	done
 }

@@ -19,6 +19,9 @@ for a in $(l2_arg lkvmtest | tr , ' '); do
 		echo "NCPU=$(grep -c '^processor' /proc/cpuinfo)"
 		echo "ISA=$(sed -n 's/^isa[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
 		echo "CMDLINE=$(cat /proc/cmdline)"
+		# lkvm's pvpanic node as the guest's device tree has it (Debian
+		# 13's riscv64 kernel has no driver for it).
+		echo "PVPANIC_DT=$(cat /proc/device-tree/soc/pvpanic@*/compatible 2>/dev/null)"
 		;;
 	shell) l2_shell ;;
 	blk)

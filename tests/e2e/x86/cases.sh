@@ -168,12 +168,79 @@ case_bad_kernel() {
 	grep -q 'is not a bzImage' "$ERR" || { why="the error does not say it is not a bzImage"; return 1; }
 }
 
+# Without the pvpanic driver (this initramfs has no modules) lkvm cannot
+# tell a panic from a reboot: panic=-1 resets at once, status 0.
 case_panic_exit() {
 	run_vmm panic-exit none "$E2E_TIMEOUT" run -k $K -i $I -m 256 -c 1 -p "panic=-1 lkvmtest=panic"
 	expect_marker &&
 		expect_line '^LKVM-L2-PANICKING' "the guest never reached its panic" &&
 		expect_line 'Kernel panic' "no 'Kernel panic' message from the guest" &&
-		expect_status 0
+		expect_status 0 || return 1
+	! grep -q 'guest kernel panicked' "$ERR" ||
+		{ why="lkvm reported a panic without a pvpanic driver in the guest"; return 1; }
+}
+
+# pvpanic_bound: the guest's pvpanic-mmio driver bound lkvm's ACPI device
+# (QEMU0001) and read the events lkvm offers: PANICKED and CRASH_LOADED.
+pvpanic_bound() {
+	[ "$(value PVPANIC_DEV)" = QEMU0001:00 ] ||
+		{ why="the guest's pvpanic-mmio driver did not bind QEMU0001:00 (bound: '$(value PVPANIC_DEV)')"; return 1; }
+	[ "$(value PVPANIC_CAPABILITY)" = 3 ] ||
+		{ why="the pvpanic driver read capability '$(value PVPANIC_CAPABILITY)', expected 3 (PANICKED|CRASH_LOADED)"; return 1; }
+}
+
+# With the driver (Debian's pvpanic-mmio, loaded from the virtio image's
+# modules), a panic reaches lkvm before panic=1 reboots: one line
+# "lkvm: guest kernel panicked" and status 3, over any transport.
+pvpanic_exit() {
+	run_vmm "$1" none "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 1 $2 -p "$Q lkvmtest=pvpanic,panic"
+	expect_marker &&
+		expect_line '^LKVM-L2-PANICKING' "the guest never reached its panic" &&
+		expect_line 'Kernel panic' "no 'Kernel panic' message from the guest" &&
+		expect_status 3 && pvpanic_bound || return 1
+	n=$(tr -d '\r' <"$ERR" | grep -c '^lkvm: guest kernel panicked$')
+	[ "$n" = 1 ] || { why="$n 'lkvm: guest kernel panicked' lines on stderr, expected 1"; return 1; }
+}
+case_pvpanic_exit() { pvpanic_exit pvpanic-exit ""; }
+case_pvpanic_exit_mmio() { pvpanic_exit pvpanic-exit-mmio "--virtio-transport mmio"; }
+
+# The driver loaded and a guest that reboots: still status 0, no report.
+case_pvpanic_reboot_exit0() {
+	run_vmm pvpanic-reboot-exit0 none "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 1 -p "$Q lkvmtest=pvpanic"
+	expect_marker &&
+		expect_line '^LKVM-L2-REBOOTING' "the guest never reached reboot -f" &&
+		expect_status 0 && pvpanic_bound || return 1
+	! grep -q 'guest kernel panicked' "$ERR" ||
+		{ why="lkvm reported a panic for a reboot"; return 1; }
+}
+
+# -d IMAGE with no root= in -p: lkvm adds root=/dev/vda rw, which the
+# guest's initramfs (lkvmtest=rootmount, as a distribution's would)
+# mounts read-write: it reads the marker L1 put there and writes a file
+# that L1 then finds in the image.
+case_disk_root_default() {
+	rm -f "$D"/*
+	truncate -s 16M "$D/rootfs.img"
+	mke2fs -F "$D/rootfs.img" >/dev/null 2>&1
+	echo "rootfs-$TOK" >"$W/rootfs-marker"
+	debugfs -w -R "write $W/rootfs-marker marker" "$D/rootfs.img" >/dev/null 2>&1
+	run_vmm disk-root-default none "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 1 \
+		--disk "$D/rootfs.img" -p "$Q lkvmtest=info,rootmount"
+	expect_marker && expect_line '^CMDLINE=' "no CMDLINE= line" &&
+		expect_status 0 || return 1
+	case " $(value CMDLINE) " in
+	*" root=/dev/vda rw "*) ;;
+	*) why="no root=/dev/vda rw in the guest's /proc/cmdline: $(value CMDLINE)"; return 1 ;;
+	esac
+	[ "$(value ROOT_ARG)" = /dev/vda ] && [ "$(value ROOT_MODE)" = rw ] ||
+		{ why="the guest's root= is '$(value ROOT_ARG)' ($(value ROOT_MODE)), expected /dev/vda (rw)"; return 1; }
+	[ "$(value ROOT_MARKER)" = "rootfs-$TOK" ] ||
+		{ why="the guest read '$(value ROOT_MARKER)' from its root's /marker $(value ROOT_MOUNT)"; return 1; }
+	[ "$(value ROOT_WRITE)" = ok ] || { why="the guest could not write to its root"; return 1; }
+	got=$(debugfs -R 'cat /from-guest' "$D/rootfs.img" 2>/dev/null)
+	[ "$got" = "written by the guest" ] || { why="debugfs: /from-guest holds '$got'"; return 1; }
+	e2fsck -fn "$D/rootfs.img" >"$W/rootfs-e2fsck.log" 2>&1 ||
+		{ why="e2fsck -fn on the root image failed: $(tail -n 3 "$W/rootfs-e2fsck.log" | tr '\n' ' ')"; return 1; }
 }
 
 case_missing_kernel() {
@@ -846,6 +913,21 @@ case_sandbox_host_file() {
 	expect_status 0 &&
 		expect_line "^sandbox-token-$TOK" "the guest did not print L1's /etc/e2e-sandbox-token" &&
 		expect_line "$PASSWD_MARKER" "the guest's /host/etc/passwd is not L1's"
+}
+
+# A sandbox whose guest kernel panics before the command finished: lkvm's
+# initramfs loaded the pvpanic driver from L1's /lib/modules, so lkvm
+# says "guest kernel panicked" (and nothing about a missing status) and
+# exits 3.
+case_sandbox_panic() {
+	run_vmm sandbox-panic none "$E2E_TIMEOUT" sandbox -p "$Q" -- \
+		sh -c 'echo LKVM-SANDBOX-PANICKING; echo c >/proc/sysrq-trigger; sleep 60; echo LKVM-SANDBOX-SURVIVED'
+	expect_line '^LKVM-SANDBOX-PANICKING' "the command never ran" &&
+		expect_status 3 || return 1
+	n=$(tr -d '\r' <"$ERR" | grep -c '^lkvm: guest kernel panicked$')
+	[ "$n" = 1 ] || { why="$n 'lkvm: guest kernel panicked' lines on stderr, expected 1"; return 1; }
+	! grep -q -e 'stopped before' -e 'SURVIVED' "$ERR" "$TXT" ||
+		{ why="lkvm also said the guest stopped early, or the command survived its panic"; return 1; }
 }
 
 # lkvm setup NAME, then a sandbox on it: the guest's root is ~/.lkvm/NAME.

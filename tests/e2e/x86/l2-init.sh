@@ -334,6 +334,38 @@ panic)
 	echo "LKVM-L2-PANICKING"
 	echo c >/proc/sysrq-trigger
 	;;
+pvpanic)
+	# The pvpanic driver (pvpanic-mmio, from the image's modules) bound
+	# to lkvm's device, and the events it read from the register.
+	d=$(ls -d /sys/bus/platform/drivers/pvpanic-mmio/*:* 2>/dev/null | head -n1)
+	echo "PVPANIC_DEV=${d##*/}"
+	echo "PVPANIC_CAPABILITY=$(cat "$d/capability" 2>/dev/null)"
+	echo "PVPANIC_EVENTS=$(cat "$d/events" 2>/dev/null)"
+	;;
+rootmount)
+	# What a distribution's initramfs does with a disk root: mount what
+	# root= names, read-write if the command line says rw (read-only
+	# otherwise, as the kernel), and read and write a file there.
+	r=$(l2_arg root) mode=ro
+	for w in $(cat /proc/cmdline); do
+		case "$w" in rw|ro) mode=$w ;; esac
+	done
+	echo "ROOT_ARG=$r"
+	echo "ROOT_MODE=$mode"
+	mkdir -p /root
+	if [ -n "$r" ] && wait_dev "$r" && mount -t ext2 -o "$mode" "$r" /root; then
+		echo "ROOT_MARKER=$(cat /root/marker)"
+		if echo "written by the guest" >/root/from-guest 2>/dev/null; then
+			echo "ROOT_WRITE=ok"
+		else
+			echo "ROOT_WRITE=failed"
+		fi
+		umount /root
+	else
+		echo "ROOT_MOUNT=failed"
+	fi
+	sync
+	;;
 reboot)
 	;;
 blk)

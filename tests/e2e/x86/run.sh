@@ -34,15 +34,15 @@ set -eu
 LKVM_PROG=e2e
 . "$(dirname "$0")/../lib/host.sh"
 
-ALL_CASES="boot-marker smp-2 smp-2-acpi-off mem-size mem-above-4g platform-devices cmdline-append stdin-to-shell reboot-exit0 poweroff-exit0 panic-exit triple-fault-exit0 internal-error pvh-vmlinux missing-kernel bad-kernel
+ALL_CASES="boot-marker smp-2 smp-2-acpi-off mem-size mem-above-4g platform-devices cmdline-append stdin-to-shell reboot-exit0 poweroff-exit0 panic-exit pvpanic-exit pvpanic-exit-mmio pvpanic-reboot-exit0 triple-fault-exit0 internal-error pvh-vmlinux missing-kernel bad-kernel
 virtio-blk virtio-blk-two-disks virtio-blk-multiqueue virtio-pci-msix virtio-blk-ro virtio-blk-discard virtio-blk-lock
 virtio-blk-pci-legacy virtio-blk-mmio virtio-blk-mmio-legacy virtio-pci-intx
-virtio-blk-aio-io_uring virtio-blk-aio-libaio virtio-blk-aio-sync virtio-blk-direct-bdev
+virtio-blk-aio-io_uring virtio-blk-aio-libaio virtio-blk-aio-sync virtio-blk-direct-bdev disk-root-default
 virtio-console virtio-rng
 9p-create-read-write 9p-append-truncate 9p-rename 9p-links 9p-chmod-mkdir 9p-readdir-2000 9p-big-file 9p-host-files
 9p-ro-export 9p-hostile-symlink 9p-hostile-dotdot 9p-hostile-swap 9p-hostile-special-files 9p-hostile-ownership 9p-outside-unchanged
 9p-mmio
-sandbox-exit-status sandbox-true sandbox-host-file setup-sandbox run-9p-root-shell"
+sandbox-exit-status sandbox-true sandbox-host-file sandbox-panic setup-sandbox run-9p-root-shell"
 ALL_CASES=$(echo $ALL_CASES)
 
 lkvm_bin=$LKVM_TOP/lkvm

@@ -17,6 +17,7 @@ unsigned int stub_irq_line_calls;
 unsigned int stub_irq_line_last_irq;
 int stub_irq_line_last_level;
 unsigned int stub_request_stop_calls;
+int stub_request_stop_last_why;
 unsigned int stub_write_mptable_calls;
 
 /* x86/kvm.o: referenced by arch_load_kernel() in x86/boot.c. */
@@ -41,7 +42,7 @@ __attribute__((weak)) void vm_request_stop(struct vm *vm,
 					   enum vm_stop_reason why)
 {
 	(void)vm;
-	(void)why;
+	__atomic_store_n(&stub_request_stop_last_why, (int)why, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&stub_request_stop_calls, 1, __ATOMIC_SEQ_CST);
 }
 

@@ -7,6 +7,7 @@ extern unsigned int stub_irq_line_calls;
 extern unsigned int stub_irq_line_last_irq; /* last vm_set_irq_line() */
 extern int stub_irq_line_last_level;
 extern unsigned int stub_request_stop_calls;
+extern int stub_request_stop_last_why; /* enum vm_stop_reason */
 extern unsigned int stub_write_mptable_calls;
 
 /* vm_ioeventfd(): returns stub_ioeventfd_result if non-zero, else records. */

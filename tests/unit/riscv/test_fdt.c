@@ -60,6 +60,8 @@ static void desc_init(struct riscv_fdt_desc *d, unsigned int harts,
 	d->uart_size = 0x100;
 	d->uart_irq = 10;
 	d->uart_clock = 1843200;
+	d->pvpanic_base = 0x10000800;
+	d->pvpanic_size = 2;
 	d->nr_virtio_mmio = 3;
 	for (i = 0; i < RISCV_FDT_MAX_MMIO; i++) {
 		d->virtio_mmio[i].base = 0x10001000 + 0x1000 * (uint64_t)i;
@@ -466,6 +468,23 @@ static void check_devices(const void *fdt, const struct riscv_fdt_desc *d)
 	CHECK_EQ(u32(fdt, off, "clock-frequency"), d->uart_clock);
 	check_dev_irq(fdt, d, off, d->uart_irq);
 
+	/* pvpanic: what Linux's pvpanic-mmio matches, its register, no
+	 * interrupt; none at all without a size. */
+	snprintf(path, sizeof(path), "/soc/pvpanic@%" PRIx64, d->pvpanic_base);
+	if (d->pvpanic_size) {
+		off = node(fdt, path);
+		CHECK_STREQ(str(fdt, off, "compatible"), "qemu,pvpanic-mmio");
+		check_reg(fdt, off, d->pvpanic_base, d->pvpanic_size);
+		CHECK(!has_prop(fdt, off, "interrupts"));
+		CHECK_EQ(fdt_node_offset_by_compatible(fdt, off,
+						       "qemu,pvpanic-mmio"),
+			 -FDT_ERR_NOTFOUND); /* only one */
+	} else {
+		CHECK(fdt_path_offset(fdt, path) < 0);
+		CHECK(fdt_node_offset_by_compatible(fdt, -1,
+						    "qemu,pvpanic-mmio") < 0);
+	}
+
 	for (i = 0; i < d->nr_virtio_mmio; i++) {
 		const struct riscv_fdt_mmio_dev *m = &d->virtio_mmio[i];
 
@@ -722,6 +741,17 @@ TEST(no_virtio_mmio)
 	check_tree(&d);
 }
 
+/* A description without pvpanic (pvpanic_size 0) gets no node. */
+TEST(no_pvpanic)
+{
+	struct riscv_fdt_desc d;
+
+	desc_init(&d, 1, RISCV_IRQCHIP_PLIC);
+	d.pvpanic_size = 0;
+	d.pvpanic_base = d.uart_base; /* ignored without a size */
+	check_tree(&d);
+}
+
 TEST(max_virtio_mmio)
 {
 	struct riscv_fdt_desc d;
@@ -931,6 +961,18 @@ static void bad_mmio_on_uart(struct riscv_fdt_desc *d)
 {
 	d->virtio_mmio[0].base = d->uart_base;
 }
+static void bad_pvpanic_on_uart(struct riscv_fdt_desc *d)
+{
+	d->pvpanic_base = d->uart_base + 0xff;
+}
+static void bad_pvpanic_on_mmio(struct riscv_fdt_desc *d)
+{
+	d->pvpanic_base = d->virtio_mmio[2].base + d->virtio_mmio[2].size - 1;
+}
+static void bad_pvpanic_wrap(struct riscv_fdt_desc *d)
+{
+	d->pvpanic_base = UINT64_MAX;
+}
 static void bad_mmio_in_ram(struct riscv_fdt_desc *d)
 {
 	d->virtio_mmio[0].base = d->ram_base + d->ram_size - 0x100;
@@ -1020,7 +1062,8 @@ static const struct bad_case bad_common[] = {
 	BAD(bad_uart_irq0), BAD(bad_uart_irq_big), BAD(bad_uart_clock),
 	BAD(bad_uart_size), BAD(bad_mmio_irq0), BAD(bad_mmio_irq_big),
 	BAD(bad_mmio_count), BAD(bad_mmio_overlap), BAD(bad_mmio_on_uart),
-	BAD(bad_mmio_in_ram), BAD(bad_pci_intx0), BAD(bad_pci_intx_big),
+	BAD(bad_mmio_in_ram), BAD(bad_pvpanic_on_uart),
+	BAD(bad_pvpanic_on_mmio), BAD(bad_pvpanic_wrap), BAD(bad_pci_intx0), BAD(bad_pci_intx_big),
 	BAD(bad_pci_mmio_64), BAD(bad_pci_mmio_end), BAD(bad_pci_ecam0),
 	BAD(bad_sources0), BAD(bad_sources_big), BAD(bad_irqchip),
 	BAD(bad_initrd_order), BAD(bad_initrd_outside), BAD(bad_initrd_below),
@@ -1553,6 +1596,12 @@ static void check_dts(const struct riscv_fdt_desc *d)
 	dts_irq(d, blk, 1, d->uart_irq);
 	free(blk);
 
+	snprintf(name, sizeof(name), "pvpanic@%" PRIx64, d->pvpanic_base);
+	blk = dts_node(o.dts, name);
+	CHECK_CONTAINS(blk, "compatible = \"qemu,pvpanic-mmio\";");
+	dts_reg(blk, d->pvpanic_base, d->pvpanic_size);
+	free(blk);
+
 	for (i = 0; i < d->nr_virtio_mmio; i++) {
 		const struct riscv_fdt_mmio_dev *m = &d->virtio_mmio[i];
 
@@ -1618,6 +1667,7 @@ int main(void)
 	RUN(aia_four_harts_pci);
 	RUN(aia_one_hart_no_pci);
 	RUN(no_virtio_mmio);
+	RUN(no_pvpanic);
 	RUN(max_virtio_mmio);
 	RUN(initrd_at_ram_end);
 	RUN(unit_addresses_hex);

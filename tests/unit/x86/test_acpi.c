@@ -274,6 +274,103 @@ TEST(dsdt_virtio_mmio)
 	CHECK_EQ(area[0], 0xcc);
 }
 
+/*
+ * The pvpanic device in the DSDT, byte for byte, as QEMU describes its ISA
+ * pvpanic (Linux's pvpanic-mmio matches _HID QEMU0001):
+ *   Device (PEVT) { Name (_HID, "QEMU0001")
+ *     Name (_CRS, ResourceTemplate () { IO (Decode16, 0x505, 0x505, 1, 1) })
+ *   }
+ */
+static const uint8_t pevt_device[] = {
+	0x5b, 0x82, 0x27,                 /* DeviceOp, PkgLength 39 */
+	'P', 'E', 'V', 'T',
+	0x08, '_', 'H', 'I', 'D',         /* Name (_HID, */
+	0x0d, 'Q', 'E', 'M', 'U', '0', '0', '0', '1', 0x00, /* "QEMU0001") */
+	0x08, '_', 'C', 'R', 'S',         /* Name (_CRS, */
+	0x11, 0x0d, 0x0a, 0x0a,           /* Buffer, PkgLength 13, size 10 */
+	0x47, 0x01,                       /* I/O port, 16-bit decode */
+	0x05, 0x05, 0x05, 0x05,           /*   minimum, maximum 0x505 */
+	0x01, 0x01,                       /*   alignment 1, length 1 */
+	0x79, 0x00,                       /* end tag */
+};
+
+TEST(dsdt_pvpanic)
+{
+	static const uint8_t s5_len = 13; /* Name (_S5_, ...) */
+	struct acpi_mmio_dev d[2];
+	struct acpi_devices devs = { .pvpanic_port = X86_PVPANIC_PORT };
+	struct tables t;
+	const uint8_t *aml;
+	uint32_t scope_len;
+	unsigned int i;
+	int used;
+
+	/* The port lkvm registers is the one described, and QEMU's. */
+	CHECK_EQ(X86_PVPANIC_PORT, 0x505);
+	CHECK_EQ(X86_PVPANIC_LEN, 1);
+
+	/* Alone: Scope (\_SB) { PEVT }, a one-byte PkgLength. */
+	memset(area, 0xcc, sizeof(area));
+	used = acpi_write_tables_devs(area, ROOM, GPA, 1, &devs);
+	REQUIRE(used > 0);
+	CHECK_EQ(area[used], 0xcc);
+	REQUIRE(walk(&t));
+	scope_len = 5 + sizeof(pevt_device);
+	REQUIRE(get32(t.dsdt + 4) == 36 + s5_len + 1 + 1 + scope_len);
+	aml = t.dsdt + 36 + s5_len;
+	CHECK_EQ(aml[0], 0x10);                            /* ScopeOp */
+	CHECK_EQ(aml[1], 1 + scope_len);                   /* PkgLength */
+	CHECK_EQ(memcmp(aml + 2, "\\_SB_", 5), 0);
+	CHECK_EQ(memcmp(aml + 7, pevt_device, sizeof(pevt_device)), 0);
+
+	/* With virtio-mmio devices: PEVT first, then VR00, VR01 unchanged. */
+	for (i = 0; i < 2; i++) {
+		d[i].base = 0xc0000000ULL + 0x1000ULL * i;
+		d[i].size = 0x200;
+		d[i].irq = 5 + i;
+	}
+	devs.mmio = d;
+	devs.nr_mmio = 2;
+	used = acpi_write_tables_devs(area, ROOM, GPA, 2, &devs);
+	REQUIRE(used > 0);
+	REQUIRE(walk(&t));
+	scope_len = 5 + sizeof(pevt_device) + 2 * sizeof(vr_device);
+	REQUIRE(get32(t.dsdt + 4) == 36 + s5_len + 1 + 2 + scope_len);
+	aml = t.dsdt + 36 + s5_len;
+	CHECK_EQ(aml[1], 0x40 | ((2 + scope_len) & 0xf));
+	CHECK_EQ(aml[2], (2 + scope_len) >> 4);
+	CHECK_EQ(memcmp(aml + 8, pevt_device, sizeof(pevt_device)), 0);
+	CHECK_EQ(memcmp(aml + 8 + sizeof(pevt_device), vr_device,
+			sizeof(vr_device)), 0);
+	CHECK_EQ(memcmp(aml + 8 + sizeof(pevt_device) + sizeof(vr_device) + 3,
+			"VR01", 4), 0);
+
+	/* Another port is encoded little-endian in both fields. */
+	devs.nr_mmio = 0;
+	devs.pvpanic_port = 0x1234;
+	REQUIRE(acpi_write_tables_devs(area, ROOM, GPA, 1, &devs) > 0);
+	REQUIRE(walk(&t));
+	aml = t.dsdt + 36 + s5_len + 7;
+	CHECK_EQ(get16(aml + 33), 0x1234);
+	CHECK_EQ(get16(aml + 35), 0x1234);
+
+	/* Every pin taken by virtio-mmio still leaves room for PEVT. */
+	{
+		struct acpi_mmio_dev all[X86_IOAPIC_PINS];
+
+		for (i = 0; i < X86_IOAPIC_PINS; i++)
+			all[i] = (struct acpi_mmio_dev){ 0xc0000000ULL + 0x1000ULL * i,
+							 0x200, i };
+		devs = (struct acpi_devices){ all, X86_IOAPIC_PINS,
+					      X86_PVPANIC_PORT };
+		REQUIRE(acpi_write_tables_devs(area, ROOM, GPA, 254, &devs) > 0);
+		REQUIRE(walk(&t));
+		CHECK_EQ(get32(t.dsdt + 4),
+			 36 + s5_len + 1 + 2 + 5 + sizeof(pevt_device) +
+			 X86_IOAPIC_PINS * sizeof(vr_device));
+	}
+}
+
 static void check_madt(unsigned int nr_cpus)
 {
 	struct tables t;
@@ -480,6 +577,7 @@ int main(void)
 	RUN(fadt_fields);
 	RUN(dsdt_s5);
 	RUN(dsdt_virtio_mmio);
+	RUN(dsdt_pvpanic);
 	RUN(madt_1);
 	RUN(madt_8);
 	RUN(madt_254);

@@ -8,6 +8,7 @@
 
 #include "arch/devices.h"
 #include "lkvm/pci.h"
+#include "lkvm/pvpanic.h"
 #include "lkvm/serial8250.h"
 
 struct kvm_cpuid2;
@@ -71,6 +72,10 @@ struct kvm_cpuid2;
 
 #define X86_UART_IRQ 4
 #define X86_COM1_PORT 0x3f8
+/* pvpanic, QEMU's ISA device: one byte at QEMU's port, QEMU0001 in the
+ * DSDT (x86/acpi.c). */
+#define X86_PVPANIC_PORT 0x505
+#define X86_PVPANIC_LEN 1
 
 /* What lkvm learned from a bzImage header (Documentation/arch/x86/boot.rst). */
 struct bzimage_info {
@@ -122,6 +127,15 @@ int acpi_write_tables_mmio(uint8_t *mem, size_t room, uint32_t gpa,
 			   unsigned int nr_cpus,
 			   const struct acpi_mmio_dev *mmio,
 			   unsigned int nr_mmio);
+/* The devices the DSDT describes in \_SB. */
+struct acpi_devices {
+	const struct acpi_mmio_dev *mmio; /* virtio-mmio, as \_SB.VRnn */
+	unsigned int nr_mmio;             /* <= X86_IOAPIC_PINS */
+	uint16_t pvpanic_port;            /* \_SB.PEVT (QEMU0001); 0: none */
+};
+int acpi_write_tables_devs(uint8_t *mem, size_t room, uint32_t gpa,
+			   unsigned int nr_cpus,
+			   const struct acpi_devices *devs);
 /* PCI INTx wiring (x86/irq.c): INTA# of PCI slot @slot is ISA IRQ / IOAPIC
  * pin x86_pci_intx_line(slot); the MP table and the MADT describe every line
  * in x86_pci_intx_line_mask() as level-triggered, active-high. */
@@ -147,6 +161,7 @@ struct arch_vm {
 	struct pci_conf1 conf1;
 	struct pci_device host_bridge;
 	struct acpi_pm pm;
+	struct pvpanic pvpanic;
 
 	/* Resource allocators (x86/platform.c). */
 	uint64_t mmio_next;

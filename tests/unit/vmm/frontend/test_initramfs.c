@@ -113,6 +113,11 @@ static const char modules_dep[] =
 	"kernel/x/loop_b.ko: kernel/x/loop_a.ko\n"
 	"kernel/x/orphan.ko: kernel/x/gone.ko\n"
 	"kernel/x/broken.ko.xz:\n"
+	"kernel/drivers/misc/pvpanic/pvpanic.ko:\n"
+	"kernel/drivers/misc/pvpanic/pvpanic-mmio.ko: kernel/drivers/misc/pvpanic/pvpanic.ko\n"
+	/* Listed, but their files (or a dependency's) are not there. */
+	"kernel/x/nofile.ko:\n"
+	"kernel/x/depgone.ko: kernel/x/nofile.ko\n"
 	"not a module line\n"
 	"\n";
 
@@ -126,6 +131,7 @@ static void make_tree(void)
 		"kernel", "kernel/drivers", "kernel/drivers/virtio",
 		"kernel/drivers/block", "kernel/net", "kernel/net/9p",
 		"kernel/fs", "kernel/fs/netfs", "kernel/fs/9p", "kernel/x",
+		"kernel/drivers/misc", "kernel/drivers/misc/pvpanic",
 	};
 	static const struct { const char *rel, *name; } mods[] = {
 		{ "kernel/drivers/virtio/virtio_ring.ko", "virtio_ring" },
@@ -142,6 +148,9 @@ static void make_tree(void)
 		{ "kernel/x/loop_a.ko", "loop_a" },
 		{ "kernel/x/loop_b.ko", "loop_b" },
 		{ "kernel/x/orphan.ko", "orphan" },
+		{ "kernel/drivers/misc/pvpanic/pvpanic.ko", "pvpanic" },
+		{ "kernel/drivers/misc/pvpanic/pvpanic-mmio.ko", "pvpanic_mmio" },
+		{ "kernel/x/depgone.ko", "depgone" },
 	};
 	char path[512];
 	unsigned int i;
@@ -371,6 +380,60 @@ TEST(missing_modules)
 	capture_end(&cap);
 	CHECK_CONTAINS(cap.text, "(it is needed for the 9p root; use -k with a kernel that has it)");
 	CHECK(!strstr(cap.text, " -i"));
+}
+
+/* Optional modules (the pvpanic driver): loaded with their dependencies
+ * when the kernel has them, silently left out when it has not. */
+TEST(optional_modules)
+{
+	static const char *const want[] = { "virtio_ring", "virtio",
+					    "virtio_pci_modern_dev",
+					    "virtio_pci", "pvpanic",
+					    "pvpanic_mmio" };
+	static const char *const absent[] = {
+		"not_there", /* not in modules.dep */
+		"nofile",    /* listed, no file */
+		"depgone",   /* its dependency has no file */
+		"ext4",      /* built in */
+		"virtio",    /* already loaded: once */
+		NULL,
+	};
+	const char *names[] = { "virtio_pci" };
+	const char *const *opt = initramfs_optional_modules();
+	struct module_set ms;
+	struct capture cap;
+
+	/* lkvm's list: the pvpanic driver. */
+	REQUIRE(opt && opt[0]);
+	CHECK_STREQ(opt[0], "pvpanic_mmio");
+	CHECK_NULL(opt[1]);
+
+	capture_start(&cap);
+	CHECK_EQ(modules_resolve_with(moddir, names, 1, opt, true, &ms), 0);
+	capture_end(&cap);
+	CHECK_STREQ(cap.text, "");
+	CHECK(set_is(&ms, want, ARRAY_SIZE(want)));
+	modules_free(&ms);
+
+	capture_start(&cap);
+	CHECK_EQ(modules_resolve_with(moddir, names, 1, absent, true, &ms), 0);
+	capture_end(&cap);
+	CHECK_STREQ(cap.text, "");
+	CHECK(set_is(&ms, want, 4));
+	modules_free(&ms);
+
+	/* Optional ones do not excuse a missing required one. */
+	names[0] = "virtio_console";
+	capture_start(&cap);
+	CHECK_EQ(modules_resolve_with(moddir, names, 1, opt, true, &ms), -ENOENT);
+	capture_end(&cap);
+	CHECK_CONTAINS(cap.text, "no module virtio_console");
+	CHECK_EQ(count_lines(cap.text), 1);
+	CHECK_EQ(ms.nr, 0);
+	/* Nothing required, no optional list: an empty set. */
+	CHECK_EQ(modules_resolve_with(moddir, names, 0, NULL, true, &ms), 0);
+	CHECK_EQ(ms.nr, 0);
+	modules_free(&ms);
 }
 
 TEST(decompression)
@@ -628,6 +691,7 @@ int main(void)
 	RUN(closure_order);
 	RUN(builtin_and_spellings);
 	RUN(missing_modules);
+	RUN(optional_modules);
 	RUN(decompression);
 	RUN(bad_module_files);
 	RUN(argv_encoding);

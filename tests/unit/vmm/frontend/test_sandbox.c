@@ -502,6 +502,23 @@ TEST(finish)
 	CHECK_STREQ(cap.text, "");
 	sandbox_free(&sb);
 
+	/* The guest kernel panicked before the command finished (lkvm said
+	 * "guest kernel panicked"): 3, not 1, and no second line. */
+	sandbox_init(&sb);
+	sb.is_sandbox = true;
+	make_ctl(&sb, NULL);
+	capture_start(&cap);
+	CHECK_EQ(sandbox_finish(&sb, LKVM_EXIT_GUEST_PANIC), 3);
+	capture_end(&cap);
+	CHECK_STREQ(cap.text, "");
+	sandbox_free(&sb);
+	/* ... but a command that finished keeps its status. */
+	sandbox_init(&sb);
+	sb.is_sandbox = true;
+	make_ctl(&sb, "0\n");
+	CHECK_EQ(sandbox_finish(&sb, LKVM_EXIT_GUEST_PANIC), 0);
+	sandbox_free(&sb);
+
 	/* run: no status (Ctrl-A x) keeps the VM's status; a shell's exit
 	 * status is lkvm's. */
 	sandbox_init(&sb);
