@@ -244,8 +244,11 @@ const char *disk_image_format(const uint8_t *head, size_t head_len,
 	if (AT(head, head_len, 0, "conectix") ||
 	    (tail_len == 512 && AT(tail, tail_len, 0, "conectix")))
 		return "VHD";
-	if (AT(head, head_len, 0, "LUKS\xba\xbe"))
-		return "LUKS";
+	/*
+	 * Not LUKS: an encrypted volume is raw to lkvm, the guest unlocks it
+	 * -- and a guest may luksFormat a whole disk, which must not stop
+	 * that disk from being given to it again.
+	 */
 #undef AT
 	return NULL;
 }
@@ -255,7 +258,7 @@ static void raw_name(const char *path, char *out, size_t cap)
 {
 	static const char *const exts[] = {
 		".qcow2", ".qcow", ".qed", ".vmdk", ".vdi", ".vhdx", ".vhd",
-		".luks", ".img",
+		".img",
 	};
 	size_t len = strlen(path), i, n;
 
@@ -297,11 +300,6 @@ static int check_format(struct disk *d)
 				nt > 0 ? (size_t)nt : 0);
 	if (!fmt)
 		return 0;
-	if (!strcmp(fmt, "LUKS")) {
-		pr_err("disk '%s' is a LUKS volume; lkvm reads raw images only: add ,format=raw to give the guest the encrypted volume as it is (the guest unlocks it), or decrypt it on the host",
-		       d->path);
-		return -EMEDIUMTYPE;
-	}
 	raw_name(d->path, raw, sizeof(raw));
 	pr_err("disk '%s' is a %s image; lkvm reads raw images only: convert it with 'qemu-img convert -O raw %s %s', or add ,format=raw to use the bytes as they are",
 	       d->path, fmt, d->path, raw);

@@ -103,39 +103,55 @@ int vm_cmdline_add_after(struct vm *vm, const char *after, const char *param)
 }
 
 /*
- * Whether the kernel parameters @params set root=.  Split as the kernel's
- * next_arg() does: at blanks outside double quotes, a leading quote not
- * part of the name; a bare "--" ends the kernel's parameters (the rest is
- * init's).  nfsroot= and other names ending in "root" do not count.
+ * The next parameter at *@p (NULL at the end), its length in *@len, where
+ * it starts in the text in *@raw, and *@p moved past it.  Split as the
+ * kernel's next_arg() does: at blanks outside double quotes, a leading
+ * quote not part of the name.
  */
+static const char *next_param(const char **p, const char **raw, size_t *len)
+{
+	const char *s = *p, *tok;
+	bool quoted = false;
+
+	while (*s == ' ' || *s == '\t' || *s == '\n')
+		s++;
+	if (!*s)
+		return NULL;
+	tok = *raw = s;
+	for (; *s && (quoted || (*s != ' ' && *s != '\t' && *s != '\n')); s++)
+		if (*s == '"')
+			quoted = !quoted;
+	*p = s;
+	*len = (size_t)(s - tok);
+	if (*tok == '"') {
+		tok++;
+		(*len)--;
+	}
+	return tok;
+}
+
+const char *params_init_args(const char *params)
+{
+	const char *p = params, *tok, *raw;
+	size_t len;
+
+	while (p && (tok = next_param(&p, &raw, &len)))
+		if (len == 2 && !memcmp(tok, "--", 2))
+			return raw;
+	return NULL;
+}
+
+/* Whether the kernel parameters @params set root= (before a bare "--",
+ * after which they are init's).  nfsroot= and other names ending in
+ * "root" do not count. */
 static bool params_set_root(const char *params)
 {
-	const char *p = params;
+	const char *p = params, *tok, *raw, *end = params_init_args(params);
+	size_t len;
 
-	while (p && *p) {
-		const char *tok;
-		bool quoted = false;
-		size_t len;
-
-		while (*p == ' ' || *p == '\t' || *p == '\n')
-			p++;
-		if (!*p)
-			break;
-		tok = p;
-		for (; *p && (quoted || (*p != ' ' && *p != '\t' && *p != '\n'));
-		     p++)
-			if (*p == '"')
-				quoted = !quoted;
-		len = (size_t)(p - tok);
-		if (*tok == '"') {
-			tok++;
-			len--;
-		}
-		if (len == 2 && !memcmp(tok, "--", 2))
-			return false;
+	while (p && (tok = next_param(&p, &raw, &len)) && (!end || raw < end))
 		if (len >= 5 && !memcmp(tok, "root=", 5))
 			return true;
-	}
 	return false;
 }
 

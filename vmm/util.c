@@ -304,11 +304,34 @@ out_close:
 	return err;
 }
 
+/* Whether the regular file at @path begins with the @len bytes @magic. */
+static bool file_starts_with(const char *path, const char *magic, size_t len)
+{
+	char head[16];
+	struct stat st;
+	int fd = open_regular_file(path, false, &st);
+	bool match;
+
+	if (fd < 0 || len > sizeof(head)) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	match = pread(fd, head, len, 0) == (ssize_t)len &&
+		!memcmp(head, magic, len);
+	close(fd);
+	return match;
+}
+
 int read_kernel_file(const char *path, uint64_t mem_bytes, uint8_t **buf,
 		     size_t *len)
 {
 	int err = read_file_max(path, mem_bytes, buf, len);
 
+	/* An ELF vmlinux (x86's PVH entry) loads only its segments: with
+	 * debug info it may be larger than guest RAM and still boot. */
+	if (err == -EFBIG && file_starts_with(path, "\177ELF", 4))
+		err = read_whole_file(path, buf, len);
 	if (err == -EFBIG) {
 		struct stat st;
 

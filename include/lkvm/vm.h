@@ -167,6 +167,9 @@ char *vm_build_cmdline(const char *arch_defaults, const char *user_params);
  * root, and the -p parameters set no root= (before a "--"); else NULL.
  */
 const char *vm_default_root(const struct vm_config *cfg);
+/* Where init's arguments begin in kernel parameters @params: the bare "--"
+ * that ends the kernel's own, or NULL when there is none. */
+const char *params_init_args(const char *params);
 /* vm->cmdline for @cfg: @arch_defaults, vm_default_root()'s parameter,
  * then cfg->params; 0 or -ENOMEM. */
 int vm_cmdline_init(struct vm *vm, const char *arch_defaults,

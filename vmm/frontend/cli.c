@@ -402,8 +402,10 @@ static int value_looks_like_option(const struct cli_command *cmd,
 	    (cmd->foreign && cli_find_foreign(val, strcspn(val, "="))))
 		return cli_error(err, "option '%s' needs a value (got option '%s')",
 				 name, val);
-	/* -m -1, -c -2: no spelling makes a negative number valid. */
-	if (isdigit((unsigned char)val[1]))
+	/* -m -1, -c -2: no spelling makes a negative number valid (for a
+	 * number; "-k -1" may be a file called "-1"). */
+	if (isdigit((unsigned char)val[1]) &&
+	    (!strcmp(o->arg, "SIZE") || !strcmp(o->arg, "N")))
 		return cli_error(err, "option '%s' needs a value (got '%s'; a negative number is never valid)",
 				 name, val);
 	return cli_error(err, "option '%s' needs a value (got '%s'; write --%s=%s for a value that starts with '-')",

@@ -40,20 +40,56 @@ static int run_operand(struct vm_config *cfg, const char *arg, FILE *err)
 	return 0;
 }
 
-/* Each -p adds to the parameters, space-separated (kvmtool keeps the last
- * one; joining loses nothing a script meant to add). */
+/* Append @len bytes of @s, blanks at either end dropped, to @out after
+ * one space (none at the start); nothing when they are all blank. */
+static void append_word_run(char *out, const char *s, size_t len)
+{
+	size_t n = strlen(out);
+
+	while (len && isspace((unsigned char)*s)) {
+		s++;
+		len--;
+	}
+	while (len && isspace((unsigned char)s[len - 1]))
+		len--;
+	if (!len)
+		return;
+	if (n)
+		out[n++] = ' ';
+	memcpy(out + n, s, len);
+	out[n + len] = '\0';
+}
+
+/*
+ * Each -p adds to the parameters, space-separated (kvmtool keeps the last
+ * one; joining loses nothing a script meant to add).  Kernel parameters
+ * stay before init's: -p "init=/bin/sh -- arg" -p quiet gives
+ * "init=/bin/sh quiet -- arg", not an argument "quiet" for init.
+ */
 static int apply_params(struct vm_config *cfg, const struct cli_use *use)
 {
+	const char *old = cfg->params, *new = use->arg;
+	const char *old_init, *new_init;
 	char *joined;
 
-	if (!cfg->params || !*cfg->params) {
-		cfg->params = use->arg;
+	if (!old || !*old) {
+		cfg->params = new;
 		return 0;
 	}
-	if (!*use->arg)
-		return 0;
-	if (asprintf(&joined, "%s %s", cfg->params, use->arg) < 0)
+	old_init = params_init_args(old);
+	new_init = params_init_args(new);
+	joined = calloc(1, strlen(old) + strlen(new) + 2);
+	if (!joined)
 		return cli_error(use->err, "out of memory");
+	append_word_run(joined, old, old_init ? (size_t)(old_init - old)
+					      : strlen(old));
+	append_word_run(joined, new, new_init ? (size_t)(new_init - new)
+					      : strlen(new));
+	if (old_init)
+		append_word_run(joined, old_init, strlen(old_init));
+	if (new_init) /* its "--" only when there was none before */
+		append_word_run(joined, new_init + (old_init ? 2 : 0),
+				strlen(new_init + (old_init ? 2 : 0)));
 	free(cfg->params_joined);
 	cfg->params = cfg->params_joined = joined;
 	return 0;
@@ -299,7 +335,7 @@ static const struct cli_option run_options[] = {
 		  "             characters, space included)\n"
 		  "  format=raw use the image's bytes as they are, even\n"
 		  "             when they look like qcow2, VMDK, VDI,\n"
-		  "             VHD(X), QED or LUKS (refused otherwise)",
+		  "             VHD(X) or QED (refused otherwise)",
 	  .apply = apply_disk, .repeatable = true },
 	{ .long_name = "console", .arg = "TYPE",
 	  .help = "guest console on the terminal: serial (ttyS0) or\n"

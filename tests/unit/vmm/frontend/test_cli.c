@@ -968,6 +968,9 @@ TEST(values_that_look_like_options)
 			  "option '-m' needs a value (got '-1'; a negative number is never valid)");
 	CHECK_USAGE_ERROR(parse(&c, "-c", "-2", "k", NULL),
 			  "option '-c' needs a value (got '-2'; a negative number is never valid)");
+	/* A path may be called "-1". */
+	CHECK_USAGE_ERROR(parse(&c, "-k", "-1", NULL),
+			  "option '-k' needs a value (got '-1'; write --kernel=-1 for a value that starts with '-')");
 	CHECK_USAGE_ERROR(parse(&c, "-d", "-x.img", "k", NULL),
 			  "option '-d' needs a value (got '-x.img'");
 	CHECK_USAGE_ERROR(parse(&c, "--9p", "-weird", "k", NULL),
@@ -1094,6 +1097,23 @@ TEST(params_append)
 	CHECK_OK(parse(&c, "-p", "a", "k", NULL));
 	CHECK_STREQ(c.params, "a");
 	CHECK_NULL(c.params_joined);
+	cli_free_config(&c);
+	/* Kernel parameters stay before a "--" (init's arguments follow). */
+	CHECK_OK(parse(&c, "-p", "init=/bin/sh -- arg", "-p", "quiet", "k",
+		       NULL));
+	CHECK_STREQ(c.params, "init=/bin/sh quiet -- arg");
+	cli_free_config(&c);
+	CHECK_OK(parse(&c, "-p", "a -- x", "-p", "b -- y", "-p", "-- z", "k",
+		       NULL));
+	CHECK_STREQ(c.params, "a b -- x y z");
+	cli_free_config(&c);
+	CHECK_OK(parse(&c, "-p", "a", "-p", "-- x", "-p", "root=/dev/vdb", "k",
+		       NULL));
+	CHECK_STREQ(c.params, "a root=/dev/vdb -- x");
+	cli_free_config(&c);
+	/* A quoted value with blanks stays whole; "--" inside it is not one. */
+	CHECK_OK(parse(&c, "-p", "x=\"a -- b\"", "-p", "c", "k", NULL));
+	CHECK_STREQ(c.params, "x=\"a -- b\" c");
 	cli_free_config(&c);
 }
 
