@@ -128,6 +128,14 @@ int main(int argc, char **argv)
 		return LKVM_EXIT_FAILURE;
 	/* A closed stdout must not kill the VM; write() reports EPIPE instead. */
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Everything lkvm prints on stdout (help, version) in one buffer, so
+	 * a failing write happens in cli_close_output()'s fflush(), whose
+	 * errno names the reason; stdio forgets an earlier one's.  (The
+	 * guest's console is written to fd 1 directly, not through stdio.)
+	 */
+	static char stdout_buf[64 * 1024];
+	setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));
 
 	if (!cmd) {
 		cli_print_main_usage(stderr);

@@ -125,8 +125,15 @@ else
 fi
 
 # /dev/kvm that the user may not open: one line saying so.
+# (The kernel and initrd are read first, so they must be readable to the
+# unprivileged user.)
 if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$lkvm" run -k /nonexistent -i "$work/initrd.img" \
+	pub=$(mktemp -d /tmp/lkvm-smoke-pub.XXXXXX)
+	chmod 755 "$pub"
+	cp "$img" "$pub/kernel"
+	cp "$work/initrd.img" "$pub/initrd.img"
+	chmod 644 "$pub/kernel" "$pub/initrd.img"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$lkvm" run -k "$pub/kernel" -i "$pub/initrd.img" \
 		</dev/null >"$work/out" 2>"$work/err"
 	rc=$?
 	if [ $rc = 1 ] && grep -q "/dev/kvm: permission denied" "$work/err" &&
@@ -135,6 +142,7 @@ if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
 	else
 		result dev-kvm-permission 1 "rc=$rc"
 	fi
+	rm -rf "$pub"
 fi
 
 # stdin (a pipe, not a tty) reaches the UART; the guest echoes it back.
