@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lkvm/cli.h"
 #include "lkvm/config.h"
@@ -246,6 +247,11 @@ static int foreign_error(const struct cli_foreign *f, const char *name,
 			 f->instead ? "'?" : "");
 }
 
+static bool same_letter(char a, char b)
+{
+	return tolower((unsigned char)a) == tolower((unsigned char)b);
+}
+
 unsigned int cli_edit_distance(const char *a, size_t la, const char *b)
 {
 	enum { MAX_LEN = 63 };
@@ -262,9 +268,10 @@ unsigned int cli_edit_distance(const char *a, size_t la, const char *b)
 		for (j = 1; j <= lb; j++) {
 			unsigned int d = MIN(prev[j], cur[j - 1]) + 1;
 
-			d = MIN(d, prev[j - 1] + (a[i - 1] != b[j - 1]));
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-			    a[i - 2] == b[j - 1])
+			/* Case does not count: "RUN" is "run" typed loudly. */
+			d = MIN(d, prev[j - 1] + !same_letter(a[i - 1], b[j - 1]));
+			if (i > 1 && j > 1 && same_letter(a[i - 1], b[j - 2]) &&
+			    same_letter(a[i - 2], b[j - 1]))
 				d = MIN(d, prev2[j - 2] + 1);
 			cur[j] = d;
 		}
@@ -283,6 +290,16 @@ static bool near_miss(unsigned int distance, size_t len)
 	return distance <= (len <= 3 ? 1u : 2u);
 }
 
+/* Whether the @len bytes at @word and @name, one a prefix of the other
+ * and the shorter at least three letters, name the same thing in other
+ * words ("--memory" for "--mem", "--init" for "--initrd"). */
+static bool prefix_match(const char *word, size_t len, const char *name)
+{
+	size_t n = strlen(name), m = MIN(len, n);
+
+	return m >= 3 && !strncasecmp(word, name, m);
+}
+
 /* The long option of @cmd nearest to the @len bytes at @word, if that is
  * a near miss; NULL otherwise. */
 static const struct cli_option *nearest_option(const struct cli_command *cmd,
@@ -295,6 +312,8 @@ static const struct cli_option *nearest_option(const struct cli_command *cmd,
 	cli_options_begin(&it, cmd);
 	while ((o = cli_options_next(&it))) {
 		d = cli_edit_distance(word, len, o->long_name);
+		if (!near_miss(d, len) && prefix_match(word, len, o->long_name))
+			d = 1; /* as likely as a typo */
 		if (d < best_d) {
 			best = o;
 			best_d = d;
@@ -366,6 +385,17 @@ int cli_unknown_command(const char *name, FILE *err)
 		if (o)
 			return cli_error(err, "unknown command '%s' (did you mean 'lkvm run %s ...'?)",
 					 name, name);
+		/* lkvm's own: --help and --version (main()). */
+		if (name[1] == '-') {
+			static const char *const own[] = { "help", "version" };
+			size_t i;
+
+			for (i = 0; i < ARRAY_SIZE(own); i++)
+				if (near_miss(cli_edit_distance(name + 2, len - 2,
+								own[i]), len - 2))
+					return cli_error(err, "unknown option '%s' (did you mean '--%s'? see 'lkvm help')",
+							 name, own[i]);
+		}
 		return cli_error(err, "unknown option '%s' (see 'lkvm help')",
 				 name);
 	}

@@ -1306,6 +1306,13 @@ TEST(option_typos)
 			  "did you mean '--cpus'?");
 	CHECK_USAGE_ERROR(parse(&c, "--virtio-transprot", "pci", "k", NULL),
 			  "did you mean '--virtio-transport'?");
+	/* Another case, or a longer or shorter word for the same thing. */
+	CHECK_USAGE_ERROR(parse(&c, "--KERNEL", "x", NULL),
+			  "did you mean '--kernel'?");
+	CHECK_USAGE_ERROR(parse(&c, "--memory", "1G", "k", NULL),
+			  "did you mean '--mem'?");
+	CHECK_USAGE_ERROR(parse(&c, "--init", "i", "k", NULL),
+			  "did you mean '--initrd'?");
 	/* Nothing near: no guess. */
 	CHECK_USAGE_ERROR(parse(&c, "--bogus", "k", NULL),
 			  "unknown option '--bogus' (see 'lkvm run --help')");
@@ -1331,6 +1338,9 @@ TEST(unknown_commands)
 	CHECK_UNKNOWN_COMMAND("sandbx", "did you mean 'sandbox'?");
 	CHECK_UNKNOWN_COMMAND("verison", "did you mean 'version'?");
 	CHECK_UNKNOWN_COMMAND("bogus", "unknown command 'bogus' (see 'lkvm help')");
+	CHECK_UNKNOWN_COMMAND("RUN", "did you mean 'run'?");
+	CHECK_UNKNOWN_COMMAND("--versoin", "unknown option '--versoin' (did you mean '--version'? see 'lkvm help')");
+	CHECK_UNKNOWN_COMMAND("--hlep", "did you mean '--help'?");
 	CHECK_UNKNOWN_COMMAND("stop", "'lkvm stop' (a kvmtool command) is not supported by lkvm; stop a VM with Ctrl-A x");
 	CHECK_UNKNOWN_COMMAND("list", "'lkvm list' (a kvmtool command)");
 	CHECK_UNKNOWN_COMMAND("balloon", "'lkvm balloon' (a kvmtool command) is not supported by lkvm\n");
