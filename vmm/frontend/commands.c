@@ -34,7 +34,7 @@ static int apply_kernel(struct vm_config *cfg, const struct cli_use *use)
 static int run_operand(struct vm_config *cfg, const char *arg, FILE *err)
 {
 	if (cfg->kernel_path)
-		return cli_error(err, "unexpected argument '%s' (kernel already given as '%s')",
+		return cli_error(err, "unexpected argument '%s' (kernel already given as '%s'; to run a command in a guest: lkvm sandbox [OPTIONS] -- CMD)",
 				 arg, cfg->kernel_path);
 	cfg->kernel_path = arg;
 	return 0;

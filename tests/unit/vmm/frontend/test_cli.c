@@ -470,7 +470,10 @@ TEST(kernel_errors)
 	CHECK_USAGE_ERROR(parse(&c, "a", "--kernel=b", NULL),
 			  "kernel given twice");
 	CHECK_USAGE_ERROR(parse(&c, "-k", "a", "b", NULL),
-			  "unexpected argument 'b' (kernel already given as 'a')");
+			  "unexpected argument 'b' (kernel already given as 'a'");
+	/* run -- CMD: the user wanted sandbox. */
+	CHECK_USAGE_ERROR(parse(&c, "-k", "a", "--", "ls", NULL),
+			  "unexpected argument 'ls' (kernel already given as 'a'; to run a command in a guest: lkvm sandbox [OPTIONS] -- CMD)");
 	CHECK_USAGE_ERROR(parse(&c, "a", "b", NULL), "unexpected argument 'b'");
 }
 
