@@ -321,9 +321,59 @@ static int check_type(const struct disk *d, const struct stat *st)
 	return 0;
 }
 
-int disk_open(struct disk *d, const struct disk_config *cfg)
+/*
+ * d->fd for d->path: a regular file or a block device (never waiting on a
+ * FIFO), blocking I/O, its identity in d->st_dev/st_ino; @st is its stat.
+ */
+static int open_image(struct disk *d, struct stat *st)
 {
 	int flags = O_CLOEXEC | O_NOCTTY;
+	int err;
+
+	flags |= d->readonly ? O_RDONLY : O_RDWR;
+	if (d->direct)
+		flags |= O_DIRECT;
+	/*
+	 * Look before opening (opening a device may do something by itself)
+	 * and open without blocking: a FIFO opened read-only would wait for
+	 * a writer.  The type is checked again on the descriptor.
+	 */
+	if (stat(d->path, st) == 0) {
+		err = check_type(d, st);
+		if (err)
+			return err;
+	}
+	d->fd = open(d->path, flags | O_NONBLOCK);
+	if (d->fd < 0) {
+		err = errno;
+		/* open() of a directory for writing says EISDIR. */
+		if (err == EISDIR)
+			pr_err("disk '%s' is a directory, not an image", d->path);
+		else
+			report_open_error(d->path, d->readonly, d->direct, err);
+		return -err;
+	}
+	if (fstat(d->fd, st) < 0) {
+		err = -errno;
+		pr_err("disk '%s': %s", d->path, strerror(-err));
+		return err;
+	}
+	err = check_type(d, st);
+	if (err)
+		return err;
+	if (fcntl(d->fd, F_SETFL, fcntl(d->fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		err = -errno;
+		pr_err("disk '%s': %s", d->path, strerror(-err));
+		return err;
+	}
+	d->blockdev = S_ISBLK(st->st_mode);
+	d->st_dev = d->blockdev ? st->st_rdev : st->st_dev;
+	d->st_ino = st->st_ino;
+	return 0;
+}
+
+int disk_open(struct disk *d, const struct disk_config *cfg)
+{
 	struct stat st;
 	int err;
 
@@ -343,45 +393,9 @@ int disk_open(struct disk *d, const struct disk_config *cfg)
 	d->readonly = cfg->readonly;
 	d->direct = cfg->direct;
 
-	flags |= d->readonly ? O_RDONLY : O_RDWR;
-	if (d->direct)
-		flags |= O_DIRECT;
-	/*
-	 * Look before opening (opening a device may do something by itself)
-	 * and open without blocking: a FIFO opened read-only would wait for
-	 * a writer.  The type is checked again on the descriptor.
-	 */
-	if (stat(d->path, &st) == 0) {
-		err = check_type(d, &st);
-		if (err)
-			return err;
-	}
-	d->fd = open(d->path, flags | O_NONBLOCK);
-	if (d->fd < 0) {
-		err = errno;
-		/* open() of a directory for writing says EISDIR. */
-		if (err == EISDIR)
-			pr_err("disk '%s' is a directory, not an image", d->path);
-		else
-			report_open_error(d->path, d->readonly, d->direct, err);
-		return -err;
-	}
-	if (fstat(d->fd, &st) < 0) {
-		err = -errno;
-		pr_err("disk '%s': %s", d->path, strerror(-err));
-		return err;
-	}
-	err = check_type(d, &st);
+	err = open_image(d, &st);
 	if (err)
 		return err;
-	if (fcntl(d->fd, F_SETFL, fcntl(d->fd, F_GETFL) & ~O_NONBLOCK) < 0) {
-		err = -errno;
-		pr_err("disk '%s': %s", d->path, strerror(-err));
-		return err;
-	}
-	d->blockdev = S_ISBLK(st.st_mode);
-	d->st_dev = d->blockdev ? st.st_rdev : st.st_dev;
-	d->st_ino = st.st_ino;
 
 	/* Lock before looking further: the size of an image someone else
 	 * is writing means nothing. */
