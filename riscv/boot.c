@@ -81,7 +81,10 @@ int arch_load_kernel(struct vm *vm)
 	memcpy(dst, vm->kernel_image, vm->kernel_size);
 
 	if (vm->initrd_size) {
-		if (vm->initrd_size > a->fdt_addr - kernel_end) {
+		/* Whole pages: the initrd starts page-aligned below the
+		 * device tree, and must not reach down into a kernel whose
+		 * end is not page-aligned. */
+		if (ALIGN_UP(vm->initrd_size, 4096) > a->fdt_addr - kernel_end) {
 			pr_err("initrd '%s' (%s) does not fit in guest memory beside the kernel (the guest has %s; give -m %lluM or more)",
 			       vm->cfg->initrd_what ? vm->cfg->initrd_what :
 			       vm->cfg->initrd_path,
