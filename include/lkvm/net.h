@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_NET_H
+#define LKVM_NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+/*
+ * Network backends, independent of the device model (virtio/net.c), as
+ * disk/ is for virtio-blk.
+ *
+ *   net_backend_open()  parse nothing (the CLI has made a net_config),
+ *                       open the backend: a tap (net/tap.c), libslirp's
+ *                       user-mode stack (net/slirp.c)
+ *   ->send()            one frame out, as an iovec
+ *   ->recv()            one frame in, if one is waiting (never blocks)
+ *   ->rx_fd()           a descriptor that polls readable while ->recv()
+ *                       may have a frame for that queue pair: the device
+ *                       watches it on an ioloop (no busy polling), and
+ *                       stops watching while the guest posts no rx buffers
+ *   ->set_offloads()    the offloads the guest negotiated (tap:
+ *                       TUNSETOFFLOAD)
+ *   ->close()
+ *
+ * Frames: when be->vnet_hdr, every frame, both ways, begins with a
+ * struct virtio_net_hdr_v1 (12 bytes: flags, gso_type, hdr_len, gso_size,
+ * csum_start, csum_offset, num_buffers), little-endian, as the tap's
+ * IFF_VNET_HDR (TUNSETVNETHDRSZ 12, TUNSETVNETLE) and virtio 1.x use it;
+ * the device then passes the guest's header through.  Otherwise frames
+ * are bare Ethernet, and the device adds/strips a header with no offload
+ * (the backend offers no offload features then).
+ */
+
+#define NET_MAX_QUEUE_PAIRS 16
+/* The largest frame either way, Ethernet header included, without the
+ * virtio-net header: 64 KiB of GSO payload plus headers (virtio 1.2
+ * 5.1.6.3.1: 65550 bytes). */
+#define NET_MAX_FRAME 65550
+#define NET_VNET_HDR_LEN 12
+
+enum net_mode {
+	NET_MODE_USER, /* libslirp */
+	NET_MODE_TAP,
+	NET_MODE_NONE,
+};
+
+/* One -n/--network, as the CLI parsed it. */
+struct net_config {
+	enum net_mode mode;
+	uint8_t guest_mac[6];
+	bool mac_set;
+	/* tap */
+	const char *tapif;   /* NAME, or /dev/tapN (macvtap); NULL: new */
+	const char *script;  /* NULL or "none": no script */
+	bool vhost;
+	unsigned int mq;     /* queue pairs asked for; 0: one per vCPU */
+	/* user: host forwards "tcp:HOSTIP:PORT-GUESTIP:PORT" */
+	unsigned int nr_hostfwd;
+	struct net_hostfwd {
+		bool udp;
+		uint32_t host_addr;  /* network order; 0: any */
+		uint16_t host_port;
+		uint32_t guest_addr; /* network order; 0: the guest's */
+		uint16_t guest_port;
+	} hostfwd[16];
+};
+
+struct net_backend;
+
+struct net_backend_ops {
+	ssize_t (*send)(struct net_backend *be, unsigned int qp,
+			const struct iovec *iov, int iovcnt);
+	/* The frame's length, 0 when none is waiting, or -errno; a frame
+	 * longer than @iov is consumed and reported as -EMSGSIZE. */
+	ssize_t (*recv)(struct net_backend *be, unsigned int qp,
+			const struct iovec *iov, int iovcnt);
+	int (*rx_fd)(struct net_backend *be, unsigned int qp);
+	/* VIRTIO_NET_F_GUEST_* the guest accepted; 0 or -errno. */
+	int (*set_offloads)(struct net_backend *be, uint64_t guest_features);
+	void (*close)(struct net_backend *be);
+};
+
+struct net_backend {
+	const struct net_backend_ops *ops;
+	const char *name;          /* "tap0", "user" (messages) */
+	bool vnet_hdr;             /* frames carry virtio_net_hdr_v1 */
+	uint64_t features;         /* VIRTIO_NET_F_* offloads it can carry */
+	unsigned int queue_pairs;  /* how many it opened (>= 1) */
+	unsigned int mtu;          /* 0: not known (no VIRTIO_NET_F_MTU) */
+	void *priv;
+};
+
+/* Open the backend @cfg asks for with @queue_pairs pairs (the backend may
+ * open fewer: be->queue_pairs); one error line and -errno on failure. */
+int net_backend_open(struct net_backend **be, const struct net_config *cfg,
+		     unsigned int queue_pairs);
+void net_backend_close(struct net_backend *be);
+
+#endif
