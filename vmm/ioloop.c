@@ -322,6 +322,17 @@ void ioloop_watch_pause(struct io_watch *w)
 	pthread_mutex_unlock(&w->lock);
 }
 
+void ioloop_watch_park(struct io_watch *w)
+{
+	if (!w->added)
+		return;
+	/* We are the running thread: finish() sees paused, leaves the fd
+	 * disarmed and notes pending, so a resume re-arms it. */
+	pthread_mutex_lock(&w->lock);
+	w->paused = true;
+	pthread_mutex_unlock(&w->lock);
+}
+
 void ioloop_watch_resume(struct io_watch *w)
 {
 	if (!w->added)

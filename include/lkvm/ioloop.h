@@ -78,6 +78,17 @@ void ioloop_watch_del(struct io_watch *w);
  */
 void ioloop_watch_pause(struct io_watch *w);
 void ioloop_watch_resume(struct io_watch *w);
+/*
+ * From @w's own handler: stop watching once the handler returns, as
+ * ioloop_watch_pause() would, without waiting for itself.  For a handler
+ * that cannot make progress although its fd stays readable (a network
+ * backend with frames waiting while the guest posts no buffers): it parks
+ * instead of spinning, and whoever makes progress possible calls
+ * ioloop_watch_resume(), which re-arms it.  To close the race with a resume
+ * that came before the park, the handler re-checks its condition after
+ * parking and, if it changed, resumes itself (allowed from the handler).
+ */
+void ioloop_watch_park(struct io_watch *w);
 
 /* Make @w's handler run again soon (writes its eventfd). */
 void ioloop_watch_kick(struct io_watch *w);

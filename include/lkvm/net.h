@@ -19,10 +19,25 @@
  *   ->rx_fd()           a descriptor that polls readable while ->recv()
  *                       may have a frame for that queue pair: the device
  *                       watches it on an ioloop (no busy polling), and
- *                       stops watching while the guest posts no rx buffers
+ *                       stops watching while the guest posts no rx buffers.
+ *                       Once ->recv() has returned 0 the fd must not poll
+ *                       readable again until a frame arrives (a backend
+ *                       signalling through an eventfd drains it), or the
+ *                       device's worker would spin
  *   ->set_offloads()    the offloads the guest negotiated (tap:
- *                       TUNSETOFFLOAD)
+ *                       TUNSETOFFLOAD); called when the driver starts the
+ *                       device and on VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET
+ *   ->set_queue_pairs() optional: the guest uses queue pairs [0, n) only
+ *                       (VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, or 1 without MQ);
+ *                       a multiqueue tap detaches the others
+ *                       (IFF_DETACH_QUEUE) so the kernel steers no frame to
+ *                       a queue the guest does not read
  *   ->close()
+ *
+ * Threads: for one queue pair, send() runs on one thread at a time and
+ * recv() on one thread at a time (possibly a different one); different
+ * queue pairs run concurrently.  set_offloads/set_queue_pairs run on a
+ * vCPU or worker thread while rx/tx may be running.
  *
  * Frames: when be->vnet_hdr, every frame, both ways, begins with a
  * struct virtio_net_hdr_v1 (12 bytes: flags, gso_type, hdr_len, gso_size,
@@ -70,15 +85,23 @@ struct net_config {
 struct net_backend;
 
 struct net_backend_ops {
+	/* One frame (header first when vnet_hdr); bytes sent or -errno.
+	 * The device drops the frame on an error (no retry) and never
+	 * passes more than NET_MAX_FRAME bytes after the header. */
 	ssize_t (*send)(struct net_backend *be, unsigned int qp,
 			const struct iovec *iov, int iovcnt);
-	/* The frame's length, 0 when none is waiting, or -errno; a frame
-	 * longer than @iov is consumed and reported as -EMSGSIZE. */
+	/* Never blocks.  The bytes stored in @iov (the 12-byte header
+	 * included when vnet_hdr), 0 when no frame is waiting, or -errno:
+	 * -EAGAIN is the same as 0; a frame longer than @iov is consumed and
+	 * reported as -EMSGSIZE (the device drops it and asks again); any
+	 * other error stops rx on that queue pair until the device resets. */
 	ssize_t (*recv)(struct net_backend *be, unsigned int qp,
 			const struct iovec *iov, int iovcnt);
 	int (*rx_fd)(struct net_backend *be, unsigned int qp);
 	/* VIRTIO_NET_F_GUEST_* the guest accepted; 0 or -errno. */
 	int (*set_offloads)(struct net_backend *be, uint64_t guest_features);
+	/* Optional (NULL: ignored); 0 or -errno.  1 <= @n <= queue_pairs. */
+	int (*set_queue_pairs)(struct net_backend *be, unsigned int n);
 	void (*close)(struct net_backend *be);
 };
 

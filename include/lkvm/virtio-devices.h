@@ -2,6 +2,7 @@
 #ifndef LKVM_VIRTIO_DEVICES_H
 #define LKVM_VIRTIO_DEVICES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -107,6 +108,19 @@ struct virtio_dev *virtio_blk_new(struct vm *vm, const struct disk_config *disk,
  * descriptor. */
 struct virtio_dev *virtio_9p_new(struct vm *vm,
 				 const struct share_config *share);
+/*
+ * virtio-net over @be (include/lkvm/net.h), which the device takes over:
+ * it is closed when the device is destroyed, or at once on failure.  @mac
+ * is the guest's MAC address, @index numbers the device ("virtio-net0").
+ * Not in VIRTIO_DEVICE_TYPES yet (no -n option): virtio_net_type.count()
+ * is 0.
+ */
+struct net_backend;
+extern const struct virtio_device_type virtio_net_type;
+struct virtio_dev *virtio_net_new(struct vm *vm, struct net_backend *be,
+				  const uint8_t mac[6], unsigned int index);
+/* Link up or down (VIRTIO_NET_S_LINK_UP), with a config interrupt. */
+void virtio_net_set_link(struct virtio_dev *vdev, bool up);
 /* The server behind a virtio_9p_new() device (tests look at its fids). */
 struct p9_server;
 struct p9_server *virtio_9p_server(struct virtio_dev *vdev);

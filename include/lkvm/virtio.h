@@ -265,6 +265,18 @@ int virtq_pop(struct virtqueue *vq, struct virtq_chain *c, struct iovec *iov,
 /* Return a chain with @written bytes stored in its writable buffers.
  * Thread-safe (takes vq->lock). */
 void virtq_push(struct virtqueue *vq, uint16_t head, uint32_t written);
+/* One used entry for virtq_push_n(). */
+struct virtq_used_buf {
+	uint16_t head;
+	uint32_t written;
+};
+/* Return @n chains at once: their used elements are all written before one
+ * used->idx update, so the driver sees all of them or none (virtio-net's
+ * merged rx buffers, where the driver takes a frame's buffers together).
+ * At most vq->size entries (more would overwrite each other); heads out of
+ * range are dropped.  Thread-safe (takes vq->lock). */
+void virtq_push_n(struct virtqueue *vq, const struct virtq_used_buf *bufs,
+		  unsigned int n);
 /* Interrupt the driver if it wants one (EVENT_IDX / NO_INTERRUPT). */
 void virtq_notify(struct virtqueue *vq);
 /* virtq_push() then virtq_notify(). */

@@ -400,6 +400,40 @@ void virtq_push(struct virtqueue *vq, uint16_t head, uint32_t written)
 	pthread_mutex_unlock(&vq->lock);
 }
 
+void virtq_push_n(struct virtqueue *vq, const struct virtq_used_buf *bufs,
+		  unsigned int n)
+{
+	unsigned int i, done = 0;
+	uint16_t idx;
+
+	pthread_mutex_lock(&vq->lock);
+	if (!vq->ready || n > vq->size) {
+		pthread_mutex_unlock(&vq->lock);
+		pr_warn("%s: queue %u: dropping %u used entries", vq->vdev->name,
+			vq->index, n);
+		return;
+	}
+	idx = vq->used_idx;
+	for (i = 0; i < n; i++) {
+		struct vring_used_elem *e;
+
+		if (bufs[i].head >= vq->size)
+			continue; /* a device bug: never outside the ring */
+		e = &vq->used->ring[(uint16_t)(idx + done) & (vq->size - 1)];
+		ring_write32(&e->id, bufs[i].head);
+		ring_write32(&e->len, bufs[i].written);
+		done++;
+	}
+	/* Release: every element before the one index that covers them
+	 * all (see virtq_push). */
+	vq->used_idx = (uint16_t)(idx + done);
+	ring_write16_release(&vq->used->idx, vq->used_idx);
+	pthread_mutex_unlock(&vq->lock);
+	if (done < n)
+		pr_warn("%s: queue %u: dropped %u used entries out of range",
+			vq->vdev->name, vq->index, n - done);
+}
+
 void virtq_notify(struct virtqueue *vq)
 {
 	struct virtio_dev *vdev = vq->vdev;
