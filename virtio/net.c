@@ -139,11 +139,22 @@ struct net_dev {
 	unsigned int ctrl_index;             /* NET_NO_QUEUE: none */
 	unsigned int curr_pairs;             /* VQ_PAIRS_SET (atomic) */
 
-	bool warned_tx, warned_rx, warned_ctrl, warned_be;
+	bool warned_tx, warned_rx, warned_ctrl, warned_be, warned_drop;
 	struct net_txq *txq;
 	struct net_rxq *rxq;
 	struct iovec ctrl_iov[NET_IOV_CAP];
 };
+
+/* A warning the first time, --debug messages after it: a busy link or a
+ * hostile driver cannot flood the log. */
+#define net_warn_once(flag, fmt, ...)					\
+	do {								\
+		if (!__atomic_exchange_n((flag), true, __ATOMIC_RELAXED))	\
+			pr_warn(fmt "; further ones are logged with --debug", \
+				__VA_ARGS__);				\
+		else							\
+			pr_debug(fmt, __VA_ARGS__);			\
+	} while (0)
 
 static bool has(const struct net_dev *net, unsigned int bit)
 {
@@ -270,13 +281,9 @@ static void tx_one(struct net_dev *net, struct net_txq *tq, unsigned int qp,
 	}
 	n += iov_slice(tq->out + n, c->iov, c->nr_out, net->ghdr, flen);
 	sent = be->ops->send(be, qp, tq->out, (int)n);
-	if (sent < 0 && !__atomic_exchange_n(&net->warned_be, true,
-					     __ATOMIC_RELAXED))
-		pr_warn("%s: %s: cannot send a frame: %s; frames that cannot be sent are dropped (more with --debug)",
-			net->vdev.name, be->name, strerror((int)-sent));
-	else if (sent < 0)
-		pr_debug("%s: %s: send: %s", net->vdev.name, be->name,
-			 strerror((int)-sent));
+	if (sent < 0)
+		net_warn_once(&net->warned_be, "%s: %s: frame not sent: %s",
+			      net->vdev.name, be->name, strerror((int)-sent));
 }
 
 static void net_tx(struct net_dev *net, struct virtqueue *vq, unsigned int qp)
@@ -471,8 +478,9 @@ static enum rx_step rx_step(struct net_dev *net, struct net_rxq *rq,
 	if (got == 0 || got == -EAGAIN || got == -EWOULDBLOCK)
 		return RX_IDLE; /* the chain waits for the next frame */
 	if (got == -EMSGSIZE) {
-		virtio_driver_bug(&net->vdev, &net->warned_be,
-				  "rx: frame over 65550 bytes dropped", c->head);
+		net_warn_once(&net->warned_drop,
+			      "%s: %s: frame over %u bytes dropped",
+			      net->vdev.name, be->name, NET_MAX_FRAME);
 		return RX_AGAIN;
 	}
 	if (got < 0) {
@@ -496,8 +504,9 @@ static enum rx_step rx_step(struct net_dev *net, struct net_rxq *rq,
 	}
 	if (!net->mrg) {
 		/* Never past the chain: drop, keep the chain. */
-		rx_bug(net, "rx: frame larger than the rx buffer dropped",
-		       c->head);
+		net_warn_once(&net->warned_drop,
+			      "%s: frame of %zu bytes dropped: larger than the driver's rx buffer (%zu bytes) and no VIRTIO_NET_F_MRG_RXBUF",
+			      net->vdev.name, flen, room);
 		return RX_AGAIN;
 	}
 	rq->have_chain = false;
