@@ -382,7 +382,26 @@ static int rx_get_chain(struct net_dev *net, struct net_rxq *rq,
 	return 1;
 }
 
-/* Place the rest of a merged frame into further chains. */
+/* Give a merged frame's buffers back empty (the driver drops them as
+ * short packets) and forget the frame. */
+static void rx_abort(struct net_rxq *rq, struct virtqueue *vq)
+{
+	unsigned int i;
+
+	for (i = 0; i < rq->nr_used; i++)
+		rq->used[i].written = 0;
+	virtq_push_n(vq, rq->used, rq->nr_used);
+	rq->pending = false;
+	rq->nr_used = 0;
+}
+
+/*
+ * Place the rest of a merged frame into further chains.  A frame only
+ * stays pending across runs while the driver has posted no buffer (the
+ * watch is then parked until its kick); a bad chain drops the frame, so
+ * the handler's budget never leaves a frame behind with buffers posted
+ * and nothing to wake it.
+ */
 static enum rx_step rx_continue(struct net_dev *net, struct net_rxq *rq,
 				struct virtqueue *vq, bool *pushed)
 {
@@ -394,15 +413,10 @@ static enum rx_step rx_continue(struct net_dev *net, struct net_rxq *rq,
 		if (rq->nr_used >= vq->size ||
 		    rq->nr_used >= ARRAY_SIZE(rq->used)) {
 			/* Only a driver re-posting buffers it was not given
-			 * back gets here: give them all back empty. */
-			unsigned int i;
-
+			 * back gets here (each chain holds >= 1 byte). */
 			rx_bug(net, "rx: frame needs more buffers than the queue holds",
 			       rq->used[0].head);
-			for (i = 0; i < rq->nr_used; i++)
-				rq->used[i].written = 0;
-			virtq_push_n(vq, rq->used, MIN(rq->nr_used, vq->size));
-			rq->pending = false;
+			rx_abort(rq, vq);
 			*pushed = true;
 			return RX_AGAIN;
 		}
@@ -412,10 +426,9 @@ static enum rx_step rx_continue(struct net_dev *net, struct net_rxq *rq,
 		if (r == -EIO)
 			return RX_STOP;
 		if (r < 0 || c.nr_out || !c.in_len) {
-			/* Its own used entry, before the frame's: the driver
-			 * drops it as a short packet. */
-			rx_bug(net, "rx: bad chain", c.head);
+			rx_bug(net, "rx: bad chain in a merged frame", c.head);
 			virtq_push(vq, c.head, 0);
+			rx_abort(rq, vq);
 			*pushed = true;
 			return RX_AGAIN;
 		}

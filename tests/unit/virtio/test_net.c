@@ -9,6 +9,7 @@
  * ASan/UBSan: nothing outside guest RAM may be touched.
  */
 #include <endian.h>
+#include <pthread.h>
 #include <linux/virtio_net.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -611,6 +612,176 @@ out:
 	ctx_fini(&c);
 }
 
+TEST(rx_mergeable_bad_chain_drops_frame)
+{
+	struct ctx c;
+	struct opts o = { 0 };
+	static uint8_t frame[3000];
+	uint8_t *p;
+	uint32_t id, len;
+	int h1, h2, h3;
+
+	if (!ctx_init(&c, &o))
+		goto out;
+	pattern(frame, sizeof(frame), 3);
+	struct vqd_buf b1 = buf(&c, 1024, NULL, true, NULL);
+	struct vqd_buf ro = buf(&c, 1024, NULL, false, &p);
+	struct vqd_buf b3 = buf(&c, 2048, NULL, true, NULL);
+	h1 = vqd_add(&c.q[0], &b1, 1);
+	h2 = vqd_add(&c.q[0], &ro, 1); /* device-readable: a driver bug */
+	h3 = vqd_add(&c.q[0], &b3, 1);
+	net_fake_rx(c.be, 0, frame, sizeof(frame));
+	net_fake_rx(c.be, 0, frame, 100);
+	notify(&c, 0);
+	/* The bad chain back empty, then the dropped frame's first buffer
+	 * empty, then the next frame whole in the third buffer. */
+	REQUIRE(vqd_get_used(&c.q[0], &id, &len));
+	CHECK_EQ(id, (uint32_t)h2);
+	CHECK_EQ(len, 0);
+	REQUIRE(vqd_get_used(&c.q[0], &id, &len));
+	CHECK_EQ(id, (uint32_t)h1);
+	CHECK_EQ(len, 0);
+	REQUIRE(vqd_get_used(&c.q[0], &id, &len));
+	CHECK_EQ(id, (uint32_t)h3);
+	CHECK_EQ(len, HDR + 100);
+	CHECK(untouched(p, 1024 + 16));
+	CHECK(live(&c));
+out:
+	ctx_fini(&c);
+}
+
+struct rx_driver {
+	struct ctx *c;
+	unsigned int frames;      /* how many to expect */
+	unsigned int received;
+	bool event_idx;
+	bool ok;
+};
+
+static size_t stress_len(unsigned int i)
+{
+	return 60 + (i * 977) % 4000;
+}
+
+/* The guest side of the stress test: keeps rx buffers posted, kicks, and
+ * reassembles merged frames, checking each against what was sent. */
+static void *rx_driver_fn(void *opaque)
+{
+	struct rx_driver *d = opaque;
+	struct ctx *c = d->c;
+	static uint8_t got[8192], want[8192];
+	uint8_t *hva[QSIZE];
+	size_t have = 0;
+	unsigned int left = 0, posted = 0, spins = 0;
+	uint32_t id, len;
+
+	d->ok = true;
+	for (; posted < 24; posted++) {
+		struct vqd_buf b = buf(c, 1526, NULL, true, NULL);
+		int head = vqd_add(&c->q[0], &b, 1);
+
+		hva[head] = vqd_hva(&c->env, b.gpa);
+	}
+	virtq_kick(&c->vdev->vqs[0]);
+	while (d->received < d->frames && spins < 200000) {
+		if (!vqd_get_used(&c->q[0], &id, &len)) {
+			spins++;
+			usleep(50);
+			continue;
+		}
+		if (id >= QSIZE || len > 1526) {
+			d->ok = false;
+			break;
+		}
+		if (!left) {
+			struct virtio_net_hdr_v1 h;
+
+			memcpy(&h, hva[id], HDR);
+			left = le16toh(h.num_buffers);
+			if (!left || len < HDR) {
+				d->ok = false;
+				break;
+			}
+			have = len - HDR;
+			memcpy(got, hva[id] + HDR, have);
+		} else {
+			if (have + len > sizeof(got)) {
+				d->ok = false;
+				break;
+			}
+			memcpy(got + have, hva[id], len);
+			have += len;
+		}
+		if (!--left) {
+			size_t wl = stress_len(d->received);
+
+			pattern(want, wl, (uint8_t)d->received);
+			if (have != wl || memcmp(got, want, wl)) {
+				d->ok = false;
+				break;
+			}
+			d->received++;
+		}
+		/* Refill, as virtio_net's try_fill_recv does. */
+		struct vqd_buf b = buf(c, 1526, NULL, true, NULL);
+		int head = vqd_add(&c->q[0], &b, 1);
+		hva[head] = vqd_hva(&c->env, b.gpa);
+		/* Kick when the device asks for it, as virtqueue_kick_prepare
+		 * decides: the full barrier orders our avail->idx store
+		 * before reading the device's flags / avail_event. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (d->event_idx ?
+		    vring_need_event(vqd_avail_event(&c->q[0]),
+				     c->q[0].avail_idx,
+				     (uint16_t)(c->q[0].avail_idx - 1)) :
+		    !(vqd_used_flags(&c->q[0]) & VRING_USED_F_NO_NOTIFY))
+			virtq_kick(&c->vdev->vqs[0]);
+	}
+	return NULL;
+}
+
+static void rx_stress(bool event_idx)
+{
+	struct ctx c;
+	struct opts o = { .threads = 2,
+			  .drop = event_idx ? 0 : F(VIRTIO_RING_F_EVENT_IDX) };
+	static uint8_t frame[8192];
+	struct rx_driver d = { .frames = 120, .event_idx = event_idx };
+	pthread_t t;
+
+	if (!ctx_init(&c, &o))
+		goto out;
+	d.c = &c;
+	REQUIRE(pthread_create(&t, NULL, rx_driver_fn, &d) == 0);
+	for (unsigned int i = 0; i < d.frames; i++) {
+		size_t l = stress_len(i);
+
+		while (net_fake_rx_left(c.be) >= NET_FAKE_FRAMES - 1)
+			usleep(100);
+		pattern(frame, l, (uint8_t)i);
+		net_fake_rx(c.be, 0, frame, l);
+	}
+	pthread_join(t, NULL);
+	CHECK(d.ok);
+	CHECK_EQ(d.received, d.frames);
+	CHECK_EQ(net_fake_rx_left(c.be), 0);
+	CHECK(live(&c));
+out:
+	ctx_fini(&c);
+}
+
+/* Frames of 60..4060 bytes into 1526-byte merged buffers the driver
+ * refills as they come back: stalls and kicks race all the time. */
+TEST(rx_stress_with_workers)
+{
+	rx_stress(false);
+}
+
+TEST(rx_stress_with_workers_event_idx)
+{
+	rx_stress(true);
+}
+
 TEST(rx_oversized_frame_dropped)
 {
 	struct ctx c;
@@ -921,6 +1092,9 @@ int main(void)
 	RUN(rx_without_vnet_hdr_adds_header);
 	RUN(rx_short_chain_without_mrg_drops_and_keeps_chain);
 	RUN(rx_mergeable_buffers);
+	RUN(rx_mergeable_bad_chain_drops_frame);
+	RUN(rx_stress_with_workers);
+	RUN(rx_stress_with_workers_event_idx);
 	RUN(rx_oversized_frame_dropped);
 	RUN(rx_stalls_without_buffers_and_resumes_on_kick);
 	RUN(rx_backend_error_stops_pair);

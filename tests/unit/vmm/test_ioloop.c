@@ -237,6 +237,52 @@ TEST(pause_waits_for_running_handler)
 	ioloop_destroy(&l);
 }
 
+/* A handler that cannot consume its readable fd (a backend with frames
+ * waiting, no guest buffers) parks; @rekick > 0: it resumes itself after
+ * parking (the re-check found work) that many times. */
+static void park_fn(struct io_watch *w)
+{
+	struct tw *t = w->opaque;
+
+	__atomic_add_fetch(&t->calls, 1, __ATOMIC_SEQ_CST);
+	ioloop_watch_park(w);
+	if (__atomic_sub_fetch(&t->rekick, 1, __ATOMIC_SEQ_CST) >= 0)
+		ioloop_watch_resume(w);
+}
+
+TEST(park_stops_a_readable_watch_until_resumed)
+{
+	struct ioloop l;
+	struct tw t;
+
+	REQUIRE(ioloop_init(&l, 2) == 0);
+	memset(&t, 0, sizeof(t));
+	t.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	REQUIRE(t.fd >= 0);
+	REQUIRE(ioloop_watch_add(&l, &t.w, t.fd, park_fn, &t, "park") == 0);
+	kick(t.fd); /* stays readable: the handler never drains it */
+	CHECK(wait_for(&t.calls, 1));
+	usleep(50000);
+	CHECK_EQ(load(&t.calls), 1); /* parked, not spinning */
+	ioloop_watch_resume(&t.w);
+	CHECK(wait_for(&t.calls, 2));
+	usleep(30000);
+	CHECK_EQ(load(&t.calls), 2);
+	/* Resuming itself after the park: it runs again at once. */
+	__atomic_store_n(&t.rekick, 3, __ATOMIC_SEQ_CST);
+	ioloop_watch_resume(&t.w);
+	CHECK(wait_for(&t.calls, 6));
+	usleep(30000);
+	CHECK_EQ(load(&t.calls), 6);
+	/* A pause/resume (device reset) of a parked watch re-arms it too. */
+	ioloop_watch_pause(&t.w);
+	ioloop_watch_resume(&t.w);
+	CHECK(wait_for(&t.calls, 7));
+	ioloop_watch_del(&t.w);
+	close(t.fd);
+	ioloop_destroy(&l);
+}
+
 TEST(del_waits_for_running_handler)
 {
 	struct ioloop l;
@@ -308,6 +354,7 @@ int main(void)
 	RUN(busy_watch_does_not_starve_others);
 	RUN(pause_remembers_and_resume_replays);
 	RUN(pause_waits_for_running_handler);
+	RUN(park_stops_a_readable_watch_until_resumed);
 	RUN(del_waits_for_running_handler);
 	RUN(del_races_with_events);
 	RUN(many_watches);

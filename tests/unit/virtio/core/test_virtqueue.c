@@ -1006,6 +1006,53 @@ TEST(indices_wrap_around)
 	fx_fini(&fx);
 }
 
+TEST(push_n_publishes_together)
+{
+	struct fixture fx;
+	struct virtqueue *vq;
+	struct virtq_chain c;
+	struct iovec iov[4];
+	struct virtq_used_buf u[QSIZE + 1] = { { 0, 0 } };
+	struct vqd_buf b;
+	uint32_t id, len;
+	unsigned int i;
+
+	REQUIRE(fx_init(&fx, 0, 0));
+	vq = &fx.t.vdev.vqs[0];
+	vqd_queue_set_indices(&fx.q, 65534); /* across the wrap */
+	b = buf(&fx, 32, true);
+	for (i = 0; i < 3; i++) {
+		vqd_add(&fx.q, &b, 1);
+		REQUIRE(virtq_pop(vq, &c, iov, 4) == 1);
+		u[i].head = c.head;
+		u[i].written = 10 + i;
+	}
+	virtq_push_n(vq, u, 3);
+	CHECK_EQ(vqd_used_idx(&fx.q), (uint16_t)(65534 + 3));
+	for (i = 0; i < 3; i++) {
+		CHECK(vqd_get_used(&fx.q, &id, &len));
+		CHECK_EQ(id, u[i].head);
+		CHECK_EQ(len, 10 + i);
+	}
+	/* A head out of range is dropped, the others go; more entries than
+	 * the ring holds are refused whole. */
+	vqd_add(&fx.q, &b, 1);
+	REQUIRE(virtq_pop(vq, &c, iov, 4) == 1);
+	u[0].head = QSIZE + 3;
+	u[1].head = c.head;
+	u[1].written = 7;
+	virtq_push_n(vq, u, 2);
+	CHECK(vqd_get_used(&fx.q, &id, &len));
+	CHECK_EQ(id, c.head);
+	CHECK_EQ(len, 7);
+	CHECK(!vqd_get_used(&fx.q, &id, &len));
+	virtq_push_n(vq, u, QSIZE + 1);
+	CHECK(!vqd_get_used(&fx.q, &id, &len));
+	virtq_push_n(vq, u, 0);
+	CHECK(!vqd_get_used(&fx.q, &id, &len));
+	fx_fini(&fx);
+}
+
 /* --- Interrupt and kick suppression --- */
 
 TEST(event_idx_interrupt_suppression)
@@ -1331,6 +1378,7 @@ int main(void)
 	RUN(hostile_buffers_outside_ram);
 	RUN(hostile_readable_after_writable);
 	RUN(indices_wrap_around);
+	RUN(push_n_publishes_together);
 	RUN(event_idx_interrupt_suppression);
 	RUN(no_interrupt_flag);
 	RUN(kick_suppression_flags);
