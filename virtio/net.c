@@ -341,7 +341,9 @@ static bool rx_live(struct net_rxq *rq)
 
 	return __atomic_load_n(&net->started, __ATOMIC_ACQUIRE) &&
 	       !(virtio_get_status(&net->vdev) & VIRTIO_CONFIG_S_NEEDS_RESET) &&
-	       !rq->stopped && rq->qp < net->pairs &&
+	       !rq->stopped &&
+	       /* Pairs the driver does not use get nothing (5.1.6.5.5). */
+	       rq->qp < __atomic_load_n(&net->curr_pairs, __ATOMIC_ACQUIRE) &&
 	       __atomic_load_n(&rx_vq(rq)->ready, __ATOMIC_ACQUIRE);
 }
 
@@ -673,7 +675,12 @@ static uint8_t ctrl_command(struct net_dev *net, const struct virtq_chain *c)
 		if (be->ops->set_queue_pairs &&
 		    be->ops->set_queue_pairs(be, pairs) < 0)
 			return VIRTIO_NET_ERR;
-		__atomic_store_n(&net->curr_pairs, pairs, __ATOMIC_RELAXED);
+		/* Release, then resume: a pair's rx handler that parked
+		 * because it was unused sees the new count when it runs. */
+		__atomic_store_n(&net->curr_pairs, pairs, __ATOMIC_RELEASE);
+		for (unsigned int i = 0; i < pairs; i++)
+			if (net->rxq[i].watching)
+				ioloop_watch_resume(&net->rxq[i].watch);
 		return VIRTIO_NET_OK;
 	}
 	case VIRTIO_NET_CTRL_GUEST_OFFLOADS: {

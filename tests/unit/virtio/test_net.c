@@ -1003,6 +1003,14 @@ TEST(ctrl_mq_and_offloads)
 	if (!ctx_init(&c, &o))
 		goto out;
 	CHECK_EQ(c.ctrl, 4);
+	/* Until VQ_PAIRS_SET only pair 0 receives. */
+	uint32_t id, len;
+	net_fake_rx(c.be, 1, frame, sizeof(frame));
+	struct vqd_buf r = buf(&c, 1526, NULL, true, NULL);
+	vqd_add(&c.q[2], &r, 1);
+	notify(&c, 2);
+	CHECK(!vqd_get_used(&c.q[2], &id, &len));
+	CHECK_EQ(net_fake_recv_calls(c.be), 0);
 	pairs = htole16(2);
 	CHECK_EQ(ctrl(&c, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET,
 		      &pairs, 2), VIRTIO_NET_OK);
@@ -1028,19 +1036,39 @@ TEST(ctrl_mq_and_offloads)
 		 VIRTIO_NET_ERR);
 
 	/* The second pair carries traffic: tx on queue 3, rx on queue 2. */
-	uint32_t id, len;
 	struct vqd_buf t = buf(&c, sizeof(frame), frame, false, NULL);
 	vqd_add(&c.q[3], &t, 1);
 	notify(&c, 3);
 	REQUIRE(vqd_get_used(&c.q[3], &id, &len));
 	REQUIRE(net_fake_nr_tx(c.be) == 1);
 	CHECK_EQ(c.be->tx[0].qp, 1);
-	net_fake_rx(c.be, 1, frame, sizeof(frame));
-	struct vqd_buf r = buf(&c, 1526, NULL, true, NULL);
-	vqd_add(&c.q[2], &r, 1);
 	notify(&c, 2);
 	REQUIRE(vqd_get_used(&c.q[2], &id, &len));
 	CHECK_EQ(len, sizeof(frame));
+out:
+	ctx_fini(&c);
+}
+
+TEST(mq_pairs_set_wakes_unused_pair)
+{
+	struct ctx c;
+	struct opts o = { .pairs = 2, .threads = 2 };
+	uint8_t frame[64] = { 0 };
+	uint16_t pairs = htole16(2);
+
+	if (!ctx_init(&c, &o))
+		goto out;
+	net_fake_rx(c.be, 1, frame, sizeof(frame));
+	struct vqd_buf r = buf(&c, 1526, NULL, true, NULL);
+	vqd_add(&c.q[2], &r, 1);
+	virtq_kick(&c.vdev->vqs[2]);
+	usleep(100 * 1000);
+	CHECK_EQ(vqd_used_idx(&c.q[2]), 0); /* pair 1 not in use yet */
+	CHECK_EQ(net_fake_rx_left(c.be), 1);
+	CHECK_EQ(ctrl(&c, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET,
+		      &pairs, 2), VIRTIO_NET_OK);
+	CHECK(vqd_wait_used(&c.q[2], 1));
+	CHECK_EQ(net_fake_rx_left(c.be), 0);
 out:
 	ctx_fini(&c);
 }
@@ -1100,6 +1128,7 @@ int main(void)
 	RUN(rx_backend_error_stops_pair);
 	RUN(ctrl_rx_and_mac);
 	RUN(ctrl_mq_and_offloads);
+	RUN(mq_pairs_set_wakes_unused_pair);
 	RUN(legacy_header_converted);
 	return test_summary();
 }
