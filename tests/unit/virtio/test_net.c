@@ -782,6 +782,69 @@ TEST(rx_stress_with_workers_event_idx)
 	rx_stress(true);
 }
 
+TEST(rx_reset_forgets_pending_frame)
+{
+	struct ctx c;
+	struct opts o = { 0 };
+	static uint8_t frame[3000];
+	uint8_t *p;
+	uint32_t id, len;
+
+	if (!ctx_init(&c, &o))
+		goto out;
+	pattern(frame, sizeof(frame), 1);
+	struct vqd_buf b = buf(&c, 1024, NULL, true, NULL);
+	vqd_add(&c.q[0], &b, 1);
+	net_fake_rx(c.be, 0, frame, sizeof(frame));
+	notify(&c, 0); /* pending: needs two more buffers */
+	CHECK_EQ(vqd_used_idx(&c.q[0]), 0);
+	virtio_reset(c.vdev);
+	REQUIRE(vqd_negotiate(c.vdev, c.vdev->host_features) &
+		VIRTIO_CONFIG_S_FEATURES_OK);
+	for (unsigned int i = 0; i < c.vdev->nr_queues; i++)
+		REQUIRE(vqd_queue_setup(&c.q[i], &c.env, &c.vdev->vqs[i],
+					QSIZE) == 0);
+	REQUIRE(vqd_driver_ok(c.vdev) & VIRTIO_CONFIG_S_DRIVER_OK);
+	/* An indirect chain of two buffers, header split across them. */
+	struct vqd_buf two[2] = { buf(&c, 6, NULL, true, NULL),
+				  buf(&c, 1500, NULL, true, &p) };
+	vqd_add_indirect(&c.q[0], two, 2, NULL);
+	net_fake_rx(c.be, 0, frame, 100);
+	notify(&c, 0);
+	REQUIRE(vqd_get_used(&c.q[0], &id, &len));
+	CHECK_EQ(len, HDR + 100);
+	CHECK(!memcmp(p + HDR - 6, frame, 100));
+	CHECK(!vqd_get_used(&c.q[0], &id, &len));
+out:
+	ctx_fini(&c);
+}
+
+TEST(tx_with_workers)
+{
+	struct ctx c;
+	struct opts o = { .vnet = true, .threads = 2 };
+	uint8_t all[HDR + 80] = { 0 };
+
+	if (!ctx_init(&c, &o))
+		goto out;
+	/* 60 descriptors: all in flight at once in a 64-entry ring. */
+	for (int i = 0; i < 30; i++) {
+		all[HDR] = (uint8_t)i;
+		struct vqd_buf b[2] = { buf(&c, HDR, all, false, NULL),
+					buf(&c, 80, all + HDR, false, NULL) };
+		vqd_add(&c.q[1], b, 2);
+		if (i % 7 == 0)
+			virtq_kick(&c.vdev->vqs[1]);
+	}
+	virtq_kick(&c.vdev->vqs[1]);
+	CHECK(vqd_wait_used(&c.q[1], 30));
+	REQUIRE(net_fake_nr_tx(c.be) == 30);
+	for (int i = 0; i < 30; i++)
+		CHECK_EQ(c.be->tx[i].data[HDR], i);
+out:
+	ctx_fini(&c);
+}
+
 TEST(rx_oversized_frame_dropped)
 {
 	struct ctx c;
@@ -1124,6 +1187,8 @@ int main(void)
 	RUN(rx_stress_with_workers);
 	RUN(rx_stress_with_workers_event_idx);
 	RUN(rx_oversized_frame_dropped);
+	RUN(rx_reset_forgets_pending_frame);
+	RUN(tx_with_workers);
 	RUN(rx_stalls_without_buffers_and_resumes_on_kick);
 	RUN(rx_backend_error_stops_pair);
 	RUN(ctrl_rx_and_mac);
