@@ -435,6 +435,45 @@ out:
 	ctx_fini(&c);
 }
 
+/* Chains of more buffers than the device takes (NET_IOV_CAP, 256), in
+ * indirect tables (up to 1024 entries): consumed, dropped, given back
+ * empty, and the queues go on. */
+TEST(too_long_chains)
+{
+	struct ctx c;
+	struct opts o = { 0 };
+	static struct vqd_buf b[300];
+	uint8_t hdr[HDR] = { 0 }, *p;
+	uint32_t id, len;
+
+	if (!ctx_init(&c, &o))
+		goto out;
+	b[0] = buf(&c, HDR, hdr, false, NULL);
+	for (int i = 1; i < 300; i++)
+		b[i] = buf(&c, 8, NULL, false, NULL);
+	vqd_add_indirect(&c.q[1], b, 300, NULL);
+	notify(&c, 1);
+	REQUIRE(vqd_get_used(&c.q[1], &id, &len));
+	CHECK_EQ(len, 0);
+	CHECK_EQ(net_fake_nr_tx(c.be), 0);
+
+	for (int i = 0; i < 300; i++)
+		b[i] = buf(&c, 8, NULL, true, i == 0 ? &p : NULL);
+	vqd_add_indirect(&c.q[0], b, 300, NULL);
+	struct vqd_buf good = buf(&c, 1526, NULL, true, NULL);
+	vqd_add(&c.q[0], &good, 1);
+	net_fake_rx(c.be, 0, hdr, HDR); /* any 12 bytes */
+	notify(&c, 0);
+	REQUIRE(vqd_get_used(&c.q[0], &id, &len));
+	CHECK_EQ(len, 0);
+	CHECK(untouched(p, 8));
+	REQUIRE(vqd_get_used(&c.q[0], &id, &len));
+	CHECK_EQ(len, HDR + HDR);
+	CHECK(live(&c));
+out:
+	ctx_fini(&c);
+}
+
 TEST(tx_send_error_drops_frame)
 {
 	struct ctx c;
@@ -1178,6 +1217,7 @@ int main(void)
 	RUN(tx_split_header_and_frame);
 	RUN(tx_without_vnet_hdr_strips_header);
 	RUN(tx_hostile_chains);
+	RUN(too_long_chains);
 	RUN(tx_send_error_drops_frame);
 	RUN(rx_one_chain);
 	RUN(rx_without_vnet_hdr_adds_header);
