@@ -35,9 +35,11 @@
  *   ->close()
  *
  * Threads: for one queue pair, send() runs on one thread at a time and
- * recv() on one thread at a time (possibly a different one); different
- * queue pairs run concurrently.  set_offloads/set_queue_pairs run on a
- * vCPU or worker thread while rx/tx may be running.
+ * recv() on one thread at a time, but a pair's send() and recv() may run
+ * at the same time, and different pairs run concurrently.
+ * set_offloads/set_queue_pairs run on a vCPU or worker thread while rx/tx
+ * may be running.  The device (virtio_net_new) owns the backend and calls
+ * ->close() when it is destroyed.
  *
  * Frames: when be->vnet_hdr, every frame, both ways, begins with a
  * struct virtio_net_hdr_v1 (12 bytes: flags, gso_type, hdr_len, gso_size,
@@ -98,7 +100,8 @@ struct net_backend_ops {
 	ssize_t (*recv)(struct net_backend *be, unsigned int qp,
 			const struct iovec *iov, int iovcnt);
 	int (*rx_fd)(struct net_backend *be, unsigned int qp);
-	/* VIRTIO_NET_F_GUEST_* the guest accepted; 0 or -errno. */
+	/* VIRTIO_NET_F_GUEST_* the guest accepted; 0 or -errno (NULL:
+	 * ignored, for a backend without guest offloads). */
 	int (*set_offloads)(struct net_backend *be, uint64_t guest_features);
 	/* Optional (NULL: ignored); 0 or -errno.  1 <= @n <= queue_pairs. */
 	int (*set_queue_pairs)(struct net_backend *be, unsigned int n);
