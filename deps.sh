@@ -18,6 +18,7 @@ case "${1:-}" in
 *) echo "usage: ./deps.sh [--no-build]" >&2; exit 2 ;;
 esac
 # build: compilers (clang builds too), libraries (pkg-config finds them)
+#   (libglib2.0-dev: slirp.pc requires glib-2.0.pc, even for a shared link)
 # tests: QEMU for the nested e2e suites, busybox/cpio for the guest
 #   images, e2fsprogs/fio for the disk checks and benchmarks, dtc for the
 #   device-tree tests, apt/dpkg to download and unpack Debian's kernels
@@ -25,6 +26,7 @@ esac
 #   and the SBI/compat pieces of its static link)
 pkgs="gcc clang make pkg-config binutils libc6-dev
       libfdt-dev libaio-dev libcap-ng-dev liburing-dev libarchive-dev
+      libslirp-dev libglib2.0-dev
       e2fsprogs fio device-tree-compiler
       qemu-system-x86 busybox-static cpio gzip xz-utils
       gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-system-misc
