@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
 #include <net/if.h>
@@ -128,21 +129,26 @@ static ssize_t tap_recv(struct net_backend *be, unsigned int qp,
 			const struct iovec *iov, int iovcnt)
 {
 	struct tap *t = be->priv;
+	/* The tap copies what fits and drops the rest of the frame, saying
+	 * nothing: one byte past @iov tells a frame that did not fit. */
+	struct iovec v[IOV_MAX];
+	uint8_t over;
 	size_t room = 0;
 	ssize_t n;
 	int i;
 
-	if (qp >= t->nr_fds)
+	if (qp >= t->nr_fds || iovcnt < 0 || iovcnt >= IOV_MAX)
 		return -EINVAL;
-	for (i = 0; i < iovcnt; i++)
+	for (i = 0; i < iovcnt; i++) {
+		v[i] = iov[i];
 		room += iov[i].iov_len;
+	}
+	v[iovcnt] = (struct iovec){ &over, 1 };
 	do
-		n = readv(t->fds[qp], iov, iovcnt);
+		n = readv(t->fds[qp], v, iovcnt + 1);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EAGAIN ? 0 : -errno;
-	/* The tap copies what fits, drops the rest of the frame and returns
-	 * the frame's whole length. */
 	if ((size_t)n > room)
 		return -EMSGSIZE;
 	return n;
@@ -258,11 +264,17 @@ static int tap_open_queue(const char *path, struct ifreq *ifr, short flags)
 	return fd;
 }
 
-static void tap_open_error(const char *path, const char *what, int err)
+static void tap_open_error(const char *path, const char *what, bool existing,
+			   int err)
 {
-	if (err == -ENOENT || err == -ENODEV)
-		pr_err("tap: %s is missing (load the tun module: modprobe tun)",
-		       path);
+	if ((err == -ENOENT || err == -ENODEV || err == -ENXIO) &&
+	    !strcmp(path, "/dev/net/tun"))
+		pr_err("tap: /dev/net/tun is missing (the kernel's tun driver: modprobe tun)");
+	else if (err == -ENOENT || err == -ENODEV || err == -ENXIO)
+		pr_err("tap: %s is missing (no such macvtap device)", path);
+	else if ((err == -EPERM || err == -EACCES) && existing)
+		pr_err("tap: %s: permission denied (attaching needs the tap's owner or CAP_NET_ADMIN: ip tuntap add NAME mode tap user $USER vnet_hdr)",
+		       what);
 	else if (err == -EPERM || err == -EACCES)
 		pr_err("tap: %s: creating a tap needs CAP_NET_ADMIN (or use an existing tap: -n mode=tap,tapif=NAME owned by you)",
 		       what);
@@ -318,7 +330,7 @@ int net_tap_open(struct net_backend *be, const struct net_config *cfg,
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
-		tap_open_error(path, what, err);
+		tap_open_error(path, what, cfg->tapif != NULL, err);
 		goto fail;
 	}
 	if (!macvtap && !ioctl(fd, TUNGETFEATURES, &features) &&
@@ -344,7 +356,7 @@ int net_tap_open(struct net_backend *be, const struct net_config *cfg,
 	}
 	if (fd < 0) {
 		err = fd;
-		tap_open_error(path, what, err);
+		tap_open_error(path, what, cfg->tapif != NULL, err);
 		goto fail;
 	}
 	t->fds[t->nr_fds++] = fd;
@@ -364,7 +376,7 @@ int net_tap_open(struct net_backend *be, const struct net_config *cfg,
 			if (fd == -E2BIG || fd == -EBUSY)
 				break;
 			err = fd;
-			tap_open_error(path, what, err);
+			tap_open_error(path, what, cfg->tapif != NULL, err);
 			goto fail;
 		}
 		t->fds[t->nr_fds++] = fd;
