@@ -109,9 +109,12 @@ static void user_wake(struct user_net *un)
 	(void)!write(un->wake_fd, &one, sizeof(one));
 }
 
+/* The backend whose loop runs on this thread, if any. */
+static __thread struct user_net *loop_of_thread;
+
 static bool on_loop_thread(struct user_net *un)
 {
-	return un->thread_started && pthread_equal(pthread_self(), un->thread);
+	return loop_of_thread == un;
 }
 
 /* --- slirp's callbacks (all called under un->lock) --- */
@@ -317,17 +320,20 @@ static uint32_t timers_timeout(struct user_net *un, uint32_t timeout)
 }
 
 /* Under the lock: run the timers that are due (each may re-arm or free
- * timers, so start over after each). */
+ * timers, so start over after each; a timer re-armed for the past waits
+ * for the next turn of the loop after a few rounds). */
 static void timers_run(struct user_net *un)
 {
 	int64_t now_ms = now_ns() / 1000000;
 	struct user_timer *t;
+	unsigned int rounds = 0;
 
 again:
-	for (t = un->timers; t; t = t->next) {
+	for (t = un->timers; t && rounds < 16; t = t->next) {
 		if (t->expire_ms >= 0 && t->expire_ms <= now_ms) {
 			t->expire_ms = -1;
 			slirp_handle_timer(un->slirp, t->id, t->cb_opaque);
+			rounds++;
 			goto again;
 		}
 	}
@@ -340,6 +346,7 @@ static void *user_loop(void *opaque)
 	uint32_t timeout;
 	int n;
 
+	loop_of_thread = un;
 	pthread_mutex_lock(&un->lock);
 	while (!un->stop) {
 		un->nr_pfds = 0;

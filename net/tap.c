@@ -348,10 +348,13 @@ int net_tap_open(struct net_backend *be, const struct net_config *cfg,
 	if (queue_pairs > 1)
 		flags |= IFF_MULTI_QUEUE;
 	fd = tap_open_queue(path, &ifr, flags);
-	if (fd == -EINVAL && queue_pairs > 1 && cfg->tapif) {
-		/* An existing single-queue tap: one pair. */
-		queue_pairs = 1;
-		flags &= ~IFF_MULTI_QUEUE;
+	if (fd == -EINVAL && cfg->tapif && !macvtap) {
+		/* An existing tap is multi-queue or not as it was made: a
+		 * single-queue one gives one pair, a multi-queue one is
+		 * attached as such (one queue if one was asked for). */
+		if (queue_pairs > 1)
+			queue_pairs = 1;
+		flags ^= IFF_MULTI_QUEUE;
 		fd = tap_open_queue(path, &ifr, flags);
 	}
 	if (fd < 0) {

@@ -294,7 +294,7 @@ TEST(frames_both_ways)
 }
 
 /* A persistent tap of the test's own, then lkvm attaches to it by name. */
-static int persistent_tap(char *name, bool persist)
+static int persistent_tap(char *name, bool persist, bool mq)
 {
 	struct ifreq ifr;
 	int fd = open("/dev/net/tun", O_RDWR), r;
@@ -303,7 +303,8 @@ static int persistent_tap(char *name, bool persist)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR |
+			(mq ? IFF_MULTI_QUEUE : 0);
 	r = ioctl(fd, TUNSETIFF, &ifr);
 	if (!r)
 		r = ioctl(fd, TUNSETPERSIST, persist ? 1 : 0);
@@ -320,7 +321,7 @@ TEST(existing_tap_by_name)
 	struct net_backend *be;
 	char name[IFNAMSIZ] = "lkvmt%d";
 
-	REQUIRE(persistent_tap(name, true) == 0);
+	REQUIRE(persistent_tap(name, true, false) == 0);
 	cfg.tapif = name;
 	/* Single-queue: asking for 2 gives 1. */
 	be = open_tap(&cfg, 2);
@@ -331,7 +332,26 @@ TEST(existing_tap_by_name)
 		CHECK(be->vnet_hdr);
 		net_backend_close(be);
 	}
-	CHECK_EQ(persistent_tap(name, false), 0);
+	CHECK_EQ(persistent_tap(name, false, false), 0);
+	CHECK(if_nametoindex(name) == 0);
+
+	/* Multi-queue: as many as asked for, or one. */
+	snprintf(name, sizeof(name), "lkvmt%%d");
+	REQUIRE(persistent_tap(name, true, true) == 0);
+	be = open_tap(&cfg, 3);
+	CHECK(be);
+	if (be) {
+		CHECK_STREQ(be->name, name);
+		CHECK_EQ(be->queue_pairs, 3);
+		net_backend_close(be);
+	}
+	be = open_tap(&cfg, 1);
+	CHECK(be);
+	if (be) {
+		CHECK_EQ(be->queue_pairs, 1);
+		net_backend_close(be);
+	}
+	CHECK_EQ(persistent_tap(name, false, true), 0);
 	CHECK(if_nametoindex(name) == 0);
 }
 
