@@ -14,6 +14,7 @@
 
 #include "host_files.h"
 #include "lkvm/net.h"
+#include "net/backend.h"
 #include "test.h"
 
 static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
@@ -259,6 +260,133 @@ TEST(short_buffers_and_frames)
 	net_backend_close(be);
 }
 
+/* ARP for the gateway; its MAC into @gw_mac.  true when answered. */
+static bool resolve_gateway(struct net_backend *be, uint8_t *gw_mac)
+{
+	uint8_t f[1600];
+	struct iovec iov = { f, arp_request(f, "10.0.2.2") };
+	ssize_t n;
+
+	if (be->ops->send(be, 0, &iov, 1) != (ssize_t)iov.iov_len)
+		return false;
+	while ((n = next_frame(be, f, sizeof(f), 5000)) > 0) {
+		if (n >= 42 && get16(f + 12) == 0x0806 &&
+		    get16(f + 14 + 6) == 2) {
+			memcpy(gw_mac, f + 14 + 8, 6);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A UDP datagram from 10.0.2.15:@sport to 10.0.2.2:@dport. */
+static size_t udp_to_host(uint8_t *f, const uint8_t *gw_mac, uint16_t sport,
+			  uint16_t dport, const char *payload)
+{
+	size_t o = eth(f, gw_mac, 0x0800), plen = strlen(payload);
+	uint8_t *ip = f + o, *udp = ip + 20;
+
+	memset(ip, 0, 28);
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)(28 + plen));
+	ip[8] = 64;
+	ip[9] = 17;
+	inet_pton(AF_INET, "10.0.2.15", ip + 12);
+	inet_pton(AF_INET, "10.0.2.2", ip + 16);
+	put16(ip + 10, ip_csum(ip, 20));
+	put16(udp, sport);
+	put16(udp + 2, dport);
+	put16(udp + 4, (uint16_t)(8 + plen));
+	memcpy(udp + 8, payload, plen);
+	return o + 28 + plen;
+}
+
+TEST(udp_to_the_host_loopback_and_back)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET }, from;
+	socklen_t l = sizeof(a), fl = sizeof(from);
+	struct net_backend *be = open_user(NULL);
+	uint8_t f[1600], gw[6];
+	char got[64];
+	struct iovec iov;
+	ssize_t n;
+	bool back = false;
+	int s;
+
+	REQUIRE(be);
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	REQUIRE(s >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	REQUIRE(bind(s, (struct sockaddr *)&a, sizeof(a)) == 0);
+	REQUIRE(getsockname(s, (struct sockaddr *)&a, &l) == 0);
+	REQUIRE(resolve_gateway(be, gw));
+
+	/* Guest to host: 10.0.2.2 is the host's loopback. */
+	iov = (struct iovec){ f, udp_to_host(f, gw, 5555, ntohs(a.sin_port),
+					     "ping") };
+	CHECK_EQ(be->ops->send(be, 0, &iov, 1), iov.iov_len);
+	{
+		struct pollfd p = { .fd = s, .events = POLLIN };
+
+		REQUIRE(poll(&p, 1, 5000) == 1);
+	}
+	n = recvfrom(s, got, sizeof(got) - 1, 0, (struct sockaddr *)&from, &fl);
+	REQUIRE(n == 4);
+	got[n] = '\0';
+	CHECK_STREQ(got, "ping");
+
+	/* Host to guest: the answer comes through slirp's loop thread,
+	 * which must have started polling the socket slirp_input made. */
+	CHECK_EQ(sendto(s, "pong", 4, 0, (struct sockaddr *)&from, fl), 4);
+	while (!back && (n = next_frame(be, f, sizeof(f), 5000)) > 0) {
+		uint8_t *ip = f + 14, *udp = ip + 20;
+
+		if (n < 14 + 28 + 4 || get16(f + 12) != 0x0800 || ip[9] != 17 ||
+		    get16(udp + 2) != 5555)
+			continue;
+		CHECK(!memcmp(f, guest_mac, 6));
+		CHECK(!memcmp(ip + 12, "\x0a\x00\x02\x02", 4));
+		CHECK(!memcmp(ip + 16, "\x0a\x00\x02\x0f", 4));
+		CHECK_EQ(get16(udp), ntohs(a.sin_port));
+		CHECK(!memcmp(udp + 8, "pong", 4));
+		back = true;
+	}
+	CHECK(back);
+	close(s);
+	net_backend_close(be);
+}
+
+TEST(guest_bound_queue_is_bounded)
+{
+	struct net_backend *be = open_user(NULL);
+	uint8_t f[1600];
+	struct iovec iov;
+	struct capture c;
+	const char *out;
+	unsigned int got = 0, i;
+	ssize_t n;
+
+	REQUIRE(be);
+	/* Each request is answered at once (under ->send): 300 answers
+	 * for a guest that takes none. */
+	iov = (struct iovec){ f, arp_request(f, "10.0.2.2") };
+	capture_start(&c);
+	for (i = 0; i < NET_USER_RXQ_FRAMES + 44; i++)
+		CHECK_EQ(be->ops->send(be, 0, &iov, 1), iov.iov_len);
+	out = capture_end(&c);
+	/* One warning line for all the drops (rate-limited). */
+	CHECK_EQ(count_lines(out), 1);
+	CHECK_CONTAINS(out, "dropped a frame for the guest");
+	while ((n = next_frame(be, f, sizeof(f), 200)) > 0)
+		got++;
+	CHECK(got >= NET_USER_RXQ_FRAMES - 2 && got <= NET_USER_RXQ_FRAMES);
+	/* Taken, the queue works again. */
+	iov = (struct iovec){ f, arp_request(f, "10.0.2.2") };
+	CHECK_EQ(be->ops->send(be, 0, &iov, 1), iov.iov_len);
+	CHECK(next_frame(be, f, sizeof(f), 5000) > 0);
+	net_backend_close(be);
+}
+
 /* A TCP port on 127.0.0.1 nobody listens on (bound, then released). */
 static uint16_t free_port(void)
 {
@@ -392,6 +520,8 @@ int main(void)
 	RUN(dhcp_discover_gets_an_offer);
 	RUN(arp_for_the_gateway_is_answered);
 	RUN(short_buffers_and_frames);
+	RUN(udp_to_the_host_loopback_and_back);
+	RUN(guest_bound_queue_is_bounded);
 	RUN(hostfwd_accepts_and_the_guest_sees_a_syn);
 	RUN(hostfwd_port_in_use_is_one_error_line);
 	RUN(open_close_many);
