@@ -278,6 +278,9 @@ static void tap_open_error(const char *path, const char *what, bool existing,
 	else if (err == -EPERM || err == -EACCES)
 		pr_err("tap: %s: creating a tap needs CAP_NET_ADMIN (or use an existing tap: -n mode=tap,tapif=NAME owned by you)",
 		       what);
+	else if (err == -EINVAL && existing)
+		pr_err("tap: %s: cannot attach: %s (a tun, not a tap?)", what,
+		       strerror(-err));
 	else if (err == -EBUSY)
 		pr_err("tap: %s is busy (in use by another process, or not multi-queue)",
 		       what);
