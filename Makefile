@@ -73,6 +73,7 @@ $(call need-lib,libaio,libaio.h,-laio,libaio-dev)
 $(call need-lib,libcap-ng,cap-ng.h,-lcap-ng,libcap-ng-dev)
 $(call need-lib,liburing,liburing.h,-luring,liburing-dev)
 $(call need-lib,libarchive,archive.h,-larchive,libarchive-dev)
+$(call need-lib,slirp,slirp/libslirp.h,-lslirp -lglib-2.0,libslirp-dev)
 ifneq ($(strip $(MISSING)),)
 $(error missing build dependencies: install the Debian packages: $(strip $(MISSING)) (or run './deps.sh' as root$(if $(CROSS_COMPILE),; for a cross build 'make deps-riscv' fills $(SYSROOT))))
 endif
@@ -81,7 +82,7 @@ endif
 # Layers are folders (Documentation/architecture.md); every .c below these
 # is part of lkvm (sorted, so builds are reproducible).  Arch code lives
 # only under the arch directory.
-CORE_DIRS := vmm hw virtio disk fs
+CORE_DIRS := vmm hw virtio disk net fs
 CORE_SRCS := $(sort $(shell find $(CORE_DIRS) -name '*.c'))
 ARCH_SRCS := $(sort $(wildcard $(ARCH_DIR)/*.c))
 # The riscv pieces that need no KVM (the PLIC model, the device-tree

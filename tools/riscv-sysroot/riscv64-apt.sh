@@ -59,11 +59,12 @@ rv_apt_setup() {
 	[ -e "$a/status" ] || : >"$a/status"
 	mirror=$(rv_host_mirror) || exit
 	# trixie main alone: its point releases carry the newest 6.12 kernel.
-	printf 'deb [arch=riscv64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
-		"$mirror" "$RV_SUITE" >"$a/sources.list.new"
+	# deb-src: the sysroot builds libslirp.a from its source package.
+	printf 'deb [arch=riscv64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\ndeb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
+		"$mirror" "$RV_SUITE" "$mirror" "$RV_SUITE" >"$a/sources.list.new"
 	if ! cmp -s "$a/sources.list.new" "$a/sources.list"; then
 		mv "$a/sources.list.new" "$a/sources.list"
-		rm -f "$a/lists/"*_Packages* "$a/lists/"*Release*
+		rm -f "$a/lists/"*_Packages* "$a/lists/"*_Sources* "$a/lists/"*Release*
 	else
 		rm -f "$a/sources.list.new"
 	fi

@@ -2,7 +2,8 @@
  * Link test of the riscv64 sysroot (tools/riscv-sysroot/sysroot.sh): calls
  * what lkvm calls from each library, so that a static link pulls the same
  * objects out of the archives (libarchive's cpio writer and its reader
- * with every decompression filter, libfdt, libaio, libcap-ng, liburing).
+ * with every decompression filter, libfdt, libaio, libcap-ng, liburing,
+ * libslirp with glib).
  * It is only linked, never run.
  */
 #include <archive.h>
@@ -12,6 +13,7 @@
 #include <libfdt.h>
 #include <liburing.h>
 #include <linux/kvm.h>
+#include <slirp/libslirp.h>
 #include <stdio.h>
 
 static int cpio_roundtrip(const char *path)
@@ -85,5 +87,17 @@ int main(int argc, char **argv)
 	capng_update(CAPNG_ADD, CAPNG_EFFECTIVE, CAP_SYS_ADMIN);
 	capng_apply(CAPNG_SELECT_BOTH);
 	printf("%d %d\n", cpio_roundtrip(argv[0]), KVM_API_VERSION);
+	{
+		SlirpConfig sc = { .version = 4, .in_enabled = true };
+		SlirpCb cb = { 0 };
+		Slirp *s = slirp_new(&sc, &cb, NULL);
+		uint32_t timeout = 0;
+
+		slirp_pollfds_fill(s, &timeout, NULL, NULL);
+		slirp_input(s, (const uint8_t *)"", 0);
+		printf("%s %d\n", slirp_version_string(),
+		       slirp_add_hostfwd(s, 0, sc.vhost, 1, sc.vhost, 1));
+		slirp_cleanup(s);
+	}
 	return 0;
 }
