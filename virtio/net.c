@@ -65,6 +65,8 @@
 #include "lkvm/vm.h"
 
 #define F(bit) (1ULL << (bit))
+#define STR_(x) #x
+#define STR(x) STR_(x) /* a number in --help */
 
 #define NET_QUEUE_SIZE 256
 #define NET_IOV_CAP NET_QUEUE_SIZE  /* buffers per chain */
@@ -1062,19 +1064,146 @@ void virtio_net_set_link(struct virtio_dev *vdev, bool up)
 		virtio_config_changed(vdev);
 }
 
-/* Not in VIRTIO_DEVICE_TYPES yet: -n/--network comes with the backends. */
+/*
+ * -n/--network: each use is a device request (cfg->dev_reqs) whose value
+ * cli_parse_net() checked at once; create() parses it again.  "-n none"
+ * (or mode=none) asks for no NIC and may not be combined with another -n.
+ * No -n: no NIC (user mode is to become the default once the guest init
+ * configures it).
+ */
+static int net_apply(struct vm_config *cfg, const struct cli_use *use)
+{
+	struct net_config n;
+	int ret = cli_parse_net(use->arg, &n, use->err);
+
+	if (ret)
+		return ret;
+	cli_free_net(&n);
+	return cli_request_device(cfg, use);
+}
+
+/* The @index-th request that is not "none", or NULL. */
+static const char *net_request(const struct vm_config *cfg, unsigned int index)
+{
+	unsigned int i, n = virtio_device_requests(cfg, &virtio_net_type);
+	const char *arg;
+
+	for (i = 0; i < n; i++) {
+		arg = virtio_device_request_arg(cfg, &virtio_net_type, i);
+		if (arg && !cli_net_is_none(arg) && !index--)
+			return arg;
+	}
+	return NULL;
+}
+
 static unsigned int net_count(const struct vm_config *cfg)
 {
-	(void)cfg;
+	unsigned int n = 0;
+
+	while (net_request(cfg, n))
+		n++;
+	return n;
+}
+
+static int net_check(const struct vm_config *cfg, char *why, size_t len)
+{
+	unsigned int n = virtio_device_requests(cfg, &virtio_net_type);
+	unsigned int i, none = 0;
+
+	for (i = 0; i < n; i++) {
+		const char *arg = virtio_device_request_arg(cfg,
+							    &virtio_net_type, i);
+
+		none += arg && cli_net_is_none(arg);
+	}
+	if (none && none < n) {
+		snprintf(why, len, "-n none (no network card) cannot be combined with another -n");
+		return -EINVAL;
+	}
 	return 0;
+}
+
+/*
+ * The default MAC of NIC @index: kvmtool's, 02:15:15:15:15:15 with
+ * @index added to the last byte (locally administered, unicast), so
+ * guests of two lkvm processes on one bridge need guest_mac= to differ.
+ */
+void virtio_net_default_mac(unsigned int index, uint8_t mac[6])
+{
+	static const uint8_t base[ETH_ALEN] = { 0x02, 0x15, 0x15, 0x15, 0x15,
+						0x15 };
+
+	memcpy(mac, base, ETH_ALEN);
+	mac[5] = (uint8_t)(mac[5] + index);
+}
+
+/* Queue pairs asked of the backend: mq=, else one per vCPU (the backend
+ * may open fewer: user mode has one). */
+unsigned int virtio_net_queue_pairs(const struct net_config *nc,
+				    unsigned int nr_vcpus)
+{
+	unsigned int qp = nc->mq ? nc->mq : nr_vcpus;
+
+	return MIN(MAX(qp, 1u), (unsigned int)NET_MAX_QUEUE_PAIRS);
 }
 
 static struct virtio_dev *net_create(struct vm *vm, unsigned int index)
 {
-	(void)vm;
-	pr_err("virtio-net%u: no network backend configured", index);
-	return NULL;
+	const char *arg = net_request(vm->cfg, index);
+	struct net_backend *be;
+	struct net_config nc;
+	uint8_t mac[ETH_ALEN];
+	int err;
+
+	if (!arg) {
+		pr_err("virtio-net%u: no -n for this network card", index);
+		return NULL;
+	}
+	if (cli_parse_net(arg, &nc, stderr))
+		return NULL;
+	if (nc.mode == NET_MODE_NONE) { /* count() skips these */
+		cli_free_net(&nc);
+		return NULL;
+	}
+	if (nc.mac_set)
+		memcpy(mac, nc.guest_mac, ETH_ALEN);
+	else
+		virtio_net_default_mac(index, mac);
+	err = net_backend_open(&be, &nc,
+			       virtio_net_queue_pairs(&nc, vm->nr_vcpus));
+	cli_free_net(&nc);
+	if (err)
+		return NULL; /* net_backend_open() printed why */
+	return virtio_net_new(vm, be, mac, index);
 }
+
+static const struct cli_option net_options[] = {
+	{ .short_name = 'n', .long_name = "network",
+	  .arg = "MODE[,KEY=VALUE...]",
+	  .help = "a virtio-net network card; repeatable (a comma in\n"
+		  "a value is written ,,).  MODE:\n"
+		  "  mode=tap   a host tap: a new one (needs\n"
+		  "             CAP_NET_ADMIN) or an existing one\n"
+		  "             (the default mode, as in kvmtool)\n"
+		  "  mode=user  user-mode networking (libslirp): guest\n"
+		  "             10.0.2.15, host 10.0.2.2, DNS 10.0.2.3\n"
+		  "  none       no network card (the default)\n"
+		  "Keys:\n"
+		  "  tapif=NAME|/dev/tapN  tap: an existing tap, or\n"
+		  "             a macvtap's device\n"
+		  "  script=PATH|none  tap: run PATH IFNAME once the\n"
+		  "             tap is up (default: none)\n"
+		  "  mq=N       tap: queue pairs (default: one per\n"
+		  "             vCPU; at most " STR(NET_MAX_QUEUE_PAIRS) ")\n"
+		  "  vhost=off  tap: vhost=on is not supported yet\n"
+		  "  hostfwd=[tcp|udp]:[HOSTIP]:HOSTPORT-[GUESTIP]:GUESTPORT\n"
+		  "             user: forward a host port to the\n"
+		  "             guest; repeatable\n"
+		  "  guest_mac=MAC  the card's MAC (default:\n"
+		  "             02:15:15:15:15:15 plus its index)",
+	  .apply = net_apply, .device = &virtio_net_type, .repeatable = true },
+	CLI_END,
+};
 
 static const char *const net_modules[] = { "virtio_net", NULL };
 
@@ -1089,4 +1218,6 @@ const struct virtio_device_type virtio_net_type = {
 	.config_size = sizeof(struct virtio_net_config),
 	.count = net_count,
 	.create = net_create,
+	.options = net_options,
+	.check = net_check,
 };

@@ -237,6 +237,22 @@ int cli_parse_disk(const char *arg, struct disk_config *d, FILE *err);
  * a usage error (nothing allocated). */
 int cli_parse_9p(const char *arg, struct share_config *sh, FILE *err);
 
+/*
+ * Parse one -n/--network argument (kvmtool's syntax, exposed for tests):
+ *   none | mode=none
+ *   [mode=tap][,tapif=NAME|/dev/tapN][,guest_mac=MAC][,script=PATH|none]
+ *        [,vhost=on|off][,mq=N]                  (no mode=: tap, as kvmtool)
+ *   mode=user[,hostfwd=[tcp|udp]:[HOSTIP]:HOSTPORT-[GUESTIP]:GUESTPORT]...
+ *        [,guest_mac=MAC]
+ * 0 (@n->tapif and @n->script allocated: cli_free_net()) or a usage error
+ * (nothing allocated).  @n->mac_set says whether guest_mac= was given.
+ */
+struct net_config;
+int cli_parse_net(const char *arg, struct net_config *n, FILE *err);
+void cli_free_net(struct net_config *n);
+/* Whether a -n argument that cli_parse_net() accepts asks for no NIC. */
+bool cli_net_is_none(const char *arg);
+
 /* A command's options, device types' included, in --help order. */
 struct cli_option_iter {
 	const struct cli_option *next;   /* in the command's table */

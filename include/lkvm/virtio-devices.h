@@ -46,14 +46,15 @@ struct virtio_device_type {
 
 /*
  * THE table: every device type, in creation order (console, rng, disks in
- * command-line order, 9p exports in cfg->shares order), so guest device
- * names are stable.  Adding a device type is its file plus one line here.
+ * command-line order, 9p exports in cfg->shares order, network cards in
+ * -n order), so guest device names are stable.  Adding a device type is its file plus one line here.
  */
 #define VIRTIO_DEVICE_TYPES(X)		\
 	X(virtio_console_type)		\
 	X(virtio_rng_type)		\
 	X(virtio_blk_type)		\
-	X(virtio_9p_type)
+	X(virtio_9p_type)		\
+	X(virtio_net_type)
 
 #define VIRTIO_DEVICE_TYPE_DECLARE(type) \
 	extern const struct virtio_device_type type;
@@ -112,13 +113,20 @@ struct virtio_dev *virtio_9p_new(struct vm *vm,
  * virtio-net over @be (include/lkvm/net.h), which the device takes over:
  * it is closed when the device is destroyed, or at once on failure.  @mac
  * is the guest's MAC address, @index numbers the device ("virtio-net0").
- * Not in VIRTIO_DEVICE_TYPES yet (no -n option): virtio_net_type.count()
- * is 0.
+ * virtio_net_type's create() makes one per -n/--network that is not
+ * "none" (cli_parse_net()).
  */
 struct net_backend;
-extern const struct virtio_device_type virtio_net_type;
+struct net_config;
 struct virtio_dev *virtio_net_new(struct vm *vm, struct net_backend *be,
 				  const uint8_t mac[6], unsigned int index);
+/* The MAC of NIC @index without guest_mac=: kvmtool's 02:15:15:15:15:15
+ * with @index added to the last byte. */
+void virtio_net_default_mac(unsigned int index, uint8_t mac[6]);
+/* The queue pairs create() asks of the backend: mq=, else one per vCPU,
+ * at most NET_MAX_QUEUE_PAIRS. */
+unsigned int virtio_net_queue_pairs(const struct net_config *nc,
+				    unsigned int nr_vcpus);
 /* Link up or down (VIRTIO_NET_S_LINK_UP), with a config interrupt. */
 void virtio_net_set_link(struct virtio_dev *vdev, bool up);
 /* The server behind a virtio_9p_new() device (tests look at its fids). */

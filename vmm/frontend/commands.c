@@ -6,12 +6,15 @@
  * -p/--params, -m/--mem, -c/--cpus, -d/--disk, --name, --console, --9p,
  * --virtio-transport, --debug; device types add their own (--rng).
  */
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lkvm/cli.h"
 #include "lkvm/config.h"
+#include "lkvm/net.h"
 #include "lkvm/util.h"
 #include "lkvm/vcpu.h"
 #include "lkvm/virtio-devices.h"
@@ -567,8 +570,6 @@ const struct cli_foreign cli_foreign[] = {
 	KVMTOOL("--balloon", NULL, NULL),
 	KVMTOOL("--vsock", NULL, NULL),
 	KVMTOOL("--nodefaults", NULL, "lkvm adds no device that was not asked for"),
-	KVMTOOL("--network", NULL, NULL),
-	KVMTOOL("-n", NULL, NULL),
 	KVMTOOL("--no-dhcp", NULL, NULL),
 	KVMTOOL("--vfio-pci", NULL, NULL),
 	KVMTOOL("--virtio-legacy", "--virtio-transport pci-legacy", NULL),
@@ -854,6 +855,277 @@ int cli_parse_9p(const char *arg, struct share_config *sh, FILE *err)
 		sh->path = NULL;
 	}
 	return ret;
+}
+
+/* --- -n/--network values --- */
+
+#define NET_KEYS "mode, tapif, guest_mac, script, vhost, mq, hostfwd"
+#define HOSTFWD_SYNTAX "hostfwd=[tcp|udp]:[HOSTIP]:HOSTPORT-[GUESTIP]:GUESTPORT"
+
+enum net_key {
+	NET_KEY_MODE, NET_KEY_TAPIF, NET_KEY_GUEST_MAC, NET_KEY_SCRIPT,
+	NET_KEY_VHOST, NET_KEY_MQ, NET_KEY_HOSTFWD, NET_NR_KEYS
+};
+
+static const char *const net_keys[NET_NR_KEYS] = {
+	"mode", "tapif", "guest_mac", "script", "vhost", "mq", "hostfwd",
+};
+
+/* kvmtool's -n keys that lkvm does not have. */
+static const char *const net_foreign_keys[] = {
+	"guest_ip", "host_ip", "trans", "downscript", "host_mac", "fd",
+};
+
+bool cli_net_is_none(const char *arg)
+{
+	return !strcmp(arg, "none") || !strcmp(arg, "mode=none");
+}
+
+/* "02:15:15:15:15:15": six groups of one or two hex digits (kvmtool's
+ * sscanf accepts one too), colon-separated; 0 or -1. */
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int i, v, digits;
+
+	for (i = 0; i < 6; i++) {
+		for (v = 0, digits = 0; isxdigit((unsigned char)*s) && digits < 2;
+		     s++, digits++) {
+			char c = (char)tolower((unsigned char)*s);
+
+			v = v * 16 + (unsigned int)(isdigit((unsigned char)c) ?
+						    c - '0' : c - 'a' + 10);
+		}
+		if (!digits || (i < 5 && *s++ != ':'))
+			return -1;
+		mac[i] = (uint8_t)v;
+	}
+	return *s ? -1 : 0;
+}
+
+/* "[IP]:PORT" (@s, @len bytes) into network-order @addr (0: none given)
+ * and @port; 0 or -1. */
+static int parse_fwd_end(const char *s, size_t len, uint32_t *addr,
+			 uint16_t *port)
+{
+	const char *colon = memrchr(s, ':', len);
+	char buf[INET_ADDRSTRLEN + 8];
+	struct in_addr in;
+	unsigned int p;
+
+	if (!colon || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	buf[colon - s] = '\0';
+	*addr = 0;
+	if (buf[0]) {
+		if (inet_pton(AF_INET, buf, &in) != 1)
+			return -1;
+		*addr = in.s_addr;
+	}
+	if (parse_uint(buf + (colon - s) + 1, &p) || p < 1 || p > 65535)
+		return -1;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+/* hostfwd=[tcp|udp]:[HOSTIP]:HOSTPORT-[GUESTIP]:GUESTPORT (QEMU's: an
+ * empty protocol is tcp); 0 or -1. */
+static int parse_hostfwd(const char *v, struct net_hostfwd *h)
+{
+	const char *colon = strchr(v, ':'), *dash;
+
+	memset(h, 0, sizeof(*h));
+	if (!colon)
+		return -1;
+	if (colon - v == 3 && !strncmp(v, "udp", 3))
+		h->udp = true;
+	else if (colon != v && (colon - v != 3 || strncmp(v, "tcp", 3)))
+		return -1;
+	v = colon + 1;
+	dash = strchr(v, '-');
+	if (!dash || strchr(dash + 1, '-'))
+		return -1;
+	return parse_fwd_end(v, (size_t)(dash - v), &h->host_addr,
+			     &h->host_port) ||
+	       parse_fwd_end(dash + 1, strlen(dash + 1), &h->guest_addr,
+			     &h->guest_port) ? -1 : 0;
+}
+
+/* One KEY=VALUE of -n @arg: @f, its value at @v. */
+static int parse_net_field(const char *arg, const char *f, const char *v,
+			   enum net_key k, struct net_config *n, FILE *err)
+{
+	unsigned int u;
+
+	switch (k) {
+	case NET_KEY_MODE:
+		if (!strcmp(v, "tap"))
+			n->mode = NET_MODE_TAP;
+		else if (!strcmp(v, "user"))
+			n->mode = NET_MODE_USER;
+		else if (!strcmp(v, "none"))
+			n->mode = NET_MODE_NONE;
+		else
+			return cli_error(err, "unknown network mode '%s' in -n %s (tap, user, none)",
+					 v, arg);
+		return 0;
+	case NET_KEY_TAPIF:
+		if (!*v)
+			return cli_error(err, "empty tapif= in -n %s (a tap's name or /dev/tapN)",
+					 arg);
+		if (strncmp(v, "/dev/", 5) && strlen(v) >= IFNAMSIZ)
+			return cli_error(err, "tap name '%s' in -n %s is longer than %d bytes",
+					 v, arg, IFNAMSIZ - 1);
+		if (!(n->tapif = strdup(v)))
+			return cli_error(err, "out of memory");
+		return 0;
+	case NET_KEY_GUEST_MAC:
+		if (parse_mac(v, n->guest_mac))
+			return cli_error(err, "invalid MAC address '%s' in -n %s (six hex bytes: 02:15:15:15:15:15)",
+					 v, arg);
+		if (n->guest_mac[0] & 1)
+			return cli_error(err, "MAC address '%s' in -n %s is a multicast address (the first byte must be even: 02:...)",
+					 v, arg);
+		if (!memcmp(n->guest_mac, "\0\0\0\0\0\0", 6))
+			return cli_error(err, "MAC address '%s' in -n %s is all zeros",
+					 v, arg);
+		n->mac_set = true;
+		return 0;
+	case NET_KEY_SCRIPT:
+		if (!*v)
+			return cli_error(err, "empty script= in -n %s (a program, or none)",
+					 arg);
+		if (!(n->script = strdup(v)))
+			return cli_error(err, "out of memory");
+		return 0;
+	case NET_KEY_VHOST:
+		if (!strcmp(v, "on") || !strcmp(v, "1") || !strcmp(v, "yes"))
+			return cli_error(err, "vhost=on is not supported yet (in -n %s): leave it out for lkvm's own tap data path",
+					 arg);
+		if (strcmp(v, "off") && strcmp(v, "0") && strcmp(v, "no"))
+			return cli_error(err, "invalid vhost= value '%s' in -n %s (on or off)",
+					 v, arg);
+		n->vhost = false;
+		return 0;
+	case NET_KEY_MQ:
+		if (parse_uint(v, &u) || u < 1 || u > NET_MAX_QUEUE_PAIRS)
+			return cli_error(err, "invalid queue pair count mq=%s in -n %s (1 to %d)",
+					 v, arg, NET_MAX_QUEUE_PAIRS);
+		n->mq = u;
+		return 0;
+	case NET_KEY_HOSTFWD:
+		if (n->nr_hostfwd == ARRAY_SIZE(n->hostfwd))
+			return cli_error(err, "too many hostfwd= in -n %s (at most %zu)",
+					 arg, ARRAY_SIZE(n->hostfwd));
+		if (parse_hostfwd(v, &n->hostfwd[n->nr_hostfwd]))
+			return cli_error(err, "malformed hostfwd=%s in -n %s (" HOSTFWD_SYNTAX ", ports 1-65535, IPv4 addresses)",
+					 v, arg);
+		n->nr_hostfwd++;
+		return 0;
+	default:
+		break;
+	}
+	(void)f;
+	return cli_error(err, "internal error parsing -n %s", arg);
+}
+
+/* The field @f of -n @arg: which key, its value at *@v; else a usage
+ * error (an unknown key, or no '='). */
+static int net_key_of(const char *arg, const char *f, const char **v,
+		      enum net_key *k, FILE *err)
+{
+	size_t len = strcspn(f, "="), i;
+
+	if (!*f)
+		return cli_error(err, "empty option in -n %s (KEY=VALUE: " NET_KEYS ")",
+				 arg);
+	for (i = 0; i < NET_NR_KEYS; i++) {
+		if (strlen(net_keys[i]) == len && !strncmp(f, net_keys[i], len)) {
+			if (!f[len])
+				return cli_error(err, "-n option '%s' needs a value in -n %s (%s=...)",
+						 f, arg, f);
+			*k = (enum net_key)i;
+			*v = f + len + 1;
+			return 0;
+		}
+	}
+	for (i = 0; i < ARRAY_SIZE(net_foreign_keys); i++)
+		if (strlen(net_foreign_keys[i]) == len &&
+		    !strncmp(f, net_foreign_keys[i], len))
+			return cli_error(err, "-n option '%.*s' (a kvmtool option) is not supported by lkvm (in -n %s)",
+					 (int)len, f, arg);
+	return cli_error(err, "unknown -n option '%.*s' in -n %s (" NET_KEYS ")",
+			 (int)len, f, arg);
+}
+
+/* The keys only one mode takes. */
+static int net_check_mode(const char *arg, const struct net_config *n,
+			  unsigned int seen, FILE *err)
+{
+	static const enum net_key tap_only[] = {
+		NET_KEY_TAPIF, NET_KEY_SCRIPT, NET_KEY_VHOST, NET_KEY_MQ,
+	};
+	unsigned int i;
+
+	if (n->mode == NET_MODE_NONE && seen != 1u << NET_KEY_MODE)
+		return cli_error(err, "-n none takes no other option (in -n %s)",
+				 arg);
+	if (n->mode == NET_MODE_USER) {
+		for (i = 0; i < ARRAY_SIZE(tap_only); i++)
+			if (seen & 1u << tap_only[i])
+				return cli_error(err, "%s= is for mode=tap, not mode=user (in -n %s)",
+						 net_keys[tap_only[i]], arg);
+	}
+	if (n->mode == NET_MODE_TAP && (seen & 1u << NET_KEY_HOSTFWD))
+		return cli_error(err, "hostfwd= is for mode=user, not mode=tap (in -n %s)",
+				 arg);
+	return 0;
+}
+
+int cli_parse_net(const char *arg, struct net_config *n, FILE *err)
+{
+	unsigned int seen = 0;
+	const char *pos = arg, *v = NULL;
+	enum net_key k = NET_KEY_MODE;
+	bool more = true;
+	char *f;
+	int ret = 0;
+
+	memset(n, 0, sizeof(*n));
+	n->mode = NET_MODE_TAP; /* kvmtool's default */
+	if (!*arg)
+		return cli_error(err, "-n needs a value (mode=tap|user|none[,KEY=VALUE...])");
+	if (!strcmp(arg, "none")) {
+		n->mode = NET_MODE_NONE;
+		return 0;
+	}
+	while (more && !ret) {
+		f = cli_next_field(&pos, &more);
+		if (!f)
+			return cli_error(err, "out of memory");
+		ret = net_key_of(arg, f, &v, &k, err);
+		if (!ret && k != NET_KEY_HOSTFWD && (seen & 1u << k))
+			ret = cli_error(err, "-n option '%s' given twice in -n %s",
+					net_keys[k], arg);
+		if (!ret) {
+			seen |= 1u << k;
+			ret = parse_net_field(arg, f, v, k, n, err);
+		}
+		free(f);
+	}
+	if (!ret)
+		ret = net_check_mode(arg, n, seen, err);
+	if (ret)
+		cli_free_net(n);
+	return ret;
+}
+
+void cli_free_net(struct net_config *n)
+{
+	free((char *)n->tapif);
+	free((char *)n->script);
+	n->tapif = n->script = NULL;
 }
 
 void cli_free_config(struct vm_config *cfg)
