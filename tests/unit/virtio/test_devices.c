@@ -31,7 +31,7 @@ TEST(every_type_is_complete)
 		CHECK(d->count && d->create);
 		CHECK_PTR_EQ(virtio_device_type_find(d->device_id), d);
 	}
-	CHECK_EQ(n, 4);
+	CHECK_EQ(n, 5);
 	CHECK_NULL(virtio_device_type_find(0));
 	CHECK_NULL(virtio_device_type_find(0xffff));
 }
@@ -43,7 +43,8 @@ TEST(creation_order)
 	CHECK_PTR_EQ(virtio_device_types[1], &virtio_rng_type);
 	CHECK_PTR_EQ(virtio_device_types[2], &virtio_blk_type);
 	CHECK_PTR_EQ(virtio_device_types[3], &virtio_9p_type);
-	CHECK_NULL(virtio_device_types[4]);
+	CHECK_PTR_EQ(virtio_device_types[4], &virtio_net_type);
+	CHECK_NULL(virtio_device_types[5]);
 }
 
 /* What the transports and the initramfs builder read from the table. */
@@ -63,6 +64,8 @@ TEST(identities)
 		  "virtio_rng" },
 		{ &virtio_9p_type, VIRTIO_ID_9P, PCI_CLASS_UNCLASSIFIED_OTHER,
 		  "9pnet_virtio" },
+		{ &virtio_net_type, VIRTIO_ID_NET, PCI_CLASS_NETWORK_ETHERNET,
+		  "virtio_net" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {

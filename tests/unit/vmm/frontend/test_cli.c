@@ -10,6 +10,7 @@
 
 #include "lkvm/cli.h"
 #include "lkvm/config.h"
+#include "lkvm/net.h"
 #include "lkvm/sandbox.h"
 #include "lkvm/vm.h"
 #include "lkvm/util.h"
@@ -816,6 +817,208 @@ TEST(too_many_shares)
 }
 
 /* sandbox: run's options (device types' too), then "-- CMD [ARGS...]". */
+/* cli_parse_net() alone, its error stream captured in errbuf. */
+static int parse_net(const char *arg, struct net_config *n)
+{
+	FILE *err = errbuf_open();
+	int ret;
+
+	REQUIRE(err);
+	memset(n, 0xa5, sizeof(*n));
+	ret = cli_parse_net(arg, n, err);
+	fclose(err);
+	return ret;
+}
+
+/* -n/--network: kvmtool's syntax into struct net_config. */
+TEST(network)
+{
+	static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x0a };
+	struct net_config n;
+	struct vm_config c;
+
+	CHECK_OK(parse_net("mode=user", &n));
+	CHECK_EQ(n.mode, NET_MODE_USER);
+	CHECK(!n.mac_set);
+	CHECK_EQ(n.nr_hostfwd, 0);
+	CHECK_NULL(n.tapif);
+	CHECK_NULL(n.script);
+	CHECK_EQ(n.mq, 0);
+	CHECK(!n.vhost);
+	cli_free_net(&n);
+
+	CHECK_OK(parse_net("mode=tap,tapif=tap0,guest_mac=52:54:00:12:34:0A,script=/etc/x,,y,mq=4,vhost=off",
+			   &n));
+	CHECK_EQ(n.mode, NET_MODE_TAP);
+	CHECK_STREQ(n.tapif, "tap0");
+	CHECK_STREQ(n.script, "/etc/x,y");
+	CHECK(n.mac_set && !memcmp(n.guest_mac, mac, 6));
+	CHECK_EQ(n.mq, 4);
+	CHECK(!n.vhost);
+	cli_free_net(&n);
+
+	/* No mode=: a tap, as in kvmtool; a macvtap by its device. */
+	CHECK_OK(parse_net("tapif=/dev/tap12", &n));
+	CHECK_EQ(n.mode, NET_MODE_TAP);
+	CHECK_STREQ(n.tapif, "/dev/tap12");
+	cli_free_net(&n);
+	CHECK_OK(parse_net("script=none,mq=16", &n));
+	CHECK_STREQ(n.script, "none");
+	CHECK_EQ(n.mq, NET_MAX_QUEUE_PAIRS);
+	cli_free_net(&n);
+
+	/* hostfwd=, repeatable; QEMU's empty protocol is tcp. */
+	CHECK_OK(parse_net("mode=user,hostfwd=tcp::2222-:22,hostfwd=udp:127.0.0.1:5353-10.0.2.15:53,hostfwd=:0.0.0.0:8080-:80,guest_mac=2:0:0:0:0:1",
+			   &n));
+	CHECK_EQ(n.nr_hostfwd, 3);
+	CHECK(!n.hostfwd[0].udp);
+	CHECK_EQ(n.hostfwd[0].host_addr, 0);
+	CHECK_EQ(n.hostfwd[0].host_port, 2222);
+	CHECK_EQ(n.hostfwd[0].guest_addr, 0);
+	CHECK_EQ(n.hostfwd[0].guest_port, 22);
+	CHECK(n.hostfwd[1].udp);
+	CHECK_EQ(n.hostfwd[1].host_addr, htonl(0x7f000001));
+	CHECK_EQ(n.hostfwd[1].host_port, 5353);
+	CHECK_EQ(n.hostfwd[1].guest_addr, htonl(0x0a00020f));
+	CHECK_EQ(n.hostfwd[1].guest_port, 53);
+	CHECK(!n.hostfwd[2].udp);
+	CHECK_EQ(n.hostfwd[2].host_port, 8080);
+	CHECK(n.mac_set && n.guest_mac[0] == 2 && n.guest_mac[5] == 1);
+	cli_free_net(&n);
+
+	CHECK_OK(parse_net("none", &n));
+	CHECK_EQ(n.mode, NET_MODE_NONE);
+	CHECK_OK(parse_net("mode=none", &n));
+	CHECK_EQ(n.mode, NET_MODE_NONE);
+	CHECK(cli_net_is_none("none") && cli_net_is_none("mode=none"));
+	CHECK(!cli_net_is_none("mode=user"));
+
+	/* On the command line: one device request per -n, in order. */
+	CHECK_OK(parse(&c, "-n", "mode=user", "--network", "mode=tap",
+		       "-nmode=user,hostfwd=tcp::1-:2", "k", NULL));
+	CHECK_EQ(virtio_device_requests(&c, &virtio_net_type), 3);
+	CHECK_STREQ(virtio_device_request_arg(&c, &virtio_net_type, 1),
+		    "mode=tap");
+	CHECK_EQ(virtio_net_type.count(&c), 3);
+	cli_free_config(&c);
+	CHECK_OK(parse(&c, "-n", "none", "-n", "mode=none", "k", NULL));
+	CHECK_EQ(virtio_device_requests(&c, &virtio_net_type), 2);
+	CHECK_EQ(virtio_net_type.count(&c), 0);
+	cli_free_config(&c);
+	/* No -n: no network card yet (user mode becomes the default once
+	 * the guest init configures it). */
+	CHECK_OK(parse(&c, "k", NULL));
+	CHECK_EQ(virtio_net_type.count(&c), 0);
+	cli_free_config(&c);
+}
+
+TEST(network_errors)
+{
+	struct net_config n;
+	char many[1024];
+	int i;
+
+	CHECK_PARSE_FAILS("unknown network mode 'bridge' in -n mode=bridge (tap, user, none)",
+			  "-n", "mode=bridge", "k");
+	CHECK_PARSE_FAILS("unknown -n option 'foo' in -n mode=tap,foo=1",
+			  "-n", "mode=tap,foo=1", "k");
+	CHECK_PARSE_FAILS("unknown -n option 'user'", "--network", "user", "k");
+	CHECK_PARSE_FAILS("'host_ip' (a kvmtool option) is not supported",
+			  "-n", "mode=tap,host_ip=192.168.33.1", "k");
+	CHECK_PARSE_FAILS("empty option in -n mode=user,", "-n", "mode=user,",
+			  "k");
+	CHECK_PARSE_FAILS("-n needs a value", "--network=", "k");
+	CHECK_PARSE_FAILS("option '-n' needs a value", "-n");
+	CHECK_PARSE_FAILS("'tapif' needs a value", "-n", "tapif", "k");
+	/* MACs */
+	CHECK_PARSE_FAILS("invalid MAC address '02:15:15:15:15' in -n",
+			  "-n", "mode=user,guest_mac=02:15:15:15:15", "k");
+	CHECK_PARSE_FAILS("invalid MAC address",
+			  "-n", "guest_mac=02:15:15:15:15:15:15", "k");
+	CHECK_PARSE_FAILS("invalid MAC address", "-n", "guest_mac=0g:1:2:3:4:5",
+			  "k");
+	CHECK_PARSE_FAILS("invalid MAC address", "-n", "guest_mac=022:1:2:3:4:5",
+			  "k");
+	CHECK_PARSE_FAILS("invalid MAC address", "-n", "guest_mac=", "k");
+	CHECK_PARSE_FAILS("is a multicast address",
+			  "-n", "guest_mac=01:00:5e:00:00:01", "k");
+	CHECK_PARSE_FAILS("is a multicast address",
+			  "-n", "guest_mac=ff:ff:ff:ff:ff:ff", "k");
+	CHECK_PARSE_FAILS("is all zeros", "-n", "guest_mac=0:0:0:0:0:0", "k");
+	/* hostfwd */
+	static const char *const bad_fwd[] = {
+		"tcp:2222-:22", "tcp::2222", "tcp::2222-22", "sctp::1-:2",
+		"tcp::0-:22", "tcp::1-:65536", "tcp::x-:22",
+		"tcp:1.2.3:1-:2", "tcp::1-10.0.2.300:2", "tcp::1--:2",
+		"tcp::1-:2-:3", "", "tcp", "tcp::-:22", "tcp:[::1]:1-:2",
+	};
+	for (i = 0; i < (int)ARRAY_SIZE(bad_fwd); i++) {
+		char arg[128];
+
+		snprintf(arg, sizeof(arg), "mode=user,hostfwd=%s", bad_fwd[i]);
+		if (!CHECK_EQ(parse_net(arg, &n), LKVM_EXIT_USAGE)) {
+			printf("  -n %s was accepted\n", arg);
+			cli_free_net(&n);
+			continue;
+		}
+		CHECK_CONTAINS(errbuf, "malformed hostfwd=");
+		CHECK_CONTAINS(errbuf, "hostfwd=[tcp|udp]:[HOSTIP]:HOSTPORT-[GUESTIP]:GUESTPORT");
+	}
+	snprintf(many, sizeof(many), "mode=user");
+	for (i = 0; i < 17; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many),
+			 ",hostfwd=tcp::%d-:22", 2000 + i);
+	CHECK_EQ(parse_net(many, &n), LKVM_EXIT_USAGE);
+	CHECK_CONTAINS(errbuf, "too many hostfwd= in -n");
+	/* A key twice (hostfwd= excepted), as an option twice. */
+	CHECK_PARSE_FAILS("-n option 'mode' given twice in -n mode=tap,mode=user",
+			  "-n", "mode=tap,mode=user", "k");
+	CHECK_PARSE_FAILS("-n option 'guest_mac' given twice",
+			  "-n", "guest_mac=2:0:0:0:0:1,guest_mac=2:0:0:0:0:1",
+			  "k");
+	CHECK_PARSE_FAILS("-n option 'tapif' given twice",
+			  "-n", "tapif=a,tapif=a", "k");
+	/* vhost: not faked */
+	CHECK_PARSE_FAILS("vhost=on is not supported yet",
+			  "-n", "mode=tap,vhost=on", "k");
+	CHECK_PARSE_FAILS("vhost=on is not supported yet",
+			  "-n", "mode=tap,vhost=1", "k");
+	CHECK_PARSE_FAILS("invalid vhost= value 'maybe'",
+			  "-n", "mode=tap,vhost=maybe", "k");
+	/* mq */
+	CHECK_PARSE_FAILS("invalid queue pair count mq=0 in -n mode=tap,mq=0 (1 to 16)",
+			  "-n", "mode=tap,mq=0", "k");
+	CHECK_PARSE_FAILS("invalid queue pair count mq=17",
+			  "-n", "mode=tap,mq=17", "k");
+	CHECK_PARSE_FAILS("invalid queue pair count mq=-1",
+			  "-n", "mode=tap,mq=-1", "k");
+	/* tapif, script */
+	CHECK_PARSE_FAILS("tap name 'abcdefghijklmnop' in -n tapif=abcdefghijklmnop is longer than 15 bytes",
+			  "-n", "tapif=abcdefghijklmnop", "k");
+	CHECK_PARSE_FAILS("empty tapif=", "-n", "tapif=", "k");
+	CHECK_PARSE_FAILS("empty script=", "-n", "script=", "k");
+	/* Keys of the other mode. */
+	CHECK_PARSE_FAILS("tapif= is for mode=tap, not mode=user",
+			  "-n", "tapif=tap0,mode=user", "k");
+	CHECK_PARSE_FAILS("mq= is for mode=tap", "-n", "mode=user,mq=2", "k");
+	CHECK_PARSE_FAILS("script= is for mode=tap",
+			  "-n", "mode=user,script=none", "k");
+	CHECK_PARSE_FAILS("vhost= is for mode=tap",
+			  "-n", "mode=user,vhost=off", "k");
+	CHECK_PARSE_FAILS("hostfwd= is for mode=user, not mode=tap",
+			  "-n", "hostfwd=tcp::1-:2", "k");
+	/* none: alone, and not with another -n (either order). */
+	CHECK_PARSE_FAILS("-n none takes no other option",
+			  "-n", "mode=none,guest_mac=2:0:0:0:0:1", "k");
+	CHECK_PARSE_FAILS("unknown -n option 'none'", "-n", "none,", "k");
+	CHECK_PARSE_FAILS("-n none (no network card) cannot be combined with another -n",
+			  "-n", "none", "-n", "mode=user", "k");
+	CHECK_PARSE_FAILS("cannot be combined with another -n",
+			  "-n", "mode=user", "--network=mode=none", "k");
+	/* Nothing allocated is left behind on an error (ASan checks). */
+	CHECK_EQ(parse_net("tapif=x,script=y,mq=99", &n), LKVM_EXIT_USAGE);
+}
+
 TEST(sandbox_command)
 {
 	struct vm_config c;
@@ -1131,12 +1334,8 @@ TEST(foreign_names)
 	CHECK_USAGE_ERROR(parse(&c, "--sandbox=x.sh", "k", NULL),
 			  "--sandbox (a kvmtool option) is not supported");
 	CHECK(!strstr(errbuf, "x.sh"));
-	CHECK_USAGE_ERROR(parse(&c, "--network", "mode=user", "k", NULL),
-			  "--network (a kvmtool option) is not supported by lkvm\n");
-	CHECK_USAGE_ERROR(parse(&c, "-n", "mode=user", "k", NULL),
-			  "-n (a kvmtool option) is not supported by lkvm");
-	CHECK_USAGE_ERROR(parse(&c, "-nmode=tap", "k", NULL),
-			  "-n (a kvmtool option) is not supported by lkvm");
+	CHECK_USAGE_ERROR(parse(&c, "--no-dhcp", "k", NULL),
+			  "--no-dhcp (a kvmtool option) is not supported by lkvm\n");
 	CHECK_USAGE_ERROR(parse(&c, "--virtio-legacy", "k", NULL),
 			  "--virtio-legacy (a kvmtool option) is not supported by lkvm; did you mean '--virtio-transport pci-legacy'?");
 	CHECK_USAGE_ERROR(parse(&c, "--tty", "0", "k", NULL),
@@ -1647,6 +1846,8 @@ int main(void)
 	RUN(share_tags);
 	RUN(share_errors);
 	RUN(too_many_shares);
+	RUN(network);
+	RUN(network_errors);
 	RUN(sandbox_command);
 	RUN(setup_command);
 	RUN(option_tables);
