@@ -1209,7 +1209,7 @@ static const char *const net_modules[] = { "virtio_net", NULL };
 
 const struct virtio_device_type virtio_net_type = {
 	.name = "virtio-net",
-	.help = "a network card: tap, vhost-net or user-mode networking (-n)",
+	.help = "a network card: a host tap or user-mode networking (-n)",
 	.device_id = VIRTIO_ID_NET,
 	.pci_class = PCI_CLASS_NETWORK_ETHERNET,
 	.modules = net_modules,

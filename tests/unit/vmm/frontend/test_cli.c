@@ -4,6 +4,7 @@
  * parsing, the option tables, --help, the man page's lists against the
  * tables; and the number parsers (vmm/util.c).
  */
+#include <arpa/inet.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -823,7 +824,10 @@ static int parse_net(const char *arg, struct net_config *n)
 	FILE *err = errbuf_open();
 	int ret;
 
-	REQUIRE(err);
+	if (!err) {
+		perror("fmemopen");
+		exit(1);
+	}
 	memset(n, 0xa5, sizeof(*n));
 	ret = cli_parse_net(arg, n, err);
 	fclose(err);
