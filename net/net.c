@@ -10,9 +10,32 @@
 #include "lkvm/util.h"
 #include "backend.h"
 
+/*
+ * What net_backend_open() allocates: the backend, and its ops with
+ * ->close() wrapped so that closing it also frees it.  The device
+ * (virtio_net_new) only calls ->close() on the backends it is given (a
+ * test's fake backend is not malloc'ed); without the wrapper every backend
+ * opened for a -n would leak its struct net_backend.
+ */
+struct owned_backend {
+	struct net_backend be;
+	struct net_backend_ops ops;
+	void (*inner_close)(struct net_backend *be);
+};
+
+static void owned_close(struct net_backend *be)
+{
+	struct owned_backend *o = container_of(be, struct owned_backend, be);
+
+	if (o->inner_close)
+		o->inner_close(be);
+	free(o);
+}
+
 int net_backend_open(struct net_backend **out, const struct net_config *cfg,
 		     unsigned int queue_pairs)
 {
+	struct owned_backend *o;
 	struct net_backend *be;
 	int err;
 
@@ -21,7 +44,8 @@ int net_backend_open(struct net_backend **out, const struct net_config *cfg,
 		pr_err("network: mode=none has no backend");
 		return -EINVAL;
 	}
-	be = calloc(1, sizeof(*be));
+	o = calloc(1, sizeof(*o));
+	be = o ? &o->be : NULL;
 	if (!be) {
 		pr_err("network: out of memory");
 		return -ENOMEM;
@@ -43,18 +67,19 @@ int net_backend_open(struct net_backend **out, const struct net_config *cfg,
 		break;
 	}
 	if (err) {
-		free(be);
+		free(o);
 		return err;
 	}
+	o->ops = *be->ops;
+	o->inner_close = o->ops.close;
+	o->ops.close = owned_close;
+	be->ops = &o->ops;
 	*out = be;
 	return 0;
 }
 
 void net_backend_close(struct net_backend *be)
 {
-	if (!be)
-		return;
-	if (be->ops && be->ops->close)
-		be->ops->close(be);
-	free(be);
+	if (be)
+		be->ops->close(be); /* owned_close(): frees @be too */
 }

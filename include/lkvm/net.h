@@ -119,7 +119,9 @@ struct net_backend {
 };
 
 /* Open the backend @cfg asks for with @queue_pairs pairs (the backend may
- * open fewer: be->queue_pairs); one error line and -errno on failure. */
+ * open fewer: be->queue_pairs); one error line and -errno on failure.
+ * Its ->close() frees it too, so the device that takes it over (which
+ * only calls ->close()) leaks nothing; net_backend_close() is the same. */
 int net_backend_open(struct net_backend **be, const struct net_config *cfg,
 		     unsigned int queue_pairs);
 void net_backend_close(struct net_backend *be);

@@ -9,6 +9,7 @@
  * ASan/UBSan: nothing outside guest RAM may be touched.
  */
 #include <endian.h>
+#include <errno.h>
 #include <pthread.h>
 #include <linux/virtio_net.h>
 #include <sys/resource.h>
@@ -1208,6 +1209,80 @@ out:
 	ctx_fini(&c);
 }
 
+/* --- From the command line: virtio_net_type's count, check, create --- */
+
+TEST(type_from_requests)
+{
+	static const uint8_t mac1[6] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef };
+	struct vqd_env env;
+	struct vm_config *cfg = &env.cfg;
+	struct net_config nc = { .mode = NET_MODE_TAP };
+	struct virtio_dev *vdev;
+	uint8_t mac[6];
+	char why[256];
+
+	REQUIRE(vqd_env_init(&env, 4 * MiB, 0) == 0);
+	env.vm.nr_vcpus = 4;
+	CHECK_EQ(virtio_net_type.count(cfg), 0);
+	CHECK_EQ(virtio_net_type.check(cfg, why, sizeof(why)), 0);
+
+	/* Default MACs: kvmtool's, the index added to the last byte. */
+	virtio_net_default_mac(0, mac);
+	CHECK(!memcmp(mac, MAC, 6));
+	virtio_net_default_mac(2, mac);
+	CHECK_EQ(mac[0], 0x02);
+	CHECK_EQ(mac[5], 0x17);
+	/* Queue pairs: mq=, else one per vCPU, capped. */
+	CHECK_EQ(virtio_net_queue_pairs(&nc, 4), 4);
+	CHECK_EQ(virtio_net_queue_pairs(&nc, 0), 1);
+	CHECK_EQ(virtio_net_queue_pairs(&nc, 64), NET_MAX_QUEUE_PAIRS);
+	nc.mq = 2;
+	CHECK_EQ(virtio_net_queue_pairs(&nc, 8), 2);
+
+	/* "none" asks for nothing, and not beside another -n. */
+	REQUIRE(virtio_device_request(cfg, &virtio_net_type, "none") == 0);
+	CHECK_EQ(virtio_net_type.count(cfg), 0);
+	CHECK_EQ(virtio_net_type.check(cfg, why, sizeof(why)), 0);
+	REQUIRE(virtio_device_request(cfg, &virtio_net_type, "mode=user") == 0);
+	CHECK_EQ(virtio_net_type.count(cfg), 1);
+	CHECK_EQ(virtio_net_type.check(cfg, why, sizeof(why)), -EINVAL);
+	CHECK_CONTAINS(why, "-n none (no network card) cannot be combined with another -n");
+
+	/* Two user-mode cards (libslirp needs no privilege). */
+	cfg->nr_dev_reqs = 0;
+	REQUIRE(virtio_device_request(cfg, &virtio_net_type, "mode=user") == 0);
+	REQUIRE(virtio_device_request(cfg, &virtio_net_type,
+				      "mode=user,guest_mac=52:54:00:ab:cd:ef,hostfwd=udp:127.0.0.1:0-:9") == 0);
+	CHECK_EQ(virtio_net_type.count(cfg), 2);
+	vdev = virtio_net_type.create(&env.vm, 0);
+	if (CHECK(vdev)) {
+		CHECK_EQ(vdev->device_id, VIRTIO_ID_NET);
+		CHECK_EQ(vdev->nr_queues, 3); /* user mode: one pair + ctrl */
+		virtio_config_access(vdev, 0, mac, 6, false);
+		CHECK(!memcmp(mac, MAC, 6));
+		virtio_dev_destroy(vdev);
+	}
+	/* The second's hostfwd= has host port 0: cli_parse_net() refuses
+	 * it, so create() does too, with one line. */
+	CHECK_NULL(virtio_net_type.create(&env.vm, 1));
+	cfg->nr_dev_reqs = 1;
+	REQUIRE(virtio_device_request(cfg, &virtio_net_type,
+				      "mode=user,guest_mac=52:54:00:ab:cd:ef") == 0);
+	vdev = virtio_net_type.create(&env.vm, 1);
+	if (CHECK(vdev)) {
+		virtio_config_access(vdev, 0, mac, 6, false);
+		CHECK(!memcmp(mac, mac1, 6));
+		virtio_dev_destroy(vdev);
+	}
+	CHECK_NULL(virtio_net_type.create(&env.vm, 2)); /* no such -n */
+	/* A backend that cannot be opened: NULL after its error line. */
+	cfg->nr_dev_reqs = 0;
+	REQUIRE(virtio_device_request(cfg, &virtio_net_type,
+				      "mode=tap,tapif=/dev/lkvm-no-such-tap") == 0);
+	CHECK_NULL(virtio_net_type.create(&env.vm, 0));
+	vqd_env_destroy(&env);
+}
+
 int main(void)
 {
 	RUN(identity_and_config);
@@ -1235,5 +1310,6 @@ int main(void)
 	RUN(ctrl_mq_and_offloads);
 	RUN(mq_pairs_set_wakes_unused_pair);
 	RUN(legacy_header_converted);
+	RUN(type_from_requests);
 	return test_summary();
 }
