@@ -395,7 +395,7 @@ const struct cli_command cli_run_command = {
 	.list_options = true,
 	.list_devices = true,
 	.epilogue =
-		"An option with a value is given once; -d, --9p and -p may be repeated.\n"
+		"An option with a value is given once; -d, -n, --9p and -p may be repeated.\n"
 		"A value that starts with '-' is written attached: --kernel=-x, -k-x.\n"
 		"\n"
 		"The console is the guest's ttyS0 (hvc0 with --console virtio) on lkvm's\n"
@@ -600,9 +600,9 @@ const struct cli_foreign cli_foreign[] = {
 	QEMU("-bios", NULL, "lkvm boots the kernel directly (-k)"),
 	QEMU("-no-reboot", NULL, "lkvm always exits when the guest reboots"),
 	QEMU("-device", NULL, "lkvm's devices have options of their own: see 'lkvm run --help'"),
-	QEMU("-netdev", NULL, NULL),
-	QEMU("-nic", NULL, NULL),
-	QEMU("-net", NULL, NULL),
+	QEMU("-netdev", NULL, "lkvm's is kvmtool's -n: -n mode=user,hostfwd=tcp::2222-:22 or -n mode=tap,tapif=NAME"),
+	QEMU("-nic", NULL, "lkvm's is kvmtool's -n: -n mode=user,hostfwd=tcp::2222-:22 or -n mode=tap,tapif=NAME"),
+	QEMU("-net", NULL, "lkvm's is kvmtool's -n: -n mode=user,hostfwd=tcp::2222-:22 or -n mode=tap,tapif=NAME"),
 	QEMU("-cdrom", "--disk", NULL),
 	QEMU("-hdb", "--disk", NULL),
 	QEMU("-hdc", "--disk", NULL),

@@ -1340,6 +1340,14 @@ TEST(foreign_names)
 	CHECK(!strstr(errbuf, "x.sh"));
 	CHECK_USAGE_ERROR(parse(&c, "--no-dhcp", "k", NULL),
 			  "--no-dhcp (a kvmtool option) is not supported by lkvm\n");
+	/* QEMU's network options, also where -n would take the rest as its
+	 * value ("-nic": -n "ic"). */
+	CHECK_USAGE_ERROR(parse(&c, "-nic", "user", "k", NULL),
+			  "-nic (a QEMU option) is not supported by lkvm; lkvm's is kvmtool's -n: -n mode=user");
+	CHECK_USAGE_ERROR(parse(&c, "-netdev", "user,id=n0", "k", NULL),
+			  "-netdev (a QEMU option) is not supported by lkvm; lkvm's is kvmtool's -n");
+	CHECK_USAGE_ERROR(parse(&c, "-net", "nic", "k", NULL),
+			  "-net (a QEMU option)");
 	CHECK_USAGE_ERROR(parse(&c, "--virtio-legacy", "k", NULL),
 			  "--virtio-legacy (a kvmtool option) is not supported by lkvm; did you mean '--virtio-transport pci-legacy'?");
 	CHECK_USAGE_ERROR(parse(&c, "--tty", "0", "k", NULL),
