@@ -1098,11 +1098,15 @@ static const char *net_request(const struct vm_config *cfg, unsigned int index)
 
 static unsigned int net_count(const struct vm_config *cfg)
 {
-	unsigned int n = 0;
+	unsigned int i, n = virtio_device_requests(cfg, &virtio_net_type);
+	unsigned int cards = 0;
+	const char *arg;
 
-	while (net_request(cfg, n))
-		n++;
-	return n;
+	for (i = 0; i < n; i++) {
+		arg = virtio_device_request_arg(cfg, &virtio_net_type, i);
+		cards += arg && !cli_net_is_none(arg);
+	}
+	return cards;
 }
 
 static int net_check(const struct vm_config *cfg, char *why, size_t len)

@@ -952,9 +952,9 @@ static int parse_hostfwd(const char *v, struct net_hostfwd *h)
 			     &h->guest_port) ? -1 : 0;
 }
 
-/* One KEY=VALUE of -n @arg: @f, its value at @v. */
-static int parse_net_field(const char *arg, const char *f, const char *v,
-			   enum net_key k, struct net_config *n, FILE *err)
+/* One KEY=VALUE of -n @arg: key @k, value @v. */
+static int parse_net_field(const char *arg, const char *v, enum net_key k,
+			   struct net_config *n, FILE *err)
 {
 	unsigned int u;
 
@@ -1006,8 +1006,7 @@ static int parse_net_field(const char *arg, const char *f, const char *v,
 		if (strcmp(v, "off") && strcmp(v, "0") && strcmp(v, "no"))
 			return cli_error(err, "invalid vhost= value '%s' in -n %s (on or off)",
 					 v, arg);
-		n->vhost = false;
-		return 0;
+		return 0; /* n->vhost stays false */
 	case NET_KEY_MQ:
 		if (parse_uint(v, &u) || u < 1 || u > NET_MAX_QUEUE_PAIRS)
 			return cli_error(err, "invalid queue pair count mq=%s in -n %s (1 to %d)",
@@ -1026,7 +1025,6 @@ static int parse_net_field(const char *arg, const char *f, const char *v,
 	default:
 		break;
 	}
-	(void)f;
 	return cli_error(err, "internal error parsing -n %s", arg);
 }
 
@@ -1110,7 +1108,7 @@ int cli_parse_net(const char *arg, struct net_config *n, FILE *err)
 					net_keys[k], arg);
 		if (!ret) {
 			seen |= 1u << k;
-			ret = parse_net_field(arg, f, v, k, n, err);
+			ret = parse_net_field(arg, v, k, n, err);
 		}
 		free(f);
 	}
