@@ -1196,7 +1196,7 @@ static const struct cli_option net_options[] = {
 		  "  tapif=NAME|/dev/tapN  tap: an existing tap, or\n"
 		  "             a macvtap's device\n"
 		  "  script=PATH|none  tap: run PATH IFNAME once the\n"
-		  "             tap is up (default: none)\n"
+		  "             tap is open, to bring it up (default: none)\n"
 		  "  mq=N       tap: queue pairs (default: one per\n"
 		  "             vCPU; at most " STR(NET_MAX_QUEUE_PAIRS) ")\n"
 		  "  vhost=off  tap: vhost=on is not supported yet\n"
