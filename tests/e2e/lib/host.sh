@@ -322,11 +322,12 @@ lkvm_build_l2_initrd() {
 }
 
 # The L2 modules for the virtio cases, dependencies first: the virtio core
-# and both transports, the three devices, ext4 (which also serves ext2;
+# and both transports, the devices (virtio_net needs failover and
+# net_failover), ext4 (which also serves ext2;
 # crc32c_generic for checksummed metadata), the 9p file system over
 # virtio (9p needs netfs and fscache) and the pvpanic driver (pvpanic-mmio,
 # which binds lkvm's ACPI QEMU0001 device). hw_random is built in.
-LKVM_L2_VIRTIO_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_mmio virtio_blk virtio_console virtio-rng crc16 mbcache jbd2 crc32c_generic ext4 netfs fscache 9pnet 9pnet_virtio 9p pvpanic-mmio"
+LKVM_L2_VIRTIO_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_mmio virtio_blk virtio_console virtio-rng failover net_failover virtio_net crc16 mbcache jbd2 crc32c_generic ext4 netfs fscache 9pnet 9pnet_virtio 9p pvpanic-mmio"
 
 # lkvm_build_l2_virtio_initrd [SRC:DEST...]: the x86 L2 initramfs of the
 # virtio cases: the plain one plus the modules above and the given static
@@ -350,6 +351,14 @@ lkvm_stage_l1_disk_tools() {
 	lkvm_module_closure brd
 	mkdir -p "$d/modules"
 	cp "${LKVM_MODULES[@]}" "$d/modules/"
+}
+
+# lkvm_stage_l1_net_tools DIR: the tun module (for the net-tap case's tap),
+# left in /modules for the payload to insmod.
+lkvm_stage_l1_net_tools() {
+	lkvm_module_closure tun
+	mkdir -p "$1/modules"
+	cp "${LKVM_MODULES[@]}" "$1/modules/"
 }
 
 # ---------------------------------------------------------------------------

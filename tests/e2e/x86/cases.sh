@@ -589,6 +589,144 @@ case_virtio_rng() {
 	expect_status 0
 }
 
+# --- virtio-net cases ------------------------------------------------------------
+#
+# The guest's side is lkvmtest=net in l2-init.sh: eth0 (virtio_net)
+# configured by DHCP or by hand, a ping to L1's end, an HTTP GET of 1 MiB
+# from L1's busybox httpd (port 8080) and an upload of 1 MiB to L1's nc
+# (port 8081); L1 checks both by sha256.
+NET_BYTES=$MiB
+
+# net_serve ADDR: L1's servers for a net case: httpd serving the pattern
+# net-get as /f on ADDR:8080, and nc storing one upload from port 8081 in
+# $W/net-put.bin; checks that httpd answers on ADDR.
+net_serve() {
+	net_stop
+	rm -rf "$W/www" "$W/net-put.bin" "$W/net-hold"
+	mkdir -p "$W/www"
+	pat net-get $NET_BYTES >"$W/www/f"
+	httpd -f -p "$1:8080" -h "$W/www" &
+	net_httpd=$!
+	# busybox nc -l ends when its stdin does: give it a FIFO that L1 holds
+	# open (fd 9) so that it ends when the guest's connection closes.
+	mkfifo "$W/net-hold"
+	nc -l -p 8081 <"$W/net-hold" >"$W/net-put.bin" &
+	net_nc=$!
+	exec 9>"$W/net-hold"
+	i=0
+	while [ "$(printf 'GET /f HTTP/1.0\r\n\r\n' | nc -w 5 "$1" 8080 2>/dev/null | tail -c $NET_BYTES | sha)" != "$(pat net-get $NET_BYTES | sha)" ]; do
+		i=$((i + 1))
+		[ $i -lt 20 ] || { echo "E2E-INFO L1's httpd does not serve /f on $1:8080"; return 1; }
+		sleep 0.5
+	done
+}
+net_stop() {
+	exec 9>&-
+	# (A bare wait would wait for the heartbeat too.)
+	for p in ${net_httpd:-} ${net_nc:-}; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	net_httpd= net_nc=
+}
+
+# net_check SRV: the guest's virtio_net bound the card (default MAC),
+# pinged SRV and moved 1 MiB each way intact.
+net_check() {
+	expect_marker && expect_status 0 || return 1
+	[ "$(value NET_ETH0)" = present ] || { why="no eth0 in the guest: $(value NET_ETH0)"; return 1; }
+	[ "$(value NET_DRIVER)" = virtio_net ] || { why="eth0's driver is '$(value NET_DRIVER)', expected virtio_net"; return 1; }
+	[ "$(value NET_MAC)" = 02:15:15:15:15:15 ] || { why="eth0's MAC is '$(value NET_MAC)', expected 02:15:15:15:15:15"; return 1; }
+	[ "$(value NET_LINK)" = up ] || { why="eth0's operstate is '$(value NET_LINK)': no carrier (VIRTIO_NET_S_LINK_UP)"; return 1; }
+	echo "E2E-INFO $1: features $(value NET_FEATURES); eth0 rx $(value NET_STAT_rx_bytes) B/$(value NET_STAT_rx_packets) pkts, tx $(value NET_STAT_tx_bytes) B/$(value NET_STAT_tx_packets) pkts, errors rx $(value NET_STAT_rx_errors) tx $(value NET_STAT_tx_errors), dropped rx $(value NET_STAT_rx_dropped) tx $(value NET_STAT_tx_dropped)"
+	[ "$(value NET_PING)" = ok ] || { why="the guest's ping to $2: $(value NET_PING)"; return 1; }
+	case "$(value NET_GET_STATUS)" in
+	*" 200 "*) ;;
+	*) why="the guest's GET of http://$2:8080/f: status '$(value NET_GET_STATUS)', $(value NET_GET_TOTAL) bytes"; return 1 ;;
+	esac
+	[ "$(value NET_GET_SHA)" = "$(pat net-get $NET_BYTES | sha)" ] ||
+		{ why="the guest received 1 MiB from L1 wrong ($(value NET_GET_TOTAL) bytes in the reply)"; return 1; }
+	[ "$(value NET_PUT)" = sent ] || { why="the guest's upload to $2:8081: $(value NET_PUT)"; return 1; }
+	n=$(stat -c %s "$W/net-put.bin" 2>/dev/null)
+	[ "$n" = $NET_BYTES ] && [ "$(sha <"$W/net-put.bin")" = "$(pat net-put $NET_BYTES | sha)" ] ||
+		{ why="L1 received ${n:-no} bytes of the guest's 1 MiB upload, or different ones"; return 1; }
+}
+
+# -n mode=user: slirp's DHCP gives eth0 10.0.2.15/24 with router 10.0.2.2
+# and DNS 10.0.2.3; 10.0.2.2 answers pings and reaches L1's loopback
+# (httpd listens on 127.0.0.1 only); hostfwd= takes L1's 127.0.0.1:2222
+# to the guest's port 7000, where the guest serves 1 MiB that L1 fetches.
+feed_net_user() {
+	i=0
+	wait_for_output LKVM-L2-NET-WAITING || return 0
+	# Input held open (the FIFO of net_serve): nc ends when the guest's
+	# server closes the connection.
+	timeout 60 nc -w 10 127.0.0.1 2222 <"$W/net-hold" >"$W/net-fwd.bin" 2>"$W/net-fwd.err"
+	echo $? >"$W/net-fwd.rc"
+	printf 'go\n'
+	wait_vmm_exit
+}
+case_net_user() {
+	rm -f "$W"/net-fwd.*
+	ip link set lo up
+	net_serve 127.0.0.1 || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
+	run_vmm net-user feed_net_user "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 1 $TR \
+		-n mode=user,hostfwd=tcp:127.0.0.1:2222-:7000 \
+		-p "$Q lkvmtest=net lkvmnet=dhcp lkvmnetsrv=10.0.2.2 lkvmnetwait=1 lkvmnetfwd=7000"
+	net_stop
+	expect_marker &&
+		expect_line '^LKVM-L2-NET-WAITING' "the guest never got to serve its hostfwd port" || return 1
+	[ "$(value NET_DHCP)" = ok ] || { why="DHCP in the guest: $(value NET_DHCP)"; return 1; }
+	[ "$(value NET_DHCP_IP)" = 10.0.2.15 ] && [ "$(value NET_DHCP_MASK)" = 24 ] &&
+		[ "$(value NET_DHCP_ROUTER)" = 10.0.2.2 ] && [ "$(value NET_DHCP_DNS)" = 10.0.2.3 ] ||
+		{ why="DHCP lease ip=$(value NET_DHCP_IP)/$(value NET_DHCP_MASK) router=$(value NET_DHCP_ROUTER) dns=$(value NET_DHCP_DNS), expected 10.0.2.15/24, 10.0.2.2, 10.0.2.3"; return 1; }
+	[ "$(value NET_ADDR)" = 10.0.2.15/24 ] || { why="eth0 has '$(value NET_ADDR)' after DHCP"; return 1; }
+	net_check net-user 10.0.2.2 || return 1
+	n=$(stat -c %s "$W/net-fwd.bin" 2>/dev/null)
+	[ "$n" = $NET_BYTES ] && [ "$(sha <"$W/net-fwd.bin")" = "$(pat net-fwd $NET_BYTES | sha)" ] ||
+		{ why="through hostfwd 127.0.0.1:2222 L1 got ${n:-no} bytes of the guest's 1 MiB, or different ones (nc status $(cat "$W/net-fwd.rc" 2>/dev/null): $(head -c 200 "$W/net-fwd.err" 2>/dev/null))"; return 1; }
+}
+
+# -n mode=tap,tapif=tap0 on a tap L1 made and addressed 192.168.33.1/24:
+# the guest (192.168.33.2/24, set by hand) and L1 ping each other, then
+# the transfers.
+feed_net_tap() {
+	i=0
+	wait_for_output LKVM-L2-NET-WAITING || return 0
+	ping -c 3 -W 5 192.168.33.2 >"$W/net-tap-ping.out" 2>&1
+	echo $? >"$W/net-tap-ping.rc"
+	printf 'go\n'
+	wait_vmm_exit
+}
+case_net_tap() {
+	rm -f "$W"/net-tap-ping.*
+	[ -c /dev/net/tun ] || insmod /modules/tun.ko || { why="insmod tun failed in L1"; return 1; }
+	wait_dev_l1 /dev/net/tun || { why="no /dev/net/tun in L1"; return 1; }
+	ip link show tap0 >/dev/null 2>&1 || tunctl -t tap0 >/dev/null || { why="tunctl -t tap0 failed in L1"; return 1; }
+	ip addr flush dev tap0
+	ip addr add 192.168.33.1/24 dev tap0 && ip link set tap0 up || { why="cannot configure tap0 in L1"; return 1; }
+	net_serve 192.168.33.1 || { why="L1's httpd never answered on 192.168.33.1 (harness)"; net_stop; return 1; }
+	run_vmm net-tap feed_net_tap "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 1 $TR -n mode=tap,tapif=tap0 \
+		-p "$Q lkvmtest=net lkvmnet=192.168.33.2/24 lkvmnetsrv=192.168.33.1 lkvmnetwait=1"
+	net_stop
+	[ -s "$W/net-tap-ping.out" ] && show "net-tap L1 ping" <"$W/net-tap-ping.out"
+	expect_marker &&
+		expect_line '^LKVM-L2-NET-WAITING' "the guest never got to wait for L1's ping" || return 1
+	[ "$(value NET_ADDR)" = 192.168.33.2/24 ] || { why="eth0 has '$(value NET_ADDR)'"; return 1; }
+	[ "$(cat "$W/net-tap-ping.rc" 2>/dev/null)" = 0 ] ||
+		{ why="L1's ping of the guest failed: $(tail -n 2 "$W/net-tap-ping.out" | tr '\n' ' ')"; return 1; }
+	net_check net-tap 192.168.33.1
+}
+# wait_dev_l1 PATH: up to 5 s for a device node in L1.
+wait_dev_l1() {
+	n=0
+	while [ ! -e "$1" ] && [ $n -lt 50 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	[ -e "$1" ]
+}
+
 # --- virtio-9p cases ------------------------------------------------------------
 #
 # One lkvm run with three exports on a tmpfs at /tmp/9p: e2e (read-write),
