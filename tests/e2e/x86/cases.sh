@@ -602,6 +602,8 @@ NET_BYTES=$MiB
 # $W/net-put.bin; checks that httpd answers on ADDR.
 net_serve() {
 	net_stop
+	# L1's own addresses (127.0.0.1, and the tap's) are reached over lo.
+	ip link set lo up
 	rm -rf "$W/www" "$W/net-put.bin" "$W/net-hold"
 	mkdir -p "$W/www"
 	pat net-get $NET_BYTES >"$W/www/f"
@@ -668,7 +670,6 @@ feed_net_user() {
 }
 case_net_user() {
 	rm -f "$W"/net-fwd.*
-	ip link set lo up
 	net_serve 127.0.0.1 || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
 	run_vmm net-user feed_net_user "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 1 $TR \
 		-n mode=user,hostfwd=tcp:127.0.0.1:2222-:7000 \
