@@ -598,7 +598,8 @@ case_virtio_rng() {
 NET_BYTES=$MiB
 
 # net_serve ADDR: L1's servers for a net case: httpd serving the pattern
-# net-get as /f on ADDR:8080, and nc storing one upload from port 8081 in
+# net-get as /f on ADDR:8080 (every address for "any"; then checked on
+# 127.0.0.1), and nc storing one upload from port 8081 in
 # $W/net-put.bin; checks that httpd answers on ADDR.
 net_serve() {
 	net_stop
@@ -607,7 +608,12 @@ net_serve() {
 	rm -rf "$W/www" "$W/net-put.bin" "$W/net-hold"
 	mkdir -p "$W/www"
 	pat net-get $NET_BYTES >"$W/www/f"
-	httpd -f -p "$1:8080" -h "$W/www" &
+	if [ "$1" = any ]; then
+		httpd -f -p 8080 -h "$W/www" &
+		set -- 127.0.0.1
+	else
+		httpd -f -p "$1:8080" -h "$W/www" &
+	fi
 	net_httpd=$!
 	# busybox nc -l ends when its stdin does: give it a FIFO that L1 holds
 	# open (fd 9) so that it ends when the guest's connection closes.
@@ -694,7 +700,7 @@ case_net_user() {
 feed_net_tap() {
 	i=0
 	wait_for_output LKVM-L2-NET-WAITING || return 0
-	ping -c 3 -W 5 192.168.33.2 >"$W/net-tap-ping.out" 2>&1
+	ping -c 3 -W 5 "$net_guest" >"$W/net-tap-ping.out" 2>&1
 	echo $? >"$W/net-tap-ping.rc"
 	printf 'go\n'
 	wait_vmm_exit
@@ -707,6 +713,7 @@ case_net_tap() {
 	ip addr flush dev tap0
 	ip addr add 192.168.33.1/24 dev tap0 && ip link set tap0 up || { why="cannot configure tap0 in L1"; return 1; }
 	net_serve 192.168.33.1 || { why="L1's httpd never answered on 192.168.33.1 (harness)"; net_stop; return 1; }
+	net_guest=192.168.33.2
 	run_vmm net-tap feed_net_tap "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 1 $TR -n mode=tap,tapif=tap0 \
 		-p "$Q lkvmtest=net lkvmnet=192.168.33.2/24 lkvmnetsrv=192.168.33.1 lkvmnetwait=1"
 	net_stop
@@ -718,6 +725,46 @@ case_net_tap() {
 		{ why="L1's ping of the guest failed: $(tail -n 2 "$W/net-tap-ping.out" | tr '\n' ' ')"; return 1; }
 	net_check net-tap 192.168.33.1
 }
+# -c 2 and -n mode=tap,script=...: lkvm makes the tap itself, multi-queue
+# (one queue pair per vCPU), and runs the script, which addresses it
+# (192.168.34.1/24) and brings it up; the guest's virtio_net uses both
+# queue pairs (VIRTIO_NET_F_MQ), and the same pings and transfers work.
+case_net_tap_mq() {
+	rm -f "$W"/net-tap-ping.* "$W/net-ifup.log"
+	[ -c /dev/net/tun ] || insmod /modules/tun.ko || { why="insmod tun failed in L1"; return 1; }
+	wait_dev_l1 /dev/net/tun || { why="no /dev/net/tun in L1"; return 1; }
+	{
+		echo '#!/bin/sh'
+		echo "echo \"\$1\" >$W/net-ifup.log"
+		echo 'ip addr add 192.168.34.1/24 dev "$1" && ip link set "$1" up'
+	} >"$W/net-ifup"
+	chmod 755 "$W/net-ifup"
+	net_serve any || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
+	net_guest=192.168.34.2
+	run_vmm net-tap-mq feed_net_tap "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 2 $TR -n "mode=tap,script=$W/net-ifup" \
+		-p "$Q lkvmtest=net lkvmnet=192.168.34.2/24 lkvmnetsrv=192.168.34.1 lkvmnetwait=1"
+	net_stop
+	[ -s "$W/net-tap-ping.out" ] && show "net-tap-mq L1 ping" <"$W/net-tap-ping.out"
+	expect_marker &&
+		expect_line '^LKVM-L2-NET-WAITING' "the guest never got to wait for L1's ping" || return 1
+	tap=$(cat "$W/net-ifup.log" 2>/dev/null)
+	case "$tap" in
+	tap*) ;;
+	*) why="lkvm's script ran with '$tap', expected the new tap's name"; return 1 ;;
+	esac
+	[ "$(value NET_QUEUES)" = 2 ] || { why="the guest's eth0 has $(value NET_QUEUES) rx queues with -c 2, expected 2"; return 1; }
+	# Over PCI (MSI-X) each queue has its vector.
+	case "${E2E_TRANSPORT:-pci}" in
+	pci*)
+		n=$(grep -c '^IRQ: .*virtio.*-input\.[01]$' "$TXT")
+		[ "$n" = 2 ] || { why="$n virtio input vectors (input.0, input.1) with -c 2, expected 2"; return 1; }
+		;;
+	esac
+	[ "$(cat "$W/net-tap-ping.rc" 2>/dev/null)" = 0 ] ||
+		{ why="L1's ping of the guest failed: $(tail -n 2 "$W/net-tap-ping.out" | tr '\n' ' ')"; return 1; }
+	net_check net-tap-mq 192.168.34.1
+}
+
 # wait_dev_l1 PATH: up to 5 s for a device node in L1.
 wait_dev_l1() {
 	n=0

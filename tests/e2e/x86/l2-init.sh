@@ -361,6 +361,7 @@ net_action() {
 	echo "NET_DRIVER=$(basename "$(readlink /sys/class/net/eth0/device/driver)")"
 	echo "NET_MAC=$(cat /sys/class/net/eth0/address)"
 	echo "NET_FEATURES=$(cat /sys/class/net/eth0/device/features 2>/dev/null)"
+	echo "NET_QUEUES=$(ls /sys/class/net/eth0/queues | grep -c '^rx-')"
 	ip link set lo up
 	ip link set eth0 up
 	if [ "$how" = dhcp ]; then
