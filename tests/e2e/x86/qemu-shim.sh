@@ -7,6 +7,7 @@
 #                    [--disk PATH[,ro][,direct][,aio=..][,serial=ID]]...
 #                    [--rng] [--console serial|virtio] [--debug]
 #                    [--9p DIR,TAG[,ro]]...
+#                    [-n mode=user[,hostfwd=RULE]...|mode=tap,tapif=IF|mode=tap,script=PATH]...
 #                    [--virtio-transport pci|pci-legacy|mmio|mmio-legacy]
 #
 # Without virtio devices it runs -M microvm; with them, -M pc for the PCI
@@ -66,7 +67,42 @@ p9_args() {
 	devs="$devs -device virtio-9p-$bus,fsdev=fs$nf,mount_tag=$tag$modern"
 	nf=$((nf + 1))
 }
-disks= shares= nf=0
+# net_args SPEC: -netdev/-device for one -n, with lkvm's default MAC
+# (02:15:15:15:15:15 plus the card's index) and, for a tap lkvm would make
+# (no tapif=), one queue pair per vCPU.
+net_args() {
+	mode=tap nopts= tapif= script=no queues=1
+	IFS=,
+	for o in $1; do
+		case "$o" in
+		mode=*) mode=${o#mode=} ;;
+		hostfwd=*) nopts="$nopts,$o" ;;
+		tapif=*) tapif=${o#tapif=} ;;
+		script=*) script=${o#script=} ;;
+		*) unset IFS; die "unknown -n option '$o'" ;;
+		esac
+	done
+	unset IFS
+	mac=02:15:15:15:15:$(printf %02x $((0x15 + nn)))
+	dopts=
+	[ "$bus" != pci ] || dopts=,romfile=
+	case "$mode" in
+	user) devs="$devs -netdev user,id=n$nn$nopts" ;;
+	tap)
+		if [ -n "$tapif" ]; then
+			devs="$devs -netdev tap,id=n$nn,ifname=$tapif,script=no,downscript=no"
+		else
+			queues=$cpus
+			devs="$devs -netdev tap,id=n$nn,script=$script,downscript=no,queues=$queues"
+			[ "$queues" = 1 ] || dopts="$dopts,mq=on,vectors=$((2 * queues + 2))"
+		fi
+		;;
+	*) die "unknown -n mode '$mode'" ;;
+	esac
+	devs="$devs -device virtio-net-$bus,netdev=n$nn,mac=$mac$dopts$modern"
+	nn=$((nn + 1))
+}
+disks= shares= nets= nf=0 nn=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-k|--kernel) kernel=$2; shift 2 ;;
@@ -77,6 +113,7 @@ while [ $# -gt 0 ]; do
 	-d|--disk) disks="$disks $2"; shift 2 ;;
 	--rng) rng=1; shift ;;
 	--9p) shares="$shares $2"; shift 2 ;;
+	-n|--network) nets="$nets $2"; shift 2 ;;
 	--console) console=$2; shift 2 ;;
 	--virtio-transport) transport=$2; shift 2 ;;
 	--debug) shift ;;
@@ -94,6 +131,7 @@ mmio|mmio-legacy) bus=device modern= ;;
 esac
 for x in $disks; do disk_args "$x"; done
 for x in $shares; do p9_args "$x"; done
+for x in $nets; do net_args "$x"; done
 [ "$rng" = 0 ] || devs="$devs -object rng-random,id=rng0,filename=/dev/urandom -device virtio-rng-$bus,rng=rng0"
 [ -z "$devs" ] && [ "$console" = serial ] || virtio=1
 
