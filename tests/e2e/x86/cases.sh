@@ -628,18 +628,19 @@ net_serve() {
 		sleep 0.5
 	done
 }
+# net_stop: end net_serve's servers.
 net_stop() {
 	exec 9>&-
 	# (A bare wait would wait for the heartbeat too.)
-	for p in ${net_httpd:-} ${net_nc:-}; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
+	for pid in ${net_httpd:-} ${net_nc:-}; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
 	done
 	net_httpd= net_nc=
 }
 
-# net_check SRV: the guest's virtio_net bound the card (default MAC),
-# pinged SRV and moved 1 MiB each way intact.
+# net_check CASE SRV: the guest's virtio_net bound the card (default MAC,
+# carrier up), pinged SRV (L1's end) and moved 1 MiB each way intact.
 net_check() {
 	expect_marker && expect_status 0 || return 1
 	[ "$(value NET_ETH0)" = present ] || { why="no eth0 in the guest: $(value NET_ETH0)"; return 1; }
@@ -725,6 +726,7 @@ case_net_tap() {
 		{ why="L1's ping of the guest failed: $(tail -n 2 "$W/net-tap-ping.out" | tr '\n' ' ')"; return 1; }
 	net_check net-tap 192.168.33.1
 }
+
 # -c 2 and -n mode=tap,script=...: lkvm makes the tap itself, multi-queue
 # (one queue pair per vCPU), and runs the script, which addresses it
 # (192.168.34.1/24) and brings it up; the guest's virtio_net uses both

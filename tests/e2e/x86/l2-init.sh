@@ -411,22 +411,13 @@ net_action() {
 	echo "NET_GET_TOTAL=$(wc -c </tmp/get.out)"
 	echo "NET_GET_SHA=$(tail -c $NET_GET_BYTES /tmp/get.out | sha)"
 	# Upload: the pattern net-put to L1's nc listener, which stores it.
+	# busybox nc shuts its sending side down at the end of its input and
+	# exits when L1's end closes, i.e. once L1 has read everything.
 	if pat net-put $NET_PUT_BYTES | timeout 60 nc -w 10 "$srv" 8081 2>/tmp/put.err; then
 		echo "NET_PUT=sent"
 	else
 		echo "NET_PUT=failed: $(head -c 300 /tmp/put.err | tr '\n' ' ')"
 	fi
-	# busybox nc exits at the end of its input, before the peer has it
-	# all: wait until the connection's FIN was acknowledged (no socket to
-	# port 8081 left ESTABLISHED, FIN_WAIT1 or CLOSING), so that a reboot
-	# cannot cut the upload short.
-	i=0
-	while awk '$3 ~ /:1F91$/ && ($4 == "01" || $4 == "04" || $4 == "0B") { f = 1 } END { exit !f }' /proc/net/tcp &&
-		[ $i -lt 200 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo "NET_PUT_WAIT_DS=$i"
 	for c in rx_bytes tx_bytes rx_packets tx_packets rx_errors tx_errors rx_dropped tx_dropped; do
 		echo "NET_STAT_$c=$(cat "/sys/class/net/eth0/statistics/$c")"
 	done
