@@ -182,8 +182,14 @@ int net_vhost_start(struct net_vhost *vh, unsigned int qp,
 		    const struct net_vhost_ring ring[2], int tap_fd)
 {
 	/* Only ring and header features: the net ones (offloads, control
-	 * queue) stay lkvm's and the tap's; vhost refuses bits it lacks. */
-	uint64_t f = guest_features & vh->features;
+	 * queue) stay lkvm's and the tap's; vhost refuses bits it lacks.
+	 * Bit 27 is VHOST_NET_F_VIRTIO_NET_HDR to vhost but
+	 * VIRTIO_F_ANY_LAYOUT to a legacy driver: never pass it on, or vhost
+	 * would add a header of its own to the tap's (which carries the
+	 * guest's) and discard every received frame as the wrong length.
+	 * vhost takes any layout anyway. */
+	uint64_t f = guest_features & vh->features &
+		     ~BIT64(VHOST_NET_F_VIRTIO_NET_HDR);
 	struct vhost_vring_file be;
 	unsigned int i;
 	int fd, err;

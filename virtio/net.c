@@ -861,6 +861,10 @@ static int net_vhost_pairs_start(struct net_dev *net)
 			       vdev->name, be->name, qp, strerror(-err));
 			return err;
 		}
+		pr_debug("%s: queue pair %u on vhost-net: %u entries, rx call fd %d, tx call fd %d, header %zu, features %#llx",
+			 vdev->name, qp, ring[0].num, ring[0].call_fd,
+			 ring[1].call_fd, net->ghdr,
+			 (unsigned long long)vdev->guest_features);
 	}
 	return 0;
 }
