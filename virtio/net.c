@@ -1255,7 +1255,7 @@ static const struct cli_option net_options[] = {
 		  "             tap is open, to bring it up (default: none)\n"
 		  "  mq=N       tap: queue pairs (default: one per\n"
 		  "             vCPU; at most " STR(NET_MAX_QUEUE_PAIRS) ")\n"
-		  "  vhost=on   tap: the host kernel's vhost-net runs the data path\n"
+		  "  vhost=on   tap: the data path in the kernel's vhost-net\n"
 		  "             (needs /dev/vhost-net; default off)\n"
 		  "  hostfwd=[tcp|udp]:[HOSTIP]:HOSTPORT-[GUESTIP]:GUESTPORT\n"
 		  "             user: forward a host port to the\n"
