@@ -1037,6 +1037,8 @@ static void net_fill_config(struct net_dev *net)
 	cfg->duplex = 0xff;               /* unknown */
 }
 
+static void net_link_toggle(void *opaque);
+
 struct virtio_dev *virtio_net_new(struct vm *vm, struct net_backend *be,
 				  const uint8_t mac[6], unsigned int index)
 {
@@ -1094,6 +1096,13 @@ struct virtio_dev *virtio_net_new(struct vm *vm, struct net_backend *be,
 		goto err_free;
 	}
 	net_fill_config(net);
+	/* Devices are made before the console starts, and one that fails to
+	 * attach fails the VM: the console never calls a freed card. */
+	if (vm_add_link_toggle(vm, net_link_toggle, &net->vdev)) {
+		pr_err("%s: out of memory", name);
+		virtio_dev_destroy(&net->vdev); /* frees @net, closes @be */
+		return NULL;
+	}
 	pr_debug("%s: %s, %u queue pair(s), mac %02x:%02x:%02x:%02x:%02x:%02x, features %#llx",
 		 name, be->name, net->max_pairs, mac[0], mac[1], mac[2],
 		 mac[3], mac[4], mac[5],
@@ -1104,6 +1113,20 @@ err_free:
 	pr_err("%s: out of memory", name);
 	net_free(net); /* closes the backend */
 	return NULL;
+}
+
+/* Ctrl-A l: the link down, or up again. */
+static void net_link_toggle(void *opaque)
+{
+	struct virtio_dev *vdev = opaque;
+	struct net_dev *net = vdev->priv;
+	bool up;
+
+	pthread_mutex_lock(&net->lock);
+	up = !(le16toh(net->cfg.status) & VIRTIO_NET_S_LINK_UP);
+	pthread_mutex_unlock(&net->lock);
+	virtio_net_set_link(vdev, up);
+	pr_info("%s: link %s", vdev->name, up ? "up" : "down");
 }
 
 void virtio_net_set_link(struct virtio_dev *vdev, bool up)
