@@ -353,12 +353,17 @@ lkvm_stage_l1_disk_tools() {
 	cp "${LKVM_MODULES[@]}" "$d/modules/"
 }
 
-# lkvm_stage_l1_net_tools DIR: the tun module (for the net-tap case's tap),
-# left in /modules for the payload to insmod.
+# lkvm_stage_l1_net_tools DIR: the tun module (for the net-tap cases' taps),
+# left in /modules for the payload to insmod, and dnsanswer
+# (tests/e2e/tools/dnsanswer.c, static) as /usr/bin/dnsanswer, the DNS
+# server behind L1's resolv.conf in the user-mode case.
 lkvm_stage_l1_net_tools() {
+	local dns
 	lkvm_module_closure tun
-	mkdir -p "$1/modules"
+	mkdir -p "$1/modules" "$1/usr/bin"
 	cp "${LKVM_MODULES[@]}" "$1/modules/"
+	dns=$(lkvm_build_static_tool dnsanswer "$LKVM_TESTS_DIR/e2e/tools/dnsanswer.c") || exit 2
+	install -m 755 "$dns" "$1/usr/bin/dnsanswer"
 }
 
 # ---------------------------------------------------------------------------
