@@ -778,10 +778,10 @@ feed_net_user() {
 }
 case_net_user() {
 	rm -f "$W"/net-fwd.*
-	tr=$(net_tr pci)
+	ntr=$(net_tr pci)
 	net_serve 127.0.0.1 || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
 	net_dns || { why="L1's DNS server never answered (harness)"; net_stop; return 1; }
-	run_vmm net-user feed_net_user "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 1 --virtio-transport "$tr" \
+	run_vmm net-user feed_net_user "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 1 --virtio-transport "$ntr" \
 		-n mode=user,hostfwd=tcp:127.0.0.1:2222-:7000 \
 		-p "$Q lkvmtest=net lkvmnet=dhcp lkvmnetsrv=10.0.2.2 lkvmnetwait=1 lkvmnetfwd=7000 lkvmnetdns=$NET_DNS_NAME"
 	net_stop
@@ -793,7 +793,7 @@ case_net_user() {
 		[ "$(value NET_DHCP_ROUTER)" = 10.0.2.2 ] && [ "$(value NET_DHCP_DNS)" = 10.0.2.3 ] ||
 		{ why="DHCP lease ip=$(value NET_DHCP_IP)/$(value NET_DHCP_MASK) router=$(value NET_DHCP_ROUTER) dns=$(value NET_DHCP_DNS), expected 10.0.2.15/24, 10.0.2.2, 10.0.2.3"; return 1; }
 	[ "$(value NET_ADDR)" = 10.0.2.15/24 ] || { why="eth0 has '$(value NET_ADDR)' after DHCP"; return 1; }
-	net_check net-user 10.0.2.2 "$tr" || return 1
+	net_check net-user 10.0.2.2 "$ntr" || return 1
 	n=$(stat -c %s "$W/net-fwd.bin" 2>/dev/null)
 	[ "$n" = $NET_BYTES ] && [ "$(sha <"$W/net-fwd.bin")" = "$(pat net-fwd $NET_BYTES | sha)" ] ||
 		{ why="through hostfwd 127.0.0.1:2222 L1 got ${n:-no} bytes of the guest's 1 MiB, or different ones (nc status $(cat "$W/net-fwd.rc" 2>/dev/null): $(head -c 200 "$W/net-fwd.err" 2>/dev/null))"; return 1; }
@@ -836,7 +836,7 @@ feed_net_tap() {
 # virtio-mmio.
 case_net_tap() {
 	rm -f "$W"/net-tap-ping.* "$W"/net-tap-bigping.* "$W"/net-bigput.*
-	tr=$(net_tr mmio)
+	ntr=$(net_tr mmio)
 	[ -c /dev/net/tun ] || insmod /modules/tun.ko || { why="insmod tun failed in L1"; return 1; }
 	wait_dev_l1 /dev/net/tun || { why="no /dev/net/tun in L1"; return 1; }
 	ip link show tap0 >/dev/null 2>&1 || tunctl -t tap0 >/dev/null || { why="tunctl -t tap0 failed in L1"; return 1; }
@@ -846,7 +846,7 @@ case_net_tap() {
 	net_serve 192.168.33.1 $NET_BIG || { why="L1's httpd never answered on 192.168.33.1 (harness)"; net_stop; return 1; }
 	net_guest=192.168.33.2 net_bigping=8972 net_big=$NET_BIG
 	f0=$(l1_ip FragCreates) r0=$(l1_ip ReasmReqds)
-	run_vmm net-tap feed_net_tap "$NET_TIMEOUT" run -k $K -i $IV -m 256 -c 1 --virtio-transport "$tr" -n mode=tap,tapif=tap0 \
+	run_vmm net-tap feed_net_tap "$NET_TIMEOUT" run -k $K -i $IV -m 256 -c 1 --virtio-transport "$ntr" -n mode=tap,tapif=tap0 \
 		-p "$Q lkvmtest=net lkvmnet=192.168.33.2/24 lkvmnetsrv=192.168.33.1 lkvmnetwait=1 lkvmnetbigping=$net_bigping lkvmnetbig=$net_big"
 	f1=$(l1_ip FragCreates) r1=$(l1_ip ReasmReqds)
 	net_stop
@@ -859,7 +859,7 @@ case_net_tap() {
 	[ "$(value NET_ADDR)" = 192.168.33.2/24 ] || { why="eth0 has '$(value NET_ADDR)'"; return 1; }
 	[ "$(cat "$W/net-tap-ping.rc" 2>/dev/null)" = 0 ] ||
 		{ why="L1's ping of the guest failed: $(tail -n 2 "$W/net-tap-ping.out" | tr '\n' ' ')"; return 1; }
-	net_check net-tap 192.168.33.1 "$tr" || return 1
+	net_check net-tap 192.168.33.1 "$ntr" || return 1
 	# MTU 9000: offered (VIRTIO_NET_F_MTU, bit 3) with the tap's value,
 	# used by the guest, and 9000-byte IP packets crossed both ways whole.
 	[ "$(net_bit 3)" = 1 ] && [ "$(value NET_MTU)" = 9000 ] ||
@@ -885,7 +885,7 @@ case_net_tap() {
 # carrying its transfer. By default over pci-legacy.
 case_net_tap_mq() {
 	rm -f "$W"/net-tap-ping.* "$W/net-ifup.log" "$W"/net-bigput.*
-	tr=$(net_tr pci-legacy)
+	ntr=$(net_tr pci-legacy)
 	[ -c /dev/net/tun ] || insmod /modules/tun.ko || { why="insmod tun failed in L1"; return 1; }
 	wait_dev_l1 /dev/net/tun || { why="no /dev/net/tun in L1"; return 1; }
 	{
@@ -896,7 +896,7 @@ case_net_tap_mq() {
 	chmod 755 "$W/net-ifup"
 	net_serve any $NET_MQ_BIG || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
 	net_guest=192.168.34.2 net_big=$NET_MQ_BIG
-	run_vmm net-tap-mq feed_net_tap "$NET_TIMEOUT" run -k $K -i $IV -m 256 -c 2 --virtio-transport "$tr" -n "mode=tap,script=$W/net-ifup" \
+	run_vmm net-tap-mq feed_net_tap "$NET_TIMEOUT" run -k $K -i $IV -m 256 -c 2 --virtio-transport "$ntr" -n "mode=tap,script=$W/net-ifup" \
 		-p "$Q lkvmtest=net lkvmnet=192.168.34.2/24 lkvmnetsrv=192.168.34.1 lkvmnetwait=1 lkvmnetbig=$net_big"
 	net_stop
 	net_big=
@@ -911,7 +911,7 @@ case_net_tap_mq() {
 	[ "$(value NET_QUEUES)" = 2 ] && [ "$(value NET_TXQUEUES)" = 2 ] ||
 		{ why="the guest's eth0 has $(value NET_QUEUES) rx and $(value NET_TXQUEUES) tx queues with -c 2, expected 2"; return 1; }
 	# Over PCI (MSI-X) each queue has its vector.
-	case "$tr" in
+	case "$ntr" in
 	pci*)
 		n=$(grep -c '^IRQ: .*virtio.*-input\.[01]$' "$TXT")
 		[ "$n" = 2 ] || { why="$n virtio input vectors (input.0, input.1) with -c 2, expected 2"; return 1; }
@@ -919,7 +919,7 @@ case_net_tap_mq() {
 	esac
 	[ "$(cat "$W/net-tap-ping.rc" 2>/dev/null)" = 0 ] ||
 		{ why="L1's ping of the guest failed: $(tail -n 2 "$W/net-tap-ping.out" | tr '\n' ' ')"; return 1; }
-	net_check net-tap-mq 192.168.34.1 "$tr" && net_check_big net-tap-mq $NET_MQ_BIG || return 1
+	net_check net-tap-mq 192.168.34.1 "$ntr" && net_check_big net-tap-mq $NET_MQ_BIG || return 1
 	q=
 	for k in rx_queue_0_bytes rx_queue_1_bytes tx_queue_0_bytes tx_queue_1_bytes \
 		rx_queue_0_packets rx_queue_1_packets tx_queue_0_packets tx_queue_1_packets; do
@@ -938,7 +938,7 @@ case_net_tap_mq() {
 	# ACKs) used the same pair. (Over virtio-mmio one interrupt serves
 	# every queue: the ACKs of the upload are handled on whichever CPU
 	# takes it, and the upload follows them to that CPU's queue.)
-	case "$tr" in
+	case "$ntr" in
 	pci*)
 		[ "$(value NET_ETHS_rx_queue_0_bytes)" -ge $((NET_MQ_BIG / 8 * 7)) ] &&
 			[ "$(value NET_ETHS_tx_queue_1_bytes)" -ge $((NET_MQ_BIG / 8 * 7)) ] ||
