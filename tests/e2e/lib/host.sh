@@ -353,18 +353,22 @@ lkvm_stage_l1_disk_tools() {
 	cp "${LKVM_MODULES[@]}" "$d/modules/"
 }
 
-# lkvm_stage_l1_net_tools DIR: the tun module (for the net-tap cases' tap)
+# lkvm_stage_l1_net_tools DIR: the tun module (for the net-tap cases' taps)
 # and vhost_net with its dependencies (net-tap-vhost), left in /modules for
-# the payload to insmod; /modules/vhost_net.order lists the latter in load
-# order.
+# the payload to insmod (/modules/vhost_net.order lists the latter in load
+# order), and dnsanswer (tests/e2e/tools/dnsanswer.c, static) as
+# /usr/bin/dnsanswer, the DNS server behind L1's resolv.conf in the
+# user-mode case.
 lkvm_stage_l1_net_tools() {
-	local m
+	local dns m
 	lkvm_module_closure tun
-	mkdir -p "$1/modules"
+	mkdir -p "$1/modules" "$1/usr/bin"
 	cp "${LKVM_MODULES[@]}" "$1/modules/"
 	lkvm_module_closure vhost_net
 	cp "${LKVM_MODULES[@]}" "$1/modules/"
 	for m in "${LKVM_MODULES[@]}"; do basename "$m"; done >"$1/modules/vhost_net.order"
+	dns=$(lkvm_build_static_tool dnsanswer "$LKVM_TESTS_DIR/e2e/tools/dnsanswer.c") || exit 2
+	install -m 755 "$dns" "$1/usr/bin/dnsanswer"
 }
 
 # ---------------------------------------------------------------------------

@@ -594,13 +594,61 @@ case_virtio_rng() {
 # The guest's side is lkvmtest=net in l2-init.sh: eth0 (virtio_net)
 # configured by DHCP or by hand, a ping to L1's end, an HTTP GET of 1 MiB
 # from L1's busybox httpd (port 8080) and an upload of 1 MiB to L1's nc
-# (port 8081); L1 checks both by sha256.
+# (port 8081), checked by sha256 on the receiving side; the tap cases add
+# bulk transfers both ways (NET_BIG: httpd and wget on both sides, sha256
+# on the receiving side), the MTU and the per-queue counters.
 NET_BYTES=$MiB
+# Bulk TCP each way: net-tap (tap made by L1, MTU 9000) and net-tap-mq
+# (both queue pairs). Under nested TCG the transfer runs at a few MB/s.
+NET_BIG=$((64 * MiB))
+NET_MQ_BIG=$((16 * MiB))
+NET_TIMEOUT=$((E2E_TIMEOUT * 2))
+# The name L1's DNS server answers in net-user (net_dns).
+NET_DNS_NAME=l1-e2e.lkvm.test
+net_bigping= net_big=
 
-# net_serve ADDR: L1's servers for a net case: httpd serving the pattern
-# net-get as /f on ADDR:8080 (every address for "any"; then checked on
-# 127.0.0.1), and nc storing one upload from port 8081 in
-# $W/net-put.bin; checks that httpd answers on ADDR.
+# net_tr DEFAULT: a net case's --virtio-transport: run.sh --transport T,
+# else DEFAULT (each net case has its own, so that `make check` moves
+# traffic over all three: user on pci, tap on mmio, mq on pci-legacy).
+net_tr() { echo "${E2E_TRANSPORT:-$1}"; }
+
+# bigpat TAG BYTES FILE: the bulk transfers' pattern (the same as in
+# l2-init.sh): copies of `pat TAG 1000003` (a prime number of bytes, so
+# that data misplaced by a page or a buffer cannot match) cut to BYTES.
+bigpat() {
+	pat "$1" 1000003 >"$W/bigpat.blk"
+	# one cat for all the copies (a process costs under nested TCG)
+	n=$(($2 / 1000003 + 1)) bp_size=$2 bp_f=$3
+	set --
+	while [ $n -gt 0 ]; do
+		set -- "$@" "$W/bigpat.blk"
+		n=$((n - 1))
+	done
+	cat "$@" >"$bp_f"
+	truncate -s "$bp_size" "$bp_f"
+	rm -f "$W/bigpat.blk"
+}
+
+# net_sha TAG BYTES: sha256 of bigpat TAG BYTES, computed once per L1 run.
+net_sha() {
+	if [ ! -s "$W/net-sha-$1-$2" ]; then
+		bigpat "$1" "$2" "$W/net-sha.tmp"
+		sha <"$W/net-sha.tmp" >"$W/net-sha-$1-$2"
+		rm -f "$W/net-sha.tmp"
+	fi
+	cat "$W/net-sha-$1-$2"
+}
+
+# l1_ip NAME: L1's counter NAME of the Ip: lines of /proc/net/snmp.
+l1_ip() {
+	awk -v k="$1" '/^Ip:/ { if (!h) { for (i = 2; i <= NF; i++) if ($i == k) c = i; h = 1 } else print $c }' /proc/net/snmp
+}
+
+# net_serve ADDR [BIG]: L1's servers for a net case: httpd serving the
+# pattern net-get as /f (and bigpat net-big, BIG bytes, as /big) on ADDR:8080
+# (every address for "any"; then checked on 127.0.0.1), and nc storing one
+# upload from port 8081 in $W/net-put.bin; checks that httpd answers on
+# ADDR.
 net_serve() {
 	net_stop
 	# L1's own addresses (127.0.0.1, and the tap's) are reached over lo.
@@ -608,6 +656,10 @@ net_serve() {
 	rm -rf "$W/www" "$W/net-put.bin" "$W/net-hold"
 	mkdir -p "$W/www"
 	pat net-get $NET_BYTES >"$W/www/f"
+	if [ -n "${2:-}" ]; then
+		bigpat net-big "$2" "$W/www/big"
+		[ -s "$W/net-sha-net-big-$2" ] || sha <"$W/www/big" >"$W/net-sha-net-big-$2"
+	fi
 	if [ "$1" = any ]; then
 		httpd -f -p 8080 -h "$W/www" &
 		set -- 127.0.0.1
@@ -628,26 +680,60 @@ net_serve() {
 		sleep 0.5
 	done
 }
-# net_stop: end net_serve's servers.
+# net_stop: end net_serve's servers (and net_dns's).
 net_stop() {
 	exec 9>&-
 	# (A bare wait would wait for the heartbeat too.)
-	for pid in ${net_httpd:-} ${net_nc:-}; do
+	for pid in ${net_httpd:-} ${net_nc:-} ${net_dns:-}; do
 		kill "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
-	net_httpd= net_nc=
+	[ -z "${net_dns:-}" ] || rm -f /etc/resolv.conf
+	net_httpd= net_nc= net_dns=
+	rm -f "$W/www/big"
 }
 
-# net_check CASE SRV: the guest's virtio_net bound the card (default MAC,
-# carrier up), pinged SRV (L1's end) and moved 1 MiB each way intact.
+# net_dns: what a host's resolver looks like to slirp: L1's
+# /etc/resolv.conf names 127.0.0.53 (as systemd-resolved's does), where
+# dnsanswer (tests/e2e/tools/dnsanswer.c) answers NET_DNS_NAME with
+# net_dns_addr (made of the run's token, so no other answer can match) and
+# logs every query to $W/net-dns.log. Nothing listens on 127.0.0.1:53,
+# where slirp would fall back without a resolv.conf. Checks the server
+# with L1's nslookup; net_dns_seen is the answers so far.
+net_dns() {
+	net_dns_addr=198.18.$((0x$(echo "$TOK" | cut -c1-2))).$((0x$(echo "$TOK" | cut -c3-4)))
+	echo "nameserver 127.0.0.53" >/etc/resolv.conf
+	dnsanswer 127.0.0.53 53 "$NET_DNS_NAME" "$net_dns_addr" >"$W/net-dns.log" 2>&1 &
+	net_dns=$!
+	i=0
+	while [ "$(nslookup "$NET_DNS_NAME" 127.0.0.53 2>/dev/null | awk '/^Name:/ { n = 1 } n && /^Address:/ { print $2 }')" != "$net_dns_addr" ]; do
+		i=$((i + 1))
+		[ $i -lt 20 ] || { echo "E2E-INFO L1's dnsanswer does not answer on 127.0.0.53: $(head -c 300 "$W/net-dns.log")"; return 1; }
+		sleep 0.5
+	done
+	net_dns_seen=$(grep -c ' type 1 from .*: answered$' "$W/net-dns.log")
+}
+
+# net_bit N: bit N of the guest's negotiated virtio-net features.
+net_bit() { value NET_FEATURES | cut -c$(($1 + 1)); }
+
+# net_check CASE SRV TRANSPORT: the guest's virtio_net bound the card
+# (default MAC, carrier up) where TRANSPORT puts it, pinged SRV (L1's end)
+# and moved 1 MiB each way intact.
 net_check() {
 	expect_marker && expect_status 0 || return 1
 	[ "$(value NET_ETH0)" = present ] || { why="no eth0 in the guest: $(value NET_ETH0)"; return 1; }
 	[ "$(value NET_DRIVER)" = virtio_net ] || { why="eth0's driver is '$(value NET_DRIVER)', expected virtio_net"; return 1; }
 	[ "$(value NET_MAC)" = 02:15:15:15:15:15 ] || { why="eth0's MAC is '$(value NET_MAC)', expected 02:15:15:15:15:15"; return 1; }
 	[ "$(value NET_LINK)" = up ] || { why="eth0's operstate is '$(value NET_LINK)': no carrier (VIRTIO_NET_S_LINK_UP)"; return 1; }
-	echo "E2E-INFO $1: features $(value NET_FEATURES); eth0 rx $(value NET_STAT_rx_bytes) B/$(value NET_STAT_rx_packets) pkts, tx $(value NET_STAT_tx_bytes) B/$(value NET_STAT_tx_packets) pkts, errors rx $(value NET_STAT_rx_errors) tx $(value NET_STAT_tx_errors), dropped rx $(value NET_STAT_rx_dropped) tx $(value NET_STAT_tx_dropped)"
+	echo "E2E-INFO $1: $3, mtu $(value NET_MTU), features $(value NET_FEATURES); eth0 rx $(value NET_STAT_rx_bytes) B/$(value NET_STAT_rx_packets) pkts, tx $(value NET_STAT_tx_bytes) B/$(value NET_STAT_tx_packets) pkts, errors rx $(value NET_STAT_rx_errors) tx $(value NET_STAT_tx_errors), dropped rx $(value NET_STAT_rx_dropped) tx $(value NET_STAT_tx_dropped); $(grep '^NET_T_' "$TXT" | tr '\n' ' ')"
+	p=$(value NET_DEVPATH)
+	case "$3" in
+	pci*) case "$p" in */pci0000:*) ;; *) why="eth0 is not a PCI device over $3: $p"; return 1 ;; esac ;;
+	mmio*) case "$p" in */pci0000:*|'') why="eth0 is not a virtio-mmio platform device over $3: $p"; return 1 ;; esac ;;
+	esac
+	case "$3" in *-legacy) v1=0 ;; *) v1=1 ;; esac
+	[ "$(net_bit 32)" = $v1 ] || { why="VIRTIO_F_VERSION_1 is '$(net_bit 32)' over $3, expected $v1"; return 1; }
 	[ "$(value NET_PING)" = ok ] || { why="the guest's ping to $2: $(value NET_PING)"; return 1; }
 	case "$(value NET_GET_STATUS)" in
 	*" 200 "*) ;;
@@ -661,10 +747,25 @@ net_check() {
 		{ why="L1 received ${n:-no} bytes of the guest's 1 MiB upload, or different ones"; return 1; }
 }
 
+# net_check_big CASE BYTES: the bulk transfers both ways (lkvmnetbig=):
+# what the guest fetched from L1's /big and what L1 fetched from the
+# guest's, each checked by sha256 on the receiving side.
+net_check_big() {
+	mib=$(($2 / MiB))
+	up_cs=$(cat "$W/net-bigput.cs" 2>/dev/null)
+	echo "E2E-INFO $1: $mib MiB L1->guest in $(value NET_T_big_get), guest->L1 in $((${up_cs:-0} / 100)).$((${up_cs:-0} / 10 % 10))s"
+	[ "$(value NET_BIG_GET_RC)" = 0 ] && [ "$(value NET_BIG_GET_SHA)" = "$(net_sha net-big "$2")" ] ||
+		{ why="the guest's wget of $mib MiB from L1: status '$(value NET_BIG_GET_RC)' $(value NET_BIG_GET_ERR), sha256 $(value NET_BIG_GET_SHA)"; return 1; }
+	[ "$(cat "$W/net-bigput.rc" 2>/dev/null)" = 0 ] && [ "$(cat "$W/net-bigput.sha" 2>/dev/null)" = "$(net_sha net-big-up "$2")" ] ||
+		{ why="L1's wget of $mib MiB from the guest: status '$(cat "$W/net-bigput.rc" 2>/dev/null)' $(head -c 200 "$W/net-bigput.err" 2>/dev/null), sha256 $(cat "$W/net-bigput.sha" 2>/dev/null)"; return 1; }
+}
+
 # -n mode=user: slirp's DHCP gives eth0 10.0.2.15/24 with router 10.0.2.2
 # and DNS 10.0.2.3; 10.0.2.2 answers pings and reaches L1's loopback
-# (httpd listens on 127.0.0.1 only); hostfwd= takes L1's 127.0.0.1:2222
-# to the guest's port 7000, where the guest serves 1 MiB that L1 fetches.
+# (httpd listens on 127.0.0.1 only); 10.0.2.3 forwards the guest's DNS
+# query to the server in L1's resolv.conf; hostfwd= takes L1's
+# 127.0.0.1:2222 to the guest's port 7000, where the guest serves 1 MiB
+# that L1 fetches.
 feed_net_user() {
 	i=0
 	wait_for_output LKVM-L2-NET-WAITING || return 0
@@ -677,11 +778,14 @@ feed_net_user() {
 }
 case_net_user() {
 	rm -f "$W"/net-fwd.*
+	ntr=$(net_tr pci)
 	net_serve 127.0.0.1 || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
-	run_vmm net-user feed_net_user "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 1 $TR \
+	net_dns || { why="L1's DNS server never answered (harness)"; net_stop; return 1; }
+	run_vmm net-user feed_net_user "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 1 --virtio-transport "$ntr" \
 		-n mode=user,hostfwd=tcp:127.0.0.1:2222-:7000 \
-		-p "$Q lkvmtest=net lkvmnet=dhcp lkvmnetsrv=10.0.2.2 lkvmnetwait=1 lkvmnetfwd=7000"
+		-p "$Q lkvmtest=net lkvmnet=dhcp lkvmnetsrv=10.0.2.2 lkvmnetwait=1 lkvmnetfwd=7000 lkvmnetdns=$NET_DNS_NAME"
 	net_stop
+	show "net-user L1 dns" <"$W/net-dns.log"
 	expect_marker &&
 		expect_line '^LKVM-L2-NET-WAITING' "the guest never got to serve its hostfwd port" || return 1
 	[ "$(value NET_DHCP)" = ok ] || { why="DHCP in the guest: $(value NET_DHCP)"; return 1; }
@@ -689,50 +793,99 @@ case_net_user() {
 		[ "$(value NET_DHCP_ROUTER)" = 10.0.2.2 ] && [ "$(value NET_DHCP_DNS)" = 10.0.2.3 ] ||
 		{ why="DHCP lease ip=$(value NET_DHCP_IP)/$(value NET_DHCP_MASK) router=$(value NET_DHCP_ROUTER) dns=$(value NET_DHCP_DNS), expected 10.0.2.15/24, 10.0.2.2, 10.0.2.3"; return 1; }
 	[ "$(value NET_ADDR)" = 10.0.2.15/24 ] || { why="eth0 has '$(value NET_ADDR)' after DHCP"; return 1; }
-	net_check net-user 10.0.2.2 || return 1
+	net_check net-user 10.0.2.2 "$ntr" || return 1
 	n=$(stat -c %s "$W/net-fwd.bin" 2>/dev/null)
 	[ "$n" = $NET_BYTES ] && [ "$(sha <"$W/net-fwd.bin")" = "$(pat net-fwd $NET_BYTES | sha)" ] ||
 		{ why="through hostfwd 127.0.0.1:2222 L1 got ${n:-no} bytes of the guest's 1 MiB, or different ones (nc status $(cat "$W/net-fwd.rc" 2>/dev/null): $(head -c 200 "$W/net-fwd.err" 2>/dev/null))"; return 1; }
+	# DNS: the guest asked the lease's server (10.0.2.3), slirp asked
+	# L1's resolver, which saw the query and answered with this run's
+	# address.
+	[ "$(value NET_DNS_SERVER)" = 10.0.2.3 ] && [ "$(value NET_DNS_ADDR)" = "$net_dns_addr" ] ||
+		{ why="the guest's nslookup $NET_DNS_NAME asked '$(value NET_DNS_SERVER)' and got '$(value NET_DNS_ADDR)', expected 10.0.2.3 and $net_dns_addr"; return 1; }
+	n=$(grep -c " type 1 from .*: answered$" "$W/net-dns.log")
+	[ "$n" -gt "$net_dns_seen" ] || { why="L1's DNS server never saw the guest's query (slirp did not forward it to L1's resolv.conf server)"; return 1; }
 }
 
-# -n mode=tap,tapif=tap0 on a tap L1 made and addressed 192.168.33.1/24:
-# the guest (192.168.33.2/24, set by hand) and L1 ping each other, then
-# the transfers.
+# feed_net_tap: while the guest waits, L1 pings it (net_guest), with
+# net_bigping data bytes too if set, and fetches its /big (net_big bytes,
+# if set) into sha256sum; then releases it.
 feed_net_tap() {
 	i=0
 	wait_for_output LKVM-L2-NET-WAITING || return 0
-	ping -c 3 -W 5 "$net_guest" >"$W/net-tap-ping.out" 2>&1
+	ping -c 3 -i 0.2 -W 5 "$net_guest" >"$W/net-tap-ping.out" 2>&1
 	echo $? >"$W/net-tap-ping.rc"
+	if [ -n "$net_bigping" ]; then
+		ping -c 3 -i 0.2 -W 5 -s "$net_bigping" "$net_guest" >"$W/net-tap-bigping.out" 2>&1
+		echo $? >"$W/net-tap-bigping.rc"
+	fi
+	if [ -n "$net_big" ]; then
+		t0=$(now_cs)
+		{ timeout 300 wget -q -O - "http://$net_guest:8000/big" 2>"$W/net-bigput.err"; echo $? >"$W/net-bigput.rc"; } |
+			sha >"$W/net-bigput.sha"
+		echo $(($(now_cs) - t0)) >"$W/net-bigput.cs"
+	fi
 	printf 'go\n'
 	wait_vmm_exit
 }
+
+# -n mode=tap,tapif=tap0 on a tap L1 made with MTU 9000 and addressed
+# 192.168.33.1/24: lkvm tells the guest the tap's MTU (VIRTIO_NET_F_MTU),
+# so eth0 has MTU 9000 and 9000-byte pings go both ways unfragmented; the
+# guest (192.168.33.2/24, set by hand) and L1 ping each other, then the
+# small transfers and 64 MiB each way over the tap. By default over
+# virtio-mmio.
 case_net_tap() {
-	rm -f "$W"/net-tap-ping.*
+	rm -f "$W"/net-tap-ping.* "$W"/net-tap-bigping.* "$W"/net-bigput.*
+	ntr=$(net_tr mmio)
 	[ -c /dev/net/tun ] || insmod /modules/tun.ko || { why="insmod tun failed in L1"; return 1; }
 	wait_dev_l1 /dev/net/tun || { why="no /dev/net/tun in L1"; return 1; }
 	ip link show tap0 >/dev/null 2>&1 || tunctl -t tap0 >/dev/null || { why="tunctl -t tap0 failed in L1"; return 1; }
 	ip addr flush dev tap0
-	ip addr add 192.168.33.1/24 dev tap0 && ip link set tap0 up || { why="cannot configure tap0 in L1"; return 1; }
-	net_serve 192.168.33.1 || { why="L1's httpd never answered on 192.168.33.1 (harness)"; net_stop; return 1; }
-	net_guest=192.168.33.2
-	run_vmm net-tap feed_net_tap "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 1 $TR -n mode=tap,tapif=tap0 \
-		-p "$Q lkvmtest=net lkvmnet=192.168.33.2/24 lkvmnetsrv=192.168.33.1 lkvmnetwait=1"
+	ip link set tap0 mtu 9000 && ip addr add 192.168.33.1/24 dev tap0 && ip link set tap0 up ||
+		{ why="cannot configure tap0 in L1"; return 1; }
+	net_serve 192.168.33.1 $NET_BIG || { why="L1's httpd never answered on 192.168.33.1 (harness)"; net_stop; return 1; }
+	net_guest=192.168.33.2 net_bigping=8972 net_big=$NET_BIG
+	f0=$(l1_ip FragCreates) r0=$(l1_ip ReasmReqds)
+	run_vmm net-tap feed_net_tap "$NET_TIMEOUT" run -k $K -i $IV -m 256 -c 1 --virtio-transport "$ntr" -n mode=tap,tapif=tap0 \
+		-p "$Q lkvmtest=net lkvmnet=192.168.33.2/24 lkvmnetsrv=192.168.33.1 lkvmnetwait=1 lkvmnetbigping=$net_bigping lkvmnetbig=$net_big"
+	f1=$(l1_ip FragCreates) r1=$(l1_ip ReasmReqds)
 	net_stop
-	[ -s "$W/net-tap-ping.out" ] && show "net-tap L1 ping" <"$W/net-tap-ping.out"
+	net_bigping= net_big=
+	for f in ping bigping; do
+		[ -s "$W/net-tap-$f.out" ] && show "net-tap L1 $f" <"$W/net-tap-$f.out"
+	done
 	expect_marker &&
 		expect_line '^LKVM-L2-NET-WAITING' "the guest never got to wait for L1's ping" || return 1
 	[ "$(value NET_ADDR)" = 192.168.33.2/24 ] || { why="eth0 has '$(value NET_ADDR)'"; return 1; }
 	[ "$(cat "$W/net-tap-ping.rc" 2>/dev/null)" = 0 ] ||
 		{ why="L1's ping of the guest failed: $(tail -n 2 "$W/net-tap-ping.out" | tr '\n' ' ')"; return 1; }
-	net_check net-tap 192.168.33.1
+	net_check net-tap 192.168.33.1 "$ntr" || return 1
+	# MTU 9000: offered (VIRTIO_NET_F_MTU, bit 3) with the tap's value,
+	# used by the guest, and 9000-byte IP packets crossed both ways whole.
+	[ "$(net_bit 3)" = 1 ] && [ "$(value NET_MTU)" = 9000 ] ||
+		{ why="eth0's MTU is '$(value NET_MTU)' (VIRTIO_NET_F_MTU '$(net_bit 3)') on a tap of MTU 9000"; return 1; }
+	[ "$(value NET_PING_BIG)" = ok ] || { why="the guest's ping -s 8972 of L1: $(value NET_PING_BIG)"; return 1; }
+	[ "$(cat "$W/net-tap-bigping.rc" 2>/dev/null)" = 0 ] ||
+		{ why="L1's ping -s 8972 of the guest failed: $(tail -n 2 "$W/net-tap-bigping.out" | tr '\n' ' ')"; return 1; }
+	echo "E2E-INFO net-tap: guest $(grep '^NET_IP_' "$TXT" | tr '\n' ' '); L1 FragCreates $f0->$f1 ReasmReqds $r0->$r1"
+	[ "$(value NET_IP_FragCreates)" = 0 ] && [ "$(value NET_IP_ReasmReqds)" = 0 ] &&
+		[ "$f1" = "$f0" ] && [ "$r1" = "$r0" ] ||
+		{ why="IP fragmentation at MTU 9000: guest FragCreates $(value NET_IP_FragCreates) ReasmReqds $(value NET_IP_ReasmReqds), L1 FragCreates $f0->$f1 ReasmReqds $r0->$r1"; return 1; }
+	net_check_big net-tap $NET_BIG
 }
 
 # -c 2 and -n mode=tap,script=...: lkvm makes the tap itself, multi-queue
 # (one queue pair per vCPU), and runs the script, which addresses it
 # (192.168.34.1/24) and brings it up; the guest's virtio_net uses both
-# queue pairs (VIRTIO_NET_F_MQ), and the same pings and transfers work.
+# queue pairs (VIRTIO_NET_F_MQ): the bulk upload comes from a process on
+# CPU 1 (XPS: tx queue 1), the bulk download goes to one on CPU 0 (tx
+# queue 0 for its ACKs; the tap steers the replies of a flow to the queue
+# it came from), and the guest's per-queue counters (ethtool statistics,
+# ethstats) show every queue carrying traffic and, with MSI-X, each pair
+# carrying its transfer. By default over pci-legacy.
 case_net_tap_mq() {
-	rm -f "$W"/net-tap-ping.* "$W/net-ifup.log"
+	rm -f "$W"/net-tap-ping.* "$W/net-ifup.log" "$W"/net-bigput.*
+	ntr=$(net_tr pci-legacy)
 	[ -c /dev/net/tun ] || insmod /modules/tun.ko || { why="insmod tun failed in L1"; return 1; }
 	wait_dev_l1 /dev/net/tun || { why="no /dev/net/tun in L1"; return 1; }
 	{
@@ -741,11 +894,12 @@ case_net_tap_mq() {
 		echo 'ip addr add 192.168.34.1/24 dev "$1" && ip link set "$1" up'
 	} >"$W/net-ifup"
 	chmod 755 "$W/net-ifup"
-	net_serve any || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
-	net_guest=192.168.34.2
-	run_vmm net-tap-mq feed_net_tap "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 2 $TR -n "mode=tap,script=$W/net-ifup" \
-		-p "$Q lkvmtest=net lkvmnet=192.168.34.2/24 lkvmnetsrv=192.168.34.1 lkvmnetwait=1"
+	net_serve any $NET_MQ_BIG || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
+	net_guest=192.168.34.2 net_big=$NET_MQ_BIG
+	run_vmm net-tap-mq feed_net_tap "$NET_TIMEOUT" run -k $K -i $IV -m 256 -c 2 --virtio-transport "$ntr" -n "mode=tap,script=$W/net-ifup" \
+		-p "$Q lkvmtest=net lkvmnet=192.168.34.2/24 lkvmnetsrv=192.168.34.1 lkvmnetwait=1 lkvmnetbig=$net_big"
 	net_stop
+	net_big=
 	[ -s "$W/net-tap-ping.out" ] && show "net-tap-mq L1 ping" <"$W/net-tap-ping.out"
 	expect_marker &&
 		expect_line '^LKVM-L2-NET-WAITING' "the guest never got to wait for L1's ping" || return 1
@@ -754,9 +908,10 @@ case_net_tap_mq() {
 	tap*) ;;
 	*) why="lkvm's script ran with '$tap', expected the new tap's name"; return 1 ;;
 	esac
-	[ "$(value NET_QUEUES)" = 2 ] || { why="the guest's eth0 has $(value NET_QUEUES) rx queues with -c 2, expected 2"; return 1; }
+	[ "$(value NET_QUEUES)" = 2 ] && [ "$(value NET_TXQUEUES)" = 2 ] ||
+		{ why="the guest's eth0 has $(value NET_QUEUES) rx and $(value NET_TXQUEUES) tx queues with -c 2, expected 2"; return 1; }
 	# Over PCI (MSI-X) each queue has its vector.
-	case "${E2E_TRANSPORT:-pci}" in
+	case "$ntr" in
 	pci*)
 		n=$(grep -c '^IRQ: .*virtio.*-input\.[01]$' "$TXT")
 		[ "$n" = 2 ] || { why="$n virtio input vectors (input.0, input.1) with -c 2, expected 2"; return 1; }
@@ -764,7 +919,36 @@ case_net_tap_mq() {
 	esac
 	[ "$(cat "$W/net-tap-ping.rc" 2>/dev/null)" = 0 ] ||
 		{ why="L1's ping of the guest failed: $(tail -n 2 "$W/net-tap-ping.out" | tr '\n' ' ')"; return 1; }
-	net_check net-tap-mq 192.168.34.1
+	net_check net-tap-mq 192.168.34.1 "$ntr" && net_check_big net-tap-mq $NET_MQ_BIG || return 1
+	q=
+	for k in rx_queue_0_bytes rx_queue_1_bytes tx_queue_0_bytes tx_queue_1_bytes \
+		rx_queue_0_packets rx_queue_1_packets tx_queue_0_packets tx_queue_1_packets; do
+		v=$(value "NET_ETHS_$k")
+		[ -n "$v" ] || { why="no $k in the guest's virtio_net statistics: $(grep -m1 '^NET_ETHS_' "$TXT")"; return 1; }
+		q="$q $k=$v"
+	done
+	echo "E2E-INFO net-tap-mq: per-queue counters:$q"
+	for k in rx_queue_0_packets rx_queue_1_packets tx_queue_0_packets tx_queue_1_packets; do
+		[ "$(value "NET_ETHS_$k")" -gt 0 ] || { why="$k is 0: a queue carried no traffic:$q"; return 1; }
+	done
+	# With a vector per queue (MSI-X), each queue pair carried its own
+	# transfer: the download arrived on rx queue 0 and the upload left
+	# on tx queue 1 (7/8 of the bulk bytes at least; the flow's first
+	# segments may go elsewhere), and the other direction of each (its
+	# ACKs) used the same pair. (Over virtio-mmio one interrupt serves
+	# every queue: the ACKs of the upload are handled on whichever CPU
+	# takes it, and the upload follows them to that CPU's queue.)
+	case "$ntr" in
+	pci*)
+		[ "$(value NET_ETHS_rx_queue_0_bytes)" -ge $((NET_MQ_BIG / 8 * 7)) ] &&
+			[ "$(value NET_ETHS_tx_queue_1_bytes)" -ge $((NET_MQ_BIG / 8 * 7)) ] ||
+			{ why="the pinned bulk transfers did not each use their queue pair:$q"; return 1; }
+		for k in rx_queue_1_packets tx_queue_0_packets; do
+			[ "$(value "NET_ETHS_$k")" -ge 100 ] ||
+				{ why="$k is $(value "NET_ETHS_$k"): the ACKs of its queue pair's transfer went elsewhere:$q"; return 1; }
+		done
+		;;
+	esac
 }
 
 # -c 2 -n mode=tap,script=...,vhost=on: the same as net-tap-mq with the

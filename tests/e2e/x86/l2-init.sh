@@ -319,10 +319,40 @@ virtio_irqs() {
 # pattern net-get) with busybox httpd on port 8080 and takes an upload on
 # port 8081.  lkvmnetwait=1: once configured, print LKVM-L2-NET-WAITING
 # and wait for a line on the console (L1 pings the guest, or fetches from
-# it, meanwhile).
-# Prints NET_<name>= lines that L1 checks.
+# it, meanwhile).  Optional:
+#   lkvmnetfwd=PORT   serve 1 MiB (pattern net-fwd) once on PORT while
+#                     waiting (L1 fetches it through hostfwd=)
+#   lkvmnetdns=NAME   resolve NAME with nslookup through the lease's DNS
+#                     server (written to /etc/resolv.conf)
+#   lkvmnetbigping=N  also ping L1 with N data bytes (N = MTU - 28: one
+#                     unfragmented packet of the MTU)
+#   lkvmnetbig=BYTES  bulk TCP both ways: serve BYTES (bigpat net-big-up)
+#                     as /big with httpd on port 8000 while waiting (pinned
+#                     to the last CPU), then fetch /big (BYTES, bigpat
+#                     net-big) from L1's httpd with wget (pinned to CPU 0)
+# Prints NET_<name>= lines that L1 checks, NET_T_<phase>= timings, eth0's
+# per-queue driver statistics (ethstats) as NET_ETHS_<name>= and the IP
+# fragmentation counters as NET_IP_<name>=.
 NET_GET_BYTES=1048576
 NET_PUT_BYTES=1048576
+
+# bigpat TAG BYTES FILE: the bulk transfers' pattern (the same as in
+# cases.sh): copies of `pat TAG 1000003` (a prime number of bytes, so
+# that data misplaced by a page or a buffer cannot match) cut to BYTES; much
+# faster to make than pat itself.
+bigpat() {
+	pat "$1" 1000003 >/tmp/bigpat.blk
+	# one cat for all the copies (a process costs under nested TCG)
+	n=$(($2 / 1000003 + 1)) bp_size=$2 bp_f=$3
+	set --
+	while [ $n -gt 0 ]; do
+		set -- "$@" /tmp/bigpat.blk
+		n=$((n - 1))
+	done
+	cat "$@" >"$bp_f"
+	truncate -s "$bp_size" "$bp_f"
+	rm -f /tmp/bigpat.blk
+}
 
 # net_dhcp_script: udhcpc's -s program: applies the lease to the interface
 # and writes what it got to /tmp/dhcp.env.
@@ -338,6 +368,7 @@ bound|renew)
 	ip addr flush dev "$interface"
 	ip addr add "$ip/${mask:-24}" dev "$interface"
 	[ -z "$router" ] || ip route add default via "${router%% *}" dev "$interface"
+	for d in $dns; do echo "nameserver $d"; done >/etc/resolv.conf
 	{
 		echo "NET_DHCP_IP=$ip"
 		echo "NET_DHCP_MASK=$mask"
@@ -351,17 +382,36 @@ EOS
 	chmod 755 /tmp/udhcpc.sh
 }
 
+# net_tick NAME: how long the network phase since the last tick took.
+net_tick() {
+	now=$(cut -d' ' -f1 /proc/uptime)
+	echo "NET_T_$1=$(awk -v a="${net_t:-$now}" -v b="$now" 'BEGIN { printf "%.1f", b - a }')s"
+	net_t=$now
+}
+
+# net_ip_counters: the IP fragmentation and reassembly counters of
+# /proc/net/snmp as NET_IP_<name>=.
+net_ip_counters() {
+	awk '/^Ip:/ { if (!h) { for (i = 2; i <= NF; i++) n[i] = $i; h = 1 } else for (i = 2; i <= NF; i++) if (n[i] ~ /^(Frag|Reasm)/) print "NET_IP_" n[i] "=" $i }' /proc/net/snmp
+}
+
 net_action() {
-	how=$(l2_arg lkvmnet) srv=$(l2_arg lkvmnetsrv)
+	how=$(l2_arg lkvmnet) srv=$(l2_arg lkvmnetsrv) big=$(l2_arg lkvmnetbig)
+	ncpu=$(grep -c '^processor' /proc/cpuinfo)
 	if ! wait_dev /sys/class/net/eth0; then
 		echo "NET_ETH0=missing: $(ls /sys/class/net | tr '\n' ' ')"
 		return 1
 	fi
 	echo "NET_ETH0=present"
 	echo "NET_DRIVER=$(basename "$(readlink /sys/class/net/eth0/device/driver)")"
+	echo "NET_DEVPATH=$(readlink -f /sys/class/net/eth0/device)"
 	echo "NET_MAC=$(cat /sys/class/net/eth0/address)"
+	echo "NET_MTU=$(cat /sys/class/net/eth0/mtu)"
 	echo "NET_FEATURES=$(cat /sys/class/net/eth0/device/features 2>/dev/null)"
 	echo "NET_QUEUES=$(ls /sys/class/net/eth0/queues | grep -c '^rx-')"
+	echo "NET_TXQUEUES=$(ls /sys/class/net/eth0/queues | grep -c '^tx-')"
+	net_t=
+	net_tick start
 	ip link set lo up
 	ip link set eth0 up
 	if [ "$how" = dhcp ]; then
@@ -384,18 +434,48 @@ net_action() {
 		i=$((i + 1))
 	done
 	echo "NET_LINK=$(cat /sys/class/net/eth0/operstate)"
-	if ping -c 3 -W 5 "$srv" >/tmp/ping.log 2>&1; then
+	net_tick config
+	if ping -c 3 -i 0.2 -W 5 "$srv" >/tmp/ping.log 2>&1; then
 		echo "NET_PING=ok"
 	else
 		echo "NET_PING=failed: $(tail -n 2 /tmp/ping.log | tr '\n' ' ')"
 	fi
+	bp=$(l2_arg lkvmnetbigping)
+	if [ -n "$bp" ]; then
+		# One ICMP echo of the MTU each way: it must neither be lost
+		# nor fragmented (L1 checks NET_IP_FragCreates).
+		if ping -c 3 -i 0.2 -W 5 -s "$bp" "$srv" >/tmp/ping.log 2>&1; then
+			echo "NET_PING_BIG=ok"
+		else
+			echo "NET_PING_BIG=failed: $(tail -n 2 /tmp/ping.log | tr '\n' ' ')"
+		fi
+	fi
+	dns=$(l2_arg lkvmnetdns)
+	if [ -n "$dns" ]; then
+		# busybox nslookup asks the first nameserver of /etc/resolv.conf
+		# (the lease's) for A and AAAA.
+		timeout 30 nslookup "$dns" >/tmp/ns.log 2>&1
+		echo "NET_DNS_SERVER=$(sed -n 's/^Server:[[:space:]]*//p' /tmp/ns.log | head -n1)"
+		echo "NET_DNS_ADDR=$(awk '/^Name:/ { n = 1 } n && /^Address:/ { print $2 }' /tmp/ns.log | tr '\n' ' ' | sed 's/ $//')"
+		sed 's/^/NET-DNS-LOG: /' /tmp/ns.log
+	fi
+	net_tick ping
 	# lkvmnetfwd=PORT: serve the pattern net-fwd (1 MiB) once on PORT
 	# while waiting, for L1 to fetch through a hostfwd= rule.
-	fwd=$(l2_arg lkvmnetfwd) fwd_pid=
+	fwd=$(l2_arg lkvmnetfwd) fwd_pid= big_pid=
 	if [ -n "$fwd" ]; then
 		pat net-fwd $NET_GET_BYTES >/tmp/fwd.bin
 		nc -l -p "$fwd" </tmp/fwd.bin >/dev/null 2>&1 &
 		fwd_pid=$!
+		sleep 0.5
+	fi
+	if [ -n "$big" ]; then
+		# httpd sends with sendfile(): large segments, as a real server.
+		mkdir -p /tmp/www
+		bigpat net-big-up "$big" /tmp/www/big
+		net_tick big_make
+		taskset -c $((ncpu - 1)) httpd -f -p 8000 -h /tmp/www &
+		big_pid=$!
 		sleep 0.5
 	fi
 	if [ "$(l2_arg lkvmnetwait)" = 1 ]; then
@@ -403,7 +483,9 @@ net_action() {
 		read -r _
 		echo "LKVM-L2-NET-RELEASED"
 	fi
+	net_tick waiting
 	[ -z "$fwd_pid" ] || kill "$fwd_pid" 2>/dev/null
+	[ -z "$big_pid" ] || { kill "$big_pid" 2>/dev/null; rm -f /tmp/www/big; }
 	# Download: an HTTP/1.0 GET of /f from L1's httpd; the body is the
 	# last NET_GET_BYTES bytes of the reply.
 	printf 'GET /f HTTP/1.0\r\n\r\n' | timeout 60 nc -w 10 "$srv" 8080 >/tmp/get.out 2>/tmp/get.err
@@ -418,9 +500,21 @@ net_action() {
 	else
 		echo "NET_PUT=failed: $(head -c 300 /tmp/put.err | tr '\n' ' ')"
 	fi
+	net_tick small
+	if [ -n "$big" ]; then
+		# Bulk download, straight into sha256sum (wget checks the status
+		# and strips the header; its status is the pipe's first).
+		{ timeout 300 taskset -c 0 wget -q -O - "http://$srv:8080/big" 2>/tmp/bigget.err; echo $? >/tmp/bigget.rc; } | sha >/tmp/bigget.sha
+		echo "NET_BIG_GET_RC=$(cat /tmp/bigget.rc)"
+		echo "NET_BIG_GET_ERR=$(head -c 200 /tmp/bigget.err | tr '\n' ' ')"
+		echo "NET_BIG_GET_SHA=$(cat /tmp/bigget.sha)"
+		net_tick big_get
+	fi
 	for c in rx_bytes tx_bytes rx_packets tx_packets rx_errors tx_errors rx_dropped tx_dropped; do
 		echo "NET_STAT_$c=$(cat "/sys/class/net/eth0/statistics/$c")"
 	done
+	ethstats eth0 2>&1 | sed 's/^/NET_ETHS_/'
+	net_ip_counters
 	virtio_irqs
 }
 

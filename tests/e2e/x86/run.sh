@@ -82,7 +82,9 @@ lkvm_check_vmm "$wrapper" "$lkvm_bin"
 
 lkvm_fetch_kernel
 lkvm_build_l2_initrd
-lkvm_build_l2_virtio_initrd
+# ethstats (tests/e2e/tools/ethstats.c): the net cases' per-queue counters.
+ethstats=$(lkvm_build_static_tool ethstats "$LKVM_TESTS_DIR/e2e/tools/ethstats.c") || exit 2
+lkvm_build_l2_virtio_initrd "$ethstats:/usr/bin/ethstats"
 
 # --- the L1 image -------------------------------------------------------------
 lkvm_scratch e2e
