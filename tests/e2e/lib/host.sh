@@ -353,6 +353,18 @@ lkvm_stage_l1_disk_tools() {
 	cp "${LKVM_MODULES[@]}" "$d/modules/"
 }
 
+# lkvm_stage_l1_tun DIR: the tun module (for the net-tap cases' taps),
+# decompressed (riscv64's Debian 13 modules are .ko.xz), as DIR/modules/
+# tun.ko for the payload to insmod (net_tun in l1-lib.sh).
+lkvm_stage_l1_tun() {
+	local m
+	lkvm_module_closure tun
+	mkdir -p "$1/modules"
+	for m in "${LKVM_MODULES[@]}"; do
+		lkvm_install_module "$m" "$1/modules" >/dev/null
+	done
+}
+
 # lkvm_stage_l1_net_tools DIR: the tun module (for the net-tap cases' taps)
 # and vhost_net with its dependencies (net-tap-vhost), left in /modules for
 # the payload to insmod (/modules/vhost_net.order lists the latter in load
@@ -361,9 +373,8 @@ lkvm_stage_l1_disk_tools() {
 # user-mode case.
 lkvm_stage_l1_net_tools() {
 	local dns m
-	lkvm_module_closure tun
-	mkdir -p "$1/modules" "$1/usr/bin"
-	cp "${LKVM_MODULES[@]}" "$1/modules/"
+	lkvm_stage_l1_tun "$1"
+	mkdir -p "$1/usr/bin"
 	lkvm_module_closure vhost_net
 	cp "${LKVM_MODULES[@]}" "$1/modules/"
 	for m in "${LKVM_MODULES[@]}"; do basename "$m"; done >"$1/modules/vhost_net.order"
