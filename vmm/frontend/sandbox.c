@@ -722,7 +722,7 @@ static int kernel_release(const char *kernel, uint64_t mem_bytes, char *buf,
 static int load_modules(const struct vm_config *cfg, struct sandbox *sb,
 			struct module_set *ms)
 {
-	const char **names;
+	const char **names, **optional;
 	char dir[PATH_MAX];
 	unsigned int n;
 	int err;
@@ -737,13 +737,17 @@ static int load_modules(const struct vm_config *cfg, struct sandbox *sb,
 		return -ENAMETOOLONG;
 	}
 	names = initramfs_wanted_modules(cfg, &n);
-	if (!names) {
+	optional = initramfs_optional_modules(cfg);
+	if (!names || !optional) {
+		free(names);
+		free(optional);
 		pr_err("out of memory");
 		return -ENOMEM;
 	}
-	err = modules_resolve_with(dir, names, n, initramfs_optional_modules(),
-				   !sb->is_sandbox, ms);
+	err = modules_resolve_with(dir, names, n, optional, !sb->is_sandbox,
+				   ms);
 	free(names);
+	free(optional);
 	if (!err)
 		err = modules_read(ms);
 	return err;
