@@ -10,7 +10,8 @@
  *      /newroot/host for `lkvm setup` roots);
  *   4. switches to the new root, brings up lo and the network cards lkvm
  *      names in its config (net= lines: user mode gets libslirp's
- *      addresses, a route and a DNS server in /etc/resolv.conf), and runs
+ *      addresses, a route and a DNS server in /etc/resolv.conf) and waits
+ *      for their links to be running, and runs
  *      /lkvm/argv (or /bin/sh -i) on the console, as root, in a session of
  *      its own;
  *   5. reaps every process until the command exits, writes its status as
@@ -59,6 +60,7 @@
 #define CONFIG_MAX 8192
 #define MAX_NICS 32
 #define NET_WAIT_MS 5000 /* for a card's interface to show up */
+#define RUNNING_WAIT_MS 3000 /* for the kernel to call a link running */
 #define RESOLV_CONF "/etc/resolv.conf"
 #define RESOLV_DIR "/run/lkvm"
 #define RESOLV_RUN RESOLV_DIR "/resolv.conf" /* on /run's tmpfs */
@@ -746,15 +748,16 @@ static void show_resolv_conf(const struct config *c, const char *dns)
 	    strerror(err));
 }
 
-/* Bring the card @n up as lkvm said.  *@waited counts the time spent
- * waiting, across cards. */
+/* Bring the card @n up as lkvm said, its interface's name in @name (empty
+ * unless it is up).  *@waited counts the time spent waiting, across
+ * cards. */
 static void setup_nic(const struct config *c, const struct nic *n, int sock,
-		      long *waited)
+		      long *waited, char *name)
 {
-	char name[IFNAMSIZ];
 	int err;
 
 	/* Probed as its driver loaded; a moment more for a slow probe. */
+	name[0] = '\0';
 	while (!find_interface(n->mac, name)) {
 		if (*waited >= NET_WAIT_MS) {
 			say("no network interface with MAC %s (the %s card)",
@@ -767,10 +770,12 @@ static void setup_nic(const struct config *c, const struct nic *n, int sock,
 	if (n->addr[0] && (err = if_set_addr(sock, name, n->addr))) {
 		say("cannot give %s the address %s: %s", name, n->addr,
 		    strerror(-err));
+		name[0] = '\0';
 		return;
 	}
 	if ((err = if_up(sock, name))) {
 		say("cannot bring %s up: %s", name, strerror(-err));
+		name[0] = '\0';
 		return;
 	}
 	if (!n->addr[0])
@@ -781,11 +786,46 @@ static void setup_nic(const struct config *c, const struct nic *n, int sock,
 	show_resolv_conf(c, n->dns);
 }
 
+static bool if_running(int sock, const char *name)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	return ioctl(sock, SIOCGIFFLAGS, &ifr) == 0 &&
+	       (ifr.ifr_flags & IFF_RUNNING);
+}
+
+/*
+ * The kernel's link watch marks an interface running (operstate "up") a
+ * moment after it came up with its carrier, up to a second later; a
+ * command that checks IFF_RUNNING or operstate first would think it has
+ * no network.  Wait for that, a little: a card whose carrier stays down
+ * gets a line.
+ */
+static void wait_running(int sock, char names[][IFNAMSIZ], unsigned int n)
+{
+	long waited = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (!names[i][0])
+			continue;
+		while (!if_running(sock, names[i]) && waited < RUNNING_WAIT_MS) {
+			sleep_ms(10);
+			waited += 10;
+		}
+		if (!if_running(sock, names[i]))
+			say("%s is up but has no link yet", names[i]);
+	}
+}
+
 /* lo, then the cards (IPv6: the kernel takes slirp's router
  * advertisement for fec0::/64 by itself once the link is up). */
 static void setup_network(const struct config *c)
 {
 	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	char names[MAX_NICS][IFNAMSIZ];
 	long waited = 0;
 	unsigned int i;
 	int err;
@@ -797,7 +837,8 @@ static void setup_network(const struct config *c)
 	if ((err = if_up(sock, "lo")))
 		say("cannot bring lo up: %s", strerror(-err));
 	for (i = 0; i < c->nr_nics; i++)
-		setup_nic(c, &c->nics[i], sock, &waited);
+		setup_nic(c, &c->nics[i], sock, &waited, names[i]);
+	wait_running(sock, names, c->nr_nics);
 	close(sock);
 }
 
