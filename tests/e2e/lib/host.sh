@@ -387,10 +387,10 @@ lkvm_stage_l1_net_tools() {
 # ---------------------------------------------------------------------------
 
 # The modules lkvm's in-memory initramfs may load in its guest (the virtio
-# transports, 9p over virtio, the other virtio devices and the pvpanic
-# driver); L1 gets them and their dependencies under /lib/modules/$KVER,
-# where a Debian host has them.
-LKVM_L1_SANDBOX_MODULES="virtio_pci virtio_mmio 9pnet_virtio 9p virtio_blk virtio_console virtio-rng pvpanic-mmio"
+# transports, 9p over virtio, the other virtio devices, virtio_net for the
+# default network card and the pvpanic driver); L1 gets them and their
+# dependencies under /lib/modules/$KVER, where a Debian host has them.
+LKVM_L1_SANDBOX_MODULES="virtio_pci virtio_mmio 9pnet_virtio 9p virtio_blk virtio_console virtio-rng virtio_net pvpanic-mmio"
 
 # lkvm_modules_dep: sets LKVM_MODULES_DEP to a modules.dep for the whole
 # unpacked kernel, in depmod's format (cached in KDIR). Debian's package

@@ -854,6 +854,27 @@ net_tap_vhost() {
 case_net_tap_vhost() { net_tap_vhost net-tap-vhost "$(net_tr pci)" $NET_BIG; }
 case_net_tap_vhost_legacy() { net_tap_vhost net-tap-vhost-legacy pci-legacy $NET_MQ_BIG; }
 
+# No -n at all: lkvm's default card is user mode, as -n mode=user: the
+# guest's own DHCP client (its own initramfs: lkvm configures nothing)
+# gets slirp's lease, then the pings, 1 MiB each way and a name through
+# slirp's DNS.
+case_net_default() {
+	ntr=$(net_tr pci)
+	net_serve 127.0.0.1 || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
+	net_dns || { why="L1's DNS server never answered (harness)"; net_stop; return 1; }
+	run_vmm net-default none "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 1 $TR \
+		-p "$Q lkvmtest=net lkvmnet=dhcp lkvmnetsrv=10.0.2.2 lkvmnetdns=$NET_DNS_NAME"
+	net_stop
+	expect_marker || return 1
+	[ "$(value NET_DHCP)" = ok ] || { why="DHCP in the guest (no -n): $(value NET_DHCP) (NET_ETH0=$(value NET_ETH0))"; return 1; }
+	[ "$(value NET_DHCP_IP)" = 10.0.2.15 ] && [ "$(value NET_DHCP_ROUTER)" = 10.0.2.2 ] &&
+		[ "$(value NET_DHCP_DNS)" = 10.0.2.3 ] ||
+		{ why="DHCP lease ip=$(value NET_DHCP_IP) router=$(value NET_DHCP_ROUTER) dns=$(value NET_DHCP_DNS): not slirp's"; return 1; }
+	net_check net-default 10.0.2.2 "$ntr" || return 1
+	[ "$(value NET_DNS_SERVER)" = 10.0.2.3 ] && [ "$(value NET_DNS_ADDR)" = "$net_dns_addr" ] ||
+		{ why="the guest's nslookup $NET_DNS_NAME asked '$(value NET_DNS_SERVER)' and got '$(value NET_DNS_ADDR)', expected 10.0.2.3 and $net_dns_addr"; return 1; }
+}
+
 # --- virtio-9p cases ------------------------------------------------------------
 #
 # One lkvm run with three exports on a tmpfs at /tmp/9p: e2e (read-write),
@@ -1227,6 +1248,118 @@ case_run_9p_root_shell() {
 	run_vmm run-9p-root-shell feed_root_shell "$E2E_TIMEOUT" run -p "$Q"
 	expect_line "MAGIC-42-sandbox-token-$TOK" "the shell never ran the command typed into lkvm's stdin" &&
 		expect_status 0
+}
+
+# --- the sandbox's network (lkvm's init configures the default card) -------
+#
+# The guest runs L1's busybox (its /bin is /host/bin), so the scripts live
+# in L1's /etc (/host/etc in the guest).  Guest lines are NETS_NAME=value.
+
+# The guest of net-sandbox: what lkvm's init set up, then DNS, HTTP, IPv6.
+net_sandbox_script() {
+	cat <<'EOS'
+n=/sys/class/net/eth0
+echo "NETS_IFACES=$(ls /sys/class/net | tr '\n' ' ')"
+echo "NETS_VIRTIO=$(cat /sys/bus/virtio/devices/*/device | sort | tr '\n' ' ')"
+echo "NETS_DRIVER=$(basename "$(readlink $n/device/driver)")"
+echo "NETS_MAC=$(cat $n/address)"
+echo "NETS_OPER=$(cat $n/operstate)"
+echo "NETS_ADDR=$(ip -o -f inet addr show dev eth0 | awk '{ print $4 }' | tr '\n' ' ')"
+echo "NETS_ROUTE=$(ip route show default | tr '\n' ' ')"
+echo "NETS_LO=$(ip -o -f inet addr show dev lo | awk '{ print $4 }')"
+echo "NETS_RESOLV=$(tr '\n' ' ' </etc/resolv.conf)"
+nslookup "$1" >/tmp/ns.out 2>&1
+echo "NETS_NSLOOKUP_RC=$?"
+echo "NETS_DNS_SERVER=$(sed -n 's/^Server:[[:space:]]*//p' /tmp/ns.out)"
+echo "NETS_DNS_ANSWER=$(sed -n '/^Name:/,$s/^Address:[[:space:]]*//p' /tmp/ns.out | head -n 1)"
+printf 'GET /f HTTP/1.0\r\n\r\n' | timeout 60 nc -w 10 10.0.2.2 8080 >/tmp/get.out
+echo "NETS_GET_STATUS=$(head -n 1 /tmp/get.out | tr -d '\r')"
+echo "NETS_GET_SHA=$(tail -c 1048576 /tmp/get.out | sha256sum | cut -d' ' -f1)"
+echo x >/etc/resolv.conf && echo "NETS_RESOLV_WRITE=$(cat /etc/resolv.conf)"
+i=0
+while [ $i -lt 100 ]; do
+	a=$(ip -o -6 addr show dev eth0 | grep -v tentative | grep -o 'fec0:[0-9a-f:]*/64')
+	[ -z "$a" ] || break
+	sleep 0.1
+	i=$((i + 1))
+done
+echo "NETS_IPV6=$a"
+echo "NETS_IPV6_WAIT=$i"
+echo "NETS_IPV6_ALL=$(ip -o -6 addr show dev eth0 | tr -s ' \\\n' ' ')"
+if ping6 -c 1 -W 5 fec0::2 >/tmp/p6 2>&1; then echo NETS_PING6=ok; else echo "NETS_PING6=failed: $(tail -n 2 /tmp/p6 | tr '\n' ' ')"; fi
+EOS
+}
+
+# lkvm sandbox with no -n: lkvm's init gave eth0 (virtio_net, the default
+# MAC) 10.0.2.15/24, a default route via 10.0.2.2, lo, and
+# "nameserver 10.0.2.3" in /etc/resolv.conf, mounted from the guest's
+# /run: slirp's DNS forwards to L1's resolver (net_dns: dnsanswer on
+# 127.0.0.53 answers NET_DNS_NAME), an HTTP GET from L1's loopback
+# server through 10.0.2.2 has the right sha256 (nc: the static busybox
+# wget crashes there, its NSS loading L1's shared glibc from /lib), the
+# kernel took slirp's IPv6 prefix (fec0::/64) and fec0::2 answers a ping6.
+# The guest's write to /etc/resolv.conf changed neither
+# ~/.lkvm/default/etc/resolv.conf (L1's file, empty) nor L1's own
+# /etc/resolv.conf.
+case_net_sandbox() {
+	net_serve 127.0.0.1 || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
+	net_dns || { why="L1's DNS server never answered (harness)"; net_stop; return 1; }
+	net_sandbox_script >/etc/e2e-net-sandbox.sh
+	run_vmm net-sandbox none "$E2E_TIMEOUT" sandbox -p "$Q" -- sh /host/etc/e2e-net-sandbox.sh "$NET_DNS_NAME"
+	l1_resolv=$(cat /etc/resolv.conf)
+	net_stop
+	show "net-sandbox L1 dns" <"$W/net-dns.log"
+	expect_status 0 || return 1
+	[ "$(value NETS_DRIVER)" = virtio_net ] && [ "$(value NETS_MAC)" = 02:15:15:15:15:15 ] ||
+		{ why="eth0: driver '$(value NETS_DRIVER)', MAC '$(value NETS_MAC)' (interfaces: $(value NETS_IFACES); virtio ids: $(value NETS_VIRTIO))"; return 1; }
+	[ "$(value NETS_ADDR)" = "10.0.2.15/24 " ] || { why="eth0's IPv4 addresses: '$(value NETS_ADDR)', expected 10.0.2.15/24"; return 1; }
+	case "$(value NETS_ROUTE)" in
+	"default via 10.0.2.2 dev eth0"*) ;;
+	*) why="default route: '$(value NETS_ROUTE)'"; return 1 ;;
+	esac
+	[ "$(value NETS_LO)" = 127.0.0.1/8 ] || { why="lo: '$(value NETS_LO)', expected 127.0.0.1/8"; return 1; }
+	[ "$(value NETS_OPER)" = up ] || { why="eth0's operstate: $(value NETS_OPER)"; return 1; }
+	[ "$(value NETS_RESOLV)" = "nameserver 10.0.2.3 " ] || { why="the guest's /etc/resolv.conf: '$(value NETS_RESOLV)'"; return 1; }
+	n=$(grep -c " type 1 from .*: answered$" "$W/net-dns.log")
+	[ "$n" -gt "$net_dns_seen" ] ||
+		{ why="no A query for $NET_DNS_NAME reached L1's resolver through slirp's 10.0.2.3"; return 1; }
+	[ "$(value NETS_DNS_SERVER)" = 10.0.2.3 ] && [ "$(value NETS_DNS_ANSWER)" = "$net_dns_addr" ] ||
+		{ why="nslookup in the guest: server '$(value NETS_DNS_SERVER)', answer '$(value NETS_DNS_ANSWER)' (status $(value NETS_NSLOOKUP_RC)), expected 10.0.2.3 and $net_dns_addr"; return 1; }
+	case "$(value NETS_GET_STATUS)" in
+	*" 200 "*) ;;
+	*) why="the guest's GET of http://10.0.2.2:8080/f: status '$(value NETS_GET_STATUS)'"; return 1 ;;
+	esac
+	[ "$(value NETS_GET_SHA)" = "$(pat net-get $NET_BYTES | sha)" ] ||
+		{ why="the guest received 1 MiB from L1's loopback through 10.0.2.2 wrong"; return 1; }
+	# The guest's resolv.conf is its own (on its /run), not L1's files.
+	[ "$(value NETS_RESOLV_WRITE)" = x ] || { why="the guest could not write its /etc/resolv.conf"; return 1; }
+	[ -f "$HOME/.lkvm/default/etc/resolv.conf" ] && [ ! -s "$HOME/.lkvm/default/etc/resolv.conf" ] ||
+		{ why="$HOME/.lkvm/default/etc/resolv.conf is missing or was written: '$(head -c 100 "$HOME/.lkvm/default/etc/resolv.conf" 2>&1)'"; return 1; }
+	[ "$l1_resolv" = "nameserver 127.0.0.53" ] || { why="L1's /etc/resolv.conf changed: '$l1_resolv'"; return 1; }
+	case "$(value NETS_IPV6)" in
+	fec0:*/64) ;;
+	*) why="no fec0::/64 address on eth0 (SLAAC from slirp's router advertisement): $(value NETS_IPV6_ALL)"; return 1 ;;
+	esac
+	[ "$(value NETS_PING6)" = ok ] || { why="ping6 fec0::2 from the guest: $(value NETS_PING6)"; return 1; }
+}
+
+# lkvm sandbox -n none: no virtio-net device at all (only the three 9p
+# exports, id 9), virtio_net not loaded, only lo (up: the init brings it
+# up with or without cards), and the command still runs.
+case_net_none() {
+	cat >/etc/e2e-net-none.sh <<'EOS'
+echo "NONE_IFACES=$(ls /sys/class/net | tr '\n' ' ')"
+echo "NONE_VIRTIO=$(cat /sys/bus/virtio/devices/*/device | sort | tr '\n' ' ')"
+echo "NONE_MODULE=$(grep -c '^virtio_net ' /proc/modules)"
+echo "NONE_LO=$(ip -o -f inet addr show dev lo | awk '{ print $4 }')"
+EOS
+	run_vmm net-none none "$E2E_TIMEOUT" sandbox -n none -p "$Q" -- sh /host/etc/e2e-net-none.sh
+	expect_status 0 || return 1
+	[ "$(value NONE_VIRTIO)" = "0x0009 0x0009 0x0009 " ] ||
+		{ why="the guest's virtio devices are '$(value NONE_VIRTIO)', expected the three 9p exports (0x0009) and no network card (0x0001)"; return 1; }
+	[ "$(value NONE_IFACES)" = "lo " ] || { why="the guest's interfaces: '$(value NONE_IFACES)', expected lo only"; return 1; }
+	[ "$(value NONE_MODULE)" = 0 ] || { why="virtio_net is loaded with -n none"; return 1; }
+	[ "$(value NONE_LO)" = 127.0.0.1/8 ] || { why="lo: '$(value NONE_LO)', expected 127.0.0.1/8"; return 1; }
 }
 
 # --- driver ------------------------------------------------------------------
