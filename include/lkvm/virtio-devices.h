@@ -46,8 +46,8 @@ struct virtio_device_type {
 	 * own default, not asked for (virtio-net without -n).  count() gives
 	 * such a device only when the transport has a slot to spare, and the
 	 * initramfs of a 9p-root boot loads its driver only if the guest
-	 * kernel has it: what the user did not ask for never makes a run
-	 * fail. */
+	 * kernel has it: a device the user did not ask for is never a usage
+	 * error, nor a missing module. */
 	bool (*implicit)(const struct vm_config *cfg);
 };
 
