@@ -163,29 +163,6 @@ static bool has(const struct net_dev *net, unsigned int bit)
 	return net->vdev.guest_features & F(bit);
 }
 
-/* Copy the bytes [@skip, @skip + @len) of @src as iovecs into @dst (room
- * for @n entries, as many as @src has).  Returns how many it used. */
-static unsigned int iov_slice(struct iovec *dst, const struct iovec *src,
-			      unsigned int n, size_t skip, size_t len)
-{
-	unsigned int i, out = 0;
-
-	for (i = 0; i < n && len; i++) {
-		size_t l = src[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		l = MIN(l - skip, len);
-		dst[out].iov_base = (uint8_t *)src[i].iov_base + skip;
-		dst[out].iov_len = l;
-		out++;
-		len -= l;
-		skip = 0;
-	}
-	return out;
-}
 
 static enum net_role queue_role(const struct net_dev *net, unsigned int index,
 				unsigned int *qp)
