@@ -23,6 +23,7 @@
 
 #define CPUID_1_EDX_HTT (1u << 28)        /* more than one logical CPU */
 #define CPUID_1_ECX_HYPERVISOR (1u << 31) /* running under a hypervisor */
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24) /* APIC timer TSC-deadline mode */
 
 #define CPUID_MAX_ENTRIES 4096 /* KVM_GET_SUPPORTED_CPUID retries stop here */
 
@@ -48,11 +49,23 @@ static void cpuid_cleanup(void *p) { free(p); }
 
 int x86_cpuid_init(struct vm *vm)
 {
-	vm->arch.cpuid = get_supported_cpuid(vm->kvm_fd);
-	if (!vm->arch.cpuid) {
+	struct kvm_cpuid2 *c = get_supported_cpuid(vm->kvm_fd);
+	unsigned int i;
+
+	if (!c) {
 		pr_err("KVM_GET_SUPPORTED_CPUID failed: %s", strerror(errno));
 		return -EIO;
 	}
+	/* KVM emulates the local APIC's TSC-deadline mode but leaves the
+	 * bit out of KVM_GET_SUPPORTED_CPUID (it needs the in-kernel APIC,
+	 * which lkvm always has).  Without it a Linux guest checks its APIC
+	 * timer against the PIT at boot, which a loaded host fails, and then
+	 * times with the PIT: a port exit per timer tick.  QEMU sets it too. */
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+		for (i = 0; i < c->nent; i++)
+			if (c->entries[i].function == CPUID_LEAF_FEATURES)
+				c->entries[i].ecx |= CPUID_1_ECX_TSC_DEADLINE;
+	vm->arch.cpuid = c;
 	return vm_add_cleanup(vm, cpuid_cleanup, vm->arch.cpuid);
 }
 

@@ -321,6 +321,8 @@ info)
 	echo "PCI_00_CLASS=$(cat /sys/bus/pci/devices/0000:00:00.0/class 2>/dev/null)"
 	echo "TTYS0_IRQS=$(awk '/ttyS0/ { n = 0; for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) n += $i; else break; print n }' /proc/interrupts)"
 	echo "RAM_ABOVE_4G=$(grep -c '^1[0-9a-f]\{8\}-.* : System RAM' /proc/iomem)"
+	echo "CLOCKEVENT=$(cat /sys/devices/system/clockevents/clockevent0/current_device 2>/dev/null)"
+	echo "TSC_DEADLINE=$(grep -c '^flags.* tsc_deadline_timer' /proc/cpuinfo)"
 	;;
 shell)
 	l2_shell
