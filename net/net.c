@@ -27,6 +27,8 @@ static void owned_close(struct net_backend *be)
 {
 	struct owned_backend *o = container_of(be, struct owned_backend, be);
 
+	/* vhost first: it holds the tap's queues. */
+	net_vhost_close(be->vhost);
 	if (o->inner_close)
 		o->inner_close(be);
 	free(o);
@@ -69,6 +71,19 @@ int net_backend_open(struct net_backend **out, const struct net_config *cfg,
 	if (err) {
 		free(o);
 		return err;
+	}
+	if (cfg->vhost) {
+		err = be->ops->kernel_fd ?
+		      net_vhost_open(&be->vhost, NET_VHOST_PATH, be->name,
+				     be->queue_pairs) : -EINVAL;
+		if (err) {
+			if (!be->ops->kernel_fd)
+				pr_err("network: %s: vhost=on needs mode=tap",
+				       be->name);
+			be->ops->close(be);
+			free(o);
+			return err;
+		}
 	}
 	o->ops = *be->ops;
 	o->inner_close = o->ops.close;

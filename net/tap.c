@@ -171,6 +171,21 @@ static int tap_set_offloads(struct net_backend *be, uint64_t guest_features)
 	return 0;
 }
 
+static int tap_kernel_fd(struct net_backend *be, unsigned int qp,
+			 size_t hdr_len)
+{
+	struct tap *t = be->priv;
+	int sz = (int)hdr_len;
+
+	if (qp >= t->nr_fds)
+		return -EINVAL;
+	/* A legacy driver without MRG_RXBUF has a 10-byte header, which
+	 * vhost passes through to the tap as it is. */
+	if (ioctl(t->fds[qp], TUNSETVNETHDRSZ, &sz) < 0)
+		return -errno;
+	return t->fds[qp];
+}
+
 static void tap_close(struct net_backend *be)
 {
 	struct tap *t = be->priv;
@@ -189,6 +204,7 @@ static const struct net_backend_ops tap_ops = {
 	.recv = tap_recv,
 	.rx_fd = tap_rx_fd,
 	.set_offloads = tap_set_offloads,
+	.kernel_fd = tap_kernel_fd,
 	.close = tap_close,
 };
 

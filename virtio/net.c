@@ -820,6 +820,55 @@ static bool net_features_ok(struct virtio_dev *vdev)
 	return true;
 }
 
+/* vhost=on: the kernel serves the rx/tx rings of every pair the driver
+ * may use (net->pairs), lkvm the control queue.  vdev->lock held. */
+static int net_vhost_pairs_start(struct net_dev *net)
+{
+	struct virtio_dev *vdev = &net->vdev;
+	struct net_backend *be = net->be;
+	unsigned int qp, i;
+	int err;
+
+	for (qp = 0; qp < net->pairs; qp++) {
+		struct net_vhost_ring ring[2];
+		int tap_fd;
+
+		/* A pair the driver left disabled stays unused. */
+		if (!vdev->vqs[2 * qp].ready || !vdev->vqs[2 * qp + 1].ready)
+			continue;
+		for (i = 0; i < 2; i++) {
+			struct virtqueue *vq = &vdev->vqs[2 * qp + i];
+			int call = virtq_offload(vq);
+
+			if (call < 0)
+				return call;
+			ring[i] = (struct net_vhost_ring){
+				.num = vq->size,
+				.base = vq->last_avail,
+				.desc = vq->desc,
+				.avail = vq->avail,
+				.used = vq->used,
+				.kick_fd = vq->kick_fd,
+				.call_fd = call,
+			};
+		}
+		tap_fd = be->ops->kernel_fd(be, qp, net->ghdr);
+		err = tap_fd < 0 ? tap_fd :
+		      net_vhost_start(be->vhost, qp, vdev->mem,
+				      vdev->guest_features, ring, tap_fd);
+		if (err) {
+			pr_err("%s: %s: cannot start vhost-net for queue pair %u: %s",
+			       vdev->name, be->name, qp, strerror(-err));
+			return err;
+		}
+		pr_debug("%s: queue pair %u on vhost-net: %u entries, rx call fd %d, tx call fd %d, header %zu, features %#llx",
+			 vdev->name, qp, ring[0].num, ring[0].call_fd,
+			 ring[1].call_fd, net->ghdr,
+			 (unsigned long long)vdev->guest_features);
+	}
+	return 0;
+}
+
 /* DRIVER_OK (legacy drivers too, which have no FEATURES_OK): fix what the
  * features decide, tell the backend, start rx. */
 static int net_start(struct virtio_dev *vdev)
@@ -855,6 +904,8 @@ static int net_start(struct virtio_dev *vdev)
 	/* Release: the fields above before any handler sees started. */
 	__atomic_store_n(&net->started, true, __ATOMIC_RELEASE);
 
+	if (be->vhost)
+		return net_vhost_pairs_start(net);
 	for (i = 0; i < net->max_pairs; i++) {
 		struct net_rxq *rq = &net->rxq[i];
 
@@ -885,6 +936,11 @@ static void net_reset(struct virtio_dev *vdev)
 	__atomic_store_n(&net->started, false, __ATOMIC_RELEASE);
 	for (i = 0; i < net->max_pairs; i++) {
 		struct net_rxq *rq = &net->rxq[i];
+
+		/* The kernel lets go of the rings before the core forgets
+		 * them. */
+		if (net->be->vhost)
+			net_vhost_stop(net->be->vhost, i);
 
 		/* No rx handler runs after this until net_start. */
 		if (rq->watching)
@@ -981,6 +1037,8 @@ static void net_fill_config(struct net_dev *net)
 	cfg->duplex = 0xff;               /* unknown */
 }
 
+static void net_link_toggle(void *opaque);
+
 struct virtio_dev *virtio_net_new(struct vm *vm, struct net_backend *be,
 				  const uint8_t mac[6], unsigned int index)
 {
@@ -1038,6 +1096,13 @@ struct virtio_dev *virtio_net_new(struct vm *vm, struct net_backend *be,
 		goto err_free;
 	}
 	net_fill_config(net);
+	/* Devices are made before the console starts, and one that fails to
+	 * attach fails the VM: the console never calls a freed card. */
+	if (vm_add_link_toggle(vm, net_link_toggle, &net->vdev)) {
+		pr_err("%s: out of memory", name);
+		virtio_dev_destroy(&net->vdev); /* frees @net, closes @be */
+		return NULL;
+	}
 	pr_debug("%s: %s, %u queue pair(s), mac %02x:%02x:%02x:%02x:%02x:%02x, features %#llx",
 		 name, be->name, net->max_pairs, mac[0], mac[1], mac[2],
 		 mac[3], mac[4], mac[5],
@@ -1048,6 +1113,20 @@ err_free:
 	pr_err("%s: out of memory", name);
 	net_free(net); /* closes the backend */
 	return NULL;
+}
+
+/* Ctrl-A l: the link down, or up again. */
+static void net_link_toggle(void *opaque)
+{
+	struct virtio_dev *vdev = opaque;
+	struct net_dev *net = vdev->priv;
+	bool up;
+
+	pthread_mutex_lock(&net->lock);
+	up = !(le16toh(net->cfg.status) & VIRTIO_NET_S_LINK_UP);
+	pthread_mutex_unlock(&net->lock);
+	virtio_net_set_link(vdev, up);
+	pr_info("%s: link %s", vdev->name, up ? "up" : "down");
 }
 
 void virtio_net_set_link(struct virtio_dev *vdev, bool up)
@@ -1199,7 +1278,8 @@ static const struct cli_option net_options[] = {
 		  "             tap is open, to bring it up (default: none)\n"
 		  "  mq=N       tap: queue pairs (default: one per\n"
 		  "             vCPU; at most " STR(NET_MAX_QUEUE_PAIRS) ")\n"
-		  "  vhost=off  tap: vhost=on is not supported yet\n"
+		  "  vhost=on   tap: the data path in the kernel's vhost-net\n"
+		  "             (needs /dev/vhost-net; default off)\n"
 		  "  hostfwd=[tcp|udp]:[HOSTIP]:HOSTPORT-[GUESTIP]:GUESTPORT\n"
 		  "             user: forward a host port to the\n"
 		  "             guest; repeatable\n"

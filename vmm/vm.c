@@ -49,6 +49,22 @@ int vm_add_cleanup(struct vm *vm, void (*fn)(void *), void *opaque)
 	return 0;
 }
 
+int vm_add_link_toggle(struct vm *vm, void (*fn)(void *), void *opaque)
+{
+	struct vm_link_toggle *l = malloc(sizeof(*l)), **p;
+
+	if (!l)
+		return -ENOMEM;
+	l->fn = fn;
+	l->opaque = opaque;
+	l->next = NULL;
+	/* In the order the cards were made. */
+	for (p = &vm->link_toggles; *p; p = &(*p)->next)
+		;
+	*p = l;
+	return 0;
+}
+
 void vm_request_stop(struct vm *vm, enum vm_stop_reason why)
 {
 	int expected = VM_RUNNING;
@@ -260,6 +276,12 @@ void vm_destroy(struct vm *vm)
 		free(c);
 	}
 	vm->cleanups = NULL;
+	while (vm->link_toggles) {
+		struct vm_link_toggle *l = vm->link_toggles;
+
+		vm->link_toggles = l->next;
+		free(l);
+	}
 	/* Stays mapped if a device pinned it (a thread left behind). */
 	guest_memory_free(&vm->mem);
 	if (vm->pio_bus.table)
@@ -356,10 +378,20 @@ static void console_resize(struct vm *vm)
 				   ws.ws_row);
 }
 
-static void console_escape(void *opaque)
+static void console_escape(void *opaque, uint8_t key)
 {
+	struct vm *vm = opaque;
+	struct vm_link_toggle *l;
+
+	if (key == 'l') {
+		if (!vm->link_toggles)
+			pr_info("Ctrl-A l: the guest has no network card");
+		for (l = vm->link_toggles; l; l = l->next)
+			l->fn(l->opaque);
+		return;
+	}
 	pr_info("Ctrl-A x: stopping the VM");
-	vm_request_stop(opaque, VM_STOP_SIGNAL);
+	vm_request_stop(vm, VM_STOP_SIGNAL);
 }
 
 static const char *signame(int sig)

@@ -105,6 +105,12 @@ struct net_backend_ops {
 	int (*set_offloads)(struct net_backend *be, uint64_t guest_features);
 	/* Optional (NULL: ignored); 0 or -errno.  1 <= @n <= queue_pairs. */
 	int (*set_queue_pairs)(struct net_backend *be, unsigned int n);
+	/* Optional, for vhost=on: the descriptor a kernel data path reads and
+	 * writes queue pair @qp's frames through (a tap queue), with frames
+	 * now carrying @hdr_len bytes of header (10 or 12: the guest's);
+	 * -errno.  Send/recv are not used while the kernel has it. */
+	int (*kernel_fd)(struct net_backend *be, unsigned int qp,
+			 size_t hdr_len);
 	void (*close)(struct net_backend *be);
 };
 
@@ -115,6 +121,8 @@ struct net_backend {
 	uint64_t features;         /* VIRTIO_NET_F_* offloads it can carry */
 	unsigned int queue_pairs;  /* how many it opened (>= 1) */
 	unsigned int mtu;          /* 0: not known (no VIRTIO_NET_F_MTU) */
+	struct net_vhost *vhost;   /* vhost=on: the kernel runs the data
+				    * path (closed with the backend) */
 	void *priv;
 };
 
@@ -125,5 +133,35 @@ struct net_backend {
 int net_backend_open(struct net_backend **be, const struct net_config *cfg,
 		     unsigned int queue_pairs);
 void net_backend_close(struct net_backend *be);
+
+/*
+ * vhost-net (net/vhost.c): one /dev/vhost-net instance per queue pair,
+ * owned by this process.  net_backend_open() opens it for vhost=on (one
+ * error line when @path is missing or not vhost-net); the device starts a
+ * pair's rings at DRIVER_OK and stops them on reset.
+ */
+struct guest_memory;
+struct net_vhost;
+#define NET_VHOST_PATH "/dev/vhost-net"
+/* One ring as vhost takes it: host addresses inside guest RAM's mapping. */
+struct net_vhost_ring {
+	unsigned int num;     /* queue size */
+	uint16_t base;        /* next avail index to consume */
+	void *desc, *avail, *used;
+	int kick_fd;          /* the driver's notifications (ioeventfd) */
+	int call_fd;          /* written to interrupt the driver */
+};
+int net_vhost_open(struct net_vhost **vh, const char *path, const char *who,
+		   unsigned int pairs);
+/* The feature bits the kernel offers (ring and header features). */
+uint64_t net_vhost_features(const struct net_vhost *vh);
+/* Hand pair @qp's rings (rx = ring[0], tx = ring[1]) and @tap_fd to the
+ * kernel; 0 or -errno (then nothing runs). */
+int net_vhost_start(struct net_vhost *vh, unsigned int qp,
+		    const struct guest_memory *mem, uint64_t guest_features,
+		    const struct net_vhost_ring ring[2], int tap_fd);
+/* Detach pair @qp: returns once the kernel no longer touches its rings. */
+void net_vhost_stop(struct net_vhost *vh, unsigned int qp);
+void net_vhost_close(struct net_vhost *vh);
 
 #endif

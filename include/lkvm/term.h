@@ -11,7 +11,8 @@
  * The host side of the guest console: stdin feeds the guest's UART, the
  * UART's output goes to stdout.  When stdin is a terminal it is put in raw
  * mode (so Ctrl-C reaches the guest) and is always restored on exit; Ctrl-A x
- * stops the VM, Ctrl-A ? (or h) lists the escapes, Ctrl-A Ctrl-A sends a
+ * stops the VM, Ctrl-A l takes the network cards' link down (or up again),
+ * Ctrl-A ? (or h) lists the escapes, Ctrl-A Ctrl-A sends a
  * literal Ctrl-A.  At a terminal, term_start() prints one line saying so
  * unless @quiet.
  */
@@ -19,7 +20,8 @@
 /* Deliver one input byte; may block until the device has room. Returns
  * false when the reader should stop (device shutting down). */
 typedef bool (*term_input_fn)(void *opaque, uint8_t c);
-typedef void (*term_escape_fn)(void *opaque); /* Ctrl-A x */
+/* Ctrl-A x (@key 'x') or Ctrl-A l (@key 'l'). */
+typedef void (*term_escape_fn)(void *opaque, uint8_t key);
 
 struct term {
 	int in_fd;
@@ -56,6 +58,7 @@ void term_handle_input_byte(struct term *t, uint8_t c, bool *stop);
 #define TERM_HELP                                                              \
 	"\r\nlkvm escape keys:\r\n"                                            \
 	"  Ctrl-A x       stop the VM\r\n"                                      \
+	"  Ctrl-A l       network cards: link down, or up again\r\n"            \
 	"  Ctrl-A ? or h  this help\r\n"                                        \
 	"  Ctrl-A Ctrl-A  send Ctrl-A to the guest\r\n"
 

@@ -81,6 +81,13 @@ struct virtqueue {
 	int kick_fd;            /* eventfd: the KVM ioeventfd target */
 	struct io_watch watch;  /* runs ops->queue_notify on a worker */
 	void *priv;             /* device's per-queue state */
+
+	/* Offloaded to a kernel data path (vhost) by virtq_offload() in
+	 * ops->start until the next reset: the core does not watch kick_fd
+	 * then (the kernel does) and never touches the rings. (vdev->lock) */
+	bool offloaded;
+	int call_fd;            /* virtq_offload()'s forwarding eventfd, or -1 */
+	struct io_watch call_watch; /* call_fd -> irq->signal_queue() */
 };
 
 /* What a device model implements.  Any hook may be NULL unless noted. */
@@ -122,6 +129,14 @@ struct virtio_interrupt {
 	void (*signal_queue)(struct virtio_interrupt *irq, unsigned int index);
 	/* Configuration change (or NEEDS_RESET). */
 	void (*signal_config)(struct virtio_interrupt *irq);
+	/* Optional: an eventfd that, written, raises queue @index's
+	 * interrupt without a userspace hop (a KVM irqfd on the queue's
+	 * MSI-X vector), or -1 when the transport has none for it right now
+	 * (INTx/ISR, virtio-mmio, a userspace irqchip).  For a kernel data
+	 * path (vhost) that decides about interrupts itself.  vdev->lock is
+	 * held; the fd stays the transport's and valid until the device is
+	 * reset or destroyed. */
+	int (*queue_irqfd)(struct virtio_interrupt *irq, unsigned int index);
 	/* The device is being destroyed: stop guest accesses reaching it
 	 * (register windows, ioeventfds).  Signals stay valid until the
 	 * transport's own teardown, which runs after the device's. */
@@ -287,6 +302,19 @@ void virtq_disable_kicks(struct virtqueue *vq);
 bool virtq_enable_kicks(struct virtqueue *vq);
 /* Are there chains the device has not popped? */
 bool virtq_has_work(struct virtqueue *vq);
+
+/*
+ * From ops->start (vdev->lock held), for a ready queue: hand @vq's data
+ * path to a kernel thread (vhost-net) until the next reset.  The core then
+ * leaves vq->kick_fd to the kernel (no worker watches it; the transport's
+ * ioeventfd and userspace kicks still write it) and the device must stop
+ * the kernel thread in ops->reset, before the core forgets the rings.
+ * Returns the eventfd the kernel thread writes to interrupt the driver for
+ * this queue, every write one interrupt (it applies EVENT_IDX itself): the
+ * transport's queue_irqfd() where it has one, else the core's own eventfd,
+ * forwarded to signal_queue() by a worker.  -errno on failure.
+ */
+int virtq_offload(struct virtqueue *vq);
 
 /* --- Copy helpers over a chain's buffers (bounded by the iovecs) --- */
 size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t off,

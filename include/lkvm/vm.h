@@ -86,6 +86,7 @@ struct vm {
 	int stop_eventfd;
 
 	struct vm_cleanup *cleanups;
+	struct vm_link_toggle *link_toggles; /* Ctrl-A l, see below */
 	struct arch_vm arch;
 };
 
@@ -114,6 +115,18 @@ static inline struct ioloop *vm_workers(struct vm *vm)
 
 /* Register a teardown step; returns -ENOMEM on failure (after running fn). */
 int vm_add_cleanup(struct vm *vm, void (*fn)(void *), void *opaque);
+/*
+ * Ctrl-A l at the console calls @fn(@opaque) (a network card takes its
+ * link down, or up again), for every registration in order, on the
+ * console's reader thread.  The console stops before any cleanup runs, so
+ * @opaque only has to live until its cleanup.  0 or -ENOMEM.
+ */
+struct vm_link_toggle {
+	void (*fn)(void *opaque);
+	void *opaque;
+	struct vm_link_toggle *next;
+};
+int vm_add_link_toggle(struct vm *vm, void (*fn)(void *), void *opaque);
 
 /* Ask every vCPU to stop; the first reason given is kept. Thread-safe. */
 void vm_request_stop(struct vm *vm, enum vm_stop_reason why);

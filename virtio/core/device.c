@@ -140,6 +140,7 @@ int virtio_dev_init(struct virtio_dev *vdev, const struct virtio_dev_init *init)
 			pthread_mutex_destroy(&vq->lock);
 			goto err_queues;
 		}
+		vq->call_fd = -1;
 		vdev->nr_queues = i + 1;
 		vq_reset_state(vq);
 	}
@@ -172,8 +173,10 @@ void virtio_dev_destroy(struct virtio_dev *vdev)
 	if (vdev->irq && vdev->irq->unplug)
 		vdev->irq->unplug(vdev->irq);
 	/* ...no handler runs after this... */
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		ioloop_watch_del(&vqs[i].watch);
+		ioloop_watch_del(&vqs[i].call_watch);
+	}
 	/* ...so the device can free what they use.  It may free the
 	 * structure embedding @vdev too: don't touch @vdev afterwards (its
 	 * recursive mutex owns no resources on Linux, so it is left). */
@@ -183,6 +186,8 @@ void virtio_dev_destroy(struct virtio_dev *vdev)
 		vdev->vqs = NULL;
 	for (i = 0; i < n; i++) {
 		close(vqs[i].kick_fd);
+		if (vqs[i].call_fd >= 0)
+			close(vqs[i].call_fd);
 		pthread_mutex_destroy(&vqs[i].lock);
 	}
 	free(vqs);
@@ -238,6 +243,8 @@ static void start_watches(struct virtio_dev *vdev)
 	for (i = 0; i < vdev->nr_queues; i++) {
 		struct virtqueue *vq = &vdev->vqs[i];
 
+		if (vq->offloaded)
+			continue; /* the kernel data path watches kick_fd */
 		if (vq->watch.added) {
 			ioloop_watch_resume(&vq->watch);
 			continue;
@@ -258,6 +265,54 @@ static void start_watches(struct virtio_dev *vdev)
 			virtq_kick(&vdev->vqs[i]);
 }
 
+/* Worker side of an offloaded queue's interrupt: the kernel thread wrote
+ * call_fd. */
+static void vq_call_fn(struct io_watch *w)
+{
+	struct virtqueue *vq = w->opaque;
+	struct virtio_interrupt *irq = vq->vdev->irq;
+	uint64_t cnt;
+
+	/* Drained before signalling: a write after this read fires again. */
+	if (read(vq->call_fd, &cnt, sizeof(cnt)) < 0)
+		return; /* EAGAIN: nothing new */
+	if (irq)
+		irq->signal_queue(irq, vq->index);
+}
+
+int virtq_offload(struct virtqueue *vq)
+{
+	struct virtio_dev *vdev = vq->vdev;
+	struct virtio_interrupt *irq = vdev->irq;
+	int fd, err;
+
+	if (!__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE))
+		return -EINVAL;
+	fd = irq && irq->queue_irqfd ? irq->queue_irqfd(irq, vq->index) : -1;
+	if (fd >= 0) {
+		/* A forwarder from an earlier start stays paused. */
+		vq->offloaded = true;
+		return fd;
+	}
+	if (!vdev->loop)
+		return -EOPNOTSUPP; /* nothing to forward with */
+	if (vq->call_fd < 0) {
+		vq->call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (vq->call_fd < 0)
+			return -errno;
+	}
+	if (vq->call_watch.added) {
+		ioloop_watch_resume(&vq->call_watch);
+	} else {
+		err = ioloop_watch_add(vdev->loop, &vq->call_watch, vq->call_fd,
+				       vq_call_fn, vq, vdev->name);
+		if (err)
+			return err;
+	}
+	vq->offloaded = true;
+	return vq->call_fd;
+}
+
 /* Reset (status 0); vdev->lock held.  On return nothing touches the rings. */
 static void do_reset(struct virtio_dev *vdev)
 {
@@ -266,12 +321,18 @@ static void do_reset(struct virtio_dev *vdev)
 	/* 1. No handler is running or will run (kicks are remembered). */
 	for (i = 0; i < vdev->nr_queues; i++)
 		ioloop_watch_pause(&vdev->vqs[i].watch);
-	/* 2. The device waits for requests in flight in its backends. */
+	/* 2. The device waits for requests in flight in its backends (and
+	 * stops the kernel threads of offloaded queues). */
 	if (vdev->ops->reset)
 		vdev->ops->reset(vdev);
 	/* 3. Forget the driver. */
-	for (i = 0; i < vdev->nr_queues; i++)
-		vq_reset_state(&vdev->vqs[i]);
+	for (i = 0; i < vdev->nr_queues; i++) {
+		struct virtqueue *vq = &vdev->vqs[i];
+
+		vq->offloaded = false;
+		ioloop_watch_pause(&vq->call_watch);
+		vq_reset_state(vq);
+	}
 	vdev->guest_features = 0;
 	vdev->queue_error = false;
 	__atomic_store_n(&vdev->status, 0, __ATOMIC_SEQ_CST);

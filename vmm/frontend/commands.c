@@ -1001,12 +1001,11 @@ static int parse_net_field(const char *arg, const char *v, enum net_key k,
 		return 0;
 	case NET_KEY_VHOST:
 		if (!strcmp(v, "on") || !strcmp(v, "1") || !strcmp(v, "yes"))
-			return cli_error(err, "vhost=on is not supported yet (in -n %s): leave it out for lkvm's own tap data path",
-					 arg);
-		if (strcmp(v, "off") && strcmp(v, "0") && strcmp(v, "no"))
+			n->vhost = true;
+		else if (strcmp(v, "off") && strcmp(v, "0") && strcmp(v, "no"))
 			return cli_error(err, "invalid vhost= value '%s' in -n %s (on or off)",
 					 v, arg);
-		return 0; /* n->vhost stays false */
+		return 0;
 	case NET_KEY_MQ:
 		if (parse_uint(v, &u) || u < 1 || u > NET_MAX_QUEUE_PAIRS)
 			return cli_error(err, "invalid queue pair count mq=%s in -n %s (1 to %d)",

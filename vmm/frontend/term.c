@@ -68,9 +68,9 @@ void term_handle_input_byte(struct term *t, uint8_t c, bool *stop)
 	*stop = false;
 	if (t->saw_ctrl_a) {
 		t->saw_ctrl_a = false;
-		if (c == 'x' || c == 'X') {
+		if (c == 'x' || c == 'X' || c == 'l' || c == 'L') {
 			if (t->escape)
-				t->escape(t->opaque);
+				t->escape(t->opaque, (uint8_t)(c | 0x20));
 			return;
 		}
 		if (c == '?' || c == 'h' || c == 'H') {

@@ -353,12 +353,18 @@ lkvm_stage_l1_disk_tools() {
 	cp "${LKVM_MODULES[@]}" "$d/modules/"
 }
 
-# lkvm_stage_l1_net_tools DIR: the tun module (for the net-tap case's tap),
-# left in /modules for the payload to insmod.
+# lkvm_stage_l1_net_tools DIR: the tun module (for the net-tap cases' tap)
+# and vhost_net with its dependencies (net-tap-vhost), left in /modules for
+# the payload to insmod; /modules/vhost_net.order lists the latter in load
+# order.
 lkvm_stage_l1_net_tools() {
+	local m
 	lkvm_module_closure tun
 	mkdir -p "$1/modules"
 	cp "${LKVM_MODULES[@]}" "$1/modules/"
+	lkvm_module_closure vhost_net
+	cp "${LKVM_MODULES[@]}" "$1/modules/"
+	for m in "${LKVM_MODULES[@]}"; do basename "$m"; done >"$1/modules/vhost_net.order"
 }
 
 # ---------------------------------------------------------------------------

@@ -767,6 +767,68 @@ case_net_tap_mq() {
 	net_check net-tap-mq 192.168.34.1
 }
 
+# -c 2 -n mode=tap,script=...,vhost=on: the same as net-tap-mq with the
+# host kernel's vhost-net moving the frames (L1 loads vhost_net): both
+# queue pairs, the pings and the transfers, and L1 has a vhost worker
+# thread per queue pair for lkvm's process while the guest runs.
+# net-tap-vhost runs over the suite's transport (virtio-pci: vhost signals
+# the MSI-X irqfds itself; mmio: lkvm forwards), net-tap-vhost-legacy over
+# a legacy virtio-pci device, whose driver negotiates VIRTIO_F_ANY_LAYOUT
+# (the bit vhost reads as VHOST_NET_F_VIRTIO_NET_HDR).
+feed_net_tap_vhost() {
+	wait_for_output LKVM-L2-NET-WAITING || return 0
+	pid=$(cat "$PIDF" 2>/dev/null)
+	n=0
+	# Linux 6.1: kernel threads named vhost-PID (user workers in the
+	# process from 6.4 on: those are counted too).
+	for c in /proc/[0-9]*/comm /proc/"$pid"/task/[0-9]*/comm; do
+		case "$(cat "$c" 2>/dev/null)" in "vhost-$pid"*) n=$((n + 1)) ;; esac
+	done
+	echo "$n" >"$W/net-vhost.threads"
+	ping -c 3 -W 5 "$net_guest" >"$W/net-tap-ping.out" 2>&1
+	echo $? >"$W/net-tap-ping.rc"
+	cat /proc/net/dev >"$W/net-dev.txt"
+	printf 'go\n'
+	wait_vmm_exit
+}
+# net_tap_vhost NAME TRANSPORT-OPTION
+net_tap_vhost() {
+	rm -f "$W"/net-tap-ping.* "$W/net-ifup.log" "$W/net-vhost.threads"
+	[ -c /dev/net/tun ] || insmod /modules/tun.ko || { why="insmod tun failed in L1"; return 1; }
+	if [ ! -c /dev/vhost-net ]; then
+		for m in $(cat /modules/vhost_net.order); do
+			grep -q "^${m%.ko} " /proc/modules 2>/dev/null || insmod "/modules/$m" ||
+				{ why="insmod $m failed in L1"; return 1; }
+		done
+	fi
+	wait_dev_l1 /dev/net/tun && wait_dev_l1 /dev/vhost-net || { why="no /dev/net/tun or /dev/vhost-net in L1"; return 1; }
+	{
+		echo '#!/bin/sh'
+		echo "echo \"\$1\" >$W/net-ifup.log"
+		echo 'ip addr add 192.168.35.1/24 dev "$1" && ip link set "$1" up'
+	} >"$W/net-ifup"
+	chmod 755 "$W/net-ifup"
+	net_serve any || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
+	net_guest=192.168.35.2
+	run_vmm "$1" feed_net_tap_vhost "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 2 $2 \
+		-n "mode=tap,script=$W/net-ifup,vhost=on" \
+		-p "$Q lkvmtest=net lkvmnet=192.168.35.2/24 lkvmnetsrv=192.168.35.1 lkvmnetwait=1"
+	net_stop
+	tap=$(cat "$W/net-ifup.log" 2>/dev/null)
+	[ -z "$tap" ] || grep -E "Inter-|face|$tap:" "$W/net-dev.txt" | show "$1 L1 /proc/net/dev"
+	[ -s "$W/net-tap-ping.out" ] && show "$1 L1 ping" <"$W/net-tap-ping.out"
+	expect_marker &&
+		expect_line '^LKVM-L2-NET-WAITING' "the guest never got to wait for L1's ping" || return 1
+	[ "$(value NET_QUEUES)" = 2 ] || { why="the guest's eth0 has $(value NET_QUEUES) rx queues with -c 2, expected 2"; return 1; }
+	n=$(cat "$W/net-vhost.threads" 2>/dev/null)
+	[ "${n:-0}" -ge 2 ] || { why="L1 saw ${n:-no} vhost worker threads for lkvm (expected one per queue pair, 2)"; return 1; }
+	[ "$(cat "$W/net-tap-ping.rc" 2>/dev/null)" = 0 ] ||
+		{ why="L1's ping of the guest failed: $(tail -n 2 "$W/net-tap-ping.out" | tr '\n' ' ')"; return 1; }
+	net_check "$1" 192.168.35.1
+}
+case_net_tap_vhost() { net_tap_vhost net-tap-vhost "$TR"; }
+case_net_tap_vhost_legacy() { net_tap_vhost net-tap-vhost-legacy "--virtio-transport pci-legacy"; }
+
 # wait_dev_l1 PATH: up to 5 s for a device node in L1.
 wait_dev_l1() {
 	n=0

@@ -71,7 +71,7 @@ p9_args() {
 # (02:15:15:15:15:15 plus the card's index) and, for a tap lkvm would make
 # (no tapif=), one queue pair per vCPU.
 net_args() {
-	mode=tap nopts= tapif= script=no queues=1
+	mode=tap nopts= tapif= script=no queues=1 vhost=
 	IFS=,
 	for o in $1; do
 		case "$o" in
@@ -79,6 +79,7 @@ net_args() {
 		hostfwd=*) nopts="$nopts,$o" ;;
 		tapif=*) tapif=${o#tapif=} ;;
 		script=*) script=${o#script=} ;;
+		vhost=on) vhost=,vhost=on ;;
 		*) unset IFS; die "unknown -n option '$o'" ;;
 		esac
 	done
@@ -90,10 +91,10 @@ net_args() {
 	user) devs="$devs -netdev user,id=n$nn$nopts" ;;
 	tap)
 		if [ -n "$tapif" ]; then
-			devs="$devs -netdev tap,id=n$nn,ifname=$tapif,script=no,downscript=no"
+			devs="$devs -netdev tap,id=n$nn,ifname=$tapif,script=no,downscript=no$vhost"
 		else
 			queues=$cpus
-			devs="$devs -netdev tap,id=n$nn,script=$script,downscript=no,queues=$queues"
+			devs="$devs -netdev tap,id=n$nn,script=$script,downscript=no,queues=$queues$vhost"
 			[ "$queues" = 1 ] || dopts="$dopts,mq=on,vectors=$((2 * queues + 2))"
 		fi
 		;;

@@ -38,7 +38,7 @@ ALL_CASES="boot-marker smp-2 smp-2-acpi-off mem-size mem-above-4g platform-devic
 virtio-blk virtio-blk-two-disks virtio-blk-multiqueue virtio-pci-msix virtio-blk-ro virtio-blk-discard virtio-blk-lock
 virtio-blk-pci-legacy virtio-blk-mmio virtio-blk-mmio-legacy virtio-pci-intx
 virtio-blk-aio-io_uring virtio-blk-aio-libaio virtio-blk-aio-sync virtio-blk-direct-bdev disk-root-default
-virtio-console virtio-rng net-user net-tap net-tap-mq
+virtio-console virtio-rng net-user net-tap net-tap-mq net-tap-vhost net-tap-vhost-legacy
 9p-create-read-write 9p-append-truncate 9p-rename 9p-links 9p-chmod-mkdir 9p-readdir-2000 9p-big-file 9p-host-files
 9p-ro-export 9p-hostile-symlink 9p-hostile-dotdot 9p-hostile-swap 9p-hostile-special-files 9p-hostile-ownership 9p-outside-unchanged
 9p-mmio

@@ -68,6 +68,19 @@ __attribute__((weak)) int vm_add_cleanup(struct vm *vm, void (*fn)(void *),
 	return -ENOSYS;
 }
 
+/* vmm/vm.o: a network card's Ctrl-A l.  Remembers the last registration
+ * (the fake VM keeps no list to free). */
+void (*stub_link_toggle_fn)(void *);
+void *stub_link_toggle_opaque;
+__attribute__((weak)) int vm_add_link_toggle(struct vm *vm,
+					     void (*fn)(void *), void *opaque)
+{
+	(void)vm;
+	stub_link_toggle_fn = fn;
+	stub_link_toggle_opaque = opaque;
+	return 0;
+}
+
 /* x86/kvm.o: virtio/console.c rewrites the default console= parameter. */
 __attribute__((weak)) const char *arch_default_cmdline(void)
 {

@@ -9,6 +9,9 @@ extern int stub_irq_line_last_level;
 extern unsigned int stub_request_stop_calls;
 extern int stub_request_stop_last_why; /* enum vm_stop_reason */
 extern unsigned int stub_write_mptable_calls;
+/* vm_add_link_toggle(): the last registration (Ctrl-A l). */
+extern void (*stub_link_toggle_fn)(void *);
+extern void *stub_link_toggle_opaque;
 
 /* vm_ioeventfd(): returns stub_ioeventfd_result if non-zero, else records. */
 #include <stdbool.h>

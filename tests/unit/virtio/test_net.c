@@ -21,6 +21,7 @@
 #include "lkvm/virtio.h"
 #include "lkvm/vm.h"
 #include "net_fake.h"
+#include "stubs.h"
 #include "test.h"
 #include "vq_driver.h"
 
@@ -270,6 +271,19 @@ TEST(link_status)
 	CHECK_EQ(vqd_signal_config_count(&c.env), n + 1);
 	virtio_net_set_link(c.vdev, true);
 	CHECK_EQ(cfg16(&c, 6), VIRTIO_NET_S_LINK_UP);
+
+	/* Ctrl-A l: the card registered its toggle with the VM; each press
+	 * flips the link and interrupts the driver. */
+	if (!CHECK(stub_link_toggle_fn != NULL))
+		goto out;
+	CHECK(stub_link_toggle_opaque == (void *)c.vdev);
+	n = vqd_signal_config_count(&c.env);
+	stub_link_toggle_fn(stub_link_toggle_opaque);
+	CHECK_EQ(cfg16(&c, 6), 0);
+	CHECK_EQ(vqd_signal_config_count(&c.env), n + 1);
+	stub_link_toggle_fn(stub_link_toggle_opaque);
+	CHECK_EQ(cfg16(&c, 6), VIRTIO_NET_S_LINK_UP);
+	CHECK_EQ(vqd_signal_config_count(&c.env), n + 2);
 out:
 	ctx_fini(&c);
 }

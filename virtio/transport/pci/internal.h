@@ -136,6 +136,7 @@ struct virtio_pci {
 void vp_intx_set(void *opaque, unsigned int line, int level);
 void vp_signal_queue(struct virtio_interrupt *irq, unsigned int index);
 void vp_signal_config(struct virtio_interrupt *irq);
+int vp_queue_irqfd(struct virtio_interrupt *irq, unsigned int index);
 uint8_t vp_isr_read(struct virtio_pci *vp);
 void vp_set_config_vector(struct virtio_pci *vp, uint16_t v);
 void vp_set_queue_vector(struct virtio_pci *vp, struct virtqueue *vq,

@@ -108,6 +108,34 @@ void vp_signal_queue(struct virtio_interrupt *irq, unsigned int index)
 	pthread_mutex_unlock(&vp->irq_lock);
 }
 
+/*
+ * vhost's call fd for queue @index: the irqfd of the queue's MSI-X vector,
+ * so an interrupt goes from the host kernel's data path to the guest with
+ * no userspace hop.  Only while the vector is enabled, unmasked and has
+ * its irqfd (else -1: the core forwards through signal_queue, which
+ * latches masked vectors).  A vector the driver masks later (Linux does
+ * so briefly to rewrite an entry) still fires while masked: an early
+ * interrupt the driver tolerates, never a lost one; the route itself is
+ * updated on unmask (vector_sync), keeping the same eventfd.
+ */
+int vp_queue_irqfd(struct virtio_interrupt *irq, unsigned int index)
+{
+	struct virtio_pci *vp = container_of(irq, struct virtio_pci, irq);
+	uint16_t v;
+	int fd = -1;
+
+	pthread_mutex_lock(&vp->irq_lock);
+	v = vp->queue_vector[index];
+	if (vp->msix_enabled && v < vp->nr_vectors &&
+	    !vector_masked(vp, &vp->vec[v])) {
+		vector_sync(vp, &vp->vec[v]);
+		if (vp->vec[v].irqfd_assigned)
+			fd = vp->vec[v].efd;
+	}
+	pthread_mutex_unlock(&vp->irq_lock);
+	return fd;
+}
+
 void vp_signal_config(struct virtio_interrupt *irq)
 {
 	struct virtio_pci *vp = container_of(irq, struct virtio_pci, irq);

@@ -498,6 +498,7 @@ int virtio_pci_attach(struct vm *vm, struct virtio_dev *vdev, bool legacy_only)
 	/* The device must be wired to the transport before the guest can
 	 * reach it. */
 	vp->irq.signal_queue = vp_signal_queue;
+	vp->irq.queue_irqfd = vp_queue_irqfd;
 	vp->irq.signal_config = vp_signal_config;
 	vp->irq.unplug = vp_unplug;
 	vdev->irq = &vp->irq;

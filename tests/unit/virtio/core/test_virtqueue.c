@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "lkvm/util.h"
@@ -35,6 +36,8 @@ struct tdev {
 	bool autocomplete;    /* queue_notify pops and completes everything */
 	int completed;
 	int last_pop;
+	bool offload;         /* t_start offloads queue 0 (vhost's way) */
+	int call_fd;          /* what virtq_offload() returned */
 	uint8_t cfg[8];
 };
 
@@ -85,7 +88,14 @@ static void t_reset(struct virtio_dev *vdev)
 
 static int t_start(struct virtio_dev *vdev)
 {
-	return to_tdev(vdev)->start_ret;
+	struct tdev *t = to_tdev(vdev);
+
+	if (t->offload) {
+		t->call_fd = virtq_offload(&vdev->vqs[0]);
+		if (t->call_fd < 0)
+			return t->call_fd;
+	}
+	return t->start_ret;
 }
 
 static bool t_features_ok(struct virtio_dev *vdev)
@@ -1351,6 +1361,146 @@ TEST(concurrent_resets_and_kicks)
 	fx_fini(&fx);
 }
 
+/* --- Queues offloaded to a kernel data path (vhost) --- */
+
+static void write_efd(int fd)
+{
+	uint64_t one = 1;
+
+	CHECK_EQ(write(fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+}
+
+/* Poll the fake transport's queue-0 signals until they reach @want. */
+static bool wait_signals(struct fixture *fx, unsigned int want)
+{
+	for (int i = 0; i < 5000; i++) {
+		if (__atomic_load_n(&fx->env.signal_vq_per_queue[0],
+				    __ATOMIC_SEQ_CST) >= want)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+TEST(offload_forwards_call_and_leaves_kicks)
+{
+	struct fixture fx;
+	struct vqd_buf b;
+	unsigned int sig;
+	int fd;
+
+	memset(&fx, 0, sizeof(fx));
+	fx.t.offload = true;
+	{
+		/* fx_init with the flag set before DRIVER_OK. */
+		REQUIRE(vqd_env_init(&fx.env, 2 * MiB, 2) == 0);
+		REQUIRE(vqd_dev_init(&fx.t.vdev, &fx.env.vm, &tdev_ops, "vtest",
+				     VIRTIO_ID_BLOCK, 2, 256, 0, 8, &fx.t) == 0);
+		vqd_attach(&fx.env, &fx.t.vdev);
+		fx.t.autocomplete = true;
+		REQUIRE(vqd_negotiate(&fx.t.vdev, fx.t.vdev.host_features) &
+			VIRTIO_CONFIG_S_FEATURES_OK);
+		REQUIRE(vqd_queue_setup(&fx.q, &fx.env, &fx.t.vdev.vqs[0],
+					QSIZE) == 0);
+		REQUIRE(vqd_driver_ok(&fx.t.vdev) & VIRTIO_CONFIG_S_DRIVER_OK);
+	}
+	fd = fx.t.call_fd;
+	REQUIRE(fd >= 0);
+	CHECK(fx.t.vdev.vqs[0].offloaded);
+	/* A kick belongs to the kernel thread: no worker runs the queue
+	 * (the buffers stay available). */
+	b = buf(&fx, 64, true);
+	vqd_add(&fx.q, &b, 1);
+	virtq_kick(&fx.t.vdev.vqs[0]);
+	usleep(50000);
+	CHECK_EQ(__atomic_load_n(&fx.t.notify_calls, __ATOMIC_SEQ_CST), 0);
+	CHECK(virtq_has_work(&fx.t.vdev.vqs[0]));
+	/* The kernel thread's call: one interrupt on queue 0 per write. */
+	sig = vqd_signal_vq_count(&fx.env);
+	write_efd(fd);
+	CHECK(wait_signals(&fx, 1));
+	write_efd(fd);
+	CHECK(wait_signals(&fx, 2));
+	CHECK_EQ(vqd_signal_vq_count(&fx.env), sig + 2);
+
+	/* Reset: no longer offloaded, the forwarder stops. */
+	virtio_reset(&fx.t.vdev);
+	CHECK(!fx.t.vdev.vqs[0].offloaded);
+	write_efd(fd);
+	usleep(50000);
+	CHECK_EQ(vqd_signal_vq_count(&fx.env), sig + 2);
+
+	/* A new driver without offload: queue 0 is the workers' again (the
+	 * call written while reset is remembered, one stale interrupt at
+	 * most, which a driver tolerates). */
+	fx.t.offload = false;
+	REQUIRE(vqd_negotiate(&fx.t.vdev, fx.t.vdev.host_features) &
+		VIRTIO_CONFIG_S_FEATURES_OK);
+	REQUIRE(vqd_queue_setup(&fx.q, &fx.env, &fx.t.vdev.vqs[0], QSIZE) == 0);
+	REQUIRE(vqd_driver_ok(&fx.t.vdev) & VIRTIO_CONFIG_S_DRIVER_OK);
+	vqd_add(&fx.q, &b, 1);
+	virtq_kick(&fx.t.vdev.vqs[0]);
+	CHECK(wait_for(&fx.t.completed, 1));
+
+	/* Offloaded again: the same forwarding fd works again. */
+	fx.t.offload = true;
+	REQUIRE(vqd_negotiate(&fx.t.vdev, fx.t.vdev.host_features) &
+		VIRTIO_CONFIG_S_FEATURES_OK);
+	REQUIRE(vqd_queue_setup(&fx.q, &fx.env, &fx.t.vdev.vqs[0], QSIZE) == 0);
+	REQUIRE(vqd_driver_ok(&fx.t.vdev) & VIRTIO_CONFIG_S_DRIVER_OK);
+	CHECK_EQ(fx.t.call_fd, fd);
+	sig = __atomic_load_n(&fx.env.signal_vq_per_queue[0],
+			      __ATOMIC_SEQ_CST);
+	write_efd(fd);
+	CHECK(wait_signals(&fx, sig + 1));
+	fx_fini(&fx);
+}
+
+static int fake_irqfd = -1;
+
+static int fake_queue_irqfd(struct virtio_interrupt *irq, unsigned int index)
+{
+	(void)irq;
+	return index == 0 ? fake_irqfd : -1;
+}
+
+TEST(offload_takes_the_transport_irqfd)
+{
+	struct fixture fx;
+
+	memset(&fx, 0, sizeof(fx));
+	fake_irqfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	REQUIRE(fake_irqfd >= 0);
+	fx.t.offload = true;
+	REQUIRE(vqd_env_init(&fx.env, 2 * MiB, 2) == 0);
+	REQUIRE(vqd_dev_init(&fx.t.vdev, &fx.env.vm, &tdev_ops, "vtest",
+			     VIRTIO_ID_BLOCK, 2, 256, 0, 8, &fx.t) == 0);
+	vqd_attach(&fx.env, &fx.t.vdev);
+	fx.env.irq.queue_irqfd = fake_queue_irqfd;
+	REQUIRE(vqd_negotiate(&fx.t.vdev, fx.t.vdev.host_features) &
+		VIRTIO_CONFIG_S_FEATURES_OK);
+	REQUIRE(vqd_queue_setup(&fx.q, &fx.env, &fx.t.vdev.vqs[0], QSIZE) == 0);
+	REQUIRE(vqd_driver_ok(&fx.t.vdev) & VIRTIO_CONFIG_S_DRIVER_OK);
+	/* The kernel thread signals the transport's irqfd directly: no
+	 * forwarding eventfd of the core's. */
+	CHECK_EQ(fx.t.call_fd, fake_irqfd);
+	CHECK_EQ(fx.t.vdev.vqs[0].call_fd, -1);
+	CHECK(fx.t.vdev.vqs[0].offloaded);
+	fx_fini(&fx);
+	close(fake_irqfd);
+}
+
+TEST(offload_refuses_a_queue_not_ready)
+{
+	struct fixture fx;
+
+	REQUIRE(fx_init(&fx, 2, 0));
+	/* Queue 1 was never enabled by the driver. */
+	CHECK_EQ(virtq_offload(&fx.t.vdev.vqs[1]), -EINVAL);
+	CHECK(!fx.t.vdev.vqs[1].offloaded);
+	fx_fini(&fx);
+}
+
 int main(void)
 {
 	RUN(init_defaults);
@@ -1388,5 +1538,9 @@ int main(void)
 	RUN(needs_reset_stops_processing);
 	RUN(reset_quiesces_handlers);
 	RUN(concurrent_resets_and_kicks);
+	RUN(offload_forwards_call_and_leaves_kicks);
+	RUN(offload_takes_the_transport_irqfd);
+	RUN(offload_refuses_a_queue_not_ready);
 	return test_summary();
 }
+

@@ -866,6 +866,12 @@ TEST(network)
 	CHECK_EQ(n.mode, NET_MODE_TAP);
 	CHECK_STREQ(n.tapif, "/dev/tap12");
 	cli_free_net(&n);
+	CHECK_OK(parse_net("mode=tap,vhost=on", &n));
+	CHECK(n.vhost);
+	cli_free_net(&n);
+	CHECK_OK(parse_net("mode=tap,vhost=1", &n));
+	CHECK(n.vhost);
+	cli_free_net(&n);
 	CHECK_OK(parse_net("script=none,mq=16", &n));
 	CHECK_STREQ(n.script, "none");
 	CHECK_EQ(n.mq, NET_MAX_QUEUE_PAIRS);
@@ -982,11 +988,9 @@ TEST(network_errors)
 			  "k");
 	CHECK_PARSE_FAILS("-n option 'tapif' given twice",
 			  "-n", "tapif=a,tapif=a", "k");
-	/* vhost: not faked */
-	CHECK_PARSE_FAILS("vhost=on is not supported yet",
-			  "-n", "mode=tap,vhost=on", "k");
-	CHECK_PARSE_FAILS("vhost=on is not supported yet",
-			  "-n", "mode=tap,vhost=1", "k");
+	/* vhost */
+	CHECK_PARSE_FAILS("vhost= is for mode=tap, not mode=user",
+			  "-n", "mode=user,vhost=on", "k");
 	CHECK_PARSE_FAILS("invalid vhost= value 'maybe'",
 			  "-n", "mode=tap,vhost=maybe", "k");
 	/* mq */

@@ -16,7 +16,8 @@ struct sink {
 	pthread_mutex_t lock;
 	uint8_t buf[256];
 	size_t len;
-	int escapes;
+	int escapes;      /* Ctrl-A x */
+	int link_escapes; /* Ctrl-A l */
 	size_t refuse_after; /* input returns false once len reaches this */
 };
 
@@ -33,12 +34,15 @@ static bool sink_input(void *opaque, uint8_t c)
 	return ok;
 }
 
-static void sink_escape(void *opaque)
+static void sink_escape(void *opaque, uint8_t key)
 {
 	struct sink *s = opaque;
 
 	pthread_mutex_lock(&s->lock);
-	s->escapes++;
+	if (key == 'l')
+		s->link_escapes++;
+	else if (key == 'x')
+		s->escapes++;
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -104,6 +108,27 @@ TEST(ctrl_a_x_escapes)
 	CHECK_EQ(memcmp(sink.buf, "ab", 2), 0);
 	feed(&t, "\001X", 2, &stopped);
 	CHECK_EQ(sink.escapes, 2);
+	CHECK_EQ(sink.len, 2);
+}
+
+TEST(ctrl_a_l_toggles_link)
+{
+	struct term t;
+	bool stopped;
+
+	sink_reset();
+	fake_tty(&t, true);
+	feed(&t, "a\001lb\001L", 6, &stopped);
+	CHECK(!stopped);
+	CHECK_EQ(sink.link_escapes, 2);
+	CHECK_EQ(sink.escapes, 0); /* the VM goes on */
+	CHECK_EQ(sink.len, 2);
+	CHECK_EQ(memcmp(sink.buf, "ab", 2), 0);
+	/* Not at a terminal: the guest gets the bytes. */
+	sink_reset();
+	fake_tty(&t, false);
+	feed(&t, "\001l", 2, &stopped);
+	CHECK_EQ(sink.link_escapes, 0);
 	CHECK_EQ(sink.len, 2);
 }
 
@@ -371,6 +396,7 @@ int main(void)
 {
 	RUN(plain_bytes);
 	RUN(ctrl_a_x_escapes);
+	RUN(ctrl_a_l_toggles_link);
 	RUN(ctrl_a_passthrough);
 	RUN(not_a_tty_no_escapes);
 	RUN(stop_when_device_refuses);
