@@ -103,12 +103,14 @@ prof() {
 		"$W/snap.$2" "$W/snap.$3"
 }
 
-# trace_on, trace_off TAG PID (net.sh --trace): KVM's kvm_exit and kvm_pio
-# events over a test, summed up for PID's vCPU threads in a BENCH
-# net-trace line: exit reasons, then the ports of port I/O exits.
-# Tracing slows the measured figures down.
+# trace_on PID, trace_off TAG (net.sh --trace): KVM's kvm_exit and kvm_pio
+# events over a test, summed up for PID's threads (as they were when the
+# test began: the VMM may be gone by its end) in a BENCH net-trace line:
+# exit reasons, then the ports of port I/O exits. Tracing slows the
+# measured figures down.
 T=/sys/kernel/tracing
 trace_on() {
+	tids=$(ls /proc/$1/task | tr '\n' ' ')
 	[ -e $T/trace ] || mount -t tracefs tracefs $T
 	echo 0 >$T/tracing_on
 	echo 4096 >$T/buffer_size_kb
@@ -121,7 +123,6 @@ trace_off() {
 	echo 0 >$T/tracing_on
 	echo 0 >$T/events/kvm/kvm_exit/enable
 	echo 0 >$T/events/kvm/kvm_pio/enable
-	tids=$(ls /proc/$2/task | tr '\n' ' ')
 	awk -v tids=" $tids" -v tag="$1" '
 		{
 			# "COMM-TID [CPU] ...": COMM may hold spaces ("CPU 0/KVM")
@@ -211,13 +212,13 @@ measure() {
 	esac
 	out=$W/l1-$vmm-$t-$run.out
 	snap "$vmm" "$vmm-$be-$t-$run-a"
-	[ "${BENCH_TRACE:-0}" = 0 ] || trace_on
+	[ "${BENCH_TRACE:-0}" = 0 ] || trace_on "$(cat "$W/$vmm.pid")"
 	if [ $t = h2g ]; then
 		serve "$vmm" $port "$out" $m -t "$BENCH_SECS"
 	else
 		serve "$vmm" $port "$out" $m
 	fi
-	[ "${BENCH_TRACE:-0}" = 0 ] || trace_off "$tag" "$(cat "$W/$vmm.pid")"
+	[ "${BENCH_TRACE:-0}" = 0 ] || trace_off "$tag"
 	snap "$vmm" "$vmm-$be-$t-$run-b"
 	l1=$(sed -n "s/^NETPERF mode=$m //p" "$out" | head -n 1)
 	echo "BENCH net $tag ${l1:-error=none}"
@@ -230,6 +231,7 @@ guest_lines() {
 	vmm=$1 be=$2
 	tr -d '\r' <"$W/$vmm.log" >"$W/$vmm.txt"
 	sed -n "s/^NETBENCH-INFO /BENCH net-info vmm=$vmm backend=$be /p" "$W/$vmm.txt"
+	sed -n "s/^NETBENCH-DMESG /BENCH net-dmesg vmm=$vmm backend=$be: /p" "$W/$vmm.txt"
 	for t in $TESTS; do
 		case $t in
 		g2h) m=stream-send ;;

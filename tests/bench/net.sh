@@ -137,7 +137,12 @@ function median(list,    n, a, i, j, t) {
 		for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
 	return a[int((n + 1) / 2)]
 }
-function ratio(a, b) { return (a > 0 && b > 0) ? sprintf("%.2f", a / b) : "-" }
+# the share of one host CPU that L1 got during a turn, 0 if unknown
+function cpu_share(vm, b, t, r,    a, z) {
+	a = vm SUBSEP b SUBSEP t SUBSEP r SUBSEP "a"; z = vm SUBSEP b SUBSEP t SUBSEP r SUBSEP "b"
+	if (!(a in hwall) || !(z in hwall) || hwall[z] <= hwall[a]) return 0
+	return (hcpu[z] - hcpu[a]) / (hwall[z] - hwall[a])
+}
 /^BENCH net / {
 	split("", f); kv(3)
 	k = f["vmm"] SUBSEP f["backend"] SUBSEP f["test"]
@@ -155,6 +160,9 @@ function ratio(a, b) { return (a > 0 && b > 0) ? sprintf("%.2f", a / b) : "-" }
 	split("", f); kv(3)
 	k = f["vmm"] SUBSEP f["backend"] SUBSEP f["test"]
 	for (x in f) if (x != "vmm" && x != "backend" && x != "test" && x != "run") prof[k, x] = prof[k, x] " " f[x]
+	# the threads other than the vCPUs (per-thread ticks round apart)
+	d = f["vmm_ticks"] - f["vcpu_ticks"]
+	prof[k, "dev_ticks"] = prof[k, "dev_ticks"] " " (d > 0 ? d : 0)
 	next
 }
 /^BENCH host-snap / {
@@ -177,23 +185,34 @@ END {
 			med[vm] = median(val[k])
 			sh = ""; nl = ""; ld = ""
 			for (r = 1; r <= runs; r++) {
-				a = vm SUBSEP b SUBSEP t SUBSEP r SUBSEP "a"; z = vm SUBSEP b SUBSEP t SUBSEP r SUBSEP "b"
-				if (!(a in hwall) || !(z in hwall) || hwall[z] <= hwall[a]) continue
-				s = (hcpu[z] - hcpu[a]) / (hwall[z] - hwall[a])
-				sh = sh " " s; ld = ld " " hload[z]
-				if ((k, r) in rv && s > 0) nl = nl " " rv[k, r] / s
+				s = cpu_share(vm, b, t, r)
+				if (s <= 0) continue
+				sh = sh " " s; ld = ld " " hload[vm, b, t, r, "b"]
 			}
-			share[vm] = median(sh); load[vm] = median(ld); norm[vm] = median(nl)
+			share[vm] = median(sh); load[vm] = median(ld)
 		}
+		# lkvm/QEMU of each run (adjacent turns), and of the figures per
+		# host CPU: the medians of those
+		pr = ""; pn = ""
+		for (r = 1; r <= runs; r++) {
+			kl = "lkvm" SUBSEP b SUBSEP t; kq = "qemu" SUBSEP b SUBSEP t
+			if (!((kl, r) in rv) || !((kq, r) in rv) || rv[kq, r] <= 0) continue
+			pr = pr " " rv[kl, r] / rv[kq, r]
+			sl = cpu_share("lkvm", b, t, r); sq = cpu_share("qemu", b, t, r)
+			if (sl > 0 && sq > 0) pn = pn " " (rv[kl, r] / sl) / (rv[kq, r] / sq)
+		}
+		pr = median(pr); pn = median(pn)
 		printf "%-7s %-23s %15s %15s %9s   %-10s %-10s %9s\n", b, t " " desc[t],
 			(med["lkvm"] != "" ? med["lkvm"] " " u : (b == "vhost" && unsup ? "unsupported" : "-")),
-			(med["qemu"] != "" ? med["qemu"] " " u : "-"), ratio(med["lkvm"], med["qemu"]),
+			(med["qemu"] != "" ? med["qemu"] " " u : "-"), (pr != "" ? sprintf("%.2f", pr) : "-"),
 			sprintf("%s/%s", share["lkvm"] != "" ? sprintf("%.2f", share["lkvm"]) : "-", share["qemu"] != "" ? sprintf("%.2f", share["qemu"]) : "-"),
 			sprintf("%s/%s", load["lkvm"] != "" ? load["lkvm"] : "-", load["qemu"] != "" ? load["qemu"] : "-"),
-			ratio(norm["lkvm"], norm["qemu"])
+			(pn != "" ? sprintf("%.2f", pn) : "-")
 		if (med["lkvm"] == "" || med["qemu"] == "") missing = 1
 	}
-	printf "\n(host CPU and load: lkvm/qemu; per CPU: lkvm/qemu of the figures divided by the host CPU L1 got)\n"
+	printf "\n(lkvm, qemu: medians; lkvm/qemu: the median of the runs'"'"' ratios, each of adjacent turns;\n"
+	printf " host CPU: the share of one host CPU L1 got, and the host'"'"'s load, during lkvm'"'"'s/QEMU'"'"'s turns;\n"
+	printf " per CPU: lkvm/qemu again, each figure divided by the host CPU L1 got meanwhile)\n"
 	# The cost of each row, from the counters L1 read over the test: per
 	# MB (streams) or per transaction (rr), the VM exits and the CPU time
 	# of the vCPU threads of the VMM, its other threads (the device model)
@@ -210,8 +229,8 @@ END {
 		printf "%-7s %-4s %-5s", b, t, vm
 		split("exits io_exits irq_injections halt_exits", X, " ")
 		for (x = 1; x <= 4; x++) printf " %8.1f", median(prof[k, X[x]]) / per
-		vc = median(prof[k, "vcpu_ticks"]); vmt = median(prof[k, "vmm_ticks"]); vh = median(prof[k, "vhost_ticks"])
-		printf " %9.0f %9.0f %9.0f", vc * 10000 / per, (vmt - vc) * 10000 / per, vh * 10000 / per
+		vc = median(prof[k, "vcpu_ticks"]); dv = median(prof[k, "dev_ticks"]); vh = median(prof[k, "vhost_ticks"])
+		printf " %9.0f %9.0f %9.0f", vc * 10000 / per, dv * 10000 / per, vh * 10000 / per
 		printf " %8s %8s %7s\n", median(rt[k]), median(prof[k, "l1_retrans"]), median(prof[k, "l1_backlog_drops"])
 	}
 	exit missing
@@ -230,6 +249,17 @@ for b in $backends; do
 		echo "features $b: lkvm ${fl:-?}"
 		echo "features $b: qemu ${fq:-?}"
 	fi
+done
+# The guests' timers: lkvm's guest has no TSC deadline timer, so Linux
+# calibrates the local APIC timer against the PIT at boot, and under a
+# loaded nested TCG that check can fail ("APIC timer disabled due to
+# verification failure"): the guest then ticks on the PIT, each
+# reprogramming two port I/O exits (io_ex above).
+for b in $backends; do
+	for v in lkvm qemu; do
+		c=$(sed -n "s/^BENCH net-info vmm=$v backend=$b clocksource=[^ ]* \(clockevent=[^ ]* broadcast=[^ ]*\).*/\1/p" "$results" | head -n1)
+		[ -z "$c" ] || echo "timer $b $v: $c"
+	done
 done
 if grep -q '^BENCH-UNSUPPORTED' "$results"; then
 	sed -n 's/^BENCH-UNSUPPORTED /not measured: /p' "$results"

@@ -622,6 +622,7 @@ netbench)
 		# local APIC (or a broadcast one) costs port I/O exits.
 		c=/sys/devices/system/clockevents
 		echo "NETBENCH-INFO clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource) clockevent=$(cat $c/clockevent0/current_device 2>/dev/null) broadcast=$(cat $c/broadcast/current_device 2>/dev/null) tsc_deadline=$(grep -c -w tsc_deadline_timer /proc/cpuinfo) arat=$(grep -c -w arat /proc/cpuinfo) x2apic=$(grep -c -w x2apic /proc/cpuinfo)"
+		dmesg | grep -i -e 'apic timer' -e 'tsc' -e 'clockevent' -e 'calibrat' | head -n 12 | sed 's/^/NETBENCH-DMESG /'
 		netperf rr-client -c "$2:$4" -n 1 -w 600 >/dev/null
 		run=1
 		while [ "$run" -le "$5" ]; do
