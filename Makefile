@@ -237,7 +237,7 @@ bench-9p: lkvm
 # Guest networking under lkvm vs QEMU (tap, tap+vhost, user mode) in one
 # nested L1 run.
 bench-net: lkvm
-	tests/bench/net.sh --lkvm ./lkvm
+	tests/bench/net.sh --lkvm ./lkvm --runs 5
 
 # The virtio-blk device model per backend vs fio on the same host file.
 bench-blk-model: build/bench/blkbench
