@@ -8,8 +8,12 @@
  *      so the command never sees it;
  *   3. mounts the root share on /newroot (and the host's / read-only on
  *      /newroot/host for `lkvm setup` roots);
- *   4. switches to the new root and runs /lkvm/argv (or /bin/sh -i) on the
- *      console, as root, in a session of its own;
+ *   4. switches to the new root, brings up lo and the network cards lkvm
+ *      names in its config (net= lines: user mode gets libslirp's
+ *      addresses, a route and a DNS server in /etc/resolv.conf) and waits
+ *      for their links to be running, and runs
+ *      /lkvm/argv (or /bin/sh -i) on the console, as root, in a session of
+ *      its own;
  *   5. reaps every process until the command exits, writes its status as
  *      "N\n" to "status" in the control share, and powers the guest off.
  *
@@ -17,9 +21,14 @@
  * a line, reports status 1 when it can, and powers off.  Static and small:
  * no NSS, no stdio buffering surprises (messages are single writes).
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -29,6 +38,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -47,6 +57,22 @@
 #define MAX_MODULES 256
 #define MOUNT_WAIT_MS 5000 /* for the virtio device to show up */
 #define GUEST_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define CONFIG_MAX 8192
+#define MAX_NICS 32
+#define NET_WAIT_MS 5000 /* for a card's interface to show up */
+#define RUNNING_WAIT_MS 3000 /* for the kernel to call a link running */
+#define RESOLV_CONF "/etc/resolv.conf"
+#define RESOLV_DIR "/run/lkvm"
+#define RESOLV_RUN RESOLV_DIR "/resolv.conf" /* on /run's tmpfs */
+
+/* A network card: "net=MODE MAC[ ADDR/PREFIX GATEWAY DNS]". */
+struct nic {
+	char mode[8];  /* "user" or "tap": messages only */
+	char mac[18];  /* as sysfs spells it: 02:15:15:15:15:15 */
+	char addr[19]; /* "10.0.2.15/24"; empty: bring the link up only */
+	char gw[16];
+	char dns[16];
+};
 
 struct config {
 	char root[72];   /* 9p tags */
@@ -54,6 +80,8 @@ struct config {
 	char ctl[72];
 	char term[72];
 	bool stdout_tty, stdin_tty, quiet;
+	struct nic nics[MAX_NICS];
+	unsigned int nr_nics;
 };
 
 /* The control share, detached: only this process can reach it. */
@@ -178,9 +206,28 @@ static void copy_value(char *dst, size_t cap, const char *v)
 	snprintf(dst, cap, "%s", v);
 }
 
+static void add_nic(struct config *c, const char *v)
+{
+	struct nic *n = &c->nics[c->nr_nics];
+	int got;
+
+	if (c->nr_nics == MAX_NICS)
+		return;
+	memset(n, 0, sizeof(*n));
+	got = sscanf(v, "%7s %17s %18s %15s %15s", n->mode, n->mac, n->addr,
+		     n->gw, n->dns);
+	if (got < 2) {
+		say("ignoring a malformed net= line in " CONFIG_FILE);
+		return;
+	}
+	if (got != 5)
+		n->addr[0] = '\0';
+	c->nr_nics++;
+}
+
 static void read_config(struct config *c)
 {
-	char *text = read_file(CONFIG_FILE, 4096, NULL), *line, *next;
+	char *text = read_file(CONFIG_FILE, CONFIG_MAX, NULL), *line, *next;
 
 	memset(c, 0, sizeof(*c));
 	if (!text)
@@ -209,6 +256,8 @@ static void read_config(struct config *c)
 			c->stdin_tty = !strcmp(eq, "1");
 		else if (!strcmp(line, "quiet"))
 			c->quiet = !strcmp(eq, "1");
+		else if (!strcmp(line, "net"))
+			add_nic(c, eq);
 	}
 	free(text);
 	if (!c->root[0] || !c->ctl[0])
@@ -491,6 +540,308 @@ static void set_hostname(void)
 	free(name);
 }
 
+/* --- the network --- */
+
+/* The interface whose MAC is @mac, into @name (IFNAMSIZ); false if none. */
+static bool find_interface(const char *mac, char *name)
+{
+	DIR *d = opendir("/sys/class/net");
+	struct dirent *de;
+	bool found = false;
+
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		char path[300], *a;
+
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= IFNAMSIZ)
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/net/%s/address",
+			 de->d_name);
+		a = read_file(path, 64, NULL);
+		if (!a)
+			continue;
+		a[strcspn(a, "\n")] = '\0';
+		if (!strcasecmp(a, mac)) {
+			memcpy(name, de->d_name, strlen(de->d_name) + 1);
+			found = true;
+		}
+		free(a);
+	}
+	closedir(d);
+	return found;
+}
+
+static int if_up(int sock, const char *name)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+		return -errno;
+	ifr.ifr_flags |= IFF_UP;
+	return ioctl(sock, SIOCSIFFLAGS, &ifr) < 0 ? -errno : 0;
+}
+
+static bool inet_addr_of(const char *s, struct sockaddr *sa)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)sa;
+
+	memset(sa, 0, sizeof(*sa));
+	sin->sin_family = AF_INET;
+	return inet_pton(AF_INET, s, &sin->sin_addr) == 1;
+}
+
+/* "A.B.C.D/P" on @name, with the prefix route the kernel adds for it. */
+static int if_set_addr(int sock, const char *name, const char *cidr)
+{
+	char ip[INET_ADDRSTRLEN];
+	const char *slash = strchr(cidr, '/');
+	unsigned long prefix;
+	struct ifreq ifr;
+	uint32_t mask;
+
+	if (!slash || (size_t)(slash - cidr) >= sizeof(ip))
+		return -EINVAL;
+	memcpy(ip, cidr, (size_t)(slash - cidr));
+	ip[slash - cidr] = '\0';
+	prefix = strtoul(slash + 1, NULL, 10);
+	if (prefix > 32)
+		return -EINVAL;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	if (!inet_addr_of(ip, &ifr.ifr_addr))
+		return -EINVAL;
+	if (ioctl(sock, SIOCSIFADDR, &ifr) < 0)
+		return -errno;
+	mask = prefix ? ~0u << (32 - prefix) : 0;
+	((struct sockaddr_in *)&ifr.ifr_netmask)->sin_family = AF_INET;
+	((struct sockaddr_in *)&ifr.ifr_netmask)->sin_addr.s_addr = htonl(mask);
+	return ioctl(sock, SIOCSIFNETMASK, &ifr) < 0 ? -errno : 0;
+}
+
+static int add_default_route(int sock, const char *name, const char *gw)
+{
+	struct rtentry rt;
+	char dev[IFNAMSIZ];
+
+	memset(&rt, 0, sizeof(rt));
+	snprintf(dev, sizeof(dev), "%s", name);
+	inet_addr_of("0.0.0.0", &rt.rt_dst);
+	inet_addr_of("0.0.0.0", &rt.rt_genmask);
+	if (!inet_addr_of(gw, &rt.rt_gateway))
+		return -EINVAL;
+	rt.rt_flags = RTF_UP | RTF_GATEWAY;
+	rt.rt_dev = dev;
+	if (ioctl(sock, SIOCADDRT, &rt) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* "/etc/" + a relative link target, with "." and ".." resolved as
+ * words (the target need not exist). */
+static bool link_target(const char *link, char *out, size_t cap)
+{
+	char rel[PATH_MAX], joined[PATH_MAX * 2], *w, *save = NULL;
+	ssize_t n = readlink(link, rel, sizeof(rel) - 1);
+	size_t len = 0;
+
+	if (n <= 0)
+		return false;
+	rel[n] = '\0';
+	snprintf(joined, sizeof(joined), "%s%s", rel[0] == '/' ? "" : "/etc/",
+		 rel);
+	out[0] = '\0';
+	for (w = strtok_r(joined, "/", &save); w; w = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(w, "."))
+			continue;
+		if (!strcmp(w, "..")) {
+			char *up = strrchr(out, '/');
+
+			len = up ? (size_t)(up - out) : 0;
+			out[len] = '\0';
+			continue;
+		}
+		if (len + strlen(w) + 2 > cap)
+			return false;
+		len += (size_t)sprintf(out + len, "/%s", w);
+	}
+	return len > 0;
+}
+
+/* mkdir -p of @path's directory; only for paths under our own /run. */
+static void make_parents(const char *path)
+{
+	char dir[PATH_MAX], *p;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (p = strchr(dir + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		mkdir(dir, 0755);
+		*p = '/';
+	}
+}
+
+static int write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+		      O_CLOEXEC, 0644);
+	size_t len = strlen(text);
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len)
+		err = errno ? -errno : -EIO;
+	close(fd);
+	return err;
+}
+
+/*
+ * The DNS server in /etc/resolv.conf without writing the root share (the
+ * host's files): the text goes to /run (this boot's tmpfs) and is bind
+ * mounted over the root's /etc/resolv.conf.  A link to a missing file
+ * under /run (systemd-resolved's, resolvconf's) gets the file itself; a
+ * setup instance without the file (made by an older lkvm) gets an empty
+ * one to mount on; any other root is left as it is (it may be the host's
+ * own /), with a line saying so.
+ */
+static void show_resolv_conf(const struct config *c, const char *dns)
+{
+	char text[64], target[PATH_MAX];
+	struct stat st;
+	int err;
+
+	snprintf(text, sizeof(text), "nameserver %s\n", dns);
+	mkdir(RESOLV_DIR, 0755);
+	err = write_text(RESOLV_RUN, text);
+	if (err) {
+		say("cannot write " RESOLV_RUN ": %s", strerror(-err));
+		return;
+	}
+	if (!mount(RESOLV_RUN, RESOLV_CONF, NULL, MS_BIND, NULL))
+		return;
+	err = errno;
+	if (err == ENOENT && !lstat(RESOLV_CONF, &st) && S_ISLNK(st.st_mode)) {
+		if (link_target(RESOLV_CONF, target, sizeof(target)) &&
+		    !strncmp(target, "/run/", 5)) {
+			make_parents(target);
+			err = -write_text(target, text);
+			if (!err)
+				return;
+		}
+	} else if (err == ENOENT && c->hostfs[0]) {
+		int fd = open(RESOLV_CONF, O_WRONLY | O_CREAT | O_EXCL |
+			      O_NOFOLLOW | O_CLOEXEC, 0644);
+
+		if (fd >= 0) {
+			close(fd);
+			if (!mount(RESOLV_RUN, RESOLV_CONF, NULL, MS_BIND, NULL))
+				return;
+		}
+		err = errno;
+	} else if (err == ENOENT && (stat("/etc", &st) || !S_ISDIR(st.st_mode))) {
+		return; /* a root without /etc: nothing reads resolv.conf */
+	}
+	say("cannot show the DNS server %s in " RESOLV_CONF ": %s", dns,
+	    strerror(err));
+}
+
+/* Bring the card @n up as lkvm said, its interface's name in @name (empty
+ * unless it is up).  *@waited counts the time spent waiting, across
+ * cards. */
+static void setup_nic(const struct config *c, const struct nic *n, int sock,
+		      long *waited, char *name)
+{
+	int err;
+
+	/* Probed as its driver loaded; a moment more for a slow probe. */
+	name[0] = '\0';
+	while (!find_interface(n->mac, name)) {
+		if (*waited >= NET_WAIT_MS) {
+			say("no network interface with MAC %s (the %s card)",
+			    n->mac, n->mode);
+			return;
+		}
+		sleep_ms(20);
+		*waited += 20;
+	}
+	if (n->addr[0] && (err = if_set_addr(sock, name, n->addr))) {
+		say("cannot give %s the address %s: %s", name, n->addr,
+		    strerror(-err));
+		name[0] = '\0';
+		return;
+	}
+	if ((err = if_up(sock, name))) {
+		say("cannot bring %s up: %s", name, strerror(-err));
+		name[0] = '\0';
+		return;
+	}
+	if (!n->addr[0])
+		return;
+	if ((err = add_default_route(sock, name, n->gw)))
+		say("cannot add a default route via %s on %s: %s", n->gw,
+		    name, strerror(-err));
+	show_resolv_conf(c, n->dns);
+}
+
+static bool if_running(int sock, const char *name)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	return ioctl(sock, SIOCGIFFLAGS, &ifr) == 0 &&
+	       (ifr.ifr_flags & IFF_RUNNING);
+}
+
+/*
+ * The kernel's link watch marks an interface running (operstate "up") a
+ * moment after it came up with its carrier, up to a second later; a
+ * command that checks IFF_RUNNING or operstate first would think it has
+ * no network.  Wait for that, a little: a card whose carrier stays down
+ * gets a line.
+ */
+static void wait_running(int sock, char names[][IFNAMSIZ], unsigned int n)
+{
+	long waited = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (!names[i][0])
+			continue;
+		while (!if_running(sock, names[i]) && waited < RUNNING_WAIT_MS) {
+			sleep_ms(10);
+			waited += 10;
+		}
+		if (!if_running(sock, names[i]))
+			say("%s is up but has no link yet", names[i]);
+	}
+}
+
+/* lo, then the cards (IPv6: the kernel takes slirp's router
+ * advertisement for fec0::/64 by itself once the link is up). */
+static void setup_network(const struct config *c)
+{
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	char names[MAX_NICS][IFNAMSIZ];
+	long waited = 0;
+	unsigned int i;
+	int err;
+
+	if (sock < 0) {
+		say("no network: socket: %s", strerror(errno));
+		return;
+	}
+	if ((err = if_up(sock, "lo")))
+		say("cannot bring lo up: %s", strerror(-err));
+	for (i = 0; i < c->nr_nics; i++)
+		setup_nic(c, &c->nics[i], sock, &waited, names[i]);
+	wait_running(sock, names, c->nr_nics);
+	close(sock);
+}
+
 /* The device /dev/console stands for (the last one listed is the
  * preferred console), so the command gets a real controlling tty. */
 static void console_path(char *buf, size_t cap)
@@ -624,6 +975,7 @@ int main(void)
 	mount_optional("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV,
 		       "mode=0755");
 	set_hostname();
+	setup_network(&c);
 	console_path(tty, sizeof(tty));
 	setup_tty(&c, tty);
 

@@ -173,32 +173,6 @@ static void driver_bug(struct blk_dev *blk, const char *what, uint16_t head)
 
 /* --- Parsing requests --- */
 
-/*
- * Copy the bytes [@skip, @skip + @len) of @src into @dst as iovecs.
- * @dst has room for @n entries.  Returns how many it used.
- */
-static unsigned int iov_slice(struct iovec *dst, const struct iovec *src,
-			      unsigned int n, size_t skip, size_t len)
-{
-	unsigned int i, out = 0;
-
-	for (i = 0; i < n && len; i++) {
-		size_t l = src[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		l = MIN(l - skip, len);
-		dst[out].iov_base = (uint8_t *)src[i].iov_base + skip;
-		dst[out].iov_len = l;
-		out++;
-		len -= l;
-		skip = 0;
-	}
-	return out;
-}
-
 /* Room for @n data iovecs in @br. */
 static bool req_iov_reserve(struct blk_req *br, unsigned int n)
 {

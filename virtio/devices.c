@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lkvm/config.h"
+#include "lkvm/util.h"
 #include "lkvm/virtio-devices.h"
 #include "lkvm/virtio.h"
 #include "lkvm/vm.h"
@@ -135,6 +136,12 @@ int virtio_devices_init(struct vm *vm)
 
 	for (t = virtio_device_types; *t; t++) {
 		n = (*t)->count(vm->cfg);
+		/* A default device that found no free slot (count() left it
+		 * out): not an error, but not silent either. */
+		if (!n && (*t)->implicit && (*t)->implicit(vm->cfg))
+			pr_info("all %u virtio slots are taken: the guest gets no %s (lkvm's default device; fewer devices leave it room)",
+				virtio_transport_max_devices(vm->cfg->transport),
+				(*t)->name);
 		for (i = 0; i < n; i++) {
 			struct virtio_dev *vdev = (*t)->create(vm, i);
 

@@ -163,29 +163,6 @@ static bool has(const struct net_dev *net, unsigned int bit)
 	return net->vdev.guest_features & F(bit);
 }
 
-/* Copy the bytes [@skip, @skip + @len) of @src as iovecs into @dst (room
- * for @n entries, as many as @src has).  Returns how many it used. */
-static unsigned int iov_slice(struct iovec *dst, const struct iovec *src,
-			      unsigned int n, size_t skip, size_t len)
-{
-	unsigned int i, out = 0;
-
-	for (i = 0; i < n && len; i++) {
-		size_t l = src[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		l = MIN(l - skip, len);
-		dst[out].iov_base = (uint8_t *)src[i].iov_base + skip;
-		dst[out].iov_len = l;
-		out++;
-		len -= l;
-		skip = 0;
-	}
-	return out;
-}
 
 static enum net_role queue_role(const struct net_dev *net, unsigned int index,
 				unsigned int *qp)
@@ -1147,9 +1124,11 @@ void virtio_net_set_link(struct virtio_dev *vdev, bool up)
  * -n/--network: each use is a device request (cfg->dev_reqs) whose value
  * cli_parse_net() checked at once; create() parses it again.  "-n none"
  * (or mode=none) asks for no NIC and may not be combined with another -n.
- * No -n: no NIC (user mode is to become the default once the guest init
- * configures it).
+ * No -n: one user-mode NIC, as kvmtool gives, when the transport has a
+ * slot to spare (net_count()).
  */
+#define NET_DEFAULT_ARG "mode=user"
+
 static int net_apply(struct vm_config *cfg, const struct cli_use *use)
 {
 	struct net_config n;
@@ -1161,12 +1140,21 @@ static int net_apply(struct vm_config *cfg, const struct cli_use *use)
 	return cli_request_device(cfg, use);
 }
 
-/* The @index-th request that is not "none", or NULL. */
+/* No -n at all: the NIC, if any, is lkvm's default. */
+static bool net_implicit(const struct vm_config *cfg)
+{
+	return !virtio_device_requests(cfg, &virtio_net_type);
+}
+
+/* The @index-th request that is not "none" (no -n: the default card's),
+ * or NULL. */
 static const char *net_request(const struct vm_config *cfg, unsigned int index)
 {
 	unsigned int i, n = virtio_device_requests(cfg, &virtio_net_type);
 	const char *arg;
 
+	if (!n)
+		return index ? NULL : NET_DEFAULT_ARG;
 	for (i = 0; i < n; i++) {
 		arg = virtio_device_request_arg(cfg, &virtio_net_type, i);
 		if (arg && !cli_net_is_none(arg) && !index--)
@@ -1175,12 +1163,32 @@ static const char *net_request(const struct vm_config *cfg, unsigned int index)
 	return NULL;
 }
 
+/*
+ * Whether the default NIC fits: the devices asked for come first.  A
+ * configuration that fills every PCI slot or mmio line (15 disks on x86's
+ * mmio) worked before there was a default NIC and still does: the guest
+ * then has none (virtio_devices_init() says so), rather than a usage
+ * error about a device nobody asked for.
+ */
+static bool net_default_fits(const struct vm_config *cfg)
+{
+	const struct virtio_device_type *const *t;
+	unsigned int others = 0;
+
+	for (t = virtio_device_types; *t; t++)
+		if (*t != &virtio_net_type)
+			others += (*t)->count(cfg);
+	return others < virtio_transport_max_devices(cfg->transport);
+}
+
 static unsigned int net_count(const struct vm_config *cfg)
 {
 	unsigned int i, n = virtio_device_requests(cfg, &virtio_net_type);
 	unsigned int cards = 0;
 	const char *arg;
 
+	if (!n)
+		return net_default_fits(cfg) ? 1 : 0;
 	for (i = 0; i < n; i++) {
 		arg = virtio_device_request_arg(cfg, &virtio_net_type, i);
 		cards += arg && !cli_net_is_none(arg);
@@ -1230,28 +1238,38 @@ unsigned int virtio_net_queue_pairs(const struct net_config *nc,
 	return MIN(MAX(qp, 1u), (unsigned int)NET_MAX_QUEUE_PAIRS);
 }
 
+int virtio_net_card(const struct vm_config *cfg, unsigned int index,
+		    struct net_config *nc, uint8_t mac[6])
+{
+	const char *arg = net_request(cfg, index);
+
+	if (!arg) {
+		pr_err("virtio-net%u: no -n for this network card", index);
+		return -EINVAL;
+	}
+	if (cli_parse_net(arg, nc, stderr))
+		return -EINVAL;
+	if (nc->mode == NET_MODE_NONE) { /* net_request() skips these */
+		cli_free_net(nc);
+		pr_err("virtio-net%u: -n none is no network card", index);
+		return -EINVAL;
+	}
+	if (nc->mac_set)
+		memcpy(mac, nc->guest_mac, ETH_ALEN);
+	else
+		virtio_net_default_mac(index, mac);
+	return 0;
+}
+
 static struct virtio_dev *net_create(struct vm *vm, unsigned int index)
 {
-	const char *arg = net_request(vm->cfg, index);
 	struct net_backend *be;
 	struct net_config nc;
 	uint8_t mac[ETH_ALEN];
 	int err;
 
-	if (!arg) {
-		pr_err("virtio-net%u: no -n for this network card", index);
+	if (virtio_net_card(vm->cfg, index, &nc, mac))
 		return NULL;
-	}
-	if (cli_parse_net(arg, &nc, stderr))
-		return NULL;
-	if (nc.mode == NET_MODE_NONE) { /* count() skips these */
-		cli_free_net(&nc);
-		return NULL;
-	}
-	if (nc.mac_set)
-		memcpy(mac, nc.guest_mac, ETH_ALEN);
-	else
-		virtio_net_default_mac(index, mac);
 	err = net_backend_open(&be, &nc,
 			       virtio_net_queue_pairs(&nc, vm->nr_vcpus));
 	cli_free_net(&nc);
@@ -1267,10 +1285,11 @@ static const struct cli_option net_options[] = {
 		  "a value is written ,,).  MODE:\n"
 		  "  mode=tap   a host tap: a new one (needs\n"
 		  "             CAP_NET_ADMIN) or an existing one\n"
-		  "             (the default mode, as in kvmtool)\n"
+		  "             (a -n without mode=, as in kvmtool)\n"
 		  "  mode=user  user-mode networking (libslirp): guest\n"
-		  "             10.0.2.15, host 10.0.2.2, DNS 10.0.2.3\n"
-		  "  none       no network card (the default)\n"
+		  "             10.0.2.15, host 10.0.2.2, DNS 10.0.2.3;\n"
+		  "             without -n the guest has one such card\n"
+		  "  none       no network card\n"
 		  "Keys:\n"
 		  "  tapif=NAME|/dev/tapN  tap: an existing tap, or\n"
 		  "             a macvtap's device\n"
@@ -1293,7 +1312,7 @@ static const char *const net_modules[] = { "virtio_net", NULL };
 
 const struct virtio_device_type virtio_net_type = {
 	.name = "virtio-net",
-	.help = "a network card: a host tap or user-mode networking (-n)",
+	.help = "a network card: user-mode (default) or a host tap (-n)",
 	.device_id = VIRTIO_ID_NET,
 	.pci_class = PCI_CLASS_NETWORK_ETHERNET,
 	.modules = net_modules,
@@ -1304,4 +1323,5 @@ const struct virtio_device_type virtio_net_type = {
 	.create = net_create,
 	.options = net_options,
 	.check = net_check,
+	.implicit = net_implicit,
 };

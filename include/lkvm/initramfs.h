@@ -40,6 +40,10 @@ struct initramfs_module {
 struct module_set {
 	struct initramfs_module *mods;
 	unsigned int nr;
+	/* Optional modules the kernel has neither as a file nor built in
+	 * (the caller's strings). */
+	const char **missing;
+	unsigned int nr_missing;
 };
 
 /*
@@ -47,17 +51,24 @@ struct module_set {
  * virtio transport's, then, in virtio_device_types[] order, those of every
  * device type @cfg asks for (each type's .modules), 9p's always.  Returns
  * a calloc'ed array of *@nr names (free() it; the names are static), or
- * NULL when out of memory.
+ * NULL when out of memory.  Devices lkvm adds unasked (the default NIC,
+ * virtio_device_type.implicit) are not in it.
  */
 const char **initramfs_wanted_modules(const struct vm_config *cfg,
 				      unsigned int *nr);
 
 /*
- * The modules a guest can go without, NULL-ended: the drivers of the
- * platform devices every guest has (pvpanic).  The initramfs loads them
- * when the kernel has them.
+ * The modules a guest with @cfg can go without, NULL-ended and calloc'ed
+ * (free() it; the names are static), or NULL when out of memory: the
+ * drivers of the platform devices every guest has (pvpanic), then those
+ * of the devices lkvm adds unasked (no -n: virtio_net).  The initramfs
+ * loads them when the kernel has them.
  */
-const char *const *initramfs_optional_modules(void);
+const char **initramfs_optional_modules(const struct vm_config *cfg);
+
+/* Whether @name (an optional module) was left out of @set because the
+ * kernel has no such module, neither as a file nor built in. */
+bool module_set_lacks(const struct module_set *set, const char *name);
 
 /*
  * Resolve @names in @moddir (modules.dep; modules.builtin: built-ins need

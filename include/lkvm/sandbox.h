@@ -23,6 +23,11 @@ struct vm_config;
 #define LKVM_CTL_TAG "lkvm-ctl"
 #define LKVM_STATUS_FILE "status"          /* in the control share */
 #define LKVM_INITRAMFS_WHAT "lkvm's initramfs" /* vm_config.initrd_what */
+/* What lkvm's init gives the first user-mode network card: libslirp's
+ * addresses for the guest (net/slirp.c; test_sandbox checks they agree). */
+#define LKVM_GUEST_USER_ADDR "10.0.2.15/24"
+#define LKVM_GUEST_USER_GATEWAY "10.0.2.2"
+#define LKVM_GUEST_USER_DNS "10.0.2.3"
 /* How lkvm's init mounts a 9p filesystem. */
 #define LKVM_9P_MOUNT_OPTS "trans=virtio,version=9p2000.L,msize=524288"
 
@@ -41,6 +46,9 @@ struct sandbox {
 	char *ctl_dir;           /* the control share (malloc'ed; removed) */
 	int initrd_fd;           /* the initramfs memfd, or -1 */
 	char *params;            /* kernel parameters: lkvm's + the user's */
+	bool net_driver;         /* the guest kernel has virtio_net (as a
+				  * module or built in): the init configures
+				  * the network cards */
 	char release[65];        /* the guest kernel's release */
 };
 
@@ -91,8 +99,11 @@ int sandbox_select_root(struct vm_config *cfg, const char *home, char **root,
  * exports to cfg->shares. */
 int sandbox_add_exports(struct vm_config *cfg, const char *root,
 			bool readonly, bool hostfs, const char *ctl_dir);
-/* The /lkvm/config text for lkvm's init (malloc'ed). */
-char *sandbox_init_config(const struct sandbox *sb, bool stdout_tty,
+/* The /lkvm/config text for lkvm's init (malloc'ed; NULL after a line
+ * on stderr), with a "net=" line per network card of @cfg when
+ * sb->net_driver (guest/init.c configures them). */
+char *sandbox_init_config(const struct sandbox *sb,
+			  const struct vm_config *cfg, bool stdout_tty,
 			  bool stdin_tty, const char *term);
 /* The exit status the guest left in @ctl_dir (0-255), or -errno. */
 int sandbox_read_status(const char *ctl_dir);

@@ -42,6 +42,13 @@ struct virtio_device_type {
 	/* Optional: a usage error in what @cfg asks of this type, found
 	 * before anything is built: 0, or -errno with the reason in @why. */
 	int (*check)(const struct vm_config *cfg, char *why, size_t len);
+	/* Optional: whether the devices count() gives for @cfg are lkvm's
+	 * own default, not asked for (virtio-net without -n).  count() gives
+	 * such a device only when the transport has a slot to spare, and the
+	 * initramfs of a 9p-root boot loads its driver only if the guest
+	 * kernel has it: a device the user did not ask for is never a usage
+	 * error, nor a missing module. */
+	bool (*implicit)(const struct vm_config *cfg);
 };
 
 /*
@@ -127,6 +134,13 @@ void virtio_net_default_mac(unsigned int index, uint8_t mac[6]);
  * at most NET_MAX_QUEUE_PAIRS. */
 unsigned int virtio_net_queue_pairs(const struct net_config *nc,
 				    unsigned int nr_vcpus);
+/*
+ * Network card @index (< virtio_net_type.count(@cfg)) as create() makes
+ * it: its -n parsed into @nc (cli_free_net() it; no -n: the default
+ * user-mode card) and its MAC.  0, or -EINVAL after one line on stderr.
+ */
+int virtio_net_card(const struct vm_config *cfg, unsigned int index,
+		    struct net_config *nc, uint8_t mac[6]);
 /* Link up or down (VIRTIO_NET_S_LINK_UP), with a config interrupt. */
 void virtio_net_set_link(struct virtio_dev *vdev, bool up);
 /* The server behind a virtio_9p_new() device (tests look at its fids). */

@@ -321,6 +321,10 @@ size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t off,
 		  void *buf, size_t len);
 size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t off,
 		    const void *buf, size_t len);
+/* The bytes [@skip, @skip + @len) of @src (@n entries) as iovecs into
+ * @dst, which has room for @n entries; returns how many it used. */
+unsigned int iov_slice(struct iovec *dst, const struct iovec *src,
+		       unsigned int n, size_t skip, size_t len);
 
 /* --- Attaching devices to the VM --- */
 

@@ -38,7 +38,7 @@ run_one() {
 	rm -rf "$SHARE"
 	mkdir -p "$SHARE"
 	if [ "$vmm" = lkvm ]; then
-		set -- lkvm run -k $K -i $I -m 256 -c 1 --9p "$SHARE,bench" -p "$P"
+		set -- lkvm run -k $K -i $I -m 256 -c 1 -n none --9p "$SHARE,bench" -p "$P"
 	else
 		set -- qemu-system-x86_64 -M pc -bios /usr/share/qemu/bios-microvm.bin -nodefaults \
 			-enable-kvm -cpu host -m 256 -smp 1 -display none -monitor none \

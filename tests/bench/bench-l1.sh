@@ -10,6 +10,12 @@ BENCH_VMMS=${BENCH_VMMS:-lkvm qemu lkvm_pvh qemu_pvh}
 K=/l2/bzImage
 V=/l2/vmlinux # the same kernel uncompressed, booted through its PVH note
 I=/l2/initrd.cpio.gz
+# No network card: QEMU's side has none (-nodefaults), and lkvm gives
+# one by default; a --baseline lkvm from before -n has none anyway.
+BASE_NONIC=
+if command -v lkvm-base >/dev/null && lkvm-base run --help 2>&1 | grep -q -- '--network'; then
+	BASE_NONIC="-n none"
+fi
 MARKER=LKVM-L2-INIT-OK
 mkdir -p /tmp/bench
 
@@ -33,17 +39,17 @@ stamp() {
 	cat /tmp/bench/r
 }
 time_lkvm() {
-	stamp "$1" lkvm run -k $K -i $I -m 256 -c 1 -p lkvmtest=marker
+	stamp "$1" lkvm run -k $K -i $I -m 256 -c 1 -n none -p lkvmtest=marker
 }
 time_lkvm_pvh() {
-	stamp "$1" lkvm run -k $V -i $I -m 256 -c 1 -p lkvmtest=marker
+	stamp "$1" lkvm run -k $V -i $I -m 256 -c 1 -n none -p lkvmtest=marker
 }
 # base: another lkvm build (boot-time.sh --baseline), same command lines.
 time_base() {
-	stamp "$1" lkvm-base run -k $K -i $I -m 256 -c 1 -p lkvmtest=marker
+	stamp "$1" lkvm-base run -k $K -i $I -m 256 -c 1 $BASE_NONIC -p lkvmtest=marker
 }
 time_base_pvh() {
-	stamp "$1" lkvm-base run -k $V -i $I -m 256 -c 1 -p lkvmtest=marker
+	stamp "$1" lkvm-base run -k $V -i $I -m 256 -c 1 $BASE_NONIC -p lkvmtest=marker
 }
 # microvm has no i8042 of its own: -device i8042 lets reboot=k reset the
 # machine, and -no-reboot turns that reset into QEMU's exit. rtc=on: without

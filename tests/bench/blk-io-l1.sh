@@ -26,6 +26,12 @@ BENCH_MODES=${BENCH_MODES:-buffered direct}
 BENCH_VMMS=${BENCH_VMMS:-lkvm qemu}
 K=/l2/bzImage
 I=/l2/initrd-bench.cpio.gz
+# No network card: QEMU's side has none (-nodefaults), and lkvm gives
+# one by default; a --baseline lkvm from before -n has none anyway.
+BASE_NONIC=
+if command -v lkvm-base >/dev/null && lkvm-base run --help 2>&1 | grep -q -- '--network'; then
+	BASE_NONIC="-n none"
+fi
 P="lkvmtest=bench lkvmbench=$BENCH_MIB,$BENCH_SECS,$BENCH_DEPTH"
 W=/tmp/bench
 mkdir -p "$W" /tmp/disks
@@ -54,9 +60,9 @@ run_one() {
 	fi
 	if [ "$vmm" = lkvm ] || [ "$vmm" = base ]; then
 		# base: another lkvm build (blk-io.sh --baseline)
-		bin=lkvm
-		[ "$vmm" = lkvm ] || bin=lkvm-base
-		set -- $bin run -k $K -i $I -m 256 -c 1 --disk "$dev$lopt" -p "$P"
+		bin=lkvm nonic="-n none"
+		[ "$vmm" = lkvm ] || bin=lkvm-base nonic=$BASE_NONIC
+		set -- $bin run -k $K -i $I -m 256 -c 1 $nonic --disk "$dev$lopt" -p "$P"
 	else
 		set -- qemu-system-x86_64 -M pc -bios /usr/share/qemu/bios-microvm.bin -nodefaults \
 			-enable-kvm -cpu host -m 256 -smp 1 -display none -monitor none \

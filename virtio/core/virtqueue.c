@@ -550,3 +550,25 @@ size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t off,
 	/* Only read through @buf: to_iov copies out of it. */
 	return iov_copy(iov, n, off, (void *)buf, len, true);
 }
+
+unsigned int iov_slice(struct iovec *dst, const struct iovec *src,
+		       unsigned int n, size_t skip, size_t len)
+{
+	unsigned int i, out = 0;
+
+	for (i = 0; i < n && len; i++) {
+		size_t l = src[i].iov_len;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		l = MIN(l - skip, len);
+		dst[out].iov_base = (uint8_t *)src[i].iov_base + skip;
+		dst[out].iov_len = l;
+		out++;
+		len -= l;
+		skip = 0;
+	}
+	return out;
+}

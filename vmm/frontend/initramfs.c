@@ -27,12 +27,22 @@
 #define MODULE_MAX_BYTES (256 * MiB) /* a decompressed module, sanity cap */
 #define DEP_MAX_DEPTH 64
 
-/* Does the guest get devices of type @t? */
+/* Does the guest get devices of type @t that it asked for? */
 static bool type_wanted(const struct vm_config *cfg,
 			const struct virtio_device_type *t)
 {
 	/* The 9p root needs its driver even with no --9p export. */
-	return t == &virtio_9p_type || t->count(cfg) > 0;
+	if (t == &virtio_9p_type)
+		return true;
+	return t->count(cfg) > 0 && !(t->implicit && t->implicit(cfg));
+}
+
+/* Does the guest get lkvm's default devices of type @t (no -n: a NIC)? */
+static bool type_implicit(const struct vm_config *cfg,
+			  const struct virtio_device_type *t)
+{
+	return t != &virtio_9p_type && t->implicit && t->implicit(cfg) &&
+	       t->count(cfg) > 0;
 }
 
 const char **initramfs_wanted_modules(const struct vm_config *cfg,
@@ -60,10 +70,30 @@ const char **initramfs_wanted_modules(const struct vm_config *cfg,
 	return names;
 }
 
-const char *const *initramfs_optional_modules(void)
+const char **initramfs_optional_modules(const struct vm_config *cfg)
 {
-	/* The drivers of the platform devices every guest has. */
-	return pvpanic_guest_modules;
+	const struct virtio_device_type *const *t;
+	const char *const *m;
+	const char **names;
+	unsigned int n = 0;
+
+	for (m = pvpanic_guest_modules; *m; m++)
+		n++;
+	for (t = virtio_device_types; *t; t++)
+		for (m = (*t)->modules; m && *m && type_implicit(cfg, *t); m++)
+			n++;
+	names = calloc(n + 1, sizeof(*names));
+	if (!names)
+		return NULL;
+	n = 0;
+	/* The drivers of the platform devices every guest has... */
+	for (m = pvpanic_guest_modules; *m; m++)
+		names[n++] = *m;
+	/* ... and of the devices lkvm adds unasked (the default NIC). */
+	for (t = virtio_device_types; *t; t++)
+		for (m = (*t)->modules; m && *m && type_implicit(cfg, *t); m++)
+			names[n++] = *m;
+	return names;
 }
 
 /* --- names --- */
@@ -109,6 +139,16 @@ static bool same_name(const char *a, const char *b)
 			return false;
 	}
 	return *a == *b;
+}
+
+bool module_set_lacks(const struct module_set *set, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < set->nr_missing; i++)
+		if (same_name(set->missing[i], name))
+			return true;
+	return false;
 }
 
 /* --- modules.dep --- */
@@ -427,6 +467,20 @@ static int visit(struct moddep *md, const char *name, const char *needed_by,
 	return err;
 }
 
+static int note_missing(struct module_set *set, const char *name)
+{
+	const char **m = realloc(set->missing,
+				 (set->nr_missing + 1) * sizeof(*m));
+
+	if (!m) {
+		pr_err("out of memory");
+		return -ENOMEM;
+	}
+	set->missing = m;
+	set->missing[set->nr_missing++] = name;
+	return 0;
+}
+
 int modules_resolve_with(const char *moddir, const char *const *names,
 			 unsigned int nr, const char *const *optional,
 			 bool initrd_ok, struct module_set *set)
@@ -442,9 +496,11 @@ int modules_resolve_with(const char *moddir, const char *const *names,
 	for (; !err && optional && *optional; optional++) {
 		/* A kernel without the driver: the guest goes without. */
 		if (!optional_available(&md, *optional)) {
-			if (!is_builtin(&md, *optional))
+			if (!is_builtin(&md, *optional)) {
 				pr_debug("no module %s in %s: the guest goes without it",
 					 *optional, moddir);
+				err = note_missing(set, *optional);
+			}
 			continue;
 		}
 		err = visit(&md, *optional, NULL, 0, set);
@@ -574,8 +630,10 @@ void modules_free(struct module_set *set)
 		free(set->mods[i].data);
 	}
 	free(set->mods);
+	free(set->missing);
 	set->mods = NULL;
-	set->nr = 0;
+	set->missing = NULL;
+	set->nr = set->nr_missing = 0;
 }
 
 /* --- the archive --- */

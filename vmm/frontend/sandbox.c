@@ -28,7 +28,9 @@
 #include "lkvm/cli.h"
 #include "lkvm/config.h"
 #include "lkvm/initramfs.h"
+#include "lkvm/net.h"
 #include "lkvm/util.h"
+#include "lkvm/virtio-devices.h"
 
 /* snprintf for paths: false (and an empty @buf) when it does not fit. */
 static bool fmt_path(char *buf, size_t cap, const char *fmt, ...)
@@ -404,6 +406,12 @@ static int populate(int dfd, const char *name, const char **what)
 		*what = "etc/hostname";
 		err = write_file_at(dfd, "etc/hostname", hostname);
 	}
+	/* Where lkvm's init mounts the user-mode DNS server's file, so the
+	 * guest never writes it here. */
+	if (!err) {
+		*what = "etc/resolv.conf";
+		err = write_file_at(dfd, "etc/resolv.conf", "");
+	}
 	return err;
 }
 
@@ -635,10 +643,60 @@ static bool valid_term(const char *t)
 	return true;
 }
 
-char *sandbox_init_config(const struct sandbox *sb, bool stdout_tty,
+/*
+ * One "net=MODE MAC[ ADDR/PREFIX GATEWAY DNS]" line per network card, for
+ * the init to find the interface by its MAC (not by its name: nothing
+ * says in which order the guest probes them) and configure it: the first
+ * user-mode card gets libslirp's addresses (a second one is another slirp
+ * on the same 10.0.2.0/24: link up only, as a tap's, whose addressing is
+ * the user's).  Nothing when the guest kernel has no virtio_net.
+ */
+static int net_config_lines(const struct sandbox *sb,
+			    const struct vm_config *cfg, char **out)
+{
+	unsigned int i, n = sb->net_driver ? virtio_net_type.count(cfg) : 0;
+	bool addressed = false;
+	size_t len = 0;
+	FILE *f = open_memstream(out, &len);
+
+	if (!f)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		struct net_config nc;
+		uint8_t m[6];
+		bool user;
+
+		if (virtio_net_card(cfg, i, &nc, m)) {
+			fclose(f);
+			free(*out);
+			*out = NULL;
+			return -EINVAL;
+		}
+		user = nc.mode == NET_MODE_USER;
+		fprintf(f, "net=%s %02x:%02x:%02x:%02x:%02x:%02x",
+			user ? "user" : "tap", m[0], m[1], m[2], m[3], m[4],
+			m[5]);
+		if (user && !addressed)
+			fprintf(f, " " LKVM_GUEST_USER_ADDR " " LKVM_GUEST_USER_GATEWAY
+				   " " LKVM_GUEST_USER_DNS);
+		addressed |= user;
+		fputc('\n', f);
+		cli_free_net(&nc);
+	}
+	if (fclose(f)) {
+		free(*out);
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+char *sandbox_init_config(const struct sandbox *sb,
+			  const struct vm_config *cfg, bool stdout_tty,
 			  bool stdin_tty, const char *term)
 {
-	char *s;
+	char *s, *net;
+	int err;
 
 	/* Programs in the guest see a terminal either way; TERM=dumb keeps
 	 * colours and cursor movement out of a pipe on the host. */
@@ -646,6 +704,12 @@ char *sandbox_init_config(const struct sandbox *sb, bool stdout_tty,
 		term = "dumb";
 	else if (!valid_term(term))
 		term = "linux";
+	err = net_config_lines(sb, cfg, &net);
+	if (err) {
+		if (err == -ENOMEM)
+			pr_err("out of memory");
+		return NULL; /* -EINVAL: virtio_net_card() said why */
+	}
 	if (asprintf(&s,
 		     "root=" LKVM_9P_ROOT_TAG "\n"
 		     "%s"
@@ -653,10 +717,14 @@ char *sandbox_init_config(const struct sandbox *sb, bool stdout_tty,
 		     "stdout_tty=%d\n"
 		     "stdin_tty=%d\n"
 		     "term=%s\n"
-		     "quiet=%d\n",
+		     "quiet=%d\n"
+		     "%s",
 		     sb->hostfs ? "hostfs=" LKVM_9P_HOSTFS_TAG "\n" : "",
-		     stdout_tty, stdin_tty, term, sb->is_sandbox) < 0)
-		return NULL;
+		     stdout_tty, stdin_tty, term, sb->is_sandbox, net) < 0) {
+		pr_err("out of memory");
+		s = NULL;
+	}
+	free(net);
 	return s;
 }
 
@@ -718,11 +786,19 @@ static int kernel_release(const char *kernel, uint64_t mem_bytes, char *buf,
 	return err;
 }
 
+static bool lacks_any(const struct module_set *ms, const char *const *names)
+{
+	for (; names && *names; names++)
+		if (module_set_lacks(ms, *names))
+			return true;
+	return false;
+}
+
 /* The modules the guest needs, read into memory. */
 static int load_modules(const struct vm_config *cfg, struct sandbox *sb,
 			struct module_set *ms)
 {
-	const char **names;
+	const char **names, **optional;
 	char dir[PATH_MAX];
 	unsigned int n;
 	int err;
@@ -737,15 +813,25 @@ static int load_modules(const struct vm_config *cfg, struct sandbox *sb,
 		return -ENAMETOOLONG;
 	}
 	names = initramfs_wanted_modules(cfg, &n);
-	if (!names) {
+	optional = initramfs_optional_modules(cfg);
+	if (!names || !optional) {
+		free(names);
+		free(optional);
 		pr_err("out of memory");
 		return -ENOMEM;
 	}
-	err = modules_resolve_with(dir, names, n, initramfs_optional_modules(),
-				   !sb->is_sandbox, ms);
+	err = modules_resolve_with(dir, names, n, optional, !sb->is_sandbox,
+				   ms);
 	free(names);
+	free(optional);
 	if (!err)
 		err = modules_read(ms);
+	/* The default NIC's driver is optional: without it the guest has a
+	 * card it cannot drive, and the init is told of none. */
+	sb->net_driver = !err && !lacks_any(ms, virtio_net_type.modules);
+	if (!err && !sb->net_driver && virtio_net_type.count(cfg))
+		pr_debug("the guest kernel has no %s: lkvm's init leaves the network alone",
+			 virtio_net_type.modules[0]);
 	return err;
 }
 
@@ -833,7 +919,26 @@ static int prepare_own_init(struct vm_config *cfg, struct sandbox *sb,
 
 	if (ret)
 		return ret;
+	/* The instance about to be made has the setup layout. */
+	sb->hostfs = create || is_dir(sb->root, "host");
+	sb->ctl_dir = make_ctl_dir();
+	if (!sb->ctl_dir) {
+		pr_err("cannot create a private directory in $XDG_RUNTIME_DIR or /tmp: %s",
+		       strerror(errno));
+		return LKVM_EXIT_FAILURE;
+	}
+	/* The exports first: with them the configuration is final, and so
+	 * are the devices whose drivers the guest needs (lkvm's default
+	 * NIC only when they leave it a slot). */
+	ret = sandbox_add_exports(cfg, sb->root, readonly, sb->hostfs,
+				  sb->ctl_dir);
+	if (ret)
+		return ret;
 	if (load_modules(cfg, sb, &ms)) {
+		/* A missing file leaves nothing behind. */
+		remove_tree(sb->ctl_dir);
+		free(sb->ctl_dir);
+		sb->ctl_dir = NULL;
 		ret = LKVM_EXIT_FAILURE;
 		goto out;
 	}
@@ -849,18 +954,9 @@ static int prepare_own_init(struct vm_config *cfg, struct sandbox *sb,
 			pr_info("created the default guest root %s (see 'lkvm help setup')",
 				sb->root);
 	}
-	sb->hostfs = is_dir(sb->root, "host");
-	sb->ctl_dir = make_ctl_dir();
-	if (!sb->ctl_dir) {
-		pr_err("cannot create a private directory in $XDG_RUNTIME_DIR or /tmp: %s",
-		       strerror(errno));
-		ret = LKVM_EXIT_FAILURE;
-		goto out;
-	}
-	config = sandbox_init_config(sb, isatty(STDOUT_FILENO),
+	config = sandbox_init_config(sb, cfg, isatty(STDOUT_FILENO),
 				     isatty(STDIN_FILENO), getenv("TERM"));
 	if (!config) {
-		pr_err("out of memory");
 		ret = LKVM_EXIT_FAILURE;
 		goto out;
 	}
@@ -874,10 +970,8 @@ static int prepare_own_init(struct vm_config *cfg, struct sandbox *sb,
 	}
 	cfg->initrd_what = LKVM_INITRAMFS_WHAT;
 	cfg->initrd_fd = sb->initrd_fd;
-	ret = sandbox_add_exports(cfg, sb->root, readonly, sb->hostfs,
-				  sb->ctl_dir);
 	/* A command's output, not the kernel's, is what sandbox users want. */
-	if (!ret && sb->is_sandbox)
+	if (sb->is_sandbox)
 		ret = set_params(cfg, sb, "quiet");
 out:
 	free(config);

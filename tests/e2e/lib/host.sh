@@ -353,18 +353,33 @@ lkvm_stage_l1_disk_tools() {
 	cp "${LKVM_MODULES[@]}" "$d/modules/"
 }
 
-# lkvm_stage_l1_net_tools DIR: the tun module (for the net-tap cases' tap)
-# and vhost_net with its dependencies (net-tap-vhost), left in /modules for
-# the payload to insmod; /modules/vhost_net.order lists the latter in load
-# order.
-lkvm_stage_l1_net_tools() {
+# lkvm_stage_l1_tun DIR: the tun module (for the net-tap cases' taps),
+# decompressed (riscv64's Debian 13 modules are .ko.xz), as DIR/modules/
+# tun.ko for the payload to insmod (net_tun in l1-lib.sh).
+lkvm_stage_l1_tun() {
 	local m
 	lkvm_module_closure tun
 	mkdir -p "$1/modules"
-	cp "${LKVM_MODULES[@]}" "$1/modules/"
+	for m in "${LKVM_MODULES[@]}"; do
+		lkvm_install_module "$m" "$1/modules" >/dev/null
+	done
+}
+
+# lkvm_stage_l1_net_tools DIR: the tun module (for the net-tap cases' taps)
+# and vhost_net with its dependencies (net-tap-vhost), left in /modules for
+# the payload to insmod (/modules/vhost_net.order lists the latter in load
+# order), and dnsanswer (tests/e2e/tools/dnsanswer.c, static) as
+# /usr/bin/dnsanswer, the DNS server behind L1's resolv.conf in the
+# user-mode case.
+lkvm_stage_l1_net_tools() {
+	local dns m
+	lkvm_stage_l1_tun "$1"
+	mkdir -p "$1/usr/bin"
 	lkvm_module_closure vhost_net
 	cp "${LKVM_MODULES[@]}" "$1/modules/"
 	for m in "${LKVM_MODULES[@]}"; do basename "$m"; done >"$1/modules/vhost_net.order"
+	dns=$(lkvm_build_static_tool dnsanswer "$LKVM_TESTS_DIR/e2e/tools/dnsanswer.c") || exit 2
+	install -m 755 "$dns" "$1/usr/bin/dnsanswer"
 }
 
 # ---------------------------------------------------------------------------
@@ -372,10 +387,10 @@ lkvm_stage_l1_net_tools() {
 # ---------------------------------------------------------------------------
 
 # The modules lkvm's in-memory initramfs may load in its guest (the virtio
-# transports, 9p over virtio, the other virtio devices and the pvpanic
-# driver); L1 gets them and their dependencies under /lib/modules/$KVER,
-# where a Debian host has them.
-LKVM_L1_SANDBOX_MODULES="virtio_pci virtio_mmio 9pnet_virtio 9p virtio_blk virtio_console virtio-rng pvpanic-mmio"
+# transports, 9p over virtio, the other virtio devices, virtio_net for the
+# default network card and the pvpanic driver); L1 gets them and their
+# dependencies under /lib/modules/$KVER, where a Debian host has them.
+LKVM_L1_SANDBOX_MODULES="virtio_pci virtio_mmio 9pnet_virtio 9p virtio_blk virtio_console virtio-rng virtio_net pvpanic-mmio"
 
 # lkvm_modules_dep: sets LKVM_MODULES_DEP to a modules.dep for the whole
 # unpacked kernel, in depmod's format (cached in KDIR). Debian's package

@@ -193,3 +193,196 @@ run_cases() {
 	done
 	kill "$hb" 2>/dev/null
 }
+
+# --- virtio-net ---------------------------------------------------------------
+#
+# L1's side of the net cases (the guest's is net_action in l2-lib.sh,
+# lkvmtest=net): servers, the stdin feeders that ping or fetch from the
+# guest while it waits, and the checks.  NET_BYTES is the size of the
+# small transfers (the payload passes another to the guest as
+# lkvmnetbytes=); net_guest is the guest's address for feed_net_tap, which
+# also pings it with net_bigping data bytes and fetches net_big bytes from
+# it when those are set.
+NET_BYTES=1048576
+net_guest= net_bigping= net_big=
+
+# wait_dev_l1 PATH: up to 5 s for a device node in L1.
+wait_dev_l1() {
+	n=0
+	while [ ! -e "$1" ] && [ $n -lt 50 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	[ -e "$1" ]
+}
+
+# net_tun: /dev/net/tun in L1 (tun.ko from /modules if it is not there).
+net_tun() {
+	[ -c /dev/net/tun ] || insmod /modules/tun.ko || { why="insmod tun failed in L1"; return 1; }
+	wait_dev_l1 /dev/net/tun || { why="no /dev/net/tun in L1"; return 1; }
+}
+
+# bigpat TAG BYTES FILE: the bulk transfers' pattern (the same as in
+# l2-lib.sh): copies of `pat TAG 1000003` (a prime number of bytes, so
+# that data misplaced by a page or a buffer cannot match) cut to BYTES.
+bigpat() {
+	pat "$1" 1000003 >"$W/bigpat.blk"
+	# one cat for all the copies (a process costs under nested TCG)
+	n=$(($2 / 1000003 + 1)) bp_size=$2 bp_f=$3
+	set --
+	while [ $n -gt 0 ]; do
+		set -- "$@" "$W/bigpat.blk"
+		n=$((n - 1))
+	done
+	cat "$@" >"$bp_f"
+	truncate -s "$bp_size" "$bp_f"
+	rm -f "$W/bigpat.blk"
+}
+
+# net_sha TAG BYTES: sha256 of bigpat TAG BYTES, computed once per L1 run.
+net_sha() {
+	if [ ! -s "$W/net-sha-$1-$2" ]; then
+		bigpat "$1" "$2" "$W/net-sha.tmp"
+		sha <"$W/net-sha.tmp" >"$W/net-sha-$1-$2"
+		rm -f "$W/net-sha.tmp"
+	fi
+	cat "$W/net-sha-$1-$2"
+}
+
+# l1_ip NAME: L1's counter NAME of the Ip: lines of /proc/net/snmp.
+l1_ip() {
+	awk -v k="$1" '/^Ip:/ { if (!h) { for (i = 2; i <= NF; i++) if ($i == k) c = i; h = 1 } else print $c }' /proc/net/snmp
+}
+
+# net_serve ADDR [BIG]: L1's servers for a net case: httpd serving the
+# pattern net-get as /f (and bigpat net-big, BIG bytes, as /big) on ADDR:8080
+# (every address for "any"; then checked on 127.0.0.1), and nc storing one
+# upload from port 8081 in $W/net-put.bin; checks that httpd answers on
+# ADDR.
+net_serve() {
+	net_stop
+	# L1's own addresses (127.0.0.1, and the tap's) are reached over lo.
+	ip link set lo up
+	rm -rf "$W/www" "$W/net-put.bin" "$W/net-hold"
+	mkdir -p "$W/www"
+	pat net-get $NET_BYTES >"$W/www/f"
+	if [ -n "${2:-}" ]; then
+		bigpat net-big "$2" "$W/www/big"
+		[ -s "$W/net-sha-net-big-$2" ] || sha <"$W/www/big" >"$W/net-sha-net-big-$2"
+	fi
+	if [ "$1" = any ]; then
+		httpd -f -p 8080 -h "$W/www" &
+		set -- 127.0.0.1
+	else
+		httpd -f -p "$1:8080" -h "$W/www" &
+	fi
+	net_httpd=$!
+	# busybox nc -l ends when its stdin does: give it a FIFO that L1 holds
+	# open (fd 9) so that it ends when the guest's connection closes.
+	mkfifo "$W/net-hold"
+	nc -l -p 8081 <"$W/net-hold" >"$W/net-put.bin" &
+	net_nc=$!
+	exec 9>"$W/net-hold"
+	i=0
+	while [ "$(printf 'GET /f HTTP/1.0\r\n\r\n' | nc -w 5 "$1" 8080 2>/dev/null | tail -c $NET_BYTES | sha)" != "$(pat net-get $NET_BYTES | sha)" ]; do
+		i=$((i + 1))
+		[ $i -lt 20 ] || { echo "E2E-INFO L1's httpd does not serve /f on $1:8080"; return 1; }
+		sleep 0.5
+	done
+}
+
+# net_stop: end net_serve's servers (and net_dns's).
+net_stop() {
+	exec 9>&-
+	# (A bare wait would wait for the heartbeat too.)
+	for pid in ${net_httpd:-} ${net_nc:-} ${net_dns:-}; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	[ -z "${net_dns:-}" ] || rm -f /etc/resolv.conf
+	net_httpd= net_nc= net_dns=
+	rm -f "$W/www/big"
+}
+
+# net_bit N: bit N of the guest's negotiated virtio-net features.
+net_bit() { value NET_FEATURES | cut -c$(($1 + 1)); }
+
+# net_check CASE SRV TRANSPORT: the guest's virtio_net bound the card
+# (default MAC, carrier up) where TRANSPORT puts it, pinged SRV (L1's end)
+# and moved NET_BYTES each way intact.
+net_check() {
+	expect_marker && expect_status 0 || return 1
+	[ "$(value NET_ETH0)" = present ] || { why="no eth0 in the guest: $(value NET_ETH0)"; return 1; }
+	[ "$(value NET_DRIVER)" = virtio_net ] || { why="eth0's driver is '$(value NET_DRIVER)', expected virtio_net"; return 1; }
+	[ "$(value NET_MAC)" = 02:15:15:15:15:15 ] || { why="eth0's MAC is '$(value NET_MAC)', expected 02:15:15:15:15:15"; return 1; }
+	[ "$(value NET_LINK)" = up ] || { why="eth0's operstate is '$(value NET_LINK)': no carrier (VIRTIO_NET_S_LINK_UP)"; return 1; }
+	echo "E2E-INFO $1: $3, mtu $(value NET_MTU), features $(value NET_FEATURES); eth0 rx $(value NET_STAT_rx_bytes) B/$(value NET_STAT_rx_packets) pkts, tx $(value NET_STAT_tx_bytes) B/$(value NET_STAT_tx_packets) pkts, errors rx $(value NET_STAT_rx_errors) tx $(value NET_STAT_tx_errors), dropped rx $(value NET_STAT_rx_dropped) tx $(value NET_STAT_tx_dropped); $(grep '^NET_T_' "$TXT" | tr '\n' ' ')"
+	p=$(value NET_DEVPATH)
+	case "$3" in
+	pci*) case "$p" in */pci0000:*) ;; *) why="eth0 is not a PCI device over $3: $p"; return 1 ;; esac ;;
+	mmio*) case "$p" in */pci0000:*|'') why="eth0 is not a virtio-mmio platform device over $3: $p"; return 1 ;; esac ;;
+	esac
+	case "$3" in *-legacy) v1=0 ;; *) v1=1 ;; esac
+	[ "$(net_bit 32)" = $v1 ] || { why="VIRTIO_F_VERSION_1 is '$(net_bit 32)' over $3, expected $v1"; return 1; }
+	[ "$(value NET_PING)" = ok ] || { why="the guest's ping to $2: $(value NET_PING)"; return 1; }
+	case "$(value NET_GET_STATUS)" in
+	*" 200 "*) ;;
+	*) why="the guest's GET of http://$2:8080/f: status '$(value NET_GET_STATUS)', $(value NET_GET_TOTAL) bytes"; return 1 ;;
+	esac
+	[ "$(value NET_GET_SHA)" = "$(pat net-get $NET_BYTES | sha)" ] ||
+		{ why="the guest received $NET_BYTES bytes from L1 wrong ($(value NET_GET_TOTAL) bytes in the reply)"; return 1; }
+	[ "$(value NET_PUT)" = sent ] || { why="the guest's upload to $2:8081: $(value NET_PUT)"; return 1; }
+	n=$(stat -c %s "$W/net-put.bin" 2>/dev/null)
+	[ "$n" = $NET_BYTES ] && [ "$(sha <"$W/net-put.bin")" = "$(pat net-put $NET_BYTES | sha)" ] ||
+		{ why="L1 received ${n:-no} bytes of the guest's $NET_BYTES-byte upload, or different ones"; return 1; }
+}
+
+# net_check_big CASE BYTES: the bulk transfers both ways (lkvmnetbig=):
+# what the guest fetched from L1's /big and what L1 fetched from the
+# guest's, each checked by sha256 on the receiving side.
+net_check_big() {
+	mib=$(($2 / 1048576))
+	up_cs=$(cat "$W/net-bigput.cs" 2>/dev/null)
+	echo "E2E-INFO $1: $mib MiB L1->guest in $(value NET_T_big_get), guest->L1 in $((${up_cs:-0} / 100)).$((${up_cs:-0} / 10 % 10))s"
+	[ "$(value NET_BIG_GET_RC)" = 0 ] && [ "$(value NET_BIG_GET_SHA)" = "$(net_sha net-big "$2")" ] ||
+		{ why="the guest's wget of $mib MiB from L1: status '$(value NET_BIG_GET_RC)' $(value NET_BIG_GET_ERR), sha256 $(value NET_BIG_GET_SHA)"; return 1; }
+	[ "$(cat "$W/net-bigput.rc" 2>/dev/null)" = 0 ] && [ "$(cat "$W/net-bigput.sha" 2>/dev/null)" = "$(net_sha net-big-up "$2")" ] ||
+		{ why="L1's wget of $mib MiB from the guest: status '$(cat "$W/net-bigput.rc" 2>/dev/null)' $(head -c 200 "$W/net-bigput.err" 2>/dev/null), sha256 $(cat "$W/net-bigput.sha" 2>/dev/null)"; return 1; }
+}
+
+# feed_net_user: (the feeder of the user-mode cases) while the guest waits,
+# L1 fetches what it serves (lkvmnetfwd=7000) through hostfwd=
+# tcp:127.0.0.1:2222-:7000 into $W/net-fwd.bin (nc's status in
+# $W/net-fwd.rc); then releases it.
+feed_net_user() {
+	i=0
+	wait_for_output LKVM-L2-NET-WAITING || return 0
+	# Input held open (the FIFO of net_serve): nc ends when the guest's
+	# server closes the connection.
+	timeout 60 nc -w 10 127.0.0.1 2222 <"$W/net-hold" >"$W/net-fwd.bin" 2>"$W/net-fwd.err"
+	echo $? >"$W/net-fwd.rc"
+	printf 'go\n'
+	wait_vmm_exit
+}
+
+# feed_net_tap: while the guest waits, L1 pings it (net_guest), with
+# net_bigping data bytes too if set, and fetches its /big (net_big bytes,
+# if set) into sha256sum; then releases it.
+feed_net_tap() {
+	i=0
+	wait_for_output LKVM-L2-NET-WAITING || return 0
+	ping -c 3 -i 0.2 -W 5 "$net_guest" >"$W/net-tap-ping.out" 2>&1
+	echo $? >"$W/net-tap-ping.rc"
+	if [ -n "$net_bigping" ]; then
+		ping -c 3 -i 0.2 -W 5 -s "$net_bigping" "$net_guest" >"$W/net-tap-bigping.out" 2>&1
+		echo $? >"$W/net-tap-bigping.rc"
+	fi
+	if [ -n "$net_big" ]; then
+		t0=$(now_cs)
+		{ timeout 300 wget -q -O - "http://$net_guest:8000/big" 2>"$W/net-bigput.err"; echo $? >"$W/net-bigput.rc"; } |
+			sha >"$W/net-bigput.sha"
+		echo $(($(now_cs) - t0)) >"$W/net-bigput.cs"
+	fi
+	printf 'go\n'
+	wait_vmm_exit
+}

@@ -168,3 +168,223 @@ p9_mount() {
 	done
 	echo "P9_MOUNT_$1=ok"
 }
+
+# virtio_irqs: the guest's interrupt lines for virtio devices, as
+# "IRQ: <line of /proc/interrupts>".
+virtio_irqs() {
+	grep virtio /proc/interrupts | while read -r l; do echo "IRQ: $l"; done
+}
+
+# --- virtio-net (lkvmtest=net; L1's side is net_serve etc. in l1-lib.sh) --
+# lkvmnet=dhcp (busybox udhcpc, lease applied by net_dhcp_script) or
+# lkvmnet=IP/PREFIX (set by hand) says how eth0 gets its address;
+# lkvmnetsrv=IP is L1's end: it answers pings, serves /f (the pattern
+# net-get) with busybox httpd on port 8080 and takes an upload (the
+# pattern net-put) on port 8081.  lkvmnetwait=1: once configured, print
+# LKVM-L2-NET-WAITING and wait for a line on the console (L1 pings the
+# guest, or fetches from it, meanwhile).  Optional:
+#   lkvmnetbytes=N    the size of the download, the upload and what
+#                     lkvmnetfwd= serves (default 1 MiB; L1's NET_BYTES)
+#   lkvmnetfwd=PORT   serve the pattern net-fwd once on PORT while
+#                     waiting (L1 fetches it through hostfwd=)
+#   lkvmnetdns=NAME   resolve NAME with nslookup through the lease's DNS
+#                     server (written to /etc/resolv.conf)
+#   lkvmnetbigping=N  also ping L1 with N data bytes (N = MTU - 28: one
+#                     unfragmented packet of the MTU)
+#   lkvmnetbig=BYTES  bulk TCP both ways: serve BYTES (bigpat net-big-up)
+#                     as /big with httpd on port 8000 while waiting (pinned
+#                     to the last CPU), then fetch /big (BYTES, bigpat
+#                     net-big) from L1's httpd with wget (pinned to CPU 0)
+# Prints NET_<name>= lines that L1 checks, NET_T_<phase>= timings, eth0's
+# per-queue driver statistics as NET_ETHS_<name>= (where the image has
+# ethstats, tests/e2e/tools/ethstats.c: the x86 one) and the IP
+# fragmentation counters as NET_IP_<name>=.
+
+# bigpat TAG BYTES FILE: the bulk transfers' pattern (the same as in
+# l1-lib.sh): copies of `pat TAG 1000003` (a prime number of bytes, so
+# that data misplaced by a page or a buffer cannot match) cut to BYTES; much
+# faster to make than pat itself.
+bigpat() {
+	pat "$1" 1000003 >/tmp/bigpat.blk
+	# one cat for all the copies (a process costs under nested TCG)
+	n=$(($2 / 1000003 + 1)) bp_size=$2 bp_f=$3
+	set --
+	while [ $n -gt 0 ]; do
+		set -- "$@" /tmp/bigpat.blk
+		n=$((n - 1))
+	done
+	cat "$@" >"$bp_f"
+	truncate -s "$bp_size" "$bp_f"
+	rm -f /tmp/bigpat.blk
+}
+
+# net_dhcp_script: udhcpc's -s program: applies the lease to the interface
+# and writes what it got to /tmp/dhcp.env.
+net_dhcp_script() {
+	cat >/tmp/udhcpc.sh <<'EOS'
+#!/bin/sh
+case "$1" in
+deconfig)
+	ip addr flush dev "$interface"
+	ip link set "$interface" up
+	;;
+bound|renew)
+	ip addr flush dev "$interface"
+	ip addr add "$ip/${mask:-24}" dev "$interface"
+	[ -z "$router" ] || ip route add default via "${router%% *}" dev "$interface"
+	for d in $dns; do echo "nameserver $d"; done >/etc/resolv.conf
+	{
+		echo "NET_DHCP_IP=$ip"
+		echo "NET_DHCP_MASK=$mask"
+		echo "NET_DHCP_ROUTER=$router"
+		echo "NET_DHCP_DNS=$dns"
+		echo "NET_DHCP_SERVER=$serverid"
+	} >/tmp/dhcp.env
+	;;
+esac
+EOS
+	chmod 755 /tmp/udhcpc.sh
+}
+
+# net_tick NAME: how long the network phase since the last tick took.
+net_tick() {
+	now=$(cut -d' ' -f1 /proc/uptime)
+	echo "NET_T_$1=$(awk -v a="${net_t:-$now}" -v b="$now" 'BEGIN { printf "%.1f", b - a }')s"
+	net_t=$now
+}
+
+# net_ip_counters: the IP fragmentation and reassembly counters of
+# /proc/net/snmp as NET_IP_<name>=.
+net_ip_counters() {
+	awk '/^Ip:/ { if (!h) { for (i = 2; i <= NF; i++) n[i] = $i; h = 1 } else for (i = 2; i <= NF; i++) if (n[i] ~ /^(Frag|Reasm)/) print "NET_IP_" n[i] "=" $i }' /proc/net/snmp
+}
+
+net_action() {
+	how=$(l2_arg lkvmnet) srv=$(l2_arg lkvmnetsrv) big=$(l2_arg lkvmnetbig)
+	nb=$(l2_arg lkvmnetbytes)
+	nb=${nb:-1048576}
+	ncpu=$(grep -c '^processor' /proc/cpuinfo)
+	if ! wait_dev /sys/class/net/eth0; then
+		echo "NET_ETH0=missing: $(ls /sys/class/net | tr '\n' ' ')"
+		return 1
+	fi
+	echo "NET_ETH0=present"
+	echo "NET_DRIVER=$(basename "$(readlink /sys/class/net/eth0/device/driver)")"
+	echo "NET_DEVPATH=$(readlink -f /sys/class/net/eth0/device)"
+	echo "NET_MAC=$(cat /sys/class/net/eth0/address)"
+	echo "NET_MTU=$(cat /sys/class/net/eth0/mtu)"
+	echo "NET_FEATURES=$(cat /sys/class/net/eth0/device/features 2>/dev/null)"
+	echo "NET_QUEUES=$(ls /sys/class/net/eth0/queues | grep -c '^rx-')"
+	echo "NET_TXQUEUES=$(ls /sys/class/net/eth0/queues | grep -c '^tx-')"
+	net_t=
+	net_tick start
+	ip link set lo up
+	ip link set eth0 up
+	if [ "$how" = dhcp ]; then
+		net_dhcp_script
+		if timeout 60 udhcpc -f -q -n -t 10 -T 2 -i eth0 -s /tmp/udhcpc.sh >/tmp/udhcpc.log 2>&1; then
+			echo "NET_DHCP=ok"
+			cat /tmp/dhcp.env
+		else
+			echo "NET_DHCP=failed: $(tail -n 3 /tmp/udhcpc.log | tr '\n' ' ')"
+		fi
+	else
+		ip addr add "$how" dev eth0
+	fi
+	echo "NET_ADDR=$(ip -o -f inet addr show dev eth0 | awk '{ print $4 }' | head -n1)"
+	# The carrier (lkvm's VIRTIO_NET_S_LINK_UP) makes eth0 "up" once the
+	# kernel's link watch has run (within a second or so).
+	i=0
+	while [ "$(cat /sys/class/net/eth0/operstate)" != up ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "NET_LINK=$(cat /sys/class/net/eth0/operstate)"
+	net_tick config
+	if ping -c 3 -i 0.2 -W 5 "$srv" >/tmp/ping.log 2>&1; then
+		echo "NET_PING=ok"
+	else
+		echo "NET_PING=failed: $(tail -n 2 /tmp/ping.log | tr '\n' ' ')"
+	fi
+	bp=$(l2_arg lkvmnetbigping)
+	if [ -n "$bp" ]; then
+		# One ICMP echo of the MTU each way: it must neither be lost
+		# nor fragmented (L1 checks NET_IP_FragCreates).
+		if ping -c 3 -i 0.2 -W 5 -s "$bp" "$srv" >/tmp/ping.log 2>&1; then
+			echo "NET_PING_BIG=ok"
+		else
+			echo "NET_PING_BIG=failed: $(tail -n 2 /tmp/ping.log | tr '\n' ' ')"
+		fi
+	fi
+	dns=$(l2_arg lkvmnetdns)
+	if [ -n "$dns" ]; then
+		# busybox nslookup asks the first nameserver of /etc/resolv.conf
+		# (the lease's) for A and AAAA.
+		timeout 30 nslookup "$dns" >/tmp/ns.log 2>&1
+		echo "NET_DNS_SERVER=$(sed -n 's/^Server:[[:space:]]*//p' /tmp/ns.log | head -n1)"
+		echo "NET_DNS_ADDR=$(awk '/^Name:/ { n = 1 } n && /^Address:/ { print $2 }' /tmp/ns.log | tr '\n' ' ' | sed 's/ $//')"
+		sed 's/^/NET-DNS-LOG: /' /tmp/ns.log
+	fi
+	net_tick ping
+	# lkvmnetfwd=PORT: serve the pattern net-fwd once on PORT while
+	# waiting, for L1 to fetch through a hostfwd= rule.
+	fwd=$(l2_arg lkvmnetfwd) fwd_pid= big_pid=
+	# The upload, made now: a pipeline into nc would time the pattern's
+	# processes (slow under nested TCG) as the upload.
+	pat net-put "$nb" >/tmp/put.bin
+	if [ -n "$fwd" ]; then
+		pat net-fwd "$nb" >/tmp/fwd.bin
+		nc -l -p "$fwd" </tmp/fwd.bin >/dev/null 2>&1 &
+		fwd_pid=$!
+		sleep 0.5
+	fi
+	if [ -n "$big" ]; then
+		# httpd sends with sendfile(): large segments, as a real server.
+		mkdir -p /tmp/www
+		bigpat net-big-up "$big" /tmp/www/big
+		net_tick big_make
+		taskset -c $((ncpu - 1)) httpd -f -p 8000 -h /tmp/www &
+		big_pid=$!
+		sleep 0.5
+	fi
+	if [ "$(l2_arg lkvmnetwait)" = 1 ]; then
+		echo "LKVM-L2-NET-WAITING"
+		read -r _
+		echo "LKVM-L2-NET-RELEASED"
+	fi
+	net_tick waiting
+	[ -z "$fwd_pid" ] || kill "$fwd_pid" 2>/dev/null
+	[ -z "$big_pid" ] || { kill "$big_pid" 2>/dev/null; rm -f /tmp/www/big; }
+	# Download: an HTTP/1.0 GET of /f from L1's httpd; the body is the
+	# last $nb bytes of the reply.
+	printf 'GET /f HTTP/1.0\r\n\r\n' | timeout 60 nc -w 10 "$srv" 8080 >/tmp/get.out 2>/tmp/get.err
+	net_tick get
+	echo "NET_GET_STATUS=$(head -n 1 /tmp/get.out | tr -d '\r')"
+	echo "NET_GET_TOTAL=$(wc -c </tmp/get.out)"
+	echo "NET_GET_SHA=$(tail -c "$nb" /tmp/get.out | sha)"
+	net_tick get_sha
+	# Upload: the pattern net-put to L1's nc listener, which stores it.
+	# busybox nc shuts its sending side down at the end of its input and
+	# exits when L1's end closes, i.e. once L1 has read everything.
+	if timeout 60 nc -w 10 "$srv" 8081 </tmp/put.bin 2>/tmp/put.err; then
+		echo "NET_PUT=sent"
+	else
+		echo "NET_PUT=failed: $(head -c 300 /tmp/put.err | tr '\n' ' ')"
+	fi
+	net_tick put
+	if [ -n "$big" ]; then
+		# Bulk download, straight into sha256sum (wget checks the status
+		# and strips the header; its status is the pipe's first).
+		{ timeout 300 taskset -c 0 wget -q -O - "http://$srv:8080/big" 2>/tmp/bigget.err; echo $? >/tmp/bigget.rc; } | sha >/tmp/bigget.sha
+		echo "NET_BIG_GET_RC=$(cat /tmp/bigget.rc)"
+		echo "NET_BIG_GET_ERR=$(head -c 200 /tmp/bigget.err | tr '\n' ' ')"
+		echo "NET_BIG_GET_SHA=$(cat /tmp/bigget.sha)"
+		net_tick big_get
+	fi
+	for c in rx_bytes tx_bytes rx_packets tx_packets rx_errors tx_errors rx_dropped tx_dropped; do
+		echo "NET_STAT_$c=$(cat "/sys/class/net/eth0/statistics/$c")"
+	done
+	! command -v ethstats >/dev/null || ethstats eth0 2>&1 | sed 's/^/NET_ETHS_/'
+	net_ip_counters
+	virtio_irqs
+}

@@ -207,6 +207,113 @@ case_irqchip_aia_pci() {
 }
 case_irqchip_aia_mmio() { aia_case irqchip-aia-mmio; }
 
+# --- virtio-net ----------------------------------------------------------------
+#
+# The x86 suite's net cases over both transports, with the same helpers
+# (net_serve, the feeders, net_check in l1-lib.sh; the guest's net_action
+# in l2-lib.sh): a ping, NET_BYTES each way (and through hostfwd), checked
+# by sha256 on the receiving side.  256 KiB: under nested TCG the guest's
+# uploads run at 150-400 KiB/s (each segment's interrupts are exits to
+# lkvm's userspace PLIC; about twice as fast with --irqchip aia).
+NET_BYTES=262144
+
+# net_plic CASE: eth0's interrupts (the guest's only virtio device) came
+# through the PLIC.
+net_plic() {
+	irq=$(grep -m1 '^IRQ: .*virtio' "$TXT")
+	echo "E2E-INFO $1: $irq"
+	n=$(echo "$irq" | awk '{ n = 0; for (i = 3; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i; print n }')
+	case "$irq" in
+	*PLIC*) [ "$n" -gt 0 ] || { why="eth0's PLIC line never fired: $irq"; return 1; } ;;
+	*) why="eth0's interrupt is not a PLIC line: '$irq'"; return 1 ;;
+	esac
+}
+
+# -n mode=user over TRANSPORT: slirp's DHCP gives eth0 10.0.2.15/24 with
+# router 10.0.2.2 and DNS 10.0.2.3; the guest pings 10.0.2.2 and moves
+# NET_BYTES each way with L1's loopback through 10.0.2.2 (httpd listens on
+# 127.0.0.1 only); hostfwd= takes L1's 127.0.0.1:2222 to the guest's port
+# 7000, where the guest serves NET_BYTES that L1 fetches (feed_net_user).
+net_user_case() {
+	nn=$1 ntr=$2
+	rm -f "$W"/net-fwd.*
+	net_serve 127.0.0.1 || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
+	l2 "$nn" feed_net_user -c 1 --virtio-transport "$ntr" -n mode=user,hostfwd=tcp:127.0.0.1:2222-:7000 \
+		-p "$Q lkvmtest=net lkvmnet=dhcp lkvmnetsrv=10.0.2.2 lkvmnetwait=1 lkvmnetfwd=7000 lkvmnetbytes=$NET_BYTES"
+	net_stop
+	expect_marker &&
+		expect_line '^LKVM-L2-NET-WAITING' "the guest never got to serve its hostfwd port" || return 1
+	[ "$(value NET_DHCP)" = ok ] || { why="DHCP in the guest: $(value NET_DHCP)"; return 1; }
+	[ "$(value NET_DHCP_IP)" = 10.0.2.15 ] && [ "$(value NET_DHCP_MASK)" = 24 ] &&
+		[ "$(value NET_DHCP_ROUTER)" = 10.0.2.2 ] && [ "$(value NET_DHCP_DNS)" = 10.0.2.3 ] ||
+		{ why="DHCP lease ip=$(value NET_DHCP_IP)/$(value NET_DHCP_MASK) router=$(value NET_DHCP_ROUTER) dns=$(value NET_DHCP_DNS), expected 10.0.2.15/24, 10.0.2.2, 10.0.2.3"; return 1; }
+	[ "$(value NET_ADDR)" = 10.0.2.15/24 ] || { why="eth0 has '$(value NET_ADDR)' after DHCP"; return 1; }
+	net_check "$nn" 10.0.2.2 "$ntr" && net_plic "$nn" || return 1
+	n=$(stat -c %s "$W/net-fwd.bin" 2>/dev/null)
+	[ "$n" = $NET_BYTES ] && [ "$(sha <"$W/net-fwd.bin")" = "$(pat net-fwd $NET_BYTES | sha)" ] ||
+		{ why="through hostfwd 127.0.0.1:2222 L1 got ${n:-no} bytes of the guest's $NET_BYTES, or different ones (nc status $(cat "$W/net-fwd.rc" 2>/dev/null): $(head -c 200 "$W/net-fwd.err" 2>/dev/null))"; return 1; }
+}
+case_net_user() { net_user_case net-user mmio; }
+case_net_user_pci() { net_user_case net-user-pci pci; }
+
+# net_tap_checks CASE ADDR/PREFIX SRV TRANSPORT: after a tap case: the
+# guest's address, L1's ping of the guest (feed_net_tap), net_check, the
+# PLIC line.
+net_tap_checks() {
+	[ -s "$W/net-tap-ping.out" ] && show "$1 L1 ping" <"$W/net-tap-ping.out"
+	expect_marker &&
+		expect_line '^LKVM-L2-NET-WAITING' "the guest never got to wait for L1's ping" || return 1
+	[ "$(value NET_ADDR)" = "$2" ] || { why="eth0 has '$(value NET_ADDR)', expected $2"; return 1; }
+	[ "$(cat "$W/net-tap-ping.rc" 2>/dev/null)" = 0 ] ||
+		{ why="L1's ping of the guest failed: $(tail -n 2 "$W/net-tap-ping.out" | tr '\n' ' ')"; return 1; }
+	net_check "$1" "$3" "$4" && net_plic "$1"
+}
+
+# -n mode=tap,tapif=tap0 over virtio-mmio, on a tap L1 made and addressed
+# 192.168.33.1/24: the guest (192.168.33.2/24, set by hand) and L1 ping
+# each other, then NET_BYTES each way.
+case_net_tap() {
+	rm -f "$W"/net-tap-ping.*
+	net_tun || return 1
+	ip link show tap0 >/dev/null 2>&1 || tunctl -t tap0 >/dev/null || { why="tunctl -t tap0 failed in L1"; return 1; }
+	ip addr flush dev tap0
+	ip addr add 192.168.33.1/24 dev tap0 && ip link set tap0 up || { why="cannot configure tap0 in L1"; return 1; }
+	net_serve 192.168.33.1 || { why="L1's httpd never answered on 192.168.33.1 (harness)"; net_stop; return 1; }
+	net_guest=192.168.33.2
+	l2 net-tap feed_net_tap -c 1 --virtio-transport mmio -n mode=tap,tapif=tap0 \
+		-p "$Q lkvmtest=net lkvmnet=192.168.33.2/24 lkvmnetsrv=192.168.33.1 lkvmnetwait=1 lkvmnetbytes=$NET_BYTES"
+	net_stop
+	net_tap_checks net-tap 192.168.33.2/24 192.168.33.1 mmio
+}
+
+# The same over PCI, with -c 2 and -n mode=tap,script=...: lkvm makes a
+# multi-queue tap and runs the script, which addresses it 192.168.34.1/24
+# and brings it up; the guest's virtio_net uses both queue pairs, whose
+# interrupts share the slot's INTx line through the PLIC.
+case_net_tap_pci() {
+	rm -f "$W"/net-tap-ping.* "$W/net-ifup.log"
+	net_tun || return 1
+	{
+		echo '#!/bin/sh'
+		echo "echo \"\$1\" >$W/net-ifup.log"
+		echo 'ip addr add 192.168.34.1/24 dev "$1" && ip link set "$1" up'
+	} >"$W/net-ifup"
+	chmod 755 "$W/net-ifup"
+	net_serve any || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
+	net_guest=192.168.34.2
+	l2 net-tap-pci feed_net_tap -c 2 --virtio-transport pci -n "mode=tap,script=$W/net-ifup" \
+		-p "$Q lkvmtest=net lkvmnet=192.168.34.2/24 lkvmnetsrv=192.168.34.1 lkvmnetwait=1 lkvmnetbytes=$NET_BYTES"
+	net_stop
+	net_tap_checks net-tap-pci 192.168.34.2/24 192.168.34.1 pci || return 1
+	tap=$(cat "$W/net-ifup.log" 2>/dev/null)
+	case "$tap" in
+	tap*) ;;
+	*) why="lkvm's script ran with '$tap', expected the new tap's name"; return 1 ;;
+	esac
+	[ "$(value NET_QUEUES)" = 2 ] && [ "$(value NET_TXQUEUES)" = 2 ] ||
+		{ why="the guest's eth0 has $(value NET_QUEUES) rx and $(value NET_TXQUEUES) tx queues with -c 2, expected 2"; return 1; }
+}
+
 # reboot -f: SBI system reset (cold reboot); lkvm ends with 0.
 case_reboot() {
 	l2 reboot none -c 1 -p "$Q lkvmtest=marker lkvmend=reboot"

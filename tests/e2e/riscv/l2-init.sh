@@ -7,7 +7,7 @@
 # tests/e2e/riscv/cases.sh in L1.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 # l2_start, l2_arg, l2_end, pat, wait_dev, blk_rw, rng_report, l2_shell,
-# p9_mount: tests/e2e/lib/l2-lib.sh.
+# p9_mount, net_action: tests/e2e/lib/l2-lib.sh.
 . /l2-lib.sh
 l2_start
 
@@ -30,6 +30,7 @@ for a in $(l2_arg lkvmtest | tr , ' '); do
 		sync
 		;;
 	rng) rng_report ;;
+	net) net_action ;;
 	9p)
 		# The export tagged "e2e": read L1's file, write one back.
 		if p9_mount e2e; then

@@ -27,7 +27,7 @@ set -eu
 LKVM_PROG=riscv-e2e
 . "$(dirname "$0")/guest.sh"
 
-ALL_CASES="boot-marker smp-2 cmdline serial-shell virtio-blk virtio-blk-pci rng 9p virtio-pci-all irqchip-aia-pci irqchip-aia-mmio reboot earlycon dump-dtb"
+ALL_CASES="boot-marker smp-2 cmdline serial-shell virtio-blk virtio-blk-pci rng 9p virtio-pci-all irqchip-aia-pci irqchip-aia-mmio net-user net-user-pci net-tap net-tap-pci reboot earlycon dump-dtb"
 lkvm_bin=$LKVM_TOP/build/riscv64/lkvm
 cases=$ALL_CASES
 case_timeout=120
@@ -79,10 +79,11 @@ KIMAGE=$RV_KIMAGE
 KMODS=$RV_KMODS
 LKVM_BUSYBOX=$RV_BUSYBOX
 # The modules L2 needs: the virtio-mmio transport (virtio-pci is built in),
-# the block and rng drivers (the hw_random core and virtio_console are
-# built in), 9p over virtio (with 9pnet and netfs). L1 needs only kvm (no
-# dependencies in this kernel).
-RV_L2_MODULES="virtio_mmio virtio_blk virtio-rng 9pnet_virtio 9p"
+# the block, rng and net drivers (the hw_random core and virtio_console are
+# built in; virtio_net needs net_failover and failover), 9p over virtio
+# (with 9pnet and netfs). L1 needs kvm (no dependencies in this kernel) and,
+# for the net-tap cases, tun (in /modules, insmod'ed by the case).
+RV_L2_MODULES="virtio_mmio virtio_blk virtio-rng virtio_net 9pnet_virtio 9p"
 LKVM_L1_MODULES=kvm
 LKVM_L2_KERNEL=Image
 
@@ -95,6 +96,7 @@ lkvm_scratch rv-e2e
 	printf 'E2E_TIMEOUT=%s\n' "$case_timeout"
 } >"$conf"
 lkvm_stage_l1 "$stage" "$LKVM_TESTS_DIR/e2e/riscv/cases.sh" "$conf"
+lkvm_stage_l1_tun "$stage"
 if [ "$l1_only" = 1 ]; then
 	printf '#!/bin/sh\necho "E2E-L1-ONLY /dev/kvm: $(ls -l /dev/kvm)"\ndmesg | grep -i -e kvm -e aia -e imsic | sed "s/^/E2E-L1-DMESG /"\n' >"$stage/payload.sh"
 else

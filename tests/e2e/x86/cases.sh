@@ -591,97 +591,67 @@ case_virtio_rng() {
 
 # --- virtio-net cases ------------------------------------------------------------
 #
-# The guest's side is lkvmtest=net in l2-init.sh: eth0 (virtio_net)
-# configured by DHCP or by hand, a ping to L1's end, an HTTP GET of 1 MiB
-# from L1's busybox httpd (port 8080) and an upload of 1 MiB to L1's nc
-# (port 8081); L1 checks both by sha256.
+# The guest's side is lkvmtest=net (net_action in l2-lib.sh): eth0
+# (virtio_net) configured by DHCP or by hand, a ping to L1's end, an HTTP
+# GET of 1 MiB from L1's busybox httpd (port 8080) and an upload of 1 MiB
+# to L1's nc (port 8081), checked by sha256 on the receiving side; the tap
+# cases add bulk transfers both ways (NET_BIG: httpd and wget on both
+# sides, sha256 on the receiving side), the MTU and the per-queue
+# counters.  L1's servers, feeders and checks (net_serve, feed_net_user,
+# feed_net_tap, net_check, net_check_big, ...) are in l1-lib.sh, shared
+# with the riscv64 suite.
 NET_BYTES=$MiB
+# Bulk TCP each way: net-tap (tap made by L1, MTU 9000) and net-tap-mq
+# (both queue pairs). Under nested TCG the transfer runs at a few MB/s.
+NET_BIG=$((64 * MiB))
+NET_MQ_BIG=$((16 * MiB))
+NET_TIMEOUT=$((E2E_TIMEOUT * 2))
+# The name L1's DNS server answers in net-user (net_dns).
+NET_DNS_NAME=l1-e2e.lkvm.test
+net_bigping= net_big=
 
-# net_serve ADDR: L1's servers for a net case: httpd serving the pattern
-# net-get as /f on ADDR:8080 (every address for "any"; then checked on
-# 127.0.0.1), and nc storing one upload from port 8081 in
-# $W/net-put.bin; checks that httpd answers on ADDR.
-net_serve() {
-	net_stop
-	# L1's own addresses (127.0.0.1, and the tap's) are reached over lo.
-	ip link set lo up
-	rm -rf "$W/www" "$W/net-put.bin" "$W/net-hold"
-	mkdir -p "$W/www"
-	pat net-get $NET_BYTES >"$W/www/f"
-	if [ "$1" = any ]; then
-		httpd -f -p 8080 -h "$W/www" &
-		set -- 127.0.0.1
-	else
-		httpd -f -p "$1:8080" -h "$W/www" &
-	fi
-	net_httpd=$!
-	# busybox nc -l ends when its stdin does: give it a FIFO that L1 holds
-	# open (fd 9) so that it ends when the guest's connection closes.
-	mkfifo "$W/net-hold"
-	nc -l -p 8081 <"$W/net-hold" >"$W/net-put.bin" &
-	net_nc=$!
-	exec 9>"$W/net-hold"
+# net_tr DEFAULT: a net case's --virtio-transport: run.sh --transport T,
+# else DEFAULT (each net case has its own, so that `make check` moves
+# traffic over all three: user on pci, tap on mmio, mq on pci-legacy).
+net_tr() { echo "${E2E_TRANSPORT:-$1}"; }
+
+# net_dns: what a host's resolver looks like to slirp: L1's
+# /etc/resolv.conf names 127.0.0.53 (as systemd-resolved's does), where
+# dnsanswer (tests/e2e/tools/dnsanswer.c) answers NET_DNS_NAME with
+# net_dns_addr (made of the run's token, so no other answer can match) and
+# logs every query to $W/net-dns.log. Nothing listens on 127.0.0.1:53,
+# where slirp would fall back without a resolv.conf. Checks the server
+# with L1's nslookup; net_dns_seen is the answers so far.
+net_dns() {
+	net_dns_addr=198.18.$((0x$(echo "$TOK" | cut -c1-2))).$((0x$(echo "$TOK" | cut -c3-4)))
+	echo "nameserver 127.0.0.53" >/etc/resolv.conf
+	dnsanswer 127.0.0.53 53 "$NET_DNS_NAME" "$net_dns_addr" >"$W/net-dns.log" 2>&1 &
+	net_dns=$!
 	i=0
-	while [ "$(printf 'GET /f HTTP/1.0\r\n\r\n' | nc -w 5 "$1" 8080 2>/dev/null | tail -c $NET_BYTES | sha)" != "$(pat net-get $NET_BYTES | sha)" ]; do
+	while [ "$(nslookup "$NET_DNS_NAME" 127.0.0.53 2>/dev/null | awk '/^Name:/ { n = 1 } n && /^Address:/ { print $2 }')" != "$net_dns_addr" ]; do
 		i=$((i + 1))
-		[ $i -lt 20 ] || { echo "E2E-INFO L1's httpd does not serve /f on $1:8080"; return 1; }
+		[ $i -lt 20 ] || { echo "E2E-INFO L1's dnsanswer does not answer on 127.0.0.53: $(head -c 300 "$W/net-dns.log")"; return 1; }
 		sleep 0.5
 	done
-}
-# net_stop: end net_serve's servers.
-net_stop() {
-	exec 9>&-
-	# (A bare wait would wait for the heartbeat too.)
-	for pid in ${net_httpd:-} ${net_nc:-}; do
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	net_httpd= net_nc=
-}
-
-# net_check CASE SRV: the guest's virtio_net bound the card (default MAC,
-# carrier up), pinged SRV (L1's end) and moved 1 MiB each way intact.
-net_check() {
-	expect_marker && expect_status 0 || return 1
-	[ "$(value NET_ETH0)" = present ] || { why="no eth0 in the guest: $(value NET_ETH0)"; return 1; }
-	[ "$(value NET_DRIVER)" = virtio_net ] || { why="eth0's driver is '$(value NET_DRIVER)', expected virtio_net"; return 1; }
-	[ "$(value NET_MAC)" = 02:15:15:15:15:15 ] || { why="eth0's MAC is '$(value NET_MAC)', expected 02:15:15:15:15:15"; return 1; }
-	[ "$(value NET_LINK)" = up ] || { why="eth0's operstate is '$(value NET_LINK)': no carrier (VIRTIO_NET_S_LINK_UP)"; return 1; }
-	echo "E2E-INFO $1: features $(value NET_FEATURES); eth0 rx $(value NET_STAT_rx_bytes) B/$(value NET_STAT_rx_packets) pkts, tx $(value NET_STAT_tx_bytes) B/$(value NET_STAT_tx_packets) pkts, errors rx $(value NET_STAT_rx_errors) tx $(value NET_STAT_tx_errors), dropped rx $(value NET_STAT_rx_dropped) tx $(value NET_STAT_tx_dropped)"
-	[ "$(value NET_PING)" = ok ] || { why="the guest's ping to $2: $(value NET_PING)"; return 1; }
-	case "$(value NET_GET_STATUS)" in
-	*" 200 "*) ;;
-	*) why="the guest's GET of http://$2:8080/f: status '$(value NET_GET_STATUS)', $(value NET_GET_TOTAL) bytes"; return 1 ;;
-	esac
-	[ "$(value NET_GET_SHA)" = "$(pat net-get $NET_BYTES | sha)" ] ||
-		{ why="the guest received 1 MiB from L1 wrong ($(value NET_GET_TOTAL) bytes in the reply)"; return 1; }
-	[ "$(value NET_PUT)" = sent ] || { why="the guest's upload to $2:8081: $(value NET_PUT)"; return 1; }
-	n=$(stat -c %s "$W/net-put.bin" 2>/dev/null)
-	[ "$n" = $NET_BYTES ] && [ "$(sha <"$W/net-put.bin")" = "$(pat net-put $NET_BYTES | sha)" ] ||
-		{ why="L1 received ${n:-no} bytes of the guest's 1 MiB upload, or different ones"; return 1; }
+	net_dns_seen=$(grep -c ' type 1 from .*: answered$' "$W/net-dns.log")
 }
 
 # -n mode=user: slirp's DHCP gives eth0 10.0.2.15/24 with router 10.0.2.2
 # and DNS 10.0.2.3; 10.0.2.2 answers pings and reaches L1's loopback
-# (httpd listens on 127.0.0.1 only); hostfwd= takes L1's 127.0.0.1:2222
-# to the guest's port 7000, where the guest serves 1 MiB that L1 fetches.
-feed_net_user() {
-	i=0
-	wait_for_output LKVM-L2-NET-WAITING || return 0
-	# Input held open (the FIFO of net_serve): nc ends when the guest's
-	# server closes the connection.
-	timeout 60 nc -w 10 127.0.0.1 2222 <"$W/net-hold" >"$W/net-fwd.bin" 2>"$W/net-fwd.err"
-	echo $? >"$W/net-fwd.rc"
-	printf 'go\n'
-	wait_vmm_exit
-}
+# (httpd listens on 127.0.0.1 only); 10.0.2.3 forwards the guest's DNS
+# query to the server in L1's resolv.conf; hostfwd= takes L1's
+# 127.0.0.1:2222 to the guest's port 7000, where the guest serves 1 MiB
+# that L1 fetches (feed_net_user).
 case_net_user() {
 	rm -f "$W"/net-fwd.*
+	ntr=$(net_tr pci)
 	net_serve 127.0.0.1 || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
-	run_vmm net-user feed_net_user "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 1 $TR \
+	net_dns || { why="L1's DNS server never answered (harness)"; net_stop; return 1; }
+	run_vmm net-user feed_net_user "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 1 --virtio-transport "$ntr" \
 		-n mode=user,hostfwd=tcp:127.0.0.1:2222-:7000 \
-		-p "$Q lkvmtest=net lkvmnet=dhcp lkvmnetsrv=10.0.2.2 lkvmnetwait=1 lkvmnetfwd=7000"
+		-p "$Q lkvmtest=net lkvmnet=dhcp lkvmnetsrv=10.0.2.2 lkvmnetwait=1 lkvmnetfwd=7000 lkvmnetdns=$NET_DNS_NAME"
 	net_stop
+	show "net-user L1 dns" <"$W/net-dns.log"
 	expect_marker &&
 		expect_line '^LKVM-L2-NET-WAITING' "the guest never got to serve its hostfwd port" || return 1
 	[ "$(value NET_DHCP)" = ok ] || { why="DHCP in the guest: $(value NET_DHCP)"; return 1; }
@@ -689,50 +659,77 @@ case_net_user() {
 		[ "$(value NET_DHCP_ROUTER)" = 10.0.2.2 ] && [ "$(value NET_DHCP_DNS)" = 10.0.2.3 ] ||
 		{ why="DHCP lease ip=$(value NET_DHCP_IP)/$(value NET_DHCP_MASK) router=$(value NET_DHCP_ROUTER) dns=$(value NET_DHCP_DNS), expected 10.0.2.15/24, 10.0.2.2, 10.0.2.3"; return 1; }
 	[ "$(value NET_ADDR)" = 10.0.2.15/24 ] || { why="eth0 has '$(value NET_ADDR)' after DHCP"; return 1; }
-	net_check net-user 10.0.2.2 || return 1
+	net_check net-user 10.0.2.2 "$ntr" || return 1
 	n=$(stat -c %s "$W/net-fwd.bin" 2>/dev/null)
 	[ "$n" = $NET_BYTES ] && [ "$(sha <"$W/net-fwd.bin")" = "$(pat net-fwd $NET_BYTES | sha)" ] ||
 		{ why="through hostfwd 127.0.0.1:2222 L1 got ${n:-no} bytes of the guest's 1 MiB, or different ones (nc status $(cat "$W/net-fwd.rc" 2>/dev/null): $(head -c 200 "$W/net-fwd.err" 2>/dev/null))"; return 1; }
+	# DNS: the guest asked the lease's server (10.0.2.3), slirp asked
+	# L1's resolver, which saw the query and answered with this run's
+	# address.
+	[ "$(value NET_DNS_SERVER)" = 10.0.2.3 ] && [ "$(value NET_DNS_ADDR)" = "$net_dns_addr" ] ||
+		{ why="the guest's nslookup $NET_DNS_NAME asked '$(value NET_DNS_SERVER)' and got '$(value NET_DNS_ADDR)', expected 10.0.2.3 and $net_dns_addr"; return 1; }
+	n=$(grep -c " type 1 from .*: answered$" "$W/net-dns.log")
+	[ "$n" -gt "$net_dns_seen" ] || { why="L1's DNS server never saw the guest's query (slirp did not forward it to L1's resolv.conf server)"; return 1; }
 }
 
-# -n mode=tap,tapif=tap0 on a tap L1 made and addressed 192.168.33.1/24:
-# the guest (192.168.33.2/24, set by hand) and L1 ping each other, then
-# the transfers.
-feed_net_tap() {
-	i=0
-	wait_for_output LKVM-L2-NET-WAITING || return 0
-	ping -c 3 -W 5 "$net_guest" >"$W/net-tap-ping.out" 2>&1
-	echo $? >"$W/net-tap-ping.rc"
-	printf 'go\n'
-	wait_vmm_exit
-}
+# -n mode=tap,tapif=tap0 on a tap L1 made with MTU 9000 and addressed
+# 192.168.33.1/24: lkvm tells the guest the tap's MTU (VIRTIO_NET_F_MTU),
+# so eth0 has MTU 9000 and 9000-byte pings go both ways unfragmented; the
+# guest (192.168.33.2/24, set by hand) and L1 ping each other, then the
+# small transfers and 64 MiB each way over the tap. By default over
+# virtio-mmio.
 case_net_tap() {
-	rm -f "$W"/net-tap-ping.*
+	rm -f "$W"/net-tap-ping.* "$W"/net-tap-bigping.* "$W"/net-bigput.*
+	ntr=$(net_tr mmio)
 	[ -c /dev/net/tun ] || insmod /modules/tun.ko || { why="insmod tun failed in L1"; return 1; }
 	wait_dev_l1 /dev/net/tun || { why="no /dev/net/tun in L1"; return 1; }
 	ip link show tap0 >/dev/null 2>&1 || tunctl -t tap0 >/dev/null || { why="tunctl -t tap0 failed in L1"; return 1; }
 	ip addr flush dev tap0
-	ip addr add 192.168.33.1/24 dev tap0 && ip link set tap0 up || { why="cannot configure tap0 in L1"; return 1; }
-	net_serve 192.168.33.1 || { why="L1's httpd never answered on 192.168.33.1 (harness)"; net_stop; return 1; }
-	net_guest=192.168.33.2
-	run_vmm net-tap feed_net_tap "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 1 $TR -n mode=tap,tapif=tap0 \
-		-p "$Q lkvmtest=net lkvmnet=192.168.33.2/24 lkvmnetsrv=192.168.33.1 lkvmnetwait=1"
+	ip link set tap0 mtu 9000 && ip addr add 192.168.33.1/24 dev tap0 && ip link set tap0 up ||
+		{ why="cannot configure tap0 in L1"; return 1; }
+	net_serve 192.168.33.1 $NET_BIG || { why="L1's httpd never answered on 192.168.33.1 (harness)"; net_stop; return 1; }
+	net_guest=192.168.33.2 net_bigping=8972 net_big=$NET_BIG
+	f0=$(l1_ip FragCreates) r0=$(l1_ip ReasmReqds)
+	run_vmm net-tap feed_net_tap "$NET_TIMEOUT" run -k $K -i $IV -m 256 -c 1 --virtio-transport "$ntr" -n mode=tap,tapif=tap0 \
+		-p "$Q lkvmtest=net lkvmnet=192.168.33.2/24 lkvmnetsrv=192.168.33.1 lkvmnetwait=1 lkvmnetbigping=$net_bigping lkvmnetbig=$net_big"
+	f1=$(l1_ip FragCreates) r1=$(l1_ip ReasmReqds)
 	net_stop
-	[ -s "$W/net-tap-ping.out" ] && show "net-tap L1 ping" <"$W/net-tap-ping.out"
+	net_bigping= net_big=
+	for f in ping bigping; do
+		[ -s "$W/net-tap-$f.out" ] && show "net-tap L1 $f" <"$W/net-tap-$f.out"
+	done
 	expect_marker &&
 		expect_line '^LKVM-L2-NET-WAITING' "the guest never got to wait for L1's ping" || return 1
 	[ "$(value NET_ADDR)" = 192.168.33.2/24 ] || { why="eth0 has '$(value NET_ADDR)'"; return 1; }
 	[ "$(cat "$W/net-tap-ping.rc" 2>/dev/null)" = 0 ] ||
 		{ why="L1's ping of the guest failed: $(tail -n 2 "$W/net-tap-ping.out" | tr '\n' ' ')"; return 1; }
-	net_check net-tap 192.168.33.1
+	net_check net-tap 192.168.33.1 "$ntr" || return 1
+	# MTU 9000: offered (VIRTIO_NET_F_MTU, bit 3) with the tap's value,
+	# used by the guest, and 9000-byte IP packets crossed both ways whole.
+	[ "$(net_bit 3)" = 1 ] && [ "$(value NET_MTU)" = 9000 ] ||
+		{ why="eth0's MTU is '$(value NET_MTU)' (VIRTIO_NET_F_MTU '$(net_bit 3)') on a tap of MTU 9000"; return 1; }
+	[ "$(value NET_PING_BIG)" = ok ] || { why="the guest's ping -s 8972 of L1: $(value NET_PING_BIG)"; return 1; }
+	[ "$(cat "$W/net-tap-bigping.rc" 2>/dev/null)" = 0 ] ||
+		{ why="L1's ping -s 8972 of the guest failed: $(tail -n 2 "$W/net-tap-bigping.out" | tr '\n' ' ')"; return 1; }
+	echo "E2E-INFO net-tap: guest $(grep '^NET_IP_' "$TXT" | tr '\n' ' '); L1 FragCreates $f0->$f1 ReasmReqds $r0->$r1"
+	[ "$(value NET_IP_FragCreates)" = 0 ] && [ "$(value NET_IP_ReasmReqds)" = 0 ] &&
+		[ "$f1" = "$f0" ] && [ "$r1" = "$r0" ] ||
+		{ why="IP fragmentation at MTU 9000: guest FragCreates $(value NET_IP_FragCreates) ReasmReqds $(value NET_IP_ReasmReqds), L1 FragCreates $f0->$f1 ReasmReqds $r0->$r1"; return 1; }
+	net_check_big net-tap $NET_BIG
 }
 
 # -c 2 and -n mode=tap,script=...: lkvm makes the tap itself, multi-queue
 # (one queue pair per vCPU), and runs the script, which addresses it
 # (192.168.34.1/24) and brings it up; the guest's virtio_net uses both
-# queue pairs (VIRTIO_NET_F_MQ), and the same pings and transfers work.
+# queue pairs (VIRTIO_NET_F_MQ): the bulk upload comes from a process on
+# CPU 1 (XPS: tx queue 1), the bulk download goes to one on CPU 0 (tx
+# queue 0 for its ACKs; the tap steers the replies of a flow to the queue
+# it came from), and the guest's per-queue counters (ethtool statistics,
+# ethstats) show every queue carrying traffic and, with MSI-X, each pair
+# carrying its transfer. By default over pci-legacy.
 case_net_tap_mq() {
-	rm -f "$W"/net-tap-ping.* "$W/net-ifup.log"
+	rm -f "$W"/net-tap-ping.* "$W/net-ifup.log" "$W"/net-bigput.*
+	ntr=$(net_tr pci-legacy)
 	[ -c /dev/net/tun ] || insmod /modules/tun.ko || { why="insmod tun failed in L1"; return 1; }
 	wait_dev_l1 /dev/net/tun || { why="no /dev/net/tun in L1"; return 1; }
 	{
@@ -741,11 +738,12 @@ case_net_tap_mq() {
 		echo 'ip addr add 192.168.34.1/24 dev "$1" && ip link set "$1" up'
 	} >"$W/net-ifup"
 	chmod 755 "$W/net-ifup"
-	net_serve any || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
-	net_guest=192.168.34.2
-	run_vmm net-tap-mq feed_net_tap "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 2 $TR -n "mode=tap,script=$W/net-ifup" \
-		-p "$Q lkvmtest=net lkvmnet=192.168.34.2/24 lkvmnetsrv=192.168.34.1 lkvmnetwait=1"
+	net_serve any $NET_MQ_BIG || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
+	net_guest=192.168.34.2 net_big=$NET_MQ_BIG
+	run_vmm net-tap-mq feed_net_tap "$NET_TIMEOUT" run -k $K -i $IV -m 256 -c 2 --virtio-transport "$ntr" -n "mode=tap,script=$W/net-ifup" \
+		-p "$Q lkvmtest=net lkvmnet=192.168.34.2/24 lkvmnetsrv=192.168.34.1 lkvmnetwait=1 lkvmnetbig=$net_big"
 	net_stop
+	net_big=
 	[ -s "$W/net-tap-ping.out" ] && show "net-tap-mq L1 ping" <"$W/net-tap-ping.out"
 	expect_marker &&
 		expect_line '^LKVM-L2-NET-WAITING' "the guest never got to wait for L1's ping" || return 1
@@ -754,9 +752,10 @@ case_net_tap_mq() {
 	tap*) ;;
 	*) why="lkvm's script ran with '$tap', expected the new tap's name"; return 1 ;;
 	esac
-	[ "$(value NET_QUEUES)" = 2 ] || { why="the guest's eth0 has $(value NET_QUEUES) rx queues with -c 2, expected 2"; return 1; }
+	[ "$(value NET_QUEUES)" = 2 ] && [ "$(value NET_TXQUEUES)" = 2 ] ||
+		{ why="the guest's eth0 has $(value NET_QUEUES) rx and $(value NET_TXQUEUES) tx queues with -c 2, expected 2"; return 1; }
 	# Over PCI (MSI-X) each queue has its vector.
-	case "${E2E_TRANSPORT:-pci}" in
+	case "$ntr" in
 	pci*)
 		n=$(grep -c '^IRQ: .*virtio.*-input\.[01]$' "$TXT")
 		[ "$n" = 2 ] || { why="$n virtio input vectors (input.0, input.1) with -c 2, expected 2"; return 1; }
@@ -764,17 +763,47 @@ case_net_tap_mq() {
 	esac
 	[ "$(cat "$W/net-tap-ping.rc" 2>/dev/null)" = 0 ] ||
 		{ why="L1's ping of the guest failed: $(tail -n 2 "$W/net-tap-ping.out" | tr '\n' ' ')"; return 1; }
-	net_check net-tap-mq 192.168.34.1
+	net_check net-tap-mq 192.168.34.1 "$ntr" && net_check_big net-tap-mq $NET_MQ_BIG || return 1
+	q=
+	for k in rx_queue_0_bytes rx_queue_1_bytes tx_queue_0_bytes tx_queue_1_bytes \
+		rx_queue_0_packets rx_queue_1_packets tx_queue_0_packets tx_queue_1_packets; do
+		v=$(value "NET_ETHS_$k")
+		[ -n "$v" ] || { why="no $k in the guest's virtio_net statistics: $(grep -m1 '^NET_ETHS_' "$TXT")"; return 1; }
+		q="$q $k=$v"
+	done
+	echo "E2E-INFO net-tap-mq: per-queue counters:$q"
+	for k in rx_queue_0_packets rx_queue_1_packets tx_queue_0_packets tx_queue_1_packets; do
+		[ "$(value "NET_ETHS_$k")" -gt 0 ] || { why="$k is 0: a queue carried no traffic:$q"; return 1; }
+	done
+	# With a vector per queue (MSI-X), each queue pair carried its own
+	# transfer: the download arrived on rx queue 0 and the upload left
+	# on tx queue 1 (7/8 of the bulk bytes at least; the flow's first
+	# segments may go elsewhere), and the other direction of each (its
+	# ACKs) used the same pair. (Over virtio-mmio one interrupt serves
+	# every queue: the ACKs of the upload are handled on whichever CPU
+	# takes it, and the upload follows them to that CPU's queue.)
+	case "$ntr" in
+	pci*)
+		[ "$(value NET_ETHS_rx_queue_0_bytes)" -ge $((NET_MQ_BIG / 8 * 7)) ] &&
+			[ "$(value NET_ETHS_tx_queue_1_bytes)" -ge $((NET_MQ_BIG / 8 * 7)) ] ||
+			{ why="the pinned bulk transfers did not each use their queue pair:$q"; return 1; }
+		for k in rx_queue_1_packets tx_queue_0_packets; do
+			[ "$(value "NET_ETHS_$k")" -ge 100 ] ||
+				{ why="$k is $(value "NET_ETHS_$k"): the ACKs of its queue pair's transfer went elsewhere:$q"; return 1; }
+		done
+		;;
+	esac
 }
 
 # -c 2 -n mode=tap,script=...,vhost=on: the same as net-tap-mq with the
 # host kernel's vhost-net moving the frames (L1 loads vhost_net): both
 # queue pairs, the pings and the transfers, and L1 has a vhost worker
 # thread per queue pair for lkvm's process while the guest runs.
-# net-tap-vhost runs over the suite's transport (virtio-pci: vhost signals
-# the MSI-X irqfds itself; mmio: lkvm forwards), net-tap-vhost-legacy over
-# a legacy virtio-pci device, whose driver negotiates VIRTIO_F_ANY_LAYOUT
-# (the bit vhost reads as VHOST_NET_F_VIRTIO_NET_HDR).
+# net-tap-vhost (64 MiB each way) runs over virtio-pci by default (vhost
+# signals the MSI-X irqfds itself; over mmio lkvm forwards),
+# net-tap-vhost-legacy (16 MiB) always over a legacy virtio-pci device,
+# whose driver negotiates VIRTIO_F_ANY_LAYOUT (the bit vhost reads as
+# VHOST_NET_F_VIRTIO_NET_HDR).
 feed_net_tap_vhost() {
 	wait_for_output LKVM-L2-NET-WAITING || return 0
 	pid=$(cat "$PIDF" 2>/dev/null)
@@ -785,15 +814,11 @@ feed_net_tap_vhost() {
 		case "$(cat "$c" 2>/dev/null)" in "vhost-$pid"*) n=$((n + 1)) ;; esac
 	done
 	echo "$n" >"$W/net-vhost.threads"
-	ping -c 3 -W 5 "$net_guest" >"$W/net-tap-ping.out" 2>&1
-	echo $? >"$W/net-tap-ping.rc"
-	cat /proc/net/dev >"$W/net-dev.txt"
-	printf 'go\n'
-	wait_vmm_exit
+	feed_net_tap
 }
-# net_tap_vhost NAME TRANSPORT-OPTION
+# net_tap_vhost NAME TRANSPORT BYTES
 net_tap_vhost() {
-	rm -f "$W"/net-tap-ping.* "$W/net-ifup.log" "$W/net-vhost.threads"
+	rm -f "$W"/net-tap-ping.* "$W/net-ifup.log" "$W/net-vhost.threads" "$W"/net-bigput.*
 	[ -c /dev/net/tun ] || insmod /modules/tun.ko || { why="insmod tun failed in L1"; return 1; }
 	if [ ! -c /dev/vhost-net ]; then
 		for m in $(cat /modules/vhost_net.order); do
@@ -808,35 +833,46 @@ net_tap_vhost() {
 		echo 'ip addr add 192.168.35.1/24 dev "$1" && ip link set "$1" up'
 	} >"$W/net-ifup"
 	chmod 755 "$W/net-ifup"
-	net_serve any || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
-	net_guest=192.168.35.2
-	run_vmm "$1" feed_net_tap_vhost "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 2 $2 \
+	net_serve any "$3" || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
+	net_guest=192.168.35.2 net_big=$3
+	run_vmm "$1" feed_net_tap_vhost "$NET_TIMEOUT" run -k $K -i $IV -m 256 -c 2 --virtio-transport "$2" \
 		-n "mode=tap,script=$W/net-ifup,vhost=on" \
-		-p "$Q lkvmtest=net lkvmnet=192.168.35.2/24 lkvmnetsrv=192.168.35.1 lkvmnetwait=1"
+		-p "$Q lkvmtest=net lkvmnet=192.168.35.2/24 lkvmnetsrv=192.168.35.1 lkvmnetwait=1 lkvmnetbig=$net_big"
 	net_stop
-	tap=$(cat "$W/net-ifup.log" 2>/dev/null)
-	[ -z "$tap" ] || grep -E "Inter-|face|$tap:" "$W/net-dev.txt" | show "$1 L1 /proc/net/dev"
+	net_big=
 	[ -s "$W/net-tap-ping.out" ] && show "$1 L1 ping" <"$W/net-tap-ping.out"
 	expect_marker &&
 		expect_line '^LKVM-L2-NET-WAITING' "the guest never got to wait for L1's ping" || return 1
-	[ "$(value NET_QUEUES)" = 2 ] || { why="the guest's eth0 has $(value NET_QUEUES) rx queues with -c 2, expected 2"; return 1; }
+	[ "$(value NET_QUEUES)" = 2 ] && [ "$(value NET_TXQUEUES)" = 2 ] ||
+		{ why="the guest's eth0 has $(value NET_QUEUES) rx and $(value NET_TXQUEUES) tx queues with -c 2, expected 2"; return 1; }
 	n=$(cat "$W/net-vhost.threads" 2>/dev/null)
 	[ "${n:-0}" -ge 2 ] || { why="L1 saw ${n:-no} vhost worker threads for lkvm (expected one per queue pair, 2)"; return 1; }
 	[ "$(cat "$W/net-tap-ping.rc" 2>/dev/null)" = 0 ] ||
 		{ why="L1's ping of the guest failed: $(tail -n 2 "$W/net-tap-ping.out" | tr '\n' ' ')"; return 1; }
-	net_check "$1" 192.168.35.1
+	net_check "$1" 192.168.35.1 "$2" && net_check_big "$1" "$3"
 }
-case_net_tap_vhost() { net_tap_vhost net-tap-vhost "$TR"; }
-case_net_tap_vhost_legacy() { net_tap_vhost net-tap-vhost-legacy "--virtio-transport pci-legacy"; }
+case_net_tap_vhost() { net_tap_vhost net-tap-vhost "$(net_tr pci)" $NET_BIG; }
+case_net_tap_vhost_legacy() { net_tap_vhost net-tap-vhost-legacy pci-legacy $NET_MQ_BIG; }
 
-# wait_dev_l1 PATH: up to 5 s for a device node in L1.
-wait_dev_l1() {
-	n=0
-	while [ ! -e "$1" ] && [ $n -lt 50 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	[ -e "$1" ]
+# No -n at all: lkvm's default card is user mode, as -n mode=user: the
+# guest's own DHCP client (its own initramfs: lkvm configures nothing)
+# gets slirp's lease, then the pings, 1 MiB each way and a name through
+# slirp's DNS.
+case_net_default() {
+	ntr=$(net_tr pci)
+	net_serve 127.0.0.1 || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
+	net_dns || { why="L1's DNS server never answered (harness)"; net_stop; return 1; }
+	run_vmm net-default none "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 1 $TR \
+		-p "$Q lkvmtest=net lkvmnet=dhcp lkvmnetsrv=10.0.2.2 lkvmnetdns=$NET_DNS_NAME"
+	net_stop
+	expect_marker || return 1
+	[ "$(value NET_DHCP)" = ok ] || { why="DHCP in the guest (no -n): $(value NET_DHCP) (NET_ETH0=$(value NET_ETH0))"; return 1; }
+	[ "$(value NET_DHCP_IP)" = 10.0.2.15 ] && [ "$(value NET_DHCP_ROUTER)" = 10.0.2.2 ] &&
+		[ "$(value NET_DHCP_DNS)" = 10.0.2.3 ] ||
+		{ why="DHCP lease ip=$(value NET_DHCP_IP) router=$(value NET_DHCP_ROUTER) dns=$(value NET_DHCP_DNS): not slirp's"; return 1; }
+	net_check net-default 10.0.2.2 "$ntr" || return 1
+	[ "$(value NET_DNS_SERVER)" = 10.0.2.3 ] && [ "$(value NET_DNS_ADDR)" = "$net_dns_addr" ] ||
+		{ why="the guest's nslookup $NET_DNS_NAME asked '$(value NET_DNS_SERVER)' and got '$(value NET_DNS_ADDR)', expected 10.0.2.3 and $net_dns_addr"; return 1; }
 }
 
 # --- virtio-9p cases ------------------------------------------------------------
@@ -1212,6 +1248,118 @@ case_run_9p_root_shell() {
 	run_vmm run-9p-root-shell feed_root_shell "$E2E_TIMEOUT" run -p "$Q"
 	expect_line "MAGIC-42-sandbox-token-$TOK" "the shell never ran the command typed into lkvm's stdin" &&
 		expect_status 0
+}
+
+# --- the sandbox's network (lkvm's init configures the default card) -------
+#
+# The guest runs L1's busybox (its /bin is /host/bin), so the scripts live
+# in L1's /etc (/host/etc in the guest).  Guest lines are NETS_NAME=value.
+
+# The guest of net-sandbox: what lkvm's init set up, then DNS, HTTP, IPv6.
+net_sandbox_script() {
+	cat <<'EOS'
+n=/sys/class/net/eth0
+echo "NETS_IFACES=$(ls /sys/class/net | tr '\n' ' ')"
+echo "NETS_VIRTIO=$(cat /sys/bus/virtio/devices/*/device | sort | tr '\n' ' ')"
+echo "NETS_DRIVER=$(basename "$(readlink $n/device/driver)")"
+echo "NETS_MAC=$(cat $n/address)"
+echo "NETS_OPER=$(cat $n/operstate)"
+echo "NETS_ADDR=$(ip -o -f inet addr show dev eth0 | awk '{ print $4 }' | tr '\n' ' ')"
+echo "NETS_ROUTE=$(ip route show default | tr '\n' ' ')"
+echo "NETS_LO=$(ip -o -f inet addr show dev lo | awk '{ print $4 }')"
+echo "NETS_RESOLV=$(tr '\n' ' ' </etc/resolv.conf)"
+nslookup "$1" >/tmp/ns.out 2>&1
+echo "NETS_NSLOOKUP_RC=$?"
+echo "NETS_DNS_SERVER=$(sed -n 's/^Server:[[:space:]]*//p' /tmp/ns.out)"
+echo "NETS_DNS_ANSWER=$(sed -n '/^Name:/,$s/^Address:[[:space:]]*//p' /tmp/ns.out | head -n 1)"
+printf 'GET /f HTTP/1.0\r\n\r\n' | timeout 60 nc -w 10 10.0.2.2 8080 >/tmp/get.out
+echo "NETS_GET_STATUS=$(head -n 1 /tmp/get.out | tr -d '\r')"
+echo "NETS_GET_SHA=$(tail -c 1048576 /tmp/get.out | sha256sum | cut -d' ' -f1)"
+echo x >/etc/resolv.conf && echo "NETS_RESOLV_WRITE=$(cat /etc/resolv.conf)"
+i=0
+while [ $i -lt 100 ]; do
+	a=$(ip -o -6 addr show dev eth0 | grep -v tentative | grep -o 'fec0:[0-9a-f:]*/64')
+	[ -z "$a" ] || break
+	sleep 0.1
+	i=$((i + 1))
+done
+echo "NETS_IPV6=$a"
+echo "NETS_IPV6_WAIT=$i"
+echo "NETS_IPV6_ALL=$(ip -o -6 addr show dev eth0 | tr -s ' \\\n' ' ')"
+if ping6 -c 1 -W 5 fec0::2 >/tmp/p6 2>&1; then echo NETS_PING6=ok; else echo "NETS_PING6=failed: $(tail -n 2 /tmp/p6 | tr '\n' ' ')"; fi
+EOS
+}
+
+# lkvm sandbox with no -n: lkvm's init gave eth0 (virtio_net, the default
+# MAC) 10.0.2.15/24, a default route via 10.0.2.2, lo, and
+# "nameserver 10.0.2.3" in /etc/resolv.conf, mounted from the guest's
+# /run: slirp's DNS forwards to L1's resolver (net_dns: dnsanswer on
+# 127.0.0.53 answers NET_DNS_NAME), an HTTP GET from L1's loopback
+# server through 10.0.2.2 has the right sha256 (nc: the static busybox
+# wget crashes there, its NSS loading L1's shared glibc from /lib), the
+# kernel took slirp's IPv6 prefix (fec0::/64) and fec0::2 answers a ping6.
+# The guest's write to /etc/resolv.conf changed neither
+# ~/.lkvm/default/etc/resolv.conf (L1's file, empty) nor L1's own
+# /etc/resolv.conf.
+case_net_sandbox() {
+	net_serve 127.0.0.1 || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
+	net_dns || { why="L1's DNS server never answered (harness)"; net_stop; return 1; }
+	net_sandbox_script >/etc/e2e-net-sandbox.sh
+	run_vmm net-sandbox none "$E2E_TIMEOUT" sandbox -p "$Q" -- sh /host/etc/e2e-net-sandbox.sh "$NET_DNS_NAME"
+	l1_resolv=$(cat /etc/resolv.conf)
+	net_stop
+	show "net-sandbox L1 dns" <"$W/net-dns.log"
+	expect_status 0 || return 1
+	[ "$(value NETS_DRIVER)" = virtio_net ] && [ "$(value NETS_MAC)" = 02:15:15:15:15:15 ] ||
+		{ why="eth0: driver '$(value NETS_DRIVER)', MAC '$(value NETS_MAC)' (interfaces: $(value NETS_IFACES); virtio ids: $(value NETS_VIRTIO))"; return 1; }
+	[ "$(value NETS_ADDR)" = "10.0.2.15/24 " ] || { why="eth0's IPv4 addresses: '$(value NETS_ADDR)', expected 10.0.2.15/24"; return 1; }
+	case "$(value NETS_ROUTE)" in
+	"default via 10.0.2.2 dev eth0"*) ;;
+	*) why="default route: '$(value NETS_ROUTE)'"; return 1 ;;
+	esac
+	[ "$(value NETS_LO)" = 127.0.0.1/8 ] || { why="lo: '$(value NETS_LO)', expected 127.0.0.1/8"; return 1; }
+	[ "$(value NETS_OPER)" = up ] || { why="eth0's operstate: $(value NETS_OPER)"; return 1; }
+	[ "$(value NETS_RESOLV)" = "nameserver 10.0.2.3 " ] || { why="the guest's /etc/resolv.conf: '$(value NETS_RESOLV)'"; return 1; }
+	n=$(grep -c " type 1 from .*: answered$" "$W/net-dns.log")
+	[ "$n" -gt "$net_dns_seen" ] ||
+		{ why="no A query for $NET_DNS_NAME reached L1's resolver through slirp's 10.0.2.3"; return 1; }
+	[ "$(value NETS_DNS_SERVER)" = 10.0.2.3 ] && [ "$(value NETS_DNS_ANSWER)" = "$net_dns_addr" ] ||
+		{ why="nslookup in the guest: server '$(value NETS_DNS_SERVER)', answer '$(value NETS_DNS_ANSWER)' (status $(value NETS_NSLOOKUP_RC)), expected 10.0.2.3 and $net_dns_addr"; return 1; }
+	case "$(value NETS_GET_STATUS)" in
+	*" 200 "*) ;;
+	*) why="the guest's GET of http://10.0.2.2:8080/f: status '$(value NETS_GET_STATUS)'"; return 1 ;;
+	esac
+	[ "$(value NETS_GET_SHA)" = "$(pat net-get $NET_BYTES | sha)" ] ||
+		{ why="the guest received 1 MiB from L1's loopback through 10.0.2.2 wrong"; return 1; }
+	# The guest's resolv.conf is its own (on its /run), not L1's files.
+	[ "$(value NETS_RESOLV_WRITE)" = x ] || { why="the guest could not write its /etc/resolv.conf"; return 1; }
+	[ -f "$HOME/.lkvm/default/etc/resolv.conf" ] && [ ! -s "$HOME/.lkvm/default/etc/resolv.conf" ] ||
+		{ why="$HOME/.lkvm/default/etc/resolv.conf is missing or was written: '$(head -c 100 "$HOME/.lkvm/default/etc/resolv.conf" 2>&1)'"; return 1; }
+	[ "$l1_resolv" = "nameserver 127.0.0.53" ] || { why="L1's /etc/resolv.conf changed: '$l1_resolv'"; return 1; }
+	case "$(value NETS_IPV6)" in
+	fec0:*/64) ;;
+	*) why="no fec0::/64 address on eth0 (SLAAC from slirp's router advertisement): $(value NETS_IPV6_ALL)"; return 1 ;;
+	esac
+	[ "$(value NETS_PING6)" = ok ] || { why="ping6 fec0::2 from the guest: $(value NETS_PING6)"; return 1; }
+}
+
+# lkvm sandbox -n none: no virtio-net device at all (only the three 9p
+# exports, id 9), virtio_net not loaded, only lo (up: the init brings it
+# up with or without cards), and the command still runs.
+case_net_none() {
+	cat >/etc/e2e-net-none.sh <<'EOS'
+echo "NONE_IFACES=$(ls /sys/class/net | tr '\n' ' ')"
+echo "NONE_VIRTIO=$(cat /sys/bus/virtio/devices/*/device | sort | tr '\n' ' ')"
+echo "NONE_MODULE=$(grep -c '^virtio_net ' /proc/modules)"
+echo "NONE_LO=$(ip -o -f inet addr show dev lo | awk '{ print $4 }')"
+EOS
+	run_vmm net-none none "$E2E_TIMEOUT" sandbox -n none -p "$Q" -- sh /host/etc/e2e-net-none.sh
+	expect_status 0 || return 1
+	[ "$(value NONE_VIRTIO)" = "0x0009 0x0009 0x0009 " ] ||
+		{ why="the guest's virtio devices are '$(value NONE_VIRTIO)', expected the three 9p exports (0x0009) and no network card (0x0001)"; return 1; }
+	[ "$(value NONE_IFACES)" = "lo " ] || { why="the guest's interfaces: '$(value NONE_IFACES)', expected lo only"; return 1; }
+	[ "$(value NONE_MODULE)" = 0 ] || { why="virtio_net is loaded with -n none"; return 1; }
+	[ "$(value NONE_LO)" = 127.0.0.1/8 ] || { why="lo: '$(value NONE_LO)', expected 127.0.0.1/8"; return 1; }
 }
 
 # --- driver ------------------------------------------------------------------

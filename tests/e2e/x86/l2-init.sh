@@ -3,7 +3,7 @@
 # /proc/cmdline and acts on it; see tests/e2e/x86/README.md.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 # l2_start, l2_arg, l2_end, pat, sha, wait_dev, blk_rw, rng_report,
-# l2_shell, p9_mount: tests/e2e/lib/l2-lib.sh.
+# l2_shell, p9_mount, virtio_irqs, net_action: tests/e2e/lib/l2-lib.sh.
 . /l2-lib.sh
 l2_start
 
@@ -307,124 +307,8 @@ p9_action() {
 	echo "P9_END=ok"
 }
 
-# virtio_irqs: the guest's interrupt lines for virtio devices.
-virtio_irqs() {
-	grep virtio /proc/interrupts | while read -r l; do echo "IRQ: $l"; done
-}
-
-# --- virtio-net (lkvmtest=net; L1's side is the net-* cases) --------------
-# lkvmnet=dhcp (busybox udhcpc, lease applied by net_dhcp_script) or
-# lkvmnet=IP/PREFIX (set by hand) says how eth0 gets its address;
-# lkvmnetsrv=IP is L1's end: it answers pings, serves /f (1 MiB, the
-# pattern net-get) with busybox httpd on port 8080 and takes an upload on
-# port 8081.  lkvmnetwait=1: once configured, print LKVM-L2-NET-WAITING
-# and wait for a line on the console (L1 pings the guest, or fetches from
-# it, meanwhile).
-# Prints NET_<name>= lines that L1 checks.
-NET_GET_BYTES=1048576
-NET_PUT_BYTES=1048576
-
-# net_dhcp_script: udhcpc's -s program: applies the lease to the interface
-# and writes what it got to /tmp/dhcp.env.
-net_dhcp_script() {
-	cat >/tmp/udhcpc.sh <<'EOS'
-#!/bin/sh
-case "$1" in
-deconfig)
-	ip addr flush dev "$interface"
-	ip link set "$interface" up
-	;;
-bound|renew)
-	ip addr flush dev "$interface"
-	ip addr add "$ip/${mask:-24}" dev "$interface"
-	[ -z "$router" ] || ip route add default via "${router%% *}" dev "$interface"
-	{
-		echo "NET_DHCP_IP=$ip"
-		echo "NET_DHCP_MASK=$mask"
-		echo "NET_DHCP_ROUTER=$router"
-		echo "NET_DHCP_DNS=$dns"
-		echo "NET_DHCP_SERVER=$serverid"
-	} >/tmp/dhcp.env
-	;;
-esac
-EOS
-	chmod 755 /tmp/udhcpc.sh
-}
-
-net_action() {
-	how=$(l2_arg lkvmnet) srv=$(l2_arg lkvmnetsrv)
-	if ! wait_dev /sys/class/net/eth0; then
-		echo "NET_ETH0=missing: $(ls /sys/class/net | tr '\n' ' ')"
-		return 1
-	fi
-	echo "NET_ETH0=present"
-	echo "NET_DRIVER=$(basename "$(readlink /sys/class/net/eth0/device/driver)")"
-	echo "NET_MAC=$(cat /sys/class/net/eth0/address)"
-	echo "NET_FEATURES=$(cat /sys/class/net/eth0/device/features 2>/dev/null)"
-	echo "NET_QUEUES=$(ls /sys/class/net/eth0/queues | grep -c '^rx-')"
-	ip link set lo up
-	ip link set eth0 up
-	if [ "$how" = dhcp ]; then
-		net_dhcp_script
-		if timeout 60 udhcpc -f -q -n -t 10 -T 2 -i eth0 -s /tmp/udhcpc.sh >/tmp/udhcpc.log 2>&1; then
-			echo "NET_DHCP=ok"
-			cat /tmp/dhcp.env
-		else
-			echo "NET_DHCP=failed: $(tail -n 3 /tmp/udhcpc.log | tr '\n' ' ')"
-		fi
-	else
-		ip addr add "$how" dev eth0
-	fi
-	echo "NET_ADDR=$(ip -o -f inet addr show dev eth0 | awk '{ print $4 }' | head -n1)"
-	# The carrier (lkvm's VIRTIO_NET_S_LINK_UP) makes eth0 "up" once the
-	# kernel's link watch has run (within a second or so).
-	i=0
-	while [ "$(cat /sys/class/net/eth0/operstate)" != up ] && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo "NET_LINK=$(cat /sys/class/net/eth0/operstate)"
-	if ping -c 3 -W 5 "$srv" >/tmp/ping.log 2>&1; then
-		echo "NET_PING=ok"
-	else
-		echo "NET_PING=failed: $(tail -n 2 /tmp/ping.log | tr '\n' ' ')"
-	fi
-	# lkvmnetfwd=PORT: serve the pattern net-fwd (1 MiB) once on PORT
-	# while waiting, for L1 to fetch through a hostfwd= rule.
-	fwd=$(l2_arg lkvmnetfwd) fwd_pid=
-	if [ -n "$fwd" ]; then
-		pat net-fwd $NET_GET_BYTES >/tmp/fwd.bin
-		nc -l -p "$fwd" </tmp/fwd.bin >/dev/null 2>&1 &
-		fwd_pid=$!
-		sleep 0.5
-	fi
-	if [ "$(l2_arg lkvmnetwait)" = 1 ]; then
-		echo "LKVM-L2-NET-WAITING"
-		read -r _
-		echo "LKVM-L2-NET-RELEASED"
-	fi
-	[ -z "$fwd_pid" ] || kill "$fwd_pid" 2>/dev/null
-	# Download: an HTTP/1.0 GET of /f from L1's httpd; the body is the
-	# last NET_GET_BYTES bytes of the reply.
-	printf 'GET /f HTTP/1.0\r\n\r\n' | timeout 60 nc -w 10 "$srv" 8080 >/tmp/get.out 2>/tmp/get.err
-	echo "NET_GET_STATUS=$(head -n 1 /tmp/get.out | tr -d '\r')"
-	echo "NET_GET_TOTAL=$(wc -c </tmp/get.out)"
-	echo "NET_GET_SHA=$(tail -c $NET_GET_BYTES /tmp/get.out | sha)"
-	# Upload: the pattern net-put to L1's nc listener, which stores it.
-	# busybox nc shuts its sending side down at the end of its input and
-	# exits when L1's end closes, i.e. once L1 has read everything.
-	if pat net-put $NET_PUT_BYTES | timeout 60 nc -w 10 "$srv" 8081 2>/tmp/put.err; then
-		echo "NET_PUT=sent"
-	else
-		echo "NET_PUT=failed: $(head -c 300 /tmp/put.err | tr '\n' ' ')"
-	fi
-	for c in rx_bytes tx_bytes rx_packets tx_packets rx_errors tx_errors rx_dropped tx_dropped; do
-		echo "NET_STAT_$c=$(cat "/sys/class/net/eth0/statistics/$c")"
-	done
-	virtio_irqs
-}
-
-# tcp_retrans: the TCP segments this guest has retransmitted so far.
+# tcp_retrans: the TCP segments this guest has retransmitted so far
+# (lkvmtest=netbench).
 tcp_retrans() {
 	awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) f[$i] = i; h = 1 } else print $f["RetransSegs"] }' /proc/net/snmp
 }

@@ -69,7 +69,8 @@ p9_args() {
 }
 # net_args SPEC: -netdev/-device for one -n, with lkvm's default MAC
 # (02:15:15:15:15:15 plus the card's index) and, for a tap lkvm would make
-# (no tapif=), one queue pair per vCPU.
+# (no tapif=), one queue pair per vCPU; a tapif= tap's MTU other than 1500
+# as host_mtu=.
 net_args() {
 	mode=tap nopts= tapif= script=no queues=1 vhost=
 	IFS=,
@@ -92,6 +93,10 @@ net_args() {
 	tap)
 		if [ -n "$tapif" ]; then
 			devs="$devs -netdev tap,id=n$nn,ifname=$tapif,script=no,downscript=no$vhost"
+			# lkvm offers the tap's MTU (VIRTIO_NET_F_MTU); QEMU
+			# needs host_mtu= for that.
+			mtu=$(cat "/sys/class/net/$tapif/mtu" 2>/dev/null || echo 1500)
+			[ "$mtu" = 1500 ] || dopts="$dopts,host_mtu=$mtu"
 		else
 			queues=$cpus
 			devs="$devs -netdev tap,id=n$nn,script=$script,downscript=no,queues=$queues$vhost"

@@ -38,11 +38,11 @@ ALL_CASES="boot-marker smp-2 smp-2-acpi-off mem-size mem-above-4g platform-devic
 virtio-blk virtio-blk-two-disks virtio-blk-multiqueue virtio-pci-msix virtio-blk-ro virtio-blk-discard virtio-blk-lock
 virtio-blk-pci-legacy virtio-blk-mmio virtio-blk-mmio-legacy virtio-pci-intx
 virtio-blk-aio-io_uring virtio-blk-aio-libaio virtio-blk-aio-sync virtio-blk-direct-bdev disk-root-default
-virtio-console virtio-rng net-user net-tap net-tap-mq net-tap-vhost net-tap-vhost-legacy
+virtio-console virtio-rng net-user net-default net-tap net-tap-mq net-tap-vhost net-tap-vhost-legacy
 9p-create-read-write 9p-append-truncate 9p-rename 9p-links 9p-chmod-mkdir 9p-readdir-2000 9p-big-file 9p-host-files
 9p-ro-export 9p-hostile-symlink 9p-hostile-dotdot 9p-hostile-swap 9p-hostile-special-files 9p-hostile-ownership 9p-outside-unchanged
 9p-mmio
-sandbox-exit-status sandbox-true sandbox-host-file sandbox-panic setup-sandbox run-9p-root-shell"
+sandbox-exit-status sandbox-true sandbox-host-file sandbox-panic setup-sandbox run-9p-root-shell net-sandbox net-none"
 ALL_CASES=$(echo $ALL_CASES)
 
 lkvm_bin=$LKVM_TOP/lkvm
@@ -82,7 +82,9 @@ lkvm_check_vmm "$wrapper" "$lkvm_bin"
 
 lkvm_fetch_kernel
 lkvm_build_l2_initrd
-lkvm_build_l2_virtio_initrd
+# ethstats (tests/e2e/tools/ethstats.c): the net cases' per-queue counters.
+ethstats=$(lkvm_build_static_tool ethstats "$LKVM_TESTS_DIR/e2e/tools/ethstats.c") || exit 2
+lkvm_build_l2_virtio_initrd "$ethstats:/usr/bin/ethstats"
 
 # --- the L1 image -------------------------------------------------------------
 lkvm_scratch e2e

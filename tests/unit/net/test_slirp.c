@@ -122,6 +122,11 @@ static int64_t ms_now(void)
 
 /* Next frame for the guest within @ms milliseconds: its length, 0 on
  * timeout, or -errno.  Waits on ->rx_fd as the device does. */
+/* How long a frame or datagram that must come may take: generous, as
+ * the suite may run beside emulators on a loaded machine (only a failure
+ * waits this long). */
+#define NET_WAIT_MS 30000
+
 static ssize_t next_frame(struct net_backend *be, uint8_t *buf, size_t cap,
 			  int ms)
 {
@@ -185,7 +190,7 @@ TEST(dhcp_discover_gets_an_offer)
 	iov[1] = (struct iovec){ f + 10, 30 };
 	iov[2] = (struct iovec){ f + 40, len - 40 };
 	CHECK_EQ(be->ops->send(be, 0, iov, 3), len);
-	while (!offered && (n = next_frame(be, f, sizeof(f), 5000)) > 0) {
+	while (!offered && (n = next_frame(be, f, sizeof(f), NET_WAIT_MS)) > 0) {
 		uint8_t *ip = f + 14, *udp = ip + 20, *b = udp + 8;
 
 		if (n < 14 + 20 + 8 + 244 || get16(f + 12) != 0x0800 ||
@@ -215,7 +220,7 @@ TEST(arp_for_the_gateway_is_answered)
 	len = arp_request(f, "10.0.2.2");
 	iov = (struct iovec){ f, len };
 	CHECK_EQ(be->ops->send(be, 0, &iov, 1), len);
-	while (!answered && (n = next_frame(be, f, sizeof(f), 5000)) > 0) {
+	while (!answered && (n = next_frame(be, f, sizeof(f), NET_WAIT_MS)) > 0) {
 		if (n < 42 || get16(f + 12) != 0x0806)
 			continue;
 		CHECK(!memcmp(f, guest_mac, 6));
@@ -253,7 +258,7 @@ TEST(short_buffers_and_frames)
 	len = arp_request(f, "10.0.2.2");
 	iov = (struct iovec){ f, len };
 	CHECK_EQ(be->ops->send(be, 0, &iov, 1), len);
-	n = next_frame(be, small, sizeof(small), 5000);
+	n = next_frame(be, small, sizeof(small), NET_WAIT_MS);
 	CHECK_EQ(n, -EMSGSIZE);
 	iov = (struct iovec){ small, sizeof(small) };
 	CHECK_EQ(be->ops->recv(be, 0, &iov, 1), 0);
@@ -269,7 +274,7 @@ static bool resolve_gateway(struct net_backend *be, uint8_t *gw_mac)
 
 	if (be->ops->send(be, 0, &iov, 1) != (ssize_t)iov.iov_len)
 		return false;
-	while ((n = next_frame(be, f, sizeof(f), 5000)) > 0) {
+	while ((n = next_frame(be, f, sizeof(f), NET_WAIT_MS)) > 0) {
 		if (n >= 42 && get16(f + 12) == 0x0806 &&
 		    get16(f + 14 + 6) == 2) {
 			memcpy(gw_mac, f + 14 + 8, 6);
@@ -328,7 +333,7 @@ TEST(udp_to_the_host_loopback_and_back)
 	{
 		struct pollfd p = { .fd = s, .events = POLLIN };
 
-		REQUIRE(poll(&p, 1, 5000) == 1);
+		REQUIRE(poll(&p, 1, NET_WAIT_MS) == 1);
 	}
 	n = recvfrom(s, got, sizeof(got) - 1, 0, (struct sockaddr *)&from, &fl);
 	REQUIRE(n == 4);
@@ -338,7 +343,7 @@ TEST(udp_to_the_host_loopback_and_back)
 	/* Host to guest: the answer comes through slirp's loop thread,
 	 * which must have started polling the socket slirp_input made. */
 	CHECK_EQ(sendto(s, "pong", 4, 0, (struct sockaddr *)&from, fl), 4);
-	while (!back && (n = next_frame(be, f, sizeof(f), 5000)) > 0) {
+	while (!back && (n = next_frame(be, f, sizeof(f), NET_WAIT_MS)) > 0) {
 		uint8_t *ip = f + 14, *udp = ip + 20;
 
 		if (n < 14 + 28 + 4 || get16(f + 12) != 0x0800 || ip[9] != 17 ||
@@ -383,7 +388,7 @@ TEST(guest_bound_queue_is_bounded)
 	/* Taken, the queue works again. */
 	iov = (struct iovec){ f, arp_request(f, "10.0.2.2") };
 	CHECK_EQ(be->ops->send(be, 0, &iov, 1), iov.iov_len);
-	CHECK(next_frame(be, f, sizeof(f), 5000) > 0);
+	CHECK(next_frame(be, f, sizeof(f), NET_WAIT_MS) > 0);
 	net_backend_close(be);
 }
 
@@ -440,11 +445,11 @@ TEST(hostfwd_accepts_and_the_guest_sees_a_syn)
 	{
 		struct pollfd p = { .fd = s, .events = POLLOUT };
 
-		CHECK_EQ(poll(&p, 1, 5000), 1);
+		CHECK_EQ(poll(&p, 1, NET_WAIT_MS), 1);
 		CHECK_EQ(getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &el), 0);
 		CHECK_EQ(err, 0);
 	}
-	while (!syn && (n = next_frame(be, f, sizeof(f), 5000)) > 0) {
+	while (!syn && (n = next_frame(be, f, sizeof(f), NET_WAIT_MS)) > 0) {
 		uint8_t *ip = f + 14, *tcp;
 
 		if (n >= 42 && get16(f + 12) == 0x0806 &&

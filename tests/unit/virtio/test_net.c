@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "lkvm/cli.h"
 #include "lkvm/net.h"
 #include "lkvm/util.h"
 #include "lkvm/virtio-devices.h"
@@ -177,7 +178,7 @@ TEST(identity_and_config)
 	CHECK_EQ(virtio_net_type.pci_class, 0x0200);
 	CHECK_STREQ(virtio_net_type.modules[0], "virtio_net");
 	CHECK_EQ(virtio_net_type.max_queues, 2 * NET_MAX_QUEUE_PAIRS + 1);
-	CHECK_EQ(virtio_net_type.count(&c.env.cfg), 0);
+	CHECK_EQ(virtio_net_type.count(&c.env.cfg), 1); /* no -n: the default */
 	f = c.vdev->host_features;
 	CHECK_EQ(f & ALL_OFFLOADS, ALL_OFFLOADS);
 	for (unsigned int b = 0; b < 64; b++) {
@@ -1237,7 +1238,7 @@ TEST(type_from_requests)
 
 	REQUIRE(vqd_env_init(&env, 4 * MiB, 0) == 0);
 	env.vm.nr_vcpus = 4;
-	CHECK_EQ(virtio_net_type.count(cfg), 0);
+	CHECK_EQ(virtio_net_type.count(cfg), 1); /* default_card below */
 	CHECK_EQ(virtio_net_type.check(cfg, why, sizeof(why)), 0);
 
 	/* Default MACs: kvmtool's, the index added to the last byte. */
@@ -1297,6 +1298,62 @@ TEST(type_from_requests)
 	vqd_env_destroy(&env);
 }
 
+/* No -n: one user-mode card with the first default MAC, lkvm's own
+ * (implicit), and only while the devices asked for leave it a slot. */
+TEST(default_card)
+{
+	struct vqd_env env;
+	struct vm_config *cfg = &env.cfg;
+	struct virtio_dev *vdev;
+	struct net_config nc;
+	uint8_t mac[6];
+	unsigned int max;
+
+	REQUIRE(vqd_env_init(&env, 4 * MiB, 0) == 0);
+	env.vm.nr_vcpus = 2;
+	CHECK_EQ(virtio_net_type.count(cfg), 1);
+	CHECK(virtio_net_type.implicit(cfg));
+	CHECK_EQ(virtio_net_card(cfg, 0, &nc, mac), 0);
+	CHECK_EQ(nc.mode, NET_MODE_USER);
+	CHECK(!memcmp(mac, MAC, 6));
+	cli_free_net(&nc);
+	vdev = virtio_net_type.create(&env.vm, 0);
+	if (CHECK(vdev)) {
+		CHECK_EQ(vdev->nr_queues, 3); /* user mode: one pair + ctrl */
+		virtio_config_access(vdev, 0, mac, 6, false);
+		CHECK(!memcmp(mac, MAC, 6));
+		virtio_dev_destroy(vdev);
+	}
+	CHECK_NULL(virtio_net_type.create(&env.vm, 1)); /* only one */
+
+	/* Every slot taken by what was asked for: no card, no error. */
+	max = virtio_transport_max_devices(VIRTIO_TRANSPORT_MMIO);
+	cfg->transport = VIRTIO_TRANSPORT_MMIO;
+	cfg->nr_disks = max - 1;
+	CHECK_EQ(virtio_net_type.count(cfg), 1);
+	cfg->nr_disks = max;
+	CHECK_EQ(virtio_net_type.count(cfg), 0);
+	CHECK(virtio_net_type.implicit(cfg));
+	cfg->transport = VIRTIO_TRANSPORT_DEFAULT; /* pci: 31 slots */
+	CHECK_EQ(virtio_net_type.count(cfg), 1);
+	cfg->nr_disks = 0;
+
+	/* Any -n replaces it: "none" with nothing, a card with that card. */
+	REQUIRE(virtio_device_request(cfg, &virtio_net_type, "none") == 0);
+	CHECK_EQ(virtio_net_type.count(cfg), 0);
+	CHECK(!virtio_net_type.implicit(cfg));
+	CHECK_EQ(virtio_net_card(cfg, 0, &nc, mac), -EINVAL);
+	cfg->nr_dev_reqs = 0;
+	REQUIRE(virtio_device_request(cfg, &virtio_net_type,
+				      "mode=user,guest_mac=52:54:00:ab:cd:ef") == 0);
+	CHECK_EQ(virtio_net_type.count(cfg), 1);
+	CHECK(!virtio_net_type.implicit(cfg));
+	CHECK_EQ(virtio_net_card(cfg, 0, &nc, mac), 0);
+	CHECK_EQ(mac[0], 0x52);
+	cli_free_net(&nc);
+	vqd_env_destroy(&env);
+}
+
 int main(void)
 {
 	RUN(identity_and_config);
@@ -1325,5 +1382,6 @@ int main(void)
 	RUN(mq_pairs_set_wakes_unused_pair);
 	RUN(legacy_header_converted);
 	RUN(type_from_requests);
+	RUN(default_card);
 	return test_summary();
 }

@@ -710,6 +710,26 @@ TEST(iov_copy_helpers)
 	CHECK_EQ(iov_from_buf(iov, 0, 0, "1", 1), 0);
 }
 
+TEST(iov_slice_ranges)
+{
+	char a[4], b[3], c[5];
+	struct iovec iov[3] = { { a, 4 }, { b, 3 }, { c, 5 } }, d[3];
+
+	/* Across all three: from a's last byte to c's second. */
+	CHECK_EQ(iov_slice(d, iov, 3, 3, 6), 3);
+	CHECK(d[0].iov_base == a + 3 && d[0].iov_len == 1);
+	CHECK(d[1].iov_base == b && d[1].iov_len == 3);
+	CHECK(d[2].iov_base == c && d[2].iov_len == 2);
+	/* Inside one buffer; skipping whole ones. */
+	CHECK_EQ(iov_slice(d, iov, 3, 8, 2), 1);
+	CHECK(d[0].iov_base == c + 1 && d[0].iov_len == 2);
+	/* Past the end: what there is; nothing; zero length. */
+	CHECK_EQ(iov_slice(d, iov, 3, 10, 100), 1);
+	CHECK(d[0].iov_base == c + 3 && d[0].iov_len == 2);
+	CHECK_EQ(iov_slice(d, iov, 3, 12, 5), 0);
+	CHECK_EQ(iov_slice(d, iov, 3, 0, 0), 0);
+}
+
 /* --- Hostile chains --- */
 
 /* The ring is broken: -EIO, NEEDS_RESET, the driver told, nothing consumed;
@@ -1520,6 +1540,7 @@ int main(void)
 	RUN(pop_iov_cap_is_per_request);
 	RUN(zero_length_descriptors_skipped);
 	RUN(iov_copy_helpers);
+	RUN(iov_slice_ranges);
 	RUN(hostile_loop);
 	RUN(hostile_loop_in_indirect_table);
 	RUN(hostile_bad_head_and_next);

@@ -915,10 +915,15 @@ TEST(network)
 	CHECK_EQ(virtio_device_requests(&c, &virtio_net_type), 2);
 	CHECK_EQ(virtio_net_type.count(&c), 0);
 	cli_free_config(&c);
-	/* No -n: no network card yet (user mode becomes the default once
-	 * the guest init configures it). */
+	/* No -n: one user-mode card, as kvmtool gives (virtio/net.c). */
 	CHECK_OK(parse(&c, "k", NULL));
+	CHECK_EQ(virtio_device_requests(&c, &virtio_net_type), 0);
+	CHECK_EQ(virtio_net_type.count(&c), 1);
+	CHECK(virtio_net_type.implicit(&c));
+	cli_free_config(&c);
+	CHECK_OK(parse(&c, "-n", "none", "k", NULL));
 	CHECK_EQ(virtio_net_type.count(&c), 0);
+	CHECK(!virtio_net_type.implicit(&c));
 	cli_free_config(&c);
 }
 
@@ -1048,6 +1053,15 @@ TEST(sandbox_command)
 	/* run has no command. */
 	CHECK_OK(parse(&c, "k", NULL));
 	CHECK_NULL(c.guest_argv);
+	/* The sandbox's network card: the default, or -n's. */
+	CHECK_OK(parse_cmd(&cli_sandbox_command, &c, "--", "true", NULL));
+	CHECK_EQ(virtio_net_type.count(&c), 1);
+	CHECK_OK(parse_cmd(&cli_sandbox_command, &c, "-n", "none", "--",
+			   "true", NULL));
+	CHECK_EQ(virtio_net_type.count(&c), 0);
+	CHECK_USAGE_ERROR(parse_cmd(&cli_sandbox_command, &c, "-n", "none",
+				    "-n", "mode=user", "--", "true", NULL),
+			  "-n none (no network card) cannot be combined with another -n");
 
 	/* No command: only --help means something. */
 	CHECK_USAGE_ERROR(parse_cmd(&cli_sandbox_command, &c, NULL),

@@ -229,6 +229,21 @@ TEST(device_count_per_transport)
 			  "at most 15 on x86 (one interrupt line each)\n");
 	cli_free_config(&c);
 
+	/* lkvm's default network card takes a slot only when one is free
+	 * (31 disks above, 15 on mmio: fine); a card asked for counts. */
+	CHECK_USAGE_ERROR(parse_n(&c, "-d", "x%d.img", 31, "-nmode=user", NULL),
+			  "32 given (31 virtio-blk, 1 virtio-net), at most 31");
+	cli_free_config(&c);
+	CHECK_OK(parse_n(&c, "-d", "x%d.img", 14, "-nmode=user",
+			 "--virtio-transport=mmio"));
+	cli_free_config(&c);
+	CHECK_USAGE_ERROR(parse_n(&c, "-d", "x%d.img", 15, "-nmode=tap",
+				  "--virtio-transport=mmio"),
+			  "16 given (15 virtio-blk, 1 virtio-net), at most 15");
+	cli_free_config(&c);
+	CHECK_OK(parse_n(&c, "-d", "x%d.img", 31, "-nnone", NULL));
+	cli_free_config(&c);
+
 	CHECK_EQ(virtio_transport_max_devices(VIRTIO_TRANSPORT_DEFAULT), 31);
 	CHECK_EQ(virtio_transport_max_devices(VIRTIO_TRANSPORT_MMIO_LEGACY), 15);
 }

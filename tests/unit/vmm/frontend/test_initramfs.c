@@ -243,6 +243,63 @@ TEST(wanted_modules)
 	cfg.nr_dev_reqs = 0;
 	check_wanted(&cfg, 4, (const char *const[]){
 		"virtio_pci", "virtio_blk", NULL });
+
+	/* No -n: lkvm's default NIC, whose driver is optional (below), not
+	 * wanted; a NIC asked for wants virtio_net, after the 9p modules
+	 * (the table's order); -n none wants nothing more. */
+	CHECK_EQ(virtio_net_type.count(&cfg), 1);
+	REQUIRE(virtio_device_request(&cfg, &virtio_net_type, "mode=user") == 0);
+	check_wanted(&cfg, 5, (const char *const[]){
+		"virtio_pci", "virtio_blk", "9pnet_virtio", "9p", "virtio_net",
+		NULL });
+	REQUIRE(virtio_device_request(&cfg, &virtio_net_type, "tapif=tap0") == 0);
+	check_wanted(&cfg, 5, (const char *const[]){
+		"virtio_pci", "virtio_blk", "9pnet_virtio", "9p", "virtio_net",
+		NULL });
+	cfg.nr_dev_reqs = 0;
+	REQUIRE(virtio_device_request(&cfg, &virtio_net_type, "none") == 0);
+	check_wanted(&cfg, 4, (const char *const[]){
+		"virtio_pci", "virtio_blk", "9pnet_virtio", "9p", NULL });
+}
+
+/* The optional list for @cfg is exactly @want (NULL-terminated). */
+static void check_optional(const struct vm_config *cfg,
+			   const char *const *want)
+{
+	const char **opt = initramfs_optional_modules(cfg);
+	unsigned int i;
+
+	REQUIRE(opt);
+	for (i = 0; want[i]; i++)
+		CHECK_STREQ(opt[i] ? opt[i] : "(end)", want[i]);
+	CHECK_NULL(opt[i]);
+	free(opt);
+}
+
+/* Optional: the pvpanic driver always, virtio_net for the default NIC
+ * only (one asked for is required; none has none). */
+TEST(optional_modules_follow_the_config)
+{
+	struct vm_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	check_optional(&cfg, (const char *const[]){ "pvpanic_mmio",
+						    "virtio_net", NULL });
+	REQUIRE(virtio_device_request(&cfg, &virtio_net_type, "none") == 0);
+	check_optional(&cfg, (const char *const[]){ "pvpanic_mmio", NULL });
+	cfg.nr_dev_reqs = 0;
+	REQUIRE(virtio_device_request(&cfg, &virtio_net_type, "mode=user") == 0);
+	check_optional(&cfg, (const char *const[]){ "pvpanic_mmio", NULL });
+	/* Every mmio line taken: no default NIC, no driver for it. */
+	cfg.nr_dev_reqs = 0;
+	cfg.transport = VIRTIO_TRANSPORT_MMIO;
+	cfg.nr_disks = virtio_transport_max_devices(VIRTIO_TRANSPORT_MMIO);
+	CHECK_EQ(virtio_net_type.count(&cfg), 0);
+	check_optional(&cfg, (const char *const[]){ "pvpanic_mmio", NULL });
+	cfg.nr_disks--;
+	CHECK_EQ(virtio_net_type.count(&cfg), 1);
+	check_optional(&cfg, (const char *const[]){ "pvpanic_mmio",
+						    "virtio_net", NULL });
 }
 
 TEST(module_names)
@@ -399,11 +456,15 @@ TEST(optional_modules)
 		NULL,
 	};
 	const char *names[] = { "virtio_pci" };
-	const char *const *opt = initramfs_optional_modules();
+	struct vm_config cfg;
+	const char **opt;
 	struct module_set ms;
 	struct capture cap;
 
-	/* lkvm's list: the pvpanic driver. */
+	/* lkvm's list with -n none: the pvpanic driver. */
+	memset(&cfg, 0, sizeof(cfg));
+	REQUIRE(virtio_device_request(&cfg, &virtio_net_type, "none") == 0);
+	opt = initramfs_optional_modules(&cfg);
 	REQUIRE(opt && opt[0]);
 	CHECK_STREQ(opt[0], "pvpanic_mmio");
 	CHECK_NULL(opt[1]);
@@ -420,7 +481,17 @@ TEST(optional_modules)
 	capture_end(&cap);
 	CHECK_STREQ(cap.text, "");
 	CHECK(set_is(&ms, want, 4));
+	/* What the kernel lacks is noted; built-ins and loaded ones not. */
+	CHECK_EQ(ms.nr_missing, 3);
+	CHECK(module_set_lacks(&ms, "not_there"));
+	CHECK(module_set_lacks(&ms, "nofile"));
+	CHECK(module_set_lacks(&ms, "depgone"));
+	CHECK(!module_set_lacks(&ms, "ext4"));
+	CHECK(!module_set_lacks(&ms, "virtio"));
+	CHECK(!module_set_lacks(&ms, "virtio_pci"));
 	modules_free(&ms);
+	CHECK_EQ(ms.nr_missing, 0);
+	CHECK_NULL(ms.missing);
 
 	/* Optional ones do not excuse a missing required one. */
 	names[0] = "virtio_console";
@@ -434,6 +505,7 @@ TEST(optional_modules)
 	CHECK_EQ(modules_resolve_with(moddir, names, 0, NULL, true, &ms), 0);
 	CHECK_EQ(ms.nr, 0);
 	modules_free(&ms);
+	free(opt);
 }
 
 TEST(decompression)
@@ -687,6 +759,7 @@ int main(void)
 {
 	make_tree();
 	RUN(wanted_modules);
+	RUN(optional_modules_follow_the_config);
 	RUN(module_names);
 	RUN(closure_order);
 	RUN(builtin_and_spellings);

@@ -5,6 +5,7 @@
  * modules tree, the exit-status channel, and the kernel-release parser
  * (x86/kernel-release.c) on crafted and hostile images.
  */
+#include <arpa/inet.h>
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -18,6 +19,8 @@
 #include "lkvm/initramfs.h"
 #include "lkvm/sandbox.h"
 #include "lkvm/util.h"
+#include "lkvm/virtio-devices.h"
+#include "net/backend.h"
 #include "host_files.h"
 #include "test.h"
 
@@ -126,6 +129,10 @@ TEST(setup_layout)
 	CHECK(file_is(path, "root:x:0:\n"));
 	snprintf(path, sizeof(path), "%s/.lkvm/box-1.a_b/etc/hostname", home);
 	CHECK(file_is(path, "box-1.a_b\n"));
+	/* Empty: where lkvm's init mounts the DNS server's file. */
+	snprintf(path, sizeof(path), "%s/.lkvm/box-1.a_b/etc/resolv.conf", home);
+	CHECK_EQ(mode_of(path), S_IFREG | 0644);
+	CHECK(file_is(path, ""));
 	CHECK_EQ(instances(), 1); /* no temporary directory left */
 
 	/* A second time: one error line, exit 1, nothing touched. */
@@ -810,11 +817,18 @@ static void fake_kernel_and_modules(char *kernel, size_t cap, char *mods,
 	static const char dep[] =
 		"kernel/virtio_ring.ko:\n"
 		"kernel/virtio_pci.ko: kernel/virtio_ring.ko\n"
+		"kernel/virtio_mmio.ko: kernel/virtio_ring.ko\n"
 		"kernel/9pnet.ko:\n"
 		"kernel/9pnet_virtio.ko: kernel/9pnet.ko kernel/virtio_ring.ko\n"
-		"kernel/9p.ko: kernel/9pnet.ko\n";
+		"kernel/9p.ko: kernel/9pnet.ko\n"
+		"kernel/failover.ko:\n"
+		"kernel/net_failover.ko: kernel/failover.ko\n"
+		"kernel/virtio_net.ko: kernel/net_failover.ko kernel/failover.ko kernel/virtio_ring.ko\n";
 	static const char *const names[] = { "virtio_ring", "virtio_pci",
-					     "9pnet", "9pnet_virtio", "9p" };
+					     "virtio_mmio", "9pnet",
+					     "9pnet_virtio", "9p",
+					     "failover", "net_failover",
+					     "virtio_net" };
 	char path[PATH_MAX];
 	uint8_t *img = bzimage(0x1000, 0x300, "9.9.9-test (x) #1", true);
 	unsigned int i;
@@ -906,9 +920,19 @@ TEST(prepare_sandbox)
 	CHECK_CONTAINS(text, "hostfs=hostfs\n");
 	CHECK_CONTAINS(text, "ctl=lkvm-ctl\n");
 	CHECK_CONTAINS(text, "quiet=1\n");
+	/* No -n: the default card, user mode, configured by the init. */
+	CHECK(sb.net_driver);
+	CHECK_CONTAINS(text, "\nnet=user 02:15:15:15:15:15 10.0.2.15/24 10.0.2.2 10.0.2.3\n");
 	free(text);
 	text = archive_file(c.initrd_fd, "lkvm/modules/03-9pnet_virtio.ko", &len);
 	CHECK(text && !strcmp(text, "\177ELF9pnet_virtio"));
+	free(text);
+	/* Its driver after the required ones, dependencies first. */
+	text = archive_file(c.initrd_fd, "lkvm/modules/05-failover.ko", &len);
+	CHECK(text && !strcmp(text, "\177ELFfailover"));
+	free(text);
+	text = archive_file(c.initrd_fd, "lkvm/modules/07-virtio_net.ko", &len);
+	CHECK(text && !strcmp(text, "\177ELFvirtio_net"));
 	free(text);
 
 	/* The command's status comes back; everything is cleaned up. */
@@ -1065,33 +1089,182 @@ TEST(prepare_choices)
 	cli_free_config(&c);
 }
 
+/* The guest's network as lkvm's init is told of it, from the cards the
+ * final configuration has (the exports included). */
+static char *prepared_config(const char *kernel, const char *mods,
+			     bool *net_driver, ...)
+{
+	static char *args[32];
+	char *argv[] = { "true", NULL };
+	struct vm_config c;
+	struct sandbox sb;
+	struct capture cap;
+	char *text = NULL;
+	size_t len;
+	va_list ap;
+	int argc = 0, ret;
+	char *a;
+	FILE *devnull = fopen("/dev/null", "w");
+
+	args[argc++] = "run";
+	args[argc++] = "-k";
+	args[argc++] = (char *)kernel;
+	va_start(ap, net_driver);
+	while ((a = va_arg(ap, char *)) != NULL && argc < 31)
+		args[argc++] = a;
+	va_end(ap);
+	args[argc] = NULL;
+	ret = cli_parse_run(argc, args, &c, devnull);
+	fclose(devnull);
+	if (!CHECK_EQ(ret, 0))
+		return NULL;
+	c.guest_argv = argv;
+	sandbox_init(&sb);
+	sb.home = home;
+	sb.modules_dir = mods;
+	capture_start(&cap);
+	ret = sandbox_prepare(&c, &sb);
+	capture_end(&cap);
+	if (CHECK_EQ(ret, 0)) {
+		text = archive_file(c.initrd_fd, "lkvm/config", &len);
+		*net_driver = sb.net_driver;
+	} else {
+		printf("  sandbox_prepare: %s", cap.text);
+	}
+	sandbox_free(&sb);
+	cli_free_config(&c);
+	return text;
+}
+
+TEST(prepare_network)
+{
+	char kernel[400], mods[400], path[PATH_MAX], d[12][32];
+	bool drv = false;
+	char *text;
+	unsigned int i;
+
+	fake_kernel_and_modules(kernel, sizeof(kernel), mods, sizeof(mods));
+	for (i = 0; i < 12; i++)
+		snprintf(d[i], sizeof(d[i]), "/nonexistent,t%u", i);
+
+	/* -n none: no card, nothing for the init. */
+	text = prepared_config(kernel, mods, &drv, "-n", "none", NULL);
+	CHECK(text && !strstr(text, "net="));
+	free(text);
+
+	/* Cards found by MAC; only the first user-mode one gets slirp's
+	 * addresses (a second is another 10.0.2.0/24), a tap none. */
+	text = prepared_config(kernel, mods, &drv, "-n", "mode=tap,tapif=tap0",
+			       "-n", "mode=user", "-n",
+			       "mode=user,guest_mac=52:54:00:12:34:56", NULL);
+	REQUIRE(text);
+	CHECK(drv);
+	CHECK_CONTAINS(text, "\nnet=tap 02:15:15:15:15:15\n"
+			     "net=user 02:15:15:15:15:16 10.0.2.15/24 10.0.2.2 10.0.2.3\n"
+			     "net=user 52:54:00:12:34:56\n");
+	free(text);
+
+	/* mmio on x86 takes 15: 12 --9p and the 3 exports fill it, and
+	 * the default card (counted with the exports) is left out. */
+	text = prepared_config(kernel, mods, &drv, "--virtio-transport", "mmio",
+			       "--9p", d[0], "--9p", d[1], "--9p", d[2], "--9p", d[3],
+			       "--9p", d[4], "--9p", d[5], "--9p", d[6], "--9p", d[7],
+			       "--9p", d[8], "--9p", d[9], "--9p", d[10], "--9p", d[11],
+			       NULL);
+	CHECK(text && !strstr(text, "net="));
+	free(text);
+	text = prepared_config(kernel, mods, &drv, "--virtio-transport", "mmio",
+			       "--9p", d[0], "--9p", d[1], "--9p", d[2], "--9p", d[3],
+			       "--9p", d[4], "--9p", d[5], "--9p", d[6], "--9p", d[7],
+			       "--9p", d[8], "--9p", d[9], "--9p", d[10], NULL);
+	CHECK(text && strstr(text, "\nnet=user 02:15:15:15:15:15 "));
+	free(text);
+
+	/* A kernel without virtio_net: the default card's driver is
+	 * optional (the guest boots, the init leaves the network alone);
+	 * a card asked for needs it. */
+	snprintf(path, sizeof(path), "%s/9.9.9-test/kernel/virtio_net.ko", mods);
+	REQUIRE(unlink(path) == 0);
+	drv = true;
+	text = prepared_config(kernel, mods, &drv, NULL);
+	CHECK(text && !strstr(text, "net="));
+	CHECK(!drv);
+	free(text);
+	{
+		char *argv[] = { "true", NULL };
+		struct vm_config c;
+		struct sandbox sb;
+		struct capture cap;
+
+		REQUIRE(parse(&c, "-k", kernel, "-n", "mode=user", NULL) == 0);
+		c.guest_argv = argv;
+		sandbox_init(&sb);
+		sb.home = home;
+		sb.modules_dir = mods;
+		capture_start(&cap);
+		CHECK_EQ(sandbox_prepare(&c, &sb), LKVM_EXIT_FAILURE);
+		capture_end(&cap);
+		CHECK_CONTAINS(cap.text, "virtio_net");
+		CHECK_EQ(count_lines(cap.text), 1);
+		CHECK_NULL(sb.ctl_dir);
+		sandbox_free(&sb);
+		cli_free_config(&c);
+	}
+	/* Put it back for the other tests. */
+	file_put_or_exit(path, "\177ELFvirtio_net", 15);
+}
+
 TEST(init_config)
 {
+	struct vm_config cfg;
 	struct sandbox sb;
 	char *s;
 
 	sandbox_init(&sb);
+	memset(&cfg, 0, sizeof(cfg));
 	sb.hostfs = false;
 	sb.is_sandbox = false;
-	s = sandbox_init_config(&sb, true, true, "xterm-256color");
+	s = sandbox_init_config(&sb, &cfg, true, true, "xterm-256color");
 	REQUIRE(s);
 	CHECK_STREQ(s, "root=/dev/root\nctl=lkvm-ctl\nstdout_tty=1\nstdin_tty=1\n"
 		       "term=xterm-256color\nquiet=0\n");
 	free(s);
+	/* A guest kernel with virtio_net: the default card for the init. */
+	sb.net_driver = true;
+	s = sandbox_init_config(&sb, &cfg, true, true, "xterm-256color");
+	REQUIRE(s);
+	CHECK_STREQ(s, "root=/dev/root\nctl=lkvm-ctl\nstdout_tty=1\nstdin_tty=1\n"
+		       "term=xterm-256color\nquiet=0\n"
+		       "net=user 02:15:15:15:15:15 10.0.2.15/24 10.0.2.2 10.0.2.3\n");
+	free(s);
+	sb.net_driver = false;
+	/* The addresses are libslirp's (net/slirp.c). */
+	{
+		struct in_addr mask;
+		char want[32];
+
+		snprintf(want, sizeof(want), "%s/", NET_USER_GUEST);
+		CHECK(!strncmp(LKVM_GUEST_USER_ADDR, want, strlen(want)));
+		REQUIRE(inet_pton(AF_INET, NET_USER_NETMASK, &mask) == 1);
+		CHECK_EQ(strtoul(LKVM_GUEST_USER_ADDR + strlen(want), NULL, 10),
+			 (unsigned long)__builtin_popcount(mask.s_addr));
+		CHECK_STREQ(LKVM_GUEST_USER_GATEWAY, NET_USER_HOST);
+		CHECK_STREQ(LKVM_GUEST_USER_DNS, NET_USER_DNS);
+	}
 	/* Output to a pipe: TERM=dumb; a TERM that could break the file: linux. */
 	sb.hostfs = true;
 	sb.is_sandbox = true;
-	s = sandbox_init_config(&sb, false, false, "xterm");
+	s = sandbox_init_config(&sb, &cfg, false, false, "xterm");
 	REQUIRE(s);
 	CHECK_CONTAINS(s, "hostfs=hostfs\n");
 	CHECK_CONTAINS(s, "stdout_tty=0\nstdin_tty=0\nterm=dumb\nquiet=1\n");
 	free(s);
-	s = sandbox_init_config(&sb, true, false, "x\nroot=evil");
+	s = sandbox_init_config(&sb, &cfg, true, false, "x\nroot=evil");
 	REQUIRE(s);
 	CHECK_CONTAINS(s, "term=linux\n");
 	CHECK(!strstr(s, "evil"));
 	free(s);
-	s = sandbox_init_config(&sb, true, false, NULL);
+	s = sandbox_init_config(&sb, &cfg, true, false, NULL);
 	REQUIRE(s);
 	CHECK_CONTAINS(s, "term=linux\n");
 	free(s);
@@ -1115,6 +1288,7 @@ int main(void)
 	RUN(release_vmlinux);
 	RUN(prepare_sandbox);
 	RUN(prepare_choices);
+	RUN(prepare_network);
 	RUN(init_config);
 	tmp_dir_remove(tmpdir);
 	return test_summary();
