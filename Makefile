@@ -13,6 +13,7 @@
 #                (Documentation/testing.md)
 #   make bench   boot-time benchmark against QEMU (not part of check)
 #   make bench-blk, make bench-blk-model   block I/O benchmarks
+#   make bench-9p, make bench-net          9p and network benchmarks
 #   make doc     rewrite the generated DEVICES list of lkvm-run.txt
 
 #   make ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu-   a riscv64 lkvm (static,
@@ -233,6 +234,11 @@ bench-blk: lkvm
 bench-9p: lkvm
 	tests/bench/9p.sh --lkvm ./lkvm --runs 3
 
+# Guest networking under lkvm vs QEMU (tap, tap+vhost, user mode) in one
+# nested L1 run.
+bench-net: lkvm
+	tests/bench/net.sh --lkvm ./lkvm --runs 5
+
 # The virtio-blk device model per backend vs fio on the same host file.
 bench-blk-model: build/bench/blkbench
 	tests/bench/blk-model.sh
@@ -259,4 +265,4 @@ deps-riscv:
 clean:
 	rm -rf build lkvm
 
-.PHONY: all doc unit smoke e2e e2e-riscv riscv-lkvm check bench bench-blk bench-blk-model bench-9p deps deps-riscv check-fresh clean
+.PHONY: all doc unit smoke e2e e2e-riscv riscv-lkvm check bench bench-blk bench-blk-model bench-9p bench-net deps deps-riscv check-fresh clean

@@ -307,6 +307,12 @@ p9_action() {
 	echo "P9_END=ok"
 }
 
+# tcp_retrans: the TCP segments this guest has retransmitted so far
+# (lkvmtest=netbench).
+tcp_retrans() {
+	awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) f[$i] = i; h = 1 } else print $f["RetransSegs"] }' /proc/net/snmp
+}
+
 # lkvmtest= may list several actions separated by commas; they run in turn.
 for a in $(l2_arg lkvmtest | tr , ' '); do
 case "$a" in
@@ -478,6 +484,53 @@ net)
 		umount /mnt/bench
 	else
 		cat /tmp/mount.log
+	fi
+	;;
+netbench)
+	# tests/bench/net.sh: lkvmnetbench=ADDR/PREFIX,SERVER,SECONDS,BASE,RUNS;
+	# netperf is only in the benchmark's image. The guest connects to
+	# SERVER's ports in turn, each connection retried while the port is
+	# closed (L1 opens one port at a time, for one guest at a time): BASE
+	# (one transaction: the guest is up), then RUNS times BASE+1 (a stream
+	# to L1), BASE+2 (a stream from L1) and BASE+3 (1-byte ping-pong).
+	set -- $(l2_arg lkvmnetbench | tr , ' ')
+	if wait_dev /sys/class/net/eth0; then
+		ip link set lo up
+		ip link set eth0 up
+		ip addr add "$1" dev eth0
+		i=0
+		while [ "$(cat /sys/class/net/eth0/operstate)" != up ] && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		echo "NETBENCH-INFO features=$(cat /sys/class/net/eth0/device/features) queues=$(ls /sys/class/net/eth0/queues | grep -c '^rx-') operstate=$(cat /sys/class/net/eth0/operstate)"
+		# The guest's timers: a clock event device other than the
+		# local APIC (or a broadcast one) costs port I/O exits.
+		c=/sys/devices/system/clockevents
+		echo "NETBENCH-INFO clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource) clockevent=$(cat $c/clockevent0/current_device 2>/dev/null) broadcast=$(cat $c/broadcast/current_device 2>/dev/null) tsc_deadline=$(grep -c -w tsc_deadline_timer /proc/cpuinfo) arat=$(grep -c -w arat /proc/cpuinfo) x2apic=$(grep -c -w x2apic /proc/cpuinfo)"
+		dmesg | grep -i -e 'apic timer' -e 'tsc' -e 'clockevent' -e 'calibrat' | head -n 12 | sed 's/^/NETBENCH-DMESG /'
+		netperf rr-client -c "$2:$4" -n 1 -w 600 >/dev/null
+		run=1
+		while [ "$run" -le "$5" ]; do
+			r0=$(tcp_retrans)
+			netperf stream-send -c "$2:$(($4 + 1))" -t "$3" -w 600
+			r1=$(tcp_retrans)
+			netperf stream-recv -c "$2:$(($4 + 2))" -w 600
+			r2=$(tcp_retrans)
+			netperf rr-client -c "$2:$(($4 + 3))" -t "$3" -w 600
+			r3=$(tcp_retrans)
+			echo "NETBENCH-TCP run=$run test=g2h retrans=$((r1 - r0))"
+			echo "NETBENCH-TCP run=$run test=h2g retrans=$((r2 - r1))"
+			echo "NETBENCH-TCP run=$run test=rr retrans=$((r3 - r2))"
+			run=$((run + 1))
+		done
+		s=
+		for c in rx_bytes tx_bytes rx_packets tx_packets rx_errors tx_errors rx_dropped tx_dropped; do
+			s="$s $c=$(cat "/sys/class/net/eth0/statistics/$c")"
+		done
+		echo "NETBENCH-INFO$s"
+	else
+		echo "LKVM-L2-NO-ETH0"
 	fi
 	;;
 bench)
