@@ -1357,7 +1357,9 @@ TEST(foreign_names)
 			  "--sandbox (a kvmtool option) is not supported");
 	CHECK(!strstr(errbuf, "x.sh"));
 	CHECK_USAGE_ERROR(parse(&c, "--no-dhcp", "k", NULL),
-			  "--no-dhcp (a kvmtool option) is not supported by lkvm\n");
+			  "--no-dhcp (a kvmtool option) is not supported by lkvm; lkvm's init gives a user-mode card its addresses without DHCP");
+	CHECK_USAGE_ERROR(parse(&c, "--nodefaults", "k", NULL),
+			  "--nodefaults (a kvmtool option) is not supported by lkvm; lkvm's one default device is the user-mode network card: -n none leaves it out");
 	/* QEMU's network options, also where -n would take the rest as its
 	 * value ("-nic": -n "ic"). */
 	CHECK_USAGE_ERROR(parse(&c, "-nic", "user", "k", NULL),
