@@ -222,6 +222,28 @@ net_tun() {
 	wait_dev_l1 /dev/net/tun || { why="no /dev/net/tun in L1"; return 1; }
 }
 
+# net_ifup_script ADDR/PREFIX: $W/net-ifup, a script= for a tap lkvm
+# makes: it records the tap's name in $W/net-ifup.log, gives it ADDR/PREFIX
+# and brings it up.
+net_ifup_script() {
+	{
+		echo '#!/bin/sh'
+		echo "echo \"\$1\" >$W/net-ifup.log"
+		echo "ip addr add $1 dev \"\$1\" && ip link set \"\$1\" up"
+	} >"$W/net-ifup"
+	chmod 755 "$W/net-ifup"
+}
+
+# net_check_slirp_lease: the guest's DHCP client got libslirp's lease
+# (10.0.2.15/24, router 10.0.2.2, DNS 10.0.2.3) and eth0 has the address.
+net_check_slirp_lease() {
+	[ "$(value NET_DHCP)" = ok ] || { why="DHCP in the guest: $(value NET_DHCP)"; return 1; }
+	[ "$(value NET_DHCP_IP)" = 10.0.2.15 ] && [ "$(value NET_DHCP_MASK)" = 24 ] &&
+		[ "$(value NET_DHCP_ROUTER)" = 10.0.2.2 ] && [ "$(value NET_DHCP_DNS)" = 10.0.2.3 ] ||
+		{ why="DHCP lease ip=$(value NET_DHCP_IP)/$(value NET_DHCP_MASK) router=$(value NET_DHCP_ROUTER) dns=$(value NET_DHCP_DNS), expected 10.0.2.15/24, 10.0.2.2, 10.0.2.3"; return 1; }
+	[ "$(value NET_ADDR)" = 10.0.2.15/24 ] || { why="eth0 has '$(value NET_ADDR)' after DHCP"; return 1; }
+}
+
 # bigpat TAG BYTES FILE: the bulk transfers' pattern (the same as in
 # l2-lib.sh): copies of `pat TAG 1000003` (a prime number of bytes, so
 # that data misplaced by a page or a buffer cannot match) cut to BYTES.

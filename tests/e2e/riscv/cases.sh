@@ -243,11 +243,7 @@ net_user_case() {
 	net_stop
 	expect_marker &&
 		expect_line '^LKVM-L2-NET-WAITING' "the guest never got to serve its hostfwd port" || return 1
-	[ "$(value NET_DHCP)" = ok ] || { why="DHCP in the guest: $(value NET_DHCP)"; return 1; }
-	[ "$(value NET_DHCP_IP)" = 10.0.2.15 ] && [ "$(value NET_DHCP_MASK)" = 24 ] &&
-		[ "$(value NET_DHCP_ROUTER)" = 10.0.2.2 ] && [ "$(value NET_DHCP_DNS)" = 10.0.2.3 ] ||
-		{ why="DHCP lease ip=$(value NET_DHCP_IP)/$(value NET_DHCP_MASK) router=$(value NET_DHCP_ROUTER) dns=$(value NET_DHCP_DNS), expected 10.0.2.15/24, 10.0.2.2, 10.0.2.3"; return 1; }
-	[ "$(value NET_ADDR)" = 10.0.2.15/24 ] || { why="eth0 has '$(value NET_ADDR)' after DHCP"; return 1; }
+	net_check_slirp_lease || return 1
 	net_check "$nn" 10.0.2.2 "$ntr" && net_plic "$nn" || return 1
 	n=$(stat -c %s "$W/net-fwd.bin" 2>/dev/null)
 	[ "$n" = $NET_BYTES ] && [ "$(sha <"$W/net-fwd.bin")" = "$(pat net-fwd $NET_BYTES | sha)" ] ||
@@ -293,12 +289,7 @@ case_net_tap() {
 case_net_tap_pci() {
 	rm -f "$W"/net-tap-ping.* "$W/net-ifup.log"
 	net_tun || return 1
-	{
-		echo '#!/bin/sh'
-		echo "echo \"\$1\" >$W/net-ifup.log"
-		echo 'ip addr add 192.168.34.1/24 dev "$1" && ip link set "$1" up'
-	} >"$W/net-ifup"
-	chmod 755 "$W/net-ifup"
+	net_ifup_script 192.168.34.1/24
 	net_serve any || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
 	net_guest=192.168.34.2
 	l2 net-tap-pci feed_net_tap -c 2 --virtio-transport pci -n "mode=tap,script=$W/net-ifup" \

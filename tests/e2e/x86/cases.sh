@@ -658,11 +658,7 @@ case_net_user() {
 	show "net-user L1 dns" <"$W/net-dns.log"
 	expect_marker &&
 		expect_line '^LKVM-L2-NET-WAITING' "the guest never got to serve its hostfwd port" || return 1
-	[ "$(value NET_DHCP)" = ok ] || { why="DHCP in the guest: $(value NET_DHCP)"; return 1; }
-	[ "$(value NET_DHCP_IP)" = 10.0.2.15 ] && [ "$(value NET_DHCP_MASK)" = 24 ] &&
-		[ "$(value NET_DHCP_ROUTER)" = 10.0.2.2 ] && [ "$(value NET_DHCP_DNS)" = 10.0.2.3 ] ||
-		{ why="DHCP lease ip=$(value NET_DHCP_IP)/$(value NET_DHCP_MASK) router=$(value NET_DHCP_ROUTER) dns=$(value NET_DHCP_DNS), expected 10.0.2.15/24, 10.0.2.2, 10.0.2.3"; return 1; }
-	[ "$(value NET_ADDR)" = 10.0.2.15/24 ] || { why="eth0 has '$(value NET_ADDR)' after DHCP"; return 1; }
+	net_check_slirp_lease || return 1
 	net_check net-user 10.0.2.2 "$ntr" || return 1
 	n=$(stat -c %s "$W/net-fwd.bin" 2>/dev/null)
 	[ "$n" = $NET_BYTES ] && [ "$(sha <"$W/net-fwd.bin")" = "$(pat net-fwd $NET_BYTES | sha)" ] ||
@@ -685,8 +681,7 @@ case_net_user() {
 case_net_tap() {
 	rm -f "$W"/net-tap-ping.* "$W"/net-tap-bigping.* "$W"/net-bigput.*
 	ntr=$(net_tr mmio)
-	[ -c /dev/net/tun ] || insmod /modules/tun.ko || { why="insmod tun failed in L1"; return 1; }
-	wait_dev_l1 /dev/net/tun || { why="no /dev/net/tun in L1"; return 1; }
+	net_tun || return 1
 	ip link show tap0 >/dev/null 2>&1 || tunctl -t tap0 >/dev/null || { why="tunctl -t tap0 failed in L1"; return 1; }
 	ip addr flush dev tap0
 	ip link set tap0 mtu 9000 && ip addr add 192.168.33.1/24 dev tap0 && ip link set tap0 up ||
@@ -734,14 +729,8 @@ case_net_tap() {
 case_net_tap_mq() {
 	rm -f "$W"/net-tap-ping.* "$W/net-ifup.log" "$W"/net-bigput.*
 	ntr=$(net_tr pci-legacy)
-	[ -c /dev/net/tun ] || insmod /modules/tun.ko || { why="insmod tun failed in L1"; return 1; }
-	wait_dev_l1 /dev/net/tun || { why="no /dev/net/tun in L1"; return 1; }
-	{
-		echo '#!/bin/sh'
-		echo "echo \"\$1\" >$W/net-ifup.log"
-		echo 'ip addr add 192.168.34.1/24 dev "$1" && ip link set "$1" up'
-	} >"$W/net-ifup"
-	chmod 755 "$W/net-ifup"
+	net_tun || return 1
+	net_ifup_script 192.168.34.1/24
 	net_serve any $NET_MQ_BIG || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
 	net_guest=192.168.34.2 net_big=$NET_MQ_BIG
 	run_vmm net-tap-mq feed_net_tap "$NET_TIMEOUT" run -k $K -i $IV -m 256 -c 2 --virtio-transport "$ntr" -n "mode=tap,script=$W/net-ifup" \
@@ -823,20 +812,15 @@ feed_net_tap_vhost() {
 # net_tap_vhost NAME TRANSPORT BYTES
 net_tap_vhost() {
 	rm -f "$W"/net-tap-ping.* "$W/net-ifup.log" "$W/net-vhost.threads" "$W"/net-bigput.*
-	[ -c /dev/net/tun ] || insmod /modules/tun.ko || { why="insmod tun failed in L1"; return 1; }
+	net_tun || return 1
 	if [ ! -c /dev/vhost-net ]; then
 		for m in $(cat /modules/vhost_net.order); do
 			grep -q "^${m%.ko} " /proc/modules 2>/dev/null || insmod "/modules/$m" ||
 				{ why="insmod $m failed in L1"; return 1; }
 		done
 	fi
-	wait_dev_l1 /dev/net/tun && wait_dev_l1 /dev/vhost-net || { why="no /dev/net/tun or /dev/vhost-net in L1"; return 1; }
-	{
-		echo '#!/bin/sh'
-		echo "echo \"\$1\" >$W/net-ifup.log"
-		echo 'ip addr add 192.168.35.1/24 dev "$1" && ip link set "$1" up'
-	} >"$W/net-ifup"
-	chmod 755 "$W/net-ifup"
+	wait_dev_l1 /dev/vhost-net || { why="no /dev/vhost-net in L1"; return 1; }
+	net_ifup_script 192.168.35.1/24
 	net_serve any "$3" || { why="L1's httpd never answered (harness)"; net_stop; return 1; }
 	net_guest=192.168.35.2 net_big=$3
 	run_vmm "$1" feed_net_tap_vhost "$NET_TIMEOUT" run -k $K -i $IV -m 256 -c 2 --virtio-transport "$2" \
