@@ -489,6 +489,39 @@ lkvm_build_static_tool() {
 	printf '%s\n' "$bin"
 }
 
+# lkvm_build_kvmtool [PATH]: print the path of a static x86 kvmtool, the peer
+# benchmarks compare with: PATH when given (a user's own build), else one
+# built once from the pinned source tarball in ../shared/peers (see its
+# README) into the cache.  Prints nothing, saying why on stderr, when
+# neither is there (a user's clone has no ../shared): benchmarks then skip
+# their kvmtool rows.
+LKVM_KVMTOOL_TARBALL=${LKVM_KVMTOOL_TARBALL:-$LKVM_TOP/../shared/peers/kvmtool-b48735e.tar.gz}
+lkvm_build_kvmtool() {
+	local given=${1:-} tarball=$LKVM_KVMTOOL_TARBALL bin dir
+	if [ -n "$given" ]; then
+		[ -x "$given" ] || lkvm_die "kvmtool '$given' is not an executable"
+		printf '%s\n' "$given"
+		return 0
+	fi
+	if [ ! -f "$tarball" ]; then
+		lkvm_log "no kvmtool: $tarball is not there (give one with --kvmtool PATH); skipping the kvmtool rows"
+		return 0
+	fi
+	bin=$LKVM_BUILD/kvmtool-$(lkvm_hash kvmtool "$tarball")
+	if [ ! -x "$bin" ]; then
+		lkvm_log "building kvmtool from $(basename "$tarball") (about a minute, once)"
+		dir=$LKVM_BUILD/kvmtool-src.$$
+		rm -rf "$dir" && mkdir -p "$dir"
+		tar xzf "$tarball" -C "$dir" || lkvm_die "cannot unpack $tarball"
+		make -C "$dir/kvmtool" -j"$(nproc)" lkvm-static >"$dir/build.log" 2>&1 ||
+			{ tail -n 20 "$dir/build.log" >&2; lkvm_die "building kvmtool failed (log above)"; }
+		mv "$dir/kvmtool/lkvm-static" "$bin"
+		rm -rf "$dir"
+		lkvm_prune "$LKVM_BUILD/kvmtool" "$bin"
+	fi
+	printf '%s\n' "$bin"
+}
+
 # lkvm_scratch NAME: a harness's per-run scratch paths under LKVM_BUILD,
 # removed when the script exits: $stage (the L1 image being staged), $conf
 # (its /etc/lkvm-test.conf) and $results (the lines L1 reported).
