@@ -7,6 +7,7 @@
 #include "lkvm/cli.h"
 #include "lkvm/config.h"
 #include "lkvm/sandbox.h"
+#include "lkvm/trace.h"
 #include "lkvm/util.h"
 #include "lkvm/vm.h"
 
@@ -20,8 +21,10 @@
  */
 static int boot(const struct cli_command *cmd, int argc, char **argv)
 {
+	struct boot_trace *trace = NULL;
 	struct vm_config cfg;
 	struct sandbox sb;
+	uint64_t t0;
 	int ret;
 
 	sandbox_init(&sb);
@@ -30,16 +33,35 @@ static int boot(const struct cli_command *cmd, int argc, char **argv)
 		cli_print_usage(cmd, stdout);
 		goto out;
 	}
+	if (!ret && cfg.boot_trace) {
+		trace = trace_open(cfg.boot_trace, &ret);
+		if (!trace) {
+			ret = LKVM_EXIT_FAILURE;
+			goto out;
+		}
+		trace_thread_name(trace, "main");
+		trace_span_at(trace, "exec and dynamic loader", 0,
+			      trace_main_us(trace));
+		trace_span(trace, "parse options", trace_main_us(trace));
+	}
 	lkvm_quiet = cfg.quiet; /* before sandbox_prepare()'s lines */
+	t0 = trace_now(trace);
 	if (!ret)
 		ret = sandbox_default_kernel(&cfg, &sb, stderr);
 	if (!ret)
 		ret = sandbox_prepare(&cfg, &sb);
+	if (!ret && sb.active)
+		trace_span(trace, "9p root and initramfs", t0);
 	if (!ret)
-		ret = sandbox_finish(&sb, vm_run(&cfg));
+		ret = sandbox_finish(&sb, vm_run(&cfg, trace));
 out:
 	sandbox_free(&sb);
 	cli_free_config(&cfg);
+	if (trace) {
+		trace_instant(trace, TRACE_CAT_PHASE, "exit", NULL);
+		if (trace_close(trace) && !ret)
+			ret = LKVM_EXIT_FAILURE;
+	}
 	return ret;
 }
 

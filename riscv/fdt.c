@@ -234,6 +234,9 @@ static bool check_desc(const struct riscv_fdt_desc *d)
 	if (d->pvpanic_size &&
 	    !add_region(r, &n, "pvpanic", d->pvpanic_base, d->pvpanic_size))
 		return false;
+	if (d->marker_size &&
+	    !add_region(r, &n, "boot marker", d->marker_base, d->marker_size))
+		return false;
 	if (d->nr_virtio_mmio > RISCV_FDT_MAX_MMIO) {
 		pr_debug("fdt: %u virtio-mmio devices", d->nr_virtio_mmio);
 		return false;
@@ -500,6 +503,16 @@ static int add_pvpanic(void *fdt, const struct riscv_fdt_desc *d)
 	return fdt_end_node(fdt);
 }
 
+/* lkvm's boot-marker register (include/lkvm/boot-marker.h): a guest
+ * finds its address here (no driver binds to it). */
+static int add_boot_marker(void *fdt, const struct riscv_fdt_desc *d)
+{
+	TRY(begin_node_at(fdt, "boot-marker", d->marker_base));
+	TRY(fdt_property_string(fdt, "compatible", "lkvm,boot-marker"));
+	TRY(prop_reg(fdt, d->marker_base, d->marker_size));
+	return fdt_end_node(fdt);
+}
+
 static int add_virtio_mmio(void *fdt, const struct riscv_fdt_desc *d,
 			   const struct riscv_fdt_mmio_dev *m)
 {
@@ -604,6 +617,8 @@ static int add_soc(void *fdt, const struct riscv_fdt_desc *d)
 	TRY(add_uart(fdt, d));
 	if (d->pvpanic_size)
 		TRY(add_pvpanic(fdt, d));
+	if (d->marker_size)
+		TRY(add_boot_marker(fdt, d));
 	for (i = 0; i < d->nr_virtio_mmio; i++)
 		TRY(add_virtio_mmio(fdt, d, &d->virtio_mmio[i]));
 	if (d->pci)

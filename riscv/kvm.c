@@ -140,11 +140,16 @@ int arch_devices_init(struct vm *vm)
 	if (err)
 		return err;
 	pvpanic_init(&a->pvpanic, pvpanic_stop_vm, vm);
+	boot_marker_init(&a->marker, vm->trace,
+			 vm->cfg->until_marker_set ? (int)vm->cfg->until_marker : -1,
+			 boot_marker_stop_vm, vm);
 
 	const struct mmio_map regions[] = {
 		{ RISCV_UART_BASE, UART_NR_REGS, serial8250_io, &a->uart, "ttyS0" },
 		{ RISCV_PVPANIC_BASE, RISCV_PVPANIC_SIZE, pvpanic_io, &a->pvpanic,
 		  "pvpanic" },
+		{ RISCV_BOOT_MARKER_BASE, RISCV_BOOT_MARKER_SIZE, boot_marker_io,
+		  &a->marker, "boot-marker" },
 		{ RISCV_PLIC_BASE, plic_size, plic_mmio, &a->plic, "plic" },
 		{ RISCV_PCI_ECAM_BASE, RISCV_PCI_ECAM_SIZE, pci_ecam_io, &a->pci,
 		  "pci-ecam" },
@@ -181,6 +186,8 @@ int arch_devices_init(struct vm *vm)
 	d->uart_clock = RISCV_UART_CLOCK;
 	d->pvpanic_base = RISCV_PVPANIC_BASE;
 	d->pvpanic_size = RISCV_PVPANIC_SIZE;
+	d->marker_base = RISCV_BOOT_MARKER_BASE;
+	d->marker_size = RISCV_BOOT_MARKER_SIZE;
 	d->pci = 1;
 	d->pci_ecam_base = RISCV_PCI_ECAM_BASE;
 	d->pci_ecam_size = RISCV_PCI_ECAM_SIZE;

@@ -18,10 +18,34 @@
 #include <unistd.h>
 
 #include "lkvm/arch-hooks.h"
+#include "lkvm/trace.h"
 #include "lkvm/util.h"
 #include "lkvm/vm.h"
 
 #define KICK_SIGNAL SIGUSR1
+
+/*
+ * With --boot-trace: exits counted by reason (sampled into the trace every
+ * TRACE_COUNTER_INTERVAL_US), and by port or MMIO address, the busiest of
+ * which the trace lists when the vCPU stops: what to attack to make the
+ * boot cheaper.  A fixed table; addresses past it count as "other".
+ */
+#define EXIT_REASONS 64
+#define EXIT_SITES 128 /* power of two */
+#define EXIT_SITES_SHOWN 8
+struct exit_site {
+	uint64_t key;  /* EXIT_SITE_* | address; 0: free */
+	uint64_t count;
+};
+#define EXIT_SITE_PIO (1ULL << 62)
+#define EXIT_SITE_MMIO (2ULL << 62)
+#define EXIT_SITE_WRITE (1ULL << 61)
+struct vcpu_exit_stats {
+	uint64_t by_reason[EXIT_REASONS];
+	struct exit_site sites[EXIT_SITES];
+	uint64_t other_sites;
+	uint64_t last_sample_us;
+};
 
 static void kick_handler(int sig)
 {
@@ -59,6 +83,11 @@ int vcpus_create(struct vm *vm)
 		err = arch_vcpu_init(v);
 		if (err)
 			return err;
+		if (vm->trace) {
+			v->stats = calloc(1, sizeof(*v->stats));
+			if (!v->stats)
+				return -ENOMEM;
+		}
 	}
 	return 0;
 }
@@ -79,6 +108,102 @@ static const char *exit_reason_name(uint32_t r)
 	case KVM_EXIT_INTERNAL_ERROR: return "INTERNAL_ERROR";
 	case KVM_EXIT_SYSTEM_EVENT: return "SYSTEM_EVENT";
 	default: return "?";
+	}
+}
+
+static void count_site(struct vcpu_exit_stats *st, uint64_t key)
+{
+	unsigned int i, h = (unsigned int)((key * 0x9e3779b97f4a7c15ULL) >> 57);
+
+	for (i = 0; i < EXIT_SITES; i++) {
+		struct exit_site *e = &st->sites[(h + i) & (EXIT_SITES - 1)];
+
+		if (e->key == key || !e->key) {
+			e->key = key;
+			e->count++;
+			return;
+		}
+	}
+	st->other_sites++;
+}
+
+/* The exit counters as a trace sample. */
+static void sample_exits(struct vcpu *v, bool final)
+{
+	struct vcpu_exit_stats *st = v->stats;
+	const char *keys[EXIT_REASONS];
+	char unnamed[EXIT_REASONS][12];
+	uint64_t vals[EXIT_REASONS];
+	unsigned int i, n = 0;
+
+	for (i = 0; i < EXIT_REASONS; i++) {
+		if (!st->by_reason[i])
+			continue;
+		keys[n] = exit_reason_name(i);
+		if (!strcmp(keys[n], "?")) {
+			snprintf(unnamed[n], sizeof(unnamed[n]), "exit%u", i);
+			keys[n] = unnamed[n];
+		}
+		vals[n++] = st->by_reason[i];
+	}
+	trace_counters(v->vm->trace, "exits", n, keys, vals, final);
+}
+
+static int by_count(const void *a, const void *b)
+{
+	const struct exit_site *x = a, *y = b;
+
+	return x->count > y->count ? -1 : x->count < y->count;
+}
+
+/* At the vCPU's end: its totals, and its busiest exit addresses. */
+static void trace_vcpu_end(struct vcpu *v)
+{
+	struct vcpu_exit_stats *st = v->stats;
+	char args[256] = "", name[32];
+	size_t len = 0;
+	unsigned int i;
+
+	sample_exits(v, true);
+	qsort(st->sites, EXIT_SITES, sizeof(st->sites[0]), by_count);
+	for (i = 0; i < EXIT_SITES_SHOWN && st->sites[i].count; i++) {
+		uint64_t k = st->sites[i].key;
+		int w = snprintf(args + len, sizeof(args) - len,
+				 "%s\"%s %#llx %c\":%llu", i ? "," : "",
+				 (k & EXIT_SITE_MMIO) ? "mmio" : "pio",
+				 (unsigned long long)(k & (EXIT_SITE_WRITE - 1)),
+				 (k & EXIT_SITE_WRITE) ? 'w' : 'r',
+				 (unsigned long long)st->sites[i].count);
+		if (w < 0 || (size_t)w >= sizeof(args) - len) {
+			args[len] = '\0';
+			break;
+		}
+		len += (size_t)w;
+	}
+	snprintf(name, sizeof(name), "vcpu%u busiest exit sites", v->id);
+	trace_instant(v->vm->trace, TRACE_CAT_EXITS, name, args);
+}
+
+static void trace_exit(struct vcpu *v)
+{
+	struct vcpu_exit_stats *st = v->stats;
+	struct kvm_run *run = v->run;
+	uint64_t now;
+
+	/* (Reasons past the table count as UNKNOWN.) */
+	st->by_reason[run->exit_reason < EXIT_REASONS ? run->exit_reason : 0]++;
+	if (run->exit_reason == KVM_EXIT_IO)
+		count_site(st, EXIT_SITE_PIO | run->io.port |
+			   (run->io.direction == KVM_EXIT_IO_OUT ?
+			    EXIT_SITE_WRITE : 0));
+	else if (run->exit_reason == KVM_EXIT_MMIO)
+		count_site(st, EXIT_SITE_MMIO |
+			   (run->mmio.phys_addr & (EXIT_SITE_WRITE - 1)) |
+			   (run->mmio.is_write ? EXIT_SITE_WRITE : 0));
+	now = trace_now(v->vm->trace);
+	if (now - st->last_sample_us >= TRACE_COUNTER_INTERVAL_US) {
+		st->last_sample_us = now;
+		sample_exits(v, false);
 	}
 }
 
@@ -196,6 +321,13 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&kick, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 
+	if (v->stats) {
+		char ev[40];
+
+		trace_thread_name(v->vm->trace, name + 5);
+		snprintf(ev, sizeof(ev), "vcpu%u first KVM_RUN", v->id);
+		trace_instant(v->vm->trace, TRACE_CAT_PHASE, ev, NULL);
+	}
 	while (!vm_stopping(v->vm)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
@@ -205,9 +337,13 @@ static void *vcpu_thread(void *arg)
 			vm_request_stop(v->vm, VM_STOP_ERROR);
 			break;
 		}
+		if (v->stats)
+			trace_exit(v);
 		if (!handle_exit(v))
 			break;
 	}
+	if (v->stats)
+		trace_vcpu_end(v);
 	return NULL;
 }
 
@@ -279,6 +415,7 @@ void vcpus_destroy(struct vm *vm)
 			munmap(v->run, (size_t)vm->vcpu_mmap_size);
 		if (v->fd >= 0)
 			close(v->fd);
+		free(v->stats);
 	}
 	free(vm->vcpus);
 	vm->vcpus = NULL;

@@ -26,6 +26,7 @@
 
 #include "lkvm/arch-hooks.h"
 #include "lkvm/thread.h"
+#include "lkvm/trace.h"
 #include "lkvm/util.h"
 #include "lkvm/vcpu.h"
 #include "lkvm/virtio-devices.h"
@@ -73,7 +74,16 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason why)
 	if (__atomic_compare_exchange_n(&vm->stop_reason, &expected, (int)why,
 					false, __ATOMIC_SEQ_CST,
 					__ATOMIC_SEQ_CST)) {
+		static const char *const names[] = {
+			[VM_STOP_POWEROFF] = "stop: guest power-off",
+			[VM_STOP_RESET] = "stop: guest reset",
+			[VM_STOP_PANIC] = "stop: guest panic",
+			[VM_STOP_SIGNAL] = "stop: signal or user",
+			[VM_STOP_ERROR] = "stop: lkvm error",
+		};
 		uint64_t one = 1;
+
+		trace_instant(vm->trace, TRACE_CAT_GUEST, names[why], NULL);
 		if (vm->stop_eventfd >= 0)
 			(void)!write(vm->stop_eventfd, &one, sizeof(one));
 	}
@@ -552,22 +562,45 @@ static int set_nr_vcpus(struct vm *vm, const struct vm_config *cfg)
 	return 0;
 }
 
+static int setup_memory(struct vm *vm)
+{
+	return vm_setup_memory(vm, vm->cfg->mem_bytes);
+}
+
 /* The command line and the machine, in dependency order (vm_destroy()
  * unwinds all of it): 0, 1 when there is nothing to run, <0 on failure. */
 static int build_machine(struct vm *vm, const struct vm_config *cfg)
 {
+	/* Each step, named in the boot trace. */
+	static const struct {
+		const char *name;
+		int (*fn)(struct vm *vm);
+	} steps[] = {
+		{ "arch VM set-up", arch_vm_init },
+		{ "guest memory", setup_memory },
+		{ "device worker threads", vm_start_workers },
+		{ "platform devices", arch_devices_init },
+		{ "virtio devices", virtio_devices_init },
+		{ "load kernel and initrd", arch_load_kernel },
+		{ "create vCPUs", vcpus_create },
+	};
+	unsigned int i;
+	uint64_t t0;
+	int err;
+
 	if (vm_cmdline_init(vm, arch_default_cmdline(), cfg))
 		return -ENOMEM;
-
-	if (arch_vm_init(vm) ||
-	    vm_setup_memory(vm, cfg->mem_bytes) ||
-	    vm_start_workers(vm) ||
-	    arch_devices_init(vm) ||
-	    virtio_devices_init(vm) ||
-	    arch_load_kernel(vm) ||
-	    vcpus_create(vm))
-		return -1;
-	return arch_finish_machine(vm);
+	for (i = 0; i < ARRAY_SIZE(steps); i++) {
+		t0 = trace_now(vm->trace);
+		err = steps[i].fn(vm);
+		trace_span(vm->trace, steps[i].name, t0);
+		if (err)
+			return -1;
+	}
+	t0 = trace_now(vm->trace);
+	err = arch_finish_machine(vm);
+	trace_span(vm->trace, "finish machine", t0);
+	return err;
 }
 
 static void name_vm(struct vm *vm, const struct vm_config *cfg)
@@ -608,6 +641,7 @@ static int block_stop_signals(void)
 static int run_until_stop(struct vm *vm, int signal_fd)
 {
 	enum vm_stop_reason why;
+	uint64_t t0;
 	int err;
 
 	if (drop_privileges())
@@ -618,11 +652,16 @@ static int run_until_stop(struct vm *vm, int signal_fd)
 		return LKVM_EXIT_FAILURE;
 	}
 	console_resize(vm); /* the initial size */
-	if (vcpus_start(vm))
+	t0 = trace_now(vm->trace);
+	err = vcpus_start(vm);
+	trace_span(vm->trace, "start vCPU threads", t0);
+	if (err)
 		return LKVM_EXIT_FAILURE;
 
 	wait_for_stop(vm, signal_fd);
+	t0 = trace_now(vm->trace);
 	vcpus_stop(vm);
+	trace_span(vm->trace, "stop vCPUs", t0);
 	why = (enum vm_stop_reason)__atomic_load_n(&vm->stop_reason,
 						   __ATOMIC_ACQUIRE);
 	/* One line however the guest said so (and however often). */
@@ -631,10 +670,11 @@ static int run_until_stop(struct vm *vm, int signal_fd)
 	return exit_status_for(why);
 }
 
-int vm_run(const struct vm_config *cfg)
+int vm_run(const struct vm_config *cfg, struct boot_trace *trace)
 {
 	struct vm vm;
 	int signal_fd = -1, status = LKVM_EXIT_FAILURE, err;
+	uint64_t t0;
 
 	lkvm_debug_enabled = cfg->debug;
 	lkvm_quiet = cfg->quiet;
@@ -651,9 +691,20 @@ int vm_run(const struct vm_config *cfg)
 	if (plan_privileges(cfg))
 		return LKVM_EXIT_FAILURE;
 	err = vm_init(&vm, cfg);
+	vm.trace = vm.term.trace = trace;
 	/* The user's files first: a typo in -k or -i is reported even on a
 	 * host without /dev/kvm. */
-	if (err || load_boot_files(&vm, cfg) || vm_open_kvm(&vm))
+	if (err)
+		goto out;
+	t0 = trace_now(trace);
+	err = load_boot_files(&vm, cfg);
+	trace_span(trace, "read kernel and initrd", t0);
+	if (err)
+		goto out;
+	t0 = trace_now(trace);
+	err = vm_open_kvm(&vm);
+	trace_span(trace, "open KVM, create VM", t0);
+	if (err)
 		goto out;
 	if (set_nr_vcpus(&vm, cfg)) {
 		status = LKVM_EXIT_USAGE;
@@ -670,7 +721,9 @@ int vm_run(const struct vm_config *cfg)
 	if (signal_fd >= 0)
 		status = run_until_stop(&vm, signal_fd);
 out:
+	t0 = trace_now(trace);
 	vm_destroy(&vm);
+	trace_span(trace, "tear down", t0);
 	if (signal_fd >= 0)
 		close(signal_fd);
 	return status;

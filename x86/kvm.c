@@ -147,6 +147,9 @@ int arch_devices_init(struct vm *vm)
 		return err;
 
 	pvpanic_init(&a->pvpanic, pvpanic_stop_vm, vm);
+	boot_marker_init(&a->marker, vm->trace,
+			 vm->cfg->until_marker_set ? (int)vm->cfg->until_marker : -1,
+			 boot_marker_stop_vm, vm);
 
 	err = pci_bus_add_host_bridge(&a->pci, &a->host_bridge);
 	if (err)
@@ -161,6 +164,8 @@ int arch_devices_init(struct vm *vm)
 		{ PCI_CONF1_DATA_PORT, 4, pci_conf1_data_io, &a->conf1, "pci-data" },
 		{ X86_ACPI_PM_BASE, X86_ACPI_PM_LEN, acpi_pm_io, &a->pm, "acpi-pm1a" },
 		{ X86_PVPANIC_PORT, X86_PVPANIC_LEN, pvpanic_io, &a->pvpanic, "pvpanic" },
+		{ X86_BOOT_MARKER_PORT, BOOT_MARKER_LEN, boot_marker_io, &a->marker,
+		  "boot-marker" },
 	};
 	for (i = 0; i < ARRAY_SIZE(ports); i++) {
 		err = bus_register(&vm->pio_bus, ports[i].port, ports[i].len,

@@ -107,6 +107,9 @@ struct vm_config {
 	char *const *guest_argv;   /* the command the guest runs (sandbox) */
 	const char *dump_dtb;      /* --dump-dtb FILE: write the DTB, exit */
 	enum irqchip_kind irqchip; /* --irqchip */
+	const char *boot_trace;    /* --boot-trace FILE ("-": summary) */
+	unsigned int until_marker; /* --until-marker N (0-255), when set */
+	bool until_marker_set;
 	bool debug;
 	bool quiet; /* --quiet: no banner, no informational lines */
 	bool help; /* --help: print usage and exit 0 */

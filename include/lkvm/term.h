@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <termios.h>
 
+#include "lkvm/trace.h"
+
 /*
  * The host side of the guest console: stdin feeds the guest's UART, the
  * UART's output goes to stdout.  When stdin is a terminal it is put in raw
@@ -37,6 +39,12 @@ struct term {
 	term_escape_fn escape;
 	void *opaque;
 	bool saw_ctrl_a;
+	/* --boot-trace: guest output is scanned for milestones (set before
+	 * the vCPUs run; the scan's state under @scan_lock: the UART's vCPU
+	 * and virtio-console's worker both write). */
+	struct boot_trace *trace;
+	struct trace_console_scan scan;
+	pthread_mutex_t scan_lock;
 };
 
 void term_init(struct term *t, int in_fd, int out_fd);

@@ -32,6 +32,7 @@ struct virtio_dev;
 struct virtqueue;
 struct guest_memory;
 struct virtio_device_type;
+struct boot_trace;
 
 /* Largest queue a device may offer (the split-ring maximum is 32768). */
 #define VIRTQ_MAX_SIZE 1024
@@ -170,6 +171,10 @@ struct virtio_dev {
 	struct virtio_interrupt *irq; /* the transport's; NULL: unattached */
 	struct ioloop *loop;        /* where queue handlers run; NULL: unit
 				     * tests drive the queues by hand */
+	/* --boot-trace (set when attached, NULL without): DRIVER_OK and the
+	 * first queue notification are milestones. */
+	struct boot_trace *trace;
+	bool traced_notify;         /* (atomic) */
 };
 
 /* --- Setup (device models) --- */

@@ -14,6 +14,8 @@
 #include "lkvm/term.h"
 
 struct kvm_run;
+struct boot_trace;
+struct vcpu_exit_stats;
 
 struct vcpu {
 	struct vm *vm;
@@ -22,6 +24,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	struct vcpu_exit_stats *stats; /* with --boot-trace (vmm/vcpu.c) */
 	struct arch_vcpu arch;
 };
 
@@ -85,13 +88,16 @@ struct vm {
 	int stop_reason; /* enum vm_stop_reason, accessed atomically */
 	int stop_eventfd;
 
+	struct boot_trace *trace;   /* --boot-trace, or NULL; not owned */
+
 	struct vm_cleanup *cleanups;
 	struct vm_link_toggle *link_toggles; /* Ctrl-A l, see below */
 	struct arch_vm arch;
 };
 
-/* Run a whole VM described by @cfg; returns lkvm's exit status. */
-int vm_run(const struct vm_config *cfg);
+/* Run a whole VM described by @cfg, recording into @trace (NULL: no
+ * --boot-trace); returns lkvm's exit status. */
+int vm_run(const struct vm_config *cfg, struct boot_trace *trace);
 
 /*
  * Piece-by-piece construction, used by vm_run() and by tests that want a VM

@@ -20,6 +20,7 @@
 #include <linux/virtio_pci.h>
 
 #include "lkvm/ioloop.h"
+#include "lkvm/trace.h"
 #include "lkvm/util.h"
 #include "lkvm/virtio-devices.h"
 #include "lkvm/virtio.h"
@@ -61,6 +62,13 @@ static void vq_watch_fn(struct io_watch *w)
 	    (st & VIRTIO_CONFIG_S_NEEDS_RESET) ||
 	    !__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE))
 		return;
+	if (vdev->trace &&
+	    !__atomic_exchange_n(&vdev->traced_notify, true, __ATOMIC_RELAXED)) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "%s first notification", vdev->name);
+		trace_instant(vdev->trace, TRACE_CAT_DEVICE, name, NULL);
+	}
 	vdev->ops->queue_notify(vdev, vq);
 }
 
@@ -417,6 +425,12 @@ void virtio_set_status(struct virtio_dev *vdev, uint8_t status)
 
 		/* DRIVER_OK is visible before any handler can run. */
 		__atomic_fetch_or(&vdev->status, add, __ATOMIC_SEQ_CST);
+		if (vdev->trace) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "%s DRIVER_OK", vdev->name);
+			trace_instant(vdev->trace, TRACE_CAT_DEVICE, name, NULL);
+		}
 		if (err) {
 			char why[64];
 

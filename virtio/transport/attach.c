@@ -32,7 +32,10 @@ static void dev_destroy(void *vdev)
 
 int virtio_dev_add(struct vm *vm, struct virtio_dev *vdev)
 {
-	int err = virtio_attach(vm, vdev);
+	int err;
+
+	vdev->trace = vm->trace;
+	err = virtio_attach(vm, vdev);
 
 	/* The transport printed why; the device is still ours to free. */
 	if (err) {

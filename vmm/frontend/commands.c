@@ -198,6 +198,15 @@ static int apply_irqchip(struct vm_config *cfg, const struct cli_use *use)
 	return cli_set_choice(cfg, use);
 }
 
+static int apply_until_marker(struct vm_config *cfg, const struct cli_use *use)
+{
+	if (parse_uint(use->arg, &cfg->until_marker) || cfg->until_marker > 255)
+		return cli_error(use->err, "invalid marker '%s' for %s (0 to 255)",
+				 use->arg, use->name);
+	cfg->until_marker_set = true;
+	return 0;
+}
+
 static int apply_dump_dtb(struct vm_config *cfg, const struct cli_use *use)
 {
 	if (!LKVM_ARCH_HAS_FDT)
@@ -372,6 +381,16 @@ static const struct cli_option run_options[] = {
 	  .help = "write the guest's device tree to FILE and exit",
 	  .apply = apply_dump_dtb, .field = CLI_FIELD(dump_dtb),
 	  .hidden = !LKVM_ARCH_HAS_FDT },
+	{ .long_name = "boot-trace", .arg = "FILE",
+	  .help = "record the boot: VMM phases, guest milestones,\n"
+		  "markers and vCPU exits, written to FILE as a\n"
+		  "Chrome trace (Perfetto) when lkvm exits; - prints\n"
+		  "a summary table on stderr instead",
+	  .apply = cli_set_path, .field = CLI_FIELD(boot_trace) },
+	{ .long_name = "until-marker", .arg = "N",
+	  .help = "stop the VM (exit status 0) when the guest writes\n"
+		  "marker N (0-255) to lkvm's boot-marker register",
+	  .apply = apply_until_marker },
 	CLI_FLAG(0, "debug", debug, "log unhandled I/O and other diagnostics"),
 	CLI_FLAG('q', "quiet", quiet,
 		 "no start-up line at a terminal and no informational\n"

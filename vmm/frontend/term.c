@@ -36,6 +36,7 @@ void term_init(struct term *t, int in_fd, int out_fd)
 	t->msg_fd = STDERR_FILENO;
 	t->wake_fd = -1;
 	t->in_is_tty = isatty(in_fd);
+	pthread_mutex_init(&t->scan_lock, NULL);
 }
 
 static int term_enter_raw(struct term *t)
@@ -179,4 +180,9 @@ void term_write(struct term *t, const uint8_t *buf, size_t len)
 {
 	/* A closed stdout (EPIPE) must not stop the guest: drop the output. */
 	(void)write_all(t->out_fd, buf, len);
+	if (t->trace) {
+		pthread_mutex_lock(&t->scan_lock);
+		trace_console(t->trace, &t->scan, buf, len);
+		pthread_mutex_unlock(&t->scan_lock);
+	}
 }

@@ -9,6 +9,7 @@
 #include "arch/fdt.h"
 #include "arch/plic.h"
 #include "lkvm/pci.h"
+#include "lkvm/boot-marker.h"
 #include "lkvm/pvpanic.h"
 #include "lkvm/serial8250.h"
 
@@ -28,6 +29,7 @@
  *   0x0c00_0000  PLIC (up to 64 MiB)         or  APLIC at 0x0d00_0000
  *   0x1000_0000  ns16550a UART
  *   0x1000_1000  pvpanic ("qemu,pvpanic-mmio", 2 bytes, as QEMU's)
+ *   0x1000_2000  boot marker ("lkvm,boot-marker", include/lkvm/boot-marker.h)
  *   0x1010_0000  virtio-mmio windows (4 KiB each)
  *   0x2800_0000  IMSICs (AIA), one 4 KiB page per hart
  *   0x3000_0000  PCI ECAM, bus 0 only (1 MiB)
@@ -45,6 +47,8 @@
 #define RISCV_UART_CLOCK 1843200u
 #define RISCV_PVPANIC_BASE 0x10001000ULL
 #define RISCV_PVPANIC_SIZE 2ULL
+#define RISCV_BOOT_MARKER_BASE 0x10002000ULL
+#define RISCV_BOOT_MARKER_SIZE 0x1000ULL
 #define RISCV_VIRTIO_MMIO_BASE 0x10100000ULL
 #define RISCV_VIRTIO_MMIO_END 0x10200000ULL
 #define RISCV_IMSIC_BASE 0x28000000ULL
@@ -126,6 +130,7 @@ struct arch_vm {
 
 	struct serial8250 uart;
 	struct pvpanic pvpanic;
+	struct boot_marker marker;
 	struct plic plic;
 	bool plic_ready;
 	struct pci_bus pci;

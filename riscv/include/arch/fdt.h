@@ -25,6 +25,7 @@
  *                   ("riscv,aplic", msi-parent = imsics)
  *       serial@BASE ns16550a, clock-frequency, interrupts
  *       pvpanic@BASE "qemu,pvpanic-mmio" (when it has a size)
+ *       boot-marker@BASE "lkvm,boot-marker" (when it has a size)
  *       virtio_mmio@BASE "virtio,mmio", interrupts (one per device)
  *       pci@BASE    "pci-host-ecam-generic", bus-range 0..0, ranges (I/O +
  *                   32-bit MMIO), interrupt-map for INTA..INTD of every
@@ -78,6 +79,7 @@ struct riscv_fdt_desc {
 	uint32_t uart_clock;
 
 	uint64_t pvpanic_base, pvpanic_size; /* size 0: no pvpanic node */
+	uint64_t marker_base, marker_size;   /* size 0: no boot-marker node */
 
 	struct riscv_fdt_mmio_dev virtio_mmio[RISCV_FDT_MAX_MMIO];
 	unsigned int nr_virtio_mmio;

@@ -8,6 +8,7 @@
 
 #include "arch/devices.h"
 #include "lkvm/pci.h"
+#include "lkvm/boot-marker.h"
 #include "lkvm/pvpanic.h"
 #include "lkvm/serial8250.h"
 
@@ -76,6 +77,9 @@ struct kvm_cpuid2;
  * DSDT (x86/acpi.c). */
 #define X86_PVPANIC_PORT 0x505
 #define X86_PVPANIC_LEN 1
+/* The boot-marker register (include/lkvm/boot-marker.h): Firecracker's
+ * boot-timer port; a floppy controller's base, which lkvm has none of. */
+#define X86_BOOT_MARKER_PORT 0x3f0
 
 /* What lkvm learned from a bzImage header (Documentation/arch/x86/boot.rst). */
 struct bzimage_info {
@@ -162,6 +166,7 @@ struct arch_vm {
 	struct pci_device host_bridge;
 	struct acpi_pm pm;
 	struct pvpanic pvpanic;
+	struct boot_marker marker;
 
 	/* Resource allocators (x86/platform.c). */
 	uint64_t mmio_next;
