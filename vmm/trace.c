@@ -76,7 +76,9 @@ static bool spawn_time(uint64_t *ns)
 		return false;
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno || *end || !v || v > first_code_ns)
+	/* (Not after now: a stale or made-up value would make every
+	 * timestamp wrong.) */
+	if (errno || *end || !v || v > clock_ns(CLOCK_MONOTONIC))
 		return false;
 	*ns = v;
 	return true;
@@ -378,7 +380,7 @@ static const char *thread_name(const struct boot_trace *t, uint32_t tid,
 		if (e->ph != 'M' || e->tid != tid)
 			continue;
 		/* args is "name":"X" */
-		q = strchr(e->args + 7, '"');
+		q = strchr(e->args + 8, '"');
 		snprintf(buf, size, "%.*s", q ? (int)(q - (e->args + 8)) : 0,
 			 e->args + 8);
 		return buf;
@@ -411,6 +413,9 @@ static void write_summary(struct boot_trace *t, FILE *f)
 				e->ts / 1000.0, e->dur / 1000.0);
 		else
 			fprintf(f, "  %-44.44s %10.3f\n", e->name, e->ts / 1000.0);
+		/* The busiest exit sites: what to look at first. */
+		if (e->cat == TRACE_CAT_EXITS && e->args[0])
+			fprintf(f, "    %s\n", e->args);
 	}
 	/* The last counter sample of each thread: its totals. */
 	for (i = t->nr; i-- > 0;) {

@@ -90,6 +90,39 @@ expect_line() {
 	timed_out && why="$why (timed out after ${tmo}s)"
 	return 1
 }
+# trace_check FILE MAX_US PH:NAME...: FILE is a --boot-trace file of the
+# documented shape (include/lkvm/trace.h: one event per line, keys in a
+# fixed order, nothing dropped), with each event (its first occurrence;
+# PH is its "ph") in the order given, start times never going back, and
+# every one ending inside 0..MAX_US. Sets why on failure.
+trace_check() {
+	f=$1 max=$2
+	shift 2
+	[ -s "$f" ] || { why="no trace file $f"; return 1; }
+	head -n 1 "$f" | grep -q '^{"displayTimeUnit":"ms","otherData":{"origin":"[a-z]*","dropped_events":0},$' ||
+		{ why="trace header: $(head -n 1 "$f")"; return 1; }
+	[ "$(sed -n 2p "$f")" = '"traceEvents":[' ] && [ "$(tail -n 1 "$f")" = ']}' ] ||
+		{ why="the trace's events are not one JSON array"; return 1; }
+	bad=$(sed '1,2d;$d' "$f" | grep -v '^{"name":"[^"]*","cat":"[a-z]*","ph":"[XiCM]","ts":[0-9]*\(,"dur":[0-9]*\)\{0,1\},"pid":[0-9]*,"tid":[0-9]*\(,"s":"g"\)\{0,1\}\(,"args":{.*}\)\{0,1\}},\{0,1\}$' | head -n 1)
+	[ -z "$bad" ] || { why="malformed trace line: $bad"; return 1; }
+	[ "$(sed '1,2d;$d' "$f" | grep -vc ',$')" = 1 ] && [ "$(sed -n '$!{h;d};x;p' "$f" | grep -c ',$')" = 0 ] ||
+		{ why="the trace's event separators are wrong"; return 1; }
+	prev=0 prevname="the origin"
+	for e in "$@"; do
+		ph=${e%%:*} name=${e#*:}
+		line=$(grep -m 1 "^{\"name\":\"$name\",\"cat\":\"[a-z]*\",\"ph\":\"$ph\"" "$f")
+		[ -n "$line" ] || { why="the trace has no '$name' ($ph)"; return 1; }
+		ts=$(echo "$line" | sed 's/.*"ts":\([0-9]*\).*/\1/')
+		end=$ts
+		[ "$ph" != X ] || end=$((ts + $(echo "$line" | sed 's/.*"dur":\([0-9]*\).*/\1/')))
+		[ "$ts" -ge "$prev" ] ||
+			{ why="'$name' (at ${ts} us) comes before '$prevname' (${prev} us)"; return 1; }
+		[ "$end" -le "$max" ] ||
+			{ why="'$name' ends at ${end} us, after the run's ${max} us"; return 1; }
+		prev=$ts prevname=$name
+	done
+}
+
 expect_marker() { expect_line '^LKVM-L2-INIT-OK$' "L2 init marker LKVM-L2-INIT-OK never appeared"; }
 value() { sed -n "s/^$1=//p" "$TXT" | head -n1; }
 

@@ -321,6 +321,31 @@ case_earlycon() {
 		expect_marker && expect_status 0
 }
 
+# --boot-trace on riscv64: lkvm's phases in order, the guest's markers
+# written where the device tree's lkvm,boot-marker node says, and
+# --until-marker ending the VM (status 0) while the guest sleeps.
+case_boot_trace() {
+	rm -f "$W/trace.json"
+	l2 boot-trace none -c 1 --boot-trace "$W/trace.json" --until-marker 9 \
+		-p "$Q lkvmtest=bootmark"
+	expect_marker && expect_line '^BOOTMARK=7' "the guest never wrote its first marker" &&
+		no_panic && expect_status 0 || return 1
+	[ "$(value BOOTMARK_NODE)" = boot-marker@10002000 ] ||
+		{ why="device-tree node: '$(value BOOTMARK_NODE)'"; return 1; }
+	! grep -q '^BOOTMARK=still-running' "$TXT" ||
+		{ why="--until-marker 9 did not stop the VM"; return 1; }
+	trace_check "$W/trace.json" $((CS * 10000)) \
+		"X:exec and dynamic loader" "X:parse options" "X:read kernel and initrd" \
+		"X:open KVM, create VM" "X:arch VM set-up" "X:guest memory" \
+		"X:device worker threads" "X:platform devices" "X:virtio devices" \
+		"X:load kernel and initrd" "X:create vCPUs" "X:finish machine" \
+		"X:start vCPU threads" "i:vcpu0 first KVM_RUN" "i:first console byte" \
+		"i:marker 7" "i:marker 9" "i:stop: guest power-off" "X:stop vCPUs" \
+		"X:tear down" "i:exit" || return 1
+	grep -q '"name":"exits","cat":"exits","ph":"C".*"args":{.*"MMIO":[1-9]' "$W/trace.json" ||
+		{ why="no exit counters with MMIO exits"; return 1; }
+}
+
 # --dump-dtb writes the device tree and exits before running the guest.
 case_dump_dtb() {
 	rm -f "$W/x.dtb"
@@ -338,7 +363,7 @@ case_dump_dtb() {
 	tr -c ' -~' '\n' <"$W/x.dtb" | grep -a '...' >"$W/x.strings"
 	echo "E2E-INFO dump-dtb: $(stat -c %s "$W/x.dtb") bytes; nodes: $(grep -a '@' "$W/x.strings" | tr '\n' ' ')"
 	for want in cpu@0 cpu@1 memory@80000000 chosen ns16550a riscv,isa bootargs \
-		pvpanic@10001000 qemu,pvpanic-mmio; do
+		pvpanic@10001000 qemu,pvpanic-mmio boot-marker@10002000 lkvm,boot-marker; do
 		grep -aq -e "$want\$" "$W/x.strings" || { why="the DTB of -c 2 has no '$want'"; return 1; }
 	done
 }

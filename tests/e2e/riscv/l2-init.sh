@@ -14,6 +14,19 @@ l2_start
 for a in $(l2_arg lkvmtest | tr , ' '); do
 	case "$a" in
 	marker) ;;
+	bootmark)
+		# lkvm's boot-marker register, where the device tree says:
+		# marker 7, then 9, which --until-marker 9 ends the VM on.
+		n=$(ls -d /proc/device-tree/soc/boot-marker@* 2>/dev/null | head -n 1)
+		echo "BOOTMARK_NODE=${n##*/}"
+		a=0x${n##*@}
+		devmem "$a" 8 7
+		echo "BOOTMARK=7"
+		sleep 1 # the console's transmit buffer drains before the VM ends
+		devmem "$a" 8 9
+		sleep 60
+		echo "BOOTMARK=still-running"
+		;;
 	info)
 		echo "CPUS_ONLINE=$(cat /sys/devices/system/cpu/online)"
 		echo "NCPU=$(grep -c '^processor' /proc/cpuinfo)"

@@ -27,7 +27,7 @@ set -eu
 LKVM_PROG=riscv-e2e
 . "$(dirname "$0")/guest.sh"
 
-ALL_CASES="boot-marker smp-2 cmdline serial-shell virtio-blk virtio-blk-pci rng 9p virtio-pci-all irqchip-aia-pci irqchip-aia-mmio net-user net-user-pci net-tap net-tap-pci reboot earlycon dump-dtb"
+ALL_CASES="boot-marker boot-trace smp-2 cmdline serial-shell virtio-blk virtio-blk-pci rng 9p virtio-pci-all irqchip-aia-pci irqchip-aia-mmio net-user net-user-pci net-tap net-tap-pci reboot earlycon dump-dtb"
 lkvm_bin=$LKVM_TOP/build/riscv64/lkvm
 cases=$ALL_CASES
 case_timeout=120

@@ -30,6 +30,45 @@ case_boot_marker() {
 	expect_marker && expect_status 0
 }
 
+# --boot-trace on a real boot: every phase and milestone, in order, with
+# times inside the run; the guest's markers; --until-marker ends the VM
+# (status 0) while the guest sleeps. The trace's checks: l1-lib.sh.
+case_boot_trace() {
+	dd if=/dev/zero of="$D/trace.img" bs=1M count=8 2>/dev/null
+	rm -f "$W/trace.json"
+	run_vmm boot-trace none "$E2E_TIMEOUT" run -k $K -i $IV -m 256 -c 2 -d "$D/trace.img" \
+		--boot-trace "$W/trace.json" --until-marker 9 -p lkvmtest=bootmark
+	rm -f "$D/trace.img"
+	expect_marker && expect_line '^BOOTMARK=7' "the guest never wrote its first marker" &&
+		expect_status 0 || return 1
+	! grep -q '^BOOTMARK=still-running' "$TXT" ||
+		{ why="--until-marker 9 did not stop the VM"; return 1; }
+	[ "$CS" -lt 5000 ] || { why="took ${SECS}s: --until-marker 9 did not stop the VM"; return 1; }
+	trace_check "$W/trace.json" $((CS * 10000)) \
+		"X:exec and dynamic loader" "X:parse options" "X:read kernel and initrd" \
+		"X:open KVM, create VM" "X:arch VM set-up" "X:guest memory" \
+		"X:device worker threads" "X:platform devices" "X:virtio devices" \
+		"X:load kernel and initrd" "X:create vCPUs" "X:finish machine" \
+		"X:start vCPU threads" "i:vcpu0 first KVM_RUN" "i:first console byte" \
+		"i:kernel banner" "i:init started" "i:virtio-blk0 DRIVER_OK" \
+		"i:virtio-blk0 first notification" "i:marker 7" "i:marker 9" "i:stop: guest power-off" \
+		"X:stop vCPUs" "X:tear down" "i:exit" || return 1
+	grep -q '"name":"vcpu1 first KVM_RUN"' "$W/trace.json" ||
+		{ why="no first KVM_RUN of vCPU 1"; return 1; }
+	grep -q '"name":"exits","cat":"exits","ph":"C".*"args":{.*"IO":[1-9]' "$W/trace.json" ||
+		{ why="no exit counters with port I/O exits"; return 1; }
+	grep -q '"name":"vcpu0 busiest exit sites".*"pio 0x3f8 w":[1-9]' "$W/trace.json" ||
+		{ why="the busiest exit sites do not include the UART's transmit port"; return 1; }
+	# The summary table, for the log.
+	run_vmm boot-trace-summary none "$E2E_TIMEOUT" run -k $K -i $I -m 256 -c 1 -n none \
+		--boot-trace - -p "quiet lkvmtest=marker"
+	expect_status 0 || return 1
+	sed 's/^/  [boot-trace summary] /' "$ERR"
+	grep -q '^  parse options  *[0-9.]*  *[0-9.]*$' "$ERR" &&
+		grep -q '^  exits vcpu0: "IO":[0-9]' "$ERR" ||
+		{ why="--boot-trace - printed no summary table"; return 1; }
+}
+
 case_smp_2() {
 	run_vmm smp-2 none "$E2E_TIMEOUT" run -k $K -i $I -m 256 -c 2 -p lkvmtest=info
 	expect_marker && expect_line '^NCPU=' "no NCPU= line" || return 1
