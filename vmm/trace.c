@@ -414,7 +414,7 @@ static void write_summary(struct boot_trace *t, FILE *f)
 		else
 			fprintf(f, "  %-44.44s %10.3f\n", e->name, e->ts / 1000.0);
 		/* The busiest exit sites: what to look at first. */
-		if (e->cat == TRACE_CAT_EXITS && e->args[0])
+		if (!strcmp(e->cat, TRACE_CAT_EXITS) && e->args[0])
 			fprintf(f, "    %s\n", e->args);
 	}
 	/* The last counter sample of each thread: its totals. */
