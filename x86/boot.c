@@ -297,6 +297,9 @@ int arch_check_kernel(struct vm *vm)
 		pr_err("kernel '%s' %s", vm->cfg->kernel_path, why);
 		return -EINVAL;
 	}
+	/* The fast path: skip the guest's decompressor (reports its errors). */
+	if (vm->arch.kind == X86_KERNEL_BZIMAGE && !vm->cfg->no_pvh)
+		return x86_unpack_bzimage(vm);
 	return 0;
 }
 

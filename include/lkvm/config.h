@@ -107,6 +107,7 @@ struct vm_config {
 	char *const *guest_argv;   /* the command the guest runs (sandbox) */
 	const char *dump_dtb;      /* --dump-dtb FILE: write the DTB, exit */
 	enum irqchip_kind irqchip; /* --irqchip */
+	bool no_pvh; /* --no-pvh: boot a bzImage as it is (x86) */
 	bool debug;
 	bool quiet; /* --quiet: no banner, no informational lines */
 	bool help; /* --help: print usage and exit 0 */
