@@ -52,8 +52,14 @@ int bzimage_unpack(const char *path, const uint8_t *img, size_t len,
 		return 0;
 	off = le32(img + PAYLOAD_OFFSET_FIELD);
 	plen = le32(img + PAYLOAD_LENGTH_FIELD);
-	if (bz->version < 0x0208 || plen < 8 || off > len - bz->setup_size ||
+	if (bz->version >= 0x0208 && plen && off <= len - bz->setup_size &&
 	    plen > len - bz->setup_size - off) {
+		/* The guest's decompressor would read past the image too. */
+		pr_err("kernel '%s' is truncated (its payload runs %llu bytes past the end of the file)",
+		       path, (unsigned long long)plen - (len - bz->setup_size - off));
+		return -EINVAL;
+	}
+	if (bz->version < 0x0208 || plen < 8 || off > len - bz->setup_size) {
 		pr_debug("kernel '%s': no payload in its setup header; booting the bzImage",
 			 path);
 		return 0;
