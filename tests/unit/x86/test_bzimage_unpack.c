@@ -16,8 +16,11 @@
 #include "arch/arch.h"
 #include "compress_tool.h"
 #include "host_files.h"
+#include "lkvm/arch-hooks.h"
+#include "lkvm/config.h"
 #include "lkvm/kernel-cache.h"
 #include "lkvm/util.h"
+#include "lkvm/vm.h"
 #include "test.h"
 
 #define LOAD_PADDR 0x1000000ULL
@@ -458,6 +461,53 @@ TEST(falls_back_to_the_bzimage)
 	free(vm);
 }
 
+/* Overrides tests/unit/lib/stubs.c's: the VM's cleanups, run by hand. */
+static void (*cleanup_fn)(void *);
+static void *cleanup_opaque;
+int vm_add_cleanup(struct vm *vm, void (*fn)(void *), void *opaque)
+{
+	(void)vm;
+	cleanup_fn = fn;
+	cleanup_opaque = opaque;
+	return 0;
+}
+
+/* arch_check_kernel(): a bzImage boots through PVH unless --no-pvh, and
+ * the unpacked vmlinux is released with the VM. */
+TEST(check_kernel_picks_pvh_unless_no_pvh)
+{
+	uint8_t *vmlinux = fake_vmlinux(18);
+	struct vm_config cfg = { .kernel_path = "bz" };
+	struct fake_bz bz;
+	struct vm vm;
+
+	REQUIRE(vmlinux);
+	fresh_cache();
+	REQUIRE(fake_bzimage(&bz, DECOMP_XZ, vmlinux, VMLINUX_LEN));
+	memset(&vm, 0, sizeof(vm));
+	vm.cfg = &cfg;
+	vm.kernel_image = bz.img;
+	vm.kernel_size = bz.len;
+	cleanup_fn = NULL;
+	CHECK_EQ(arch_check_kernel(&vm), 0);
+	CHECK_EQ(vm.arch.kind, X86_KERNEL_PVH);
+	CHECK_EQ(vm.arch.pvh.entry, ENTRY);
+	CHECK_EQ(vm.arch.unpacked.len, VMLINUX_LEN);
+	REQUIRE(cleanup_fn);
+	cleanup_fn(cleanup_opaque);
+	CHECK_NULL(vm.arch.unpacked.data);
+
+	memset(&vm.arch, 0, sizeof(vm.arch));
+	cfg.no_pvh = true;
+	cleanup_fn = NULL;
+	CHECK_EQ(arch_check_kernel(&vm), 0);
+	CHECK_EQ(vm.arch.kind, X86_KERNEL_BZIMAGE);
+	CHECK_NULL(vm.arch.unpacked.data);
+	CHECK_NULL(cleanup_fn);
+	fake_free(&bz);
+	free(vmlinux);
+}
+
 int main(void)
 {
 	if (!tmp_dir_make(cache_root, sizeof(cache_root), "bzunpack"))
@@ -469,6 +519,7 @@ int main(void)
 	RUN(unusable_cache_dir_falls_back_to_memory);
 	RUN(corrupt_payload_is_an_error);
 	RUN(falls_back_to_the_bzimage);
+	RUN(check_kernel_picks_pvh_unless_no_pvh);
 	tmp_dir_remove(cache_root);
 	return test_summary();
 }
