@@ -30,8 +30,9 @@ enum decomp_format decomp_detect(const uint8_t *p, size_t len)
 	} magics[] = {
 		{ { 0x1f, 0x8b }, 2, DECOMP_GZIP },
 		{ { 0xfd, '7', 'z', 'X', 'Z', 0 }, 6, DECOMP_XZ },
-		/* Linux's .lzma: properties 0x5d (lc=3 lp=0 pb=2), then a
-		 * dictionary size below 16 MiB whose low bytes are 0. */
+		/* Legacy .lzma as `lzma -9` writes it: properties 0x5d
+		 * (lc=3 lp=0 pb=2), then a 32-bit dictionary size that is a
+		 * multiple of 64 KiB (its low two bytes 0). */
 		{ { 0x5d, 0, 0 }, 3, DECOMP_LZMA },
 		{ { 0x28, 0xb5, 0x2f, 0xfd }, 4, DECOMP_ZSTD },
 		{ { 0x02, 0x21, 0x4c, 0x18 }, 4, DECOMP_LZ4 },
@@ -207,8 +208,9 @@ static int unxz(bool alone, const uint8_t *in, size_t in_len, uint8_t *out,
 		size_t *out_len, char *why, size_t why_len)
 {
 	lzma_stream s = LZMA_STREAM_INIT;
-	/* Linux's payloads use dictionaries of at most 64 MiB (xz), 8 MiB
-	 * (lzma -9); 256 MiB bounds what a hostile header makes us reserve. */
+	/* Linux's payloads use dictionaries of 32 MiB (xz, per
+	 * scripts/xz_wrap.sh) or 64 MiB (lzma -9); 256 MiB bounds what a
+	 * hostile header can make liblzma allocate. */
 	const uint64_t memlimit = 256ULL << 20;
 	lzma_ret r;
 
