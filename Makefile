@@ -65,6 +65,12 @@ $(if $(shell $(PKG_CONFIG) --exists $(1) 2>/dev/null && echo y),\
     $(eval MISSING += $(4))))
 endef
 
+# $(call need-header,header,debian package): a header, nothing to link
+define need-header
+$(if $(shell printf '\043include <$(1)>\n' | $(CC) $(CPPFLAGS) -E - >/dev/null 2>&1 && echo y),,\
+  $(eval MISSING += $(2)))
+endef
+
 # Detect unless every goal is one that builds nothing (make deps must work
 # before the libraries exist).
 NO_DETECT_GOALS := deps deps-riscv check-fresh clean
@@ -75,6 +81,14 @@ $(call need-lib,libcap-ng,cap-ng.h,-lcap-ng,libcap-ng-dev)
 $(call need-lib,liburing,liburing.h,-luring,liburing-dev)
 $(call need-lib,libarchive,archive.h,-larchive,libarchive-dev)
 $(call need-lib,slirp,slirp/libslirp.h,-lslirp -lglib-2.0,libslirp-dev)
+# Headers only: the decompressors are dlopen()ed when a bzImage is unpacked
+# (vmm/decompress.c), and xxhash is inlined (vmm/kernel-cache.c).
+$(call need-header,zlib.h,zlib1g-dev)
+$(call need-header,lzma.h,liblzma-dev)
+$(call need-header,zstd.h,libzstd-dev)
+$(call need-header,lz4.h,liblz4-dev)
+$(call need-header,bzlib.h,libbz2-dev)
+$(call need-header,xxhash.h,libxxhash-dev)
 ifneq ($(strip $(MISSING)),)
 $(error missing build dependencies: install the Debian packages: $(strip $(MISSING)) (or run './deps.sh' as root$(if $(CROSS_COMPILE),; for a cross build 'make deps-riscv' fills $(SYSROOT))))
 endif

@@ -18,18 +18,22 @@ case "${1:-}" in
 *) echo "usage: ./deps.sh [--no-build]" >&2; exit 2 ;;
 esac
 # build: compilers (clang builds too), libraries (pkg-config finds them)
-#   (libglib2.0-dev: slirp.pc requires glib-2.0.pc, even for a shared link)
+#   (libglib2.0-dev: slirp.pc requires glib-2.0.pc, even for a shared link;
+#   the decompressors' and xxhash's headers: a bzImage's payload is unpacked
+#   on the host, the libraries dlopen()ed, the hash inlined)
 # tests: QEMU for the nested e2e suites, busybox/cpio for the guest
-#   images, e2fsprogs/fio for the disk checks and benchmarks, dtc for the
-#   device-tree tests, apt/dpkg to download and unpack Debian's kernels
+#   images, zstd/lz4 (with gzip, xz, bzip2) to compress the unit tests'
+#   fake bzImages as Linux's build does, e2fsprogs/fio for the disk
+#   checks and benchmarks, dtc for the device-tree tests, apt/dpkg to download and unpack Debian's kernels
 # riscv: the cross compiler and its C library headers (the riscv64 lkvm
 #   and the SBI/compat pieces of its static link; patch and bzip2 build
 #   libslirp.a from its Debian source package for the riscv64 sysroot)
 pkgs="gcc clang make pkg-config binutils libc6-dev
       libfdt-dev libaio-dev libcap-ng-dev liburing-dev libarchive-dev
       libslirp-dev libglib2.0-dev
+      zlib1g-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev libxxhash-dev
       e2fsprogs fio device-tree-compiler
-      qemu-system-x86 busybox-static cpio gzip xz-utils
+      qemu-system-x86 busybox-static cpio gzip xz-utils zstd lz4
       gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-system-misc
       patch bzip2
       file debian-archive-keyring ca-certificates

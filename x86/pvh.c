@@ -140,7 +140,8 @@ int pvh_parse(const uint8_t *img, size_t len, struct pvh_info *info,
 int pvh_load(struct vm *vm)
 {
 	struct arch_vm *a = &vm->arch;
-	const uint8_t *img = vm->kernel_image;
+	/* A bzImage's payload decompressed on the host, or the file itself. */
+	const uint8_t *img = a->unpacked.data ? a->unpacked.data : vm->kernel_image;
 	Elf64_Ehdr eh;
 	struct e820_layout e820;
 	struct hvm_start_info *si;

@@ -110,6 +110,7 @@ struct vm_config {
 	const char *boot_trace;    /* --boot-trace FILE ("-": summary) */
 	unsigned int until_marker; /* --until-marker N (0-255), when set */
 	bool until_marker_set;
+	bool no_pvh; /* --no-pvh: boot a bzImage as it is (x86) */
 	bool debug;
 	bool quiet; /* --quiet: no banner, no informational lines */
 	bool help; /* --help: print usage and exit 0 */

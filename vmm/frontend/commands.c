@@ -207,6 +207,14 @@ static int apply_until_marker(struct vm_config *cfg, const struct cli_use *use)
 	return 0;
 }
 
+static int apply_no_pvh(struct vm_config *cfg, const struct cli_use *use)
+{
+	if (!LKVM_ARCH_HAS_PVH_UNPACK)
+		return cli_error(use->err, "%s: %s kernels boot as they are; there is no bzImage to unpack",
+				 use->name, LKVM_ARCH_NAME);
+	return cli_set_flag(cfg, use);
+}
+
 static int apply_dump_dtb(struct vm_config *cfg, const struct cli_use *use)
 {
 	if (!LKVM_ARCH_HAS_FDT)
@@ -377,6 +385,12 @@ static const struct cli_option run_options[] = {
 		  "in-kernel AIA when the host has it (default: plic)",
 	  .apply = apply_irqchip, .field = CLI_FIELD(irqchip),
 	  .choices = &irqchips, .hidden = !LKVM_ARCH_HAS_IRQCHIP_CHOICE },
+	/* x86's; elsewhere a usage error that says why. */
+	{ .long_name = "no-pvh",
+	  .help = "boot a bzImage through its own decompressor, not\n"
+		  "its payload decompressed on the host via PVH",
+	  .apply = apply_no_pvh, .field = CLI_FIELD(no_pvh),
+	  .hidden = !LKVM_ARCH_HAS_PVH_UNPACK },
 	{ .long_name = "dump-dtb", .arg = "FILE",
 	  .help = "write the guest's device tree to FILE and exit",
 	  .apply = apply_dump_dtb, .field = CLI_FIELD(dump_dtb),

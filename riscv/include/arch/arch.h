@@ -20,6 +20,8 @@
 #define LKVM_ARCH_DEFAULT_TRANSPORT_KIND VIRTIO_TRANSPORT_MMIO
 #define LKVM_ARCH_HAS_FDT 1
 #define LKVM_ARCH_HAS_IRQCHIP_CHOICE 1
+/* Images boot as they are: --no-pvh is x86's. */
+#define LKVM_ARCH_HAS_PVH_UNPACK 0
 /* virtio-mmio devices: one interrupt source each, 2..31 (below). */
 #define LKVM_ARCH_MAX_VIRTIO_MMIO (RISCV_PCI_INTX_IRQ_BASE - RISCV_FIRST_FREE_IRQ)
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "arch/devices.h"
+#include "lkvm/decompress.h"
 #include "lkvm/pci.h"
 #include "lkvm/boot-marker.h"
 #include "lkvm/pvpanic.h"
@@ -22,6 +23,9 @@ struct kvm_cpuid2;
 #define LKVM_ARCH_DEFAULT_TRANSPORT_KIND VIRTIO_TRANSPORT_PCI
 #define LKVM_ARCH_HAS_FDT 0
 #define LKVM_ARCH_HAS_IRQCHIP_CHOICE 0
+/* A bzImage's payload is decompressed on the host to boot its PVH entry
+ * (x86/bzimage-unpack.c; --no-pvh turns it off). */
+#define LKVM_ARCH_HAS_PVH_UNPACK 1
 /* virtio-mmio devices: one IOAPIC line each, 15 free (x86/platform.c). */
 #define LKVM_ARCH_MAX_VIRTIO_MMIO 15
 
@@ -152,6 +156,9 @@ struct arch_vm {
 	enum x86_kernel_kind kind;
 	struct bzimage_info kernel;
 	struct pvh_info pvh;
+	/* The vmlinux decompressed from a bzImage, booted through PVH;
+	 * empty when the kernel file itself is booted. */
+	struct kernel_blob unpacked;
 	uint64_t kernel_load_addr;
 	uint64_t initrd_addr;
 	uint64_t lowmem_size;  /* RAM below the hole */
@@ -244,6 +251,22 @@ int x86_load_initrd(struct vm *vm, uint64_t kernel_end, uint32_t addr_max);
 int pvh_parse(const uint8_t *img, size_t len, struct pvh_info *info,
 	      char *why, size_t why_len);
 int pvh_load(struct vm *vm);
+
+/*
+ * A bzImage's payload decompressed on the host (x86/bzimage-unpack.c):
+ * 1 when @out holds a vmlinux with a PVH entry (@pvh parsed; @how says
+ * "xz, cache hit" or the like), 0 to boot the bzImage as it is (a pr_debug
+ * line says why), -EINVAL for a corrupt payload (reported).  The output is
+ * bounded by the size Linux appends to the payload and by
+ * BZIMAGE_UNPACK_MAX.
+ */
+#define BZIMAGE_UNPACK_MAX (512u << 20)
+int bzimage_unpack(const char *path, const uint8_t *img, size_t len,
+		   const struct bzimage_info *bz, struct kernel_blob *out,
+		   struct pvh_info *pvh, char *how, size_t how_len);
+/* The step arch_check_kernel() takes for a bzImage unless --no-pvh:
+ * switches vm->arch to PVH when bzimage_unpack() succeeds; 0 or <0. */
+int x86_unpack_bzimage(struct vm *vm);
 
 /* Write the MP table for vm's CPUs into the BIOS area (x86/kvm.c). */
 int x86_write_mptable(struct vm *vm);
