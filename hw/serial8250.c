@@ -140,6 +140,30 @@ static uint8_t uart_read(struct serial8250 *s, unsigned int reg)
 	}
 }
 
+/* Coalesced THR writes exactly while THRI is off (with s->lock). */
+static void update_coalescing(struct serial8250 *s)
+{
+	bool want = !(s->ier & UART_IER_THRI);
+
+	if (!s->tx_coalesce || want == s->coalescing)
+		return;
+	/* Turning it off counts even if that failed: the guest must not be
+	 * left waiting for interrupts on writes lkvm never saw. */
+	if (s->tx_coalesce(s->coalesce_opaque, want) || !want)
+		s->coalescing = want;
+}
+
+void serial8250_set_tx_coalesce(struct serial8250 *s,
+				bool (*fn)(void *opaque, bool on), void *opaque)
+{
+	pthread_mutex_lock(&s->lock);
+	s->tx_coalesce = fn;
+	s->coalesce_opaque = opaque;
+	s->coalescing = false;
+	update_coalescing(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
 static void uart_write(struct serial8250 *s, unsigned int reg, uint8_t v)
 {
 	switch (reg) {
@@ -163,6 +187,7 @@ static void uart_write(struct serial8250 *s, unsigned int reg, uint8_t v)
 		if (!(s->ier & UART_IER_THRI) && (v & UART_IER_THRI))
 			s->thre_pending = true;
 		s->ier = v & 0x0f;
+		update_coalescing(s);
 		break;
 	case UART_FCR:
 		s->fcr = v;

@@ -104,6 +104,13 @@ static void pci_io_window(void *opaque, uint64_t off, uint8_t *data,
 		memset(data, 0xff, len);
 }
 
+/* THR writes without an exit while the UART allows it (its transmit
+ * interrupt off: console output), see serial8250_set_tx_coalesce(). */
+static bool uart_coalesce(void *opaque, bool on)
+{
+	return vm_coalesce_zone(opaque, RISCV_UART_BASE + UART_THR, 1, false, on) == 0;
+}
+
 static void uart_cleanup(void *p) { serial8250_destroy(p); }
 static void plic_cleanup(void *p) { plic_destroy(p); }
 static void pci_cleanup(void *p) { pci_bus_destroy(p); }
@@ -126,6 +133,8 @@ int arch_devices_init(struct vm *vm)
 	err = serial8250_init(&a->uart, uart_irq, vm_console_write, vm);
 	if (err || (err = vm_add_cleanup(vm, uart_cleanup, &a->uart)))
 		return err;
+	if (vm_coalesced_ok(vm, false))
+		serial8250_set_tx_coalesce(&a->uart, uart_coalesce, vm);
 	if (a->irqchip == RISCV_IRQCHIP_PLIC) {
 		err = plic_init(&a->plic, RISCV_NR_IRQS, vm->nr_vcpus,
 				plic_notify, vm);

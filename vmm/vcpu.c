@@ -44,6 +44,7 @@ struct vcpu_exit_stats {
 	uint64_t by_reason[EXIT_REASONS];
 	struct exit_site sites[EXIT_SITES];
 	uint64_t other_sites;
+	uint64_t coalesced; /* queued writes this vCPU replayed */
 	uint64_t last_sample_us;
 };
 
@@ -80,6 +81,8 @@ int vcpus_create(struct vm *vm)
 			pr_err("vCPU %u: cannot map kvm_run: %s", i, strerror(errno));
 			return -ENOMEM;
 		}
+		if (i == 0) /* every vCPU's mapping shows the VM's one ring */
+			vm_coalesced_set_ring(vm, v->run);
 		err = arch_vcpu_init(v);
 		if (err)
 			return err;
@@ -131,9 +134,9 @@ static void count_site(struct vcpu_exit_stats *st, uint64_t key)
 static void sample_exits(struct vcpu *v, bool final)
 {
 	struct vcpu_exit_stats *st = v->stats;
-	const char *keys[EXIT_REASONS];
+	const char *keys[EXIT_REASONS + 1];
 	char unnamed[EXIT_REASONS][12];
-	uint64_t vals[EXIT_REASONS];
+	uint64_t vals[EXIT_REASONS + 1];
 	unsigned int i, n = 0;
 
 	for (i = 0; i < EXIT_REASONS; i++) {
@@ -145,6 +148,10 @@ static void sample_exits(struct vcpu *v, bool final)
 			keys[n] = unnamed[n];
 		}
 		vals[n++] = st->by_reason[i];
+	}
+	if (st->coalesced) { /* writes that did not exit */
+		keys[n] = "coalesced";
+		vals[n++] = st->coalesced;
 	}
 	trace_counters(v->vm->trace, "exits", n, keys, vals, final);
 }
@@ -262,6 +269,12 @@ static void handle_mmio(struct vcpu *v)
 static bool handle_exit(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
+	unsigned int n;
+
+	/* Writes KVM queued without exiting happened before this exit. */
+	n = vm_coalesced_drain(v->vm);
+	if (v->stats)
+		v->stats->coalesced += n;
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:

@@ -209,7 +209,7 @@ int vm_open_kvm(struct vm *vm)
 	if (max <= 0)
 		max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
 	vm->max_vcpus = max > 0 ? (unsigned int)max : 1;
-	return 0;
+	return vm_coalesced_init(vm);
 }
 
 int vm_init(struct vm *vm, const struct vm_config *cfg)
@@ -221,6 +221,7 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
 	vm->kvm_fd = vm->vm_fd = vm->stop_eventfd = vm->initrd_fd = -1;
 	term_init(&vm->term, STDIN_FILENO, STDOUT_FILENO);
 	vm->term.quiet = cfg->quiet;
+	pthread_mutex_init(&vm->coalesced_lock, NULL);
 	if ((err = vm_irq_init(vm)))
 		return err;
 	err = bus_init(&vm->pio_bus, "pio");
@@ -661,6 +662,8 @@ static int run_until_stop(struct vm *vm, int signal_fd)
 	wait_for_stop(vm, signal_fd);
 	t0 = trace_now(vm->trace);
 	vcpus_stop(vm);
+	/* The guest's last coalesced writes (console output). */
+	vm_coalesced_drain(vm);
 	trace_span(vm->trace, "stop vCPUs", t0);
 	why = (enum vm_stop_reason)__atomic_load_n(&vm->stop_reason,
 						   __ATOMIC_ACQUIRE);

@@ -107,6 +107,13 @@ static void acpi_poweroff(void *opaque)
 	vm_request_stop(opaque, VM_STOP_POWEROFF);
 }
 
+/* THR writes without an exit while the UART allows it (its transmit
+ * interrupt off: console output), see serial8250_set_tx_coalesce(). */
+static bool uart_coalesce(void *opaque, bool on)
+{
+	return vm_coalesce_zone(opaque, X86_COM1_PORT + UART_THR, 1, true, on) == 0;
+}
+
 static void uart_cleanup(void *p) { serial8250_destroy(p); }
 static void pm_cleanup(void *p) { acpi_pm_destroy(p); }
 static void kbd_cleanup(void *p) { i8042_destroy(p); }
@@ -130,6 +137,8 @@ int arch_devices_init(struct vm *vm)
 	err = serial8250_init(&a->uart, uart_irq, vm_console_write, vm);
 	if (err || (err = vm_add_cleanup(vm, uart_cleanup, &a->uart)))
 		return err;
+	if (vm_coalesced_ok(vm, true))
+		serial8250_set_tx_coalesce(&a->uart, uart_coalesce, vm);
 	err = i8042_init(&a->kbd, kbd_reset, kbd_irq, vm);
 	if (err || (err = vm_add_cleanup(vm, kbd_cleanup, &a->kbd)))
 		return err;

@@ -28,11 +28,30 @@ struct serial8250 {
 	uart_irq_fn irq;
 	uart_tx_fn tx;
 	void *opaque;
+
+	/* See serial8250_set_tx_coalesce(). */
+	bool (*tx_coalesce)(void *opaque, bool on);
+	void *coalesce_opaque;
+	bool coalescing;
 };
 
 int serial8250_init(struct serial8250 *s, uart_irq_fn irq, uart_tx_fn tx,
 		    void *opaque);
 void serial8250_destroy(struct serial8250 *s);
+
+/*
+ * Let the machine stop THR writes from exiting while they need no
+ * reaction: @fn(@opaque, true) asks for writes to THR to be coalesced
+ * (KVM queues them; the machine replays them before the guest's next
+ * exit: vmm/coalesced.c), @fn(@opaque, false) for them to exit again.
+ * Coalescing is on while the transmit interrupt (IER.THRI) is off, as
+ * when Linux's console writes: a byte then costs the guest one exit (its
+ * LSR poll) instead of two.  With THRI on, each THR write must raise the
+ * interrupt the driver waits for, so every write exits.  @fn returns
+ * whether it did what was asked; it is called under the UART's lock.
+ */
+void serial8250_set_tx_coalesce(struct serial8250 *s,
+				bool (*fn)(void *opaque, bool on), void *opaque);
 
 /* Bus handler; @offset is the register index (0..7). */
 void serial8250_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,

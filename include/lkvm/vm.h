@@ -14,6 +14,7 @@
 #include "lkvm/term.h"
 
 struct kvm_run;
+struct kvm_coalesced_mmio_ring;
 struct boot_trace;
 struct vcpu_exit_stats;
 
@@ -90,6 +91,13 @@ struct vm {
 
 	struct boot_trace *trace;   /* --boot-trace, or NULL; not owned */
 
+	/* Coalesced MMIO/PIO (vmm/coalesced.c): KVM's ring, in every vCPU's
+	 * mapping (NULL until vCPU 0 exists, or without the capability). */
+	unsigned int coalesced_page; /* page offset in the vCPU mapping; 0: none */
+	bool coalesced_pio;          /* KVM_CAP_COALESCED_PIO */
+	struct kvm_coalesced_mmio_ring *coalesced_ring;
+	pthread_mutex_t coalesced_lock; /* one drainer at a time */
+
 	struct vm_cleanup *cleanups;
 	struct vm_link_toggle *link_toggles; /* Ctrl-A l, see below */
 	struct arch_vm arch;
@@ -162,6 +170,23 @@ int vm_uart_console_input(struct vm *vm, struct serial8250 *uart,
  * @fd instead of exiting; with @match only writes of @data do. */
 int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio,
 		 bool match, uint64_t data, bool assign);
+/*
+ * Coalesced writes (vmm/coalesced.c).  vm_coalesced_init() (from
+ * vm_open_kvm) reads KVM's capabilities; vm_coalesce_zone() registers or
+ * unregisters writes of [@addr, @addr + @len) (port I/O if @pio) as
+ * coalesced: 0, or -ENOTSUP without the capability, or -errno;
+ * vm_coalesced_set_ring() finds the ring in a vCPU's kvm_run mapping; and
+ * vm_coalesced_drain() replays queued writes on the buses, in order (every
+ * vCPU calls it before handling an exit, and vm_run once the vCPUs have
+ * stopped): how many it replayed.
+ */
+int vm_coalesced_init(struct vm *vm);
+bool vm_coalesced_ok(const struct vm *vm, bool pio);
+int vm_coalesce_zone(struct vm *vm, uint64_t addr, uint32_t len, bool pio,
+		     bool on);
+void vm_coalesced_set_ring(struct vm *vm, void *vcpu_mapping);
+unsigned int vm_coalesced_drain(struct vm *vm);
+
 /* KVM_IRQFD: signalling @fd injects @gsi. */
 int vm_irqfd(struct vm *vm, int fd, uint32_t gsi, bool assign);
 /* Set up the GSI routing table's lock and teardown (vmm/irq.c); vm_init()

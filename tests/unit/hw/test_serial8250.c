@@ -414,6 +414,79 @@ TEST(wait_rx_space)
 	teardown();
 }
 
+/* What the machine was asked to do about coalescing THR writes. */
+static int coalesce_calls, coalesce_on = -1;
+static bool coalesce_result = true;
+
+static bool on_coalesce(void *opaque, bool on)
+{
+	(void)opaque;
+	coalesce_calls++;
+	coalesce_on = on;
+	return coalesce_result;
+}
+
+/* THR writes are coalesced exactly while THRI is off: on from the start,
+ * off when the driver enables its transmit interrupt (it must then see
+ * every write to raise THRE), on again when it disables it; IER writes
+ * that do not change THRI, and divisor-latch writes at offset 1, ask
+ * for nothing. */
+TEST(tx_coalescing_follows_thri)
+{
+	struct host h = { 0 };
+	struct serial8250 s;
+
+	coalesce_calls = 0;
+	coalesce_on = -1;
+	coalesce_result = true;
+	REQUIRE(serial8250_init(&s, on_irq, on_tx, &h) == 0);
+	serial8250_set_tx_coalesce(&s, on_coalesce, NULL);
+	CHECK_EQ(coalesce_calls, 1);
+	CHECK_EQ(coalesce_on, 1);
+	out(&s, UART_IER, UART_IER_RDI); /* THRI still off */
+	CHECK_EQ(coalesce_calls, 1);
+	out(&s, UART_IER, UART_IER_RDI | UART_IER_THRI);
+	CHECK_EQ(coalesce_calls, 2);
+	CHECK_EQ(coalesce_on, 0);
+	out(&s, UART_LCR, UART_LCR_DLAB);
+	out(&s, UART_IER, 0); /* DLM, not IER */
+	out(&s, UART_LCR, 0x03);
+	CHECK_EQ(coalesce_calls, 2);
+	out(&s, UART_IER, UART_IER_RDI);
+	CHECK_EQ(coalesce_calls, 3);
+	CHECK_EQ(coalesce_on, 1);
+	/* A write replayed later acts as it would have then. */
+	out(&s, UART_THR, 'x');
+	CHECK_EQ(h.tx_len, 1);
+	serial8250_destroy(&s);
+}
+
+/* A machine that cannot coalesce is asked again at the next change; one
+ * that fails to turn it off is taken as off. */
+TEST(tx_coalescing_failures)
+{
+	struct host h = { 0 };
+	struct serial8250 s;
+
+	coalesce_calls = 0;
+	coalesce_result = false;
+	REQUIRE(serial8250_init(&s, on_irq, on_tx, &h) == 0);
+	serial8250_set_tx_coalesce(&s, on_coalesce, NULL);
+	CHECK_EQ(coalesce_calls, 1);
+	CHECK(!s.coalescing);
+	out(&s, UART_IER, UART_IER_THRI); /* wanted off, is off: no call */
+	CHECK_EQ(coalesce_calls, 1);
+	coalesce_result = true;
+	out(&s, UART_IER, 0);
+	CHECK_EQ(coalesce_calls, 2);
+	CHECK(s.coalescing);
+	coalesce_result = false;
+	out(&s, UART_IER, UART_IER_THRI);
+	CHECK_EQ(coalesce_calls, 3);
+	CHECK(!s.coalescing);
+	serial8250_destroy(&s);
+}
+
 int main(void)
 {
 	RUN(reset_values);
@@ -431,5 +504,7 @@ int main(void)
 	RUN(rdi_over_thri);
 	RUN(read_only_registers);
 	RUN(wait_rx_space);
+	RUN(tx_coalescing_follows_thri);
+	RUN(tx_coalescing_failures);
 	return test_summary();
 }
