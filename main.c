@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lkvm/bench.h"
 #include "lkvm/cli.h"
 #include "lkvm/config.h"
 #include "lkvm/sandbox.h"
@@ -81,6 +82,12 @@ static int cmd_setup(int argc, char **argv)
 	return sandbox_cmd_setup(argc, argv, NULL, stdout, stderr);
 }
 
+/* lkvm bench boot [-n RUNS] [RUN OPTIONS] (vmm/frontend/bench.c) */
+static int cmd_bench(int argc, char **argv)
+{
+	return bench_main(argc, argv, stdout, stderr);
+}
+
 /* lkvm help [COMMAND] */
 static int cmd_help(int argc, char **argv)
 {
@@ -120,6 +127,7 @@ static const struct {
 	{ &cli_run_command, cmd_run },
 	{ &cli_sandbox_command, cmd_sandbox },
 	{ &cli_setup_command, cmd_setup },
+	{ &cli_bench_command, cmd_bench },
 	{ &cli_help_command, cmd_help },
 	{ &cli_version_command, cmd_version },
 };

@@ -199,6 +199,8 @@ extern const struct cli_command cli_sandbox_command;
 extern const struct cli_command cli_setup_command;
 extern const struct cli_command cli_help_command;
 extern const struct cli_command cli_version_command;
+/* lkvm bench: its table is in vmm/frontend/bench.c. */
+extern const struct cli_command cli_bench_command;
 /* Every command, in `lkvm help`'s order; NULL-terminated. */
 extern const struct cli_command *const cli_commands[];
 /* The command called @name, or NULL. */

@@ -565,6 +565,7 @@ const struct cli_command *const cli_commands[] = {
 	&cli_run_command,
 	&cli_sandbox_command,
 	&cli_setup_command,
+	&cli_bench_command,
 	&cli_help_command,
 	&cli_version_command,
 	NULL,

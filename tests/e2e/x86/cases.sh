@@ -1392,6 +1392,58 @@ EOS
 	[ "$(value NONE_LO)" = 127.0.0.1/8 ] || { why="lo: '$(value NONE_LO)', expected 127.0.0.1/8"; return 1; }
 }
 
+# --- lkvm bench boot ----------------------------------------------------------
+
+# json_ok FILE: FILE is one JSON value as far as busybox awk can tell:
+# strings closed (escapes honoured), brackets and braces matched, nothing
+# after the end, no bare word but true/false/null/numbers.
+json_ok() {
+	awk 'BEGIN { RS = "\001" } {
+		s = $0; n = length(s); d = 0; ins = 0; done = 0
+		for (i = 1; i <= n; i++) {
+			c = substr(s, i, 1)
+			if (ins) {
+				if (c == "\\") i++
+				else if (c == "\"") ins = 0
+				continue
+			}
+			if (c == "\"") { if (done) exit 1; ins = 1; continue }
+			if (c ~ /[ \t\r\n]/) continue
+			if (done) exit 1
+			if (c == "{" || c == "[") { st[++d] = c; continue }
+			if (c == "}" || c == "]") {
+				if (!d || (c == "}") != (st[d] == "{")) exit 1
+				if (!--d) done = 1
+				continue
+			}
+			if (c ~ /[,:0-9.eE+-]/) continue
+			if (substr(s, i, 4) == "true" || substr(s, i, 4) == "null") { i += 3; continue }
+			if (substr(s, i, 5) == "false") { i += 4; continue }
+			exit 1
+		}
+		exit !(done && !ins)
+	}' "$1"
+}
+
+# lkvm bench boot end to end: a warm-up and 3 boots of the L2 guest, each
+# stopped by marker 7 (lkvmtest=marker7 writes it to port 0x3f0 through
+# /dev/port); stdout is the JSON alone, which must parse and hold the
+# VMM's phases, the guest's milestones and the marker in all 3 runs.
+case_bench_boot() {
+	run_vmm bench-boot none $((E2E_TIMEOUT * 2)) bench boot -n 3 --json --timeout 60 --until-marker 7 -k $K -i $I -m 256 -c 1 -p lkvmtest=marker7
+	expect_status 0 || return 1
+	json_ok "$TXT" || { why="the output is not well-formed JSON"; return 1; }
+	grep -q '^{"benchmark":"boot","runs":3,' "$TXT" || { why="no {\"benchmark\":\"boot\",\"runs\":3, at the start"; return 1; }
+	for e in 'marker 7","kind":"marker' 'first console byte","kind":"milestone' \
+		'vcpu0 first KVM_RUN' 'open KVM, create VM","kind":"phase' \
+		'spawn to exit (parent)","kind":"parent'; do
+		grep -q "{\"name\":\"$e\".*\"runs\":3," "$TXT" ||
+			{ why="no event '$e' in all 3 runs"; return 1; }
+	done
+	grep -q '"traces_not_from_spawn":0,' "$TXT" || { why="a trace was not timed from the spawn"; return 1; }
+	grep -q '^{"reason":"' "$TXT" || { why="no exit counters"; return 1; }
+}
+
 # --- driver ------------------------------------------------------------------
 
 # A token only this L1 run knows, in a line of L1's /etc/passwd and in

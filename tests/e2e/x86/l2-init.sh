@@ -555,6 +555,12 @@ bench)
 		echo "LKVM-L2-NO-VDA"
 	fi
 	;;
+marker7)
+	# lkvm bench boot --until-marker 7: marker 7 to lkvm's boot-marker
+	# register (port 0x3f0 = 1008); the VM stops on it.
+	printf '\007' | dd of=/dev/port bs=1 seek=1008 count=1 2>/dev/null ||
+		echo "LKVM-L2-NO-DEV-PORT"
+	;;
 poweroff)
 	# With ACPI (lkvm's default) this powers off through PM1a S5.
 	l2_end poweroff

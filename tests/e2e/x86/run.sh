@@ -42,7 +42,8 @@ virtio-console virtio-rng net-user net-default net-tap net-tap-mq net-tap-vhost 
 9p-create-read-write 9p-append-truncate 9p-rename 9p-links 9p-chmod-mkdir 9p-readdir-2000 9p-big-file 9p-host-files
 9p-ro-export 9p-hostile-symlink 9p-hostile-dotdot 9p-hostile-swap 9p-hostile-special-files 9p-hostile-ownership 9p-outside-unchanged
 9p-mmio
-sandbox-exit-status sandbox-true sandbox-host-file sandbox-panic setup-sandbox run-9p-root-shell net-sandbox net-none"
+sandbox-exit-status sandbox-true sandbox-host-file sandbox-panic setup-sandbox run-9p-root-shell net-sandbox net-none
+bench-boot"
 ALL_CASES=$(echo $ALL_CASES)
 
 lkvm_bin=$LKVM_TOP/lkvm

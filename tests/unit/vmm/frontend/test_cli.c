@@ -1756,6 +1756,8 @@ TEST(main_usage)
 		    "  sandbox   Run one command in a virtual machine whose root is a host\n"
 		    "            directory (lkvm sandbox [OPTIONS] -- CMD [ARGS...])\n"
 		    "  setup     Create a guest root directory in ~/.lkvm (lkvm setup NAME)\n"
+		    "  bench     Measure boot time over several boots (lkvm bench boot -n RUNS\n"
+		    "            [RUN OPTIONS])\n"
 		    "  help      Show help for lkvm or for a command (lkvm help run)\n"
 		    "  version   Print lkvm's version\n"
 		    "\n"
