@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -67,6 +68,8 @@ void kernel_blob_release(struct kernel_blob *b)
 {
 	if (b->map)
 		munmap(b->map, b->map_len);
+	if (b->has_fd)
+		close(b->fd);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -432,6 +435,6 @@ int decompress(enum decomp_format f, const uint8_t *in, size_t in_len,
 		return err;
 	}
 	mprotect(buf, map_len, PROT_READ);
-	*out = (struct kernel_blob){ buf, out_len, buf, map_len };
+	*out = (struct kernel_blob){ buf, out_len, buf, map_len, false, -1 };
 	return 0;
 }

@@ -110,10 +110,14 @@ int kcache_open(const struct kcache_entry *e, size_t expect_len,
 	p = mmap(NULL, expect_len, PROT_READ, MAP_PRIVATE, fd, 0);
 	/* Recently used: the pruning below keeps the newest by mtime. */
 	futimens(fd, NULL);
-	close(fd);
-	if (p == MAP_FAILED)
+	if (p == MAP_FAILED) {
+		close(fd);
 		return -ENOENT;
-	*out = (struct kernel_blob){ p, expect_len, p, expect_len };
+	}
+	/* The fd stays open: the loader maps segments straight into guest
+	 * RAM from it (x86/pvh.c); an entry replaced or pruned meanwhile
+	 * keeps its inode. */
+	*out = (struct kernel_blob){ p, expect_len, p, expect_len, true, fd };
 	return 0;
 }
 

@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "arch/arch.h"
 #include "lkvm/util.h"
@@ -137,6 +139,49 @@ int pvh_parse(const uint8_t *img, size_t len, struct pvh_info *info,
 	return 0;
 }
 
+/*
+ * One PT_LOAD segment's file bytes into guest RAM at @dst.  From the kernel
+ * cache's file they are mapped, not copied: MAP_PRIVATE | MAP_FIXED over
+ * guest RAM, so the guest reads the page cache's own pages and copies only
+ * those it writes.  Debian's kernel is 60 MB of segments, whose copy took
+ * longer than the rest of lkvm's start-up together (--boot-trace, nested).
+ * Only whole pages are mapped (the partial ones at either end are copied),
+ * only over plain anonymous guest RAM (hugetlbfs pages cannot be split),
+ * and only where the file offset and the address agree within a page.
+ */
+void pvh_load_segment(const struct vm *vm, const struct kernel_blob *b,
+		      const uint8_t *img, const Elf64_Phdr *ph, uint8_t *dst)
+{
+	const uint64_t page = (uint64_t)getpagesize();
+	const uint64_t off = ph->p_offset, len = ph->p_filesz;
+	uint64_t head, mid;
+
+	if (!b->has_fd || !vm->mem.anonymous || len < 2 * page ||
+	    off % page != (uintptr_t)dst % page)
+		goto copy;
+	head = (page - off % page) % page;
+	mid = (len - head) / page * page;
+	if (mmap(dst + head, mid, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, b->fd,
+		 (off_t)(off + head)) == MAP_FAILED) {
+		/* A failed MAP_FIXED may have dropped the old pages: put fresh
+		 * anonymous memory back before copying. */
+		pr_debug("kernel segment at %#llx: mapping failed (%s); copying",
+			 (unsigned long long)ph->p_paddr, strerror(errno));
+		if (mmap(dst + head, mid, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+			 -1, 0) == MAP_FAILED)
+			pr_warn("guest RAM at %#llx: %s",
+				(unsigned long long)ph->p_paddr, strerror(errno));
+		goto copy;
+	}
+	memcpy(dst, img + off, head);
+	memcpy(dst + head + mid, img + off + head + mid, len - head - mid);
+	return;
+copy:
+	memcpy(dst, img + off, len);
+}
+
 int pvh_load(struct vm *vm)
 {
 	struct arch_vm *a = &vm->arch;
@@ -176,7 +221,7 @@ int pvh_load(struct vm *vm)
 		dst = gpa_to_hva(&vm->mem, ph.p_paddr, ph.p_memsz);
 		if (!dst)
 			return -EFAULT;
-		memcpy(dst, img + ph.p_offset, ph.p_filesz);
+		pvh_load_segment(vm, &a->unpacked, img, &ph, dst);
 		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
 	}
 

@@ -2,6 +2,7 @@
 #ifndef LKVM_DECOMPRESS_H
 #define LKVM_DECOMPRESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,8 @@ struct kernel_blob {
 	size_t len;
 	void *map;      /* munmap(map, map_len) releases it */
 	size_t map_len;
+	bool has_fd;    /* a file's mapping (the kernel cache's): @fd, read-only, */
+	int fd;         /* kept so segments can be mapped instead of copied */
 };
 void kernel_blob_release(struct kernel_blob *b);
 

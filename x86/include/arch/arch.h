@@ -2,14 +2,15 @@
 #ifndef LKVM_X86_ARCH_H
 #define LKVM_X86_ARCH_H
 
+#include <elf.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "arch/devices.h"
 #include "lkvm/decompress.h"
-#include "lkvm/pci.h"
 #include "lkvm/boot-marker.h"
+#include "lkvm/pci.h"
 #include "lkvm/pvpanic.h"
 #include "lkvm/serial8250.h"
 
@@ -251,6 +252,10 @@ int x86_load_initrd(struct vm *vm, uint64_t kernel_end, uint32_t addr_max);
 int pvh_parse(const uint8_t *img, size_t len, struct pvh_info *info,
 	      char *why, size_t why_len);
 int pvh_load(struct vm *vm);
+/* One PT_LOAD segment's file bytes from @img (@b's data, or the kernel
+ * file) to @dst in guest RAM: mapped from @b's file when it has one. */
+void pvh_load_segment(const struct vm *vm, const struct kernel_blob *b,
+		      const uint8_t *img, const Elf64_Phdr *ph, uint8_t *dst);
 
 /*
  * A bzImage's payload decompressed on the host (x86/bzimage-unpack.c):
