@@ -75,6 +75,19 @@ $(call need-lib,libcap-ng,cap-ng.h,-lcap-ng,libcap-ng-dev)
 $(call need-lib,liburing,liburing.h,-luring,liburing-dev)
 $(call need-lib,libarchive,archive.h,-larchive,libarchive-dev)
 $(call need-lib,slirp,slirp/libslirp.h,-lslirp -lglib-2.0,libslirp-dev)
+# libarchive (the sandbox's initramfs) and libslirp with glib (-n user) are
+# dlopen'ed by the runs that use them (include/lkvm/dlib.h): lkvm does not
+# link them, so no other run loads them and their dependencies (libxml2,
+# ICU, libstdc++...).  The unit tests link them still (test_initramfs uses
+# libarchive itself); a static (cross) build links everything.
+DLOPEN_LIBS := -larchive -lslirp -lglib-2.0
+ifeq ($(CROSS_COMPILE),)
+CPPFLAGS += -DLKVM_DLOPEN
+# libfdt's only users are riscv's (riscv/fdt.c; its unit tests run anywhere).
+LKVM_LIBS = $(filter-out $(DLOPEN_LIBS) $(if $(filter riscv,$(ARCH_DIR)),,-lfdt),$(LIBS))
+else
+LKVM_LIBS = $(LIBS)
+endif
 ifneq ($(strip $(MISSING)),)
 $(error missing build dependencies: install the Debian packages: $(strip $(MISSING)) (or run './deps.sh' as root$(if $(CROSS_COMPILE),; for a cross build 'make deps-riscv' fills $(SYSROOT))))
 endif
@@ -99,11 +112,11 @@ DEPS := $(SRCS:%.c=$(B)/%.d)
 
 all: $(LKVM)
 
-# Link every library found, used or not (no --as-needed pruning): libfdt
-# has users only in the riscv build (riscv/fdt.c), but both builds check
-# for, link and package the same set of libraries.
+# Link the libraries found (LKVM_LIBS: not the dlopen'ed ones, nor libfdt
+# on x86), with no --as-needed pruning.  Both builds check for and package
+# the same set of libraries.
 $(LKVM): $(OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(OBJS) -Wl,--no-as-needed $(LIBS) -Wl,--as-needed
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) -Wl,--no-as-needed $(LKVM_LIBS) -Wl,--as-needed
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
