@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -564,8 +565,13 @@ static int build_machine(struct vm *vm, const struct vm_config *cfg)
 	    vm_start_workers(vm) ||
 	    arch_devices_init(vm) ||
 	    virtio_devices_init(vm) ||
-	    arch_load_kernel(vm) ||
-	    vcpus_create(vm))
+	    arch_load_kernel(vm))
+		return -1;
+	/* The kernel is in guest RAM now, and a reset ends the VM: the file's
+	 * copy (8 MiB for a distribution bzImage) need not stay resident. */
+	free(vm->kernel_image);
+	vm->kernel_image = NULL;
+	if (vcpus_create(vm))
 		return -1;
 	return arch_finish_machine(vm);
 }
@@ -638,6 +644,10 @@ int vm_run(const struct vm_config *cfg)
 
 	lkvm_debug_enabled = cfg->debug;
 	lkvm_quiet = cfg->quiet;
+	/* A fixed threshold: glibc would otherwise raise it when the kernel
+	 * image is freed, and later big buffers (9p, net) would stay in the
+	 * heaps when freed instead of going back to the kernel. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	/* Again, with what a 9p-root boot added: one line before anything
 	 * is built. */
 	{
