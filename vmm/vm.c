@@ -228,14 +228,26 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
 
 int vm_setup_memory(struct vm *vm, uint64_t ram_bytes)
 {
+	const char *huge = vm->cfg ? vm->cfg->hugetlbfs_path : NULL;
 	unsigned int i;
 	int err;
 
-	err = guest_memory_alloc(&vm->mem, ram_bytes);
-	if (err) {
-		pr_err("cannot allocate %s of guest memory: %s",
-		       size_str(ram_bytes).s, strerror(-err));
-		return err;
+	if (huge) {
+		char why[4200];
+
+		err = guest_memory_alloc_hugetlbfs(&vm->mem, ram_bytes, huge,
+						   why, sizeof(why));
+		if (err) {
+			pr_err("%s", why);
+			return err;
+		}
+	} else {
+		err = guest_memory_alloc(&vm->mem, ram_bytes);
+		if (err) {
+			pr_err("cannot allocate %s of guest memory: %s",
+			       size_str(ram_bytes).s, strerror(-err));
+			return err;
+		}
 	}
 	err = arch_layout_memory(vm, ram_bytes);
 	if (err) {
