@@ -14,6 +14,7 @@
 #   make bench   boot-time benchmark against QEMU (not part of check)
 #   make bench-blk, make bench-blk-model   block I/O benchmarks
 #   make bench-9p, make bench-net          9p and network benchmarks
+#   make bench-mem   lkvm's memory outside guest RAM against kvmtool's
 #   make doc     rewrite the generated DEVICES list of lkvm-run.txt
 
 #   make ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu-   a riscv64 lkvm (static,
@@ -253,6 +254,10 @@ bench-net: lkvm
 	tests/bench/net.sh --lkvm ./lkvm --runs 5
 
 # The virtio-blk device model per backend vs fio on the same host file.
+# RSS outside guest RAM at an idle guest, against kvmtool and per device.
+bench-mem: lkvm
+	tests/bench/memory.sh --lkvm ./lkvm
+
 bench-blk-model: build/bench/blkbench
 	tests/bench/blk-model.sh
 	tests/bench/blk-model.sh --direct
@@ -278,4 +283,4 @@ deps-riscv:
 clean:
 	rm -rf build lkvm
 
-.PHONY: all doc unit smoke e2e e2e-riscv riscv-lkvm check bench bench-blk bench-blk-model bench-9p bench-net deps deps-riscv check-fresh clean
+.PHONY: all doc unit smoke e2e e2e-riscv riscv-lkvm check bench bench-blk bench-blk-model bench-9p bench-net bench-mem deps deps-riscv check-fresh clean

@@ -545,6 +545,12 @@ bench)
 		echo "LKVM-L2-NO-VDA"
 	fi
 	;;
+idle)
+	# tests/bench/memory.sh: stay at init doing nothing (the VMM's memory
+	# is read meanwhile) until L1 kills the VMM.
+	echo "LKVM-L2-IDLE"
+	while :; do sleep 3600; done
+	;;
 poweroff)
 	# With ACPI (lkvm's default) this powers off through PM1a S5.
 	l2_end poweroff
