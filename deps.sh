@@ -18,7 +18,8 @@ case "${1:-}" in
 *) echo "usage: ./deps.sh [--no-build]" >&2; exit 2 ;;
 esac
 # build: compilers (clang builds too), libraries (pkg-config finds them)
-#   (libglib2.0-dev: slirp.pc requires glib-2.0.pc, even for a shared link)
+#   (libglib2.0-dev: slirp.pc requires glib-2.0.pc, even for a shared link;
+#   libarchive13 and libslirp0: lkvm dlopens them, so no link names them)
 # tests: QEMU for the nested e2e suites, busybox/cpio for the guest
 #   images, e2fsprogs/fio for the disk checks and benchmarks, dtc for the
 #   device-tree tests, apt/dpkg to download and unpack Debian's kernels
@@ -27,7 +28,7 @@ esac
 #   libslirp.a from its Debian source package for the riscv64 sysroot)
 pkgs="gcc clang make pkg-config binutils libc6-dev
       libfdt-dev libaio-dev libcap-ng-dev liburing-dev libarchive-dev
-      libslirp-dev libglib2.0-dev
+      libslirp-dev libglib2.0-dev libarchive13 libslirp0
       e2fsprogs fio device-tree-compiler
       qemu-system-x86 busybox-static cpio gzip xz-utils
       gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-system-misc
