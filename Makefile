@@ -14,6 +14,7 @@
 #   make bench   boot-time benchmark against QEMU (not part of check)
 #   make bench-blk, make bench-blk-model   block I/O benchmarks
 #   make bench-9p, make bench-net          9p and network benchmarks
+#   make bench-mem   lkvm's memory outside guest RAM against kvmtool's
 #   make doc     rewrite the generated DEVICES list of lkvm-run.txt
 
 #   make ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu-   a riscv64 lkvm (static,
@@ -89,6 +90,19 @@ $(call need-header,zstd.h,libzstd-dev)
 $(call need-header,lz4.h,liblz4-dev)
 $(call need-header,bzlib.h,libbz2-dev)
 $(call need-header,xxhash.h,libxxhash-dev)
+# libarchive (the sandbox's initramfs) and libslirp with glib (-n user) are
+# dlopen'ed by the runs that use them (include/lkvm/dlib.h): lkvm does not
+# link them, so no other run loads them and their dependencies (libxml2,
+# ICU, libstdc++...).  The unit tests link them still (test_initramfs uses
+# libarchive itself); a static (cross) build links everything.
+DLOPEN_LIBS := -larchive -lslirp -lglib-2.0
+ifeq ($(CROSS_COMPILE),)
+CPPFLAGS += -DLKVM_DLOPEN
+# libfdt's only users are riscv's (riscv/fdt.c; its unit tests run anywhere).
+LKVM_LIBS = $(filter-out $(DLOPEN_LIBS) $(if $(filter riscv,$(ARCH_DIR)),,-lfdt),$(LIBS))
+else
+LKVM_LIBS = $(LIBS)
+endif
 ifneq ($(strip $(MISSING)),)
 $(error missing build dependencies: install the Debian packages: $(strip $(MISSING)) (or run './deps.sh' as root$(if $(CROSS_COMPILE),; for a cross build 'make deps-riscv' fills $(SYSROOT))))
 endif
@@ -113,11 +127,11 @@ DEPS := $(SRCS:%.c=$(B)/%.d)
 
 all: $(LKVM)
 
-# Link every library found, used or not (no --as-needed pruning): libfdt
-# has users only in the riscv build (riscv/fdt.c), but both builds check
-# for, link and package the same set of libraries.
+# Link the libraries found (LKVM_LIBS: not the dlopen'ed ones, nor libfdt
+# on x86), with no --as-needed pruning.  Both builds check for and package
+# the same set of libraries.
 $(LKVM): $(OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(OBJS) -Wl,--no-as-needed $(LIBS) -Wl,--as-needed
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) -Wl,--no-as-needed $(LKVM_LIBS) -Wl,--as-needed
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -254,6 +268,10 @@ bench-net: lkvm
 	tests/bench/net.sh --lkvm ./lkvm --runs 5
 
 # The virtio-blk device model per backend vs fio on the same host file.
+# RSS outside guest RAM at an idle guest, against kvmtool and per device.
+bench-mem: lkvm
+	tests/bench/memory.sh --lkvm ./lkvm
+
 bench-blk-model: build/bench/blkbench
 	tests/bench/blk-model.sh
 	tests/bench/blk-model.sh --direct
@@ -279,4 +297,4 @@ deps-riscv:
 clean:
 	rm -rf build lkvm
 
-.PHONY: all doc unit smoke e2e e2e-riscv riscv-lkvm check bench bench-blk bench-blk-model bench-9p bench-net deps deps-riscv check-fresh clean
+.PHONY: all doc unit smoke e2e e2e-riscv riscv-lkvm check bench bench-blk bench-blk-model bench-9p bench-net bench-mem deps deps-riscv check-fresh clean

@@ -20,7 +20,8 @@ esac
 # build: compilers (clang builds too), libraries (pkg-config finds them)
 #   (libglib2.0-dev: slirp.pc requires glib-2.0.pc, even for a shared link;
 #   the decompressors' and xxhash's headers: a bzImage's payload is unpacked
-#   on the host, the libraries dlopen()ed, the hash inlined)
+#   on the host, the libraries dlopen()ed, the hash inlined;
+#   libarchive13 and libslirp0: lkvm dlopens them, so no link names them)
 # tests: QEMU for the nested e2e suites, busybox/cpio for the guest
 #   images, zstd/lz4 (with gzip, xz, bzip2) to compress the unit tests'
 #   fake bzImages as Linux's build does, e2fsprogs/fio for the disk
@@ -30,7 +31,7 @@ esac
 #   libslirp.a from its Debian source package for the riscv64 sysroot)
 pkgs="gcc clang make pkg-config binutils libc6-dev
       libfdt-dev libaio-dev libcap-ng-dev liburing-dev libarchive-dev
-      libslirp-dev libglib2.0-dev
+      libslirp-dev libglib2.0-dev libarchive13 libslirp0
       zlib1g-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev libxxhash-dev
       e2fsprogs fio device-tree-compiler
       qemu-system-x86 busybox-static cpio gzip xz-utils zstd lz4

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -467,12 +468,16 @@ int disk_backend_init(struct disk *d, enum disk_aio_kind kind,
 		depth = 1;
 
 	if (d->can_write_zeroes) {
-		/* Aligned for O_DIRECT writes of zeroes. */
-		if (posix_memalign(&d->zeroes, 65536, DISK_ZERO_BUF)) {
+		/* Read-only anonymous pages all map the kernel's zero page:
+		 * no memory is used however often the buffer is written out,
+		 * and mmap's page alignment suits O_DIRECT. */
+		d->zeroes = mmap(NULL, DISK_ZERO_BUF, PROT_READ,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (d->zeroes == MAP_FAILED) {
+			d->zeroes = NULL;
 			pr_err("%s: out of memory", d->who);
 			return -ENOMEM;
 		}
-		memset(d->zeroes, 0, DISK_ZERO_BUF);
 	}
 
 	switch (kind) {
@@ -532,7 +537,8 @@ int disk_backend_init(struct disk *d, enum disk_aio_kind kind,
 		break;
 	}
 	if (err) {
-		free(d->zeroes);
+		if (d->zeroes)
+			munmap(d->zeroes, DISK_ZERO_BUF);
 		d->zeroes = NULL;
 		return err;
 	}
@@ -696,7 +702,8 @@ void disk_close(struct disk *d)
 		d->ops->destroy(d);
 		d->ops = NULL;
 	}
-	free(d->zeroes);
+	if (d->zeroes)
+		munmap(d->zeroes, DISK_ZERO_BUF);
 	d->zeroes = NULL;
 	if (d->fd >= 0)
 		close(d->fd); /* drops the OFD lock */

@@ -28,9 +28,18 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "lkvm/dlib.h"
 #include "lkvm/net.h"
 #include "lkvm/thread.h"
 #include "lkvm/util.h"
+
+/* libslirp (and glib under it), loaded by the first -n user
+ * (include/lkvm/dlib.h). */
+#define SLIRP_FNS(X) X(slirp_add_hostfwd) X(slirp_cleanup) \
+	X(slirp_handle_timer) X(slirp_input) X(slirp_new) X(slirp_pollfds_fill) \
+	X(slirp_pollfds_poll) X(slirp_version_string)
+LKVM_DLIB_TABLE(ls, SLIRP_FNS, "libslirp.so.0", "libslirp0",
+		"user-mode networking (-n user)")
 
 struct user_timer {
 	struct user_timer *next;
@@ -332,7 +341,7 @@ again:
 	for (t = un->timers; t && rounds < 16; t = t->next) {
 		if (t->expire_ms >= 0 && t->expire_ms <= now_ms) {
 			t->expire_ms = -1;
-			slirp_handle_timer(un->slirp, t->id, t->cb_opaque);
+			ls.slirp_handle_timer(un->slirp, t->id, t->cb_opaque);
 			rounds++;
 			goto again;
 		}
@@ -357,7 +366,7 @@ static void *user_loop(void *opaque)
 			continue;
 		}
 		timeout = UINT32_MAX;
-		slirp_pollfds_fill(un->slirp, &timeout, cb_add_poll, un);
+		ls.slirp_pollfds_fill(un->slirp, &timeout, cb_add_poll, un);
 		timeout = timers_timeout(un, timeout);
 		pthread_mutex_unlock(&un->lock);
 
@@ -371,7 +380,7 @@ static void *user_loop(void *opaque)
 		}
 		if (un->stop)
 			break;
-		slirp_pollfds_poll(un->slirp, n < 0, cb_get_revents, un);
+		ls.slirp_pollfds_poll(un->slirp, n < 0, cb_get_revents, un);
 		timers_run(un);
 	}
 	pthread_mutex_unlock(&un->lock);
@@ -401,7 +410,7 @@ static ssize_t user_send(struct net_backend *be, unsigned int qp,
 		memcpy(un->txbuf + off, iov[i].iov_base, iov[i].iov_len);
 		off += iov[i].iov_len;
 	}
-	slirp_input(un->slirp, un->txbuf, (int)len);
+	ls.slirp_input(un->slirp, un->txbuf, (int)len);
 	user_wake(un);
 	pthread_mutex_unlock(&un->lock);
 	return (ssize_t)len;
@@ -472,7 +481,7 @@ static void user_free(struct user_net *un)
 	}
 	if (un->slirp) {
 		pthread_mutex_lock(&un->lock);
-		slirp_cleanup(un->slirp);
+		ls.slirp_cleanup(un->slirp);
 		pthread_mutex_unlock(&un->lock);
 	}
 	while ((t = un->timers)) {
@@ -527,7 +536,7 @@ static int user_add_hostfwd(struct user_net *un, const struct net_hostfwd *h)
 	if (!guest.s_addr)
 		inet_pton_ok(AF_INET, NET_USER_GUEST, &guest);
 	errno = 0;
-	r = slirp_add_hostfwd(un->slirp, h->udp, host, h->host_port, guest,
+	r = ls.slirp_add_hostfwd(un->slirp, h->udp, host, h->host_port, guest,
 			      h->guest_port);
 	if (!r)
 		return 0;
@@ -552,6 +561,8 @@ int net_slirp_open(struct net_backend *be, const struct net_config *cfg)
 	unsigned int i;
 	int err;
 
+	if (lkvm_dlib_load_ls())
+		return -ELIBACC;
 	un = calloc(1, sizeof(*un));
 	if (!un) {
 		pr_err("user network: out of memory");
@@ -601,11 +612,11 @@ int net_slirp_open(struct net_backend *be, const struct net_config *cfg)
 	sc.if_mtu = NET_USER_MTU;
 	sc.if_mru = NET_USER_MTU;
 
-	un->slirp = slirp_new(&sc, &user_callbacks, un);
+	un->slirp = ls.slirp_new(&sc, &user_callbacks, un);
 	if (!un->slirp) {
 		err = -ENOMEM;
 		pr_err("user network: libslirp %s would not start",
-		       slirp_version_string());
+		       ls.slirp_version_string());
 		goto fail;
 	}
 	for (i = 0; i < cfg->nr_hostfwd && i < ARRAY_SIZE(cfg->hostfwd); i++) {

@@ -114,10 +114,19 @@ static struct blk_req *slot_get(struct blk_queue *q)
 	struct blk_req *br = NULL;
 
 	pthread_mutex_lock(&q->lock);
-	if (q->nr_free)
-		br = &q->reqs[q->free[--q->nr_free]];
-	else
+	if (q->nr_free) {
+		uint16_t slot = q->free[--q->nr_free];
+
+		/* Set up on first use, not at start: a slot (~700 bytes)
+		 * becomes resident only once the guest has had that many
+		 * requests in flight (at most BLK_QUEUE_SIZE per queue). */
+		br = &q->reqs[slot];
+		br->q = q;
+		br->slot = slot;
+		br->iov = br->inline_iov;
+	} else {
 		q->starved = true;
+	}
 	pthread_mutex_unlock(&q->lock);
 	return br;
 }
@@ -675,13 +684,10 @@ static int blk_alloc_queues(struct blk_dev *blk)
 		if (!q->reqs)
 			return -ENOMEM;
 		pthread_mutex_init(&q->lock, NULL);
-		for (j = 0; j < BLK_QUEUE_SIZE; j++) {
-			q->reqs[j].q = q;
-			q->reqs[j].slot = (uint16_t)j;
-			q->reqs[j].iov = q->reqs[j].inline_iov;
-			/* Hand out low slots first (LIFO stack). */
+		/* Hand out low slots first (LIFO stack): the slots in use
+		 * stay few and packed (slot_get() sets them up). */
+		for (j = 0; j < BLK_QUEUE_SIZE; j++)
 			q->free[j] = (uint16_t)(BLK_QUEUE_SIZE - 1 - j);
-		}
 		q->nr_free = BLK_QUEUE_SIZE;
 		q->vq->priv = q;
 	}

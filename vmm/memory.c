@@ -2,8 +2,18 @@
 #include "lkvm/memory.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "lkvm/util.h"
 
 int guest_memory_alloc(struct guest_memory *mem, uint64_t size)
 {
@@ -25,6 +35,105 @@ int guest_memory_alloc(struct guest_memory *mem, uint64_t size)
 	mem->base = p;
 	mem->mapped_size = size;
 	mem->anonymous = true;
+	return 0;
+}
+
+/* Free huge pages of @page_kib KiB (free minus reserved), or -1. */
+static long hugepages_free(uint64_t page_kib)
+{
+	long v[2];
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		char path[96];
+		FILE *f;
+
+		snprintf(path, sizeof(path),
+			 "/sys/kernel/mm/hugepages/hugepages-%" PRIu64 "kB/%s",
+			 page_kib, i ? "resv_hugepages" : "free_hugepages");
+		f = fopen(path, "re");
+		if (!f)
+			return -1;
+		if (fscanf(f, "%ld", &v[i]) != 1)
+			v[i] = -1;
+		fclose(f);
+		if (v[i] < 0)
+			return -1;
+	}
+	return v[0] > v[1] ? v[0] - v[1] : 0;
+}
+
+int guest_memory_alloc_hugetlbfs(struct guest_memory *mem, uint64_t size,
+				 const char *dir, char *why, size_t cap)
+{
+	char path[4096];
+	struct statfs sfs;
+	uint64_t page;
+	void *p;
+	int fd, err;
+
+	memset(mem, 0, sizeof(*mem));
+	if (!size || size != (size_t)size)
+		return -EINVAL;
+	if (statfs(dir, &sfs) < 0) {
+		err = -errno;
+		snprintf(why, cap, "--hugetlbfs %s: %s", dir, strerror(errno));
+		return err;
+	}
+	if (sfs.f_type != HUGETLBFS_MAGIC) {
+		snprintf(why, cap, "--hugetlbfs %s is not a hugetlbfs mount (mount one: mount -t hugetlbfs none /dev/hugepages)",
+			 dir);
+		return -EINVAL;
+	}
+	page = (uint64_t)sfs.f_bsize; /* the mount's huge page size */
+	if (!page || size % page) {
+		snprintf(why, cap, "--hugetlbfs %s: guest RAM (%s) is not a multiple of its huge page size (%s)",
+			 dir, size_str(size).s, size_str(page).s);
+		return -EINVAL;
+	}
+	if (snprintf(path, sizeof(path), "%s/lkvm-guest-XXXXXX", dir) >=
+	    (int)sizeof(path)) {
+		snprintf(why, cap, "--hugetlbfs %s: path too long", dir);
+		return -ENAMETOOLONG;
+	}
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		snprintf(why, cap, "--hugetlbfs %s: cannot create a file there: %s",
+			 dir, strerror(errno));
+		return err;
+	}
+	/* Nothing to clean up at exit, however lkvm ends. */
+	unlink(path);
+	if (ftruncate(fd, (off_t)size) < 0) {
+		err = -errno;
+		snprintf(why, cap, "--hugetlbfs %s: cannot size the file to %s: %s",
+			 dir, size_str(size).s, strerror(errno));
+		close(fd);
+		return err;
+	}
+	/* No MAP_NORESERVE: mmap reserves every page or fails now. */
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	err = p == MAP_FAILED ? -errno : 0;
+	close(fd); /* the mapping keeps the file */
+	if (err == -ENOMEM) {
+		long avail = hugepages_free(page / 1024);
+		char n[32] = "too few";
+
+		if (avail >= 0)
+			snprintf(n, sizeof(n), "%ld", avail);
+		snprintf(why, cap, "--hugetlbfs %s: guest RAM (%s) needs %" PRIu64 " huge pages of %s, %s free (raise /proc/sys/vm/nr_hugepages)",
+			 dir, size_str(size).s, size / page,
+			 size_str(page).s, n);
+		return err;
+	}
+	if (err) {
+		snprintf(why, cap, "--hugetlbfs %s: cannot map %s: %s", dir,
+			 size_str(size).s, strerror(-err));
+		return err;
+	}
+	mem->base = p;
+	mem->mapped_size = size;
 	return 0;
 }
 

@@ -68,6 +68,22 @@ static void *thread_trampoline(void *opaque)
 	return st.fn(st.arg);
 }
 
+static pthread_attr_t thread_attr;
+static pthread_once_t thread_attr_once = PTHREAD_ONCE_INIT;
+
+static void thread_attr_init(void)
+{
+	pthread_attr_init(&thread_attr);
+	/* On failure (it cannot fail for this size) the default stays. */
+	pthread_attr_setstacksize(&thread_attr, LKVM_THREAD_STACK);
+}
+
+const pthread_attr_t *lkvm_thread_attr(void)
+{
+	pthread_once(&thread_attr_once, thread_attr_init);
+	return &thread_attr;
+}
+
 int lkvm_thread_create(pthread_t *thread, void *(*fn)(void *), void *arg)
 {
 	struct thread_start *st = malloc(sizeof(*st));
@@ -81,7 +97,7 @@ int lkvm_thread_create(pthread_t *thread, void *(*fn)(void *), void *arg)
 	/* The new thread inherits the creator's mask. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = -pthread_create(thread, NULL, thread_trampoline, st);
+	err = -pthread_create(thread, lkvm_thread_attr(), thread_trampoline, st);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err)
 		free(st);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lkvm/arch-hooks.h"
+#include "lkvm/thread.h"
 #include "lkvm/trace.h"
 #include "lkvm/util.h"
 #include "lkvm/vm.h"
@@ -376,8 +377,8 @@ int vcpus_start(struct vm *vm)
 	pthread_sigmask(SIG_BLOCK, &kick, NULL);
 
 	for (i = 0; i < vm->nr_vcpus; i++) {
-		err = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread,
-				     &vm->vcpus[i]);
+		err = pthread_create(&vm->vcpus[i].thread, lkvm_thread_attr(),
+				     vcpu_thread, &vm->vcpus[i]);
 		if (err) {
 			pr_err("cannot start vCPU %u thread: %s", i, strerror(err));
 			vm_request_stop(vm, VM_STOP_ERROR);

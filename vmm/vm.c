@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -238,14 +239,26 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
 
 int vm_setup_memory(struct vm *vm, uint64_t ram_bytes)
 {
+	const char *huge = vm->cfg ? vm->cfg->hugetlbfs_path : NULL;
 	unsigned int i;
 	int err;
 
-	err = guest_memory_alloc(&vm->mem, ram_bytes);
-	if (err) {
-		pr_err("cannot allocate %s of guest memory: %s",
-		       size_str(ram_bytes).s, strerror(-err));
-		return err;
+	if (huge) {
+		char why[4200];
+
+		err = guest_memory_alloc_hugetlbfs(&vm->mem, ram_bytes, huge,
+						   why, sizeof(why));
+		if (err) {
+			pr_err("%s", why);
+			return err;
+		}
+	} else {
+		err = guest_memory_alloc(&vm->mem, ram_bytes);
+		if (err) {
+			pr_err("cannot allocate %s of guest memory: %s",
+			       size_str(ram_bytes).s, strerror(-err));
+			return err;
+		}
 	}
 	err = arch_layout_memory(vm, ram_bytes);
 	if (err) {
@@ -563,6 +576,17 @@ static int set_nr_vcpus(struct vm *vm, const struct vm_config *cfg)
 	return 0;
 }
 
+static int load_kernel(struct vm *vm)
+{
+	int err = arch_load_kernel(vm);
+
+	/* The kernel is in guest RAM now, and a reset ends the VM: the file's
+	 * copy (8 MiB for a distribution bzImage) need not stay resident. */
+	free(vm->kernel_image);
+	vm->kernel_image = NULL;
+	return err;
+}
+
 static int setup_memory(struct vm *vm)
 {
 	return vm_setup_memory(vm, vm->cfg->mem_bytes);
@@ -582,7 +606,7 @@ static int build_machine(struct vm *vm, const struct vm_config *cfg)
 		{ "device worker threads", vm_start_workers },
 		{ "platform devices", arch_devices_init },
 		{ "virtio devices", virtio_devices_init },
-		{ "load kernel and initrd", arch_load_kernel },
+		{ "load kernel and initrd", load_kernel },
 		{ "create vCPUs", vcpus_create },
 	};
 	unsigned int i;
@@ -681,6 +705,10 @@ int vm_run(const struct vm_config *cfg, struct boot_trace *trace)
 
 	lkvm_debug_enabled = cfg->debug;
 	lkvm_quiet = cfg->quiet;
+	/* A fixed threshold: glibc would otherwise raise it when the kernel
+	 * image is freed, and later big buffers (9p, net) would stay in the
+	 * heaps when freed instead of going back to the kernel. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	/* Again, with what a 9p-root boot added: one line before anything
 	 * is built. */
 	{

@@ -224,6 +224,10 @@ int pvh_load(struct vm *vm)
 		pvh_load_segment(vm, &a->unpacked, img, &ph, dst);
 		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
 	}
+	/* Loaded: the decompressed image (or its cache file's mapping, 66 MB
+	 * for Debian's kernel) need not stay mapped; mapped segments keep
+	 * their file. */
+	kernel_blob_release(&a->unpacked);
 
 	si = gpa_to_hva(&vm->mem, X86_PVH_INFO_ADDR, 0x1000);
 	memset(si, 0, 0x1000);

@@ -84,6 +84,7 @@ struct vm_config {
 			      * spaces, which @params points to */
 	const char *name;   /* --name (setup: its NAME) */
 	uint64_t mem_bytes;
+	const char *hugetlbfs_path; /* --hugetlbfs: RAM from this mount */
 	unsigned int nr_cpus;
 	bool mem_set, cpus_set;
 	enum console_kind console;

@@ -29,6 +29,14 @@ struct guest_memory {
 
 /* Map @size bytes of anonymous host memory (MAP_NORESERVE). */
 int guest_memory_alloc(struct guest_memory *mem, uint64_t size);
+/*
+ * Map @size bytes of huge pages from a file created (and unlinked at once)
+ * in the hugetlbfs mounted at @dir (--hugetlbfs).  The pages are reserved
+ * now, so a shortage shows here, not as a SIGBUS when the guest touches
+ * them.  0, or -errno with the reason, one line naming @dir, in @why.
+ */
+int guest_memory_alloc_hugetlbfs(struct guest_memory *mem, uint64_t size,
+				 const char *dir, char *why, size_t cap);
 /* Forget @mem; the mapping is unmapped unless it was pinned. */
 void guest_memory_free(struct guest_memory *mem);
 /*

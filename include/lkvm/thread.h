@@ -31,6 +31,17 @@ int lkvm_privs_drop(void);
  */
 int lkvm_thread_create(pthread_t *thread, void *(*fn)(void *), void *arg);
 
+/*
+ * The attributes of every lkvm thread (workers, vCPUs, the console reader):
+ * LKVM_THREAD_STACK bytes of stack instead of RLIMIT_STACK's 8 MiB.  Below
+ * 2 MiB no transparent huge page can back a stack, where one would make
+ * 2 MiB resident for the few KiB a thread touches.  lkvm's biggest frame is
+ * 16 KiB (gcc -fstack-usage) and no thread's path recurses; libslirp's and
+ * libc's calls take a few KiB more.
+ */
+#define LKVM_THREAD_STACK (1024 * 1024)
+const pthread_attr_t *lkvm_thread_attr(void);
+
 /* pthread_mutex_init() and pthread_cond_init() (default attributes) of a
  * lock and a condition waited for under it: 0, or -errno with neither
  * initialised. */

@@ -332,6 +332,12 @@ static const struct cli_option run_options[] = {
 	  .help = "guest RAM; a bare number is MiB, or use a K/M/G/T\n"
 		  "suffix (default: " STR(LKVM_DEFAULT_MEM_MIB) " MiB)",
 	  .apply = apply_mem },
+	{ .long_name = "hugetlbfs", .arg = "PATH",
+	  .help = "back guest RAM with huge pages from the hugetlbfs\n"
+		  "mounted at PATH (e.g. /dev/hugepages); -m must be a\n"
+		  "multiple of its page size and that many pages free\n"
+		  "(/proc/sys/vm/nr_hugepages), else lkvm stops",
+	  .apply = cli_set_path, .field = CLI_FIELD(hugetlbfs_path) },
 	{ .short_name = 'c', .long_name = "cpus", .arg = "N",
 	  .help = "number of vCPUs (default: the host's online CPUs,\n"
 		  "capped at KVM's recommended maximum; at most "
@@ -593,7 +599,6 @@ const struct cli_foreign cli_foreign[] = {
 	KVMTOOL("-f", NULL, "lkvm boots the kernel directly (-k)"),
 	KVMTOOL("--flash", NULL, NULL),
 	KVMTOOL("-F", NULL, NULL),
-	KVMTOOL("--hugetlbfs", NULL, NULL),
 	KVMTOOL("--loglevel", NULL, "--debug shows debug messages"),
 	KVMTOOL("--dev", NULL, "lkvm always opens /dev/kvm"),
 	KVMTOOL("--tty", NULL, "the guest's console is lkvm's standard input and output (see --console)"),

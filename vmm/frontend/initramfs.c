@@ -20,12 +20,31 @@
 #include <unistd.h>
 
 #include "lkvm/config.h"
+#include "lkvm/dlib.h"
 #include "lkvm/pvpanic.h"
 #include "lkvm/util.h"
 #include "lkvm/virtio-devices.h"
 
 #define MODULE_MAX_BYTES (256 * MiB) /* a decompressed module, sanity cap */
 #define DEP_MAX_DEPTH 64
+
+/* libarchive, loaded when a module needs decompressing or the initramfs
+ * is written (include/lkvm/dlib.h). */
+#define ARCHIVE_FNS(X) X(archive_entry_clear) X(archive_entry_free) \
+	X(archive_entry_new) X(archive_entry_set_ino) X(archive_entry_set_mode) \
+	X(archive_entry_set_nlink) X(archive_entry_set_pathname) \
+	X(archive_entry_set_rdevmajor) X(archive_entry_set_rdevminor) \
+	X(archive_entry_set_size) X(archive_errno) X(archive_error_string) \
+	X(archive_read_data) X(archive_read_free) X(archive_read_new) \
+	X(archive_read_next_header) X(archive_read_open_fd) \
+	X(archive_read_support_filter_all) X(archive_read_support_format_raw) \
+	X(archive_write_add_filter_none) X(archive_write_close) \
+	X(archive_write_data) X(archive_write_free) X(archive_write_header) \
+	X(archive_write_new) X(archive_write_open_fd) \
+	X(archive_write_set_bytes_in_last_block) \
+	X(archive_write_set_format_cpio_newc)
+LKVM_DLIB_TABLE(la, ARCHIVE_FNS, "libarchive.so.13", "libarchive13",
+		"the sandbox's initramfs")
 
 /* Does the guest get devices of type @t that it asked for? */
 static bool type_wanted(const struct vm_config *cfg,
@@ -529,7 +548,7 @@ static bool is_compressed(const char *path)
 /* Any compression libarchive knows, as one raw stream. */
 static int decompress(const char *path, uint8_t **data, size_t *size)
 {
-	struct archive *a = archive_read_new();
+	struct archive *a = la.archive_read_new();
 	struct archive_entry *e;
 	uint8_t *buf = NULL;
 	size_t len = 0, cap = 0;
@@ -541,14 +560,14 @@ static int decompress(const char *path, uint8_t **data, size_t *size)
 	/* Only a regular file: a FIFO would block libarchive's open. */
 	fd = open_regular_file(path, false, &st);
 	if (fd < 0) {
-		archive_read_free(a);
+		la.archive_read_free(a);
 		return fd;
 	}
-	archive_read_support_filter_all(a);
-	archive_read_support_format_raw(a);
-	if (archive_read_open_fd(a, fd, 64 * 1024) != ARCHIVE_OK ||
-	    archive_read_next_header(a, &e) != ARCHIVE_OK) {
-		err = archive_errno(a) > 0 ? -archive_errno(a) : -EINVAL;
+	la.archive_read_support_filter_all(a);
+	la.archive_read_support_format_raw(a);
+	if (la.archive_read_open_fd(a, fd, 64 * 1024) != ARCHIVE_OK ||
+	    la.archive_read_next_header(a, &e) != ARCHIVE_OK) {
+		err = la.archive_errno(a) > 0 ? -la.archive_errno(a) : -EINVAL;
 		goto out;
 	}
 	for (;;) {
@@ -569,17 +588,17 @@ static int decompress(const char *path, uint8_t **data, size_t *size)
 			}
 			buf = n;
 		}
-		r = archive_read_data(a, buf + len, cap - len);
+		r = la.archive_read_data(a, buf + len, cap - len);
 		if (r == 0)
 			break;
 		if (r < 0) {
-			err = archive_errno(a) > 0 ? -archive_errno(a) : -EINVAL;
+			err = la.archive_errno(a) > 0 ? -la.archive_errno(a) : -EINVAL;
 			goto out;
 		}
 		len += (size_t)r;
 	}
 out:
-	archive_read_free(a);
+	la.archive_read_free(a);
 	close(fd);
 	if (err) {
 		free(buf);
@@ -594,6 +613,8 @@ int module_file_read(const char *path, uint8_t **data, size_t *size)
 {
 	if (!is_compressed(path))
 		return read_whole_file(path, data, size);
+	if (lkvm_dlib_load_la())
+		return -ELIBACC; /* said so */
 	return decompress(path, data, size);
 }
 
@@ -605,6 +626,8 @@ int modules_read(struct module_set *set)
 		struct initramfs_module *m = &set->mods[i];
 		int err = module_file_read(m->path, &m->data, &m->size);
 
+		if (err == -ELIBACC)
+			return err; /* no libarchive: said so */
 		if (err) {
 			pr_err("cannot read module %s (%s): %s", m->name, m->path,
 			       err == -EINVAL ? "not compressed as its name says" :
@@ -671,22 +694,22 @@ struct writer {
 static int add_entry(struct writer *w, const char *path, mode_t mode,
 		     const void *data, size_t size)
 {
-	struct archive_entry *e = archive_entry_clear(w->e);
+	struct archive_entry *e = la.archive_entry_clear(w->e);
 
-	archive_entry_set_pathname(e, path);
-	archive_entry_set_mode(e, mode);
-	archive_entry_set_ino(e, ++w->ino);
-	archive_entry_set_nlink(e, S_ISDIR(mode) ? 2 : 1);
+	la.archive_entry_set_pathname(e, path);
+	la.archive_entry_set_mode(e, mode);
+	la.archive_entry_set_ino(e, ++w->ino);
+	la.archive_entry_set_nlink(e, S_ISDIR(mode) ? 2 : 1);
 	if (S_ISCHR(mode)) {
 		/* /dev/console: the kernel opens it for init's stdin/out/err
 		 * before init can mount devtmpfs. */
-		archive_entry_set_rdevmajor(e, 5);
-		archive_entry_set_rdevminor(e, 1);
+		la.archive_entry_set_rdevmajor(e, 5);
+		la.archive_entry_set_rdevminor(e, 1);
 	}
-	archive_entry_set_size(e, S_ISREG(mode) ? (la_int64_t)size : 0);
-	if (archive_write_header(w->a, e) != ARCHIVE_OK)
+	la.archive_entry_set_size(e, S_ISREG(mode) ? (la_int64_t)size : 0);
+	if (la.archive_write_header(w->a, e) != ARCHIVE_OK)
 		return -EIO;
-	if (size && archive_write_data(w->a, data, size) != (la_ssize_t)size)
+	if (size && la.archive_write_data(w->a, data, size) != (la_ssize_t)size)
 		return -EIO;
 	return 0;
 }
@@ -730,7 +753,7 @@ static int write_entries(struct writer *w, const struct initramfs_spec *spec)
 				strlen(spec->config));
 	if (err)
 		pr_err("cannot build the initramfs: %s",
-		       archive_error_string(w->a) ? archive_error_string(w->a)
+		       la.archive_error_string(w->a) ? la.archive_error_string(w->a)
 						  : strerror(-err));
 	return err;
 }
@@ -740,6 +763,8 @@ int initramfs_build(const struct initramfs_spec *spec)
 	struct writer w = { 0 };
 	int fd, err = -ENOMEM;
 
+	if (lkvm_dlib_load_la())
+		return -ELIBACC;
 	fd = memfd_create("lkvm-initramfs", MFD_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
@@ -747,36 +772,36 @@ int initramfs_build(const struct initramfs_spec *spec)
 		       strerror(-err));
 		return err;
 	}
-	w.a = archive_write_new();
-	w.e = archive_entry_new();
+	w.a = la.archive_write_new();
+	w.e = la.archive_entry_new();
 	if (!w.a || !w.e)
 		goto fail_msg;
-	if (archive_write_set_format_cpio_newc(w.a) != ARCHIVE_OK ||
-	    archive_write_add_filter_none(w.a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(w.a, 1) != ARCHIVE_OK ||
-	    archive_write_open_fd(w.a, fd) != ARCHIVE_OK) {
+	if (la.archive_write_set_format_cpio_newc(w.a) != ARCHIVE_OK ||
+	    la.archive_write_add_filter_none(w.a) != ARCHIVE_OK ||
+	    la.archive_write_set_bytes_in_last_block(w.a, 1) != ARCHIVE_OK ||
+	    la.archive_write_open_fd(w.a, fd) != ARCHIVE_OK) {
 		err = -EIO;
 		goto fail_msg;
 	}
 	err = write_entries(&w, spec);
 	if (err)
 		goto fail;
-	if (archive_write_close(w.a) != ARCHIVE_OK) {
+	if (la.archive_write_close(w.a) != ARCHIVE_OK) {
 		err = -EIO;
 		goto fail_msg;
 	}
-	archive_entry_free(w.e);
-	archive_write_free(w.a);
+	la.archive_entry_free(w.e);
+	la.archive_write_free(w.a);
 	return fd;
 fail_msg:
 	pr_err("cannot build the initramfs: %s",
-	       w.a && archive_error_string(w.a) ? archive_error_string(w.a)
+	       w.a && la.archive_error_string(w.a) ? la.archive_error_string(w.a)
 						: strerror(-err));
 fail:
 	if (w.e)
-		archive_entry_free(w.e);
+		la.archive_entry_free(w.e);
 	if (w.a)
-		archive_write_free(w.a);
+		la.archive_write_free(w.a);
 	close(fd);
 	return err;
 }

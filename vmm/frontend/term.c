@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "lkvm/thread.h"
 #include "lkvm/util.h"
 
 #define CTRL_A 0x01
@@ -149,7 +150,7 @@ int term_start(struct term *t, term_input_fn input, term_escape_fn escape,
 			pr_warn("cannot put the terminal in raw mode: %s",
 				strerror(-err));
 	}
-	err = pthread_create(&t->reader, NULL, term_reader, t);
+	err = pthread_create(&t->reader, lkvm_thread_attr(), term_reader, t);
 	if (err) {
 		term_stop(t);
 		return -err;

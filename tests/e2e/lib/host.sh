@@ -196,22 +196,34 @@ lkvm_stage_base() {
 
 # lkvm_stage_binary DIR SRC DEST: copy an executable to DIR/DEST and, when it
 # is dynamically linked, every shared library ldd lists plus the loader, each
-# at the path ldd names.
+# at the path ldd names; and the libraries of LKVM_DLOPEN_LIBS that SRC
+# names (lkvm loads them only when used: include/lkvm/dlib.h), with theirs.
+LKVM_DLOPEN_LIBS="libarchive.so.13 libslirp.so.0"
 lkvm_stage_binary() {
-	local d=$1 src=$2 dest=$3 lib
+	local d=$1 src=$2 dest=$3 lib so objs
 	[ -x "$src" ] || lkvm_die "$src is not an executable file"
 	mkdir -p "$d/$(dirname "$dest")"
 	cp -L "$src" "$d/$dest"
 	chmod 755 "$d/$dest"
-	if head -c 4 "$src" | grep -q 'ELF'; then
-		# "not a dynamic executable" (static) gives no paths.
-		for lib in $(ldd "$src" 2>/dev/null | awk '/=>/ { print $3; next } $1 ~ /^\// { print $1 }'); do
-			[ -e "$lib" ] || lkvm_die "ldd $src names $lib, which does not exist"
-			[ -e "$d/$lib" ] && continue
-			mkdir -p "$d/$(dirname "$lib")"
-			cp -L "$lib" "$d/$lib"
-		done
-	fi
+	head -c 4 "$src" | grep -q 'ELF' || return 0
+	# "not a dynamic executable" (static) gives no paths.
+	ldd "$src" >/dev/null 2>&1 || return 0
+	objs=$src
+	for so in $LKVM_DLOPEN_LIBS; do
+		grep -qaF "$so" "$src" || continue
+		lib=$(/sbin/ldconfig -p | awk -v s="$so" '$1 == s { print $NF; exit }')
+		[ -n "$lib" ] || lkvm_die "$src loads $so, which is not installed (./deps.sh installs it)"
+		objs="$objs $lib"
+		mkdir -p "$d/$(dirname "$lib")"
+		cp -L "$lib" "$d/$lib"
+	done
+	# (with several files, ldd heads each one's list with "FILE:")
+	for lib in $(ldd $objs 2>/dev/null | awk '/:$/ { next } /=>/ { print $3; next } $1 ~ /^\// { print $1 }' | sort -u); do
+		[ -e "$lib" ] || lkvm_die "ldd $objs names $lib, which does not exist"
+		[ -e "$d/$lib" ] && continue
+		mkdir -p "$d/$(dirname "$lib")"
+		cp -L "$lib" "$d/$lib"
+	done
 }
 
 # lkvm_stage_qemu DIR: qemu-system-x86_64, its libraries and the firmware

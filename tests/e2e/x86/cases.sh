@@ -102,6 +102,36 @@ case_mem_size() {
 	expect_status 0
 }
 
+# --hugetlbfs: guest RAM from a hugetlbfs mount, every page reserved at
+# start; a directory that is not one, or too few free pages, is one line on
+# stderr and status 1 (no fall-back to ordinary memory).
+hugetlbfs_err() {
+	expect_status 1 || return 1
+	n=$(grep -c '' "$ERR")
+	[ "$n" = 1 ] || { why="$n lines on stderr, expected exactly 1"; return 1; }
+	grep -q -- "$1" "$ERR" || { why="stderr does not say '$1'"; return 1; }
+}
+case_hugetlbfs() {
+	H=/tmp/hugepages
+	mkdir -p $H
+	grep -q " $H hugetlbfs " /proc/mounts || mount -t hugetlbfs none $H ||
+		{ why="L1 cannot mount a hugetlbfs"; return 1; }
+	echo 0 >/proc/sys/vm/nr_hugepages
+	run_vmm hugetlbfs-not-mount none 30 run -k $K -i $I -m 128 -c 1 --hugetlbfs /tmp -p lkvmtest=marker
+	hugetlbfs_err '^lkvm: error: --hugetlbfs /tmp is not a hugetlbfs mount' || return 1
+	run_vmm hugetlbfs-too-few none 30 run -k $K -i $I -m 128 -c 1 --hugetlbfs $H -p lkvmtest=marker
+	hugetlbfs_err 'needs 64 huge pages of 2 MiB, 0 free' || return 1
+	echo 64 >/proc/sys/vm/nr_hugepages
+	[ "$(cat /proc/sys/vm/nr_hugepages)" = 64 ] || { why="L1 could not set aside 64 huge pages"; return 1; }
+	run_vmm hugetlbfs none "$E2E_TIMEOUT" run -k $K -i $I -m 128 -c 1 --hugetlbfs $H -p lkvmtest=info
+	free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
+	echo 0 >/proc/sys/vm/nr_hugepages
+	expect_marker && expect_status 0 || return 1
+	[ "$free" = 64 ] || { why="$free of 64 huge pages free after lkvm exited"; return 1; }
+	ls $H | grep -q . && { why="lkvm left a file in $H"; return 1; }
+	return 0
+}
+
 # RAM beyond the 32-bit hole lands above 4 GiB and is all usable.
 case_mem_above_4g() {
 	run_vmm mem-above-4g none "$E2E_TIMEOUT" run -k $K -i $I -m 4608 -c 1 -p lkvmtest=info

@@ -561,6 +561,12 @@ marker7)
 	printf '\007' | dd of=/dev/port bs=1 seek=1008 count=1 2>/dev/null ||
 		echo "LKVM-L2-NO-DEV-PORT"
 	;;
+idle)
+	# tests/bench/memory.sh: stay at init doing nothing (the VMM's memory
+	# is read meanwhile) until L1 kills the VMM.
+	echo "LKVM-L2-IDLE"
+	while :; do sleep 3600; done
+	;;
 poweroff)
 	# With ACPI (lkvm's default) this powers off through PM1a S5.
 	l2_end poweroff

@@ -34,7 +34,7 @@ set -eu
 LKVM_PROG=e2e
 . "$(dirname "$0")/../lib/host.sh"
 
-ALL_CASES="boot-marker boot-trace smp-2 smp-2-acpi-off mem-size mem-above-4g platform-devices cmdline-append stdin-to-shell reboot-exit0 poweroff-exit0 panic-exit pvpanic-exit pvpanic-exit-mmio pvpanic-reboot-exit0 triple-fault-exit0 internal-error pvh-vmlinux missing-kernel bad-kernel
+ALL_CASES="boot-marker boot-trace smp-2 smp-2-acpi-off mem-size hugetlbfs mem-above-4g platform-devices cmdline-append stdin-to-shell reboot-exit0 poweroff-exit0 panic-exit pvpanic-exit pvpanic-exit-mmio pvpanic-reboot-exit0 triple-fault-exit0 internal-error pvh-vmlinux missing-kernel bad-kernel
 virtio-blk virtio-blk-two-disks virtio-blk-multiqueue virtio-pci-msix virtio-blk-ro virtio-blk-discard virtio-blk-lock
 virtio-blk-pci-legacy virtio-blk-mmio virtio-blk-mmio-legacy virtio-pci-intx
 virtio-blk-aio-io_uring virtio-blk-aio-libaio virtio-blk-aio-sync virtio-blk-direct-bdev disk-root-default

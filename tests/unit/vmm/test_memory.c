@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Guest memory regions and the GPA -> HVA translation (vmm/memory.c). */
+#include <dirent.h>
 #include <errno.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "lkvm/memory.h"
@@ -204,6 +210,105 @@ TEST(pinned_memory_stays_mapped)
 	munmap(b, MAP_SIZE);
 }
 
+/* --hugetlbfs on what is not a hugetlbfs mount: one line naming it. */
+TEST(hugetlbfs_refuses_other_dirs)
+{
+	struct guest_memory m;
+	char why[4200] = "";
+
+	CHECK_EQ(guest_memory_alloc_hugetlbfs(&m, MAP_SIZE, "/tmp", why,
+					      sizeof(why)), -EINVAL);
+	CHECK_STREQ(why, "--hugetlbfs /tmp is not a hugetlbfs mount (mount one: mount -t hugetlbfs none /dev/hugepages)");
+	CHECK_NULL(m.base);
+	CHECK_EQ(guest_memory_alloc_hugetlbfs(&m, MAP_SIZE, "/nonexistent-lkvm",
+					      why, sizeof(why)), -ENOENT);
+	CHECK_STREQ(why, "--hugetlbfs /nonexistent-lkvm: No such file or directory");
+	CHECK(!strchr(why, '\n'));
+}
+
+/* Free huge pages of @kib KiB (free minus reserved); -1 if unknown. */
+static long free_huge(unsigned long kib)
+{
+	long v[2] = { -1, -1 };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		char path[96];
+		FILE *f;
+
+		snprintf(path, sizeof(path),
+			 "/sys/kernel/mm/hugepages/hugepages-%lukB/%s", kib,
+			 i ? "resv_hugepages" : "free_hugepages");
+		f = fopen(path, "r");
+		if (!f || fscanf(f, "%ld", &v[i]) != 1)
+			v[i] = -1;
+		if (f)
+			fclose(f);
+	}
+	return v[0] < 0 || v[1] < 0 ? -1 : v[0] - v[1];
+}
+
+/* Does @dir hold a file named lkvm-guest-*?  (They are unlinked at once.) */
+static bool has_guest_file(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool found = false;
+
+	while (d && (e = readdir(d)))
+		found |= !strncmp(e->d_name, "lkvm-guest-", 11);
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/*
+ * The real thing, where a hugetlbfs with a free huge page is mounted at
+ * $LKVM_TEST_HUGETLBFS or /dev/hugepages (as root: mount -t hugetlbfs none
+ * DIR; echo 4 > /proc/sys/vm/nr_hugepages); said and skipped otherwise.
+ */
+TEST(hugetlbfs_real_mount)
+{
+	const char *dir = getenv("LKVM_TEST_HUGETLBFS");
+	struct guest_memory m;
+	char why[4200] = "", want[64];
+	struct statfs sfs;
+	uint64_t page;
+	long avail;
+
+	if (!dir)
+		dir = "/dev/hugepages";
+	if (statfs(dir, &sfs) || sfs.f_type != HUGETLBFS_MAGIC ||
+	    (avail = free_huge((unsigned long)sfs.f_bsize / 1024)) < 1) {
+		printf("  skipped: no hugetlbfs with a free huge page at %s (set LKVM_TEST_HUGETLBFS=DIR)\n",
+		       dir);
+		return;
+	}
+	page = (uint64_t)sfs.f_bsize;
+	if (CHECK_EQ(guest_memory_alloc_hugetlbfs(&m, page, dir, why,
+						  sizeof(why)), 0)) {
+		CHECK_EQ(m.mapped_size, page);
+		CHECK(!has_guest_file(dir));
+		/* Every page was reserved at mmap: touching them all is safe. */
+		m.base[0] = 1;
+		m.base[page - 1] = 2;
+		CHECK_EQ(free_huge(page / 1024), avail - 1);
+		guest_memory_free(&m);
+	} else {
+		printf("  %s\n", why);
+	}
+	CHECK_EQ(guest_memory_alloc_hugetlbfs(&m, page * (uint64_t)(avail + 1),
+					      dir, why, sizeof(why)), -ENOMEM);
+	snprintf(want, sizeof(want), "huge pages of %s", size_str(page).s);
+	CHECK_CONTAINS(why, want);
+	CHECK_CONTAINS(why, "raise /proc/sys/vm/nr_hugepages");
+	CHECK(!has_guest_file(dir));
+	CHECK_EQ(guest_memory_alloc_hugetlbfs(&m, page + 4096, dir, why,
+					      sizeof(why)), -EINVAL);
+	CHECK_CONTAINS(why, "is not a multiple of its huge page size");
+	CHECK_NULL(m.base);
+}
+
 int main(void)
 {
 	RUN(alloc_and_free);
@@ -212,5 +317,7 @@ int main(void)
 	RUN(two_regions);
 	RUN(region_validation);
 	RUN(pinned_memory_stays_mapped);
+	RUN(hugetlbfs_refuses_other_dirs);
+	RUN(hugetlbfs_real_mount);
 	return test_summary();
 }
