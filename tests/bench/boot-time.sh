@@ -25,8 +25,7 @@
 #                        their _pvh: the microvm variants in bench-l1.sh)
 #   --runs N             timed boots per row (default 5), the rows
 #                        alternating, after one untimed warm-up boot each
-#   --timeout S          limit for the whole L1 run (default: 600 s plus
-#                        40 s per boot)
+#   --timeout S          limit for the L1 run (default 600 s + 40 s a boot)
 #
 # For each boot it measures, inside L1 and with bootstamp (tests/bench/tools/),
 # milliseconds from spawning the VMM to the L2 init's marker and to the
