@@ -92,12 +92,13 @@ time_kvmtool() {
 # pending in its APIC that not even an NMI woke), and never did with
 # -serial stdio.
 #
-# What was tried (boot-time.sh --vmms qemu_a,...,qemu_c_pvh, one L1 each,
-# on a host loaded with three other L1s, load 4-6 on two CPUs: wall times
-# stretched 1-3x, so the host CPU L1 spent per boot (l1_cpu_ms) decides;
-# bzImage / PVH vmlinux, ms):
+# What was tried (boot-time.sh --vmms qemu_a,...,qemu_c_pvh in two L1s, 3-4
+# timed boots of each in all, on a host loaded with three other L1s, load
+# 4-6 on two CPUs: wall times stretched 1-3x, so the host CPU that L1
+# spent per boot (l1_cpu_ms, the second L1's median) decides; bzImage /
+# PVH vmlinux, ms):
 #   A  -M microvm,rtc=on (the earlier rows)
-#      wall 14466-26204 / 12820-16909; CPU 15060 / 11440 (warm-up 14430 / 12870)
+#      wall 14466-35967 / 12820-23559; CPU 15060 / 11440
 #   B  A + x-option-roms=off,pit=off,pic=off,isa-serial=on, -nodefaults
 #      -no-user-config: wall 18294-31534 / 16907-22835; CPU 15140 / 10520
 #   C  B + acpi=off (no ACPI tables: no AML to interpret, no ACPI device
