@@ -21,6 +21,9 @@
 #                against the sysroot `make deps-riscv` prepares; see
 #                Documentation/riscv.md)
 #   make O=DIR   put the objects and lkvm under DIR
+#   make STATIC=1   a static lkvm: no dynamic loader at start-up (libarchive
+#                and libslirp are still loaded when used, from the host's
+#                own glibc: build and run on the same release)
 
 ARCH     ?= $(shell uname -m)
 PKG_CONFIG ?= pkg-config
@@ -48,6 +51,11 @@ SYSROOT  ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/lkvm-tests/$(firstword $(subs
 PKG_CONFIG := PKG_CONFIG_SYSROOT_DIR=$(SYSROOT) PKG_CONFIG_LIBDIR=$(SYSROOT)/usr/lib/$(TRIPLET)/pkgconfig:$(SYSROOT)/usr/share/pkgconfig pkg-config --static
 CPPFLAGS += -isystem $(SYSROOT)/usr/include
 LDFLAGS  += -static -L$(SYSROOT)/usr/lib/$(TRIPLET)
+endif
+
+# (The libraries lkvm links itself have no dependencies of their own.)
+ifeq ($(STATIC),1)
+LKVM_LDFLAGS := -static
 endif
 
 CFLAGS   ?= -O2 -g
@@ -94,7 +102,7 @@ $(call need-header,xxhash.h,libxxhash-dev)
 # dlopen'ed by the runs that use them (include/lkvm/dlib.h): lkvm does not
 # link them, so no other run loads them and their dependencies (libxml2,
 # ICU, libstdc++...).  The unit tests link them still (test_initramfs uses
-# libarchive itself); a static (cross) build links everything.
+# libarchive itself); a static cross build links everything.
 DLOPEN_LIBS := -larchive -lslirp -lglib-2.0
 ifeq ($(CROSS_COMPILE),)
 CPPFLAGS += -DLKVM_DLOPEN
@@ -131,7 +139,7 @@ all: $(LKVM)
 # on x86), with no --as-needed pruning.  Both builds check for and package
 # the same set of libraries.
 $(LKVM): $(OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(OBJS) -Wl,--no-as-needed $(LKVM_LIBS) -Wl,--as-needed
+	$(CC) $(LDFLAGS) $(LKVM_LDFLAGS) -o $@ $(OBJS) -Wl,--no-as-needed $(LKVM_LIBS) -Wl,--as-needed
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)

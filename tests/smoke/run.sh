@@ -58,6 +58,15 @@ if grep -q $'\e' "$work/err"; then
 else
 	result escaped-name-raw 0 ""
 fi
+# make STATIC=1: a static lkvm (no dynamic loader at start-up) still
+# builds and runs.
+if make -s -j2 -C "$top" STATIC=1 O="$work/static" >"$work/static.log" 2>&1 &&
+   ! ldd "$work/static/lkvm" >/dev/null 2>&1 &&
+   "$work/static/lkvm" version | grep -q '^lkvm version '; then
+	result static-build 0 ""
+else
+	result static-build 1 "make STATIC=1: $(grep -m1 -e 'rror' -e 'dynamic' "$work/static.log" || echo 'a dynamic executable')"
+fi
 # Closed standard descriptors (`<&- >&-`) are /dev/null to lkvm: the usual
 # one error line, nothing written into a file lkvm opened.
 timeout -k 5 20 "$lkvm" run -k /nonexistent <&- >&- 2>"$work/err"
