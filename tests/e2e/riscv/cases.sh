@@ -334,12 +334,7 @@ case_boot_trace() {
 		{ why="device-tree node: '$(value BOOTMARK_NODE)'"; return 1; }
 	! grep -q '^BOOTMARK=still-running' "$TXT" ||
 		{ why="--until-marker 9 did not stop the VM"; return 1; }
-	trace_check "$W/trace.json" $((CS * 10000)) \
-		"X:exec and dynamic loader" "X:parse options" "X:read kernel and initrd" \
-		"X:open KVM, create VM" "X:arch VM set-up" "X:guest memory" \
-		"X:device worker threads" "X:platform devices" "X:virtio devices" \
-		"X:load kernel and initrd" "X:create vCPUs" "X:finish machine" \
-		"X:start vCPU threads" "i:vcpu0 first KVM_RUN" "i:first console byte" \
+	trace_check "$W/trace.json" $((CS * 10000)) @vmm "i:first console byte" \
 		"i:marker 7" "i:marker 9" "i:stop: guest power-off" "X:stop vCPUs" \
 		"X:tear down" "i:exit" || return 1
 	grep -q '"name":"exits","cat":"exits","ph":"C".*"args":{.*"MMIO":[1-9]' "$W/trace.json" ||

@@ -26,27 +26,6 @@ static void wr(struct boot_marker *m, uint64_t off, uint8_t v, uint32_t len)
 	boot_marker_io(m, off, buf, len, true);
 }
 
-static const char *slurp(void)
-{
-	static char buf[1 << 16];
-	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-
-	buf[n] = '\0';
-	if (f)
-		fclose(f);
-	return buf;
-}
-
-static unsigned int count(const char *hay, const char *needle)
-{
-	unsigned int n = 0;
-
-	for (; (hay = strstr(hay, needle)); hay++)
-		n++;
-	return n;
-}
-
 /* Reads say the register is there; reading changes nothing. */
 TEST(read_id)
 {
@@ -82,11 +61,11 @@ TEST(markers_traced)
 	wr(&m, 0, 9, 2);  /* not a byte write */
 	wr(&m, 1, 10, 1); /* not offset 0 */
 	trace_close(t);
-	s = slurp();
-	CHECK_EQ(count(s, "\"name\":\"marker 7\",\"cat\":\"marker\""), 1);
-	CHECK_EQ(count(s, "\"name\":\"marker 0\""), 1);
-	CHECK_EQ(count(s, "\"name\":\"marker 255\""), 1);
-	CHECK_EQ(count(s, "\"cat\":\"marker\""), 3);
+	s = file_text(path);
+	CHECK_EQ(count_substr(s, "\"name\":\"marker 7\",\"cat\":\"marker\""), 1);
+	CHECK_EQ(count_substr(s, "\"name\":\"marker 0\""), 1);
+	CHECK_EQ(count_substr(s, "\"name\":\"marker 255\""), 1);
+	CHECK_EQ(count_substr(s, "\"cat\":\"marker\""), 3);
 	CHECK_EQ(stops, 0);
 }
 

@@ -116,3 +116,24 @@ unsigned int count_lines(const char *s)
 		n += *s == '\n';
 	return n;
 }
+
+unsigned int count_substr(const char *hay, const char *needle)
+{
+	unsigned int n = 0;
+
+	for (; (hay = strstr(hay, needle)); hay++)
+		n++;
+	return n;
+}
+
+const char *file_text(const char *path)
+{
+	static char buf[2 << 20];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	buf[n] = '\0';
+	if (f)
+		fclose(f);
+	return buf;
+}

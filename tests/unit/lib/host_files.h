@@ -40,5 +40,10 @@ void capture_start(struct capture *c);
  * cut at sizeof(c->text) - 1 bytes). */
 const char *capture_end(struct capture *c);
 unsigned int count_lines(const char *s);
+/* How often @needle occurs in @hay (overlaps counted). */
+unsigned int count_substr(const char *hay, const char *needle);
+/* The text of @path (its first 2 MiB), NUL-terminated, in a buffer that
+ * the next call reuses; "" when it cannot be read. */
+const char *file_text(const char *path);
 
 #endif

@@ -14,30 +14,6 @@
 
 static char dir[256], path[320];
 
-/* The trace file's text (static buffer). */
-static const char *slurp(const char *p)
-{
-	static char buf[1 << 21];
-	FILE *f = fopen(p, "r");
-	size_t n;
-
-	if (!f)
-		return "";
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static unsigned int count(const char *hay, const char *needle)
-{
-	unsigned int n = 0;
-
-	for (; (hay = strstr(hay, needle)); hay++)
-		n++;
-	return n;
-}
-
 static struct boot_trace *open_file(void)
 {
 	int err = 1;
@@ -68,7 +44,7 @@ TEST(file_format)
 	trace_instant(t, TRACE_CAT_MARKER, "marker 7", "\"k\":1");
 	trace_counters(t, "exits", 2, keys, vals, false);
 	CHECK_EQ(trace_close(t), 0);
-	s = slurp(path);
+	s = file_text(path);
 	CHECK(!strncmp(s, "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"origin\":\"", 47));
 	CHECK_CONTAINS(s, "\"dropped_events\":0},\n\"traceEvents\":[\n");
 	CHECK_CONTAINS(s, "{\"name\":\"thread_name\",\"cat\":\"phase\",\"ph\":\"M\",\"ts\":0,\"pid\":");
@@ -81,8 +57,8 @@ TEST(file_format)
 	CHECK_CONTAINS(s, "{\"name\":\"exits\",\"cat\":\"exits\",\"ph\":\"C\",");
 	CHECK_CONTAINS(s, ",\"args\":{\"IO\":12,\"MMIO\":3}}\n");
 	/* One event per line; the last without a comma, then the end. */
-	CHECK_EQ(count(s, "\n{\"name\":"), 6);
-	CHECK_EQ(count(s, "},\n"), 5 + 1 /* otherData */);
+	CHECK_EQ(count_substr(s, "\n{\"name\":"), 6);
+	CHECK_EQ(count_substr(s, "},\n"), 5 + 1 /* otherData */);
 	CHECK_CONTAINS(s, "}}\n]}\n");
 	CHECK_EQ(strlen(s) - strlen(strstr(s, "]}\n")), strlen(s) - 3);
 }
@@ -116,12 +92,12 @@ TEST(console_milestones)
 	trace_console(t, &scan, (const uint8_t *)"Run /init as init process\n", 26);
 	trace_console(t, &scan, (const uint8_t *)"Run /init as init process\n", 26);
 	CHECK_EQ(trace_close(t), 0);
-	s = slurp(path);
-	CHECK_EQ(count(s, "\"first console byte\""), 1);
-	CHECK_EQ(count(s, "\"kernel banner\""), 1);
+	s = file_text(path);
+	CHECK_EQ(count_substr(s, "\"first console byte\""), 1);
+	CHECK_EQ(count_substr(s, "\"kernel banner\""), 1);
 	CHECK_CONTAINS(s, "\"args\":{\"line\":\"Linux version 6.1.0 \\\"x\\\" (gcc)\"}");
-	CHECK_EQ(count(s, "\"init started\""), 1);
-	CHECK_EQ(count(s, "\"kernel panic\""), 0);
+	CHECK_EQ(count_substr(s, "\"init started\""), 1);
+	CHECK_EQ(count_substr(s, "\"kernel panic\""), 0);
 }
 
 /* A chatty guest cannot grow the trace past TRACE_MAX_EVENTS: the rest is
@@ -144,10 +120,10 @@ TEST(bounded)
 	trace_counters(t, "exits", 1, keys, &v, true);
 	trace_instant(t, TRACE_CAT_PHASE, "exit", NULL);
 	CHECK_EQ(trace_close(t), 0);
-	s = slurp(path);
-	CHECK_EQ(count(s, "\"ph\":\"C\""), TRACE_MAX_EVENTS / 2 + 1);
+	s = file_text(path);
+	CHECK_EQ(count_substr(s, "\"ph\":\"C\""), TRACE_MAX_EVENTS / 2 + 1);
 	CHECK_CONTAINS(s, "\"args\":{\"IO\":99}");
-	CHECK_EQ(count(s, "\n{\"name\":"), TRACE_MAX_EVENTS - 63);
+	CHECK_EQ(count_substr(s, "\n{\"name\":"), TRACE_MAX_EVENTS - 63);
 	CHECK_CONTAINS(s, "\"dropped_events\":");
 	CHECK(!strstr(s, "\"dropped_events\":0"));
 	/* ("exit" itself is past the limit too: only reserved slots for
@@ -173,13 +149,13 @@ TEST(spawn_origin)
 	CHECK(trace_now(t) >= 50000);
 	CHECK(trace_now(t) < 50000 + 10000000);
 	trace_close(t);
-	CHECK_CONTAINS(slurp(path), "\"origin\":\"spawn\"");
+	CHECK_CONTAINS(file_text(path), "\"origin\":\"spawn\"");
 
 	setenv(LKVM_TRACE_SPAWN_ENV, "99999999999999999999999", 1);
 	t = trace_open(path, &err);
 	REQUIRE(t);
 	trace_close(t);
-	CHECK_CONTAINS(slurp(path), "\"origin\":\"exec\"");
+	CHECK_CONTAINS(file_text(path), "\"origin\":\"exec\"");
 	unsetenv(LKVM_TRACE_SPAWN_ENV);
 }
 
@@ -247,7 +223,7 @@ TEST(threads)
 	for (i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
 	CHECK_EQ(trace_close(mt_trace), 0);
-	CHECK_EQ(count(slurp(path), "\"name\":\"x\""), 2000);
+	CHECK_EQ(count_substr(file_text(path), "\"name\":\"x\""), 2000);
 }
 
 /* Without a trace everything is a no-op. */
