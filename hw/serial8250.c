@@ -140,10 +140,15 @@ static uint8_t uart_read(struct serial8250 *s, unsigned int reg)
 	}
 }
 
-/* Coalesced THR writes exactly while THRI is off (with s->lock). */
+/*
+ * Coalesced THR writes exactly while THRI is off and loopback is off (with
+ * s->lock): in loopback a THR write is received at once, and with RDI on
+ * its interrupt must not wait for the guest's next exit (which, with the
+ * in-kernel irqchip, a guest halted waiting for that interrupt never makes).
+ */
 static void update_coalescing(struct serial8250 *s)
 {
-	bool want = !(s->ier & UART_IER_THRI);
+	bool want = !(s->ier & UART_IER_THRI) && !(s->mcr & UART_MCR_LOOP);
 
 	if (!s->tx_coalesce || want == s->coalescing)
 		return;
@@ -202,6 +207,7 @@ static void uart_write(struct serial8250 *s, unsigned int reg, uint8_t v)
 		break;
 	case UART_MCR:
 		s->mcr = v & 0x1f;
+		update_coalescing(s);
 		break;
 	case UART_LSR:
 	case UART_MSR:

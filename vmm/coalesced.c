@@ -82,15 +82,19 @@ unsigned int vm_coalesced_drain(struct vm *vm)
 	/* Every vCPU drains the one ring: in order, one at a time. */
 	pthread_mutex_lock(&vm->coalesced_lock);
 	for (;;) {
-		uint32_t first = ring->first;
+		uint32_t first = ring->first, last;
 		struct kvm_coalesced_mmio e;
 
 		/* KVM fills an entry, then publishes it by moving last
 		 * (smp_wmb in coalesced_mmio_write): read last before it. */
-		if (first == __atomic_load_n(&ring->last, __ATOMIC_ACQUIRE))
+		last = __atomic_load_n(&ring->last, __ATOMIC_ACQUIRE);
+		if (first == last)
 			break;
-		if (first >= max) { /* not KVM's doing: a broken ring */
-			pr_debug("coalesced ring index %u out of range", first);
+		/* Not KVM's doing: a broken ring.  (A last past it would never
+		 * be reached: an endless replay.) */
+		if (first >= max || last >= max) {
+			pr_debug("coalesced ring indices %u, %u out of range",
+				 first, last);
 			break;
 		}
 		memcpy(&e, &ring->coalesced_mmio[first], sizeof(e));

@@ -37,11 +37,24 @@ static bool make_dir(const char *path)
 	return errno == EEXIST && !stat(path, &st) && S_ISDIR(st.st_mode);
 }
 
+/*
+ * Ours alone: a directory or regular file (as @st says), owned by this
+ * user and writable by no one else.  A cache directory someone else
+ * made (XDG_CACHE_HOME=/tmp, a shared HOME, a planted symlink) would let
+ * them choose the kernel lkvm boots.
+ */
+static bool private_to_us(const struct stat *st, bool dir)
+{
+	return (dir ? S_ISDIR(st->st_mode) : S_ISREG(st->st_mode)) &&
+	       st->st_uid == geteuid() && !(st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
 /* ${XDG_CACHE_HOME:-$HOME/.cache}/lkvm, created; false if there is none. */
 static bool cache_dir(char *buf, size_t cap)
 {
 	const char *xdg = getenv("XDG_CACHE_HOME");
 	const char *home = getenv("HOME");
+	struct stat st;
 	int n;
 
 	/* The XDG spec: a relative XDG_CACHE_HOME is invalid, ignore it. */
@@ -56,8 +69,13 @@ static bool cache_dir(char *buf, size_t cap)
 	if (n < 0 || (size_t)n + sizeof("/lkvm") > cap || !make_dir(buf))
 		goto fail;
 	strcat(buf, "/lkvm");
-	if (make_dir(buf) && !access(buf, W_OK))
-		return true;
+	if (make_dir(buf) && !access(buf, W_OK)) {
+		if (!lstat(buf, &st) && private_to_us(&st, true))
+			return true;
+		pr_debug("kernel cache: not using '%s': not a directory of this user's alone",
+			 buf);
+		return false;
+	}
 fail:
 	pr_debug("kernel cache: cannot use '%s': %s", buf, strerror(errno));
 	return false;
@@ -93,15 +111,15 @@ int kcache_open(const struct kcache_entry *e, size_t expect_len,
 	dfd = open(e->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return -ENOENT;
-	fd = openat(dfd, e->name, O_RDONLY | O_CLOEXEC);
+	fd = openat(dfd, e->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	close(dfd);
 	if (fd < 0)
 		return -ENOENT;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	if (fstat(fd, &st) < 0 || !private_to_us(&st, false) ||
 	    (uint64_t)st.st_size != expect_len || !expect_len) {
 		/* Truncated (or not ours): never trusted, rewritten. */
 		close(fd);
-		pr_debug("kernel cache: %s/%s is not %zu bytes; discarded",
+		pr_debug("kernel cache: %s/%s is not %zu bytes of this user's; discarded",
 			 e->dir, e->name, expect_len);
 		kcache_discard(e);
 		return -EINVAL;

@@ -50,6 +50,15 @@ static bool in_file(size_t len, uint64_t off, uint64_t size)
 	return off <= len && size <= len - off;
 }
 
+/* A PT_LOAD header (a copy) whose bytes lie in the file and whose
+ * addresses do not wrap. */
+static bool load_ok(size_t len, const Elf64_Phdr *ph)
+{
+	return ph->p_filesz <= ph->p_memsz &&
+	       in_file(len, ph->p_offset, ph->p_filesz) &&
+	       ph->p_paddr + ph->p_memsz >= ph->p_paddr;
+}
+
 /* Walk the notes in [p, p + size) for Xen's PHYS32_ENTRY. */
 static bool find_pvh_note(const uint8_t *p, uint64_t size, uint64_t *entry)
 {
@@ -112,9 +121,7 @@ int pvh_parse(const uint8_t *img, size_t len, struct pvh_info *info,
 						   &info->entry);
 		if (ph.p_type != PT_LOAD || !ph.p_memsz)
 			continue;
-		if (ph.p_filesz > ph.p_memsz ||
-		    !in_file(len, ph.p_offset, ph.p_filesz) ||
-		    ph.p_paddr + ph.p_memsz < ph.p_paddr) {
+		if (!load_ok(len, &ph)) {
 			snprintf(why, why_len, "has a broken PT_LOAD segment %u", i);
 			return -EINVAL;
 		}
@@ -182,12 +189,53 @@ copy:
 	memcpy(dst, img + off, len);
 }
 
+/*
+ * Every PT_LOAD segment of @img (@len bytes) into guest RAM.  The headers
+ * are read again here, and the image may be the kernel cache's file,
+ * mapped: one changed on disk since pvh_parse() must not make lkvm read
+ * past the image or write past a segment, so each header is copied and
+ * checked again, and must stay within what pvh_parse() accepted.
+ */
+int pvh_load_segments(struct vm *vm, const uint8_t *img, size_t len)
+{
+	const struct pvh_info *pvh = &vm->arch.pvh;
+	Elf64_Ehdr eh;
+	unsigned int i;
+
+	if (len < sizeof(eh))
+		goto changed;
+	memcpy(&eh, img, sizeof(eh));
+	if (eh.e_phentsize != sizeof(Elf64_Phdr) ||
+	    !in_file(len, eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr)))
+		goto changed;
+	for (i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		uint8_t *dst;
+
+		memcpy(&ph, img + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type != PT_LOAD || !ph.p_memsz)
+			continue;
+		if (!load_ok(len, &ph) || ph.p_paddr < pvh->low ||
+		    ph.p_paddr + ph.p_memsz > pvh->end)
+			goto changed;
+		dst = gpa_to_hva(&vm->mem, ph.p_paddr, ph.p_memsz);
+		if (!dst)
+			return -EFAULT;
+		pvh_load_segment(vm, &vm->arch.unpacked, img, &ph, dst);
+		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
+	}
+	return 0;
+changed:
+	pr_err("kernel '%s' changed while it was being loaded (its ELF headers no longer match)",
+	       vm->cfg ? vm->cfg->kernel_path : "?");
+	return -EINVAL;
+}
+
 int pvh_load(struct vm *vm)
 {
 	struct arch_vm *a = &vm->arch;
 	/* A bzImage's payload decompressed on the host, or the file itself. */
 	const uint8_t *img = a->unpacked.data ? a->unpacked.data : vm->kernel_image;
-	Elf64_Ehdr eh;
 	struct e820_layout e820;
 	struct hvm_start_info *si;
 	struct hvm_memmap_entry *mm;
@@ -210,20 +258,10 @@ int pvh_load(struct vm *vm)
 		       vm->cfg->kernel_path);
 		return -EINVAL;
 	}
-	memcpy(&eh, img, sizeof(eh));
-	for (i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-		uint8_t *dst;
-
-		memcpy(&ph, img + eh.e_phoff + i * sizeof(ph), sizeof(ph));
-		if (ph.p_type != PT_LOAD || !ph.p_memsz)
-			continue;
-		dst = gpa_to_hva(&vm->mem, ph.p_paddr, ph.p_memsz);
-		if (!dst)
-			return -EFAULT;
-		pvh_load_segment(vm, &a->unpacked, img, &ph, dst);
-		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
-	}
+	err = pvh_load_segments(vm, img, a->unpacked.data ? a->unpacked.len :
+							   vm->kernel_size);
+	if (err)
+		return err;
 	/* Loaded: the decompressed image (or its cache file's mapping, 66 MB
 	 * for Debian's kernel) need not stay mapped; mapped segments keep
 	 * their file. */

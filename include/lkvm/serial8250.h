@@ -47,7 +47,8 @@ void serial8250_destroy(struct serial8250 *s);
  * Coalescing is on while the transmit interrupt (IER.THRI) is off, as
  * when Linux's console writes: a byte then costs the guest one exit (its
  * LSR poll) instead of two.  With THRI on, each THR write must raise the
- * interrupt the driver waits for, so every write exits.  @fn returns
+ * interrupt the driver waits for, so every write exits; likewise in
+ * loopback (MCR.LOOP), where a THR write is received data at once.  @fn returns
  * whether it did what was asked; it is called under the UART's lock.
  */
 void serial8250_set_tx_coalesce(struct serial8250 *s,

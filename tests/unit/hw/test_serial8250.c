@@ -487,6 +487,32 @@ TEST(tx_coalescing_failures)
 	serial8250_destroy(&s);
 }
 
+/* Loopback turns a THR write into received data (and an RDI interrupt)
+ * at once: coalescing is off for as long as MCR.LOOP is set. */
+TEST(tx_coalescing_off_in_loopback)
+{
+	struct host h = { 0 };
+	struct serial8250 s;
+
+	coalesce_calls = 0;
+	coalesce_on = -1;
+	coalesce_result = true;
+	REQUIRE(serial8250_init(&s, on_irq, on_tx, &h) == 0);
+	serial8250_set_tx_coalesce(&s, on_coalesce, NULL);
+	CHECK_EQ(coalesce_on, 1);
+	out(&s, UART_MCR, UART_MCR_LOOP | UART_MCR_OUT2);
+	CHECK_EQ(coalesce_calls, 2);
+	CHECK_EQ(coalesce_on, 0);
+	CHECK(!s.coalescing);
+	out(&s, UART_IER, UART_IER_RDI); /* THRI off, but still loopback */
+	CHECK_EQ(coalesce_calls, 2);
+	CHECK(!s.coalescing);
+	out(&s, UART_MCR, UART_MCR_OUT2);
+	CHECK_EQ(coalesce_calls, 3);
+	CHECK_EQ(coalesce_on, 1);
+	serial8250_destroy(&s);
+}
+
 int main(void)
 {
 	RUN(reset_values);
@@ -506,5 +532,6 @@ int main(void)
 	RUN(wait_rx_space);
 	RUN(tx_coalescing_follows_thri);
 	RUN(tx_coalescing_failures);
+	RUN(tx_coalescing_off_in_loopback);
 	return test_summary();
 }

@@ -368,6 +368,61 @@ TEST(unusable_cache_dir_falls_back_to_memory)
 	free(vm);
 }
 
+/*
+ * A cache directory or entry someone else could have written (another
+ * user's, group- or world-writable, a symlink) would let them choose the
+ * kernel: not used, the payload decompressed into memory instead.
+ */
+TEST(foreign_cache_dir_is_not_used)
+{
+	uint8_t *vm = fake_vmlinux(18);
+	char xdg[300], lk[320], other[300], path[PATH_CAP];
+	struct fake_bz bz;
+	struct result r;
+
+	REQUIRE(vm);
+	REQUIRE(fake_bzimage(&bz, DECOMP_GZIP, vm, VMLINUX_LEN));
+	fresh_cache();
+	snprintf(xdg, sizeof(xdg), "%s/xdg", cache_root);
+	snprintf(lk, sizeof(lk), "%s/lkvm", xdg);
+	REQUIRE(mkdir(xdg, 0700) == 0 && mkdir(lk, 0700) == 0);
+	/* World-writable (someone made it for everyone). */
+	REQUIRE(chmod(lk, 0777) == 0);
+	CHECK_EQ(unpack(&bz, &r), 1);
+	CHECK_CONTAINS(r.how, "not cached");
+	kernel_blob_release(&r.blob);
+	/* A symlink to a directory elsewhere. */
+	REQUIRE(rmdir(lk) == 0);
+	snprintf(other, sizeof(other), "%s/elsewhere", cache_root);
+	tmp_dir_remove(other);
+	REQUIRE(mkdir(other, 0700) == 0 && symlink(other, lk) == 0);
+	CHECK_EQ(unpack(&bz, &r), 1);
+	CHECK_CONTAINS(r.how, "not cached");
+	kernel_blob_release(&r.blob);
+	REQUIRE(unlink(lk) == 0);
+	/* Another user's entry in our directory: replaced, not booted. */
+	CHECK_EQ(unpack(&bz, &r), 1);
+	CHECK_CONTAINS(r.how, "now cached");
+	kernel_blob_release(&r.blob);
+	cache_path(&bz, path, sizeof(path));
+	REQUIRE(chmod(path, 0666) == 0);
+	CHECK_EQ(unpack(&bz, &r), 1);
+	CHECK_CONTAINS(r.how, "cache miss");
+	kernel_blob_release(&r.blob);
+	if (geteuid() == 0) {
+		REQUIRE(chown(path, 65534, 65534) == 0);
+		CHECK_EQ(unpack(&bz, &r), 1);
+		CHECK_CONTAINS(r.how, "cache miss");
+		kernel_blob_release(&r.blob);
+	}
+	CHECK_EQ(unpack(&bz, &r), 1);
+	CHECK_CONTAINS(r.how, "cache hit");
+	kernel_blob_release(&r.blob);
+	tmp_dir_remove(other);
+	fake_free(&bz);
+	free(vm);
+}
+
 /* The guest's decompressor would fail too: one error line, no crash. */
 TEST(corrupt_payload_is_an_error)
 {
@@ -517,6 +572,7 @@ int main(void)
 	RUN(changed_image_is_a_new_entry);
 	RUN(bad_cache_entry_is_regenerated);
 	RUN(unusable_cache_dir_falls_back_to_memory);
+	RUN(foreign_cache_dir_is_not_used);
 	RUN(corrupt_payload_is_an_error);
 	RUN(falls_back_to_the_bzimage);
 	RUN(check_kernel_picks_pvh_unless_no_pvh);

@@ -226,10 +226,54 @@ TEST(segment_mapped_from_cache)
 	tmp_dir_remove(dir);
 }
 
+/*
+ * pvh_load()'s segments come from an image that may be the kernel cache's
+ * file, mapped: headers changed since pvh_parse() (another process
+ * rewriting the file in place) are refused, never followed past the image
+ * or a segment's end.
+ */
+TEST(load_rechecks_headers)
+{
+	struct vm_config cfg = { .kernel_path = "vmlinux-test" };
+	struct vm *vm = calloc(1, sizeof(*vm));
+	struct fake_elf f;
+	char why[160] = "";
+
+	REQUIRE(vm);
+	vm->cfg = &cfg;
+	REQUIRE(guest_memory_alloc(&vm->mem, 32ULL << 20) == 0);
+	vm->mem.regions[0] = (struct mem_region){ .gpa = 0, .size = 32ULL << 20,
+						  .hva = vm->mem.base };
+	vm->mem.nr_regions = 1;
+	build(&f, 18, 8);
+	REQUIRE(pvh_parse(f.buf, f.len, &vm->arch.pvh, why, sizeof(why)) == 0);
+	CHECK_EQ(pvh_load_segments(vm, f.buf, f.len), 0);
+	CHECK(!memcmp(vm->mem.base + LOAD_PADDR, f.buf + 0x300, LOAD_FILESZ));
+
+	phdr(&f, 0)->p_filesz = LOAD_MEMSZ + 0x1000; /* > memsz: memset wraps */
+	CHECK_EQ(pvh_load_segments(vm, f.buf, f.len), -EINVAL);
+	build(&f, 18, 8);
+	phdr(&f, 0)->p_offset = 1ULL << 40; /* past the image */
+	CHECK_EQ(pvh_load_segments(vm, f.buf, f.len), -EINVAL);
+	build(&f, 18, 8);
+	((Elf64_Ehdr *)f.buf)->e_phnum = 0xffff; /* table past the image */
+	CHECK_EQ(pvh_load_segments(vm, f.buf, f.len), -EINVAL);
+	build(&f, 18, 8);
+	phdr(&f, 0)->p_paddr = 0x1000; /* below what was checked */
+	CHECK_EQ(pvh_load_segments(vm, f.buf, f.len), -EINVAL);
+	build(&f, 18, 8);
+	phdr(&f, 0)->p_memsz = 16ULL << 20; /* past what was checked */
+	CHECK_EQ(pvh_load_segments(vm, f.buf, f.len), -EINVAL);
+
+	guest_memory_free(&vm->mem);
+	free(vm);
+}
+
 int main(void)
 {
 	RUN(valid_vmlinux);
 	RUN(rejects);
 	RUN(segment_mapped_from_cache);
+	RUN(load_rechecks_headers);
 	return test_summary();
 }

@@ -252,6 +252,9 @@ int x86_load_initrd(struct vm *vm, uint64_t kernel_end, uint32_t addr_max);
 int pvh_parse(const uint8_t *img, size_t len, struct pvh_info *info,
 	      char *why, size_t why_len);
 int pvh_load(struct vm *vm);
+/* pvh_load()'s segments from @img (@len bytes), its headers checked
+ * again against vm->arch.pvh: 0, -EINVAL (changed since), -EFAULT. */
+int pvh_load_segments(struct vm *vm, const uint8_t *img, size_t len);
 /* One PT_LOAD segment's file bytes from @img (@b's data, or the kernel
  * file) to @dst in guest RAM: mapped from @b's file when it has one. */
 void pvh_load_segment(const struct vm *vm, const struct kernel_blob *b,
