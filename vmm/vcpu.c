@@ -423,6 +423,8 @@ void vcpus_destroy(struct vm *vm)
 	if (!vm->vcpus)
 		return;
 	vcpus_stop(vm);
+	/* The ring lives in vCPU 0's mapping, unmapped below. */
+	__atomic_store_n(&vm->coalesced_ring, NULL, __ATOMIC_RELEASE);
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		if (v->run)

@@ -84,7 +84,8 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason why)
 		};
 		uint64_t one = 1;
 
-		trace_instant(vm->trace, TRACE_CAT_GUEST, names[why], NULL);
+		if ((unsigned int)why < ARRAY_SIZE(names) && names[why])
+			trace_instant(vm->trace, TRACE_CAT_GUEST, names[why], NULL);
 		if (vm->stop_eventfd >= 0)
 			(void)!write(vm->stop_eventfd, &one, sizeof(one));
 	}
@@ -436,7 +437,20 @@ static void wait_for_stop(struct vm *vm, int signal_fd)
 			{ .fd = signal_fd, .events = POLLIN },
 			{ .fd = vm->stop_eventfd, .events = POLLIN },
 		};
-		if (poll(p, 2, -1) < 0) {
+		/*
+		 * Coalesced writes wait for the guest's next exit, which a
+		 * guest that stops polling may never make (its last console
+		 * bytes before a hang): replay them at least this often.
+		 * Without the ring the main thread just sleeps.
+		 */
+		int timeout = vm->coalesced_ring ? VM_COALESCED_FLUSH_MS : -1;
+		int n = poll(p, 2, timeout);
+
+		if (n == 0) {
+			vm_coalesced_drain(vm);
+			continue;
+		}
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			pr_err("poll: %s", strerror(errno));

@@ -181,6 +181,9 @@ int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio,
  * stopped): how many it replayed.
  */
 int vm_coalesced_init(struct vm *vm);
+/* The longest a coalesced write waits when the guest makes no exit: the
+ * main thread replays the ring this often (vmm/vm.c wait_for_stop). */
+#define VM_COALESCED_FLUSH_MS 100
 bool vm_coalesced_ok(const struct vm *vm, bool pio);
 int vm_coalesce_zone(struct vm *vm, uint64_t addr, uint32_t len, bool pio,
 		     bool on);

@@ -96,14 +96,8 @@ l1_image=$(lkvm_pack_cached "$stage" "$LKVM_BUILD/l1-netbench")
 # VMM from an L1 that other work on the host starved.
 hz=$(getconf CLK_TCK)
 lkvm_on_line() {
-	local pid cpu
 	case "$1" in
-	BENCH-SNAP*)
-		pid=$(cat "$LKVM_L1_PID" 2>/dev/null || true)
-		cpu=$(awk '{ print $14 + $15 }' "/proc/${pid:-none}/stat" 2>/dev/null || true)
-		printf 'BENCH host-snap %s cpu=%s hz=%s wall_ms=%s load=%s\n' "${1#BENCH-SNAP }" \
-			"${cpu:-0}" "$hz" "$(lkvm_now_ms)" "$(cut -d' ' -f1 /proc/loadavg)" >>"$results"
-		;;
+	BENCH-SNAP*) lkvm_bench_snap "$1" ;;
 	BENCH-RUN*|BENCH-FAIL*|BENCH-UNSUPPORTED*|"BENCH net "*|"BENCH net-trace "*|E2E-*|"  ["*) printf '%s\n' "$1" ;;
 	esac
 }

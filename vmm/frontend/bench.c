@@ -1222,7 +1222,7 @@ out:
 
 int bench_main(int argc, char **argv, FILE *out, FILE *err)
 {
-	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
+	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term, old_hup;
 	struct bench_info in = { .argc = argc, .argv = argv };
 	struct bench_config bc;
 	char kernel[PATH_MAX];
@@ -1254,8 +1254,10 @@ int bench_main(int argc, char **argv, FILE *out, FILE *err)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGHUP, &sa, &old_hup); /* a closed terminal: clean up too */
 	ret = bench_boot(&bc, &in, out, err);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
 	return ret;
 }

@@ -534,6 +534,19 @@ lkvm_build_kvmtool() {
 	printf '%s\n' "$bin"
 }
 
+# lkvm_bench_snap LINE: for L1's "BENCH-SNAP <what>" lines (benchmarks'
+# lkvm_on_line), append to $results how much host CPU L1's QEMU has used
+# so far, in clock ticks (hz=), with the wall clock and the host's load:
+# other work on the host starves L1 at times and stretches wall times,
+# while the CPU L1 spends on a boot or a test varies much less.
+lkvm_bench_snap() {
+	local pid cpu
+	pid=$(cat "$LKVM_L1_PID" 2>/dev/null || true)
+	cpu=$(awk '{ print $14 + $15 }' "/proc/${pid:-none}/stat" 2>/dev/null || true)
+	printf 'BENCH host-snap %s cpu=%s hz=%s wall_ms=%s load=%s\n' "${1#BENCH-SNAP }" \
+		"${cpu:-0}" "$(getconf CLK_TCK)" "$(lkvm_now_ms)" "$(cut -d' ' -f1 /proc/loadavg)" >>"$results"
+}
+
 # lkvm_scratch NAME: a harness's per-run scratch paths under LKVM_BUILD,
 # removed when the script exits: $stage (the L1 image being staged), $conf
 # (its /etc/lkvm-test.conf) and $results (the lines L1 reported).
