@@ -7,7 +7,6 @@
  * prototypes, through typeof, so a signature mismatch is a compile error.
  */
 #include <bzlib.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <lz4.h>
 #include <lzma.h>
@@ -20,6 +19,7 @@
 #include <zstd.h>
 
 #include "lkvm/decompress.h"
+#include "lkvm/dlib.h"
 #include "lkvm/util.h"
 
 enum decomp_format decomp_detect(const uint8_t *p, size_t len)
@@ -104,30 +104,39 @@ static struct {
 } bz;
 #undef FN
 
-struct lib {
-	const char *soname;
-	void *table;               /* the struct of pointers above */
-	const char *const *syms;   /* in the struct's order */
-	bool tried, ok;
+#define SYM(tbl, f) { #f, (void **)&tbl.f }
+static const struct lkvm_dlsym z_syms[] = {
+	SYM(z, inflateInit2_), SYM(z, inflate), SYM(z, inflateEnd),
 };
+static const struct lkvm_dlsym xz_syms[] = {
+	SYM(xz, lzma_stream_decoder), SYM(xz, lzma_alone_decoder),
+	SYM(xz, lzma_code), SYM(xz, lzma_end),
+};
+static const struct lkvm_dlsym zs_syms[] = {
+	SYM(zs, ZSTD_createDCtx), SYM(zs, ZSTD_freeDCtx),
+	SYM(zs, ZSTD_decompressStream), SYM(zs, ZSTD_isError),
+	SYM(zs, ZSTD_getErrorName),
+};
+static const struct lkvm_dlsym lz4_syms[] = { SYM(lz4, LZ4_decompress_safe) };
+static const struct lkvm_dlsym bz_syms[] = {
+	SYM(bz, BZ2_bzDecompressInit), SYM(bz, BZ2_bzDecompress),
+	SYM(bz, BZ2_bzDecompressEnd),
+};
+#undef SYM
 
-static const char *const z_syms[] = { "inflateInit2_", "inflate", "inflateEnd", NULL };
-static const char *const xz_syms[] = { "lzma_stream_decoder", "lzma_alone_decoder",
-				       "lzma_code", "lzma_end", NULL };
-static const char *const zs_syms[] = { "ZSTD_createDCtx", "ZSTD_freeDCtx",
-				       "ZSTD_decompressStream", "ZSTD_isError",
-				       "ZSTD_getErrorName", NULL };
-static const char *const lz4_syms[] = { "LZ4_decompress_safe", NULL };
-static const char *const bz_syms[] = { "BZ2_bzDecompressInit", "BZ2_bzDecompress",
-				       "BZ2_bzDecompressEnd", NULL };
-
-static struct lib libs[] = {
-	[DECOMP_GZIP] = { "libz.so.1", &z, z_syms, false, false },
-	[DECOMP_XZ] = { "liblzma.so.5", &xz, xz_syms, false, false },
-	[DECOMP_LZMA] = { "liblzma.so.5", &xz, xz_syms, false, false },
-	[DECOMP_ZSTD] = { "libzstd.so.1", &zs, zs_syms, false, false },
-	[DECOMP_LZ4] = { "liblz4.so.1", &lz4, lz4_syms, false, false },
-	[DECOMP_BZIP2] = { "libbz2.so.1.0", &bz, bz_syms, false, false },
+static struct lib {
+	const char *soname;
+	const struct lkvm_dlsym *syms;
+	size_t n;
+	bool tried, ok;
+	char why[160];
+} libs[] = {
+	[DECOMP_GZIP] = { "libz.so.1", z_syms, ARRAY_SIZE(z_syms) },
+	[DECOMP_XZ] = { "liblzma.so.5", xz_syms, ARRAY_SIZE(xz_syms) },
+	[DECOMP_LZMA] = { "liblzma.so.5", xz_syms, ARRAY_SIZE(xz_syms) },
+	[DECOMP_ZSTD] = { "libzstd.so.1", zs_syms, ARRAY_SIZE(zs_syms) },
+	[DECOMP_LZ4] = { "liblz4.so.1", lz4_syms, ARRAY_SIZE(lz4_syms) },
+	[DECOMP_BZIP2] = { "libbz2.so.1.0", bz_syms, ARRAY_SIZE(bz_syms) },
 };
 static pthread_mutex_t libs_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -135,27 +144,16 @@ static pthread_mutex_t libs_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool load_lib(enum decomp_format f, char *why, size_t why_len)
 {
 	struct lib *l = &libs[f];
-	void *h;
-	size_t i;
 
 	pthread_mutex_lock(&libs_lock);
 	if (!l->tried) {
 		l->tried = true;
-		/* RTLD_LOCAL: the symbols serve this table only. */
-		h = dlopen(l->soname, RTLD_NOW | RTLD_LOCAL);
-		l->ok = h != NULL;
-		for (i = 0; l->ok && l->syms[i]; i++) {
-			void *sym = dlsym(h, l->syms[i]);
-
-			l->ok = sym != NULL;
-			memcpy((void **)l->table + i, &sym, sizeof(sym));
-		}
-		/* The handle stays open: the pointers must stay valid. */
+		l->ok = !lkvm_dlopen_quiet(l->soname, l->syms, l->n, l->why,
+					   sizeof(l->why));
 	}
 	pthread_mutex_unlock(&libs_lock);
 	if (!l->ok)
-		snprintf(why, why_len, "%s is not installed or lacks a function lkvm needs",
-			 l->soname);
+		snprintf(why, why_len, "%s", l->why);
 	return l->ok;
 }
 
@@ -281,12 +279,6 @@ static int unzstd(const uint8_t *in, size_t in_len, uint8_t *out,
 	return err;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
 /*
  * lz4's legacy format: the magic, then blocks of a 32-bit little-endian
  * compressed size and that many bytes of one LZ4 block, each unpacking to
@@ -309,7 +301,7 @@ static int unlz4_legacy(const uint8_t *in, size_t in_len, uint8_t *out,
 			snprintf(why, why_len, TRUNCATED);
 			goto fail;
 		}
-		n = le32(in + pos);
+		n = get_le32(in + pos);
 		pos += 4;
 		if (n == LZ4_LEGACY_MAGIC)
 			continue;

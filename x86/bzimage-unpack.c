@@ -21,12 +21,6 @@
 #define PAYLOAD_OFFSET_FIELD 0x248
 #define PAYLOAD_LENGTH_FIELD 0x24c
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
 /* Checks a decompressed (or cached) vmlinux: 0 when it boots through PVH. */
 static int check_vmlinux(const struct kernel_blob *b, struct pvh_info *pvh,
 			 char *why, size_t why_len)
@@ -50,8 +44,8 @@ int bzimage_unpack(const char *path, const uint8_t *img, size_t len,
 	snprintf(how, how_len, "not unpacked");
 	if (len < PAYLOAD_LENGTH_FIELD + 4)
 		return 0;
-	off = le32(img + PAYLOAD_OFFSET_FIELD);
-	plen = le32(img + PAYLOAD_LENGTH_FIELD);
+	off = get_le32(img + PAYLOAD_OFFSET_FIELD);
+	plen = get_le32(img + PAYLOAD_LENGTH_FIELD);
 	if (bz->version >= 0x0208 && plen && off <= len - bz->setup_size &&
 	    plen > len - bz->setup_size - off) {
 		/* The guest's decompressor would read past the image too. */
@@ -72,7 +66,7 @@ int bzimage_unpack(const char *path, const uint8_t *img, size_t len,
 	 * It bounds the output exactly, with a fixed ceiling too: KERNEL_IMAGE_SIZE
 	 * is at most 1 GiB, and no real vmlinux.bin comes near 512 MiB.
 	 */
-	size = le32(payload + plen - 4);
+	size = get_le32(payload + plen - 4);
 	if (f != DECOMP_GZIP)
 		plen -= 4;
 	if (f == DECOMP_UNKNOWN || f == DECOMP_LZO || f == DECOMP_LZ4F) {

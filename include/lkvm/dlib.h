@@ -31,6 +31,11 @@ struct lkvm_dlsym {
  */
 int lkvm_dlopen(const char *soname, const char *pkg, const char *what,
 		const struct lkvm_dlsym *syms, size_t n);
+/* The same without the line, for a caller with a fall-back (the kernel
+ * decompressors, vmm/decompress.c): 0, or -1 with @why (one clause) set.
+ * Built into every lkvm, static ones too. */
+int lkvm_dlopen_quiet(const char *soname, const struct lkvm_dlsym *syms,
+		      size_t n, char *why, size_t why_len);
 
 #define LKVM_DLIB_MEMBER_(f) __typeof__(f) *f;
 #define LKVM_DLIB_SYM_(f) { #f, (void **)&lkvm_dlib_tbl_.f },
