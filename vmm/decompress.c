@@ -131,12 +131,12 @@ static struct lib {
 	bool tried, ok;
 	char why[160];
 } libs[] = {
-	[DECOMP_GZIP] = { "libz.so.1", z_syms, ARRAY_SIZE(z_syms) },
-	[DECOMP_XZ] = { "liblzma.so.5", xz_syms, ARRAY_SIZE(xz_syms) },
-	[DECOMP_LZMA] = { "liblzma.so.5", xz_syms, ARRAY_SIZE(xz_syms) },
-	[DECOMP_ZSTD] = { "libzstd.so.1", zs_syms, ARRAY_SIZE(zs_syms) },
-	[DECOMP_LZ4] = { "liblz4.so.1", lz4_syms, ARRAY_SIZE(lz4_syms) },
-	[DECOMP_BZIP2] = { "libbz2.so.1.0", bz_syms, ARRAY_SIZE(bz_syms) },
+	[DECOMP_GZIP] = { .soname = "libz.so.1", .syms = z_syms, .n = ARRAY_SIZE(z_syms) },
+	[DECOMP_XZ] = { .soname = "liblzma.so.5", .syms = xz_syms, .n = ARRAY_SIZE(xz_syms) },
+	[DECOMP_LZMA] = { .soname = "liblzma.so.5", .syms = xz_syms, .n = ARRAY_SIZE(xz_syms) },
+	[DECOMP_ZSTD] = { .soname = "libzstd.so.1", .syms = zs_syms, .n = ARRAY_SIZE(zs_syms) },
+	[DECOMP_LZ4] = { .soname = "liblz4.so.1", .syms = lz4_syms, .n = ARRAY_SIZE(lz4_syms) },
+	[DECOMP_BZIP2] = { .soname = "libbz2.so.1.0", .syms = bz_syms, .n = ARRAY_SIZE(bz_syms) },
 };
 static pthread_mutex_t libs_lock = PTHREAD_MUTEX_INITIALIZER;
 

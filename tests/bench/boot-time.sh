@@ -117,14 +117,8 @@ l1_image=$(lkvm_pack_cached "$stage" "$LKVM_BUILD/l1-bench")
 # varies much less.
 hz=$(getconf CLK_TCK)
 lkvm_on_line() {
-	local pid cpu
 	case "$1" in
-	BENCH-SNAP*)
-		pid=$(cat "$LKVM_L1_PID" 2>/dev/null || true)
-		cpu=$(awk '{ print $14 + $15 }' "/proc/${pid:-none}/stat" 2>/dev/null || true)
-		printf 'BENCH host-snap %s cpu=%s wall_ms=%s\n' "${1#BENCH-SNAP }" "${cpu:-0}" \
-			"$(lkvm_now_ms)" >>"$results"
-		;;
+	BENCH-SNAP*) lkvm_bench_snap "$1" ;;
 	E2E-L1-HEARTBEAT*) ;;
 	BENCH*|E2E-*|"  ["*) printf '%s\n' "$1" ;;
 	esac
