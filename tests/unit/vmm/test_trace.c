@@ -10,9 +10,21 @@
 
 #include "lkvm/trace.h"
 #include "host_files.h"
+#include "json_mini.h"
 #include "test.h"
 
 static char dir[256], path[320];
+
+/* The whole file is one JSON value (RFC 8259), as Perfetto reads it. */
+static bool json_valid(const char *text)
+{
+	char why[128];
+
+	if (json_mini_valid(text, why, sizeof(why)))
+		return true;
+	printf("  not JSON: %s\n", why);
+	return false;
+}
 
 static struct boot_trace *open_file(void)
 {
@@ -45,6 +57,7 @@ TEST(file_format)
 	trace_counters(t, "exits", 2, keys, vals, false);
 	CHECK_EQ(trace_close(t), 0);
 	s = file_text(path);
+	CHECK(json_valid(s));
 	CHECK(!strncmp(s, "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"origin\":\"", 47));
 	CHECK_CONTAINS(s, "\"dropped_events\":0},\n\"traceEvents\":[\n");
 	CHECK_CONTAINS(s, "{\"name\":\"thread_name\",\"cat\":\"phase\",\"ph\":\"M\",\"ts\":0,\"pid\":");
@@ -93,6 +106,7 @@ TEST(console_milestones)
 	trace_console(t, &scan, (const uint8_t *)"Run /init as init process\n", 26);
 	CHECK_EQ(trace_close(t), 0);
 	s = file_text(path);
+	CHECK(json_valid(s));
 	CHECK_EQ(count_substr(s, "\"first console byte\""), 1);
 	CHECK_EQ(count_substr(s, "\"kernel banner\""), 1);
 	CHECK_CONTAINS(s, "\"args\":{\"line\":\"Linux version 6.1.0 \\\"x\\\" (gcc)\"}");
@@ -121,6 +135,7 @@ TEST(bounded)
 	trace_instant(t, TRACE_CAT_PHASE, "exit", NULL);
 	CHECK_EQ(trace_close(t), 0);
 	s = file_text(path);
+	CHECK(json_valid(s));
 	CHECK_EQ(count_substr(s, "\"ph\":\"C\""), TRACE_MAX_EVENTS / 2 + 1);
 	CHECK_CONTAINS(s, "\"args\":{\"IO\":99}");
 	CHECK_EQ(count_substr(s, "\n{\"name\":"), TRACE_MAX_EVENTS - 63);
