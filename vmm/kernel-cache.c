@@ -132,7 +132,7 @@ int kcache_open(const struct kcache_entry *e, size_t expect_len,
 		close(fd);
 		return -ENOENT;
 	}
-	/* The fd stays open: the loader maps segments straight into guest
+	/* The fd stays open: the loader reads segments straight into guest
 	 * RAM from it (x86/pvh.c); an entry replaced or pruned meanwhile
 	 * keeps its inode. */
 	*out = (struct kernel_blob){ p, expect_len, p, expect_len, true, fd };

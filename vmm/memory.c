@@ -34,7 +34,6 @@ int guest_memory_alloc(struct guest_memory *mem, uint64_t size)
 	madvise(p, size, MADV_HUGEPAGE);
 	mem->base = p;
 	mem->mapped_size = size;
-	mem->anonymous = true;
 	return 0;
 }
 

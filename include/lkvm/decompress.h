@@ -36,7 +36,7 @@ struct kernel_blob {
 	void *map;      /* munmap(map, map_len) releases it */
 	size_t map_len;
 	bool has_fd;    /* a file's mapping (the kernel cache's): @fd, read-only, */
-	int fd;         /* kept so segments can be mapped instead of copied */
+	int fd;         /* kept so segments can be read, not copied from the map */
 };
 void kernel_blob_release(struct kernel_blob *b);
 

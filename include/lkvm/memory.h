@@ -22,9 +22,6 @@ struct guest_memory {
 	unsigned int nr_regions;
 	struct mem_region regions[GUEST_MEM_MAX_REGIONS];
 	unsigned int pinned;   /* guest_memory_pin_forever() calls (atomic) */
-	bool anonymous;        /* private anonymous memory (guest_memory_alloc):
-				* a file's pages may be mapped over parts of
-				* it (x86/pvh.c) */
 };
 
 /* Map @size bytes of anonymous host memory (MAP_NORESERVE). */

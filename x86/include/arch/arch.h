@@ -256,9 +256,9 @@ int pvh_load(struct vm *vm);
  * again against vm->arch.pvh: 0, -EINVAL (changed since), -EFAULT. */
 int pvh_load_segments(struct vm *vm, const uint8_t *img, size_t len);
 /* One PT_LOAD segment's file bytes from @img (@b's data, or the kernel
- * file) to @dst in guest RAM: mapped from @b's file when it has one. */
-void pvh_load_segment(const struct vm *vm, const struct kernel_blob *b,
-		      const uint8_t *img, const Elf64_Phdr *ph, uint8_t *dst);
+ * file) to @dst in guest RAM: read from @b's file when it has one. */
+void pvh_load_segment(const struct kernel_blob *b, const uint8_t *img,
+		      const Elf64_Phdr *ph, uint8_t *dst);
 
 /*
  * A bzImage's payload decompressed on the host (x86/bzimage-unpack.c):
