@@ -71,14 +71,16 @@ unsigned int vm_coalesced_drain(struct vm *vm)
 {
 	struct kvm_coalesced_mmio_ring *ring =
 		__atomic_load_n(&vm->coalesced_ring, __ATOMIC_ACQUIRE);
-	const uint32_t max = (uint32_t)((getpagesize() - sizeof(*ring)) /
-					sizeof(ring->coalesced_mmio[0]));
 	unsigned int n = 0;
+	uint32_t max;
 
-	/* The common case, checked without the lock: nothing queued. */
+	/* The common case (every exit), checked without the lock: nothing
+	 * queued. */
 	if (!ring || __atomic_load_n(&ring->first, __ATOMIC_RELAXED) ==
 		     __atomic_load_n(&ring->last, __ATOMIC_ACQUIRE))
 		return 0;
+	max = (uint32_t)((getpagesize() - sizeof(*ring)) /
+			 sizeof(ring->coalesced_mmio[0]));
 	/* Every vCPU drains the one ring: in order, one at a time. */
 	pthread_mutex_lock(&vm->coalesced_lock);
 	for (;;) {

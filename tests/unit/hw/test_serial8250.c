@@ -426,6 +426,19 @@ static bool on_coalesce(void *opaque, bool on)
 	return coalesce_result;
 }
 
+/* A UART with on_coalesce() as its machine's switch, which answers
+ * @result; the record of calls reset. */
+static bool coalescing_uart(struct serial8250 *s, struct host *h, bool result)
+{
+	coalesce_calls = 0;
+	coalesce_on = -1;
+	coalesce_result = result;
+	if (serial8250_init(s, on_irq, on_tx, h))
+		return false;
+	serial8250_set_tx_coalesce(s, on_coalesce, NULL);
+	return true;
+}
+
 /* THR writes are coalesced exactly while THRI is off: on from the start,
  * off when the driver enables its transmit interrupt (it must then see
  * every write to raise THRE), on again when it disables it; IER writes
@@ -436,11 +449,7 @@ TEST(tx_coalescing_follows_thri)
 	struct host h = { 0 };
 	struct serial8250 s;
 
-	coalesce_calls = 0;
-	coalesce_on = -1;
-	coalesce_result = true;
-	REQUIRE(serial8250_init(&s, on_irq, on_tx, &h) == 0);
-	serial8250_set_tx_coalesce(&s, on_coalesce, NULL);
+	REQUIRE(coalescing_uart(&s, &h, true));
 	CHECK_EQ(coalesce_calls, 1);
 	CHECK_EQ(coalesce_on, 1);
 	out(&s, UART_IER, UART_IER_RDI); /* THRI still off */
@@ -468,10 +477,7 @@ TEST(tx_coalescing_failures)
 	struct host h = { 0 };
 	struct serial8250 s;
 
-	coalesce_calls = 0;
-	coalesce_result = false;
-	REQUIRE(serial8250_init(&s, on_irq, on_tx, &h) == 0);
-	serial8250_set_tx_coalesce(&s, on_coalesce, NULL);
+	REQUIRE(coalescing_uart(&s, &h, false));
 	CHECK_EQ(coalesce_calls, 1);
 	CHECK(!s.coalescing);
 	out(&s, UART_IER, UART_IER_THRI); /* wanted off, is off: no call */
@@ -494,11 +500,7 @@ TEST(tx_coalescing_off_in_loopback)
 	struct host h = { 0 };
 	struct serial8250 s;
 
-	coalesce_calls = 0;
-	coalesce_on = -1;
-	coalesce_result = true;
-	REQUIRE(serial8250_init(&s, on_irq, on_tx, &h) == 0);
-	serial8250_set_tx_coalesce(&s, on_coalesce, NULL);
+	REQUIRE(coalescing_uart(&s, &h, true));
 	CHECK_EQ(coalesce_on, 1);
 	out(&s, UART_MCR, UART_MCR_LOOP | UART_MCR_OUT2);
 	CHECK_EQ(coalesce_calls, 2);
