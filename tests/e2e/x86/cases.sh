@@ -1456,11 +1456,11 @@ json_ok() {
 }
 
 # lkvm bench boot end to end: a warm-up and 3 boots of the L2 guest, each
-# stopped by marker 7 (lkvmtest=marker7 writes it to port 0x3f0 through
+# stopped by marker 7 (lkvmtest=bootmark writes it to port 0x3f0 through
 # /dev/port); stdout is the JSON alone, which must parse and hold the
 # VMM's phases, the guest's milestones and the marker in all 3 runs.
 case_bench_boot() {
-	run_vmm bench-boot none $((E2E_TIMEOUT * 2)) bench boot -n 3 --json --timeout 60 --until-marker 7 -k $K -i $I -m 256 -c 1 -p lkvmtest=marker7
+	run_vmm bench-boot none $((E2E_TIMEOUT * 2)) bench boot -n 3 --json --timeout 60 --until-marker 7 -k $K -i $I -m 256 -c 1 -p lkvmtest=bootmark
 	expect_status 0 || return 1
 	json_ok "$TXT" || { why="the output is not well-formed JSON"; return 1; }
 	grep -q '^{"benchmark":"boot","runs":3,' "$TXT" || { why="no {\"benchmark\":\"boot\",\"runs\":3, at the start"; return 1; }
